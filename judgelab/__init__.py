@@ -1,0 +1,19 @@
+"""judgelab: measure LLM judges like instruments.
+
+Position bias, self-preference, family entanglement and calibration audits, run as
+parameterized notebooks over a versioned verdict store. See README.md.
+"""
+
+from __future__ import annotations
+
+import os
+
+# litellm downloads its price map at import unless told otherwise; researchers run offline.
+os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+
+from judgelab import families  # noqa: E402
+from judgelab.data import DataError, Dataset, load_dataset  # noqa: E402
+
+__version__ = "0.1.0"
+
+__all__ = ["DataError", "Dataset", "load_dataset", "families", "__version__"]

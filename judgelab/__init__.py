@@ -13,7 +13,15 @@ os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 
 from judgelab import families  # noqa: E402
 from judgelab.data import DataError, Dataset, load_dataset  # noqa: E402
+from judgelab import sim  # noqa: E402
+from judgelab.judges import Judge  # noqa: E402
+from judgelab.run import judge_pairwise, judge_rubric, judge_single  # noqa: E402
+from judgelab.store import VerdictStore  # noqa: E402
+
+# every process importing judgelab (a notebook kernel included) answers judgelab-sim/<name>
+sim.register()
 
 __version__ = "0.1.0"
 
-__all__ = ["DataError", "Dataset", "load_dataset", "families", "__version__"]
+__all__ = ["DataError", "Dataset", "load_dataset", "families", "sim", "__version__"]
+__all__ += ["Judge", "VerdictStore", "judge_pairwise", "judge_single", "judge_rubric"]

@@ -1,0 +1,231 @@
+"""The ``judgelab`` command line (DESIGN.md "Command line").
+
+``judgelab studies`` · ``judgelab run STUDY`` · ``judgelab demo`` · ``judgelab verdicts STORE`` ·
+``judgelab export RUN_DIR --to DIR`` · ``judgelab diff RUN_A RUN_B``
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+app = typer.Typer(
+    name="judgelab",
+    help="Measure LLM judges like instruments: run parameterized bias and calibration studies.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+def _fail(message: str, code: int = 1):
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(code)
+
+
+@app.command()
+def studies():
+    """List the studies and their parameters (type, default, help)."""
+    from judgelab import studies as st
+
+    names = st.available_studies()
+    if not names:
+        typer.echo(f"no study notebooks installed (looked in {st.notebooks_dir()})")
+        return
+    for name in names:
+        typer.echo(name)
+        for p in st.study_parameters(name).values():
+            typer.echo(
+                f"  {p['name']}: {p['inferred_type_name']} = {p['default']}"
+                + (f"  # {p['help']}" if p["help"] else "")
+            )
+        typer.echo("")
+
+
+@app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+def run(
+    ctx: typer.Context,
+    study: str = typer.Argument(..., help="study name (see `judgelab studies`)"),
+    params: Path = typer.Option(None, "--params", help="YAML file of parameters (-p overrides it)"),
+    out: Path = typer.Option(None, "--out", help="output directory (default reports/<study>)"),
+    dry_run: bool = typer.Option(
+        False,
+        "--dry-run",
+        help="count the calls needed and cached and the estimated cost; execute nothing",
+    ),
+    resume: bool = typer.Option(
+        False, "--resume", help="rerun into an existing output directory (cached calls are reused)"
+    ),
+    force: bool = typer.Option(
+        False, "--force", help="replace the report in an existing output directory"
+    ),
+    show_code: bool = typer.Option(False, "--show-code", help="show code cells in the HTML report"),
+):
+    """Execute a study notebook with papermill into OUT: .ipynb, .html, findings.json, manifest.json.
+
+    Parameters: -p NAME VALUE (repeatable; VALUE is read as YAML, so 120, [a, b] and
+    {model: x} give a number, a list and a mapping), after --params FILE.yaml.
+    """
+    from judgelab import report
+
+    try:
+        pairs = parse_p_options(ctx.args)
+        values = report.parse_parameters(pairs, params)
+        if dry_run:
+            _dry_run(study, values)
+            return
+        report.run_study(
+            study, values, out, resume=resume, force=force, show_code=show_code, log=typer.echo
+        )
+    except report.StudyError as exc:
+        _fail(str(exc))
+
+
+def parse_p_options(args: list[str]) -> list[tuple[str, str]]:
+    """``-p NAME VALUE`` / ``--param NAME VALUE`` pairs from the extra arguments (click options
+    take one value, so the run command collects them itself)."""
+    from judgelab.report import StudyError
+
+    pairs, i = [], 0
+    while i < len(args):
+        a = args[i]
+        if a in ("-p", "--param"):
+            if i + 2 >= len(args):
+                raise StudyError(f"{a} needs NAME VALUE")
+            pairs.append((args[i + 1], args[i + 2]))
+            i += 3
+        else:
+            raise StudyError(f"unexpected argument {a!r} (parameters are given as -p NAME VALUE)")
+    return pairs
+
+
+def _dry_run(study: str, values: dict):
+    """Prepare the study in this process with dry_run=True and print the run plan."""
+    import json
+
+    from judgelab import report, studies
+
+    passed, _ = report.effective_parameters(study, values)
+    passed["dry_run"] = True
+    try:
+        ctx = studies.prepare(study, **passed)
+    except Exception as exc:  # a plan that cannot be made is an error of the inputs
+        raise report.StudyError(f"dry run of {study}: {type(exc).__name__}: {exc}") from exc
+    typer.echo(f"dry run of {study} (nothing executed, nothing paid):")
+    typer.echo(json.dumps(ctx.run_summary, indent=2))
+
+
+@app.command()
+def demo(
+    out: Path = typer.Option(Path("reports/demo"), "--out", help="output directory"),
+    resume: bool = typer.Option(False, "--resume", help="keep studies already completed in OUT"),
+    force: bool = typer.Option(False, "--force", help="rerun into an existing OUT"),
+):
+    """Every study offline on the demo data and simulated panel, one shared store, and index.html."""
+    from judgelab import report
+
+    try:
+        results = report.run_demo(out, resume=resume, force=force, log=typer.echo)
+    except report.StudyError as exc:
+        _fail(str(exc))
+    failed = [s for s, r in results.items() if not isinstance(r, report.RunResult)]
+    if failed:
+        _fail(f"{len(failed)} stud{'y' if len(failed) == 1 else 'ies'} failed: {', '.join(failed)}")
+
+
+@app.command()
+def verdicts(
+    store: Path = typer.Argument(..., help="verdict store (.sqlite)"),
+    export: Path = typer.Option(
+        None, "--export", help="write the verdicts to PATH (.csv or .parquet)"
+    ),
+):
+    """Identities in a verdict store with verdict counts and cost; optional export."""
+    from judgelab import report
+
+    try:
+        ids, frame = report.verdicts_summary(store)
+    except report.StudyError as exc:
+        _fail(str(exc))
+    import pandas as pd
+
+    with pd.option_context(
+        "display.width", 200, "display.max_columns", 20, "display.max_colwidth", 60
+    ):
+        shown = ids.drop(columns=["judge"])
+        typer.echo(shown.to_string(index=False) if len(shown) else "(no verdicts)")
+    total = pd.to_numeric(ids["cost_usd"], errors="coerce").sum() if len(ids) else 0.0
+    typer.echo(f"{len(ids)} identities, {len(frame)} verdicts, total cost ${total:.4f}")
+    if export:
+        export.parent.mkdir(parents=True, exist_ok=True)
+        if export.suffix.lower() == ".parquet":
+            frame.drop(columns=["judge"], errors="ignore").to_parquet(export, index=False)
+        elif export.suffix.lower() == ".csv":
+            frame.drop(columns=["judge"], errors="ignore").to_csv(export, index=False)
+        else:
+            _fail(f"--export {export}: use a .csv or .parquet file name")
+        typer.echo(f"exported {len(frame)} verdicts to {export}")
+
+
+@app.command()
+def export(
+    run_dir: Path = typer.Argument(..., help="a run directory (with findings.json)"),
+    to: Path = typer.Option(..., "--to", help="destination directory"),
+):
+    """Findings as CSV and LaTeX tables, figures as SVG and PDF."""
+    from judgelab import report
+
+    try:
+        written = report.export_run(run_dir, to)
+    except report.StudyError as exc:
+        _fail(str(exc))
+    for kind, paths in written.items():
+        typer.echo(f"{kind}: " + (", ".join(str(p) for p in paths) if paths else "(none)"))
+
+
+@app.command()
+def diff(
+    run_a: Path = typer.Argument(..., help="first run directory"),
+    run_b: Path = typer.Argument(..., help="second run directory"),
+    out: Path = typer.Option(None, "--out", help="also write the table as CSV"),
+    all_rows: bool = typer.Option(False, "--all", help="show unchanged findings too"),
+):
+    """Findings of two runs side by side (matched on id, judge, slice) with their differences."""
+    import pandas as pd
+
+    from judgelab import report
+
+    try:
+        d = report.diff_runs(run_a, run_b)
+    except report.StudyError as exc:
+        _fail(str(exc))
+    if out:
+        d.to_csv(out, index=False)
+    shown = d if all_rows else d[d["change"] != "same"]
+    cols = [
+        "id",
+        "judge",
+        "slice",
+        "primary",
+        "estimate_a",
+        "estimate_b",
+        "delta",
+        "p_adjusted_a",
+        "p_adjusted_b",
+        "change",
+    ]
+    with pd.option_context(
+        "display.width", 220, "display.max_columns", 20, "display.max_colwidth", 50
+    ):
+        typer.echo(shown[cols].to_string(index=False) if len(shown) else "no differences")
+    counts = d["change"].value_counts().to_dict()
+    typer.echo(", ".join(f"{k}: {v}" for k, v in sorted(counts.items())))
+
+
+def main():
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,235 @@
+"""The judge-comparison study's steps: select the source verdicts, judge what is missing,
+and compare each candidate with the source (statistics in :mod:`judgelab.stats.compare`).
+
+"Can a cheap judge replace an expensive one?" is answered for exact identities: the
+``source`` is a selection (model, backend, judge_version, run_id) of stored verdicts; when
+it spans several identities the study stops unless ``allow_mixed`` (the answer would mix
+two instruments); when it is empty in a fresh store, the source judge is run first on the
+study's pairs. Candidates (the study's ``judges``) are judged on the same units.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import pandas as pd
+
+from judgelab.data import DataError
+from judgelab.stats import compare
+from judgelab.stats._tidy import finding, findings_frame
+from judgelab.stats.reference import human_majority, pair_key, truth_winners
+from judgelab.studies import (
+    MixedIdentitiesError,
+    StudyContext,
+    apply_select,
+    identities_of,
+    load_verdicts,
+)
+
+__all__ = [
+    "SourceSelection",
+    "select_source",
+    "reference_for",
+    "compare_judges",
+    "restrict_to_pairs",
+]
+
+IDENTITY = ["model", "backend", "judge_version"]
+
+
+@dataclass
+class SourceSelection:
+    verdicts: pd.DataFrame
+    identities: pd.DataFrame
+    judged_now: bool
+    mixed: bool
+
+
+def restrict_to_pairs(verdicts: pd.DataFrame, pairs: pd.DataFrame) -> pd.DataFrame:
+    """Verdicts of the given pairs only (order-free match)."""
+    keys = set(pair_key(pairs["response_a"], pairs["response_b"]))
+    k = pair_key(verdicts["response_a"], verdicts["response_b"])
+    return verdicts[pd.Series(k, index=verdicts.index).isin(keys)].reset_index(drop=True)
+
+
+def _stored_frame(ctx: StudyContext) -> pd.DataFrame:
+    mode = ctx.parameters.get("verdicts") or "call"
+    if mode == "call":
+        from judgelab.store import VerdictStore
+
+        if ctx.store is None or not ctx.store.exists():
+            return pd.DataFrame(columns=IDENTITY)
+        with VerdictStore(ctx.store) as store:
+            return store.to_frame(protocol="pairwise")
+    if mode in ("dataset", "published"):
+        return ctx.dataset.verdicts
+    return load_verdicts(mode, ctx.dataset)
+
+
+def select_source(
+    ctx: StudyContext,
+    source: Mapping,
+    source_judge=None,
+    allow_mixed: bool | None = None,
+) -> SourceSelection:
+    """The source verdicts named by ``source`` (mapping of model, backend, judge_version,
+    run_id), restricted to the pairs the candidates were judged on.
+
+    Raises :class:`judgelab.studies.MixedIdentitiesError` when the selection spans more than
+    one identity and ``allow_mixed`` is false. When nothing matches and verdicts are being
+    called, ``source_judge`` (same forms as ``judges``) is judged now."""
+    if not isinstance(source, Mapping) or not source:
+        raise ValueError(
+            "source must be a mapping such as {'model': 'gpt-4o', 'judge_version': '...'}"
+        )
+    allow_mixed = bool(ctx.parameters.get("allow_mixed")) if allow_mixed is None else allow_mixed
+    pairs = ctx.verdicts[["item_id", "response_a", "response_b"]].drop_duplicates()
+    stored = _stored_frame(ctx)
+    frame = apply_select(stored, dict(source)) if len(stored) else stored
+    frame = restrict_to_pairs(frame, pairs) if len(frame) else frame
+    judged_now = False
+    if len(frame) == 0:
+        if (ctx.parameters.get("verdicts") or "call") != "call" or source_judge is None:
+            raise DataError(
+                "verdicts",
+                None,
+                f"source={dict(source)!r} matches no verdict on the candidates' pairs; "
+                "give source_judge to judge it now, or select another source",
+            )
+        called = ctx.call(source_judge, pairs=pairs)
+        frame = apply_select(called, dict(source))
+        judged_now = True
+        if len(frame) == 0:
+            raise DataError(
+                "verdicts",
+                None,
+                f"source_judge was judged but source={dict(source)!r} selects none of its verdicts",
+            )
+    ids = identities_of(frame)
+    mixed = len(ids) > 1
+    if mixed and not allow_mixed:
+        lines = [f"  {r.judge}  ({r.n} verdicts)" for r in ids.itertuples()]
+        raise MixedIdentitiesError(
+            f"the source selection {dict(source)!r} spans {len(ids)} identities (model, backend, judge_version):\n"
+            + "\n".join(lines)
+            + "\nA comparison against a mixture measures no single judge: narrow `source` "
+            "(e.g. add judge_version) or set allow_mixed=True.",
+            ids,
+        )
+    if mixed:  # allowed: pool under one synthetic identity, said in the findings
+        frame = frame.assign(
+            model="mixed-source",
+            backend="mixed",
+            judge_version="+".join(sorted(ids["judge_version"].astype(str))),
+        )
+    return SourceSelection(frame, ids, judged_now, mixed)
+
+
+def ensemble_verdicts(ctx: StudyContext, ensemble, cheap: pd.DataFrame) -> pd.DataFrame:
+    """The cascade's second pass on the cheap judge's pairs: judged now (``verdicts="call"``;
+    ``ensemble`` in the forms of ``judges``), or selected from the stored verdicts (a
+    ``select`` mapping, or model names)."""
+    pairs = cheap[["item_id", "response_a", "response_b"]].drop_duplicates()
+    if (ctx.parameters.get("verdicts") or "call") == "call":
+        frame = ctx.call(ensemble, pairs=pairs)
+    else:
+        stored = _stored_frame(ctx)
+        if isinstance(ensemble, Mapping):
+            frame = apply_select(stored, dict(ensemble))
+        else:
+            names = [ensemble] if isinstance(ensemble, str) else list(ensemble)
+            frame = stored[stored["model"].astype(str).isin([str(n) for n in names])]
+        frame = restrict_to_pairs(frame, pairs)
+    if len(frame) == 0:
+        raise DataError(
+            "verdicts",
+            "model",
+            f"the ensemble {ensemble!r} has no verdicts on the cheap judge's pairs",
+        )
+    return frame
+
+
+def reference_for(ctx: StudyContext) -> tuple[pd.DataFrame, str]:
+    """The pair reference: the human (or gold) majority when the dataset has preferences,
+    otherwise the truth where known."""
+    ds = ctx.dataset
+    if ds.preferences is not None and len(ds.preferences):
+        kind = (
+            "gold/human majority"
+            if "gold" in set(ds.preferences["rater_id"].astype(str))
+            else "human majority"
+        )
+        return human_majority(ds.preferences), kind
+    if ds.truth is not None:
+        pairs = ctx.verdicts[["item_id", "response_a", "response_b"]].drop_duplicates()
+        return truth_winners(pairs, ds.truth), "truth"
+    raise DataError(
+        "preferences",
+        None,
+        f"dataset '{ds.name}' has neither human preferences nor truth to compare accuracy against",
+    )
+
+
+def compare_judges(
+    source: pd.DataFrame,
+    candidates: pd.DataFrame,
+    reference: pd.DataFrame,
+    *,
+    margin: float = 0.03,
+    order_aggregation: str = "per_call",
+    n_boot: int = 2000,
+    seed: int = 0,
+    reference_name: str = "human majority",
+    source_identities: pd.DataFrame | None = None,
+) -> pd.DataFrame:
+    """All per-candidate findings against one source (plus ``mixed_identities``)."""
+    rows = []
+    n_ids = len(source_identities) if source_identities is not None else len(identities_of(source))
+    rows.append(
+        finding(
+            "mixed_identities",
+            n_ids,
+            ci_level=None,
+            n=len(source),
+            method="distinct (model, backend, judge_version) in the source selection",
+            conclusion="the source is one judge identity"
+            if n_ids == 1
+            else f"the source mixes {n_ids} identities (allow_mixed): its figures describe no single judge",
+        )
+    )
+    rows += compare.cost_findings(source)
+    for _, cand in candidates.groupby(IDENTITY, sort=False):
+        rows += compare.agreement_findings(
+            source, cand, order_aggregation=order_aggregation, n_boot=n_boot, seed=seed
+        )
+        rows += compare.accuracy_findings(
+            source,
+            cand,
+            reference,
+            margin=margin,
+            order_aggregation=order_aggregation,
+            n_boot=n_boot,
+            seed=seed,
+            reference_name=reference_name,
+        )
+        rows += compare.cost_findings(cand)
+    src_acc = compare.accuracy_findings(
+        source,
+        source,
+        reference,
+        order_aggregation=order_aggregation,
+        n_boot=n_boot,
+        seed=seed,
+        reference_name=reference_name,
+    )[0]
+    rows.append(src_acc)
+    return findings_frame(rows)
+
+
+def pareto_table(findings: pd.DataFrame) -> pd.DataFrame:
+    """Cost per 1,000 judgments against accuracy vs humans, one row per identity."""
+    f = findings[findings["id"].isin(["accuracy_vs_human", "cost_per_1k_usd"])]
+    wide = f.pivot_table(index="judge", columns="id", values="estimate", aggfunc="first")
+    lo = f[f["id"] == "accuracy_vs_human"].set_index("judge")[["ci_low", "ci_high"]]
+    return wide.join(lo).reset_index()

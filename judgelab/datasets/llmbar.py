@@ -1,0 +1,346 @@
+"""``llmbar``: LLMBar instances with gold / human labels and six judges' verdicts under
+up to 15 prompting strategies, each in both answer orders.
+
+Source: princeton-nlp/LLMBar (Zeng et al., "Evaluating Large Language Models at
+Evaluating Instruction Following", ICLR 2024), commit 900616bf, MIT licence. Local
+folder ``llmbar_judges/``: ``instances.jsonl``, ``verdicts.csv``, ``judges.csv`` and the
+derived ``processed_mtbench_model_links.csv``.
+
+Mapping into judgelab's tables:
+
+* items: ``item_id`` = ``"<subset>#<idx>"`` (``"LLMBar/Natural#0"``); ``prompt`` = input;
+  ``category`` = the subset; extra ``subset_group`` (LLMBar | CaseStudy | Processed),
+  ``label_source`` (gold | human) and ``mtbench_question_id`` (Processed/MT-Bench only).
+* responses: ``"<item_id>#1"`` and ``"<item_id>#2"`` (output_1, output_2) with their text;
+  ``generator`` is the MT-Bench model for Processed/MT-Bench where the link file names one
+  model (``exact_unique``, ``exact_restricted_to_study_models``, ``inferred_*``), else
+  empty (LLMBar does not say who wrote its outputs); extra ``generator_link`` (the link's
+  match kind) and ``generator_candidates`` (the link's model string, ``a|b`` when ambiguous).
+* preferences: one row per instance with the label, ``response_a`` = output_1.
+  Gold and human labels are kept apart: ``rater_id`` = ``gold`` with ``rater_type`` =
+  ``gold`` for the LLMBar and CaseStudy subsets (objective labels curated by the authors),
+  ``rater_id`` = ``human_majority`` with ``rater_type`` = ``human`` for the Processed
+  subsets (FairEval's / LLMEval^2's human labels, MT-Bench's expert majority).
+* verdicts: each upstream row (instance, judge, strategy) becomes two rows, order ``ab``
+  (output_1 shown first) and ``ba`` (output_2 shown first). The stored pair is
+  (output_1, output_2). ``model`` = the judge name as LLMBar names it (``GPT-4``,
+  ``ChatGPT``, ``ChatGPT-0301``, ``LLaMA2``, ``PaLM2``, ``Falcon``; the concrete model id is
+  in the extra column ``model_id``), ``backend`` = ``published``, ``judge_version`` =
+  ``llmbar-<strategy>`` (e.g. ``llmbar-Vanilla``), ``judge_family`` = the provider from
+  ``judges.csv``, ``choice`` = the displayed slot (A | B; LLMBar has no ties), ``winner`` =
+  the response id, ``parse_ok`` False where LLMBar's parser found no answer (kept, with
+  empty choice and winner). ``Rating*`` strategies score each output once (extra columns
+  ``score_a``, ``score_b`` on both rows); there the two orders differ only in how equal
+  scores were broken (the second-shown output wins a tie of scores).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from judgelab.data import DataError, Dataset
+from judgelab.datasets import _base
+
+NAME = "llmbar"
+FOLDER = "llmbar_judges"
+REQUIRED = ("instances.jsonl", "verdicts.csv", "judges.csv")
+LINKS_FILE = "processed_mtbench_model_links.csv"
+LICENCE = (
+    "MIT (princeton-nlp/LLMBar); instances drawn from AlpacaFarm, LLMEval^2, FairEval and "
+    "MT-Bench human judgments (CC BY 4.0): cite those too"
+)
+DESCRIPTION = (
+    "LLMBar: 1,200 pairwise instances with gold/human labels; 6 judges x up to 15 prompting "
+    "strategies, both answer orders"
+)
+COMMIT = "900616bff90b6c6c8e1681f7d079250637c55992"
+UPSTREAM = f"github.com/princeton-nlp/LLMBar at {COMMIT}"
+BACKEND = "published"
+
+# Link kinds that name one model; ambiguous / unresolved links leave the generator empty.
+SINGLE_MODEL_LINKS = (
+    "exact_unique",
+    "exact_restricted_to_study_models",
+    "inferred_no_match",
+    "inferred_matches_vicuna_v1.3_text",
+)
+
+JUDGE_GENERATOR_ALIASES = {"GPT-4": "gpt-4", "ChatGPT": "gpt-3.5-turbo", "ChatGPT-0301": "gpt-3.5-turbo"}
+
+# The judges of judges.csv, for a download (which cannot produce the derived link file).
+JUDGES_CSV = """judge,model_id,provider,base_model_family,decoding
+GPT-4,gpt-4 (0613 snapshot via Azure OpenAI),openai,gpt,temperature 0
+ChatGPT,gpt-35-turbo-0613,openai,gpt,temperature 0
+ChatGPT-0301,gpt-35-turbo-0301,openai,gpt,temperature 0
+LLaMA2,meta-llama/Llama-2-70b-chat-hf,meta,llama,see upstream config
+PaLM2,models/text-bison-001,google,palm,temperature 0
+Falcon,tiiuae/falcon-180B-chat,tii,falcon,see upstream config
+"""
+
+
+def _item_ids(subset: pd.Series, idx: pd.Series) -> pd.Series:
+    return subset.astype(str) + "#" + idx.astype(int).astype(str)
+
+
+def _choice_and_winner(won: pd.Series, first_is_1: bool, rid1: np.ndarray, rid2: np.ndarray):
+    """Map a winner in the ORIGINAL numbering ('1'/'2'/'') to displayed slot and response id."""
+    w = won.fillna("").astype(str).str.strip().to_numpy()
+    is1, is2 = w == "1", w == "2"
+    first, second = ("A", "B") if first_is_1 else ("B", "A")
+    choice = np.where(is1, first, np.where(is2, second, None))
+    winner = np.where(is1, rid1, np.where(is2, rid2, None))
+    return choice, winner, is1 | is2
+
+
+def read(directory: Path) -> Dataset:
+    directory = Path(directory)
+    inst = pd.read_json(directory / "instances.jsonl", lines=True, dtype=False)
+    _base.require_columns(inst, ("subset", "idx", "input", "output_1", "output_2", "label"), "instances.jsonl")
+    raw = pd.read_csv(directory / "verdicts.csv", dtype=str, keep_default_na=False)
+    _base.require_columns(
+        raw,
+        ("subset", "idx", "judge", "strategy", "winner_original_order", "winner_swapped_order"),
+        "verdicts.csv",
+    )
+    judges = pd.read_csv(directory / "judges.csv", dtype=str, keep_default_na=False)
+    _base.require_columns(judges, ("judge", "model_id", "provider"), "judges.csv")
+    files = [directory / f for f in REQUIRED]
+    links = None
+    if (directory / LINKS_FILE).is_file():
+        links = pd.read_csv(directory / LINKS_FILE, dtype=str, keep_default_na=False)
+        files.append(directory / LINKS_FILE)
+
+    inst["label"] = inst["label"].astype(str).str.strip()
+    bad = ~inst["label"].isin(["1", "2"])
+    if bad.any():
+        raise DataError("instances.jsonl", "label", "label not in {1, 2}", [int(i) for i in np.flatnonzero(bad)])
+    inst["item_id"] = _item_ids(inst["subset"], inst["idx"])
+    group = inst["subset"].str.split("/").str[0]
+    items = pd.DataFrame(
+        {
+            "item_id": inst["item_id"],
+            "prompt": inst["input"],
+            "category": inst["subset"],
+            "subset_group": group,
+            "label_source": np.where(group == "Processed", "human", "gold"),
+        }
+    )
+
+    rid1 = (inst["item_id"] + "#1").to_numpy()
+    rid2 = (inst["item_id"] + "#2").to_numpy()
+    responses = pd.DataFrame(
+        {
+            "response_id": np.concatenate([rid1, rid2]),
+            "item_id": np.concatenate([inst["item_id"], inst["item_id"]]),
+            "generator": None,
+            "text": np.concatenate([inst["output_1"].to_numpy(), inst["output_2"].to_numpy()]),
+            "generator_link": None,
+            "generator_candidates": None,
+        }
+    )
+    if links is not None:
+        _base.require_columns(
+            links,
+            ("subset", "idx", "mtbench_question_id", "model_output_1", "match_output_1", "model_output_2"),
+            LINKS_FILE,
+        )
+        links["item_id"] = _item_ids(links["subset"], links["idx"])
+        unknown = ~links["item_id"].isin(set(inst["item_id"]))
+        if unknown.any():
+            raise DataError(LINKS_FILE, "idx", "link of an unknown instance", [int(i) for i in np.flatnonzero(unknown)])
+        qid = links.set_index("item_id")["mtbench_question_id"]
+        items["mtbench_question_id"] = pd.to_numeric(items["item_id"].map(qid), errors="coerce").astype("Int64")
+        rows = []
+        for k in ("1", "2"):
+            rows.append(
+                pd.DataFrame(
+                    {
+                        "response_id": links["item_id"] + "#" + k,
+                        "cand": links[f"model_output_{k}"],
+                        "link": links[f"match_output_{k}"],
+                    }
+                )
+            )
+        lk = pd.concat(rows).set_index("response_id")
+        cand = responses["response_id"].map(lk["cand"])
+        link = responses["response_id"].map(lk["link"])
+        responses["generator_candidates"] = cand.where(cand.notna() & (cand != ""), None)
+        responses["generator_link"] = link
+        single = link.isin(SINGLE_MODEL_LINKS) & cand.notna() & (cand != "") & ~cand.fillna("").str.contains("|", regex=False)
+        responses["generator"] = cand.where(single, None)
+    else:
+        items["mtbench_question_id"] = pd.array([pd.NA] * len(items), dtype="Int64")
+
+    human = (group == "Processed").to_numpy()
+    preferences = pd.DataFrame(
+        {
+            "item_id": inst["item_id"],
+            "response_a": rid1,
+            "response_b": rid2,
+            "rater_id": np.where(human, "human_majority", "gold"),
+            "preference": np.where(inst["label"] == "1", "a", "b"),
+            "rater_type": np.where(human, "human", "gold"),
+        }
+    )
+
+    verdicts = _verdicts(raw, inst, judges)
+    return Dataset(
+        name=NAME,
+        items=items,
+        responses=responses,
+        preferences=preferences,
+        verdicts=verdicts,
+        scale=(1, 10),
+        description=DESCRIPTION,
+        licence=LICENCE,
+        path=directory,
+        meta={
+            "upstream": UPSTREAM,
+            "judges": judges,
+            "mtbench_links": links,
+            "families": dict(zip(judges["judge"], judges["provider"], strict=True)),
+            # LLMBar's judge names vs the MT-Bench answer models of the same product line
+            # (snapshots may differ: GPT-4 judged as 0613, MT-Bench's gpt-4 answers are 0314),
+            # for self-preference, where model-name equality alone misses ChatGPT = gpt-3.5-turbo.
+            "judge_generator_aliases": dict(JUDGE_GENERATOR_ALIASES),
+            "strategies": sorted(raw["strategy"].unique()),
+            "reference": "preferences: rater_type 'gold' (LLMBar, CaseStudy) or 'human' (Processed/*)",
+        },
+        sha256=_base.sha256_of_files(files),
+    )
+
+
+def _verdicts(raw: pd.DataFrame, inst: pd.DataFrame, judges: pd.DataFrame) -> pd.DataFrame:
+    item_id = _item_ids(raw["subset"], raw["idx"])
+    unknown = ~item_id.isin(set(inst["item_id"]))
+    if unknown.any():
+        raise DataError("verdicts.csv", "idx", "verdict of an unknown instance", [int(i) for i in np.flatnonzero(unknown)])
+    unknown = ~raw["judge"].isin(set(judges["judge"]))
+    if unknown.any():
+        raise DataError("verdicts.csv", "judge", "judge missing from judges.csv", [int(i) for i in np.flatnonzero(unknown)])
+    rid1 = (item_id + "#1").to_numpy()
+    rid2 = (item_id + "#2").to_numpy()
+    family = raw["judge"].map(dict(zip(judges["judge"], judges["provider"], strict=True)))
+    model_id = raw["judge"].map(dict(zip(judges["judge"], judges["model_id"], strict=True)))
+
+    def scores(col):
+        return pd.to_numeric(raw[col], errors="coerce").to_numpy() if col in raw.columns else np.nan
+
+    base = {
+        "model": raw["judge"].to_numpy(),
+        "backend": BACKEND,
+        "judge_version": ("llmbar-" + raw["strategy"]).to_numpy(),
+        "judge_family": family.to_numpy(),
+        "protocol": "pairwise",
+        "item_id": item_id.to_numpy(),
+        "response_a": rid1,
+        "response_b": rid2,
+        "response_id": None,
+        "sample": 0,
+        "raw_output": None,  # LLMBar's rationales were not kept in the offline copy
+        "score": np.nan,
+        "score_a": scores("score_1"),
+        "score_b": scores("score_2"),
+        "model_id": model_id.to_numpy(),
+        "strategy": raw["strategy"].to_numpy(),
+    }
+    frames = []
+    for order, col, first_is_1 in (("ab", "winner_original_order", True), ("ba", "winner_swapped_order", False)):
+        choice, winner, ok = _choice_and_winner(raw[col], first_is_1, rid1, rid2)
+        frames.append(pd.DataFrame({**base, "order": order, "choice": choice, "winner": winner, "parse_ok": ok}))
+    v = pd.concat(frames, ignore_index=True)
+    # one pair's two orders next to each other: easier to read, stable for hashing
+    v["_row"] = np.concatenate([np.arange(len(raw)), np.arange(len(raw))])
+    v = v.sort_values(["_row", "order"], kind="stable").drop(columns="_row").reset_index(drop=True)
+    cols = [
+        "model",
+        "backend",
+        "judge_version",
+        "judge_family",
+        "protocol",
+        "item_id",
+        "response_a",
+        "response_b",
+        "response_id",
+        "order",
+        "sample",
+        "raw_output",
+        "choice",
+        "winner",
+        "score",
+        "parse_ok",
+        "score_a",
+        "score_b",
+        "model_id",
+        "strategy",
+    ]
+    return v[cols]
+
+
+# ---------------------------------------------------------------- download
+GITHUB_TREE = f"https://api.github.com/repos/princeton-nlp/LLMBar/git/trees/{COMMIT}?recursive=1"
+GITHUB_RAW = f"https://raw.githubusercontent.com/princeton-nlp/LLMBar/{COMMIT}/"
+
+
+def download(target: Path) -> None:
+    """Rebuild instances.jsonl, verdicts.csv and judges.csv from upstream LLMBar: every
+    ``Dataset/**/dataset.json`` and ``Dataset/**/evaluators/<judge>/<strategy>/result.json``.
+    The derived MT-Bench link file cannot be rebuilt this way (the generators stay empty)."""
+    tree = json.loads(_base.http_get(GITHUB_TREE))
+    paths = [t["path"] for t in tree.get("tree", []) if t.get("type") == "blob"]
+    datasets = sorted(p for p in paths if p.startswith("Dataset/") and p.endswith("/dataset.json"))
+    results = sorted(p for p in paths if p.startswith("Dataset/") and p.endswith("/result.json") and "/evaluators/" in p)
+    if not datasets:
+        raise ValueError(f"no Dataset/**/dataset.json in {GITHUB_TREE}")
+    inst_rows, verdict_rows = [], []
+    for p in datasets:
+        subset = p[len("Dataset/") : -len("/dataset.json")]
+        for idx, rec in enumerate(json.loads(_base.http_get(GITHUB_RAW + p))):
+            inst_rows.append(
+                {
+                    "subset": subset,
+                    "idx": idx,
+                    "input": rec["input"],
+                    "output_1": rec["output_1"],
+                    "output_2": rec["output_2"],
+                    "label": rec["label"],
+                }
+            )
+    for p in results:
+        head, rest = p[len("Dataset/") :].split("/evaluators/", 1)
+        judge, strategy = rest.split("/")[:2]
+        for idx, rec in enumerate(json.loads(_base.http_get(GITHUB_RAW + p))):
+            verdict_rows.append(parse_result_record(head, idx, judge, strategy, rec))
+    pd.DataFrame(inst_rows).to_json(Path(target) / "instances.jsonl", orient="records", lines=True, force_ascii=False)
+    pd.DataFrame(verdict_rows).to_csv(Path(target) / "verdicts.csv", index=False)
+    (Path(target) / "judges.csv").write_text(JUDGES_CSV)
+
+
+def parse_result_record(subset: str, idx: int, judge: str, strategy: str, rec: dict) -> dict:
+    """One upstream result.json entry -> one verdicts.csv row (winners in the original
+    numbering, empty when LLMBar's own parser found none)."""
+    res = (rec.get("results") or [{}])[0]
+
+    def winner(key):
+        w = str((res.get(key) or {}).get("winner", "")).strip()
+        return w if w in ("1", "2") else ""
+
+    def score(key):
+        s = res.get(key)
+        return s[0] if isinstance(s, list) and s else ""
+
+    return {
+        "subset": subset,
+        "idx": idx,
+        "judge": judge,
+        "strategy": strategy,
+        "label": rec.get("label", ""),
+        "winner_original_order": winner("swap = False"),
+        "winner_swapped_order": winner("swap = True"),
+        "score_1": score("score_1"),
+        "score_2": score("score_2"),
+    }

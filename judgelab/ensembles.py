@@ -1,0 +1,790 @@
+"""Judge ensembles: majority, weighted and unanimity votes, the review queue, and the
+composition policy (DESIGN.md idea 3: independence is the point of an ensemble).
+
+All aggregation works on a :class:`judgelab.stats.entanglement.UnitMatrix` (units x judges,
+pairwise verdict codes 0 = ``a`` (response_a wins), 1 = ``b``, 2 = tie; nan = no parsed
+verdict), so the unit of analysis is the one ``order_aggregation`` defines there.
+
+- :func:`majority`: plurality of the members' parsed votes; a split vote (two or more
+  verdicts share the top count) is a tie (or undecided under ``tie_policy="drop"``).
+- :func:`weighted`: the same with weights; :func:`fit_weights` sets w_j = max(0, kappa_j)
+  where kappa_j is judge j's Cohen kappa against the human majority label on a seeded
+  50% *calibration* split of items (:func:`calibration_split`); accuracy is reported on
+  the other half only, so the weights never see the units they are scored on.
+- :func:`unanimity`: decided when every member parsed and all agree; every other unit goes
+  to the human-review queue (:func:`review_queue`, written as CSV).
+- :func:`vote_share`: per unit the ensemble verdict, the winning share of the (weighted)
+  vote and a ``low_margin`` flag below a threshold, reusable by the calibration audit's
+  escalation queue and the judge-comparison cascade (DESIGN.md "low-margin").
+
+Findings (:func:`ensemble_findings`, definitions in STATISTICS.md "Family entanglement"):
+``ensemble_accuracy`` per ensemble, ``ensemble_coverage`` (unanimity),
+``ensemble_accuracy_difference`` (**primary**: cross-family minus same-family majority
+accuracy of equal size, paired on the same units, item-cluster bootstrap CI) and
+``outlier_rate`` per judge (the share of disagreement units where it alone dissents).
+"""
+
+from __future__ import annotations
+
+import itertools
+import warnings
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from judgelab import families as families_mod
+from judgelab.stats._tidy import finding, findings_frame
+from judgelab.stats.entanglement import (
+    CLASSES,
+    UnitMatrix,
+    _kappa,
+    human_majority,
+    reference_labels,
+    unit_matrix,
+)
+from judgelab.stats.resampling import cluster_bootstrap
+
+__all__ = [
+    "CompositionError",
+    "CompositionWarning",
+    "check_composition",
+    "majority",
+    "weighted",
+    "unanimity",
+    "vote_share",
+    "calibration_split",
+    "fit_weights",
+    "review_queue",
+    "outlier_counts",
+    "EnsembleReport",
+    "ensemble_findings",
+    "same_and_cross_family",
+]
+
+
+# ---------------------------------------------------------------------------------------
+# composition policy
+# ---------------------------------------------------------------------------------------
+
+
+class CompositionError(ValueError):
+    """An ensemble that the composition policy refuses for the stated purpose."""
+
+
+class CompositionWarning(UserWarning):
+    """An ensemble that is allowed but whose composition deserves attention."""
+
+
+def _family_of_judge(j) -> tuple[str, str | None]:
+    """(label, family) of a Judge, a mapping of Judge fields, an identity string or a model."""
+    if hasattr(j, "model") and hasattr(j, "family"):
+        return str(j.model), j.family or families_mod.family_of(j.model)
+    if isinstance(j, Mapping):
+        model = j.get("model") or j.get("name")
+        fam = j.get("family") or j.get("judge_family") or (j.get("sim") or {}).get("family")
+        return str(model), fam or families_mod.family_of(model)
+    s = str(j)
+    model = s.split("|", 1)[0]
+    return model, families_mod.family_of(model)
+
+
+def check_composition(
+    judges: Sequence,
+    candidate_models: Sequence[str] | str | None = None,
+    purpose: str = "launch",
+    families: Mapping[str, str] | None = None,
+) -> dict:
+    """Apply the ensemble composition policy; return a summary dict.
+
+    - ``purpose="launch"`` (an ensemble whose verdict gates a launch decision): an
+      ensemble whose judges all come from **one family** is refused with
+      :class:`CompositionError` (its agreement is consistency, not validity).
+    - For every candidate model (the models being evaluated), when the candidate's family
+      is **not a minority** of the ensemble (its judges are half or more), a
+      :class:`CompositionWarning` says so: those judges may prefer their own family's
+      answers (self-preference) and share its blind spots.
+    - Judges of unknown family are warned about (their independence cannot be checked).
+
+    ``judges``: Judge objects, mappings of Judge fields, identity strings or model
+    strings; ``families`` maps a judge model or identity to a family (overrides).
+    Returns ``{"families": {family: n}, "n_judges", "candidates": {model: {"family",
+    "share"}}, "warnings": [...]}``.
+    """
+    if isinstance(candidate_models, str):
+        candidate_models = [candidate_models]
+    candidate_models = list(candidate_models or [])
+    judges = list(judges)
+    if not judges:
+        raise CompositionError("an ensemble needs at least one judge")
+    fams: list[str | None] = []
+    labels = []
+    for j in judges:
+        label, fam = _family_of_judge(j)
+        if families:
+            fam = families.get(str(j), families.get(label, fam))
+        labels.append(label)
+        fams.append(fam)
+    messages: list[str] = []
+    unknown = [lab for lab, f in zip(labels, fams, strict=True) if f is None]
+    if unknown:
+        messages.append(
+            f"family unknown for judges {unknown}: their independence cannot be checked"
+        )
+    known = [f for f in fams if f is not None]
+    counts = Counter(known)
+    if purpose == "launch" and len(counts) == 1 and not unknown:
+        fam = next(iter(counts))
+        raise CompositionError(
+            f"refused: every judge of this ensemble ({len(judges)}) is from family '{fam}'. "
+            "Same-family judges share blind spots, so their agreement is consistency, not validity; "
+            "a launch decision needs judges from at least two families (add a judge of another family, "
+            "or pass purpose='exploration' to analyse without gating a launch)."
+        )
+    cand = {}
+    for c in candidate_models:
+        cf = (families or {}).get(c) or families_mod.family_of(c)
+        share = (counts.get(cf, 0) / len(judges)) if cf is not None else None
+        cand[c] = {"family": cf, "share": share}
+        if cf is None:
+            messages.append(
+                f"family of candidate {c!r} unknown: cannot check that it is a minority of the ensemble"
+            )
+        elif share >= 0.5:
+            messages.append(
+                f"candidate {c!r} is from family '{cf}', which makes up {share:.0%} of the ensemble "
+                f"({counts[cf]} of {len(judges)} judges): not a minority; those judges may favour their "
+                "own family's answers. Prefer judges from other families."
+            )
+    for msg in messages:
+        warnings.warn(msg, CompositionWarning, stacklevel=2)
+    return {
+        "families": dict(counts),
+        "n_judges": len(judges),
+        "candidates": cand,
+        "warnings": messages,
+    }
+
+
+# ---------------------------------------------------------------------------------------
+# aggregation
+# ---------------------------------------------------------------------------------------
+
+
+def _members(um: UnitMatrix, members) -> list[int]:
+    if members is None:
+        return list(range(len(um.judges)))
+    out = []
+    for mb in members:
+        if isinstance(mb, (int, np.integer)):
+            out.append(int(mb))
+        elif mb in um.judges:
+            out.append(um.judges.index(mb))
+        else:
+            raise ValueError(f"ensemble member {mb!r} is not among the judges {um.judges}")
+    return out
+
+
+def _votes(um: UnitMatrix, members, weights=None) -> tuple[np.ndarray, np.ndarray]:
+    """(n_units, K) weighted vote totals and the number of parsed votes per unit."""
+    if um.kind != "nominal":
+        raise ValueError("ensembles aggregate pairwise verdicts (a | b | tie), not scores")
+    idx = _members(um, members)
+    vals = um.values[:, idx]
+    w = (
+        np.ones(len(idx))
+        if weights is None
+        else np.asarray([float(weights[k]) for k in range(len(idx))])
+    )
+    oh = (vals[:, :, None] == np.arange(len(CLASSES))[None, None, :]).astype(float)
+    return (oh * w[None, :, None]).sum(axis=1), (~np.isnan(vals)).sum(axis=1)
+
+
+def _resolve(tot: np.ndarray, n_votes: np.ndarray, tie_allowed: bool) -> np.ndarray:
+    mx = tot.max(axis=1)
+    n_top = np.isclose(tot, mx[:, None]).sum(axis=1)
+    out = tot.argmax(axis=1).astype(float)
+    split = n_top > 1
+    out[split] = 2.0 if tie_allowed else np.nan
+    out[(n_votes == 0) | (mx <= 0)] = np.nan
+    return out
+
+
+def majority(um: UnitMatrix, members=None) -> np.ndarray:
+    """Plurality verdict per unit (codes; a split vote is a tie, nan = no vote)."""
+    tot, n = _votes(um, members)
+    return _resolve(tot, n, um.tie_policy == "class")
+
+
+def weighted(
+    um: UnitMatrix, weights: Mapping[str, float] | Sequence[float], members=None
+) -> np.ndarray:
+    """Weighted plurality verdict per unit: argmax_c sum_j w_j [v_j = c] (split = tie)."""
+    idx = _members(um, members)
+    if isinstance(weights, Mapping):
+        w = [float(weights.get(um.judges[k], 0.0)) for k in idx]
+    else:
+        w = list(weights)
+    tot, n = _votes(um, idx, w)
+    return _resolve(tot, n, um.tie_policy == "class")
+
+
+def unanimity(um: UnitMatrix, members=None) -> tuple[np.ndarray, np.ndarray]:
+    """(verdict, decided): decided when every member parsed and all agree; verdict nan otherwise."""
+    idx = _members(um, members)
+    vals = um.values[:, idx]
+    parsed = ~np.isnan(vals).any(axis=1)
+    same = np.all(vals == vals[:, :1], axis=1) & parsed
+    out = np.where(same, vals[:, 0], np.nan)
+    return out, same
+
+
+def vote_share(
+    um: UnitMatrix | pd.DataFrame,
+    members=None,
+    weights=None,
+    threshold: float | None = None,
+    **unit_kwargs,
+) -> pd.DataFrame:
+    """Per unit: the (weighted) plurality verdict and its vote share (a generic low-margin signal).
+
+    ``um`` is a UnitMatrix or a tidy verdict frame (then ``unit_kwargs`` go to
+    :func:`judgelab.stats.entanglement.unit_matrix`, e.g. ``order_aggregation``).
+    Columns: the unit columns (``item_id, response_a, response_b`` [, ``shown_first``]),
+    ``verdict`` (``a|b|tie``, relative to the sorted pair), ``winner`` (response id or
+    ``tie``), ``vote_share`` = top vote total / all parsed votes (1 = unanimous), ``n_votes``,
+    and ``low_margin`` = vote_share < threshold (DESIGN.md: a case for escalation).
+    """
+    if not isinstance(um, UnitMatrix):
+        um = unit_matrix(um, **unit_kwargs)
+    idx = _members(um, members)
+    w = None
+    if weights is not None:
+        w = (
+            [float(weights.get(um.judges[k], 0.0)) for k in idx]
+            if isinstance(weights, Mapping)
+            else list(weights)
+        )
+    tot, n = _votes(um, idx, w)
+    verdict = _resolve(tot, n, um.tie_policy == "class")
+    total = tot.sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        share = np.where(total > 0, tot.max(axis=1) / total, np.nan)
+    out = um.units.copy()
+    out["verdict"] = [None if np.isnan(v) else CLASSES[int(v)] for v in verdict]
+    out["winner"] = [
+        None if np.isnan(v) else ("tie" if v == 2 else (a if v == 0 else b))
+        for v, a, b in zip(verdict, um.units["response_a"], um.units["response_b"], strict=True)
+    ]
+    out["vote_share"] = share
+    out["n_votes"] = n
+    out["low_margin"] = (share < threshold) if threshold is not None else False
+    return out
+
+
+# ---------------------------------------------------------------------------------------
+# weights on a calibration split
+# ---------------------------------------------------------------------------------------
+
+
+def calibration_split(um: UnitMatrix, seed: int = 0, share: float = 0.5) -> np.ndarray:
+    """Boolean per unit: True for units of the seeded calibration half of *items*
+    (items, not units, are split, so both orders of a pair fall on one side)."""
+    items = np.asarray(pd.unique(um.units["item_id"]))
+    rng = np.random.default_rng(seed)
+    perm = rng.permutation(len(items))
+    cal_items = set(items[perm[: int(round(share * len(items)))]])
+    return um.units["item_id"].isin(cal_items).to_numpy()
+
+
+def _human_codes(um: UnitMatrix, dataset) -> np.ndarray:
+    hm = human_majority(dataset)
+    key = ["item_id", "response_a", "response_b"]
+    m = um.units[key].merge(hm, on=key, how="left")
+    ref = m["code"].to_numpy(dtype=float)
+    if um.tie_policy == "drop":
+        ref = np.where(ref == 2, np.nan, ref)
+    return ref
+
+
+def fit_weights(
+    um: UnitMatrix, human: np.ndarray, calibration: np.ndarray, members=None
+) -> dict[str, float]:
+    """w_j = max(0, Cohen kappa of judge j vs the human label) on the calibration units only."""
+    idx = _members(um, members)
+    out = {}
+    K = len(CLASSES)
+    for k in idx:
+        v = um.values[calibration, k]
+        h = human[calibration]
+        ok = ~(np.isnan(v) | np.isnan(h))
+        J = np.zeros(K * K)
+        np.add.at(J, (v[ok] * K + h[ok]).astype(int), 1.0)
+        kap = float(_kappa(J[None, :], K)[0])
+        out[um.judges[k]] = max(0.0, kap) if np.isfinite(kap) else 0.0
+    return out
+
+
+# ---------------------------------------------------------------------------------------
+# review queue and outliers
+# ---------------------------------------------------------------------------------------
+
+
+def review_queue(um: UnitMatrix, members=None, path: str | Path | None = None) -> pd.DataFrame:
+    """Every unit the unanimity ensemble does not decide, for human review (CSV at ``path``).
+
+    Columns: unit columns, ``reason`` (``disagreement`` or ``missing verdict``), the
+    vote counts ``votes_a, votes_b, votes_tie``, ``vote_share`` and one column per member
+    with its verdict."""
+    idx = _members(um, members)
+    _, decided = unanimity(um, idx)
+    vals = um.values[:, idx]
+    missing = np.isnan(vals).any(axis=1)
+    q = um.units.copy()
+    q["reason"] = np.where(missing, "missing verdict", "disagreement")
+    for c, name in enumerate(CLASSES):
+        q[f"votes_{name}"] = (vals == c).sum(axis=1)
+    tot = q[[f"votes_{n}" for n in CLASSES]].to_numpy()
+    with np.errstate(invalid="ignore", divide="ignore"):
+        q["vote_share"] = tot.max(axis=1) / tot.sum(axis=1)
+    for k in idx:
+        q[um.judges[k]] = [None if np.isnan(v) else CLASSES[int(v)] for v in um.values[:, k]]
+    q = q[~decided].reset_index(drop=True)
+    if path is not None:
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        q.to_csv(path, index=False)
+    return q
+
+
+def outlier_counts(um: UnitMatrix, members=None) -> tuple[np.ndarray, np.ndarray]:
+    """Per unit and member: (disagreement unit where the judge voted, judge alone dissents).
+
+    A disagreement unit has at least 3 parsed votes that are not all equal; the judge
+    alone dissents when every other parsed vote is the same and its vote differs."""
+    idx = _members(um, members)
+    vals = um.values[:, idx]
+    parsed = ~np.isnan(vals)
+    n = parsed.sum(axis=1)
+    oh = (vals[:, :, None] == np.arange(len(CLASSES))[None, None, :]).astype(int)
+    counts = oh.sum(axis=1)  # (U, K)
+    disagree = (n >= 3) & (counts.max(axis=1) < n)
+    own = np.where(parsed, np.take_along_axis(counts, np.nan_to_num(vals).astype(int), axis=1), 0)
+    # others all agree on one value and the judge's value is alone: count of own = 1 and
+    # some other value holds n - 1 votes
+    alone = (
+        parsed & (own == 1) & (counts.max(axis=1)[:, None] == (n - 1)[:, None]) & disagree[:, None]
+    )
+    return (disagree[:, None] & parsed), alone
+
+
+# ---------------------------------------------------------------------------------------
+# findings
+# ---------------------------------------------------------------------------------------
+
+
+def same_and_cross_family(
+    um: UnitMatrix, size: int | None = None, max_combos: int = 200, seed: int = 0
+) -> tuple[list[tuple[int, ...]], list[tuple[int, ...]], int]:
+    """Same-family and cross-family ensembles of equal ``size`` (member indices).
+
+    Default size = min(smallest family with >= 2 judges, number of families). Same-family:
+    every ``size``-subset of each family; cross-family: every ``size``-subset with all
+    members from different families (at most ``max_combos``, a seeded sample). With
+    3 families of 3 judges every judge sits in one same-family and 9 of the 27
+    cross-family ensembles, so both sides weigh every judge equally."""
+    fam_idx: dict[str, list[int]] = {}
+    for k, f in enumerate(um.families):
+        if f is not None:
+            fam_idx.setdefault(f, []).append(k)
+    big = [len(v) for v in fam_idx.values() if len(v) >= 2]
+    if not big or len(fam_idx) < 2:
+        return [], [], 0
+    if size is None:
+        size = min(min(big), len(fam_idx))
+    same = [c for v in fam_idx.values() if len(v) >= size for c in itertools.combinations(v, size)]
+    cross: list[tuple[int, ...]] = []
+    for fams in itertools.combinations(sorted(fam_idx), size):
+        cross += list(itertools.product(*[fam_idx[f] for f in fams]))
+    rng = np.random.default_rng(seed)
+    if len(cross) > max_combos:
+        cross = [cross[i] for i in sorted(rng.choice(len(cross), max_combos, replace=False))]
+    if len(same) > max_combos:
+        same = [same[i] for i in sorted(rng.choice(len(same), max_combos, replace=False))]
+    return same, cross, size
+
+
+@dataclass
+class EnsembleReport:
+    """Everything the notebook shows about ensembles."""
+
+    findings: pd.DataFrame
+    review_queue: pd.DataFrame
+    agreement: pd.DataFrame  # per ensemble: inter-judge kappa beside ensemble-vs-human kappa
+    weights: dict[str, float]
+    per_unit_correct: pd.DataFrame = field(default_factory=pd.DataFrame)
+    reference_source: str = ""
+
+
+def _ratio_boot(num: np.ndarray, den: np.ndarray, item_index: np.ndarray, n_items: int, boot: dict):
+    S = np.zeros((n_items, 2))
+    np.add.at(S, (item_index, 0), num)
+    np.add.at(S, (item_index, 1), den)
+    S = S[S[:, 1] > 0] if (S[:, 1] > 0).any() else S
+
+    def stat(T):
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return np.where(T[:, 1] > 0, T[:, 0] / T[:, 1], np.nan)
+
+    return cluster_bootstrap(S, stat, method="percentile", **boot)
+
+
+def _kappa_codes(x: np.ndarray, y: np.ndarray) -> float | None:
+    ok = ~(np.isnan(x) | np.isnan(y))
+    if not ok.any():
+        return None
+    K = len(CLASSES)
+    J = np.zeros(K * K)
+    np.add.at(J, (x[ok] * K + y[ok]).astype(int), 1.0)
+    k = float(_kappa(J[None, :], K)[0])
+    return k if np.isfinite(k) else None
+
+
+def _mean_pairwise_kappa(um: UnitMatrix, idx) -> float | None:
+    ks = [_kappa_codes(um.values[:, i], um.values[:, j]) for i, j in itertools.combinations(idx, 2)]
+    ks = [k for k in ks if k is not None]
+    return float(np.mean(ks)) if ks else None
+
+
+def _fmt_acc(name, res) -> str:
+    if res.estimate is None:
+        return f"Undefined: {res.reason}."
+    ci = f" (95% CI {res.ci_low:.1%} to {res.ci_high:.1%})" if res.ci_low is not None else ""
+    return f"Ensemble '{name}' matches the reference on {res.estimate:.1%} of units{ci}."
+
+
+def ensemble_findings(
+    verdicts: pd.DataFrame | UnitMatrix,
+    dataset,
+    *,
+    tie_policy: str = "class",
+    order_aggregation: str = "per_call",
+    reference: str = "auto",
+    families: dict[str, str] | None = None,
+    members: Sequence[str] | None = None,
+    size: int | None = None,
+    n_boot: int = 2000,
+    seed: int = 0,
+    ci_level: float = 0.95,
+    calibration_share: float = 0.5,
+    review_queue_path: str | Path | None = None,
+    min_raters: int = 2,
+    alpha: float = 0.05,
+) -> EnsembleReport:
+    """Ensemble findings on the panel (STATISTICS.md "Family entanglement", ensembles).
+
+    Accuracy is agreement with the study reference (truth where known, else unanimous
+    humans; :func:`judgelab.stats.entanglement.reference_labels`); the weighted vote's
+    weights are fitted against the human majority label on the calibration half of the
+    items and its accuracy is computed on the other half only. ``members`` restricts the
+    panel. Returns an :class:`EnsembleReport` (findings, review queue, agreement table,
+    weights).
+    """
+    um = (
+        verdicts
+        if isinstance(verdicts, UnitMatrix)
+        else unit_matrix(
+            verdicts, order_aggregation=order_aggregation, tie_policy=tie_policy, families=families
+        )
+    )
+    if members is not None:
+        um = um.subset(list(members))
+    boot = {"n_boot": n_boot, "seed": seed, "ci_level": ci_level}
+    ref, ref_src = reference_labels(um, dataset, reference, min_raters=min_raters)
+    human = _human_codes(um, dataset)
+    idx_all = list(range(len(um.judges)))
+    item_index, n_items = um.item_index, um.n_items
+    rows: list[dict] = []
+    agreement_rows: list[dict] = []
+    per_unit = pd.DataFrame(index=range(len(um.units)))
+    ref_ok = ~np.isnan(ref)
+
+    def acc_row(name, verdict, mask, method, extra=None, judges_idx=None):
+        use = mask & ref_ok & ~np.isnan(verdict)
+        correct = (verdict == ref).astype(float)
+        per_unit[name] = np.where(use, correct, np.nan)
+        res = _ratio_boot(np.where(use, correct, 0.0), use.astype(float), item_index, n_items, boot)
+        inter = _mean_pairwise_kappa(um, judges_idx) if judges_idx is not None else None
+        vs_h = _kappa_codes(np.where(mask, verdict, np.nan), human)
+        agreement_rows.append(
+            {
+                "ensemble": name,
+                "members": len(judges_idx or []),
+                "inter_judge_kappa": inter,
+                "ensemble_vs_human_kappa": vs_h,
+                "accuracy": res.estimate,
+                "n_units": int(use.sum()),
+            }
+        )
+        concl = (
+            f"Ensemble '{name}' matches the reference on {res.estimate:.1%} of units"
+            + (f" (95% CI {res.ci_low:.1%} to {res.ci_high:.1%})" if res.ci_low is not None else "")
+            + (
+                f"; its judges agree with each other at kappa {inter:.2f} but with humans at kappa {vs_h:.2f}."
+                if inter is not None and vs_h is not None
+                else "."
+            )
+            if res.estimate is not None
+            else f"Undefined: {res.reason}."
+        )
+        rows.append(
+            finding(
+                "ensemble_accuracy",
+                slice={"ensemble": name},
+                n=int(use.sum()),
+                n_excluded=int((mask & ~use).sum()),
+                conclusion=concl,
+                inter_judge_kappa=inter,
+                ensemble_vs_human_kappa=vs_h,
+                **{
+                    **res.finding_kwargs(),
+                    "method": f"{method}; accuracy vs {ref_src}; {res.method}",
+                },
+                **(extra or {}),
+            )
+        )
+        return res
+
+    everything = np.ones(len(um.units), dtype=bool)
+    acc_row(
+        "majority: all judges",
+        majority(um),
+        everything,
+        "plurality vote (split vote = tie)",
+        judges_idx=idx_all,
+    )
+
+    # weighted: fit on calibration half, score on held-out half
+    cal = calibration_split(um, seed=seed, share=calibration_share)
+    weights = fit_weights(um, human, cal)
+    if sum(weights.values()) > 0:
+        wv = weighted(um, weights)
+        acc_row(
+            "weighted: all judges (held-out half)",
+            wv,
+            ~cal,
+            f"weighted plurality, w = max(0, kappa vs human majority) fitted on a seeded {calibration_share:.0%} "
+            "calibration split of items; scored on the held-out items only",
+            extra={
+                "weights": weights,
+                "majority_accuracy_same_units": float(
+                    np.nanmean(np.where(~cal & ref_ok, (majority(um) == ref).astype(float), np.nan))
+                )
+                if (~cal & ref_ok).any()
+                else None,
+            },
+            judges_idx=idx_all,
+        )
+    else:
+        rows.append(
+            finding(
+                "ensemble_accuracy",
+                None,
+                slice={"ensemble": "weighted: all judges (held-out half)"},
+                reason="every judge's kappa against humans on the calibration split is <= 0: no weights",
+            )
+        )
+
+    # unanimity + review queue + coverage
+    uv, decided = unanimity(um)
+    acc_row(
+        "unanimity: all judges (decided units)",
+        uv,
+        decided,
+        "unanimous vote; undecided units go to review",
+        judges_idx=idx_all,
+    )
+    queue = review_queue(um, path=review_queue_path)
+    cov = _ratio_boot(decided.astype(float), np.ones(len(decided)), item_index, n_items, boot)
+    rows.append(
+        finding(
+            "ensemble_coverage",
+            slice={"ensemble": "unanimity: all judges"},
+            n=len(decided),
+            n_excluded=0,
+            n_review=len(queue),
+            review_queue=str(review_queue_path) if review_queue_path else None,
+            conclusion=(
+                f"The unanimous panel decides {cov.estimate:.1%} of units; {len(queue)} units go to human review."
+                if cov.estimate is not None
+                else f"Undefined: {cov.reason}."
+            ),
+            **{
+                **cov.finding_kwargs(),
+                "method": f"share of units where all judges parsed and agree; {cov.method}",
+            },
+        )
+    )
+
+    # same-family vs cross-family
+    same, cross, k = same_and_cross_family(um, size=size, seed=seed)
+    for fam in sorted({f for f in um.families if f is not None}):
+        ens = [c for c in same if um.families[c[0]] == fam]
+        for c in ens[:1] if len(ens) == 1 else ens:
+            label = f"same-family {fam}: " + ", ".join(um.judges[i].split("|")[0] for i in c)
+            acc_row(
+                label,
+                majority(um, list(c)),
+                everything,
+                f"plurality vote of {k} judges of family {fam}",
+                judges_idx=list(c),
+            )
+    if same and cross:
+        pool = sorted({i for c in same + cross for i in c})
+        complete = ~np.isnan(um.values[:, pool]).any(axis=1) & ref_ok
+        s_corr = np.mean([(majority(um, list(c)) == ref).astype(float) for c in same], axis=0)
+        c_corr = np.mean([(majority(um, list(c)) == ref).astype(float) for c in cross], axis=0)
+        per_unit["same_family_mean"] = np.where(complete, s_corr, np.nan)
+        per_unit["cross_family_mean"] = np.where(complete, c_corr, np.nan)
+        for name, corr in (
+            (f"cross-family: mean of {len(cross)} ensembles of {k}", c_corr),
+            (f"same-family: mean of {len(same)} ensembles of {k}", s_corr),
+        ):
+            res_m = _ratio_boot(
+                np.where(complete, corr, 0.0), complete.astype(float), item_index, n_items, boot
+            )
+            rows.append(
+                finding(
+                    "ensemble_accuracy",
+                    slice={"ensemble": name},
+                    n=int(complete.sum()),
+                    n_excluded=int((~complete).sum()),
+                    conclusion=_fmt_acc(name, res_m),
+                    **{
+                        **res_m.finding_kwargs(),
+                        "method": f"mean over ensembles of the plurality vote's accuracy vs {ref_src}; {res_m.method}",
+                    },
+                )
+            )
+        S = np.zeros((n_items, 3))
+        np.add.at(S, (item_index, 0), np.where(complete, c_corr, 0.0))
+        np.add.at(S, (item_index, 1), np.where(complete, s_corr, 0.0))
+        np.add.at(S, (item_index, 2), complete.astype(float))
+        S = S[S[:, 2] > 0]
+
+        def diff(T):
+            with np.errstate(invalid="ignore", divide="ignore"):
+                return np.where(T[:, 2] > 0, (T[:, 0] - T[:, 1]) / T[:, 2], np.nan)
+
+        res = cluster_bootstrap(S, diff, method="percentile", **boot)
+        extra = {
+            "ensemble_size": k,
+            "n_same_family_ensembles": len(same),
+            "n_cross_family_ensembles": len(cross),
+            "accuracy_same_family": float(s_corr[complete].mean()) if complete.any() else None,
+            "accuracy_cross_family": float(c_corr[complete].mean()) if complete.any() else None,
+        }
+        if res.estimate is None:
+            rows.append(
+                finding(
+                    "ensemble_accuracy_difference", None, primary=True, reason=res.reason, **extra
+                )
+            )
+        else:
+            p = res.p_value(0.0)
+            kw = res.finding_kwargs()
+            kw["method"] = (
+                f"cross-family minus same-family majority accuracy, ensembles of {k}, each side the mean over "
+                f"its ensembles ({len(cross)} cross, {len(same)} same), paired on the same units; vs {ref_src}; "
+                f"{res.method}; p from the bootstrap distribution"
+            )
+            if res.ci_low is not None and res.ci_low > 0:
+                concl = (
+                    f"Cross-family ensembles of {k} are more accurate than same-family ones by "
+                    f"{res.estimate:.1%} (95% CI {res.ci_low:.1%} to {res.ci_high:.1%}): spread judges over families."
+                )
+            elif res.ci_high is not None and res.ci_high < 0:
+                concl = (
+                    f"Same-family ensembles of {k} are more accurate here by {-res.estimate:.1%} "
+                    f"(95% CI {-res.ci_high:.1%} to {-res.ci_low:.1%})."
+                )
+            else:
+                from judgelab.stats.entanglement import _mde
+
+                extra["mde"] = _mde(res, ci_level)
+                concl = (
+                    f"No clear accuracy difference between cross- and same-family ensembles of {k}: "
+                    f"{res.estimate:+.1%}"
+                    + (
+                        f" (95% CI {res.ci_low:+.1%} to {res.ci_high:+.1%})"
+                        if res.ci_low is not None
+                        else f" ({res.reason})"
+                    )
+                    + (
+                        f"; detectable with 80% power: about {extra['mde']:.1%}."
+                        if extra["mde"] is not None
+                        else "."
+                    )
+                )
+            rows.append(
+                finding(
+                    "ensemble_accuracy_difference",
+                    statistic=res.estimate,
+                    p_value=p,
+                    primary=True,
+                    slice={"ensemble": f"cross-family vs same-family, size {k}"},
+                    n=int(complete.sum()),
+                    n_excluded=int((~complete).sum()),
+                    conclusion=concl,
+                    **kw,
+                    **extra,
+                )
+            )
+    else:
+        rows.append(
+            finding(
+                "ensemble_accuracy_difference",
+                None,
+                primary=True,
+                reason="needs at least two families, one of them with two or more judges",
+            )
+        )
+
+    # outlier rate per judge
+    dis, alone = outlier_counts(um)
+    for kj, j in enumerate(um.judges):
+        res = _ratio_boot(
+            alone[:, kj].astype(float), dis[:, kj].astype(float), item_index, n_items, boot
+        )
+        rows.append(
+            finding(
+                "outlier_rate",
+                judge=j,
+                n=int(dis[:, kj].sum()),
+                n_excluded=None,
+                conclusion=(
+                    f"On {res.estimate:.1%} of the units where the panel disagrees, this judge is the lone dissenter."
+                    if res.estimate is not None
+                    else f"Undefined: {res.reason or 'no disagreement units'}."
+                ),
+                **{
+                    **res.finding_kwargs(),
+                    "method": f"lone dissents / disagreement units (>= 3 parsed votes, not unanimous); {res.method}",
+                },
+                **(
+                    {"reason": res.reason or "no disagreement units"}
+                    if res.estimate is None
+                    else {}
+                ),
+            )
+        )
+    return EnsembleReport(
+        findings=findings_frame(rows),
+        review_queue=queue,
+        agreement=pd.DataFrame(agreement_rows),
+        weights=weights,
+        per_unit_correct=pd.concat([um.units, per_unit], axis=1),
+        reference_source=ref_src,
+    )

@@ -1,0 +1,556 @@
+"""Judge specification, default prompt templates, identity and strict output parsers.
+
+A judge is not a model name: it is model + backend (the route that actually answered) +
+``judge_version``, a stable hash of everything that shapes its verdicts
+(DESIGN.md "Judges, protocols and identity")::
+
+    judge.version = f"{name}-{sha256(canonical JSON of settings)[:12]}"
+
+where the settings are the system prompts and templates, the rubric JSON, the decoding
+parameters (temperature, max_tokens, seed, top_p, logprobs, extra request parameters),
+``allow_tie``, the parser and the rubric aggregation thresholds. Canonical JSON (sorted
+keys, fixed separators, ASCII) makes the hash independent of the process, of
+``PYTHONHASHSEED`` and of the Python version. Credentials, timeouts, rate limits and
+prices are not part of it: they change neither the request nor its interpretation.
+
+Default templates follow MT-Bench (Zheng et al., 2023, "Judging LLM-as-a-Judge with
+MT-Bench and Chatbot Arena"): pairwise answers end with ``[[A]]``, ``[[B]]`` or ``[[C]]``
+(tie), single scores with ``Rating: [[N]]``. The simulated panel (judgelab.sim) parses
+these markers, so custom templates must keep them (docs/architecture.md).
+
+Parsing is strict: an output that does not match is returned with ``ok=False`` and an
+error, never guessed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from typing import Any
+
+from judgelab import rubric as rubric_mod
+
+__all__ = [
+    "Judge",
+    "ParseResult",
+    "PAIRWISE_SYSTEM",
+    "PAIRWISE_SYSTEM_NO_TIE",
+    "PAIRWISE_TEMPLATE",
+    "SINGLE_SYSTEM",
+    "SINGLE_TEMPLATE",
+    "RUBRIC_SYSTEM",
+    "RUBRIC_TEMPLATE",
+    "DEFAULT_TEMPLATES",
+    "TEMPLATE_KEYS",
+    "PARSERS",
+    "PROTOCOLS",
+    "parse_pairwise",
+    "parse_single",
+    "parse_rubric",
+    "logprob_fields",
+    "as_judges",
+    "canonical_json",
+]
+
+PROTOCOLS = ("pairwise", "single", "rubric")
+
+#: Parser variants (part of judge_version). ``strict``: every verdict marker in the output
+#: must agree; ``last``: the last marker counts (for judges that restate the format first).
+PARSERS = ("strict", "last")
+#: Bumped whenever a parser's behaviour changes, so stored verdicts are re-identified.
+PARSER_REVISION = 1
+
+PAIRWISE_SYSTEM = (
+    "Please act as an impartial judge and evaluate the quality of the responses provided by two "
+    "AI assistants to the user question displayed below. You should choose the assistant that "
+    "follows the user's instructions and answers the user's question better. Your evaluation "
+    "should consider factors such as the helpfulness, relevance, accuracy, depth, creativity, "
+    "and level of detail of their responses. Begin your evaluation by comparing the two "
+    "responses and provide a short explanation. Avoid any position biases and ensure that the "
+    "order in which the responses were presented does not influence your decision. Do not allow "
+    "the length of the responses to influence your evaluation. Do not favor certain names of the "
+    "assistants. Be as objective as possible. After providing your explanation, output your "
+    'final verdict by strictly following this format: "[[A]]" if assistant A is better, '
+    '"[[B]]" if assistant B is better, and "[[C]]" for a tie.'
+)
+
+PAIRWISE_SYSTEM_NO_TIE = PAIRWISE_SYSTEM.replace(
+    ', "[[B]]" if assistant B is better, and "[[C]]" for a tie.',
+    ' or "[[B]]" if assistant B is better. A tie is not allowed: choose one.',
+)
+
+PAIRWISE_TEMPLATE = (
+    "[User Question]\n{question}\n\n"
+    "[The Start of Assistant A's Answer]\n{answer_a}\n[The End of Assistant A's Answer]\n\n"
+    "[The Start of Assistant B's Answer]\n{answer_b}\n[The End of Assistant B's Answer]"
+)
+
+SINGLE_SYSTEM = "You are a helpful assistant."
+
+SINGLE_TEMPLATE = (
+    "[Instruction]\n"
+    "Please act as an impartial judge and evaluate the quality of the response provided by an AI "
+    "assistant to the user question displayed below. Your evaluation should consider factors "
+    "such as the helpfulness, relevance, accuracy, depth, creativity, and level of detail of the "
+    "response. Begin your evaluation by providing a short explanation. Be as objective as "
+    "possible. After providing your explanation, you must rate the response on a scale of {min} "
+    'to {max} by strictly following this format: "[[rating]]", for example: "Rating: [[{example}]]".\n\n'
+    "[User Question]\n{question}\n\n"
+    "[The Start of Assistant's Answer]\n{answer}\n[The End of Assistant's Answer]"
+)
+
+RUBRIC_SYSTEM = "You are a careful grader who answers with one JSON object only."
+
+RUBRIC_TEMPLATE = (
+    "[Instruction]\n"
+    "Please act as an impartial judge and grade the response provided by an AI assistant to the "
+    "user question displayed below against the rubric. For every rubric section give a metric "
+    "between 0 and 1 (1 = the section is fully satisfied, 0 = it is violated). Then give your "
+    'overall verdict: "pass" if every section is satisfied, "warn" if exactly one section has a '
+    'minor gap, "fail" if any section is materially violated. Answer with exactly one JSON '
+    'object and nothing else: {{"verdict": "pass|warn|fail", "reasoning": "...", '
+    '"metrics": {{"<section title>": <number between 0 and 1>}}}}\n\n'
+    "[Rubric]\n{rubric}\n\n"
+    "[User Question]\n{question}\n\n"
+    "[The Start of Assistant's Answer]\n{answer}\n[The End of Assistant's Answer]"
+)
+
+TEMPLATE_KEYS = ("system_pairwise", "pairwise", "system_single", "single", "system_rubric", "rubric")
+
+DEFAULT_TEMPLATES: dict[str, str] = {
+    "system_pairwise": PAIRWISE_SYSTEM,
+    "pairwise": PAIRWISE_TEMPLATE,
+    "system_single": SINGLE_SYSTEM,
+    "single": SINGLE_TEMPLATE,
+    "system_rubric": RUBRIC_SYSTEM,
+    "rubric": RUBRIC_TEMPLATE,
+}
+
+
+def canonical_json(obj: Any) -> str:
+    """Deterministic JSON: sorted keys, fixed separators, ASCII, no NaN.
+
+    Used for hashes, so it must not depend on dict order, the process or Python version."""
+    return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=True, allow_nan=False)
+
+
+def _num(x: float) -> str:
+    """A scale bound as the prompt shows it: ``1`` rather than ``1.0``."""
+    x = float(x)
+    return str(int(x)) if x.is_integer() else repr(x)
+
+
+@dataclass
+class ParseResult:
+    """One parsed judge output. ``ok`` false means the output is kept raw, not interpreted."""
+
+    ok: bool
+    choice: str | None = None  # pairwise: displayed A | B | tie
+    score: float | None = None  # single: the rating; rubric: mean section metric
+    judge_verdict: str | None = None  # rubric: the judge's own pass|warn|fail
+    verdict: str | None = None  # rubric: recomputed from the metrics
+    sections: dict[str, float] | None = None
+    error: str | None = None
+
+
+_PAIR_MARK = re.compile(r"\[\[\s*([ABC])\s*\]\]")
+_RATING = re.compile(r"Rating:\s*\[\[\s*([-+]?\d+(?:\.\d+)?)\s*\]\]")
+_CHOICE = {"A": "A", "B": "B", "C": "tie"}
+
+
+def parse_pairwise(text: str | None, allow_tie: bool = True, parser: str = "strict") -> ParseResult:
+    """Displayed choice from an MT-Bench pairwise output (``[[A]]``, ``[[B]]``, ``[[C]]`` = tie).
+
+    ``strict``: all markers in the output must name the same verdict; ``last``: the last
+    marker counts. ``[[C]]`` is a parse failure when ties are not allowed."""
+    if not isinstance(text, str) or not text.strip():
+        return ParseResult(False, error="empty output")
+    marks = _PAIR_MARK.findall(text)
+    if not marks:
+        return ParseResult(False, error="no [[A]]/[[B]]/[[C]] verdict marker")
+    if parser == "strict" and len(set(marks)) > 1:
+        return ParseResult(False, error=f"conflicting verdict markers {sorted(set(marks))}")
+    mark = marks[-1]
+    if mark == "C" and not allow_tie:
+        return ParseResult(False, error="tie [[C]] given but ties are not allowed")
+    return ParseResult(True, choice=_CHOICE[mark])
+
+
+def parse_single(
+    text: str | None, scale: tuple[float, float] | None = None, parser: str = "strict"
+) -> ParseResult:
+    """Score from ``Rating: [[N]]``; it must lie on the scale (inclusive)."""
+    if not isinstance(text, str) or not text.strip():
+        return ParseResult(False, error="empty output")
+    marks = _RATING.findall(text)
+    if not marks:
+        return ParseResult(False, error="no 'Rating: [[N]]' marker")
+    values = [float(m) for m in marks]
+    if parser == "strict" and len(set(values)) > 1:
+        return ParseResult(False, error=f"conflicting ratings {sorted(set(values))}")
+    score = values[-1]
+    if scale is not None and not (scale[0] <= score <= scale[1]):
+        return ParseResult(False, error=f"rating {score:g} off the scale [{scale[0]:g}, {scale[1]:g}]")
+    return ParseResult(True, score=score)
+
+
+_FENCE = re.compile(r"^```(?:json)?\s*(.*?)\s*```$", re.S)
+
+
+def _json_object(text: str) -> dict | None:
+    s = text.strip()
+    m = _FENCE.match(s)
+    if m:
+        s = m.group(1)
+    try:
+        obj = json.loads(s)
+    except ValueError:
+        # one object surrounded by prose: the outermost braces
+        i, j = s.find("{"), s.rfind("}")
+        if i < 0 or j <= i:
+            return None
+        try:
+            obj = json.loads(s[i : j + 1])
+        except ValueError:
+            return None
+    return obj if isinstance(obj, dict) else None
+
+
+def parse_rubric(
+    text: str | None,
+    rubric: Mapping,
+    pass_threshold: float = rubric_mod.DEFAULT_PASS_THRESHOLD,
+    warn_threshold: float = rubric_mod.DEFAULT_WARN_THRESHOLD,
+    parser: str = "strict",
+) -> ParseResult:
+    """The JSON verdict object; metrics must cover exactly the rubric's sections, in [0, 1].
+
+    ``score`` is the mean section metric; ``verdict`` is recomputed by
+    :func:`judgelab.rubric.aggregate` and stored beside the judge's own ``judge_verdict``."""
+    if not isinstance(text, str) or not text.strip():
+        return ParseResult(False, error="empty output")
+    obj = _json_object(text)
+    if obj is None:
+        return ParseResult(False, error="no JSON object")
+    jv = obj.get("verdict")
+    if not isinstance(jv, str) or jv.strip().lower() not in rubric_mod.RUBRIC_VERDICTS:
+        return ParseResult(False, error=f"verdict {jv!r} is not pass|warn|fail")
+    metrics = obj.get("metrics")
+    if not isinstance(metrics, dict):
+        return ParseResult(False, error="no 'metrics' object")
+    titles = rubric_mod.section_titles(rubric)
+    missing = [t for t in titles if t not in metrics]
+    extra = [k for k in metrics if k not in titles]
+    if missing or extra:
+        return ParseResult(False, error=f"metrics do not match the rubric sections (missing {missing}, unknown {extra})")
+    sections: dict[str, float] = {}
+    for t in titles:
+        v = metrics[t]
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or not 0 <= v <= 1:
+            return ParseResult(False, error=f"metric for section {t!r} is {v!r}, not a number in [0, 1]")
+        sections[t] = float(v)
+    verdict = rubric_mod.aggregate(sections, pass_threshold, warn_threshold)
+    return ParseResult(
+        True,
+        score=sum(sections.values()) / len(sections),
+        judge_verdict=jv.strip().lower(),
+        verdict=verdict,
+        sections=sections,
+    )
+
+
+# ------------------------------------------------------------------ logprobs
+def _entries(content) -> list[dict]:
+    """Logprob entries as plain dicts (litellm returns pydantic objects or dicts)."""
+    out = []
+    for e in content or []:
+        if hasattr(e, "model_dump"):
+            e = e.model_dump()
+        elif not isinstance(e, dict):
+            e = dict(getattr(e, "__dict__", {}))
+        tops = []
+        for t in e.get("top_logprobs") or []:
+            if hasattr(t, "model_dump"):
+                t = t.model_dump()
+            tops.append(t)
+        e["top_logprobs"] = tops
+        out.append(e)
+    return out
+
+
+def logprob_fields(protocol: str, text: str | None, content, allow_tie: bool = True) -> dict[str, float | None]:
+    """P(A), P(B), P(tie) and the margin from the top logprobs at the verdict token.
+
+    The verdict token is the one holding the letter of the last ``[[X]]`` marker (pairwise)
+    or the number of the last ``Rating: [[N]]`` (single). Probabilities are renormalised
+    over the admissible verdicts among the top alternatives; ``margin`` is the gap between
+    the two most probable verdicts (pairwise) or score values (single). Returns nulls when
+    the provider gave no logprobs or the token cannot be located."""
+    empty = {"p_a": None, "p_b": None, "p_tie": None, "margin": None}
+    entries = _entries(content)
+    if not entries or not isinstance(text, str):
+        return empty
+    rx = _PAIR_MARK if protocol == "pairwise" else _RATING if protocol == "single" else None
+    if rx is None:
+        return empty
+    matches = list(rx.finditer(text))
+    if not matches:
+        return empty
+    target = matches[-1].start(1)
+    # locate the token covering the verdict character by walking the token texts
+    joined = "".join(str(e.get("token", "")) for e in entries)
+    offset = 0
+    if joined != text:
+        # tokens may cover only a suffix of the text (some providers); align on the end
+        offset = len(text) - len(joined)
+    pos, hit = offset, None
+    for e in entries:
+        tok = str(e.get("token", ""))
+        if pos <= target < pos + len(tok):
+            hit = e
+            break
+        pos += len(tok)
+    if hit is None:
+        return empty
+    probs: dict[str, float] = {}
+    for alt in hit["top_logprobs"] or [{"token": hit.get("token"), "logprob": hit.get("logprob")}]:
+        key = str(alt.get("token", "")).strip().strip("[]").strip()
+        lp = alt.get("logprob")
+        if lp is None or not key:
+            continue
+        probs[key] = probs.get(key, 0.0) + math.exp(float(lp))
+    if protocol == "pairwise":
+        keys = ["A", "B", "C"] if allow_tie else ["A", "B"]
+        tot = sum(probs.get(k, 0.0) for k in keys)
+        if tot <= 0:
+            return empty
+        p = {k: probs.get(k, 0.0) / tot for k in keys}
+        ranked = sorted(p.values(), reverse=True)
+        return {
+            "p_a": p["A"],
+            "p_b": p["B"],
+            "p_tie": p.get("C") if allow_tie else None,
+            "margin": ranked[0] - ranked[1],
+        }
+    nums = {k: v for k, v in probs.items() if re.fullmatch(r"[-+]?\d+(?:\.\d+)?", k)}
+    tot = sum(nums.values())
+    if tot <= 0:
+        return empty
+    ranked = sorted((v / tot for v in nums.values()), reverse=True) + [0.0]
+    return {"p_a": None, "p_b": None, "p_tie": None, "margin": ranked[0] - ranked[1]}
+
+
+# --------------------------------------------------------------------- Judge
+@dataclass
+class Judge:
+    """One judge: model, execution path and every setting that shapes its verdicts.
+
+    Parameters
+    ----------
+    model : litellm model string (``openai/gpt-4o``, ``judgelab-sim/aurora-max`` ...).
+    name : prefix of ``judge_version`` (default: the model's last path component).
+    family : provider family (default: ``sim["family"]``, else :func:`judgelab.families.family_of`).
+    temperature, max_tokens, seed, top_p : decoding parameters (part of judge_version).
+    api_base : the endpoint (part of the call address and the backend, not of judge_version).
+    api_key : used for calls only; never stored, logged or shown (``repr`` hides it).
+    router : a ``litellm.Router`` (or its constructor kwargs) serving ``model`` as a model
+        group, with fallbacks; the deployment that answered is recorded as the backend.
+    allow_tie : pairwise judges may answer ``[[C]]``.
+    templates : overrides of :data:`DEFAULT_TEMPLATES` (keys :data:`TEMPLATE_KEYS`).
+    rubric : rubric for :func:`judgelab.run.judge_rubric` (default: the dataset's).
+    sim : simulated-panel parameters (judgelab.sim) or None.
+    top_logprobs : request this many top logprobs per token (P(A), P(B), margin).
+    extra_params : further request parameters passed to litellm (part of the address).
+    parser : ``strict`` or ``last`` (see :data:`PARSERS`).
+    pass_threshold, warn_threshold : rubric aggregation thresholds.
+    price_in, price_out : USD per million prompt / completion tokens (override litellm's map).
+    rpm, tpm : requests / tokens per minute for this judge's provider (shared by all its judges).
+    timeout : per-call timeout in seconds (default: the client's).
+    """
+
+    model: str
+    name: str | None = None
+    family: str | None = None
+    temperature: float = 0.0
+    max_tokens: int = 1024
+    seed: int | None = None
+    api_base: str | None = None
+    api_key: str | None = field(default=None, repr=False, compare=False)
+    router: Any = field(default=None, repr=False, compare=False)
+    allow_tie: bool = True
+    templates: dict[str, str] | None = None
+    rubric: dict | None = None
+    sim: dict | None = None
+    top_p: float | None = None
+    top_logprobs: int | None = None
+    extra_params: dict | None = None
+    parser: str = "strict"
+    pass_threshold: float = rubric_mod.DEFAULT_PASS_THRESHOLD
+    warn_threshold: float = rubric_mod.DEFAULT_WARN_THRESHOLD
+    price_in: float | None = None
+    price_out: float | None = None
+    rpm: float | None = None
+    tpm: float | None = None
+    timeout: float | None = None
+
+    def __post_init__(self):
+        if not isinstance(self.model, str) or not self.model.strip():
+            raise ValueError("Judge.model must be a non-empty litellm model string")
+        if self.name is None:
+            self.name = self.model.rstrip("/").split("/")[-1]
+        if self.parser not in PARSERS:
+            raise ValueError(f"Judge.parser must be one of {PARSERS}, not {self.parser!r}")
+        if self.templates is not None:
+            unknown = set(self.templates) - set(TEMPLATE_KEYS)
+            if unknown:
+                raise ValueError(f"Judge.templates: unknown keys {sorted(unknown)}; valid: {TEMPLATE_KEYS}")
+        if self.rubric is not None:
+            self.rubric = rubric_mod.validate_rubric(self.rubric)
+        rubric_mod.check_thresholds(self.pass_threshold, self.warn_threshold)
+        if self.family is None:
+            if self.sim and self.sim.get("family"):
+                self.family = str(self.sim["family"])
+            else:
+                from judgelab import families
+
+                self.family = families.family_of(self.model)
+        if self.api_base is not None:
+            self.api_base = str(self.api_base).rstrip("/")
+
+    # ------------------------------------------------------------- identity
+    @property
+    def is_simulated(self) -> bool:
+        return self.model.startswith("judgelab-sim/")
+
+    @property
+    def provider(self) -> str:
+        """The litellm provider prefix (``openai`` for ``openai/x``), used for rate limits."""
+        if self.is_simulated:
+            return "judgelab-sim"
+        return self.model.split("/", 1)[0] if "/" in self.model else "openai"
+
+    def template(self, key: str) -> str:
+        if self.templates and key in self.templates:
+            return self.templates[key]
+        if key == "system_pairwise" and not self.allow_tie:
+            return PAIRWISE_SYSTEM_NO_TIE
+        return DEFAULT_TEMPLATES[key]
+
+    def request_params(self) -> dict[str, Any]:
+        """Decoding / request parameters sent with every call (no credentials, no timeout)."""
+        p: dict[str, Any] = {"temperature": float(self.temperature), "max_tokens": int(self.max_tokens)}
+        if self.seed is not None:
+            p["seed"] = int(self.seed)
+        if self.top_p is not None:
+            p["top_p"] = float(self.top_p)
+        if self.top_logprobs:
+            p["logprobs"] = True
+            p["top_logprobs"] = int(self.top_logprobs)
+        if self.extra_params:
+            p.update(self.extra_params)
+        return p
+
+    def settings(self) -> dict[str, Any]:
+        """Everything judge_version hashes (see the module docstring)."""
+        return {
+            "templates": {k: self.template(k) for k in TEMPLATE_KEYS},
+            "rubric": self.rubric,
+            "decoding": self.request_params(),
+            "allow_tie": bool(self.allow_tie),
+            "parser": {"name": self.parser, "revision": PARSER_REVISION},
+            "aggregation": {"pass_threshold": float(self.pass_threshold), "warn_threshold": float(self.warn_threshold)},
+        }
+
+    @property
+    def version(self) -> str:
+        """``<name>-<12 hex of sha256(canonical JSON of settings())>``."""
+        digest = hashlib.sha256(canonical_json(self.settings()).encode("utf-8")).hexdigest()[:12]
+        return f"{self.name}-{digest}"
+
+    def default_backend(self) -> str:
+        """The route the judge is configured for (what answers unless a fallback serves)."""
+        if self.is_simulated:
+            from judgelab import sim
+
+            return sim.backend(self)
+        if self.router is not None:
+            return f"router:{self.model}"
+        if self.api_base:
+            return f"{self.provider}:{self.api_base}"
+        return self.provider
+
+    def identity(self, backend: str | None = None) -> str:
+        """``model|backend|judge_version`` (DESIGN.md); backend defaults to :meth:`default_backend`."""
+        return f"{self.model}|{backend if backend is not None else self.default_backend()}|{self.version}"
+
+    def __getstate__(self):
+        # a pickled judge (multiprocessing, notebook state) must not carry the key
+        state = dict(self.__dict__)
+        state["api_key"] = None
+        return state
+
+    # --------------------------------------------------------------- prompts
+    def messages(self, protocol: str, **values: Any) -> list[dict[str, str]]:
+        """Chat messages for one judgement (system + user), filled from the templates.
+
+        pairwise: ``question, answer_a, answer_b``; single: ``question, answer, scale``;
+        rubric: ``question, answer, rubric``. ``reference`` is available to custom templates."""
+        if protocol not in PROTOCOLS:
+            raise ValueError(f"protocol must be one of {PROTOCOLS}, not {protocol!r}")
+        v = {"reference": "", **values}
+        if protocol == "single":
+            lo, hi = v.pop("scale", None) or (1, 10)
+            v.update(min=_num(lo), max=_num(hi), example=_num(round((lo + hi) / 2)))
+        if protocol == "rubric":
+            v["rubric"] = rubric_mod.render(v["rubric"])
+        system = self.template(f"system_{protocol}")
+        user = self.template(protocol).format(**v)
+        msgs = []
+        if system:
+            msgs.append({"role": "system", "content": system})
+        msgs.append({"role": "user", "content": user})
+        return msgs
+
+    def parse(self, protocol: str, text: str | None, scale=None, rubric=None) -> ParseResult:
+        if protocol == "pairwise":
+            return parse_pairwise(text, self.allow_tie, self.parser)
+        if protocol == "single":
+            return parse_single(text, scale, self.parser)
+        if protocol == "rubric":
+            return parse_rubric(text, rubric or self.rubric, self.pass_threshold, self.warn_threshold, self.parser)
+        raise ValueError(f"protocol must be one of {PROTOCOLS}, not {protocol!r}")
+
+    @classmethod
+    def from_spec(cls, spec: Judge | str | Mapping) -> Judge:
+        """A Judge from a Judge, a model string or a mapping of Judge fields."""
+        if isinstance(spec, Judge):
+            return spec
+        if isinstance(spec, str):
+            return cls(model=spec)
+        if isinstance(spec, Mapping):
+            valid = {f.name for f in fields(cls)}
+            unknown = set(spec) - valid
+            if unknown:
+                raise ValueError(f"unknown Judge fields {sorted(unknown)}; valid: {sorted(valid)}")
+            return cls(**dict(spec))
+        raise TypeError(f"a judge is a Judge, a model string or a mapping, not {type(spec).__name__}")
+
+
+def as_judges(judges) -> list[Judge]:
+    """A list of Judges from one judge spec or a list of them; duplicate identities refused."""
+    if isinstance(judges, (Judge, str, Mapping)):
+        judges = [judges]
+    out = [Judge.from_spec(j) for j in judges]
+    if not out:
+        raise ValueError("no judges given")
+    seen: dict[tuple, int] = {}
+    for i, j in enumerate(out):
+        key = (j.model, j.api_base, j.version, canonical_json(j.sim) if j.sim else None)
+        if key in seen:
+            raise ValueError(f"judges {seen[key]} and {i} are identical ({j.model}, {j.version})")
+        seen[key] = i
+    return out

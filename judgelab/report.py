@@ -1,0 +1,975 @@
+"""Running studies: papermill execution, findings.json, manifest, HTML report, index, export, diff.
+
+For notebook authors
+--------------------
+Show every figure with :func:`show`::
+
+    fig = jl.plots.consistency(...)
+    jl.report.show(fig, "consistency")
+
+It displays the figure in the notebook (one image per figure, which the browser test
+counts) and saves ``figures/<name>.svg`` and ``figures/<name>.pdf`` into the output
+directory (``$JUDGELAB_OUT``, set by ``judgelab run``; else the working directory) so that
+``judgelab export`` can hand them to a paper. Do not also call ``plt.show()`` on it.
+
+End with ``findings = ctx.save_findings(findings)`` then ``ctx.findings_table(findings)``:
+the table is the last output of the report and has one row per finding.
+
+For everyone else
+-----------------
+:func:`run_study` executes ``judgelab/notebooks/<study>.ipynb`` with papermill in a
+kernel of ``sys.executable`` (a temporary kernelspec named ``judgelab-<hash>`` on
+``JUPYTER_PATH``, so a user's own ``python3`` kernel cannot shadow it) with cwd = the
+output directory, then writes ``<study>.ipynb`` (executed), ``<study>.html``
+(self-contained: images embedded, no script or stylesheet fetched from the internet,
+code hidden unless ``show_code``), ``findings.json`` (written by the notebook through
+:meth:`judgelab.studies.StudyContext.save_findings`) and ``manifest.json``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as _dt
+import hashlib
+import html as _html
+import importlib.metadata
+import json
+import math
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import yaml
+
+from judgelab import studies as _studies
+
+__all__ = [
+    "show",
+    "StudyError",
+    "CellError",
+    "RunResult",
+    "parse_value",
+    "parse_parameters",
+    "check_parameters",
+    "temporary_kernel",
+    "run_study",
+    "run_demo",
+    "notebook_to_html",
+    "external_references",
+    "write_index",
+    "export_run",
+    "diff_runs",
+    "read_findings",
+    "findings_frame",
+    "verdicts_summary",
+    "OUTPUT_FILES",
+]
+
+PACKAGES = (
+    "judgelab",
+    "pandas",
+    "numpy",
+    "scipy",
+    "statsmodels",
+    "krippendorff",
+    "seaborn",
+    "matplotlib",
+    "litellm",
+    "papermill",
+    "nbconvert",
+    "nbformat",
+    "ipykernel",
+    "jupyter_client",
+    "pyarrow",
+)
+
+
+class StudyError(Exception):
+    """A study could not be run; the message says why (the CLI prints it and exits 1)."""
+
+
+class CellError(StudyError):
+    """A notebook cell raised: which cell, and the error."""
+
+    def __init__(
+        self,
+        study: str,
+        cell_index: int,
+        exec_count,
+        source: str,
+        ename: str,
+        evalue: str,
+        notebook: Path,
+    ):
+        self.study, self.cell_index, self.exec_count = study, cell_index, exec_count
+        self.source, self.ename, self.evalue, self.notebook = source, ename, evalue, notebook
+        first = next((ln for ln in source.splitlines() if ln.strip()), "")
+        super().__init__(
+            f"study '{study}' failed in cell {cell_index} (execution count {exec_count}): "
+            f"{ename}: {evalue}\n  cell starts: {first[:120]}\n  executed notebook with the traceback: {notebook}"
+        )
+
+
+# ------------------------------------------------------------------- figures
+def show(
+    fig,
+    name: str,
+    formats: tuple[str, ...] = ("svg", "pdf"),
+    out_dir: str | os.PathLike | None = None,
+):
+    """Display ``fig`` (matplotlib Figure, or a seaborn grid with ``.figure``) once and save it.
+
+    Saves ``<out>/figures/<name>.<fmt>`` for each format (default SVG and PDF), where
+    ``<out>`` is ``out_dir``, else ``$JUDGELAB_OUT``, else the working directory. The figure
+    is closed afterwards so that the inline backend does not display it a second time.
+    Returns the list of saved paths.
+    """
+    import matplotlib.pyplot as plt
+
+    figure = getattr(fig, "figure", fig)  # seaborn FacetGrid / JointGrid carry .figure
+    if not re.fullmatch(r"[A-Za-z0-9_.-]+", name):
+        raise ValueError(
+            f"figure name {name!r}: use letters, digits, '_', '-', '.' only (it is a file name)"
+        )
+    out = Path(out_dir) if out_dir is not None else _studies.output_dir()
+    fdir = out / "figures"
+    fdir.mkdir(parents=True, exist_ok=True)
+    saved = []
+    for fmt in formats:
+        p = fdir / f"{name}.{fmt}"
+        # metadata without dates keeps SVG/PDF byte-stable across reruns
+        meta = {"Date": None} if fmt in ("svg", "pdf") else {}
+        if fmt == "pdf":
+            meta["CreationDate"] = None
+            meta.pop("Date")
+        figure.savefig(p, format=fmt, bbox_inches="tight", metadata=meta)
+        saved.append(p)
+    try:
+        from IPython import get_ipython
+        from IPython.display import display
+
+        if get_ipython() is not None:
+            display(figure)
+    finally:
+        plt.close(figure)
+    return saved
+
+
+# --------------------------------------------------------------- parameters
+def parse_value(text: str) -> Any:
+    """A ``-p NAME VALUE`` value read as YAML: ``120`` -> int, ``[a, b]`` -> list,
+    ``{model: x}`` -> mapping, ``null`` -> None, anything else a string."""
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError:
+        return text
+
+
+def parse_parameters(
+    pairs: list[tuple[str, str]] | None = None, params_file: str | os.PathLike | None = None
+) -> dict:
+    """Parameters from a YAML file, overridden by ``-p NAME VALUE`` pairs (in order)."""
+    params: dict[str, Any] = {}
+    if params_file:
+        path = Path(params_file)
+        try:
+            loaded = yaml.safe_load(path.read_text())
+        except (OSError, yaml.YAMLError) as exc:
+            raise StudyError(f"--params {path}: {exc}") from exc
+        if loaded is None:
+            loaded = {}
+        if not isinstance(loaded, Mapping):
+            raise StudyError(f"--params {path}: expected a mapping of parameter names to values")
+        params.update(loaded)
+    for name, value in pairs or []:
+        params[name] = parse_value(value)
+    return params
+
+
+def check_parameters(study: str, params: Mapping) -> dict[str, dict]:
+    """Unknown study or parameter -> StudyError listing the valid ones; returns the notebook's parameters."""
+    try:
+        spec = _studies.study_parameters(study)
+    except ValueError as exc:
+        raise StudyError(str(exc)) from exc
+    unknown = sorted(set(params) - set(spec))
+    if unknown:
+        raise StudyError(
+            f"unknown parameter(s) {', '.join(unknown)} for study '{study}'; valid parameters: {', '.join(spec)}"
+        )
+    return spec
+
+
+def notebook_defaults(spec: Mapping[str, Mapping]) -> dict:
+    """The notebook's default values, evaluated from their source text (literals only)."""
+    import ast
+
+    out = {}
+    for name, p in spec.items():
+        try:
+            out[name] = ast.literal_eval(str(p.get("default")))
+        except (ValueError, SyntaxError):
+            out[name] = p.get("default")
+    return out
+
+
+# ------------------------------------------------------------------- kernel
+@dataclass
+class Kernel:
+    name: str
+    argv: list[str]
+    python: str
+
+
+@contextlib.contextmanager
+def temporary_kernel():
+    """A kernelspec for ``sys.executable`` in a temporary dir put first on ``JUPYTER_PATH``.
+
+    Its name, ``judgelab-<hash of the interpreter path>``, cannot collide with a user's
+    ``python3`` kernel, so papermill always runs the notebook in the Python that runs
+    judgelab (with judgelab installed), whatever kernels the user has."""
+    python = sys.executable
+    name = "judgelab-" + hashlib.sha256(python.encode()).hexdigest()[:10]
+    argv = [python, "-m", "ipykernel_launcher", "-f", "{connection_file}"]
+    old = os.environ.get("JUPYTER_PATH")
+    with tempfile.TemporaryDirectory(prefix="judgelab-kernel-") as tmp:
+        kdir = Path(tmp) / "kernels" / name
+        kdir.mkdir(parents=True)
+        spec = {
+            "argv": argv,
+            "display_name": f"judgelab ({python})",
+            "language": "python",
+            "metadata": {"debugger": False},
+        }
+        (kdir / "kernel.json").write_text(json.dumps(spec, indent=1))
+        os.environ["JUPYTER_PATH"] = tmp + (os.pathsep + old if old else "")
+        try:
+            yield Kernel(name=name, argv=argv, python=python)
+        finally:
+            if old is None:
+                os.environ.pop("JUPYTER_PATH", None)
+            else:
+                os.environ["JUPYTER_PATH"] = old
+
+
+@contextlib.contextmanager
+def _environ(**values):
+    old = {k: os.environ.get(k) for k in values}
+    os.environ.update({k: str(v) for k, v in values.items()})
+    try:
+        yield
+    finally:
+        for k, v in old.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+# --------------------------------------------------------------------- HTML
+_TEMPLATE = r"""{%- extends 'index.html.j2' -%}
+{#- judgelab: a report must open offline, so nothing is loaded from a CDN -#}
+{%- block html_head_js_requirejs -%}{%- endblock html_head_js_requirejs -%}
+{% block jupyter_widgets %}{% endblock jupyter_widgets %}
+{%- block html_head_js_mathjax -%}{%- endblock html_head_js_mathjax -%}
+{%- block html_head_js_mermaidjs -%}{%- endblock html_head_js_mermaidjs -%}
+{% block extra_css %}
+<style type="text/css">
+table.judgelab-findings { border-collapse: collapse; font-size: 12px; margin: 0.5em 0; }
+table.judgelab-findings th, table.judgelab-findings td { border-bottom: 1px solid #ddd; padding: 3px 8px; text-align: left; vertical-align: top; }
+table.judgelab-findings td:nth-child(8) { max-width: 40em; }
+</style>
+{% endblock extra_css %}
+"""
+
+_EXTERNAL = re.compile(
+    r"<(script|link|img|iframe|source|embed)\b[^>]*?\b(src|href)\s*=\s*[\"']?\s*((?:https?:)?//[^\"'\s>]+)",
+    re.I,
+)
+
+
+def external_references(html: str) -> list[str]:
+    """URLs a browser would fetch when opening ``html`` (scripts, stylesheets, images, frames).
+
+    Plain ``<a href>`` links are not fetched and are allowed."""
+    return [m.group(3) for m in _EXTERNAL.finditer(html)]
+
+
+def notebook_to_html(
+    nb_path: str | os.PathLike, html_path: str | os.PathLike, show_code: bool = False
+) -> Path:
+    """Executed notebook -> self-contained HTML (nbconvert lab template without CDN scripts).
+
+    Raises StudyError if the result would still fetch anything from the internet."""
+    import jinja2
+    import nbformat
+    from nbconvert import HTMLExporter
+
+    nb = nbformat.read(str(nb_path), as_version=4)
+    nb.metadata.pop("widgets", None)  # widget state needs CDN scripts to render
+    exporter = HTMLExporter(
+        template_name="lab",
+        extra_loaders=[jinja2.DictLoader({"judgelab.html.j2": _TEMPLATE})],
+        template_file="judgelab.html.j2",
+        embed_images=True,
+        exclude_input=not show_code,
+        exclude_input_prompt=not show_code,
+        exclude_output_prompt=True,
+    )
+    body, _ = exporter.from_notebook_node(nb, resources={"metadata": {"name": Path(nb_path).stem}})
+    refs = external_references(body)
+    if refs:
+        raise StudyError(f"the HTML report of {nb_path} would fetch {refs[:5]} from the internet")
+    out = Path(html_path)
+    out.write_text(body, encoding="utf-8")
+    return out
+
+
+# ------------------------------------------------------------------ running
+OUTPUT_FILES = ("findings.json", "manifest.json", "run_summary.json")
+
+
+@dataclass
+class RunResult:
+    study: str
+    out_dir: Path
+    status: str  # ok | failed
+    notebook: Path
+    html: Path | None
+    findings: Path | None
+    manifest: Path
+    seconds: float
+    error: str | None = None
+    parameters: dict = field(default_factory=dict)
+
+
+def _package_versions() -> dict[str, str | None]:
+    out: dict[str, str | None] = {"python": sys.version.split()[0]}
+    for pkg in PACKAGES:
+        try:
+            out[pkg] = importlib.metadata.version(pkg)
+        except importlib.metadata.PackageNotFoundError:
+            out[pkg] = None
+    return out
+
+
+def _git_revision() -> dict | None:
+    """HEAD of the checkout judgelab runs from (None outside a git checkout or without git)."""
+    root = Path(__file__).resolve().parent.parent
+    if not (root / ".git").exists():
+        return None
+    try:
+        rev = subprocess.run(
+            ["git", "-C", str(root), "rev-parse", "HEAD"],
+            capture_output=True,
+            text=True,
+            timeout=10,
+        )
+        if rev.returncode != 0:
+            return None
+        dirty = subprocess.run(
+            ["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no"],
+            capture_output=True,
+            text=True,
+            timeout=10,
+        )
+        return {"revision": rev.stdout.strip(), "dirty": bool(dirty.stdout.strip())}
+    except (OSError, subprocess.SubprocessError):
+        return None
+
+
+def _prepare_out_dir(out: Path, study: str, resume: bool, force: bool) -> None:
+    if resume and force:
+        raise StudyError("--resume and --force exclude each other")
+    if out.exists() and not out.is_dir():
+        raise StudyError(f"--out {out} exists and is not a directory")
+    if out.exists() and any(out.iterdir()):
+        if not (resume or force):
+            raise StudyError(
+                f"output directory {out} exists; use --resume to rerun into it (cached verdicts are reused) "
+                "or --force to replace its report"
+            )
+        if force:
+            # remove only what a run writes: the directory may hold the user's other files
+            for name in (f"{study}.ipynb", f"{study}.html", *OUTPUT_FILES):
+                (out / name).unlink(missing_ok=True)
+            shutil.rmtree(out / "figures", ignore_errors=True)
+    out.mkdir(parents=True, exist_ok=True)
+
+
+def effective_parameters(study: str, params: Mapping, cwd: Path | None = None) -> tuple[dict, dict]:
+    """(parameters passed to papermill, notebook spec). Checks names; makes ``store`` absolute
+    (default ``runs/verdicts.sqlite`` under the current directory) and a relative
+    ``verdicts`` / ``dataset`` path absolute, since the notebook runs in the output directory."""
+    spec = check_parameters(study, params)
+    cwd = Path(cwd or os.getcwd())
+    p = dict(params)
+    if "store" in spec:
+        store = p.get("store") or _studies.SHARED_DEFAULTS["store"]
+        p["store"] = str((cwd / Path(store).expanduser()).resolve())
+    for key in ("verdicts", "dataset"):
+        v = p.get(key)
+        if isinstance(v, str) and v not in ("call", "dataset", "published", "demo"):
+            cand = cwd / Path(v).expanduser()
+            if cand.exists():
+                p[key] = str(cand.resolve())
+    return p, spec
+
+
+def run_study(
+    study: str,
+    params: Mapping | None = None,
+    out: str | os.PathLike | None = None,
+    *,
+    resume: bool = False,
+    force: bool = False,
+    show_code: bool = False,
+    log: Callable[[str], None] | None = print,
+    start_timeout: int = 120,
+) -> RunResult:
+    """Execute one study notebook into ``out`` (see the module docstring). Raises
+    :class:`StudyError` (bad study, parameters or out dir) or :class:`CellError`
+    (a cell failed; the executed notebook, HTML and manifest are still written)."""
+    import papermill as pm
+
+    params = dict(params or {})
+    try:
+        nb_in = _studies.notebook_path(study)
+    except ValueError as exc:
+        raise StudyError(str(exc)) from exc
+    passed, spec = effective_parameters(study, params)
+    out_dir = Path(out or Path("reports") / study).expanduser().resolve()
+    _prepare_out_dir(out_dir, study, resume, force)
+    nb_out = out_dir / f"{study}.ipynb"
+    html_out = out_dir / f"{study}.html"
+    effective = {**notebook_defaults(spec), **passed}
+    (out_dir / "findings.json").unlink(missing_ok=True)  # never report a stale one
+    t0 = time.perf_counter()
+    error: CellError | None = None
+    started = _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")
+    if log:
+        log(f"running {study} -> {out_dir}")
+    with (
+        temporary_kernel() as kernel,
+        _environ(
+            JUDGELAB_OUT=out_dir,
+            TQDM_DISABLE="1",
+            MPLBACKEND="module://matplotlib_inline.backend_inline",
+        ),
+    ):
+        try:
+            pm.execute_notebook(
+                str(nb_in),
+                str(nb_out),
+                parameters=passed,
+                kernel_name=kernel.name,
+                language="python",
+                cwd=str(out_dir),
+                progress_bar=False,
+                log_output=False,
+                start_timeout=start_timeout,
+            )
+        except pm.PapermillExecutionError as exc:
+            error = CellError(
+                study,
+                exc.cell_index,
+                exc.exec_count,
+                exc.source or "",
+                exc.ename,
+                exc.evalue,
+                nb_out,
+            )
+    seconds = time.perf_counter() - t0
+    html = None
+    with contextlib.suppress(Exception):
+        html = notebook_to_html(nb_out, html_out, show_code=show_code)
+    if html is None and error is None:
+        html = notebook_to_html(nb_out, html_out, show_code=show_code)  # raise the real reason
+    findings = out_dir / "findings.json"
+    doc = read_findings(out_dir) if findings.exists() else None
+    summary_path = out_dir / "run_summary.json"
+    run_summary = json.loads(summary_path.read_text()) if summary_path.exists() else None
+    manifest = {
+        "study": study,
+        "status": "failed" if error else "ok",
+        "error": str(error) if error else None,
+        "started_at": started,
+        "seconds": round(seconds, 2),
+        "command": sys.argv,
+        "parameters": _studies._jsonable(effective),
+        "parameters_given": _studies._jsonable(params),
+        "notebook": str(nb_in),
+        "notebook_sha256": hashlib.sha256(Path(nb_in).read_bytes()).hexdigest(),
+        "outputs": {
+            "notebook": nb_out.name,
+            "html": html.name if html else None,
+            "findings": findings.name if doc else None,
+            "figures": sorted(p.name for p in (out_dir / "figures").glob("*"))
+            if (out_dir / "figures").is_dir()
+            else [],
+        },
+        "packages": _package_versions(),
+        "git": _git_revision(),
+        "data": doc["data"] if doc else _data_identity(effective.get("dataset")),
+        "judges": doc["judges"] if doc else None,
+        "store": effective.get("store"),
+        "seed": effective.get("seed"),
+        "kernel": {"name": kernel.name, "argv": kernel.argv, "python": kernel.python},
+        "run_summary": run_summary,
+    }
+    mpath = out_dir / "manifest.json"
+    mpath.write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n")
+    if error:
+        raise error
+    if doc is None and log:
+        log(
+            f"warning: the {study} notebook wrote no findings.json (it should call ctx.save_findings)"
+        )
+    if log:
+        log(f"  {study}: ok in {seconds:.1f} s -> {html}")
+    return RunResult(
+        study,
+        out_dir,
+        "ok",
+        nb_out,
+        html,
+        findings if doc else None,
+        mpath,
+        seconds,
+        None,
+        effective,
+    )
+
+
+def _data_identity(dataset) -> dict | None:
+    try:
+        from judgelab import load_dataset
+
+        d = load_dataset(dataset)
+        return {"name": d.name, "sha256": d.sha256}
+    except Exception:  # the manifest of a failed run must still be written
+        return None
+
+
+# --------------------------------------------------------------------- demo
+def demo_check(log: Callable[[str], None] = print) -> dict:
+    """Validate the demo data and say what was checked (what ``judgelab demo`` does before studies exist)."""
+    from judgelab import load_dataset
+
+    d = load_dataset("demo")
+    summary = d.validate()
+    log(f"demo dataset '{d.name}' at {d.path} is valid (sha256 {d.sha256[:12]}):")
+    for k, v in summary.items():
+        if k not in ("name", "sha256"):
+            log(f"  {k}: {v}")
+    log(
+        "  checked: required columns, unique ids, responses of known items, labels/preferences/truth/"
+        "rubric labels of known responses, scores numeric and on the scale, preferences in {a, b, tie}, "
+        "pairs within one item and not self-pairs"
+    )
+    return summary
+
+
+def run_demo(
+    out: str | os.PathLike = "reports/demo",
+    *,
+    resume: bool = False,
+    force: bool = False,
+    studies: list[str] | None = None,
+    params: Mapping | None = None,
+    log: Callable[[str], None] = print,
+) -> dict[str, RunResult | Exception]:
+    """Every study notebook present, offline on the demo data and the demo panel, into
+    ``out/<study>/``, one shared store ``out/verdicts.sqlite``, and ``out/index.html``.
+
+    A failing study does not stop the others; the index marks it failed. With
+    ``resume`` a study whose manifest says it completed with the same parameters is
+    not rerun."""
+    out_dir = Path(out).expanduser().resolve()
+    demo_check(log)
+    todo = studies or _studies.available_studies()
+    if not todo:
+        log("no study notebooks installed yet: validated the demo data only")
+        return {}
+    if out_dir.exists() and any(out_dir.iterdir()) and not (resume or force):
+        raise StudyError(f"output directory {out_dir} exists; use --resume or --force")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    store = out_dir / "verdicts.sqlite"
+    results: dict[str, RunResult | Exception] = {}
+    for study in todo:
+        p = {
+            "dataset": "demo",
+            "judges": "panel:demo",
+            "verdicts": "call",
+            "store": str(store),
+            **(params or {}),
+        }
+        spec = _studies.study_parameters(study)
+        p = {k: v for k, v in p.items() if k in spec}
+        sdir = out_dir / study
+        if resume and _completed(sdir, study, p):
+            log(f"  {study}: already complete, kept")
+            results[study] = RunResult(
+                study,
+                sdir,
+                "ok",
+                sdir / f"{study}.ipynb",
+                sdir / f"{study}.html",
+                sdir / "findings.json",
+                sdir / "manifest.json",
+                0.0,
+                None,
+                p,
+            )
+            continue
+        try:
+            results[study] = run_study(study, p, sdir, resume=resume, force=True, log=log)
+        except StudyError as exc:
+            log(f"  {study}: FAILED: {exc}")
+            results[study] = exc
+    write_index(out_dir, results)
+    log(f"index: {out_dir / 'index.html'}")
+    return results
+
+
+def _completed(sdir: Path, study: str, params: Mapping) -> bool:
+    m = sdir / "manifest.json"
+    if not m.exists() or not (sdir / "findings.json").exists():
+        return False
+    man = json.loads(m.read_text())
+    given = _studies._jsonable(dict(params))
+    return man.get("status") == "ok" and man.get("parameters_given") == given
+
+
+def _headline(doc: dict, limit: int = 8) -> pd.DataFrame:
+    f = findings_frame(doc)
+    if f.empty:
+        return f
+    f = (
+        f.assign(_p=~f["primary"].astype(bool))
+        .sort_values(["_p"], kind="stable")
+        .drop(columns="_p")
+    )
+    return f.head(limit)
+
+
+def write_index(out_dir: Path, results: Mapping[str, RunResult | Exception]) -> Path:
+    """``index.html``: each study's report link, status and headline findings (primary first)."""
+    from judgelab.studies import FindingsTable
+
+    parts = [
+        "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>judgelab demo</title>",
+        "<style>body{font-family:sans-serif;max-width:75em;margin:2em auto;padding:0 1em}"
+        "table{border-collapse:collapse;font-size:13px}th,td{border-bottom:1px solid #ddd;padding:3px 8px;"
+        "text-align:left;vertical-align:top}.failed{color:#b00}</style></head><body>",
+        "<h1>judgelab reports</h1>",
+        f"<p>Generated {_html.escape(_dt.datetime.now(_dt.UTC).isoformat(timespec='seconds'))}; "
+        "offline, demo data, simulated judge panel. Primary findings first; p adj. = Holm for primary, "
+        "Benjamini-Hochberg for exploratory tests.</p>",
+    ]
+    for study, res in results.items():
+        title = _html.escape(study.replace("_", " "))
+        if isinstance(res, RunResult) and res.status == "ok":
+            rel = os.path.relpath(res.html, out_dir) if res.html else None
+            link = f"<a href='{_html.escape(rel)}'>{title}</a>" if rel else title
+            parts.append(f"<h2 id='{_html.escape(study)}'>{link}</h2>")
+            doc = read_findings(res.out_dir) if (res.out_dir / "findings.json").exists() else None
+            if doc is None:
+                parts.append("<p>No findings.json was written.</p>")
+                continue
+            f = findings_frame(doc)
+            n_primary = int(f["primary"].sum()) if len(f) else 0
+            parts.append(
+                f"<p>{len(f)} findings ({n_primary} primary), {len(doc.get('judges') or [])} judge identities, "
+                f"{res.seconds:.0f} s.</p>"
+            )
+            parts.append(
+                FindingsTable(
+                    _headline(doc), judges=doc.get("judges"), max_conclusion=200
+                )._repr_html_()
+            )
+        else:
+            nb = Path(out_dir) / study / f"{study}.html"
+            link = f"<a href='{study}/{study}.html'>{title}</a>" if nb.exists() else title
+            parts.append(
+                f"<h2 id='{_html.escape(study)}'>{link} <span class='failed'>failed</span></h2>"
+            )
+            parts.append(f"<pre class='failed'>{_html.escape(str(res))}</pre>")
+    parts.append("</body></html>")
+    path = Path(out_dir) / "index.html"
+    path.write_text("\n".join(parts), encoding="utf-8")
+    return path
+
+
+# --------------------------------------------------------------- findings io
+def read_findings(run_dir_or_file: str | os.PathLike) -> dict:
+    """findings.json of a run directory (or the file itself)."""
+    p = Path(run_dir_or_file)
+    if p.is_dir():
+        p = p / "findings.json"
+    if not p.exists():
+        raise StudyError(f"no findings.json in {p.parent}")
+    return json.loads(p.read_text())
+
+
+def findings_frame(doc: dict) -> pd.DataFrame:
+    """findings.json findings as a DataFrame (slice kept as a mapping)."""
+    from judgelab.stats._tidy import FINDING_COLUMNS
+
+    f = pd.DataFrame(doc.get("findings") or [])
+    for c in FINDING_COLUMNS:
+        if c not in f.columns:
+            f[c] = None
+    f["primary"] = f["primary"].fillna(False).astype(bool)
+    return f
+
+
+def _slice_key(s) -> str:
+    if s is None or (isinstance(s, float) and math.isnan(s)):
+        return ""
+    return json.dumps(s, sort_keys=True) if isinstance(s, (dict, list)) else str(s)
+
+
+# ------------------------------------------------------------------- export
+def export_run(run_dir: str | os.PathLike, to: str | os.PathLike) -> dict[str, list[Path]]:
+    """Findings as ``findings.csv`` and ``findings.tex`` (LaTeX table, booktabs), figures as
+    SVG and PDF (those saved by :func:`show`; images found only in the executed notebook
+    are written as PNG). Returns the written paths by kind."""
+    run = Path(run_dir)
+    doc = read_findings(run)
+    dest = Path(to)
+    dest.mkdir(parents=True, exist_ok=True)
+    f = findings_frame(doc)
+    flat = f.copy()
+    flat["slice"] = flat["slice"].map(_slice_key)
+    csv = dest / "findings.csv"
+    flat.to_csv(csv, index=False)
+    tex = dest / "findings.tex"
+    tex.write_text(_latex_table(doc, f))
+    written: dict[str, list[Path]] = {"tables": [csv, tex], "figures": []}
+    fig_src = run / "figures"
+    fig_dest = dest / "figures"
+    if fig_src.is_dir():
+        for p in sorted(fig_src.iterdir()):
+            if p.suffix.lower() in (".svg", ".pdf"):
+                fig_dest.mkdir(exist_ok=True)
+                shutil.copy2(p, fig_dest / p.name)
+                written["figures"].append(fig_dest / p.name)
+    if not written["figures"]:
+        written["figures"] = _extract_notebook_images(run, fig_dest)
+    return written
+
+
+def _extract_notebook_images(run: Path, dest: Path) -> list[Path]:
+    import base64
+
+    import nbformat
+
+    nbs = [p for p in run.glob("*.ipynb")]
+    out = []
+    for nbp in nbs:
+        nb = nbformat.read(str(nbp), as_version=4)
+        k = 0
+        for ci, cell in enumerate(nb.cells):
+            for o in cell.get("outputs", []):
+                data = o.get("data", {})
+                for mime, ext in (
+                    ("image/svg+xml", "svg"),
+                    ("application/pdf", "pdf"),
+                    ("image/png", "png"),
+                ):
+                    if mime in data:
+                        dest.mkdir(parents=True, exist_ok=True)
+                        p = dest / f"cell{ci:03d}_{k}.{ext}"
+                        payload = data[mime]
+                        if ext == "svg":
+                            p.write_text(payload if isinstance(payload, str) else "".join(payload))
+                        else:
+                            p.write_bytes(base64.b64decode(payload))
+                        out.append(p)
+                        k += 1
+                        break
+    return out
+
+
+_LATEX_SPECIAL = {
+    "&": r"\&",
+    "%": r"\%",
+    "$": r"\$",
+    "#": r"\#",
+    "_": r"\_",
+    "{": r"\{",
+    "}": r"\}",
+    "~": r"\textasciitilde{}",
+    "^": r"\textasciicircum{}",
+    "\\": r"\textbackslash{}",
+}
+
+
+def _tex(s) -> str:
+    return "".join(_LATEX_SPECIAL.get(ch, ch) for ch in str(s))
+
+
+def _latex_table(doc: dict, f: pd.DataFrame) -> str:
+    from judgelab.studies import _estimate_text, _p_text, _slice_text
+
+    judges = doc.get("judges") or []
+    models = [j.get("model") for j in judges]
+    short = {
+        f"{j.get('model')}|{j.get('backend')}|{j.get('judge_version')}": j.get("model")
+        for j in judges
+        if models.count(j.get("model")) == 1
+    }
+    lines = [
+        "% judgelab findings: "
+        + _tex(doc.get("study", ""))
+        + f", data {_tex((doc.get('data') or {}).get('name', ''))}",
+        "\\begin{table}[ht]",
+        "\\centering",
+        "\\small",
+        "\\begin{tabular}{llllrrr}",
+        "\\toprule",
+        "Finding & Judge & Slice & Estimate [95\\% CI] & $p$ & $p_{adj}$ & $n$ \\\\",
+        "\\midrule",
+    ]
+    order = f.sort_values("primary", ascending=False, kind="stable")
+    for r in order.itertuples():
+        judge = (
+            "all"
+            if r.judge is None or (isinstance(r.judge, float) and math.isnan(r.judge))
+            else short.get(r.judge, r.judge)
+        )
+        fid = _tex(r.id) + ("$^{*}$" if r.primary else "")
+        n = "" if r.n is None or (isinstance(r.n, float) and math.isnan(r.n)) else str(int(r.n))
+        lines.append(
+            " & ".join(
+                [
+                    fid,
+                    _tex(judge),
+                    _tex(_slice_text(r.slice)),
+                    _tex(_estimate_text(r.estimate, r.ci_low, r.ci_high, r.ci_level)),
+                    _tex(_p_text(r.p_value)),
+                    _tex(_p_text(r.p_adjusted)),
+                    n,
+                ]
+            )
+            + " \\\\"
+        )
+    lines += [
+        "\\bottomrule",
+        "\\end{tabular}",
+        f"\\caption{{{_tex(doc.get('study', '').replace('_', ' '))}: findings. $^{{*}}$ primary test (Holm-adjusted); "
+        "other $p$ exploratory (Benjamini-Hochberg). CIs unadjusted.}",
+        f"\\label{{tab:{_tex(doc.get('study', 'findings')).replace(chr(92), '')}}}",
+        "\\end{table}",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+# --------------------------------------------------------------------- diff
+DIFF_FIELDS = ("estimate", "ci_low", "ci_high", "p_value", "p_adjusted", "n")
+
+
+def diff_runs(
+    run_a: str | os.PathLike, run_b: str | os.PathLike, alpha: float = 0.05
+) -> pd.DataFrame:
+    """Findings of two runs side by side, matched on (id, judge, slice).
+
+    Columns: id, judge, slice, primary, then ``<field>_a``, ``<field>_b`` for estimate, CI,
+    p, p adjusted and n; ``delta`` = estimate_b − estimate_a; ``significant_a/_b`` (p adjusted
+    < alpha) and ``change``: ``only in A``, ``only in B``, ``significance changed``,
+    ``estimate changed`` or ``same``."""
+    fa, fb = findings_frame(read_findings(run_a)), findings_frame(read_findings(run_b))
+    for f in (fa, fb):
+        f["_slice"] = f["slice"].map(_slice_key)
+        f["_judge"] = f["judge"].map(
+            lambda j: "" if j is None or (isinstance(j, float) and math.isnan(j)) else str(j)
+        )
+    key = ["id", "_judge", "_slice"]
+    keep = [*key, "judge", "slice", "primary", *DIFF_FIELDS]
+    m = fa[keep].merge(fb[keep], on=key, how="outer", suffixes=("_a", "_b"), indicator=True)
+    out = pd.DataFrame(
+        {
+            "id": m["id"],
+            "judge": m["judge_a"].combine_first(m["judge_b"]),
+            "slice": m["_slice"],
+            "primary": m["primary_a"].combine_first(m["primary_b"]),
+        }
+    )
+    for fld in DIFF_FIELDS:
+        out[f"{fld}_a"] = pd.to_numeric(m[f"{fld}_a"], errors="coerce")
+        out[f"{fld}_b"] = pd.to_numeric(m[f"{fld}_b"], errors="coerce")
+    out["delta"] = out["estimate_b"] - out["estimate_a"]
+    out["significant_a"] = out["p_adjusted_a"] < alpha
+    out["significant_b"] = out["p_adjusted_b"] < alpha
+    change = []
+    for r, ind in zip(out.itertuples(), m["_merge"], strict=False):
+        if ind == "left_only":
+            change.append("only in A")
+        elif ind == "right_only":
+            change.append("only in B")
+        elif (
+            not pd.isna(r.p_adjusted_a) or not pd.isna(r.p_adjusted_b)
+        ) and r.significant_a != r.significant_b:
+            change.append("significance changed")
+        elif (
+            not _same(r.estimate_a, r.estimate_b)
+            or not _same(r.ci_low_a, r.ci_low_b)
+            or not _same(r.ci_high_a, r.ci_high_b)
+        ):
+            change.append("estimate changed")
+        else:
+            change.append("same")
+    out["change"] = change
+    out["primary"] = out["primary"].fillna(False).astype(bool)
+    return out.sort_values(
+        ["primary", "id", "judge", "slice"],
+        ascending=[False, True, True, True],
+        kind="stable",
+        na_position="first",
+    ).reset_index(drop=True)
+
+
+def _same(a, b, tol: float = 1e-12) -> bool:
+    if pd.isna(a) and pd.isna(b):
+        return True
+    if pd.isna(a) or pd.isna(b):
+        return False
+    return abs(float(a) - float(b)) <= tol * max(1.0, abs(float(a)))
+
+
+# ----------------------------------------------------------------- verdicts
+def verdicts_summary(store_path: str | os.PathLike) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(identities with verdict counts, parsed counts and cost, the verdict frame) of a store."""
+    from judgelab.store import VerdictStore
+
+    path = Path(store_path)
+    if not path.exists():
+        raise StudyError(f"no verdict store at {path}")
+    store = VerdictStore(path)
+    try:
+        frame = store.to_frame()
+    finally:
+        close = getattr(store, "close", None)
+        if close:
+            close()
+    ids = _studies.identities_of(frame)
+    if "protocol" in frame.columns and len(frame):
+        prot = frame.groupby([frame[c].astype(str) for c in ("model", "backend", "judge_version")])[
+            "protocol"
+        ].agg(lambda s: ",".join(sorted(set(map(str, s.dropna())))))
+        ids["protocols"] = [
+            prot.get((str(r.model), str(r.backend), str(r.judge_version)), "")
+            for r in ids.itertuples()
+        ]
+    return ids, frame

@@ -1,0 +1,37 @@
+"""Pure statistics: DataFrame in, tidy findings DataFrame out (see STATISTICS.md).
+
+Submodules: ``agreement`` (agreement, correlation, tie policies, order aggregation),
+``resampling`` (cluster bootstrap, sign-flip, exact tests), ``models`` (conditional logit,
+GEE, Wilcoxon), ``multitest`` (Holm, Benjamini-Hochberg), ``power``. Study modules
+(position, self_preference, entanglement, calibration, compare) are imported by name.
+Importing this package does no work beyond importing these modules.
+"""
+
+from judgelab.stats import agreement, resampling  # noqa: F401
+from judgelab.stats._tidy import FINDING_COLUMNS, finding, findings_frame  # noqa: F401
+from judgelab.stats.resampling import (  # noqa: F401
+    BootstrapResult,
+    bootstrap_weights,
+    cluster_bootstrap,
+    cluster_bootstrap_rows,
+    mcnemar_exact,
+    sign_flip_test,
+    wilson_ci,
+    binom_test,
+)
+
+__all__ = [
+    "FINDING_COLUMNS",
+    "finding",
+    "findings_frame",
+    "agreement",
+    "resampling",
+    "BootstrapResult",
+    "bootstrap_weights",
+    "cluster_bootstrap",
+    "cluster_bootstrap_rows",
+    "sign_flip_test",
+    "wilson_ci",
+    "binom_test",
+    "mcnemar_exact",
+]

@@ -1,0 +1,500 @@
+"""Judge comparison: can a cheaper judge replace an expensive one (STATISTICS.md "Judge comparison").
+
+Every function takes tidy verdict frames (docs/architecture.md "Verdict frame") that hold
+exactly one judge identity each (``source`` and each candidate), a pair reference from
+:mod:`judgelab.stats.reference`, and returns findings rows (:mod:`judgelab.stats._tidy`).
+
+Definitions
+-----------
+- ``mixed_identities``: number of distinct (model, backend, judge_version) in the source.
+- ``agreement_with_source`` / ``kappa_with_source``: the candidate's and the source's
+  winners on the same units (a unit is a (pair, order, sample) call for ``per_call`` and
+  ``first_order``, a pair for ``consistent_only``); Cohen's kappa with the tie as a class.
+- ``accuracy_vs_human``: share of the candidate's units whose winner equals the reference.
+- ``accuracy_difference`` (primary): candidate minus source accuracy on the units both
+  judged and the reference covers; item-cluster bootstrap CI. Non-inferiority with margin
+  delta: the candidate can replace the source when ``ci_low > -delta``. The p-value is the
+  one-sided bootstrap p of H0: difference <= -delta, ``(1 + #{d* <= -delta}) / (B + 1)``.
+  With at most one unit per item, the exact McNemar p of the discordant counts is added.
+- ``cost_per_1k_usd``: 1000 x mean stored cost per call (cached calls count at their
+  original cost: the store keeps what was paid once); ``latency_p50_s``: median latency.
+- ``cascade_accuracy`` / ``cascade_cost_per_1k_usd`` per threshold t: the cheap judge
+  decides every pair; a pair whose cheap-judge margin is below t goes to the ensemble
+  (majority of its judges). The cheap judge's margin of a pair is 0 when its orders or its
+  repeats disagree, else the smallest stored logprob ``margin`` of its calls (1 when the
+  provider returned no logprobs). Cost = the cheap judge's calls of every pair plus the
+  ensemble's calls of the escalated pairs, per 1,000 pairs. t = 0 is the cheap judge
+  alone; the last point (``threshold = "ensemble"``) is the ensemble alone, which never
+  calls the cheap judge.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from judgelab.stats._tidy import finding, findings_frame
+from judgelab.stats.agreement import (
+    accuracy_from_totals,
+    aggregate_orders,
+    confusion_counts,
+    kappa_from_totals,
+)
+from judgelab.stats.reference import TIE, attach_reference, pair_key
+from judgelab.stats.resampling import cluster_bootstrap, mcnemar_exact
+
+__all__ = [
+    "identity_of",
+    "units",
+    "agreement_findings",
+    "accuracy_findings",
+    "cost_findings",
+    "cascade_table",
+    "cascade_findings",
+    "DEFAULT_THRESHOLDS",
+]
+
+IDENTITY = ["model", "backend", "judge_version"]
+DEFAULT_THRESHOLDS = (0.0, 0.2, 0.4, 0.6, 0.8, 0.95, 1.01)
+
+
+def identity_of(verdicts: pd.DataFrame) -> str | None:
+    """``model|backend|judge_version`` of a single-identity frame (None when empty)."""
+    ids = verdicts[IDENTITY].drop_duplicates()
+    if len(ids) == 0:
+        return None
+    if len(ids) > 1:
+        raise ValueError(f"expected one judge identity, got {len(ids)}: {ids.to_dict('records')}")
+    return "|".join(str(x) for x in ids.iloc[0])
+
+
+def units(verdicts: pd.DataFrame, order_aggregation: str = "per_call") -> pd.DataFrame:
+    """Parsed judgments as units with an order-free ``pair_key`` and a ``unit`` key."""
+    v = aggregate_orders(verdicts, order_aggregation)
+    v = v.assign(pair_key=pair_key(v["response_a"], v["response_b"]))
+    if order_aggregation == "consistent_only":
+        v["unit"] = v["pair_key"]
+    else:
+        sample = v["sample"] if "sample" in v.columns else 0
+        v["unit"] = (
+            v["pair_key"]
+            + "#"
+            + v["order"].astype(str)
+            + "#"
+            + pd.Series(sample, index=v.index).astype(str)
+        )
+    return v.drop_duplicates("unit")
+
+
+def _side(winner: pd.Series, key: pd.Series) -> np.ndarray:
+    """Winner relative to the order-free pair: ``lo`` / ``hi`` / ``tie``."""
+    lo = key.str.split("|").str[0]
+    return np.where(winner == TIE, TIE, np.where(winner == lo, "lo", "hi"))
+
+
+def _kappa_stat(n_labels):
+    return lambda totals: kappa_from_totals(totals, n_labels)
+
+
+def _acc_stat(n_labels):
+    return lambda totals: accuracy_from_totals(totals, n_labels)
+
+
+def agreement_findings(
+    source: pd.DataFrame,
+    candidate: pd.DataFrame,
+    *,
+    order_aggregation: str = "per_call",
+    n_boot: int = 2000,
+    seed: int = 0,
+) -> list[dict]:
+    """``agreement_with_source`` and ``kappa_with_source`` of one candidate."""
+    judge = identity_of(candidate)
+    s = units(source, order_aggregation)[["unit", "item_id", "pair_key", "winner"]]
+    c = units(candidate, order_aggregation)[["unit", "winner"]]
+    m = s.merge(c, on="unit", suffixes=("_s", "_c"))
+    n_excl = int(len(c) - len(m))
+    common = dict(judge=judge, n=len(m), n_excluded=n_excl, slice=None)
+    if len(m) == 0:
+        reason = "no unit judged by both the candidate and the source"
+        return [
+            finding("agreement_with_source", None, reason=reason, **common),
+            finding("kappa_with_source", None, reason=reason, **common),
+        ]
+    a = _side(m["winner_s"], m["pair_key"])
+    b = _side(m["winner_c"], m["pair_key"])
+    cc = confusion_counts(a, b, items=m["item_id"], labels=["lo", "hi", TIE])
+    rows = []
+    for fid, stat in (
+        ("agreement_with_source", _acc_stat(3)),
+        ("kappa_with_source", _kappa_stat(3)),
+    ):
+        r = cluster_bootstrap(
+            cc.per_item,
+            stat,
+            n_boot=n_boot,
+            seed=seed,
+            method="bca" if fid.startswith("kappa") else "percentile",
+        )
+        est = r.estimate
+        concl = None
+        if est is not None:
+            concl = f"the candidate {'agrees with' if fid.startswith('agree') else 'has a chance-corrected agreement of'} {est:.2f} with the source ({order_aggregation} units)"
+        rows.append(
+            finding(
+                fid,
+                conclusion=concl,
+                **{
+                    **r.finding_kwargs(),
+                    "method": f"{r.method}; units {order_aggregation}; tie is a class",
+                },
+                **common,
+            )
+        )
+    return rows
+
+
+def accuracy_findings(
+    source: pd.DataFrame,
+    candidate: pd.DataFrame,
+    reference: pd.DataFrame,
+    *,
+    margin: float = 0.03,
+    order_aggregation: str = "per_call",
+    n_boot: int = 2000,
+    seed: int = 0,
+    reference_name: str = "human majority",
+) -> list[dict]:
+    """``accuracy_vs_human`` of the candidate and the primary ``accuracy_difference``."""
+    judge = identity_of(candidate)
+    c = attach_reference(units(candidate, order_aggregation), reference)
+    c_ok = c[c["correct"].notna()]
+    rows = []
+    if len(c_ok):
+        per_item = (
+            c_ok.groupby("item_id", sort=False)["correct"].agg(["sum", "size"]).to_numpy(float)
+        )
+        r = cluster_bootstrap(
+            per_item,
+            lambda t: t[:, 0] / np.where(t[:, 1] > 0, t[:, 1], np.nan),
+            n_boot=n_boot,
+            seed=seed,
+        )
+        rows.append(
+            finding(
+                "accuracy_vs_human",
+                judge=judge,
+                n=len(c_ok),
+                n_excluded=int(len(c) - len(c_ok)),
+                conclusion=f"the candidate picks the {reference_name}'s winner in {r.estimate:.0%} of {order_aggregation} units",
+                **{
+                    **r.finding_kwargs(),
+                    "method": f"{r.method}; reference {reference_name}; units {order_aggregation}",
+                },
+            )
+        )
+    else:
+        rows.append(
+            finding(
+                "accuracy_vs_human",
+                None,
+                judge=judge,
+                n=0,
+                reason=f"no candidate unit has a {reference_name} reference",
+            )
+        )
+
+    s = attach_reference(units(source, order_aggregation), reference)[["unit", "correct"]]
+    m = (
+        c[["unit", "item_id", "correct"]]
+        .merge(s, on="unit", suffixes=("_c", "_s"))
+        .dropna(subset=["correct_c", "correct_s"])
+    )
+    if len(m) == 0:
+        rows.append(
+            finding(
+                "accuracy_difference",
+                None,
+                judge=judge,
+                primary=True,
+                n=0,
+                reason="no unit judged by both with a reference",
+            )
+        )
+        return rows
+    g = m.groupby("item_id", sort=False)
+    per_item = np.column_stack([g["correct_c"].sum(), g["correct_s"].sum(), g.size()]).astype(float)
+    stat = lambda t: (t[:, 0] - t[:, 1]) / np.where(t[:, 2] > 0, t[:, 2], np.nan)  # noqa: E731
+    r = cluster_bootstrap(per_item, stat, n_boot=n_boot, seed=seed)
+    d = r.distribution[np.isfinite(r.distribution)]
+    p = (1 + np.count_nonzero(d <= -margin)) / (d.size + 1) if d.size else None
+    extra = {}
+    method = f"{r.method}; one-sided bootstrap p of H0 difference <= -{margin:g}; units {order_aggregation}"
+    if g.size().max() == 1:
+        b = int(((m["correct_c"] == 1) & (m["correct_s"] == 0)).sum())
+        cdis = int(((m["correct_c"] == 0) & (m["correct_s"] == 1)).sum())
+        extra["mcnemar_p"] = mcnemar_exact(b, cdis)
+        method += f"; exact McNemar p = {extra['mcnemar_p']:.3g} (one unit per item)"
+    can = r.ci_low is not None and r.ci_low > -margin
+    if r.estimate is None:
+        concl = None
+    elif r.ci_low is None:
+        concl = f"difference {r.estimate:+.3f}; no CI ({r.reason}), so non-inferiority cannot be established"
+    elif can:
+        concl = f"non-inferior: the CI lower bound {r.ci_low:+.3f} lies above -{margin:g}; on this data the candidate can replace the source"
+    else:
+        mde = _mde_of_difference(m)
+        extra["mde"] = mde
+        concl = (
+            f"not shown non-inferior: the CI lower bound {r.ci_low:+.3f} is not above -{margin:g}; "
+            f"the candidate cannot be said to replace the source on this data"
+        )
+    rows.append(
+        finding(
+            "accuracy_difference",
+            judge=judge,
+            primary=True,
+            statistic=r.estimate,
+            p_value=p,
+            n=len(m),
+            n_excluded=int(len(c) - len(m)),
+            conclusion=concl,
+            margin=margin,
+            non_inferior=bool(can),
+            **{**r.finding_kwargs(), "method": method},
+            **extra,
+        )
+    )
+    return rows
+
+
+def _mde_of_difference(m: pd.DataFrame) -> float | None:
+    """Minimum detectable accuracy difference (80% power, alpha 0.05, two-sided) for the
+    paired per-unit differences at hand, their item clustering ignored (a lower bound)."""
+    from judgelab.stats.power import minimum_detectable_effect
+
+    diff = (m["correct_c"] - m["correct_s"]).to_numpy(float)
+    sd = float(diff.std(ddof=1)) if diff.size > 1 else float("nan")
+    if not np.isfinite(sd) or sd == 0:
+        return None
+    return minimum_detectable_effect(len(diff), sd=sd)
+
+
+def cost_findings(verdicts: pd.DataFrame) -> list[dict]:
+    """``cost_per_1k_usd`` and ``latency_p50_s`` of one identity from its stored calls."""
+    judge = identity_of(verdicts)
+    rows = []
+    cost = (
+        pd.to_numeric(verdicts.get("cost_usd"), errors="coerce") if "cost_usd" in verdicts else None
+    )
+    if cost is None or cost.notna().sum() == 0:
+        rows.append(
+            finding(
+                "cost_per_1k_usd",
+                None,
+                judge=judge,
+                n=len(verdicts),
+                ci_level=None,
+                reason="no stored cost (published verdicts or an unpriced model)",
+            )
+        )
+    else:
+        n_cached = (
+            int(verdicts["cached"].fillna(False).astype(bool).sum()) if "cached" in verdicts else 0
+        )
+        est = 1000 * cost.mean()
+        rows.append(
+            finding(
+                "cost_per_1k_usd",
+                est,
+                judge=judge,
+                n=int(cost.notna().sum()),
+                n_excluded=int(cost.isna().sum()),
+                ci_level=None,
+                method=f"1000 x mean stored cost per call (tokens x price); {n_cached} cached calls counted at their original cost",
+                conclusion=f"${est:.4f} per 1,000 judgments",
+            )
+        )
+    lat = (
+        pd.to_numeric(verdicts.get("latency_s"), errors="coerce")
+        if "latency_s" in verdicts
+        else None
+    )
+    if lat is None or lat.notna().sum() == 0:
+        rows.append(
+            finding("latency_p50_s", None, judge=judge, ci_level=None, reason="no stored latency")
+        )
+    else:
+        rows.append(
+            finding(
+                "latency_p50_s",
+                float(lat.median()),
+                judge=judge,
+                n=int(lat.notna().sum()),
+                ci_level=None,
+                method="median recorded latency per call",
+            )
+        )
+    return rows
+
+
+def _pair_decisions(verdicts: pd.DataFrame) -> pd.DataFrame:
+    """Per pair of one identity: consistent_only winner, margin, cost of its calls."""
+    v = verdicts.assign(pair_key=pair_key(verdicts["response_a"], verdicts["response_b"]))
+    dec = units(verdicts, "consistent_only")[["pair_key", "item_id", "winner"]]
+    parsed = v[
+        v["winner"].notna()
+        & v.get("parse_ok", pd.Series(True, index=v.index)).fillna(False).astype(bool)
+    ]
+    n_winners = parsed.groupby("pair_key")["winner"].nunique()
+    if "margin" in v.columns and pd.to_numeric(v["margin"], errors="coerce").notna().any():
+        lp = pd.to_numeric(parsed["margin"], errors="coerce").groupby(parsed["pair_key"]).min()
+    else:
+        lp = pd.Series(dtype=float)
+    cost = (
+        pd.to_numeric(v.get("cost_usd", pd.Series(0.0, index=v.index)), errors="coerce")
+        .fillna(0.0)
+        .groupby(v["pair_key"])
+        .sum()
+    )
+    dec["margin"] = np.where(
+        dec["pair_key"].map(n_winners).fillna(2) > 1, 0.0, dec["pair_key"].map(lp).fillna(1.0)
+    )
+    dec["cost"] = dec["pair_key"].map(cost).fillna(0.0)
+    return dec
+
+
+def _ensemble_decisions(ensemble: pd.DataFrame) -> pd.DataFrame:
+    """Majority winner per pair over the ensemble's identities (plurality; even split -> tie)."""
+    parts = []
+    for _, g in ensemble.groupby(IDENTITY, sort=False):
+        parts.append(_pair_decisions(g))
+    d = pd.concat(parts, ignore_index=True)
+    cnt = d.groupby(["pair_key", "winner"]).size().rename("k").reset_index()
+    top = cnt.groupby("pair_key")["k"].transform("max")
+    best = cnt[cnt["k"] == top]
+    n_best = best.groupby("pair_key")["winner"].transform("size")
+    best = best.assign(winner=np.where(n_best > 1, TIE, best["winner"])).drop_duplicates("pair_key")
+    cost = d.groupby("pair_key")["cost"].sum()
+    item = d.drop_duplicates("pair_key").set_index("pair_key")["item_id"]
+    out = best[["pair_key", "winner"]].assign(
+        cost=lambda x: x["pair_key"].map(cost), item_id=lambda x: x["pair_key"].map(item)
+    )
+    return out.reset_index(drop=True)
+
+
+def cascade_table(
+    cheap: pd.DataFrame,
+    ensemble: pd.DataFrame,
+    reference: pd.DataFrame,
+    thresholds=DEFAULT_THRESHOLDS,
+) -> pd.DataFrame:
+    """Accuracy and cost of the two-pass cascade per threshold (one row each, plus the
+    ensemble alone). Only pairs decided by both passes and covered by the reference count."""
+    c = _pair_decisions(cheap)
+    e = _ensemble_decisions(ensemble)
+    m = c.merge(e[["pair_key", "winner", "cost"]], on="pair_key", suffixes=("_cheap", "_ens"))
+    ref = reference.drop_duplicates("pair_key").set_index("pair_key")["reference"]
+    m["reference"] = m["pair_key"].map(ref)
+    m = m[m["reference"].notna()].reset_index(drop=True)
+    rows = []
+    n = len(m)
+    for t in sorted(float(x) for x in thresholds):
+        esc = (m["margin"] < t).to_numpy()
+        win = np.where(esc, m["winner_ens"], m["winner_cheap"])
+        correct = (win == m["reference"].to_numpy()).astype(float)
+        cost = m["cost_cheap"].to_numpy() + np.where(esc, m["cost_ens"].to_numpy(), 0.0)
+        rows.append(
+            {
+                "threshold": t,
+                "escalated": esc.mean() if n else np.nan,
+                "accuracy": correct.mean() if n else np.nan,
+                "cost_per_1k_usd": 1000 * cost.mean() if n else np.nan,
+                "n": n,
+                "_correct": correct,
+                "_cost": cost,
+            }
+        )
+    correct = (m["winner_ens"].to_numpy() == m["reference"].to_numpy()).astype(float)
+    rows.append(
+        {
+            "threshold": "ensemble",
+            "escalated": 1.0,
+            "accuracy": correct.mean() if n else np.nan,
+            "cost_per_1k_usd": 1000 * m["cost_ens"].mean() if n else np.nan,
+            "n": n,
+            "_correct": correct,
+            "_cost": m["cost_ens"].to_numpy(),
+        }
+    )
+    out = pd.DataFrame(rows)
+    out.attrs["items"] = m["item_id"].to_numpy()
+    return out
+
+
+def cascade_findings(
+    cheap: pd.DataFrame,
+    ensemble: pd.DataFrame,
+    reference: pd.DataFrame,
+    thresholds=DEFAULT_THRESHOLDS,
+    *,
+    n_boot: int = 2000,
+    seed: int = 0,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """``cascade_accuracy`` and ``cascade_cost_per_1k_usd`` per threshold (findings) and
+    the cascade table for the figure."""
+    table = cascade_table(cheap, ensemble, reference, thresholds)
+    judge = identity_of(cheap)
+    items = table.attrs["items"]
+    rows = []
+    for _, r in table.iterrows():
+        sl = {"threshold": r["threshold"]}
+        if r["n"] == 0:
+            rows.append(
+                finding(
+                    "cascade_accuracy",
+                    None,
+                    judge=judge,
+                    slice=sl,
+                    n=0,
+                    reason="no pair decided by both passes with a reference",
+                )
+            )
+            continue
+        per_item = (
+            pd.DataFrame({"item": items, "c": r["_correct"], "k": 1.0})
+            .groupby("item", sort=False)[["c", "k"]]
+            .sum()
+            .to_numpy()
+        )
+        b = cluster_bootstrap(per_item, lambda t: t[:, 0] / t[:, 1], n_boot=n_boot, seed=seed)
+        label = (
+            "the ensemble alone"
+            if r["threshold"] == "ensemble"
+            else f"escalating pairs with margin < {r['threshold']:g} ({r['escalated']:.0%} escalated)"
+        )
+        rows.append(
+            finding(
+                "cascade_accuracy",
+                judge=judge,
+                slice=sl,
+                n=int(r["n"]),
+                escalated=r["escalated"],
+                conclusion=f"{label}: accuracy {b.estimate:.3f}",
+                **b.finding_kwargs(),
+            )
+        )
+        rows.append(
+            finding(
+                "cascade_cost_per_1k_usd",
+                r["cost_per_1k_usd"],
+                judge=judge,
+                slice=sl,
+                n=int(r["n"]),
+                ci_level=None,
+                escalated=r["escalated"],
+                method="stored cost of the calls used, per 1,000 pairs",
+                conclusion=f"{label}: ${r['cost_per_1k_usd']:.4f} per 1,000 pairs",
+            )
+        )
+    return findings_frame(rows), table.drop(columns=["_correct", "_cost"])

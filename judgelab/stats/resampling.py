@@ -1,0 +1,512 @@
+"""Resampling and exact tests: item-cluster bootstrap, sign-flip permutation, Wilson, binomial, McNemar.
+
+Judgments that share an item are not independent, so every interval here resamples
+*items* (clusters), never rows (STATISTICS.md, "Clustering").
+
+The fast path is :func:`cluster_bootstrap`. A statistic that is a function of sums over
+items (kappa, accuracy, F1 from confusion counts; means and ratios; Pearson from
+moment sums) is described by an ``(n_items, k)`` array of per-item sufficient
+statistics. A resample of items is a vector of multinomial counts ``w`` (how often
+each item was drawn), so the resample's totals are ``w @ per_item``; a matrix of
+``n_boot`` weight vectors turns the whole bootstrap into one matrix product
+``(n_boot, n_items) @ (n_items, k) -> (n_boot, k)`` followed by one vectorised call
+of the statistic. No Python loop over resamples.
+
+Statistics that are not functions of sums (Spearman, Kendall tau: ranks change with
+every resample) use :func:`cluster_bootstrap_rows`, which loops over resamples in
+Python and is therefore much slower; it draws the same item weights for the same
+seed, so both paths resample identically.
+
+References: Efron & Tibshirani (1993), *An Introduction to the Bootstrap*, ch. 13-14
+(percentile and BCa intervals, jackknife acceleration); Field & Welsh (2007),
+"Bootstrapping clustered data", JRSS-B 69(3); Good (2005), *Permutation, Parametric
+and Bootstrap Tests*, for p = (k + 1) / (B + 1); Wilson (1927), JASA 22(158);
+McNemar (1947), Psychometrika 12(2).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import NamedTuple
+
+import numpy as np
+from scipy import special, stats
+
+__all__ = [
+    "BootstrapResult",
+    "SignFlipResult",
+    "bootstrap_weights",
+    "iter_bootstrap_weights",
+    "cluster_bootstrap",
+    "cluster_bootstrap_rows",
+    "bootstrap_p_value",
+    "sign_flip_test",
+    "wilson_ci",
+    "binom_test",
+    "mcnemar_exact",
+]
+
+#: Fewer items than this in a slice: the estimate is kept, the CI is null (STATISTICS.md).
+MIN_ITEMS = 30
+#: More than this share of undefined resamples: the CI is null (STATISTICS.md).
+MAX_DEGENERATE = 0.01
+# Elements of one block of resample weights; bounds memory (8 bytes each -> 32 MB) whatever
+# n_boot * n_items is, so 1,000,000-row analyses stay far below the 2 GB target.
+_BLOCK_ELEMENTS = 4_000_000
+
+
+# ---------------------------------------------------------------------------------------
+# resample weights
+# ---------------------------------------------------------------------------------------
+
+
+def _block_rows(n_items: int, n_boot: int) -> int:
+    return int(max(1, min(n_boot, _BLOCK_ELEMENTS // max(n_items, 1))))
+
+
+def iter_bootstrap_weights(
+    n_items: int, n_boot: int, seed: int | np.random.Generator = 0, block: int | None = None
+) -> Iterator[np.ndarray]:
+    """Yield the rows of :func:`bootstrap_weights` in blocks of at most ``block`` resamples.
+
+    Each block is an ``int64`` array ``(b, n_items)`` of multinomial counts: row r says how
+    often each item is drawn in resample r (rows sum to ``n_items``). Concatenating the
+    blocks gives exactly ``bootstrap_weights(n_items, n_boot, seed)`` for any block size,
+    because the item indices are drawn row by row from one seeded generator.
+    """
+    n_items, n_boot = int(n_items), int(n_boot)
+    if n_items < 1 or n_boot < 1:
+        raise ValueError(f"n_items and n_boot must be >= 1 (got {n_items}, {n_boot})")
+    rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+    block = _block_rows(n_items, n_boot) if block is None else int(block)
+    done = 0
+    while done < n_boot:
+        b = min(block, n_boot - done)
+        # Drawing n_items indices per resample and counting them (one bincount over the
+        # block, offset per row) is much faster than rng.multinomial with n_items cells.
+        idx = rng.integers(0, n_items, size=(b, n_items))
+        idx += (np.arange(b, dtype=np.int64) * n_items)[:, None]
+        yield np.bincount(idx.ravel(), minlength=b * n_items).reshape(b, n_items)
+        done += b
+
+
+def bootstrap_weights(n_items: int, n_boot: int, seed: int | np.random.Generator = 0) -> np.ndarray:
+    """``(n_boot, n_items)`` multinomial resample counts of items (each row sums to n_items).
+
+    Row r is the number of times each item is drawn in bootstrap resample r, drawn with
+    ``numpy.random.default_rng(seed)``. The totals of resample r of per-item sufficient
+    statistics ``S`` are ``W[r] @ S``.
+    """
+    return np.concatenate(list(iter_bootstrap_weights(n_items, n_boot, seed)), axis=0)
+
+
+# ---------------------------------------------------------------------------------------
+# bootstrap result
+# ---------------------------------------------------------------------------------------
+
+
+@dataclass
+class BootstrapResult:
+    """Estimate and cluster-bootstrap interval.
+
+    ``estimate`` is the statistic on the full data (None when undefined); ``ci_low`` /
+    ``ci_high`` are None (with ``reason``) when the interval is not reported: fewer than
+    ``min_items`` items, more than 1% degenerate resamples, or BCa undefined.
+    ``distribution`` holds the ``n_boot`` resample values (nan = degenerate resample).
+    """
+
+    estimate: float | None
+    ci_low: float | None
+    ci_high: float | None
+    ci_level: float
+    n_boot: int
+    n_degenerate: int
+    method: str
+    reason: str | None = None
+    distribution: np.ndarray = field(default_factory=lambda: np.empty(0), repr=False)
+    n_items: int = 0
+
+    def p_value(self, null: float = 0.0) -> float | None:
+        """Two-sided bootstrap p-value of H0: statistic = ``null`` (see :func:`bootstrap_p_value`)."""
+        if self.estimate is None:
+            return None
+        return bootstrap_p_value(self.distribution, null)
+
+    def finding_kwargs(self) -> dict:
+        """Keyword arguments for :func:`judgelab.stats._tidy.finding`."""
+        return {
+            "estimate": self.estimate,
+            "ci_low": self.ci_low,
+            "ci_high": self.ci_high,
+            "ci_level": self.ci_level,
+            "method": self.method,
+            "reason": self.reason,
+        }
+
+
+def bootstrap_p_value(distribution: np.ndarray, null: float = 0.0) -> float | None:
+    """Two-sided p-value from a bootstrap distribution: the smallest two-sided level at
+    which the percentile interval excludes ``null``,
+    ``p = min(1, 2 * min(1 + #{t* <= null}, 1 + #{t* >= null}) / (B + 1))``
+    over the B non-degenerate resamples (the +1 keeps p > 0, as for permutation tests).
+    """
+    d = np.asarray(distribution, dtype=float)
+    d = d[np.isfinite(d)]
+    if d.size == 0:
+        return None
+    lo = np.count_nonzero(d <= null)
+    hi = np.count_nonzero(d >= null)
+    return float(min(1.0, 2.0 * (1 + min(lo, hi)) / (d.size + 1)))
+
+
+def _method_label(method: str, n_boot: int, ci_level: float, unit: str = "items") -> str:
+    return f"cluster bootstrap over {unit} ({method}, B={n_boot}, {ci_level:.0%} CI, unadjusted)"
+
+
+def _interval(
+    estimate: float,
+    dist: np.ndarray,
+    jack: np.ndarray | None,
+    ci_level: float,
+    method: str,
+) -> tuple[float | None, float | None, str | None]:
+    """Percentile or BCa interval from the non-degenerate resamples ``dist``."""
+    alpha = 1.0 - ci_level
+    if method == "percentile":
+        lo, hi = np.quantile(dist, [alpha / 2, 1 - alpha / 2])
+        return float(lo), float(hi), None
+    # BCa (Efron 1987): bias correction z0 from the share of resamples below the estimate
+    # (ties count half), acceleration from the jackknife over items.
+    below = np.count_nonzero(dist < estimate) + 0.5 * np.count_nonzero(dist == estimate)
+    share = below / dist.size
+    if share <= 0.0 or share >= 1.0:
+        return None, None, "BCa undefined: every resample lies on one side of the estimate"
+    z0 = special.ndtri(share)
+    jk = jack[np.isfinite(jack)] if jack is not None else np.empty(0)
+    if jk.size < 2:
+        return None, None, "BCa undefined: jackknife over items has fewer than 2 defined values"
+    d = jk.mean() - jk
+    den = 6.0 * (np.sum(d**2) ** 1.5)
+    a = float(np.sum(d**3) / den) if den > 0 else 0.0
+    z = special.ndtri(np.array([alpha / 2, 1 - alpha / 2]))
+    adj = special.ndtr(z0 + (z0 + z) / (1 - a * (z0 + z)))
+    if not np.all(np.isfinite(adj)):
+        return None, None, "BCa undefined: non-finite adjusted quantiles"
+    lo, hi = np.quantile(dist, adj)
+    return float(lo), float(hi), None
+
+
+def _summarise(
+    estimate: float,
+    dist: np.ndarray,
+    jack_fn: Callable[[], np.ndarray] | None,
+    *,
+    n_items: int,
+    n_boot: int,
+    ci_level: float,
+    method: str,
+    min_items: int,
+    max_degenerate: float,
+    label: str,
+) -> BootstrapResult:
+    degenerate = ~np.isfinite(dist)
+    n_deg = int(degenerate.sum())
+    res = BootstrapResult(
+        estimate=float(estimate),
+        ci_low=None,
+        ci_high=None,
+        ci_level=ci_level,
+        n_boot=n_boot,
+        n_degenerate=n_deg,
+        method=label,
+        distribution=dist,
+        n_items=n_items,
+    )
+    if n_items < min_items:
+        res.reason = f"CI not reported: {n_items} items < {min_items}"
+        return res
+    if n_deg > max_degenerate * n_boot:
+        res.reason = (
+            f"CI not reported: {n_deg} of {n_boot} resamples degenerate "
+            f"(> {max_degenerate:.0%}; statistic undefined on them)"
+        )
+        return res
+    jack = jack_fn() if (method == "bca" and jack_fn is not None) else None
+    lo, hi, why = _interval(float(estimate), dist[~degenerate], jack, ci_level, method)
+    res.ci_low, res.ci_high, res.reason = lo, hi, why
+    if n_deg and why is None:
+        res.reason = f"{n_deg} of {n_boot} resamples degenerate and excluded"
+    return res
+
+
+def _check_common(n_boot: int, ci_level: float, method: str) -> None:
+    if method not in ("percentile", "bca"):
+        raise ValueError(f"method must be 'percentile' or 'bca', got {method!r}")
+    if not 0.0 < ci_level < 1.0:
+        raise ValueError(f"ci_level must be in (0, 1), got {ci_level}")
+    if int(n_boot) < 1:
+        raise ValueError(f"n_boot must be >= 1, got {n_boot}")
+
+
+def _undefined(n_items, n_boot, ci_level, method, reason) -> BootstrapResult:
+    return BootstrapResult(
+        estimate=None,
+        ci_low=None,
+        ci_high=None,
+        ci_level=ci_level,
+        n_boot=n_boot,
+        n_degenerate=0,
+        method=method,
+        reason=reason,
+        n_items=n_items,
+    )
+
+
+# ---------------------------------------------------------------------------------------
+# vectorised cluster bootstrap
+# ---------------------------------------------------------------------------------------
+
+
+def cluster_bootstrap(
+    per_item,
+    statistic: Callable[[np.ndarray], np.ndarray],
+    n_boot: int = 2000,
+    seed: int | np.random.Generator = 0,
+    ci_level: float = 0.95,
+    method: str = "percentile",
+    *,
+    min_items: int = MIN_ITEMS,
+    max_degenerate: float = MAX_DEGENERATE,
+) -> BootstrapResult:
+    """Item-cluster bootstrap of a statistic of per-item sums (vectorised).
+
+    Parameters
+    ----------
+    per_item : array ``(n_items, k)`` (or ``(n_items,)``)
+        Per-item sufficient statistics (e.g. confusion counts of the item's rows). The
+        statistic of a set of items depends only on the column sums over those items.
+    statistic : callable ``(m, k) -> (m,)``
+        Maps totals to statistic values; nan marks an undefined (degenerate) value.
+    n_boot, seed, ci_level :
+        Number of resamples, seed of ``numpy.random.default_rng``, interval level.
+    method : ``"percentile"`` or ``"bca"``
+        BCa uses the bias correction z0 = Phi^-1(share of resamples below the estimate)
+        and the acceleration a = sum(d^3) / (6 (sum d^2)^1.5), d = mean(theta_(i)) -
+        theta_(i), from the jackknife over items theta_(i) = statistic(total - per_item[i])
+        (Efron & Tibshirani 1993, eq. 14.15); the jackknife is one vectorised call too.
+
+    Returns
+    -------
+    BootstrapResult
+        Degenerate resamples are counted in ``n_degenerate``; with more than
+        ``max_degenerate`` of them, or fewer than ``min_items`` items, the estimate is kept
+        and the CI is None with a reason. An undefined estimate gives ``estimate=None``.
+    """
+    _check_common(n_boot, ci_level, method)
+    S = np.asarray(per_item, dtype=float)
+    if S.ndim == 1:
+        S = S[:, None]
+    if S.ndim != 2:
+        raise ValueError(f"per_item must be 1-D or 2-D, got shape {S.shape}")
+    n_items, n_boot = S.shape[0], int(n_boot)
+    label = _method_label(method, n_boot, ci_level)
+    if n_items == 0:
+        return _undefined(0, n_boot, ci_level, label, "no items")
+    total = S.sum(axis=0)
+    est = float(np.asarray(statistic(total[None, :]), dtype=float).reshape(-1)[0])
+    if not math.isfinite(est):
+        return _undefined(n_items, n_boot, ci_level, label, "statistic undefined on this data")
+    dist = np.empty(n_boot)
+    pos = 0
+    for W in iter_bootstrap_weights(n_items, n_boot, seed):
+        # Counts and sufficient statistics are integers in the usual case, so the float64
+        # product is exact; one BLAS call per block of resamples.
+        totals = W.astype(float) @ S
+        dist[pos : pos + len(W)] = np.asarray(statistic(totals), dtype=float).reshape(-1)
+        pos += len(W)
+
+    def jack():
+        return np.asarray(statistic(total[None, :] - S), dtype=float).reshape(-1)
+
+    return _summarise(
+        est,
+        dist,
+        jack,
+        n_items=n_items,
+        n_boot=n_boot,
+        ci_level=ci_level,
+        method=method,
+        min_items=min_items,
+        max_degenerate=max_degenerate,
+        label=label,
+    )
+
+
+def cluster_bootstrap_rows(
+    item_ids,
+    statistic: Callable[[np.ndarray], float],
+    n_boot: int = 2000,
+    seed: int | np.random.Generator = 0,
+    ci_level: float = 0.95,
+    method: str = "percentile",
+    *,
+    min_items: int = MIN_ITEMS,
+    max_degenerate: float = MAX_DEGENERATE,
+) -> BootstrapResult:
+    """Item-cluster bootstrap of any statistic of rows (generic, **slower**: a Python loop).
+
+    For statistics that are not functions of per-item sums (Spearman, Kendall tau, any
+    rank statistic). ``item_ids`` gives the item of each row; ``statistic(rows)`` receives
+    an integer array of row positions (with repeats: an item drawn twice contributes its
+    rows twice) and returns a float (nan = undefined). Resample r draws the items given by
+    row r of ``bootstrap_weights(n_items, n_boot, seed)``, so it resamples exactly like
+    :func:`cluster_bootstrap` with the same seed. BCa's jackknife calls the statistic once
+    per item (leave one item out), so it costs n_items further calls.
+    """
+    _check_common(n_boot, ci_level, method)
+    codes, uniques = _factorize(item_ids)
+    n_rows, n_items, n_boot = len(codes), len(uniques), int(n_boot)
+    label = _method_label(method, n_boot, ci_level)
+    if n_items == 0:
+        return _undefined(0, n_boot, ci_level, label, "no items")
+    est = float(statistic(np.arange(n_rows)))
+    if not math.isfinite(est):
+        return _undefined(n_items, n_boot, ci_level, label, "statistic undefined on this data")
+    order = np.argsort(codes, kind="stable")
+    lengths = np.bincount(codes, minlength=n_items)
+    starts = np.concatenate([[0], np.cumsum(lengths)[:-1]])
+
+    def rows_of(counts: np.ndarray) -> np.ndarray:
+        # Rows of item j repeated counts[j] times, without a Python loop over items.
+        rep = np.repeat(np.arange(n_items), counts)
+        ln = lengths[rep]
+        out_start = np.cumsum(ln) - ln
+        pos = np.arange(int(ln.sum())) - np.repeat(out_start, ln) + np.repeat(starts[rep], ln)
+        return order[pos]
+
+    dist = np.empty(n_boot)
+    r = 0
+    for W in iter_bootstrap_weights(n_items, n_boot, seed):
+        for w in W:
+            dist[r] = float(statistic(rows_of(w)))
+            r += 1
+
+    def jack():
+        out = np.empty(n_items)
+        ones = np.ones(n_items, dtype=np.int64)
+        for j in range(n_items):
+            ones[j] = 0
+            out[j] = float(statistic(rows_of(ones)))
+            ones[j] = 1
+        return out
+
+    return _summarise(
+        est,
+        dist,
+        jack,
+        n_items=n_items,
+        n_boot=n_boot,
+        ci_level=ci_level,
+        method=method,
+        min_items=min_items,
+        max_degenerate=max_degenerate,
+        label=label,
+    )
+
+
+def _factorize(values) -> tuple[np.ndarray, np.ndarray]:
+    import pandas as pd
+
+    codes, uniques = pd.factorize(pd.Series(values), sort=False)
+    if (codes < 0).any():
+        raise ValueError("item ids must not be missing")
+    return codes.astype(np.int64), np.asarray(uniques)
+
+
+# ---------------------------------------------------------------------------------------
+# permutation and exact tests
+# ---------------------------------------------------------------------------------------
+
+
+class SignFlipResult(NamedTuple):
+    """Observed statistic (sum of per-item values) and two-sided permutation p-value."""
+
+    statistic: float
+    p_value: float
+
+
+def sign_flip_test(
+    per_item_values, n_perm: int = 9999, seed: int | np.random.Generator = 0
+) -> SignFlipResult:
+    """Item-level sign-flip permutation test of H0: per-item values are symmetric about 0.
+
+    Under H0 (e.g. primacy and recency equally likely within an item) the sign of each
+    item's value is exchangeable. The statistic is T = sum_i v_i; each of the ``n_perm``
+    permutations draws independent signs s_i in {-1, +1} and computes T* = sum_i s_i v_i.
+    Two-sided p = (k + 1) / (B + 1) with k = #{|T*| >= |T|} (Phipson & Smyth 2010, "Permutation
+    p-values should never be zero"). Items with v_i = 0 or nan contribute nothing; no
+    items (or all zero) gives T = 0 and p = 1. Vectorised in blocks: signs @ values.
+    """
+    v = np.asarray(per_item_values, dtype=float).reshape(-1)
+    v = v[np.isfinite(v)]
+    v = v[v != 0]
+    n_perm = int(n_perm)
+    if n_perm < 1:
+        raise ValueError(f"n_perm must be >= 1, got {n_perm}")
+    t_obs = float(v.sum())
+    if v.size == 0:
+        return SignFlipResult(0.0, 1.0)
+    rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+    # Floating sums of the same values in another order can differ in the last bits, so
+    # "as extreme" allows a relative tolerance (otherwise T* = T can be missed).
+    thresh = abs(t_obs) - 1e-9 * max(1.0, float(np.abs(v).sum()))
+    k = 0
+    block = _block_rows(v.size, n_perm)
+    done = 0
+    while done < n_perm:
+        b = min(block, n_perm - done)
+        signs = rng.integers(0, 2, size=(b, v.size), dtype=np.int8) * 2 - 1
+        k += int(np.count_nonzero(np.abs(signs @ v) >= thresh))
+        done += b
+    return SignFlipResult(t_obs, (k + 1) / (n_perm + 1))
+
+
+def wilson_ci(successes, n, ci_level: float = 0.95) -> tuple[float, float]:
+    """Wilson score interval for a binomial proportion (Wilson 1927).
+
+    centre = (p + z^2 / 2n) / (1 + z^2 / n), half-width = z sqrt(p(1-p)/n + z^2/4n^2) / (1 + z^2/n).
+    Use only with one unit per item (or item-level aggregates). n = 0 gives (nan, nan).
+    """
+    k, n = float(successes), float(n)
+    if n <= 0:
+        return (math.nan, math.nan)
+    if not 0 <= k <= n:
+        raise ValueError(f"successes must be in [0, n], got {k} of {n}")
+    z = float(special.ndtri(1 - (1 - ci_level) / 2))
+    p = k / n
+    den = 1 + z * z / n
+    centre = (p + z * z / (2 * n)) / den
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / den
+    return (max(0.0, centre - half), min(1.0, centre + half))
+
+
+def binom_test(successes, n, p: float = 0.5, alternative: str = "two-sided") -> float:
+    """Exact binomial test p-value (scipy.stats.binomtest). n = 0 gives nan."""
+    if int(n) <= 0:
+        return math.nan
+    return float(stats.binomtest(int(successes), int(n), p, alternative=alternative).pvalue)
+
+
+def mcnemar_exact(b, c) -> float:
+    """Exact McNemar test from the two discordant counts (b: only the first right, c: only
+    the second right): two-sided binomial test of b ~ Bin(b + c, 1/2) (McNemar 1947; the
+    exact form as in statsmodels ``mcnemar(exact=True)``). No discordant pairs gives p = 1.
+    """
+    b, c = int(b), int(c)
+    if b < 0 or c < 0:
+        raise ValueError(f"discordant counts must be >= 0, got {b}, {c}")
+    if b + c == 0:
+        return 1.0
+    return float(stats.binomtest(b, b + c, 0.5).pvalue)

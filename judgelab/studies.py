@@ -1,0 +1,994 @@
+"""Study inputs shared by every notebook: ``prepare(study, **parameters) -> StudyContext``.
+
+Every study notebook (``judgelab/notebooks/<study>.ipynb``) starts with a
+``parameters`` cell and then calls::
+
+    ctx = jl.studies.prepare("position_bias", **{name: value for every parameter})
+
+``prepare`` does what every study needs before its statistics (DESIGN.md "Studies"):
+
+1. loads the dataset (``"demo"``, a registered name or a directory) and validates it;
+2. resolves ``judges``: a list of model strings, mappings of :class:`judgelab.judges.Judge`
+   fields (``sim`` for simulated judges), Judge objects, or ``"panel:demo"`` /
+   ``"panel:null"`` (:func:`judgelab.sim.panel`);
+3. obtains verdicts: ``"call"`` judges now through :mod:`judgelab.run` (pairwise by
+   default, or ``protocol="single" | "rubric"``) against the verdict store;
+   ``"dataset"`` / ``"published"`` takes the dataset's stored verdicts; any other value
+   is a path to a verdict store (``.sqlite``/``.db``) or a CSV / JSONL / Parquet verdict
+   export. For anything but ``"call"`` the ``judges`` parameter is a filter on ``model``;
+4. applies ``select`` (mapping of ``model, backend, judge_version, run_id``; values may
+   be lists);
+5. refuses a *mixed* selection unless ``allow_mixed``: a study expects one identity per
+   judge, so a model whose verdicts come from more than one (backend, judge_version)
+   identity (two prompt versions of the same model, or a Router fallback that answered
+   some calls) is mixed. The error lists every identity with its verdict count.
+
+The context then offers ``ctx.call(...)`` (judge more: judge_comparison judges a missing
+source and the candidates with it), ``ctx.save_findings(df)`` (multiple-testing
+adjustment and ``findings.json``) and ``ctx.findings_table(df)`` (display).
+
+Figures: use :func:`judgelab.report.show` so that they appear in the notebook *and* are
+saved as SVG and PDF for ``judgelab export``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as _dt
+import html as _html
+import inspect
+import json
+import math
+import os
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from judgelab.data import DataError, Dataset, load_dataset, read_table
+
+__all__ = [
+    "STUDIES",
+    "SHARED_DEFAULTS",
+    "StudyContext",
+    "MixedIdentitiesError",
+    "prepare",
+    "notebooks_dir",
+    "notebook_dirs",
+    "available_studies",
+    "notebook_path",
+    "study_parameters",
+    "resolve_judges",
+    "load_verdicts",
+    "apply_select",
+    "identities_of",
+    "check_identities",
+    "identity_string",
+    "output_dir",
+    "findings_document",
+    "write_findings",
+    "FINDINGS_TABLE_CLASS",
+]
+
+#: The studies of DESIGN.md, in the order reports and the demo index show them.
+STUDIES = (
+    "position_bias",
+    "self_preference",
+    "family_entanglement",
+    "calibration_audit",
+    "judge_comparison",
+)
+
+#: Defaults of the parameters every study shares (DESIGN.md "Studies"). A notebook's own
+#: parameters cell states its defaults; these fill in what a caller left out.
+SHARED_DEFAULTS: dict[str, Any] = {
+    "dataset": "demo",
+    "judges": "panel:demo",
+    "verdicts": "call",
+    "select": None,
+    "pairs": "human",
+    "n_pairs": None,
+    "store": "runs/verdicts.sqlite",
+    "tie_policy": "class",
+    "order_aggregation": "per_call",
+    "allow_mixed": False,
+    "seed": 0,
+    "n_boot": 2000,
+    "concurrency": 8,
+    "max_cost_usd": None,
+    "dry_run": False,
+}
+
+IDENTITY = ["model", "backend", "judge_version"]
+SELECT_KEYS = ("model", "backend", "judge_version", "run_id")
+PROTOCOLS = ("pairwise", "single", "rubric")
+#: CSS class of the findings table in notebooks and HTML reports (the browser test counts its rows).
+FINDINGS_TABLE_CLASS = "judgelab-findings"
+
+
+class MixedIdentitiesError(ValueError):
+    """A selection spans several judge identities where the study expects one per judge."""
+
+    def __init__(self, message: str, identities: pd.DataFrame):
+        self.identities = identities
+        super().__init__(message)
+
+
+# ----------------------------------------------------------------- notebooks
+def notebooks_dir() -> Path:
+    """The study notebooks shipped inside the package (works from a wheel too)."""
+    return Path(__file__).resolve().parent / "notebooks"
+
+
+def notebook_dirs() -> list[Path]:
+    """Where studies are looked up: directories in ``$JUDGELAB_NOTEBOOKS`` (os.pathsep-separated;
+    a lab's own study notebooks, or test notebooks) before the package's notebooks."""
+    extra = [Path(p).expanduser() for p in os.environ.get("JUDGELAB_NOTEBOOKS", "").split(os.pathsep) if p]
+    return [*extra, notebooks_dir()]
+
+
+def _notebook_files() -> dict[str, Path]:
+    found: dict[str, Path] = {}
+    for d in notebook_dirs():
+        if d.is_dir():
+            for p in sorted(d.glob("*.ipynb")):
+                if not p.name.startswith(".") and not p.stem.endswith("-checkpoint"):
+                    found.setdefault(p.stem, p)
+    return found
+
+
+def available_studies() -> list[str]:
+    """Studies whose notebook exists, known studies first in DESIGN.md order."""
+    present = set(_notebook_files())
+    known = [s for s in STUDIES if s in present]
+    return known + sorted(present - set(STUDIES))
+
+
+def notebook_path(study: str) -> Path:
+    """Path of a study's notebook; unknown studies raise a ValueError listing the valid ones."""
+    files = _notebook_files()
+    if study not in files:
+        valid = available_studies()
+        raise ValueError(
+            f"unknown study '{study}'; valid studies: "
+            + (", ".join(valid) if valid else f"(no study notebooks installed in {notebooks_dir()})")
+        )
+    return files[study]
+
+
+def study_parameters(study: str) -> dict[str, dict[str, Any]]:
+    """The notebook's parameters as papermill reads them: name -> {name, inferred_type_name,
+    default, help} (default is the source text of the default value)."""
+    import ast
+
+    from papermill import inspect_notebook
+
+    spec = {k: dict(v) for k, v in inspect_notebook(str(notebook_path(study))).items()}
+    for p in spec.values():
+        # papermill infers types from annotations only; an unannotated literal default still says its type
+        if p.get("inferred_type_name") in (None, "None"):
+            try:
+                value = ast.literal_eval(str(p.get("default")))
+            except (ValueError, SyntaxError):
+                continue
+            if value is not None:
+                p["inferred_type_name"] = type(value).__name__
+    return spec
+
+
+# --------------------------------------------------------------- identities
+def identity_string(model, backend, judge_version) -> str:
+    """``model|backend|judge_version``: how findings name a judge."""
+    return f"{model}|{backend}|{judge_version}"
+
+
+def identities_of(verdicts: pd.DataFrame) -> pd.DataFrame:
+    """One row per identity (model, backend, judge_version) with its family and counts:
+    ``n`` (verdict rows), ``n_parsed``, ``cost_usd`` (when the frame has costs)."""
+    cols = [
+        "model",
+        "backend",
+        "judge_version",
+        "judge_family",
+        "judge",
+        "n",
+        "n_parsed",
+        "cost_usd",
+    ]
+    if verdicts is None or len(verdicts) == 0:
+        return pd.DataFrame(columns=cols)
+    v = verdicts.copy()
+    for c in IDENTITY:
+        if c not in v.columns:
+            v[c] = None
+    if "judge_family" not in v.columns:
+        v["judge_family"] = None
+    v["_parsed"] = v["parse_ok"].fillna(False).astype(bool) if "parse_ok" in v.columns else True
+    v["_cost"] = (
+        pd.to_numeric(v["cost_usd"], errors="coerce") if "cost_usd" in v.columns else np.nan
+    )
+    key = [v[c].astype(str).where(v[c].notna(), "") for c in IDENTITY]
+    v["_k0"], v["_k1"], v["_k2"] = key
+    g = v.groupby(["_k0", "_k1", "_k2"], sort=True, dropna=False)
+    rows = []
+    for _, grp in g:
+        first = grp.iloc[0]
+        fam = grp["judge_family"].dropna()
+        rows.append(
+            {
+                "model": first["model"],
+                "backend": first["backend"],
+                "judge_version": first["judge_version"],
+                "judge_family": fam.iloc[0] if len(fam) else None,
+                "judge": identity_string(first["model"], first["backend"], first["judge_version"]),
+                "n": len(grp),
+                "n_parsed": int(grp["_parsed"].sum()),
+                "cost_usd": float(grp["_cost"].sum()) if grp["_cost"].notna().any() else None,
+            }
+        )
+    return pd.DataFrame(rows, columns=cols)
+
+
+def check_identities(
+    verdicts: pd.DataFrame, allow_mixed: bool = False, what: str = "the selected verdicts"
+) -> pd.DataFrame:
+    """Refuse a selection in which one judge (model) has several identities.
+
+    A study compares judges; pooling verdicts of one model that were produced under two
+    judge_versions (prompt, template, decoding or parser changed) or by two backends
+    (e.g. a Router fallback) measures neither. So a model with more than one distinct
+    (backend, judge_version) is *mixed*; with ``allow_mixed`` the identities are kept
+    apart (analyses group by identity) and nothing is raised.
+
+    Returns the identities table; raises :class:`MixedIdentitiesError` listing every
+    identity of the mixed models with its verdict count.
+    """
+    ids = identities_of(verdicts)
+    if allow_mixed or ids.empty:
+        return ids
+    per_model = ids.groupby(ids["model"].astype(str))["judge"].transform("count")
+    mixed = ids[per_model.to_numpy() > 1]
+    if mixed.empty:
+        return ids
+    lines = [f"  {r.judge}  ({r.n} verdicts)" for r in mixed.itertuples()]
+    models = sorted(mixed["model"].astype(str).unique())
+    msg = (
+        f"{what} span {len(mixed)} identities (model, backend, judge_version) for "
+        f"{len(models)} judge(s) {models}; a study expects one identity per judge:\n"
+        + "\n".join(lines)
+        + "\nNarrow the selection with select={'judge_version': ..., 'backend': ...} "
+        "or set allow_mixed=True to analyse each identity separately."
+    )
+    raise MixedIdentitiesError(msg, mixed.reset_index(drop=True))
+
+
+def _as_list(v) -> list:
+    if v is None:
+        return []
+    if isinstance(v, (str, bytes)) or not isinstance(v, Iterable) or isinstance(v, Mapping):
+        return [v]
+    return list(v)
+
+
+def apply_select(verdicts: pd.DataFrame, select: Mapping | None) -> pd.DataFrame:
+    """Keep rows matching ``select`` (keys among model, backend, judge_version, run_id;
+    a value or a list of values; None means any)."""
+    if not select:
+        return verdicts
+    if not isinstance(select, Mapping):
+        raise ValueError(f"select must be a mapping of {', '.join(SELECT_KEYS)}, not {select!r}")
+    unknown = sorted(set(select) - set(SELECT_KEYS))
+    if unknown:
+        raise ValueError(f"select: unknown key(s) {unknown}; valid keys: {', '.join(SELECT_KEYS)}")
+    mask = np.ones(len(verdicts), dtype=bool)
+    for key, value in select.items():
+        if value is None:
+            continue
+        if key not in verdicts.columns:
+            raise DataError(
+                "verdicts", key, f"select on '{key}' but the verdicts have no such column"
+            )
+        wanted = {str(x) for x in _as_list(value)}
+        mask &= verdicts[key].astype(str).isin(wanted).to_numpy()
+    return verdicts[mask].reset_index(drop=True)
+
+
+# -------------------------------------------------------------------- judges
+def _judge_module():
+    from judgelab import judges as _judges
+
+    return _judges
+
+
+def _sim_module():
+    from judgelab import sim as _sim
+
+    return _sim
+
+
+def panel_judges(spec: str) -> list:
+    """``panel:<name>`` -> the simulated panel's judges; ``panel:<name>/<member>,<member>``
+    -> only the named members (e.g. ``panel:demo/aurora-lite,basalt-s``), in that order."""
+    name, _, members = spec.split(":", 1)[1].partition("/")
+    judges = _sim_module().panel(name)
+    if not members:
+        return judges
+    by_name = {j.model.split("/", 1)[-1]: j for j in judges}
+    wanted = [m.strip() for m in members.split(",") if m.strip()]
+    unknown = [m for m in wanted if m not in by_name]
+    if unknown:
+        raise ValueError(f"judges: {unknown} not in panel '{name}'; members: {sorted(by_name)}")
+    return [by_name[m] for m in wanted]
+
+
+def resolve_judges(judges) -> list:
+    """``judges`` parameter -> list of :class:`judgelab.judges.Judge`.
+
+    Accepts ``"panel:demo"`` / ``"panel:null"`` (:func:`judgelab.sim.panel`), a model
+    string, a mapping of Judge fields (with ``sim`` for a simulated judge), a Judge, or a
+    list mixing these (panels are flattened)."""
+    out: list = []
+    for spec in _as_list(judges):
+        if isinstance(spec, str) and spec.startswith("panel:"):
+            out.extend(panel_judges(spec))
+        elif isinstance(spec, str):
+            out.append(_judge_module().Judge(spec))
+        elif isinstance(spec, Mapping):
+            out.append(_judge_from_mapping(dict(spec)))
+        elif hasattr(spec, "model") and hasattr(spec, "version"):
+            out.append(spec)
+        else:
+            raise ValueError(
+                f"judges: cannot read {spec!r}; give model strings, mappings of Judge fields, "
+                "Judge objects or 'panel:demo' / 'panel:null'"
+            )
+    return out
+
+
+def _judge_from_mapping(spec: dict):
+    Judge = _judge_module().Judge
+    if "model" not in spec and "name" not in spec:
+        raise ValueError(
+            f"judges: a mapping needs at least 'model' (or 'name' with 'sim'): {spec!r}"
+        )
+    if spec.get("sim") is not None and str(spec.get("model", "")).startswith("judgelab-sim/"):
+        return _judge_module().Judge.from_spec(spec)
+    if spec.get("sim") is not None:
+        sim = _sim_module()
+        params = dict(spec.pop("sim"))
+        model = spec.pop("model", None)
+        name = spec.pop("name", None) or (str(model).split("/", 1)[-1] if model else None)
+        j = sim.judge(name, **params)
+        # Other Judge fields given beside `sim` (templates, allow_tie, ...) override the sim judge's.
+        valid = {f.name for f in dataclasses.fields(j)} if dataclasses.is_dataclass(j) else set()
+        extra = {k: v for k, v in spec.items() if k in valid}
+        unknown = sorted(set(spec) - valid)
+        if unknown:
+            raise ValueError(f"judges: unknown Judge field(s) {unknown} in {spec!r}")
+        return dataclasses.replace(j, **extra) if extra else j
+    try:
+        return Judge(**spec)
+    except TypeError as exc:
+        raise ValueError(f"judges: {exc} in {spec!r}") from exc
+
+
+def _judge_filter_models(judges) -> list[str]:
+    """Model strings named by ``judges`` when it is a filter (no Judge is built for plain strings
+    so that published verdicts of any model string can be selected)."""
+    models: list[str] = []
+    for spec in _as_list(judges):
+        if isinstance(spec, str) and spec.startswith("panel:"):
+            models.extend(j.model for j in panel_judges(spec))
+        elif isinstance(spec, str):
+            models.append(spec)
+        elif isinstance(spec, Mapping):
+            if spec.get("sim") is not None:
+                models.append(_judge_from_mapping(dict(spec)).model)
+            else:
+                models.append(str(spec["model"]))
+        elif hasattr(spec, "model"):
+            models.append(spec.model)
+    return models
+
+
+def _judge_record(j) -> dict:
+    """JSON-safe description of a Judge for recorded parameters (never the api_key)."""
+    if dataclasses.is_dataclass(j):
+        d = {f.name: getattr(j, f.name) for f in dataclasses.fields(j) if f.name != "api_key"}
+    else:
+        d = {"model": getattr(j, "model", str(j))}
+    d["judge_version"] = getattr(j, "version", None)
+    return _jsonable(d)
+
+
+# ------------------------------------------------------------------ verdicts
+def load_verdicts(source: str | os.PathLike, dataset: Dataset | None = None) -> pd.DataFrame:
+    """Verdicts from a store (``.sqlite``, ``.sqlite3``, ``.db``) or a CSV / JSONL / Parquet export."""
+    path = Path(source).expanduser()
+    if not path.exists():
+        raise DataError(
+            "verdicts",
+            None,
+            f"verdicts='{source}': no such file (give 'call', 'dataset' or a path)",
+        )
+    suffix = path.suffix.lower()
+    if suffix in (".sqlite", ".sqlite3", ".db"):
+        from judgelab.store import VerdictStore
+
+        store = VerdictStore(path)
+        try:
+            frame = store.to_frame()
+        finally:
+            close = getattr(store, "close", None)
+            if close:
+                close()
+    elif suffix in (".csv", ".jsonl", ".ndjson", ".parquet"):
+        frame = read_table(path, "verdicts")
+    else:
+        raise DataError(
+            "verdicts",
+            None,
+            f"verdicts='{source}': unsupported file type (use .sqlite, .csv, .jsonl or .parquet)",
+        )
+    return _normalise_verdicts(frame)
+
+
+def _normalise_verdicts(frame: pd.DataFrame) -> pd.DataFrame:
+    """Tidy verdict frame with identity and judge columns; checks the required columns."""
+    from judgelab import families
+    from judgelab.data import REQUIRED_COLUMNS, VERDICT_COLUMNS
+
+    v = frame.copy()
+    for col in REQUIRED_COLUMNS["verdicts"]:
+        if col not in v.columns:
+            raise DataError(
+                "verdicts", col, f"missing required column (columns present: {list(v.columns)})"
+            )
+    for col in VERDICT_COLUMNS:
+        if col not in v.columns:
+            v[col] = None
+    fam = v["judge_family"]
+    missing = fam.isna() | (fam.astype(str) == "")
+    if missing.any():
+        v.loc[missing, "judge_family"] = v.loc[missing, "model"].map(
+            lambda m: families.family_of(str(m))
+        )
+    if "sample" in v.columns:
+        v["sample"] = pd.to_numeric(v["sample"], errors="coerce").fillna(0).astype(int)
+    if v["parse_ok"].dtype != bool:
+        v["parse_ok"] = v["parse_ok"].map(_as_bool)
+    v["judge"] = [
+        identity_string(*t) for t in zip(v["model"], v["backend"], v["judge_version"], strict=False)
+    ]
+    return v.reset_index(drop=True)
+
+
+def _as_bool(x) -> bool:
+    if isinstance(x, str):
+        return x.strip().lower() in ("true", "1", "yes")
+    if x is None or (isinstance(x, float) and math.isnan(x)):
+        return False
+    return bool(x)
+
+
+# ------------------------------------------------------------------ running
+def _call_with_supported(fn, /, **kwargs):
+    """Call ``fn`` with the keyword arguments its signature accepts (run.py owns the signature)."""
+    sig = inspect.signature(fn)
+    if not any(p.kind is inspect.Parameter.VAR_KEYWORD for p in sig.parameters.values()):
+        kwargs = {k: v for k, v in kwargs.items() if k in sig.parameters}
+    return fn(**kwargs)
+
+
+def _unpack_run_result(result) -> tuple[pd.DataFrame, dict]:
+    """run.py returns a frame, (frame, summary) or an object with ``verdicts`` / ``summary``."""
+    summary: Any = {}
+    if isinstance(result, pd.DataFrame):
+        frame = result
+        summary = dict(result.attrs.get("summary", {}))
+    elif isinstance(result, tuple) and len(result) == 2 and isinstance(result[0], pd.DataFrame):
+        frame, summary = result
+    else:
+        frame = getattr(result, "verdicts", None)
+        if frame is None:
+            frame = getattr(result, "frame", None)
+        summary = getattr(result, "summary", {})
+        if callable(summary):
+            summary = summary()
+    if dataclasses.is_dataclass(summary) and not isinstance(summary, type):
+        summary = dataclasses.asdict(summary)
+    elif hasattr(summary, "to_dict"):
+        summary = summary.to_dict()
+    elif not isinstance(summary, Mapping):
+        summary = dict(getattr(summary, "__dict__", {}) or {})
+    if frame is None:
+        frame = pd.DataFrame(columns=[])
+    return frame, _jsonable(dict(summary))
+
+
+def output_dir() -> Path:
+    """Where a study writes findings.json and figures: ``$JUDGELAB_OUT`` (set by the CLI) or cwd."""
+    return Path(os.environ.get("JUDGELAB_OUT") or os.getcwd())
+
+
+# ------------------------------------------------------------------ context
+@dataclass
+class StudyContext:
+    """Everything a study notebook needs after :func:`prepare`.
+
+    ``verdicts`` is the tidy verdict frame (docs/architecture.md) with an extra ``judge``
+    column (identity string); ``judges`` lists the identities analysed as dicts
+    (model, backend, judge_version, family); ``identities`` has their verdict counts;
+    ``run_summary`` describes how the verdicts were obtained (calls made, cached, cost).
+    """
+
+    study: str
+    parameters: dict[str, Any]
+    dataset: Dataset
+    verdicts: pd.DataFrame
+    judges: list[dict]
+    identities: pd.DataFrame
+    store: Path | None
+    run_summary: dict[str, Any]
+    judge_specs: list = field(default_factory=list)
+    extras: dict[str, Any] = field(default_factory=dict)
+    summaries: list[dict] = field(default_factory=list)
+
+    # -- convenience views
+    @property
+    def seed(self) -> int:
+        return int(self.parameters.get("seed") or 0)
+
+    @property
+    def n_boot(self) -> int:
+        return int(self.parameters.get("n_boot") or SHARED_DEFAULTS["n_boot"])
+
+    @property
+    def dry_run(self) -> bool:
+        return bool(self.parameters.get("dry_run"))
+
+    @property
+    def out_dir(self) -> Path:
+        return output_dir()
+
+    def identity(self, judge: str) -> dict:
+        """The identity dict of an identity string."""
+        for j in self.judges:
+            if identity_string(j["model"], j["backend"], j["judge_version"]) == judge:
+                return j
+        raise KeyError(judge)
+
+    def pairs(self, how=None, n_pairs=None) -> pd.DataFrame:
+        """The pairs this study judges (``pairs`` / ``n_pairs`` / ``seed`` parameters)."""
+        p = self.parameters
+        return self.dataset.pairs(
+            how if how is not None else (p.get("pairs") or "human"),
+            n_pairs=n_pairs if n_pairs is not None else p.get("n_pairs"),
+            seed=self.seed,
+        )
+
+    # -- judging more
+    def call(
+        self,
+        judges,
+        protocol: str = "pairwise",
+        pairs=None,
+        responses=None,
+        repeats: int | None = None,
+        **kwargs,
+    ) -> pd.DataFrame:
+        """Judge now with ``judges`` (same forms as the ``judges`` parameter) through
+        :mod:`judgelab.run` and this study's store; returns the tidy verdict frame.
+
+        ``pairs``: None (the study's ``pairs``/``n_pairs``), a pairs spec or a DataFrame;
+        ``responses``: response ids for single / rubric (default: the responses of the
+        pairs). Other keyword arguments go to the run function."""
+        specs = resolve_judges(judges)
+        frame, summary = _judge_now(
+            self.dataset,
+            specs,
+            self.parameters,
+            protocol=protocol,
+            pairs=pairs,
+            responses=responses,
+            repeats=repeats,
+            **kwargs,
+        )
+        self.summaries.append(summary)
+        return frame
+
+    # -- findings
+    def adjust(self, findings: pd.DataFrame) -> pd.DataFrame:
+        """Holm over primary findings, Benjamini-Hochberg over exploratory ones
+        (:func:`judgelab.stats.multitest.adjust_findings`)."""
+        df = _findings_frame(findings)
+        try:
+            from judgelab.stats.multitest import adjust_findings
+        except ImportError:  # stats/multitest.py not installed yet: same rule through statsmodels
+            return _adjust_fallback(df)
+        return adjust_findings(df)
+
+    def save_findings(self, findings: pd.DataFrame, adjust: bool = True) -> pd.DataFrame:
+        """Adjust p-values (unless ``adjust=False``), write ``findings.json`` into
+        :func:`output_dir` and return the adjusted findings frame."""
+        df = self.adjust(findings) if adjust else _findings_frame(findings)
+        write_findings(self, df)
+        return df
+
+    def findings_table(self, findings: pd.DataFrame, max_conclusion: int | None = None):
+        """The findings as an HTML table for the notebook and the report (one row per finding,
+        primary first; CSS class ``judgelab-findings``)."""
+        return FindingsTable(
+            _findings_frame(findings), judges=self.judges, max_conclusion=max_conclusion
+        )
+
+    def describe(self) -> str:
+        """Short text: dataset, verdict source, identities analysed."""
+        d = self.dataset
+        lines = [
+            f"study {self.study}: dataset '{d.name}' (sha256 {str(d.sha256)[:12]}), "
+            f"verdicts: {self.parameters.get('verdicts')}, {len(self.verdicts)} verdict rows",
+        ]
+        for r in self.identities.itertuples():
+            lines.append(f"  {r.judge} [{r.judge_family}]: {r.n} verdicts, {r.n_parsed} parsed")
+        return "\n".join(lines)
+
+    def _repr_html_(self) -> str:
+        head = _html.escape(self.describe().splitlines()[0])
+        return f"<p>{head}</p>" + self.identities.drop(columns=["judge"], errors="ignore").to_html(
+            index=False
+        )
+
+
+def _adjust_fallback(df: pd.DataFrame) -> pd.DataFrame:
+    """Holm over primary p-values, Benjamini-Hochberg over exploratory ones (statsmodels)."""
+    from statsmodels.stats.multitest import multipletests
+
+    df = df.copy()
+    p = pd.to_numeric(df["p_value"], errors="coerce")
+    primary = df["primary"].fillna(False).astype(bool)
+    adj = pd.Series(np.nan, index=df.index)
+    for mask, method in ((primary, "holm"), (~primary, "fdr_bh")):
+        m = mask & p.notna()
+        if m.any():
+            adj[m] = multipletests(p[m].to_numpy(), method=method)[1]
+    df["p_adjusted"] = adj.astype(object).where(adj.notna(), None)
+    return df
+
+
+def _findings_frame(findings) -> pd.DataFrame:
+    from judgelab.stats._tidy import findings_frame
+
+    if isinstance(findings, pd.DataFrame):
+        return findings_frame(findings.to_dict("records"))
+    return findings_frame(list(findings))
+
+
+class FindingsTable:
+    """HTML rendering of a findings frame (see :meth:`StudyContext.findings_table`)."""
+
+    def __init__(
+        self, findings: pd.DataFrame, judges: list[dict] | None = None, max_conclusion=None
+    ):
+        self.findings = findings
+        self.max_conclusion = max_conclusion
+        self._short = {}
+        # Show the model name when it identifies the judge uniquely; else the identity string.
+        ids = [identity_string(j["model"], j["backend"], j["judge_version"]) for j in judges or []]
+        models = [j["model"] for j in judges or []]
+        for i, m in zip(ids, models, strict=False):
+            self._short[i] = m if models.count(m) == 1 else i
+
+    def frame(self) -> pd.DataFrame:
+        """Display frame: judge, slice, finding, estimate [CI], p, p adjusted, n, conclusion."""
+        f = self.findings.copy()
+        order = np.argsort(~f["primary"].fillna(False).astype(bool).to_numpy(), kind="stable")
+        f = f.iloc[order]
+        out = pd.DataFrame(
+            {
+                "finding": f["id"].astype(str)
+                + np.where(f["primary"].fillna(False).astype(bool), " (primary)", ""),
+                "judge": f["judge"].map(
+                    lambda j: (
+                        "all"
+                        if j is None or (isinstance(j, float) and math.isnan(j))
+                        else self._short.get(j, j)
+                    )
+                ),
+                "slice": f["slice"].map(_slice_text),
+                "estimate [CI]": [
+                    _estimate_text(r.estimate, r.ci_low, r.ci_high, r.ci_level)
+                    for r in f.itertuples()
+                ],
+                "p": f["p_value"].map(_p_text),
+                "p adj.": f["p_adjusted"].map(_p_text),
+                "n": f["n"].map(
+                    lambda x: (
+                        "" if x is None or (isinstance(x, float) and math.isnan(x)) else str(int(x))
+                    )
+                ),
+                "conclusion / reason": [
+                    _conclusion_text(r.conclusion, r.reason, self.max_conclusion)
+                    for r in f.itertuples()
+                ],
+            }
+        )
+        return out.reset_index(drop=True)
+
+    def _repr_html_(self) -> str:
+        return self.frame().to_html(
+            index=False, classes=FINDINGS_TABLE_CLASS, escape=True, border=0
+        )
+
+    def __repr__(self) -> str:
+        return self.frame().to_string(index=False)
+
+
+def _missing(x) -> bool:
+    return x is None or (isinstance(x, float) and math.isnan(x))
+
+
+def _slice_text(s) -> str:
+    if _missing(s) or s == {}:
+        return ""
+    if isinstance(s, Mapping):
+        return ", ".join(f"{k}={v}" for k, v in s.items())
+    return str(s)
+
+
+def _fmt(x) -> str:
+    if _missing(x):
+        return "?"
+    x = float(x)
+    return f"{x:.3g}" if abs(x) < 1000 else f"{x:,.0f}"
+
+
+def _estimate_text(est, lo, hi, level) -> str:
+    if _missing(est):
+        return "undefined"
+    s = _fmt(est)
+    if not _missing(lo) and not _missing(hi):
+        lvl = "" if _missing(level) or float(level) == 0.95 else f" {float(level):.0%}"
+        s += f" [{_fmt(lo)}, {_fmt(hi)}]{lvl}"
+    return s
+
+
+def _p_text(p) -> str:
+    if _missing(p):
+        return ""
+    p = float(p)
+    return "<0.0001" if p < 1e-4 else f"{p:.4f}" if p < 0.01 else f"{p:.3f}"
+
+
+def _conclusion_text(conclusion, reason, limit) -> str:
+    parts = [str(x) for x in (conclusion, reason) if not _missing(x) and str(x)]
+    text = " ".join(parts)
+    if limit and len(text) > limit:
+        text = text[: limit - 1] + "…"
+    return text
+
+
+# ------------------------------------------------------------ findings.json
+def _jsonable(x):
+    """Recursively JSON-safe: numpy scalars -> Python, nan -> None, paths -> str, Judges -> dict."""
+    if isinstance(x, Mapping):
+        return {str(k): _jsonable(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple, set)):
+        return [_jsonable(v) for v in x]
+    if isinstance(x, np.ndarray):
+        return [_jsonable(v) for v in x.tolist()]
+    if isinstance(x, (pd.Timestamp, _dt.datetime, _dt.date)):
+        return x.isoformat()
+    if isinstance(x, Path):
+        return str(x)
+    if isinstance(x, np.generic):
+        x = x.item()
+    if isinstance(x, float) and not math.isfinite(x):
+        return None
+    if x is None or isinstance(x, (str, int, float, bool)):
+        return x
+    if x is pd.NA or x is pd.NaT:
+        return None
+    if hasattr(x, "model") and hasattr(x, "version"):
+        return _judge_record(x)
+    return str(x)
+
+
+def findings_document(ctx: StudyContext, findings: pd.DataFrame) -> dict:
+    """The findings.json document of DESIGN.md (study, created_at, judgelab_version,
+    parameters, data {name, sha256}, judges, findings)."""
+    import judgelab
+    from judgelab.stats._tidy import FINDING_COLUMNS
+
+    rows = []
+    for rec in _findings_frame(findings).to_dict("records"):
+        row = {c: _jsonable(rec.get(c)) for c in FINDING_COLUMNS}
+        row["primary"] = bool(row["primary"]) if row["primary"] is not None else False
+        if isinstance(row["slice"], str):  # slices read back from CSV
+            try:
+                row["slice"] = json.loads(row["slice"])
+            except ValueError:
+                pass
+        rows.append(row)
+    return {
+        "study": ctx.study,
+        "created_at": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
+        "judgelab_version": judgelab.__version__,
+        "parameters": _jsonable(ctx.parameters),
+        "data": {"name": ctx.dataset.name, "sha256": ctx.dataset.sha256},
+        "judges": _jsonable(ctx.judges),
+        "findings": rows,
+    }
+
+
+def write_findings(ctx: StudyContext, findings: pd.DataFrame, out_dir: Path | None = None) -> Path:
+    """Write findings.json into ``out_dir`` (default :func:`output_dir`)."""
+    out = Path(out_dir) if out_dir is not None else output_dir()
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / "findings.json"
+    doc = findings_document(ctx, findings)
+    path.write_text(json.dumps(doc, indent=2, ensure_ascii=False, allow_nan=False) + "\n")
+    # How the verdicts were obtained (calls made / cached, cost): the CLI puts it in manifest.json.
+    (out / "run_summary.json").write_text(json.dumps(_jsonable(ctx.summaries), indent=2) + "\n")
+    return path
+
+
+# ------------------------------------------------------------------ prepare
+def _judge_now(
+    dataset: Dataset,
+    specs: list,
+    params: Mapping,
+    protocol="pairwise",
+    pairs=None,
+    responses=None,
+    repeats=None,
+    **kwargs,
+) -> tuple[pd.DataFrame, dict]:
+    from judgelab import run
+
+    if protocol not in PROTOCOLS:
+        raise ValueError(f"protocol must be one of {', '.join(PROTOCOLS)}, not {protocol!r}")
+    if not specs:
+        raise ValueError("judges: no judge given to call")
+    if any(getattr(j, "sim", None) for j in specs):
+        # The simulated judges look answers' truth and generator up in a registry filled from the dataset.
+        _sim_module().register_dataset(dataset)
+    seed = int(params.get("seed") or 0)
+    if pairs is None or isinstance(pairs, str):
+        pair_frame = dataset.pairs(
+            pairs or params.get("pairs") or "human", n_pairs=params.get("n_pairs"), seed=seed
+        )
+    else:
+        pair_frame = dataset.pairs(pairs)
+    if repeats is None:
+        repeats = params.get("repeats") or 1
+    common = dict(
+        store=params.get("store") or SHARED_DEFAULTS["store"],
+        seed=seed,
+        repeats=int(repeats),
+        concurrency=int(params.get("concurrency") or SHARED_DEFAULTS["concurrency"]),
+        max_cost_usd=params.get("max_cost_usd"),
+        dry_run=bool(params.get("dry_run")),
+    )
+    common.update(kwargs)
+    if protocol == "pairwise":
+        result = _call_with_supported(
+            run.judge_pairwise, dataset=dataset, judges=specs, pairs=pair_frame, **common
+        )
+    else:
+        if responses is None:
+            responses = pd.unique(
+                pair_frame[["response_a", "response_b"]].to_numpy().ravel()
+            ).tolist()
+        fn = run.judge_single if protocol == "single" else run.judge_rubric
+        result = _call_with_supported(
+            fn, dataset=dataset, judges=specs, responses=list(responses), **common
+        )
+    frame, summary = _unpack_run_result(result)
+    summary = {"protocol": protocol, "n_judges": len(specs), **summary}
+    if len(frame) == 0:
+        return _empty_verdicts(), summary
+    return _normalise_verdicts(frame), summary
+
+
+def _empty_verdicts() -> pd.DataFrame:
+    from judgelab.data import VERDICT_COLUMNS
+
+    return pd.DataFrame(columns=[*VERDICT_COLUMNS, "judge"])
+
+
+def prepare(study: str, **parameters) -> StudyContext:
+    """Load, judge or read, select and check the verdicts a study analyses.
+
+    ``parameters`` are the notebook's parameters (shared ones of DESIGN.md plus
+    study-specific ones such as ``protocol``, ``repeats``, ``source``, ``margin``, which
+    are recorded as given). Raises :class:`judgelab.data.DataError` for bad data or
+    verdict files, :class:`MixedIdentitiesError` for a mixed selection without
+    ``allow_mixed`` and ValueError for malformed parameters.
+    """
+    params = {**SHARED_DEFAULTS, **parameters}
+    extras = {k: v for k, v in parameters.items() if k not in SHARED_DEFAULTS}
+    if params.get("store"):
+        params["store"] = str(Path(params["store"]).expanduser().resolve())
+    params["judges"] = _jsonable(params["judges"])  # Judge objects -> records (never api keys)
+
+    dataset = load_dataset(params["dataset"])
+    dataset.validate()
+
+    mode = params.get("verdicts") or "call"
+    specs: list = []
+    if mode == "call":
+        specs = resolve_judges(parameters.get("judges", params["judges"]))
+        frame, summary = _judge_now(
+            dataset,
+            specs,
+            params,
+            protocol=params.get("protocol") or "pairwise",
+            repeats=params.get("repeats"),
+        )
+        summary = {"mode": "call", **summary}
+    else:
+        if mode in ("dataset", "published"):
+            if dataset.verdicts is None or len(dataset.verdicts) == 0:
+                raise DataError(
+                    "verdicts",
+                    None,
+                    f"dataset '{dataset.name}' has no stored verdicts; use verdicts='call' or a verdict file",
+                )
+            frame = _normalise_verdicts(dataset.verdicts)
+            source = f"dataset '{dataset.name}'"
+        else:
+            frame = load_verdicts(mode, dataset)
+            params["verdicts"] = str(Path(mode).expanduser().resolve())
+            source = params["verdicts"]
+        n_read = len(frame)
+        models = _judge_filter_models(parameters.get("judges", params["judges"]))
+        if models:
+            known = sorted(frame["model"].astype(str).unique())
+            frame = frame[frame["model"].astype(str).isin(models)].reset_index(drop=True)
+            if frame.empty:
+                raise DataError(
+                    "verdicts",
+                    "model",
+                    f"none of the judges {models} occur in {source}; models present: {known}",
+                )
+        summary = {"mode": "stored", "source": source, "rows_read": n_read, "rows_kept": len(frame)}
+
+    select = params.get("select")
+    if select:
+        before = len(frame)
+        frame = apply_select(frame, select)
+        summary["select"] = _jsonable(select)
+        summary["rows_selected"] = len(frame)
+        if frame.empty and before and not params.get("dry_run"):
+            raise DataError(
+                "verdicts", None, f"select={select!r} keeps none of the {before} verdicts"
+            )
+
+    identities = check_identities(frame, allow_mixed=bool(params.get("allow_mixed")))
+    judges = [
+        {
+            "model": r.model,
+            "backend": r.backend,
+            "judge_version": r.judge_version,
+            "family": r.judge_family,
+        }
+        for r in identities.itertuples()
+    ]
+    store = Path(params["store"]) if params.get("store") else None
+    return StudyContext(
+        study=study,
+        parameters=_jsonable(params),
+        dataset=dataset,
+        verdicts=frame,
+        judges=_jsonable(judges),
+        identities=identities,
+        store=store,
+        run_summary=_jsonable(summary),
+        judge_specs=specs,
+        extras=_jsonable(extras),
+        summaries=[_jsonable(summary)],
+    )

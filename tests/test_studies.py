@@ -1,0 +1,159 @@
+"""judgelab.studies: prepare() on stored verdicts, selection, mixed identities, findings.json."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+from statsmodels.stats.multitest import multipletests
+
+from judgelab import studies
+from judgelab.data import DataError
+from judgelab.stats._tidy import FINDING_COLUMNS, finding, findings_frame
+
+
+@pytest.fixture
+def mixed_csv(toy_verdicts, tmp_path):
+    """The toy verdicts plus a second judge_version of one model (a 'mixed' selection)."""
+    v = pd.read_csv(toy_verdicts)
+    extra = v[v["model"] == "judgelab-sim/aurora-mini"].head(30).assign(judge_version="v2")
+    path = tmp_path / "mixed.csv"
+    pd.concat([v, extra]).to_csv(path, index=False)
+    return path
+
+
+def test_prepare_reads_a_verdict_file_and_describes_identities(toy_verdicts, tmp_path):
+    ctx = studies.prepare("toy", verdicts=str(toy_verdicts), judges=None, store=str(tmp_path / "s.sqlite"), seed=3,
+                          protocol="pairwise", margin=0.05)
+    assert len(ctx.verdicts) == 240
+    assert [j["model"] for j in ctx.judges] == ["judgelab-sim/aurora-mini", "judgelab-sim/basalt-pro"]
+    assert set(ctx.judges[0]) == {"model", "backend", "judge_version", "family"}
+    assert ctx.judges[0]["family"] == "aurora"
+    assert ctx.identities["n"].tolist() == [120, 120]
+    assert ctx.verdicts["judge"].iloc[0] == "judgelab-sim/aurora-mini|csv|v1"
+    # unknown extras are accepted and recorded; the store path is made absolute; defaults filled in
+    assert ctx.extras == {"protocol": "pairwise", "margin": 0.05}
+    assert ctx.parameters["margin"] == 0.05 and ctx.parameters["tie_policy"] == "class"
+    assert ctx.parameters["verdicts"] == str(toy_verdicts.resolve())
+    assert ctx.seed == 3 and ctx.run_summary["mode"] == "stored"
+    assert ctx.dataset.name == "demo"
+
+
+def test_judges_filter_and_select_with_lists(toy_verdicts):
+    ctx = studies.prepare("toy", verdicts=str(toy_verdicts), judges=["judgelab-sim/basalt-pro"])
+    assert ctx.verdicts["model"].unique().tolist() == ["judgelab-sim/basalt-pro"]
+    ctx = studies.prepare("toy", verdicts=str(toy_verdicts), judges=None,
+                          select={"model": ["judgelab-sim/aurora-mini", "nobody"], "judge_version": "v1"})
+    assert ctx.verdicts["model"].unique().tolist() == ["judgelab-sim/aurora-mini"]
+    assert ctx.run_summary["rows_selected"] == 120
+
+
+def test_bad_filters_and_sources_name_what_is_wrong(toy_verdicts, tmp_path):
+    with pytest.raises(DataError, match="none of the judges .*'gpt-x'.* models present"):
+        studies.prepare("toy", verdicts=str(toy_verdicts), judges=["gpt-x"])
+    with pytest.raises(ValueError, match=r"unknown key\(s\) \['modle'\]; valid keys: model, backend"):
+        studies.prepare("toy", verdicts=str(toy_verdicts), judges=None, select={"modle": "x"})
+    with pytest.raises(DataError, match="keeps none"):
+        studies.prepare("toy", verdicts=str(toy_verdicts), judges=None, select={"backend": "elsewhere"})
+    with pytest.raises(DataError, match="no such file"):
+        studies.prepare("toy", verdicts=str(tmp_path / "missing.csv"), judges=None)
+    with pytest.raises(DataError, match="has no stored verdicts"):
+        studies.prepare("toy", verdicts="dataset", judges=None)
+    bad = tmp_path / "bad.csv"
+    pd.read_csv(toy_verdicts).drop(columns=["judge_version"]).to_csv(bad, index=False)
+    with pytest.raises(DataError, match="table 'verdicts', column 'judge_version': missing required column"):
+        studies.prepare("toy", verdicts=str(bad), judges=None)
+
+
+def test_two_judge_versions_of_one_model_are_mixed(mixed_csv):
+    with pytest.raises(studies.MixedIdentitiesError) as err:
+        studies.prepare("toy", verdicts=str(mixed_csv), judges=None)
+    msg = str(err.value)
+    assert "judgelab-sim/aurora-mini|csv|v1  (120 verdicts)" in msg
+    assert "judgelab-sim/aurora-mini|csv|v2  (30 verdicts)" in msg
+    assert "basalt" not in msg  # only the mixed judge is listed
+    assert "allow_mixed=True" in msg
+    assert err.value.identities["n"].tolist() == [120, 30]
+    # selecting one version resolves it; allow_mixed keeps both identities apart
+    ctx = studies.prepare("toy", verdicts=str(mixed_csv), judges=None, select={"judge_version": "v2"})
+    assert ctx.identities["judge"].tolist() == ["judgelab-sim/aurora-mini|csv|v2"]
+    ctx = studies.prepare("toy", verdicts=str(mixed_csv), judges=None, allow_mixed=True)
+    assert len(ctx.judges) == 3
+
+
+def test_parquet_and_jsonl_exports_read_like_csv(toy_verdicts, tmp_path):
+    v = pd.read_csv(toy_verdicts)
+    v.to_parquet(tmp_path / "v.parquet")
+    v.to_json(tmp_path / "v.jsonl", orient="records", lines=True)
+    a = studies.prepare("toy", verdicts=str(tmp_path / "v.parquet"), judges=None)
+    b = studies.prepare("toy", verdicts=str(tmp_path / "v.jsonl"), judges=None)
+    pd.testing.assert_frame_equal(a.identities, b.identities)
+    assert a.verdicts["parse_ok"].dtype == bool
+
+
+def _rows():
+    rng = np.random.default_rng(5)
+    p = rng.uniform(0, 0.2, size=8)
+    rows = [finding("first_slot_share", 0.6 + i / 100, judge=f"m{i}|b|v", ci_low=0.5, ci_high=0.7, p_value=p[i],
+                    primary=True, n=100, method="sign flip") for i in range(4)]
+    rows += [finding("tie_share", 0.1, judge=f"m{i}|b|v", slice={"family": "aurora"}, p_value=p[4 + i], n=100)
+             for i in range(4)]
+    rows.append(finding("undefined_thing", None, reason="no inconsistent pair", n=0))
+    return findings_frame(rows), p
+
+
+def test_save_findings_adjusts_and_writes_the_documented_shape(toy_verdicts, tmp_path, monkeypatch):
+    monkeypatch.setenv("JUDGELAB_OUT", str(tmp_path / "out"))
+    ctx = studies.prepare("toy", verdicts=str(toy_verdicts), judges=None)
+    f, p = _rows()
+    adjusted = ctx.save_findings(f)
+    # Holm over the primary p-values, Benjamini-Hochberg over the exploratory ones (statsmodels as reference)
+    np.testing.assert_allclose(adjusted["p_adjusted"].iloc[:4].astype(float), multipletests(p[:4], method="holm")[1])
+    np.testing.assert_allclose(adjusted["p_adjusted"].iloc[4:8].astype(float), multipletests(p[4:], method="fdr_bh")[1])
+    doc = json.loads((tmp_path / "out" / "findings.json").read_text())
+    assert list(doc) == ["study", "created_at", "judgelab_version", "parameters", "data", "judges", "findings"]
+    assert doc["data"] == {"name": "demo", "sha256": ctx.dataset.sha256}
+    assert doc["judges"] == ctx.judges
+    assert all(list(r) == FINDING_COLUMNS for r in doc["findings"])
+    undefined = doc["findings"][-1]
+    assert undefined["estimate"] is None and undefined["reason"] == "no inconsistent pair"
+    assert doc["findings"][4]["slice"] == {"family": "aurora"}
+    assert json.loads((tmp_path / "out" / "run_summary.json").read_text())[0]["mode"] == "stored"
+
+
+def test_findings_table_has_one_row_per_finding_primary_first(toy_verdicts):
+    ctx = studies.prepare("toy", verdicts=str(toy_verdicts), judges=None)
+    f, _ = _rows()
+    f = f.iloc[::-1].reset_index(drop=True)  # primary last in the input
+    table = ctx.findings_table(f)
+    html = table._repr_html_()
+    assert f'class="dataframe {studies.FINDINGS_TABLE_CLASS}"' in html
+    body = html.split("<tbody>")[1]
+    assert body.count("<tr") == len(f)  # one row per finding
+    shown = table.frame()
+    assert shown["finding"].iloc[0].endswith("(primary)") and not shown["finding"].iloc[-1].endswith("(primary)")
+    assert "undefined" in shown["estimate [CI]"].tolist()
+
+
+def test_unknown_study_lists_the_valid_ones(monkeypatch, tmp_path):
+    (tmp_path / "alpha.ipynb").write_text("{}")
+    monkeypatch.setenv("JUDGELAB_NOTEBOOKS", str(tmp_path))
+    assert "alpha" in studies.available_studies()
+    with pytest.raises(ValueError, match="unknown study 'nope'; valid studies: .*alpha"):
+        studies.notebook_path("nope")
+
+
+def test_resolve_judges_panel_and_mappings():
+    sim = pytest.importorskip("judgelab.sim")
+    if not hasattr(sim, "panel"):
+        pytest.skip("judgelab.sim.panel not available yet")
+    panel = studies.resolve_judges("panel:demo")
+    assert len(panel) == 9 and len({j.family for j in panel}) == 3
+    js = studies.resolve_judges(["openai/gpt-4o", {"model": "anthropic/claude-3-5-sonnet", "temperature": 0.5},
+                                 {"name": "aurora-mini", "sim": {"family": "aurora", "noise": 0.5}}])
+    assert js[0].model == "openai/gpt-4o" and js[1].temperature == 0.5
+    assert js[2].model.startswith("judgelab-sim/") and js[2].family == "aurora"
+    with pytest.raises(ValueError, match="cannot read"):
+        studies.resolve_judges([3])

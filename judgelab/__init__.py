@@ -11,15 +11,18 @@ import os
 # litellm downloads its price map at import unless told otherwise; researchers run offline.
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 
-from judgelab import families  # noqa: E402
+from judgelab import (
+    families,  # noqa: E402
+    sim,  # noqa: E402
+)
 from judgelab.data import DataError, Dataset, load_dataset  # noqa: E402
-from judgelab import sim  # noqa: E402
 from judgelab.judges import Judge  # noqa: E402
 from judgelab.run import judge_pairwise, judge_rubric, judge_single  # noqa: E402
 from judgelab.store import VerdictStore  # noqa: E402
 
-# every process importing judgelab (a notebook kernel included) answers judgelab-sim/<name>
-sim.register()
+# every process importing judgelab (a notebook kernel included) answers judgelab-sim/<name>:
+# the provider is registered with litellm as soon as litellm is imported (lazily, by anyone)
+sim.install()
 
 __version__ = "0.1.0"
 

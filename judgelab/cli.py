@@ -151,12 +151,13 @@ def verdicts(
     import pandas as pd
 
     with pd.option_context(
-        "display.width", 200, "display.max_columns", 20, "display.max_colwidth", 60
+        "display.width", 250, "display.max_columns", 20, "display.max_colwidth", 60
     ):
-        shown = ids.drop(columns=["judge"])
+        shown = ids.drop(columns=["identity", "first_at", "last_at"], errors="ignore")
         typer.echo(shown.to_string(index=False) if len(shown) else "(no verdicts)")
     total = pd.to_numeric(ids["cost_usd"], errors="coerce").sum() if len(ids) else 0.0
-    typer.echo(f"{len(ids)} identities, {len(frame)} verdicts, total cost ${total:.4f}")
+    n_ids = ids["identity"].nunique() if len(ids) else 0
+    typer.echo(f"{n_ids} identities, {len(frame)} verdicts, total cost ${total:.4f}")
     if export:
         export.parent.mkdir(parents=True, exist_ok=True)
         if export.suffix.lower() == ".parquet":

@@ -428,6 +428,12 @@ class EnsembleReport:
     reference_source: str = ""
 
 
+def _short_model(identity: str) -> str:
+    """The model of an identity string without the simulated panel's routing prefix."""
+    model = str(identity).split("|")[0]
+    return model.split("/", 1)[1] if model.startswith("judgelab-sim/") else model
+
+
 def _ratio_boot(num: np.ndarray, den: np.ndarray, item_index: np.ndarray, n_items: int, boot: dict):
     S = np.zeros((n_items, 2))
     np.add.at(S, (item_index, 0), num)
@@ -633,7 +639,7 @@ def ensemble_findings(
     for fam in sorted({f for f in um.families if f is not None}):
         ens = [c for c in same if um.families[c[0]] == fam]
         for c in ens[:1] if len(ens) == 1 else ens:
-            label = f"same-family {fam}: " + ", ".join(um.judges[i].split("|")[0] for i in c)
+            label = f"same-family {fam}: " + ", ".join(_short_model(um.judges[i]) for i in c)
             acc_row(
                 label,
                 majority(um, list(c)),
@@ -772,12 +778,10 @@ def ensemble_findings(
                 **{
                     **res.finding_kwargs(),
                     "method": f"lone dissents / disagreement units (>= 3 parsed votes, not unanimous); {res.method}",
+                    "reason": res.reason
+                    if res.estimate is not None
+                    else (res.reason or "no disagreement units"),
                 },
-                **(
-                    {"reason": res.reason or "no disagreement units"}
-                    if res.estimate is None
-                    else {}
-                ),
             )
         )
     return EnsembleReport(

@@ -119,7 +119,14 @@ RUBRIC_TEMPLATE = (
     "[The Start of Assistant's Answer]\n{answer}\n[The End of Assistant's Answer]"
 )
 
-TEMPLATE_KEYS = ("system_pairwise", "pairwise", "system_single", "single", "system_rubric", "rubric")
+TEMPLATE_KEYS = (
+    "system_pairwise",
+    "pairwise",
+    "system_single",
+    "single",
+    "system_rubric",
+    "rubric",
+)
 
 DEFAULT_TEMPLATES: dict[str, str] = {
     "system_pairwise": PAIRWISE_SYSTEM,
@@ -135,7 +142,9 @@ def canonical_json(obj: Any) -> str:
     """Deterministic JSON: sorted keys, fixed separators, ASCII, no NaN.
 
     Used for hashes, so it must not depend on dict order, the process or Python version."""
-    return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=True, allow_nan=False)
+    return json.dumps(
+        obj, sort_keys=True, separators=(",", ":"), ensure_ascii=True, allow_nan=False
+    )
 
 
 def _num(x: float) -> str:
@@ -194,7 +203,9 @@ def parse_single(
         return ParseResult(False, error=f"conflicting ratings {sorted(set(values))}")
     score = values[-1]
     if scale is not None and not (scale[0] <= score <= scale[1]):
-        return ParseResult(False, error=f"rating {score:g} off the scale [{scale[0]:g}, {scale[1]:g}]")
+        return ParseResult(
+            False, error=f"rating {score:g} off the scale [{scale[0]:g}, {scale[1]:g}]"
+        )
     return ParseResult(True, score=score)
 
 
@@ -246,12 +257,22 @@ def parse_rubric(
     missing = [t for t in titles if t not in metrics]
     extra = [k for k in metrics if k not in titles]
     if missing or extra:
-        return ParseResult(False, error=f"metrics do not match the rubric sections (missing {missing}, unknown {extra})")
+        return ParseResult(
+            False,
+            error=f"metrics do not match the rubric sections (missing {missing}, unknown {extra})",
+        )
     sections: dict[str, float] = {}
     for t in titles:
         v = metrics[t]
-        if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or not 0 <= v <= 1:
-            return ParseResult(False, error=f"metric for section {t!r} is {v!r}, not a number in [0, 1]")
+        if (
+            isinstance(v, bool)
+            or not isinstance(v, (int, float))
+            or not math.isfinite(v)
+            or not 0 <= v <= 1
+        ):
+            return ParseResult(
+                False, error=f"metric for section {t!r} is {v!r}, not a number in [0, 1]"
+            )
         sections[t] = float(v)
     verdict = rubric_mod.aggregate(sections, pass_threshold, warn_threshold)
     return ParseResult(
@@ -282,7 +303,9 @@ def _entries(content) -> list[dict]:
     return out
 
 
-def logprob_fields(protocol: str, text: str | None, content, allow_tie: bool = True) -> dict[str, float | None]:
+def logprob_fields(
+    protocol: str, text: str | None, content, allow_tie: bool = True
+) -> dict[str, float | None]:
     """P(A), P(B), P(tie) and the margin from the top logprobs at the verdict token.
 
     The verdict token is the one holding the letter of the last ``[[X]]`` marker (pairwise)
@@ -407,7 +430,9 @@ class Judge:
         if self.templates is not None:
             unknown = set(self.templates) - set(TEMPLATE_KEYS)
             if unknown:
-                raise ValueError(f"Judge.templates: unknown keys {sorted(unknown)}; valid: {TEMPLATE_KEYS}")
+                raise ValueError(
+                    f"Judge.templates: unknown keys {sorted(unknown)}; valid: {TEMPLATE_KEYS}"
+                )
         if self.rubric is not None:
             self.rubric = rubric_mod.validate_rubric(self.rubric)
         rubric_mod.check_thresholds(self.pass_threshold, self.warn_threshold)
@@ -442,7 +467,10 @@ class Judge:
 
     def request_params(self) -> dict[str, Any]:
         """Decoding / request parameters sent with every call (no credentials, no timeout)."""
-        p: dict[str, Any] = {"temperature": float(self.temperature), "max_tokens": int(self.max_tokens)}
+        p: dict[str, Any] = {
+            "temperature": float(self.temperature),
+            "max_tokens": int(self.max_tokens),
+        }
         if self.seed is not None:
             p["seed"] = int(self.seed)
         if self.top_p is not None:
@@ -462,7 +490,10 @@ class Judge:
             "decoding": self.request_params(),
             "allow_tie": bool(self.allow_tie),
             "parser": {"name": self.parser, "revision": PARSER_REVISION},
-            "aggregation": {"pass_threshold": float(self.pass_threshold), "warn_threshold": float(self.warn_threshold)},
+            "aggregation": {
+                "pass_threshold": float(self.pass_threshold),
+                "warn_threshold": float(self.warn_threshold),
+            },
         }
 
     @property
@@ -488,10 +519,29 @@ class Judge:
         return f"{self.model}|{backend if backend is not None else self.default_backend()}|{self.version}"
 
     def __getstate__(self):
-        # a pickled judge (multiprocessing, notebook state) must not carry the key
+        # a pickled judge (multiprocessing, notebook state) must not carry the key; the
+        # receiving process uses the provider's environment variable instead
         state = dict(self.__dict__)
         state["api_key"] = None
+        state.pop("_router_cache", None)
         return state
+
+    def __copy__(self):
+        # copies inside one process keep the key (pickling is what must not)
+        new = self.__class__.__new__(self.__class__)
+        new.__dict__.update({k: v for k, v in self.__dict__.items() if k != "_router_cache"})
+        return new
+
+    def __deepcopy__(self, memo):
+        import copy
+
+        new = self.__class__.__new__(self.__class__)
+        memo[id(self)] = new
+        for k, v in self.__dict__.items():
+            if k == "_router_cache":
+                continue
+            new.__dict__[k] = v if k in ("api_key", "router") else copy.deepcopy(v, memo)
+        return new
 
     # --------------------------------------------------------------- prompts
     def messages(self, protocol: str, **values: Any) -> list[dict[str, str]]:
@@ -521,7 +571,9 @@ class Judge:
         if protocol == "single":
             return parse_single(text, scale, self.parser)
         if protocol == "rubric":
-            return parse_rubric(text, rubric or self.rubric, self.pass_threshold, self.warn_threshold, self.parser)
+            return parse_rubric(
+                text, rubric or self.rubric, self.pass_threshold, self.warn_threshold, self.parser
+            )
         raise ValueError(f"protocol must be one of {PROTOCOLS}, not {protocol!r}")
 
     @classmethod
@@ -537,7 +589,9 @@ class Judge:
             if unknown:
                 raise ValueError(f"unknown Judge fields {sorted(unknown)}; valid: {sorted(valid)}")
             return cls(**dict(spec))
-        raise TypeError(f"a judge is a Judge, a model string or a mapping, not {type(spec).__name__}")
+        raise TypeError(
+            f"a judge is a Judge, a model string or a mapping, not {type(spec).__name__}"
+        )
 
 
 def as_judges(judges) -> list[Judge]:

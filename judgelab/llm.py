@@ -106,7 +106,9 @@ def redact(text: Any, secrets: Iterable[str | None] = ()) -> str:
     """``text`` with credentials replaced by ``***``: given secrets, registered ones, values of
     environment variables named like keys or tokens, and key / bearer patterns."""
     s = str(text)
-    for sec in sorted({*(x for x in secrets if x), *_extra_secrets, *_env_secrets()}, key=len, reverse=True):
+    for sec in sorted(
+        {*(x for x in secrets if x), *_extra_secrets, *_env_secrets()}, key=len, reverse=True
+    ):
         if len(sec) >= 4:
             s = s.replace(sec, "***")
     s = _SECRET_PATTERNS[0].sub(lambda m: m.group(1) + "***", s)
@@ -161,11 +163,15 @@ def route_of(judge: Judge) -> str:
         return canonical_json(_router_route(judge))
     if judge.api_base:
         return judge.api_base
-    env = os.environ.get(f"{judge.provider.upper()}_API_BASE") or os.environ.get(f"{judge.provider.upper()}_BASE_URL")
+    env = os.environ.get(f"{judge.provider.upper()}_API_BASE") or os.environ.get(
+        f"{judge.provider.upper()}_BASE_URL"
+    )
     return env.rstrip("/") if env else f"{judge.provider}:default"
 
 
-def call_address(judge: Judge, messages: list[dict], sample: int, route: str | None = None) -> tuple[str, str, str]:
+def call_address(
+    judge: Judge, messages: list[dict], sample: int, route: str | None = None
+) -> tuple[str, str, str]:
     """(address, route, request JSON). The request JSON (what the store keeps) holds the model,
     route, messages, parameters and sample index, never credentials or timeouts."""
     route = route_of(judge) if route is None else route
@@ -188,7 +194,9 @@ def token_prices(judge: Judge) -> tuple[float, float] | None:
         return (judge.price_in or 0.0) / 1e6, (judge.price_out or 0.0) / 1e6
     if judge.is_simulated and judge.sim is not None:
         # simulated judges are always priced (their parameters default to 0 USD)
-        return float(judge.sim.get("price_in") or 0.0) / 1e6, float(judge.sim.get("price_out") or 0.0) / 1e6
+        return float(judge.sim.get("price_in") or 0.0) / 1e6, float(
+            judge.sim.get("price_out") or 0.0
+        ) / 1e6
     if judge.router is not None:
         prices = [_map_price(d["model"]) for d in _router_route(judge)["router"]]
         if prices and all(p is not None for p in prices):
@@ -205,7 +213,9 @@ def _map_price(model: str | None) -> tuple[float, float] | None:
     for key in (model, model.split("/", 1)[-1]):
         info = cost.get(key)
         if info and info.get("input_cost_per_token") is not None:
-            return float(info.get("input_cost_per_token") or 0.0), float(info.get("output_cost_per_token") or 0.0)
+            return float(info.get("input_cost_per_token") or 0.0), float(
+                info.get("output_cost_per_token") or 0.0
+            )
     return None
 
 
@@ -226,12 +236,16 @@ def worst_case_cost(judge: Judge, messages: list[dict]) -> float | None:
     return estimate_prompt_tokens(messages) * p[0] + judge.max_tokens * p[1]
 
 
-def expected_cost(judge: Judge, messages: list[dict], completion_tokens: int | None = None) -> float | None:
+def expected_cost(
+    judge: Judge, messages: list[dict], completion_tokens: int | None = None
+) -> float | None:
     """A typical cost (prompt at ~4 bytes per token, completion at max_tokens/4), for dry runs."""
     p = token_prices(judge)
     if p is None:
         return None
-    pt = sum(len(str(m.get("content", "")).encode("utf-8")) for m in messages) / 4 + 4 * len(messages)
+    pt = sum(len(str(m.get("content", "")).encode("utf-8")) for m in messages) / 4 + 4 * len(
+        messages
+    )
     ct = completion_tokens if completion_tokens is not None else judge.max_tokens / 4
     return pt * p[0] + ct * p[1]
 
@@ -253,7 +267,11 @@ class CallResult:
 
     def store_fields(self, protocol: str, judge: Judge) -> dict:
         """Fields of the ``calls`` row (logprob fields computed here, once per call)."""
-        lp = logprob_fields(protocol, self.content, self.logprobs, judge.allow_tie) if self.logprobs else {}
+        lp = (
+            logprob_fields(protocol, self.content, self.logprobs, judge.allow_tie)
+            if self.logprobs
+            else {}
+        )
         out = {
             "backend": self.backend,
             "raw_output": self.content,
@@ -338,7 +356,9 @@ def _retryable(exc: BaseException) -> bool:
     if isinstance(exc, (asyncio.TimeoutError, TimeoutError, ConnectionError)):
         return True
     lit = _lit()
-    if isinstance(exc, (lit.Timeout, lit.APIConnectionError, lit.RateLimitError, lit.InternalServerError)):
+    if isinstance(
+        exc, (lit.Timeout, lit.APIConnectionError, lit.RateLimitError, lit.InternalServerError)
+    ):
         return True
     if isinstance(exc, getattr(lit, "ServiceUnavailableError", ())):
         return True
@@ -412,8 +432,12 @@ class LLMClient:
         if s is None:
             s = self._schedules[judge.provider] = _Schedule(lim.get("rpm"), lim.get("tpm"))
         else:  # a stricter judge of the same provider tightens the shared limit
-            s.rpm = min(x for x in (s.rpm, lim.get("rpm")) if x) if (s.rpm or lim.get("rpm")) else None
-            s.tpm = min(x for x in (s.tpm, lim.get("tpm")) if x) if (s.tpm or lim.get("tpm")) else None
+            s.rpm = (
+                min(x for x in (s.rpm, lim.get("rpm")) if x) if (s.rpm or lim.get("rpm")) else None
+            )
+            s.tpm = (
+                min(x for x in (s.tpm, lim.get("tpm")) if x) if (s.tpm or lim.get("tpm")) else None
+            )
         return s
 
     # ------------------------------------------------------------- budget
@@ -473,11 +497,15 @@ class LLMClient:
             dep = f"{group}:{hp.get('litellm_model_name')}"
             if hp.get("api_base"):
                 dep += f"@{str(hp['api_base']).rstrip('/')}"
-            fell_back = int(headers.get("x-litellm-attempted-fallbacks") or 0) > 0 or group != judge.model
+            fell_back = (
+                int(headers.get("x-litellm-attempted-fallbacks") or 0) > 0 or group != judge.model
+            )
             return f"{'fallback' if fell_back else 'router'}:{dep}"
         return judge.default_backend()
 
-    async def call(self, judge: Judge, messages: list[dict], sample: int = 0, extra_kwargs: dict | None = None) -> CallResult:
+    async def call(
+        self, judge: Judge, messages: list[dict], sample: int = 0, extra_kwargs: dict | None = None
+    ) -> CallResult:
         """One judgement call with retries. Never raises for provider errors: a call that
         cannot be completed returns ``status='failed'`` with a redacted error."""
         lit = _lit()
@@ -497,7 +525,7 @@ class LLMClient:
             if judge.api_key:
                 kwargs["api_key"] = judge.api_key
         schedule = self._schedule(judge)
-        tokens = estimate_prompt_tokens(messages) // 4 + judge.max_tokens
+        tokens = (estimate_prompt_tokens(messages) // 4 + judge.max_tokens) if schedule is not None else 0
         attempts, last_err = 0, None
         for attempt in range(self.max_retries + 1):
             attempts = attempt + 1
@@ -506,9 +534,13 @@ class LLMClient:
             t0 = time.perf_counter()
             try:
                 if router is not None:
-                    coro = router.acompletion(model=judge.model, messages=messages, timeout=timeout, **kwargs)
+                    coro = router.acompletion(
+                        model=judge.model, messages=messages, timeout=timeout, **kwargs
+                    )
                 else:
-                    coro = lit.acompletion(model=judge.model, messages=messages, timeout=timeout, **kwargs)
+                    coro = lit.acompletion(
+                        model=judge.model, messages=messages, timeout=timeout, **kwargs
+                    )
                 # the outer guard catches hangs that escape the HTTP client's own timeout
                 resp = await asyncio.wait_for(coro, timeout + 5.0)
             except asyncio.CancelledError:
@@ -530,7 +562,11 @@ class LLMClient:
             pt = getattr(usage, "prompt_tokens", None) if usage else None
             ct = getattr(usage, "completion_tokens", None) if usage else None
             lp = getattr(choice, "logprobs", None)
-            lp_content = getattr(lp, "content", None) if lp is not None and not isinstance(lp, dict) else (lp or {}).get("content")
+            lp_content = (
+                getattr(lp, "content", None)
+                if lp is not None and not isinstance(lp, dict)
+                else (lp or {}).get("content")
+            )
             return CallResult(
                 status="done",
                 content=content,

@@ -114,7 +114,7 @@ class CellError(StudyError):
         self.source, self.ename, self.evalue, self.notebook = source, ename, evalue, notebook
         first = next((ln for ln in source.splitlines() if ln.strip()), "")
         super().__init__(
-            f"study '{study}' failed in cell {cell_index} (execution count {exec_count}): "
+            f"study '{study}' failed in cell {cell_index + 1} of the executed notebook (execution count {exec_count}): "
             f"{ename}: {evalue}\n  cell starts: {first[:120]}\n  executed notebook with the traceback: {notebook}"
         )
 
@@ -151,7 +151,9 @@ def show(
         if fmt == "pdf":
             meta["CreationDate"] = None
             meta.pop("Date")
-        figure.savefig(p, format=fmt, bbox_inches="tight", metadata=meta)
+        # a fixed hash salt makes SVG element ids, hence the files, identical across reruns
+        with plt.rc_context({"svg.hashsalt": f"judgelab-{name}"}):
+            figure.savefig(p, format=fmt, bbox_inches="tight", metadata=meta)
         saved.append(p)
     try:
         from IPython import get_ipython
@@ -239,7 +241,9 @@ def temporary_kernel():
     judgelab (with judgelab installed), whatever kernels the user has."""
     python = sys.executable
     name = "judgelab-" + hashlib.sha256(python.encode()).hexdigest()[:10]
-    argv = [python, "-m", "ipykernel_launcher", "-f", "{connection_file}"]
+    # --log-level=ERROR: ipykernel warns on every start that local TCP is unencrypted, which is
+    # noise in a batch run (the kernel only listens on 127.0.0.1); errors still show
+    argv = [python, "-m", "ipykernel_launcher", "-f", "{connection_file}", "--log-level=ERROR"]
     old = os.environ.get("JUPYTER_PATH")
     with tempfile.TemporaryDirectory(prefix="judgelab-kernel-") as tmp:
         kdir = Path(tmp) / "kernels" / name
@@ -285,7 +289,7 @@ _TEMPLATE = r"""{%- extends 'index.html.j2' -%}
 {% block extra_css %}
 <style type="text/css">
 table.judgelab-findings { border-collapse: collapse; font-size: 12px; margin: 0.5em 0; }
-table.judgelab-findings th, table.judgelab-findings td { border-bottom: 1px solid #ddd; padding: 3px 8px; text-align: left; vertical-align: top; }
+table.judgelab-findings th, table.judgelab-findings td { border-bottom: 1px solid #ddd; padding: 3px 8px; text-align: left !important; vertical-align: top; }
 table.judgelab-findings td:nth-child(8) { max-width: 40em; }
 </style>
 {% endblock extra_css %}
@@ -950,26 +954,17 @@ def _same(a, b, tol: float = 1e-12) -> bool:
 
 # ----------------------------------------------------------------- verdicts
 def verdicts_summary(store_path: str | os.PathLike) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """(identities with verdict counts, parsed counts and cost, the verdict frame) of a store."""
+    """(identities of a store: model, backend, judge_version, family, protocol, verdict, parsed,
+    failed and call counts and cost of distinct calls; the tidy verdict frame)."""
     from judgelab.store import VerdictStore
 
     path = Path(store_path)
-    if not path.exists():
+    if not path.is_file():
         raise StudyError(f"no verdict store at {path}")
     store = VerdictStore(path)
     try:
+        ids = store.identities()
         frame = store.to_frame()
     finally:
-        close = getattr(store, "close", None)
-        if close:
-            close()
-    ids = _studies.identities_of(frame)
-    if "protocol" in frame.columns and len(frame):
-        prot = frame.groupby([frame[c].astype(str) for c in ("model", "backend", "judge_version")])[
-            "protocol"
-        ].agg(lambda s: ",".join(sorted(set(map(str, s.dropna())))))
-        ids["protocols"] = [
-            prot.get((str(r.model), str(r.backend), str(r.judge_version)), "")
-            for r in ids.itertuples()
-        ]
+        store.close()
     return ids, frame

@@ -40,13 +40,19 @@ DEFAULT_WARN_THRESHOLD = 0.5
 def validate_rubric(rubric: Mapping) -> dict:
     """Check a rubric mapping and return it as a plain dict; ``ValueError`` names the problem."""
     if not isinstance(rubric, Mapping):
-        raise ValueError(f"rubric must be a mapping with 'name' and 'sections', not {type(rubric).__name__}")
+        raise ValueError(
+            f"rubric must be a mapping with 'name' and 'sections', not {type(rubric).__name__}"
+        )
     sections = rubric.get("sections")
     if not isinstance(sections, list) or not sections:
         raise ValueError("rubric: 'sections' must be a non-empty list of {title, body, bullets}")
     seen: set[str] = set()
     for i, sec in enumerate(sections):
-        if not isinstance(sec, Mapping) or not isinstance(sec.get("title"), str) or not sec["title"].strip():
+        if (
+            not isinstance(sec, Mapping)
+            or not isinstance(sec.get("title"), str)
+            or not sec["title"].strip()
+        ):
             raise ValueError(f"rubric: section {i} has no 'title' string")
         if sec["title"] in seen:
             raise ValueError(f"rubric: duplicate section title {sec['title']!r}")
@@ -90,7 +96,11 @@ def aggregate(
         return None
     gaps = 0
     for value in metrics.values():
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, (int, float))
+            or not math.isfinite(value)
+        ):
             return None
         if value < warn_threshold:
             return "fail"

@@ -77,7 +77,11 @@ class RunSummary(dict):
             return (
                 f"judgelab {self['protocol']} dry run: {self['calls']} calls needed, {self['cached']} cached, "
                 f"{self['calls'] - self['cached']} to send, estimated cost "
-                + (f"${cost:.4f} (worst case ${self['worst_case_cost_usd']:.4f})" if cost is not None else "unknown (unpriced model)")
+                + (
+                    f"${cost:.4f} (worst case ${self['worst_case_cost_usd']:.4f})"
+                    if cost is not None
+                    else "unknown (unpriced model)"
+                )
             )
         text = (
             f"judgelab {self['protocol']} run {self['run_id']}: {self['calls']} calls "
@@ -166,7 +170,9 @@ def _select_responses(ds, responses, n_responses, seed, table: str | None) -> li
             wanted = set(src["response_id"])
             ids = [x for x in ds.responses["response_id"] if x in wanted]
         else:
-            raise ValueError(f"responses must be 'all', 'labelled' or a list of response ids, not {responses!r}")
+            raise ValueError(
+                f"responses must be 'all', 'labelled' or a list of response ids, not {responses!r}"
+            )
     else:
         ids = [str(x) for x in responses]
         known = set(ds.responses["response_id"])
@@ -181,13 +187,22 @@ def _select_responses(ds, responses, n_responses, seed, table: str | None) -> li
     return ids
 
 
-def _verdict_rows(tasks: list[_Task], judges: list[Judge], raw: str | None, status: str, run_id: str, scale, rubric) -> list[dict]:
+def _verdict_rows(
+    tasks: list[_Task],
+    judges: list[Judge],
+    raw: str | None,
+    status: str,
+    run_id: str,
+    scale,
+    rubric,
+    versions: list[str],
+) -> list[dict]:
     rows = []
     for t in tasks:
         j = judges[t.judge]
         row = {
             "address": t.address,
-            "judge_version": j.version,
+            "judge_version": versions[t.judge],
             "context": t.context,
             "model": j.model,
             "judge_family": j.family,
@@ -213,13 +228,19 @@ def _verdict_rows(tasks: list[_Task], judges: list[Judge], raw: str | None, stat
             else:
                 row["score"] = p.score
             if t.protocol == "rubric":
-                row.update(verdict=p.verdict, judge_verdict=p.judge_verdict, sections=json.dumps(p.sections))
+                row.update(
+                    verdict=p.verdict,
+                    judge_verdict=p.judge_verdict,
+                    sections=json.dumps(p.sections),
+                )
         rows.append(row)
     return rows
 
 
 # ------------------------------------------------------------------ engine
-async def _execute(tasks, judges, store, client, run_id, protocol, scale, rubric, progress, max_cost_usd):
+async def _execute(
+    tasks, judges, store, client, run_id, protocol, scale, rubric, progress, max_cost_usd
+):
     from tqdm.auto import tqdm
 
     by_addr: dict[str, list[_Task]] = defaultdict(list)
@@ -230,7 +251,14 @@ async def _execute(tasks, judges, store, client, run_id, protocol, scale, rubric
     to_send = [a for a in by_addr if status.get(a) != "done"]
     counts = defaultdict(int)
     counts["cached"] = len(done_before)
-    pbar = tqdm(total=len(by_addr), desc=f"judging ({protocol})", unit="call", disable=not progress, leave=True)
+    versions = [j.version for j in judges]  # hashed once per run, not per row
+    pbar = tqdm(
+        total=len(by_addr),
+        desc=f"judging ({protocol})",
+        unit="call",
+        disable=not progress,
+        leave=True,
+    )
 
     # cached calls: (re)parse the stored outputs for these judges, record run membership
     futures = []
@@ -238,8 +266,19 @@ async def _execute(tasks, judges, store, client, run_id, protocol, scale, rubric
         calls = store.get_calls(done_before)
         rows, members = [], []
         for a in done_before:
-            rows += _verdict_rows(by_addr[a], judges, calls[a]["raw_output"], "done", run_id, scale, rubric)
-            members += [{"run_id": run_id, "address": a, "judge_version": judges[t.judge].version, "context": t.context, "cached": 1} for t in by_addr[a]]
+            rows += _verdict_rows(
+                by_addr[a], judges, calls[a]["raw_output"], "done", run_id, scale, rubric, versions
+            )
+            members += [
+                {
+                    "run_id": run_id,
+                    "address": a,
+                    "judge_version": versions[t.judge],
+                    "context": t.context,
+                    "cached": 1,
+                }
+                for t in by_addr[a]
+            ]
         futures += [store.put_verdicts(rows), store.put_run_calls(members)]
         pbar.update(len(done_before))
 
@@ -262,7 +301,9 @@ async def _execute(tasks, judges, store, client, run_id, protocol, scale, rubric
                 counts["not_sent_budget"] += 1
                 return
             prev = await asyncio.wrap_future(
-                store.claim(addr, judge.model, t0.route, judge.default_backend(), t0.sample, t0.request)
+                store.claim(
+                    addr, judge.model, t0.route, judge.default_backend(), t0.sample, t0.request
+                )
             )
             if prev == "done":  # another process answered it meanwhile
                 client.settle(reserved, None)
@@ -281,15 +322,24 @@ async def _execute(tasks, judges, store, client, run_id, protocol, scale, rubric
             counts["repaid"] += prev == "pending"
             counts["failed"] += st == "failed"
             counts["cost_usd"] += res.cost_usd or 0.0
-            futures.append(store.finish(addr, st, res.store_fields(protocol, judge)))
-        futures.append(store.put_verdicts(_verdict_rows(group, judges, raw, st, run_id, scale, rubric)))
+        run_rows = [
+            {
+                "run_id": run_id,
+                "address": addr,
+                "judge_version": versions[t.judge],
+                "context": t.context,
+                "cached": cached,
+                "repaid": int(prev == "pending"),
+            }
+            for t in group
+        ]
         futures.append(
-            store.put_run_calls(
-                [
-                    {"run_id": run_id, "address": addr, "judge_version": judges[t.judge].version, "context": t.context,
-                     "cached": cached, "repaid": int(prev == "pending")}
-                    for t in group
-                ]
+            store.record(
+                addr,
+                None if res is None else st,
+                None if res is None else res.store_fields(protocol, judge),
+                _verdict_rows(group, judges, raw, st, run_id, scale, rubric, versions),
+                run_rows,
             )
         )
         pbar.update(1)
@@ -303,21 +353,43 @@ async def _execute(tasks, judges, store, client, run_id, protocol, scale, rubric
     return counts
 
 
-def _plan_and_run(protocol, ds, judges, tasks, store, *, run_id, concurrency, max_cost_usd, dry_run, progress,
-                  scale, rubric, client, client_kwargs, verbose) -> pd.DataFrame:
+def _plan_and_run(
+    protocol,
+    ds,
+    judges,
+    tasks,
+    store,
+    *,
+    run_id,
+    concurrency,
+    max_cost_usd,
+    dry_run,
+    progress,
+    scale,
+    rubric,
+    client,
+    client_kwargs,
+    verbose,
+) -> pd.DataFrame:
     t_start = time.perf_counter()
     if any(j.is_simulated for j in judges):
         from judgelab import sim
 
         sim.register_dataset(ds)
-    client = client or LLMClient(concurrency=concurrency or 16, max_cost_usd=max_cost_usd, **client_kwargs)
+    client = client or LLMClient(
+        concurrency=concurrency or 16, max_cost_usd=max_cost_usd, **client_kwargs
+    )
     if max_cost_usd is not None and client.max_cost_usd is None:
         client.max_cost_usd = max_cost_usd
     client.check_priced(judges)  # refuse unpriced models with a budget before any call
     n_calls = len({t.address for t in tasks})
 
     if dry_run:
-        path = store.path if isinstance(store, VerdictStore) else Path(store if store is not None else DEFAULT_STORE)
+        path = (
+            store.path
+            if isinstance(store, VerdictStore)
+            else Path(store if store is not None else DEFAULT_STORE)
+        )
         done: set[str] = set()
         if isinstance(store, VerdictStore) or path.exists():
             st = _as_store(store)
@@ -333,10 +405,15 @@ def _plan_and_run(protocol, ds, judges, tasks, store, *, run_id, concurrency, ma
         exp = [expected_cost(judges[t.judge], t.messages) for t in todo]
         wc = [worst_case_cost(judges[t.judge], t.messages) for t in todo]
         summary = RunSummary(
-            protocol=protocol, dry_run=True, calls=n_calls, cached=len(done), to_send=len(todo),
+            protocol=protocol,
+            dry_run=True,
+            calls=n_calls,
+            cached=len(done),
+            to_send=len(todo),
             estimated_cost_usd=None if any(x is None for x in exp) else float(sum(exp)),
             worst_case_cost_usd=None if any(x is None for x in wc) else float(sum(wc)),
-            verdicts=len(tasks), wall_s=time.perf_counter() - t_start,
+            verdicts=len(tasks),
+            wall_s=time.perf_counter() - t_start,
         )
         if verbose:
             print(summary.line())
@@ -350,16 +427,27 @@ def _plan_and_run(protocol, ds, judges, tasks, store, *, run_id, concurrency, ma
     try:
         st.start_run(run_id, protocol).result()
         counts = _run_sync(
-            lambda: _execute(tasks, judges, st, client, run_id, protocol, scale, rubric, progress, max_cost_usd)
+            lambda: _execute(
+                tasks, judges, st, client, run_id, protocol, scale, rubric, progress, max_cost_usd
+            )
         )
         st.flush()
         df = st.to_frame(run_id=run_id)
         summary = RunSummary(
-            protocol=protocol, run_id=run_id, calls=n_calls, cached=int(counts["cached"]), sent=int(counts["sent"]),
-            failed=int(counts["failed"]), repaid=int(counts["repaid"]),
+            protocol=protocol,
+            run_id=run_id,
+            calls=n_calls,
+            cached=int(counts["cached"]),
+            sent=int(counts["sent"]),
+            failed=int(counts["failed"]),
+            repaid=int(counts["repaid"]),
             parse_failures=int(((df["status"] == "done") & ~df["parse_ok"]).sum()),
-            verdicts=len(df), not_sent_budget=int(counts["not_sent_budget"]), max_cost_usd=max_cost_usd,
-            cost_usd=float(counts["cost_usd"]), wall_s=time.perf_counter() - t_start, store=str(st.path),
+            verdicts=len(df),
+            not_sent_budget=int(counts["not_sent_budget"]),
+            max_cost_usd=max_cost_usd,
+            cost_usd=float(counts["cost_usd"]),
+            wall_s=time.perf_counter() - t_start,
+            store=str(st.path),
         )
         st.finish_run(run_id, dict(summary)).result()
     finally:
@@ -375,8 +463,13 @@ def _plan_and_run(protocol, ds, judges, tasks, store, *, run_id, concurrency, ma
 
 def _client_kwargs(timeout, max_retries, backoff_base, backoff_max, rate_limits) -> dict:
     kw = {}
-    for k, v in (("timeout", timeout), ("max_retries", max_retries), ("backoff_base", backoff_base),
-                 ("backoff_max", backoff_max), ("rate_limits", rate_limits)):
+    for k, v in (
+        ("timeout", timeout),
+        ("max_retries", max_retries),
+        ("backoff_base", backoff_base),
+        ("backoff_max", backoff_max),
+        ("rate_limits", rate_limits),
+    ):
         if v is not None:
             kw[k] = v
     return kw
@@ -435,22 +528,64 @@ def judge_pairwise(
     tasks = []
     for ji, j in enumerate(judges):
         route = route_of(j)
-        for (item, ra, rb), ords in zip(pr[["item_id", "response_a", "response_b"]].itertuples(index=False), pair_orders):
+        for (item, ra, rb), ords in zip(
+            pr[["item_id", "response_a", "response_b"]].itertuples(index=False), pair_orders
+        ):
             for o in ords:
                 sa, sb = (ra, rb) if o == "ab" else (rb, ra)
-                msgs = j.messages("pairwise", question=prompts[item], answer_a=texts[sa], answer_b=texts[sb], reference=_ref(refs, item))
+                msgs = j.messages(
+                    "pairwise",
+                    question=prompts[item],
+                    answer_a=texts[sa],
+                    answer_b=texts[sb],
+                    reference=_ref(refs, item),
+                )
                 for s in range(int(repeats)):
                     addr, _, req = call_address(j, msgs, s, route)
-                    tasks.append(_Task(ji, "pairwise", msgs, s, addr, route, req, item, ra, rb, None, o, sa, sb))
+                    tasks.append(
+                        _Task(
+                            ji, "pairwise", msgs, s, addr, route, req, item, ra, rb, None, o, sa, sb
+                        )
+                    )
     return _plan_and_run(
-        "pairwise", ds, judges, tasks, store, run_id=run_id, concurrency=concurrency, max_cost_usd=max_cost_usd,
-        dry_run=dry_run, progress=progress, scale=None, rubric=None, client=client,
-        client_kwargs=_client_kwargs(timeout, max_retries, backoff_base, backoff_max, rate_limits), verbose=verbose,
+        "pairwise",
+        ds,
+        judges,
+        tasks,
+        store,
+        run_id=run_id,
+        concurrency=concurrency,
+        max_cost_usd=max_cost_usd,
+        dry_run=dry_run,
+        progress=progress,
+        scale=None,
+        rubric=None,
+        client=client,
+        client_kwargs=_client_kwargs(timeout, max_retries, backoff_base, backoff_max, rate_limits),
+        verbose=verbose,
     )
 
 
-def _judge_each(protocol, ds, judges, store, responses, n_responses, seed, repeats, concurrency, run_id,
-                max_cost_usd, dry_run, progress, client, ckw, verbose, scale=None, rubric=None):
+def _judge_each(
+    protocol,
+    ds,
+    judges,
+    store,
+    responses,
+    n_responses,
+    seed,
+    repeats,
+    concurrency,
+    run_id,
+    max_cost_usd,
+    dry_run,
+    progress,
+    client,
+    ckw,
+    verbose,
+    scale=None,
+    rubric=None,
+):
     from judgelab.data import load_dataset
 
     ds = load_dataset(ds)
@@ -470,13 +605,31 @@ def _judge_each(protocol, ds, judges, store, responses, n_responses, seed, repea
         for rid in ids:
             item = item_of[rid]
             extra = {"scale": scale} if protocol == "single" else {"rubric": jr}
-            msgs = j.messages(protocol, question=prompts[item], answer=texts[rid], reference=_ref(refs, item), **extra)
+            msgs = j.messages(
+                protocol,
+                question=prompts[item],
+                answer=texts[rid],
+                reference=_ref(refs, item),
+                **extra,
+            )
             for s in range(int(repeats)):
                 addr, _, req = call_address(j, msgs, s, route)
                 tasks.append(_Task(ji, protocol, msgs, s, addr, route, req, item, response_id=rid))
     return _plan_and_run(
-        protocol, ds, judges, tasks, store, run_id=run_id, concurrency=concurrency, max_cost_usd=max_cost_usd,
-        dry_run=dry_run, progress=progress, scale=scale, rubric=rubric, client=client, client_kwargs=ckw,
+        protocol,
+        ds,
+        judges,
+        tasks,
+        store,
+        run_id=run_id,
+        concurrency=concurrency,
+        max_cost_usd=max_cost_usd,
+        dry_run=dry_run,
+        progress=progress,
+        scale=scale,
+        rubric=rubric,
+        client=client,
+        client_kwargs=ckw,
         verbose=verbose,
     )
 
@@ -514,9 +667,23 @@ def judge_single(
     if scale is None:
         raise ValueError(f"dataset '{ds.name}' declares no score scale; pass scale=(min, max)")
     return _judge_each(
-        "single", ds, judges, store, responses, n_responses, seed, repeats, concurrency, run_id, max_cost_usd,
-        dry_run, progress, client, _client_kwargs(timeout, max_retries, backoff_base, backoff_max, rate_limits),
-        verbose, scale=tuple(scale),
+        "single",
+        ds,
+        judges,
+        store,
+        responses,
+        n_responses,
+        seed,
+        repeats,
+        concurrency,
+        run_id,
+        max_cost_usd,
+        dry_run,
+        progress,
+        client,
+        _client_kwargs(timeout, max_retries, backoff_base, backoff_max, rate_limits),
+        verbose,
+        scale=tuple(scale),
     )
 
 
@@ -554,13 +721,29 @@ def judge_rubric(
     rubric = rubric or ds.rubric
     judges = as_judges(judges)
     if rubric is None and any(j.rubric is None for j in judges):
-        raise ValueError(f"dataset '{ds.name}' has no rubric; pass rubric= or give each Judge a rubric")
+        raise ValueError(
+            f"dataset '{ds.name}' has no rubric; pass rubric= or give each Judge a rubric"
+        )
     if rubric is not None:
         rubric = rubric_mod.validate_rubric(rubric)
     return _judge_each(
-        "rubric", ds, judges, store, responses, n_responses, seed, repeats, concurrency, run_id, max_cost_usd,
-        dry_run, progress, client, _client_kwargs(timeout, max_retries, backoff_base, backoff_max, rate_limits),
-        verbose, rubric=rubric,
+        "rubric",
+        ds,
+        judges,
+        store,
+        responses,
+        n_responses,
+        seed,
+        repeats,
+        concurrency,
+        run_id,
+        max_cost_usd,
+        dry_run,
+        progress,
+        client,
+        _client_kwargs(timeout, max_retries, backoff_base, backoff_max, rate_limits),
+        verbose,
+        rubric=rubric,
     )
 
 

@@ -70,10 +70,12 @@ probabilities, text), in any process (no Python ``hash()``).
 from __future__ import annotations
 
 import asyncio
+import functools
 import hashlib
 import json
 import math
 import re
+import sys
 import threading
 import time
 from collections.abc import Iterable, Mapping, Sequence
@@ -93,7 +95,6 @@ __all__ = [
     "NEUTRAL_QUALITY",
     "QUALITY_RANGE",
     "PANELS",
-    "SimProvider",
     "param_hash",
     "normalize_params",
     "backend",
@@ -105,18 +106,23 @@ __all__ = [
     "judge",
     "panel",
     "sample_verdicts",
+    "prepare_responses",
+    "PreparedResponses",
     "pairwise_probabilities",
     "score_probabilities",
     "rubric_probabilities",
     "rubric_verdict",
     "parse_prompt",
     "register",
+    "install",
+    "simulate_call",
 ]
 
 PROVIDER = "judgelab-sim"
 NEUTRAL_QUALITY = 0.0
-#: true quality -QUALITY_RANGE..QUALITY_RANGE spans the score scale (single protocol)
-QUALITY_RANGE = 3.0
+#: true quality -QUALITY_RANGE..QUALITY_RANGE spans the score scale (single protocol): on the
+#: demo's 1..10 scale one point per 2/3 logit, the slope of the demo's human raters (1.5 / logit)
+QUALITY_RANGE = 10.0 / 3.0
 #: rubric thresholds used by the simulated judge for its own verdict (judgelab.rubric's defaults;
 #: the prompt does not state a judge's thresholds, so the simulated judge cannot know others)
 RUBRIC_PASS = rubric_mod.DEFAULT_PASS_THRESHOLD
@@ -172,17 +178,23 @@ def normalize_params(params: Mapping[str, Any] | None) -> dict[str, Any]:
         try:
             value = float(value)
         except (TypeError, ValueError):
-            raise ValueError(f"simulated-judge parameter '{key}' must be a number, not {value!r}") from None
+            raise ValueError(
+                f"simulated-judge parameter '{key}' must be a number, not {value!r}"
+            ) from None
         if not math.isfinite(value):
             raise ValueError(f"simulated-judge parameter '{key}' must be finite, not {value!r}")
         out[key] = value
     if out["noise"] <= 0:
-        raise ValueError(f"simulated-judge parameter 'noise' must be > 0 (the logistic scale), not {out['noise']}")
+        raise ValueError(
+            f"simulated-judge parameter 'noise' must be > 0 (the logistic scale), not {out['noise']}"
+        )
     for key in ("tie_band", "family_taste", "price_in", "price_out", "latency_s"):
         if out[key] < 0:
             raise ValueError(f"simulated-judge parameter '{key}' must be >= 0, not {out[key]}")
     if not 0.0 <= out["parse_failure_rate"] <= 1.0:
-        raise ValueError(f"simulated-judge parameter 'parse_failure_rate' must be in [0, 1], not {out['parse_failure_rate']}")
+        raise ValueError(
+            f"simulated-judge parameter 'parse_failure_rate' must be in [0, 1], not {out['parse_failure_rate']}"
+        )
     out["sleep"] = bool(params.get("sleep", RUNTIME_DEFAULTS["sleep"]))
     return out
 
@@ -197,7 +209,9 @@ def param_hash(params: Mapping[str, Any] | None) -> str:
 
     Stable across processes and Python hash seeds; ``noise=1`` and ``noise=1.0`` and an
     omitted ``noise`` hash alike; ``sleep`` (an execution setting) is not hashed."""
-    canon = json.dumps(_identity_params(params), sort_keys=True, separators=(",", ":"), allow_nan=False)
+    canon = json.dumps(
+        _identity_params(params), sort_keys=True, separators=(",", ":"), allow_nan=False
+    )
     return hashlib.sha256(canon.encode("utf-8")).hexdigest()
 
 
@@ -212,7 +226,9 @@ def _name_of(model_or_judge: Any) -> str:
 def _sim_of(judge_: Any) -> dict[str, Any]:
     sim = judge_.get("sim") if isinstance(judge_, Mapping) else getattr(judge_, "sim", None)
     if sim is None:
-        raise ValueError(f"{_name_of(judge_)!r} is not a simulated judge (its 'sim' parameters are None)")
+        raise ValueError(
+            f"{_name_of(judge_)!r} is not a simulated judge (its 'sim' parameters are None)"
+        )
     return normalize_params(sim)
 
 
@@ -235,7 +251,10 @@ def request_kwargs(judge_: Any, sample: int = 0) -> dict[str, Any]:
     payload = {"params": params, "sample": int(sample)}
     if seed is not None:
         payload["seed"] = int(seed)
-    return {"api_base": f"{PROVIDER}://{param_hash(params)}", "extra_body": {"judgelab_sim": payload}}
+    return {
+        "api_base": f"{PROVIDER}://{param_hash(params)}",
+        "extra_body": {"judgelab_sim": payload},
+    }
 
 
 # ------------------------------------------------------------- hashing / uniforms
@@ -250,6 +269,7 @@ STREAM_CHOICE, STREAM_PARSE, STREAM_TASTE, STREAM_SECTION = 1, 2, 3, 4
 _PROTOCOL_CODE = {"pairwise": 1, "single": 2, "rubric": 3}
 
 
+@functools.lru_cache(maxsize=1 << 20)
 def _h64(text: str) -> int:
     """First 8 bytes of sha256 as an unsigned 64-bit integer (process independent)."""
     return int.from_bytes(hashlib.sha256(text.encode("utf-8")).digest()[:8], "little")
@@ -265,7 +285,10 @@ def _splitmix(x: np.ndarray) -> np.ndarray:
 
 def _chain(*components) -> np.ndarray:
     """Mix integer components (scalars or uint64 arrays, broadcast) into one 64-bit key each."""
-    arrays = [np.asarray(c).astype(np.uint64) if np.ndim(c) else np.uint64(int(c) & _M64) for c in components]
+    arrays = [
+        np.asarray(c).astype(np.uint64) if np.ndim(c) else np.uint64(int(c) & _M64)
+        for c in components
+    ]
     shape = np.broadcast_shapes(*[np.shape(a) for a in arrays])
     h = np.zeros(shape, dtype=np.uint64)
     for a in arrays:
@@ -293,12 +316,15 @@ class TruthRecord:
     correct: float | None
     n_words: int
     key: str  # the randomness key: "rid:<response_id>" or "txt:<sha256>"
-    sections: tuple[tuple[str, float], ...] = ()  # true rubric section metrics (truth "section:<title>")
+    sections: tuple[
+        tuple[str, float], ...
+    ] = ()  # true rubric section metrics (truth "section:<title>")
 
 
 _REG_LOCK = threading.Lock()
 _BY_QA: dict[str, TruthRecord] = {}
 _BY_A: dict[str, TruthRecord | None] = {}  # None: the text occurs under several questions
+_REGISTERED: dict[str, int] = {}  # dataset sha256 -> responses registered
 _DEMO_LOADED = False
 
 
@@ -329,14 +355,18 @@ def responses_frame(ds) -> pd.DataFrame:
     section_cols: list[str] = []
     if ds.truth is not None:
         section_cols = [c for c in ds.truth.columns if str(c).startswith("section:")]
-        cols = [c for c in ("response_id", "quality", "correct", "n_words") if c in ds.truth.columns] + section_cols
+        cols = [
+            c for c in ("response_id", "quality", "correct", "n_words") if c in ds.truth.columns
+        ] + section_cols
         t = ds.truth[cols].rename(columns={"n_words": "_truth_words"})
         r = r.merge(t, on="response_id", how="left")
     if "quality" not in r.columns:
         r["quality"] = np.nan
     if "correct" not in r.columns:
         r["correct"] = np.nan
-    r["quality"] = pd.to_numeric(r["quality"], errors="coerce").fillna(NEUTRAL_QUALITY).astype(float)
+    r["quality"] = (
+        pd.to_numeric(r["quality"], errors="coerce").fillna(NEUTRAL_QUALITY).astype(float)
+    )
     if "_truth_words" in r.columns:
         tw = pd.to_numeric(r["_truth_words"], errors="coerce")
         r["n_words"] = tw.fillna(r["n_words"]).fillna(0).astype(int)
@@ -345,7 +375,18 @@ def responses_frame(ds) -> pd.DataFrame:
         r["n_words"] = r["n_words"].fillna(0).astype(int)
     for c in section_cols:
         r[c] = pd.to_numeric(r[c], errors="coerce")
-    cols = ["response_id", "item_id", "generator", "family", "quality", "correct", "n_words", "text", "prompt", *section_cols]
+    cols = [
+        "response_id",
+        "item_id",
+        "generator",
+        "family",
+        "quality",
+        "correct",
+        "n_words",
+        "text",
+        "prompt",
+        *section_cols,
+    ]
     return r[cols].reset_index(drop=True)
 
 
@@ -359,14 +400,22 @@ def register_dataset(ds) -> int:
     from judgelab.data import load_dataset
 
     ds = load_dataset(ds)
+    if ds.sha256 is not None and ds.sha256 in _REGISTERED:
+        return _REGISTERED[ds.sha256]  # every run registers its dataset: do the work once
     frame = responses_frame(ds)
     section_cols = [c for c in frame.columns if c.startswith("section:")]
     n = 0
     with _REG_LOCK:
-        for row, sec_values in zip(frame.itertuples(index=False), frame[section_cols].to_numpy(), strict=True):
+        for row, sec_values in zip(
+            frame.itertuples(index=False), frame[section_cols].to_numpy(), strict=True
+        ):
             if not isinstance(row.text, str) or not row.text.strip():
                 continue
-            sections = tuple((c.split(":", 1)[1], float(x)) for c, x in zip(section_cols, sec_values, strict=True) if pd.notna(x))
+            sections = tuple(
+                (c.split(":", 1)[1], float(x))
+                for c, x in zip(section_cols, sec_values, strict=True)
+                if pd.notna(x)
+            )
             correct = None if row.correct is None or pd.isna(row.correct) else float(row.correct)
             rec = TruthRecord(
                 response_id=str(row.response_id),
@@ -384,6 +433,8 @@ def register_dataset(ds) -> int:
             prev = _BY_A.get(ak, rec)
             _BY_A[ak] = rec if prev is not None and prev.response_id == rec.response_id else None
             n += 1
+        if ds.sha256 is not None:
+            _REGISTERED[ds.sha256] = n
     return n
 
 
@@ -393,6 +444,7 @@ def clear_registry() -> None:
     with _REG_LOCK:
         _BY_QA.clear()
         _BY_A.clear()
+        _REGISTERED.clear()
         _DEMO_LOADED = False
 
 
@@ -570,7 +622,9 @@ _PAIR_RE = re.compile(
     r"\[The Start of Assistant B's Answer\]\n?(.*?)\n?\[The End of Assistant B's Answer\]",
     re.S,
 )
-_SINGLE_RE = re.compile(r"\[The Start of Assistant's Answer\]\n?(.*?)\n?\[The End of Assistant's Answer\]", re.S)
+_SINGLE_RE = re.compile(
+    r"\[The Start of Assistant's Answer\]\n?(.*?)\n?\[The End of Assistant's Answer\]", re.S
+)
 _QUESTION_RE = re.compile(r"\[User Question\]\n?(.*?)(?=\n\s*\[The Start of |\Z)", re.S)
 _SCALE_RE = re.compile(r"on a scale of\s*(-?\d+)\s*to\s*(-?\d+)", re.I)
 
@@ -593,11 +647,16 @@ def _rubric_sections(text: str) -> list[str]:
     try:
         rubric, _ = json.JSONDecoder().raw_decode(text[start:])
     except json.JSONDecodeError as exc:
-        raise ValueError(f"judgelab-sim: the rubric JSON after [Rubric] does not parse: {exc}") from None
+        raise ValueError(
+            f"judgelab-sim: the rubric JSON after [Rubric] does not parse: {exc}"
+        ) from None
     sections = rubric.get("sections") if isinstance(rubric, Mapping) else None
     if not sections:
         raise ValueError("judgelab-sim: the rubric JSON after [Rubric] has no sections")
-    return [str(s.get("title", f"section {i + 1}")) if isinstance(s, Mapping) else str(s) for i, s in enumerate(sections)]
+    return [
+        str(s.get("title", f"section {i + 1}")) if isinstance(s, Mapping) else str(s)
+        for i, s in enumerate(sections)
+    ]
 
 
 def parse_prompt(messages: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
@@ -617,7 +676,12 @@ def parse_prompt(messages: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
     m = _SINGLE_RE.search(text)
     if m:
         if "[Rubric]" in text:
-            return {"protocol": "rubric", "question": question, "answers": [m.group(1)], "sections": _rubric_sections(text)}
+            return {
+                "protocol": "rubric",
+                "question": question,
+                "answers": [m.group(1)],
+                "sections": _rubric_sections(text),
+            }
         sm = _SCALE_RE.search(text)
         scale = (int(sm.group(1)), int(sm.group(2))) if sm else (1, 10)
         if scale[1] <= scale[0]:
@@ -625,7 +689,7 @@ def parse_prompt(messages: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
         return {"protocol": "single", "question": question, "answers": [m.group(1)], "scale": scale}
     raise ValueError(
         "judgelab-sim: no answer found in the prompt; simulated judges read answers between "
-        "\"[The Start of Assistant A's Answer]\" / \"[The Start of Assistant's Answer]\" markers "
+        '"[The Start of Assistant A\'s Answer]" / "[The Start of Assistant\'s Answer]" markers '
         "(the default templates)"
     )
 
@@ -633,10 +697,17 @@ def parse_prompt(messages: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
 # ------------------------------------------------------------ the shared core
 
 
-def _relation_terms(p: Mapping[str, Any], name: str, family: str | None, generator, gen_family) -> float:
+@functools.lru_cache(maxsize=1 << 16)
+def _relation(name: str, family: str | None, generator: str, gen_family: str | None) -> str:
+    return families.relation(name, generator, judge_family=family, generator_family=gen_family)
+
+
+def _relation_terms(
+    p: Mapping[str, Any], name: str, family: str | None, generator, gen_family
+) -> float:
     if generator is None:
         return 0.0
-    rel = families.relation(name, generator, judge_family=family, generator_family=gen_family)
+    rel = _relation(name, family, generator, gen_family)
     return {
         "self": p["self_preference"],
         "family": p["family_preference"],
@@ -670,10 +741,19 @@ def _perceived(quality, n_words, rel_term, taste_z, p: Mapping[str, Any]):
 # ----------------------------------------------------------------- provider
 
 
-def _logprob_entry(token: str, logprob: float, top: list[tuple[str, float]] | None = None) -> dict[str, Any]:
-    entry = {"token": token, "logprob": logprob, "bytes": list(token.encode("utf-8")), "top_logprobs": []}
+def _logprob_entry(
+    token: str, logprob: float, top: list[tuple[str, float]] | None = None
+) -> dict[str, Any]:
+    entry = {
+        "token": token,
+        "logprob": logprob,
+        "bytes": list(token.encode("utf-8")),
+        "top_logprobs": [],
+    }
     if top is not None:
-        entry["top_logprobs"] = [{"token": t, "logprob": lp, "bytes": list(t.encode("utf-8"))} for t, lp in top]
+        entry["top_logprobs"] = [
+            {"token": t, "logprob": lp, "bytes": list(t.encode("utf-8"))} for t, lp in top
+        ]
     return entry
 
 
@@ -681,15 +761,23 @@ def _safe_log(p: float) -> float:
     return math.log(p) if p > 0 else -9999.0
 
 
-def simulate_call(model: str, messages, optional_params: Mapping[str, Any] | None = None) -> dict[str, Any]:
+def simulate_call(
+    model: str, messages, optional_params: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
     """Answer one call of a simulated judge (what :class:`SimProvider` returns, as a dict):
     ``text``, ``logprobs`` (OpenAI ``content`` list or None), ``prompt_tokens``,
     ``completion_tokens``, ``latency_s``, ``params``, ``protocol`` and the closed-form
     ``probabilities``."""
     optional_params = dict(optional_params or {})
     name = _name_of(model)
-    payload = (optional_params.get("extra_body") or {}).get("judgelab_sim") or optional_params.get("judgelab_sim") or {}
-    params = normalize_params(payload.get("params") if payload.get("params") is not None else _KNOWN_JUDGES.get(name))
+    payload = (
+        (optional_params.get("extra_body") or {}).get("judgelab_sim")
+        or optional_params.get("judgelab_sim")
+        or {}
+    )
+    params = normalize_params(
+        payload.get("params") if payload.get("params") is not None else _KNOWN_JUDGES.get(name)
+    )
     sample = int(payload.get("sample", 0) or 0)
     seed = payload.get("seed", optional_params.get("seed"))
     seed = 0 if seed is None else int(seed)
@@ -715,12 +803,23 @@ def simulate_call(model: str, messages, optional_params: Mapping[str, Any] | Non
     logprobs = None
     if protocol == "pairwise":
         allow_tie = parsed["allow_tie"]
-        pa, pb, pt = (float(x) for x in pairwise_probabilities(v[0] - v[1] + params["position_bias"], params["tie_band"], params["noise"], allow_tie))
+        pa, pb, pt = (
+            float(x)
+            for x in pairwise_probabilities(
+                v[0] - v[1] + params["position_bias"],
+                params["tie_band"],
+                params["noise"],
+                allow_tie,
+            )
+        )
         code = int(_draw_pairwise(pa, pb, u_choice))
         probs = {"A": pa, "B": pb, "C": pt}
         if parse_ok:
             parts = _pairwise_parts(code)
-            top = sorted(((t, _safe_log(p)) for t, p in probs.items() if allow_tie or t != "C"), key=lambda x: -x[1])
+            top = sorted(
+                ((t, _safe_log(p)) for t, p in probs.items() if allow_tie or t != "C"),
+                key=lambda x: -x[1],
+            )
             token = _PAIRWISE_TOKEN[code]
         else:
             parts = [_FAIL_PAIRWISE]
@@ -738,7 +837,11 @@ def simulate_call(model: str, messages, optional_params: Mapping[str, Any] | Non
     else:  # rubric
         sections = parsed["sections"]
         truth_sec = dict(recs[0].sections)
-        vsec = _section_values([recs[0].quality], v[:1] - recs[0].quality, [[truth_sec.get(t, np.nan) for t in sections]])
+        vsec = _section_values(
+            [recs[0].quality],
+            v[:1] - recs[0].quality,
+            [[truth_sec.get(t, np.nan) for t in sections]],
+        )
         metrics = _rubric_metrics(vsec, params["noise"], jkey, seed, sample_eff, rkeys[:1])[0]
         metric_map = {t: float(m) for t, m in zip(sections, metrics, strict=True)}
         verdict = rubric_verdict(metric_map)
@@ -783,7 +886,17 @@ def _rubric_metrics(v, noise, jkey, seed, sample_eff, rkeys) -> np.ndarray:
     def col(x):
         return np.asarray(x, dtype=np.uint64)[:, None] if np.ndim(x) else x
 
-    u = _uniform(_chain(STREAM_SECTION, col(jkey), col(seed), col(sample_eff), _PROTOCOL_CODE["rubric"], col(rkeys), k))
+    u = _uniform(
+        _chain(
+            STREAM_SECTION,
+            col(jkey),
+            col(seed),
+            col(sample_eff),
+            _PROTOCOL_CODE["rubric"],
+            col(rkeys),
+            k,
+        )
+    )
     eps = np.log(u) - np.log1p(-u)
     return np.round(expit(v + s[:, None] * eps), 3)
 
@@ -811,16 +924,12 @@ def _register_price(name: str, params: Mapping[str, Any]) -> None:
 _PRICED: dict[str, tuple[float, float]] = {}
 _KNOWN_JUDGES: dict[str, dict[str, Any]] = {}  # name -> params of the latest judge() / panel()
 
-try:  # the provider subclasses litellm's CustomLLM; judgelab still imports without litellm
-    from litellm import CustomLLM as _CustomLLMBase
-except Exception:  # pragma: no cover - litellm is a dependency
-    _CustomLLMBase = object  # type: ignore[assignment,misc]
+class _SimHandler:
+    """The methods of the litellm custom provider answering ``judgelab-sim/<name>``
+    (sync and async). The class litellm sees, :data:`SimProvider`, subclasses
+    ``litellm.CustomLLM`` and is built when litellm is first imported (see :func:`install`)."""
 
-
-class SimProvider(_CustomLLMBase):  # type: ignore[misc,valid-type]
-    """litellm custom provider answering ``judgelab-sim/<name>`` (sync and async)."""
-
-    def _respond(self, model, messages, optional_params, model_response, api_base=None):
+    def _respond(self, model, messages, optional_params, model_response):
         out = simulate_call(model, messages, optional_params)
         name = _name_of(model)
         _register_price(name, out["params"])
@@ -838,6 +947,7 @@ class SimProvider(_CustomLLMBase):  # type: ignore[misc,valid-type]
             total_tokens=out["prompt_tokens"] + out["completion_tokens"],
         )
         model_response.usage = usage  # type: ignore[attr-defined]
+        # judgelab.llm records this latency (not the wall time of the simulated call)
         model_response._hidden_params["judgelab_sim"] = {
             "latency_s": out["latency_s"],
             "backend": f"{PROVIDER}:{param_hash(out['params'])[:8]}",
@@ -846,43 +956,118 @@ class SimProvider(_CustomLLMBase):  # type: ignore[misc,valid-type]
         return model_response, out
 
     def completion(self, *args, **kwargs):
-        response, out = self._respond(
-            kwargs["model"], kwargs["messages"], kwargs.get("optional_params"), kwargs["model_response"], kwargs.get("api_base")
-        )
+        response, out = self._respond(kwargs["model"], kwargs["messages"], kwargs.get("optional_params"), kwargs["model_response"])
         if out["sleep"] and out["latency_s"] > 0:
             time.sleep(out["latency_s"])
         return response
 
     async def acompletion(self, *args, **kwargs):
-        response, out = self._respond(
-            kwargs["model"], kwargs["messages"], kwargs.get("optional_params"), kwargs["model_response"], kwargs.get("api_base")
-        )
+        response, out = self._respond(kwargs["model"], kwargs["messages"], kwargs.get("optional_params"), kwargs["model_response"])
         if out["sleep"] and out["latency_s"] > 0:
             await asyncio.sleep(out["latency_s"])
         return response
 
 
-_HANDLER: SimProvider | None = None
+_PROVIDER_CLASS: type | None = None
+_HANDLER: Any = None
+_REGISTER_LOCK = threading.RLock()
 
 
-def register() -> SimProvider:
-    """Register the provider with litellm (idempotent; keeps other custom providers)."""
+def _provider_class() -> type:
+    global _PROVIDER_CLASS
+    if _PROVIDER_CLASS is None:
+        from litellm import CustomLLM
+
+        _PROVIDER_CLASS = type("SimProvider", (_SimHandler, CustomLLM), {"__module__": __name__, "__doc__": _SimHandler.__doc__})
+    return _PROVIDER_CLASS
+
+
+def __getattr__(name: str):  # module attribute SimProvider, built on first use
+    if name == "SimProvider":
+        return _provider_class()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def register():
+    """Register the provider with litellm now (imports litellm; idempotent; keeps other
+    custom providers). Returns the handler instance."""
     global _HANDLER
-    import litellm
+    with _REGISTER_LOCK:
+        import litellm
 
-    current = list(getattr(litellm, "custom_provider_map", None) or [])
-    for item in current:
-        if item.get("provider") == PROVIDER and isinstance(item.get("custom_handler"), SimProvider):
-            _HANDLER = item["custom_handler"]
-            return _HANDLER
-    _HANDLER = SimProvider()
-    current = [i for i in current if i.get("provider") != PROVIDER]
-    current.append({"provider": PROVIDER, "custom_handler": _HANDLER})
-    litellm.custom_provider_map = current
-    from litellm.utils import custom_llm_setup
+        cls = _provider_class()
+        current = list(getattr(litellm, "custom_provider_map", None) or [])
+        for item in current:
+            if item.get("provider") == PROVIDER and isinstance(item.get("custom_handler"), cls):
+                _HANDLER = item["custom_handler"]
+                return _HANDLER
+        _HANDLER = cls()
+        current = [i for i in current if i.get("provider") != PROVIDER]
+        current.append({"provider": PROVIDER, "custom_handler": _HANDLER})
+        litellm.custom_provider_map = current
+        from litellm.utils import custom_llm_setup
 
-    custom_llm_setup()
-    return _HANDLER
+        custom_llm_setup()
+        return _HANDLER
+
+
+class _RegisterOnImport:
+    """A ``sys.meta_path`` finder that registers the provider right after litellm is
+    imported, by anyone. ``import judgelab`` thus stays fast (litellm costs ~2 s and
+    165 MB) while every process that imports judgelab answers ``judgelab-sim/<name>``
+    before its first litellm call."""
+
+    def find_spec(self, fullname, path=None, target=None):
+        if fullname != "litellm":
+            return None
+        import importlib.machinery
+
+        for finder in sys.meta_path:
+            if finder is self or not hasattr(finder, "find_spec"):
+                continue
+            spec = finder.find_spec(fullname, path, target)
+            if spec is not None:
+                break
+        else:
+            return None
+        if spec.loader is None or not hasattr(spec.loader, "exec_module"):
+            return spec
+        spec.loader = _RegisteringLoader(spec.loader)
+        assert isinstance(spec, importlib.machinery.ModuleSpec)
+        return spec
+
+
+class _RegisteringLoader:
+    def __init__(self, loader):
+        self._loader = loader
+
+    def __getattr__(self, name):
+        return getattr(self._loader, name)
+
+    def create_module(self, spec):
+        return self._loader.create_module(spec)
+
+    def exec_module(self, module):
+        self._loader.exec_module(module)
+        _remove_hook()
+        register()
+
+
+_HOOK = _RegisterOnImport()
+
+
+def _remove_hook() -> None:
+    while _HOOK in sys.meta_path:
+        sys.meta_path.remove(_HOOK)
+
+
+def install() -> None:
+    """Make sure litellm answers ``judgelab-sim/<name>`` in this process: register now if
+    litellm is already imported, else as soon as it is (judgelab/__init__.py calls this)."""
+    if "litellm" in sys.modules and hasattr(sys.modules["litellm"], "custom_provider_map"):
+        register()
+    elif _HOOK not in sys.meta_path:
+        sys.meta_path.insert(0, _HOOK)
 
 
 # ------------------------------------------------------------- judges & panels
@@ -896,34 +1081,136 @@ def judge(name: str, **params):
     ``allow_tie`` ...) to the Judge itself. The judge is priced in litellm."""
     from judgelab.judges import Judge
 
+    import dataclasses
+
     sim = {k: v for k, v in params.items() if k in PARAM_DEFAULTS or k in RUNTIME_DEFAULTS}
     rest = {k: v for k, v in params.items() if k not in sim}
+    judge_fields = {f.name for f in dataclasses.fields(Judge)} - {"model", "sim", "family"}
+    unknown = sorted(set(rest) - judge_fields)
+    if unknown:
+        raise ValueError(
+            f"sim.judge: unknown parameter(s) {unknown}; simulated-judge parameters: "
+            f"{sorted(PARAM_DEFAULTS) + sorted(RUNTIME_DEFAULTS)}; Judge fields: {sorted(judge_fields)}"
+        )
     sim = normalize_params(sim)
     name = _name_of(name)
     _KNOWN_JUDGES[name] = sim
     _register_price(name, sim)
-    family = rest.pop("family", None) or _judge_family(name, sim)
+    family = _judge_family(name, sim)
     return Judge(model=f"{PROVIDER}/{name}", sim=sim, family=family, **rest)
 
 
-# The demo panel: the 9 demo generators as judges. Biases are moderate and documented
-# in docs/simulated_panel.md; self-preference sits on the worst family (cirrus) so
-# that quality cannot pass for it (STATISTICS.md "How the statistics are validated").
+# The demo panel: the 9 demo generators as judges, three tiers per family (flagship,
+# mid, small). Noise, tie band and parse-failure rate depend on the tier only, so every
+# family has the same spread of judge noise: a family whose judges were noisier on
+# average would pick the worse family's answers more often with no bias planted (a
+# confound measured at +0.03 own-family excess), which the null panel must not contain.
+# Biases are moderate and documented in docs/simulated_panel.md; self-preference sits on
+# the worst family (cirrus), so that quality cannot pass for it (STATISTICS.md).
+_TIERS = {
+    "flagship": dict(noise=0.12, tie_band=0.02, parse_failure_rate=0.0),
+    "mid": dict(noise=0.3, tie_band=0.05, parse_failure_rate=0.01),
+    "small": dict(noise=0.6, tie_band=0.1, parse_failure_rate=0.03),
+}
 PANELS: dict[str, dict[str, dict[str, Any]]] = {
     "demo": {
-        "aurora-max": dict(noise=0.35, position_bias=0.10, self_preference=0.3, length_bias=0.05, family_taste=0.3, tie_band=0.15, price_in=10.0, price_out=30.0, latency_s=2.5),
-        "aurora-plus": dict(noise=0.6, position_bias=0.4, family_preference=0.3, length_bias=0.1, family_taste=0.3, tie_band=0.2, price_in=2.5, price_out=10.0, latency_s=1.2),
-        "aurora-lite": dict(noise=0.9, position_bias=0.8, length_bias=0.2, family_taste=0.3, tie_band=0.25, parse_failure_rate=0.02, price_in=0.15, price_out=0.6, latency_s=0.5),
-        "basalt-xl": dict(noise=0.45, position_bias=0.2, family_preference=0.2, family_taste=0.6, tie_band=0.15, price_in=5.0, price_out=15.0, latency_s=2.0),
-        "basalt-m": dict(noise=0.7, position_bias=0.5, length_bias=0.15, family_taste=0.6, tie_band=0.2, price_in=0.8, price_out=3.2, latency_s=0.9),
-        "basalt-s": dict(noise=1.1, position_bias=1.0, length_bias=0.3, family_taste=0.6, tie_band=0.3, parse_failure_rate=0.03, price_in=0.1, price_out=0.4, latency_s=0.4),
-        "cirrus-ultra": dict(noise=0.55, position_bias=0.3, self_preference=0.8, family_preference=0.4, family_taste=0.4, tie_band=0.2, price_in=3.0, price_out=12.0, latency_s=1.8),
-        "cirrus-base": dict(noise=0.8, position_bias=0.6, self_preference=1.0, family_preference=0.5, length_bias=0.2, family_taste=0.4, tie_band=0.25, price_in=0.5, price_out=1.5, latency_s=0.7),
-        "cirrus-nano": dict(noise=1.3, position_bias=1.2, self_preference=1.2, family_preference=0.6, length_bias=0.4, family_taste=0.4, tie_band=0.3, parse_failure_rate=0.05, price_in=0.05, price_out=0.2, latency_s=0.3),
+        # near-unbiased: the judge that can pass the calibration gate
+        "aurora-max": dict(
+            **_TIERS["flagship"],
+            position_bias=0.03,
+            self_preference=0.03,
+            family_taste=0.1,
+            price_in=10.0,
+            price_out=30.0,
+            latency_s=2.5,
+        ),
+        "aurora-plus": dict(
+            **_TIERS["mid"],
+            position_bias=0.12,
+            family_preference=0.05,
+            length_bias=0.5,
+            family_taste=0.1,
+            price_in=2.5,
+            price_out=10.0,
+            latency_s=1.2,
+        ),
+        "aurora-lite": dict(
+            **_TIERS["small"],
+            position_bias=0.3,
+            length_bias=1.0,
+            family_taste=0.1,
+            price_in=0.15,
+            price_out=0.6,
+            latency_s=0.5,
+        ),
+        # basalt: a strongly shared taste (correlated errors inside the family)
+        "basalt-xl": dict(
+            **_TIERS["flagship"],
+            position_bias=0.06,
+            family_preference=0.05,
+            family_taste=0.35,
+            price_in=5.0,
+            price_out=15.0,
+            latency_s=2.0,
+        ),
+        "basalt-m": dict(
+            **_TIERS["mid"],
+            position_bias=0.2,
+            length_bias=1.5,
+            family_taste=0.35,
+            price_in=0.8,
+            price_out=3.2,
+            latency_s=0.9,
+        ),
+        "basalt-s": dict(
+            **_TIERS["small"],
+            position_bias=0.45,
+            length_bias=2.5,
+            family_taste=0.35,
+            price_in=0.1,
+            price_out=0.4,
+            latency_s=0.4,
+        ),
+        # cirrus (the worst family): self-preference (1 logit) and family preference (0.5 logit)
+        "cirrus-ultra": dict(
+            **_TIERS["flagship"],
+            position_bias=0.1,
+            self_preference=0.12,
+            family_preference=0.06,
+            length_bias=0.3,
+            family_taste=0.2,
+            price_in=3.0,
+            price_out=12.0,
+            latency_s=1.8,
+        ),
+        "cirrus-base": dict(
+            **_TIERS["mid"],
+            position_bias=0.3,
+            self_preference=0.3,
+            family_preference=0.15,
+            length_bias=1.5,
+            family_taste=0.2,
+            price_in=0.5,
+            price_out=1.5,
+            latency_s=0.7,
+        ),
+        "cirrus-nano": dict(
+            **_TIERS["small"],
+            position_bias=0.6,
+            self_preference=0.6,
+            family_preference=0.3,
+            length_bias=2.5,
+            family_taste=0.2,
+            price_in=0.05,
+            price_out=0.2,
+            latency_s=0.3,
+        ),
     },
 }
 # The null panel: the same judges, prices, noise, ties, parse failures and latency, no bias.
-PANELS["null"] = {name: {**p, **dict.fromkeys(_BIAS_KEYS, 0.0)} for name, p in PANELS["demo"].items()}
+PANELS["null"] = {
+    name: {**p, **dict.fromkeys(_BIAS_KEYS, 0.0)} for name, p in PANELS["demo"].items()
+}
 
 
 def panel(name: str = "demo", **judge_kwargs) -> list:
@@ -944,7 +1231,15 @@ def _judge_spec(j: Any) -> dict[str, Any]:
     if isinstance(j, str):
         name = _name_of(j)
         params = normalize_params(_KNOWN_JUDGES.get(name))
-        return {"name": name, "params": params, "version": None, "temperature": 0.0, "seed": None, "allow_tie": True, "family": None}
+        return {
+            "name": name,
+            "params": params,
+            "version": None,
+            "temperature": 0.0,
+            "seed": None,
+            "allow_tie": True,
+            "family": None,
+        }
     get = j.get if isinstance(j, Mapping) else (lambda k, d=None: getattr(j, k, d))
     params = _sim_of(j)
     return {
@@ -967,13 +1262,22 @@ def _prepare_responses(responses: pd.DataFrame) -> pd.DataFrame:
     r["response_id"] = r["response_id"].astype(str)
     dup = r["response_id"].duplicated(keep=False)
     if dup.any():
-        raise DataError("responses", "response_id", "duplicate ids", np.flatnonzero(dup.to_numpy()).tolist())
-    for col, default in (("item_id", None), ("generator", None), ("family", None), ("correct", np.nan)):
+        raise DataError(
+            "responses", "response_id", "duplicate ids", np.flatnonzero(dup.to_numpy()).tolist()
+        )
+    for col, default in (
+        ("item_id", None),
+        ("generator", None),
+        ("family", None),
+        ("correct", np.nan),
+    ):
         if col not in r.columns:
             r[col] = default
     if "quality" not in r.columns:
         r["quality"] = NEUTRAL_QUALITY
-    r["quality"] = pd.to_numeric(r["quality"], errors="coerce").fillna(NEUTRAL_QUALITY).astype(float)
+    r["quality"] = (
+        pd.to_numeric(r["quality"], errors="coerce").fillna(NEUTRAL_QUALITY).astype(float)
+    )
     if "n_words" not in r.columns:
         r["n_words"] = r["text"].map(_n_words) if "text" in r.columns else 0
     r["n_words"] = pd.to_numeric(r["n_words"], errors="coerce").fillna(0).astype(float)
@@ -983,18 +1287,88 @@ def _prepare_responses(responses: pd.DataFrame) -> pd.DataFrame:
     return r.reset_index(drop=True)
 
 
+class PreparedResponses:
+    """The ``responses`` input of :func:`sample_verdicts`, validated and indexed once.
+
+    Replicate loops (hundreds of calls on the same responses) should prepare once and pass
+    this object instead of the frame: it caches the response keys, relations and taste
+    draws, which otherwise dominate a call's fixed cost."""
+
+    def __init__(self, responses: pd.DataFrame):
+        r = _prepare_responses(responses)
+        self.frame = r
+        self.rid_list: list[str] = r["response_id"].tolist()
+        self.index = pd.Index(self.rid_list)
+        self.keys = np.fromiter(
+            (_h64("rid:" + rid) for rid in self.rid_list), dtype=np.uint64, count=len(r)
+        )
+        self.quality = r["quality"].to_numpy(dtype=float)
+        self.words = r["n_words"].to_numpy(dtype=float)
+        self.item_ids = r["item_id"].to_numpy(dtype=object)
+        self.sections = {
+            c.split(":", 1)[1]: r[c].to_numpy(dtype=float)
+            for c in r.columns
+            if str(c).startswith("section:")
+        }
+        # relations depend on (generator, family) only: resolve each distinct one once
+        gen = [None if pd.isna(g) else str(g) for g in r["generator"].tolist()]
+        gfam = [None if pd.isna(f) else str(f) for f in r["family"].tolist()]
+        combos: dict[tuple, int] = {}
+        self.combo_codes = np.array(
+            [combos.setdefault((g, f), len(combos)) for g, f in zip(gen, gfam, strict=True)],
+            dtype=np.int64,
+        )
+        self.combos = list(combos)
+        self.rid_cats = _pa_strings(self.rid_list)
+        self.rid_tie = _pa_strings([*self.rid_list, "tie"])
+        self._rel: dict[tuple, np.ndarray] = {}
+        self._taste: dict[str, np.ndarray] = {}
+
+    def __len__(self) -> int:
+        return len(self.rid_list)
+
+    def relation_terms(self, name: str, family: str | None, p: Mapping[str, Any]) -> np.ndarray:
+        key = (name, family, p["self_preference"], p["family_preference"], p["lineage_preference"])
+        if key not in self._rel:
+            rel_u = np.array(
+                [_relation_terms(p, name, family, g, f) for g, f in self.combos], dtype=float
+            )
+            self._rel[key] = rel_u[self.combo_codes] if len(rel_u) else np.zeros(len(self))
+        return self._rel[key]
+
+    def taste(self, family_key: str) -> np.ndarray:
+        if family_key not in self._taste:
+            self._taste[family_key] = _taste_z(family_key, self.keys)
+        return self._taste[family_key]
+
+    def perceived(self, name: str, family: str | None, p: Mapping[str, Any]) -> np.ndarray:
+        """V_j(r) for every response (module doc)."""
+        taste = self.taste(_family_key(name, family)) if p["family_taste"] > 0 else 0.0
+        return _perceived(self.quality, self.words, self.relation_terms(name, family, p), taste, p)
+
+
+def prepare_responses(responses: pd.DataFrame | PreparedResponses) -> PreparedResponses:
+    """Validate and index a responses frame once for many :func:`sample_verdicts` calls."""
+    return responses if isinstance(responses, PreparedResponses) else PreparedResponses(responses)
+
+
 def _rubric_titles(rubric) -> list[str]:
     if rubric is None:
-        raise ValueError("protocol 'rubric' needs rubric= (a rubric mapping with sections, or a list of section titles)")
+        raise ValueError(
+            "protocol 'rubric' needs rubric= (a rubric mapping with sections, or a list of section titles)"
+        )
     if isinstance(rubric, Mapping):
         sections = rubric.get("sections") or []
-        return [str(s.get("title", f"section {i + 1}")) if isinstance(s, Mapping) else str(s) for i, s in enumerate(sections)]
+        return [
+            str(s.get("title", f"section {i + 1}")) if isinstance(s, Mapping) else str(s)
+            for i, s in enumerate(sections)
+        ]
     return [str(s) for s in rubric]
 
 
 def sample_verdicts(
     pairs: pd.DataFrame | None,
-    responses: pd.DataFrame,
+    responses: pd.DataFrame | PreparedResponses,
     judges: Iterable[Any],
     orders: Sequence[str] = ("ab", "ba"),
     repeats: int = 1,
@@ -1012,7 +1386,7 @@ def sample_verdicts(
     ``response_a`` first) or ``response_id`` rows / None for every response (single,
     rubric). ``responses``: ``response_id, item_id, generator, family, quality,
     correct, n_words`` (:func:`responses_frame` builds it from a Dataset; missing
-    quality is neutral). ``judges``: Judges (or mappings with ``model`` and ``sim``).
+    quality is neutral), or :func:`prepare_responses` of it for replicate loops. ``judges``: Judges (or mappings with ``model`` and ``sim``).
     ``seed`` plays the role of the request seed of the provider (a Judge's own
     ``seed``, when set, takes precedence); ``temperature`` / ``allow_tie`` override the
     judges'. At temperature 0 repeats are identical. ``render=True`` also returns the
@@ -1032,9 +1406,10 @@ def sample_verdicts(
     repeats = int(repeats)
     if repeats < 1:
         raise ValueError(f"repeats must be >= 1, not {repeats}")
-    r = _prepare_responses(responses)
-    rid_index = pd.Index(r["response_id"])
-    rkeys_all = np.array([_h64("rid:" + rid) for rid in r["response_id"]], dtype=np.uint64)
+    prep = prepare_responses(responses)
+    r = prep.frame
+    rid_index = prep.index
+    rkeys_all = prep.keys
 
     if protocol == "pairwise":
         if pairs is None:
@@ -1049,9 +1424,16 @@ def sample_verdicts(
         if bad.any():
             from judgelab.data import DataError
 
-            raise DataError("pairs", "response_a/response_b", "response id not in responses", np.flatnonzero(bad).tolist())
+            raise DataError(
+                "pairs",
+                "response_a/response_b",
+                "response id not in responses",
+                np.flatnonzero(bad).tolist(),
+            )
         n_units, n_orders = len(pr), len(orders)
-        item_ids = pr["item_id"].astype(str).to_numpy() if "item_id" in pr.columns else r["item_id"].to_numpy()[ia]
+        item_ids = (
+            pr["item_id"].to_numpy(dtype=object) if "item_id" in pr.columns else prep.item_ids[ia]
+        )
     else:
         orders = (None,)
         n_orders = 1
@@ -1063,10 +1445,12 @@ def sample_verdicts(
             if (ia < 0).any():
                 from judgelab.data import DataError
 
-                raise DataError("pairs", col, "response id not in responses", np.flatnonzero(ia < 0).tolist())
+                raise DataError(
+                    "pairs", col, "response id not in responses", np.flatnonzero(ia < 0).tolist()
+                )
         ib = ia
         n_units = len(ia)
-        item_ids = r["item_id"].to_numpy()[ia]
+        item_ids = prep.item_ids[ia]
         lo, hi = int(scale[0]), int(scale[1])
         if protocol == "single" and hi <= lo:
             raise ValueError(f"scale {scale} is empty")
@@ -1085,40 +1469,33 @@ def sample_verdicts(
     def col(key):
         return np.array([s["params"][key] for s in specs], dtype=float)[jidx]
 
-    noise, pos, tie, pfail = col("noise"), col("position_bias"), col("tie_band"), col("parse_failure_rate")
-    temps = np.array([s["temperature"] if temperature is None else float(temperature) for s in specs])[jidx]
-    ties_ok = np.array([s["allow_tie"] if allow_tie is None else bool(allow_tie) for s in specs])[jidx]
-    seeds = np.array([int(s["seed"]) if s["seed"] is not None else int(seed) for s in specs], dtype=np.int64)
+    noise, pos, tie, pfail = (
+        col("noise"),
+        col("position_bias"),
+        col("tie_band"),
+        col("parse_failure_rate"),
+    )
+    temps = np.array(
+        [s["temperature"] if temperature is None else float(temperature) for s in specs]
+    )[jidx]
+    ties_ok = np.array([s["allow_tie"] if allow_tie is None else bool(allow_tie) for s in specs])[
+        jidx
+    ]
+    seeds = np.array(
+        [int(s["seed"]) if s["seed"] is not None else int(seed) for s in specs], dtype=np.int64
+    )
     seed_rows = seeds.astype(np.uint64)[jidx]
     sample_eff = np.where(temps > 0, sidx, 0).astype(np.uint64)
     jkeys = np.array([_h64("judge:" + s["name"]) for s in specs], dtype=np.uint64)[jidx]
 
     # perceived quality V_j(r) for every judge and response (n_j x n_resp)
-    quality, words = r["quality"].to_numpy(), r["n_words"].to_numpy()
-    # relations depend on the (generator, family) only: resolve each distinct one once
-    gkey = r["generator"].astype(object).where(r["generator"].notna(), None).astype(str) + "\x1f" + r["family"].astype(object).where(r["family"].notna(), None).astype(str)
-    codes, _ = pd.factorize(gkey)
-    combos = r.groupby(codes, sort=True)[["generator", "family"]].first()
+    quality = prep.quality
     fams = []
     vmat = np.empty((n_j, len(r)))
-    taste_cache: dict[str, np.ndarray] = {}
     for j, s in enumerate(specs):
-        p = s["params"]
-        fam = s["family"] or _judge_family(s["name"], p)
+        fam = s["family"] or _judge_family(s["name"], s["params"])
         fams.append(fam)
-        rel_u = np.array(
-            [
-                _relation_terms(p, s["name"], fam, None if pd.isna(g) else str(g), None if pd.isna(gf) else str(gf))
-                for g, gf in zip(combos["generator"], combos["family"], strict=True)
-            ],
-            dtype=float,
-        )
-        rel = rel_u[codes] if len(rel_u) else np.zeros(len(r))
-        fk = _family_key(s["name"], fam)
-        if p["family_taste"] > 0 and fk not in taste_cache:
-            taste_cache[fk] = _taste_z(fk, rkeys_all)
-        taste = taste_cache[fk] if p["family_taste"] > 0 else np.zeros(len(r))
-        vmat[j] = _perceived(quality, words, rel, taste, p)
+        vmat[j] = prep.perceived(s["name"], fam, s["params"])
 
     if protocol == "pairwise":
         swap = np.array([o == "ba" for o in orders])[oidx]
@@ -1134,7 +1511,7 @@ def sample_verdicts(
     parse_ok = ~(u_parse < pfail)
 
     n_resp = len(r)
-    rid_list = r["response_id"].tolist()
+    rid_cats, rid_tie = prep.rid_cats, prep.rid_tie
     item_cats, item_codes = _categories(np.asarray(item_ids, dtype=object))
     out: dict[str, Any] = {
         "model": _str_col([f"{PROVIDER}/{s['name']}" for s in specs], jidx),
@@ -1155,13 +1532,13 @@ def sample_verdicts(
         top1 = np.maximum(np.maximum(pa, pb), pt)
         top2 = pa + pb + pt - top1 - np.minimum(np.minimum(pa, pb), pt)
         out.update(
-            response_a=_str_col(rid_list, ia[uidx]),
-            response_b=_str_col(rid_list, ib[uidx]),
+            response_a=_str_col(rid_cats, ia[uidx]),
+            response_b=_str_col(rid_cats, ib[uidx]),
             response_id=_str_col([], none),
             order=_str_col(list(orders), oidx),
             sample=sidx.astype(np.int64),
             choice=_str_col(["A", "B", "tie"], np.where(parse_ok, code, -1)),
-            winner=_str_col([*rid_list, "tie"], np.where(parse_ok, win, -1)),
+            winner=_str_col(rid_tie, np.where(parse_ok, win, -1)),
             score=nan.copy(),
             parse_ok=parse_ok,
             p_a=np.where(parse_ok, pa, np.nan),
@@ -1171,13 +1548,16 @@ def sample_verdicts(
         )
         if render:
             texts = ["".join(_pairwise_parts(c)) for c in range(3)]
-            raw = [texts[c] if ok else _FAIL_PAIRWISE for c, ok in zip(code.tolist(), parse_ok.tolist(), strict=True)]
+            raw = [
+                texts[c] if ok else _FAIL_PAIRWISE
+                for c, ok in zip(code.tolist(), parse_ok.tolist(), strict=True)
+            ]
     else:
         v = vmat[jidx, first]
         out.update(
             response_a=_str_col([], none),
             response_b=_str_col([], none),
-            response_id=_str_col(rid_list, first),
+            response_id=_str_col(rid_cats, first),
             order=_str_col([], none),
             sample=sidx.astype(np.int64),
             choice=_str_col([], none),
@@ -1199,9 +1579,9 @@ def sample_verdicts(
                 ]
         else:
             sec_truth = (
-                np.column_stack(
-                    [r[f"section:{t}"].to_numpy(dtype=float) if f"section:{t}" in r.columns else np.full(n_resp, np.nan) for t in titles]
-                )[first]
+                np.column_stack([prep.sections.get(t, np.full(n_resp, np.nan)) for t in titles])[
+                    first
+                ]
                 if titles
                 else np.empty((total, 0))
             )
@@ -1216,12 +1596,20 @@ def sample_verdicts(
             out["judge_verdict"] = _str_col(verdict_names, np.where(parse_ok, vcode, -1))
             metric_maps = [dict(zip(titles, row, strict=True)) for row in metrics.tolist()]
             out["sections"] = pd.array(
-                [json.dumps(m) if ok else None for m, ok in zip(metric_maps, parse_ok.tolist(), strict=True)], dtype="str"
+                [
+                    json.dumps(m) if ok else None
+                    for m, ok in zip(metric_maps, parse_ok.tolist(), strict=True)
+                ],
+                dtype="str",
             )
-            out["p_pass"], out["p_warn"], out["p_fail"] = (np.where(parse_ok, x, np.nan) for x in (pp, pw, pf))
+            out["p_pass"], out["p_warn"], out["p_fail"] = (
+                np.where(parse_ok, x, np.nan) for x in (pp, pw, pf)
+            )
             if render:
                 raw = [
-                    "".join(_rubric_parts(verdict_names[c], m)) if ok else _rubric_fail_text(verdict_names[c])
+                    "".join(_rubric_parts(verdict_names[c], m))
+                    if ok
+                    else _rubric_fail_text(verdict_names[c])
                     for c, m, ok in zip(vcode.tolist(), metric_maps, parse_ok.tolist(), strict=True)
                 ]
     out["raw_output"] = pd.array(raw, dtype="str") if raw is not None else _str_col([], none)
@@ -1233,18 +1621,28 @@ def _categories(values: np.ndarray) -> tuple[list, np.ndarray]:
     return [None if pd.isna(u) else str(u) for u in uniques], codes.astype(np.int64)
 
 
-def _str_col(categories: Sequence[Any], codes: np.ndarray):
+def _pa_strings(values: Sequence[Any]):
+    import pyarrow as pa
+
+    return pa.array(
+        [None if c is None else str(c) for c in values] or [None], type=pa.large_string()
+    )
+
+
+def _str_col(categories, codes: np.ndarray):
     """A pandas string column from categories and integer codes (-1 or a None category = null),
     built with one pyarrow ``take``: constructing it from Python objects costs ~50x more."""
     import pyarrow as pa
 
     codes = np.asarray(codes, dtype=np.int64)
-    cats = pa.array([None if c is None else str(c) for c in categories] or [None], type=pa.large_string())
+    cats = categories if isinstance(categories, pa.Array) else _pa_strings(categories)
     idx = pa.array(np.where(codes < 0, 0, codes), mask=codes < 0)
     return pd.array(cats.take(idx), dtype=pd.StringDtype("pyarrow", na_value=np.nan))
 
 
-def _rubric_codes(metrics: np.ndarray, pass_threshold=RUBRIC_PASS, warn_threshold=RUBRIC_WARN) -> np.ndarray:
+def _rubric_codes(
+    metrics: np.ndarray, pass_threshold=RUBRIC_PASS, warn_threshold=RUBRIC_WARN
+) -> np.ndarray:
     """Vectorised :func:`judgelab.rubric.aggregate`: 0 pass, 1 warn, 2 fail (RUBRIC_VERDICTS order)."""
     if metrics.shape[1] == 0:
         return np.full(metrics.shape[0], 2)

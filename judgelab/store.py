@@ -29,6 +29,7 @@ error texts are redacted by :mod:`judgelab.llm` before they are written.
 
 from __future__ import annotations
 
+import atexit
 import concurrent.futures as cf
 import json
 import os
@@ -37,6 +38,7 @@ import socket
 import sqlite3
 import threading
 import time
+import weakref
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
@@ -192,14 +194,32 @@ _CALL_RESULT_FIELDS = (
 
 BUSY_TIMEOUT_MS = 60_000
 
+# stores still open at interpreter exit are flushed while their writer threads still run
+_OPEN: weakref.WeakSet = weakref.WeakSet()
+
+
+@atexit.register
+def _close_open_stores() -> None:
+    for st in list(_OPEN):
+        try:
+            st.close()
+        except Exception:
+            pass
+
 
 class StoreError(RuntimeError):
     """The store cannot be used (filesystem without WAL, newer schema, closed store)."""
 
 
+_OWNER: dict[int, str] = {}
+
+
 def owner_tag() -> str:
-    """host:pid of this process (recorded on pending calls)."""
-    return f"{socket.gethostname()}:{os.getpid()}"
+    """host:pid of this process (recorded on pending calls; cached per pid, forks differ)."""
+    pid = os.getpid()
+    if pid not in _OWNER:
+        _OWNER[pid] = f"{socket.gethostname()}:{pid}"
+    return _OWNER[pid]
 
 
 def context_key(item_id=None, response_a=None, response_b=None, response_id=None) -> str:
@@ -253,7 +273,7 @@ class _Writer(threading.Thread):
         try:
             con.execute("BEGIN IMMEDIATE")
         except sqlite3.Error as exc:
-            for fn, fut in ops:
+            for _fn, fut in ops:
                 fut.set_exception(StoreError(f"could not start a write transaction: {exc}"))
             return
         for fn, fut in ops:
@@ -283,7 +303,9 @@ class _Writer(threading.Thread):
 
 
 def _connect(path: str) -> sqlite3.Connection:
-    con = sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None, check_same_thread=False)
+    con = sqlite3.connect(
+        path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None, check_same_thread=False
+    )
     con.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
     mode = con.execute("PRAGMA journal_mode=WAL").fetchone()[0]
     if str(mode).lower() != "wal":
@@ -337,6 +359,7 @@ class VerdictStore:
         self._closed = False
         self._readers: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
+        _OPEN.add(self)
 
     # ---------------------------------------------------------------- basics
     def __repr__(self) -> str:
@@ -349,8 +372,11 @@ class VerdictStore:
         self.close()
 
     def __del__(self):
+        # never block in a finaliser: ask the writer to stop after the queued writes
         try:
-            self.close()
+            if not self._closed:
+                self._closed = True
+                self._writer.q.put(None)
         except Exception:
             pass
 
@@ -373,9 +399,9 @@ class VerdictStore:
         self._writer.q.put((fn, fut))
         return fut
 
-    def flush(self) -> None:
+    def flush(self, timeout: float | None = 600) -> None:
         """Wait until every write queued so far is committed."""
-        self.submit(lambda con: None).result()
+        self.submit(lambda con: None).result(timeout=timeout)
 
     def close(self) -> None:
         if self._closed:
@@ -417,14 +443,18 @@ class VerdictStore:
         con = self._reader()
         for i in range(0, len(addresses), 900):
             chunk = addresses[i : i + 900]
-            cur = con.execute(f"SELECT * FROM calls WHERE address IN ({','.join('?' * len(chunk))})", chunk)
+            cur = con.execute(
+                f"SELECT * FROM calls WHERE address IN ({','.join('?' * len(chunk))})", chunk
+            )
             cols = [d[0] for d in cur.description]
             for row in cur.fetchall():
                 d = dict(zip(cols, row))
                 out[d["address"]] = d
         return out
 
-    def claim(self, address: str, model: str, route: str, backend: str, sample: int, request: str) -> cf.Future:
+    def claim(
+        self, address: str, model: str, route: str, backend: str, sample: int, request: str
+    ) -> cf.Future:
         """Record the call as pending before sending it; resolves to the status it had before.
 
         ``done`` means another process finished it meanwhile: do not send. ``pending`` means
@@ -452,7 +482,7 @@ class VerdictStore:
 
         return self.submit(op)
 
-    def finish(self, address: str, status: str, result: dict) -> cf.Future:
+    def finish(self, address: str, status: str, result: dict, _op_only: bool = False):
         """Record a call's outcome (``done`` or ``failed``) with its result fields."""
         if status not in ("done", "failed"):
             raise ValueError(f"status must be done or failed, not {status!r}")
@@ -467,10 +497,10 @@ class VerdictStore:
                 (status, *vals, time.time(), address),
             )
 
-        return self.submit(op)
+        return op if _op_only else self.submit(op)
 
     # ----------------------------------------------------------- verdicts, runs
-    def put_verdicts(self, rows: Sequence[dict]) -> cf.Future:
+    def put_verdicts(self, rows: Sequence[dict], _op_only: bool = False):
         """Insert or replace verdict rows (keys: see ``_VERDICT_FIELDS``)."""
         now = time.time()
         data = [tuple(_sql_value(r.get(k)) for k in _VERDICT_FIELDS) + (now,) for r in rows]
@@ -478,15 +508,25 @@ class VerdictStore:
         ph = ", ".join("?" * (len(_VERDICT_FIELDS) + 1))
 
         def op(con: sqlite3.Connection):
-            con.executemany(f"INSERT OR REPLACE INTO verdicts ({cols}, created_at) VALUES ({ph})", data)
+            con.executemany(
+                f"INSERT OR REPLACE INTO verdicts ({cols}, created_at) VALUES ({ph})", data
+            )
 
-        return self.submit(op)
+        return op if _op_only else self.submit(op)
 
-    def put_run_calls(self, rows: Sequence[dict]) -> cf.Future:
+    def put_run_calls(self, rows: Sequence[dict], _op_only: bool = False):
         """Record run membership: run_id, address, judge_version, context, cached, repaid."""
         now = time.time()
         data = [
-            (r["run_id"], r["address"], r["judge_version"], r["context"], int(r["cached"]), int(r.get("repaid", 0)), now)
+            (
+                r["run_id"],
+                r["address"],
+                r["judge_version"],
+                r["context"],
+                int(r["cached"]),
+                int(r.get("repaid", 0)),
+                now,
+            )
             for r in rows
         ]
 
@@ -497,6 +537,28 @@ class VerdictStore:
                 " SET cached = min(cached, excluded.cached), repaid = max(repaid, excluded.repaid)",
                 data,
             )
+
+        return op if _op_only else self.submit(op)
+
+    def record(
+        self,
+        address: str,
+        status: str | None,
+        result: dict | None,
+        verdict_rows: Sequence[dict],
+        run_rows: Sequence[dict],
+    ) -> cf.Future:
+        """A call's outcome (unless ``status`` is None), its verdicts and run membership,
+        committed together (one queued operation per call keeps the writer cheap)."""
+        ops = []
+        if status is not None:
+            ops.append(self.finish(address, status, result or {}, _op_only=True))
+        ops.append(self.put_verdicts(verdict_rows, _op_only=True))
+        ops.append(self.put_run_calls(run_rows, _op_only=True))
+
+        def op(con: sqlite3.Connection):
+            for o in ops:
+                o(con)
 
         return self.submit(op)
 
@@ -515,13 +577,17 @@ class VerdictStore:
         text, now = json.dumps(summary, default=str), time.time()
 
         def op(con):
-            con.execute("UPDATE runs SET finished_at = ?, summary = ? WHERE run_id = ?", (now, text, run_id))
+            con.execute(
+                "UPDATE runs SET finished_at = ?, summary = ? WHERE run_id = ?", (now, text, run_id)
+            )
 
         return self.submit(op)
 
     def runs(self) -> pd.DataFrame:
         """Runs recorded in the store with their summaries."""
-        return self.query("SELECT run_id, protocol, started_at, finished_at, summary FROM runs ORDER BY started_at")
+        return self.query(
+            "SELECT run_id, protocol, started_at, finished_at, summary FROM runs ORDER BY started_at"
+        )
 
     # ------------------------------------------------------------------ frames
     def to_frame(
@@ -604,7 +670,11 @@ class VerdictStore:
         path = Path(path)
         df = self.to_frame(**filters)
         suffix = path.suffix.lower()
-        targets = [path] if suffix in (".csv", ".parquet") else [path.with_suffix(".csv"), path.with_suffix(".parquet")]
+        targets = (
+            [path]
+            if suffix in (".csv", ".parquet")
+            else [path.with_suffix(".csv"), path.with_suffix(".parquet")]
+        )
         for t in targets:
             t.parent.mkdir(parents=True, exist_ok=True)
             if t.suffix.lower() == ".csv":
@@ -617,7 +687,9 @@ class VerdictStore:
         """Counts of calls by status, verdicts and run memberships."""
         con = self._reader()
         out = {s: 0 for s in ("pending", "done", "failed")}
-        out.update(dict(con.execute("SELECT status, COUNT(*) FROM calls GROUP BY status").fetchall()))
+        out.update(
+            dict(con.execute("SELECT status, COUNT(*) FROM calls GROUP BY status").fetchall())
+        )
         out["verdicts"] = con.execute("SELECT COUNT(*) FROM verdicts").fetchone()[0]
         out["run_calls"] = con.execute("SELECT COUNT(*) FROM run_calls").fetchone()[0]
         return out
@@ -645,5 +717,7 @@ def _typed_frame(df: pd.DataFrame) -> pd.DataFrame:
         df[c] = df[c].astype("Int64")
     for c in ("score", "p_a", "p_b", "p_tie", "margin", "cost_usd", "latency_s"):
         df[c] = pd.to_numeric(df[c], errors="coerce").astype(float)
-    df["cached"] = df["cached"].map(lambda x: None if x is None or x != x else bool(x)).astype(object)
+    df["cached"] = (
+        df["cached"].map(lambda x: None if x is None or x != x else bool(x)).astype(object)
+    )
     return df

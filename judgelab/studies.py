@@ -126,7 +126,11 @@ def notebooks_dir() -> Path:
 def notebook_dirs() -> list[Path]:
     """Where studies are looked up: directories in ``$JUDGELAB_NOTEBOOKS`` (os.pathsep-separated;
     a lab's own study notebooks, or test notebooks) before the package's notebooks."""
-    extra = [Path(p).expanduser() for p in os.environ.get("JUDGELAB_NOTEBOOKS", "").split(os.pathsep) if p]
+    extra = [
+        Path(p).expanduser()
+        for p in os.environ.get("JUDGELAB_NOTEBOOKS", "").split(os.pathsep)
+        if p
+    ]
     return [*extra, notebooks_dir()]
 
 
@@ -154,7 +158,11 @@ def notebook_path(study: str) -> Path:
         valid = available_studies()
         raise ValueError(
             f"unknown study '{study}'; valid studies: "
-            + (", ".join(valid) if valid else f"(no study notebooks installed in {notebooks_dir()})")
+            + (
+                ", ".join(valid)
+                if valid
+                else f"(no study notebooks installed in {notebooks_dir()})"
+            )
         )
     return files[study]
 
@@ -327,7 +335,8 @@ def panel_judges(spec: str) -> list:
 def resolve_judges(judges) -> list:
     """``judges`` parameter -> list of :class:`judgelab.judges.Judge`.
 
-    Accepts ``"panel:demo"`` / ``"panel:null"`` (:func:`judgelab.sim.panel`), a model
+    Accepts ``"panel:demo"`` / ``"panel:null"`` (:func:`judgelab.sim.panel`; ``panel:demo/a,b``
+    picks members by name), a model
     string, a mapping of Judge fields (with ``sim`` for a simulated judge), a Judge, or a
     list mixing these (panels are flattened)."""
     out: list = []
@@ -475,12 +484,12 @@ def _as_bool(x) -> bool:
 
 
 # ------------------------------------------------------------------ running
-def _call_with_supported(fn, /, **kwargs):
+def _call_with_supported(fn, /, *args, **kwargs):
     """Call ``fn`` with the keyword arguments its signature accepts (run.py owns the signature)."""
     sig = inspect.signature(fn)
     if not any(p.kind is inspect.Parameter.VAR_KEYWORD for p in sig.parameters.values()):
         kwargs = {k: v for k, v in kwargs.items() if k in sig.parameters}
-    return fn(**kwargs)
+    return fn(*args, **kwargs)
 
 
 def _unpack_run_result(result) -> tuple[pd.DataFrame, dict]:
@@ -857,12 +866,6 @@ def _judge_now(
         # The simulated judges look answers' truth and generator up in a registry filled from the dataset.
         _sim_module().register_dataset(dataset)
     seed = int(params.get("seed") or 0)
-    if pairs is None or isinstance(pairs, str):
-        pair_frame = dataset.pairs(
-            pairs or params.get("pairs") or "human", n_pairs=params.get("n_pairs"), seed=seed
-        )
-    else:
-        pair_frame = dataset.pairs(pairs)
     if repeats is None:
         repeats = params.get("repeats") or 1
     common = dict(
@@ -872,20 +875,35 @@ def _judge_now(
         concurrency=int(params.get("concurrency") or SHARED_DEFAULTS["concurrency"]),
         max_cost_usd=params.get("max_cost_usd"),
         dry_run=bool(params.get("dry_run")),
+        # reports hold no progress bars; interactive runs keep run.py's default
+        **({"progress": False} if os.environ.get("JUDGELAB_OUT") else {}),
     )
     common.update(kwargs)
     if protocol == "pairwise":
+        if pairs is None or isinstance(pairs, str):
+            pair_frame = dataset.pairs(
+                pairs or params.get("pairs") or "human", n_pairs=params.get("n_pairs"), seed=seed
+            )
+        else:
+            pair_frame = dataset.pairs(pairs)
         result = _call_with_supported(
-            run.judge_pairwise, dataset=dataset, judges=specs, pairs=pair_frame, **common
+            run.judge_pairwise, dataset, specs, pairs=pair_frame, **common
         )
     else:
+        if responses is None and pairs is not None:
+            # an explicit pairs spec names the units: the responses in those pairs
+            pf = (
+                dataset.pairs(pairs, n_pairs=params.get("n_pairs"), seed=seed)
+                if isinstance(pairs, str)
+                else pairs
+            )
+            responses = pd.unique(pf[["response_a", "response_b"]].to_numpy().ravel()).tolist()
         if responses is None:
-            responses = pd.unique(
-                pair_frame[["response_a", "response_b"]].to_numpy().ravel()
-            ).tolist()
+            # run.py's default units (responses with human labels, else all), seeded sample
+            common.setdefault("n_responses", params.get("n_responses"))
         fn = run.judge_single if protocol == "single" else run.judge_rubric
         result = _call_with_supported(
-            fn, dataset=dataset, judges=specs, responses=list(responses), **common
+            fn, dataset, specs, responses=None if responses is None else list(responses), **common
         )
     frame, summary = _unpack_run_result(result)
     summary = {"protocol": protocol, "n_judges": len(specs), **summary}

@@ -38,16 +38,37 @@ def toy_verdicts(tmp_path_factory) -> Path:
     pairs = jl.load_dataset("demo").pairs("human", n_pairs=60, seed=1)
     rng = np.random.default_rng(0)
     rows = []
-    for model, fam, p_first in (("judgelab-sim/aurora-mini", "aurora", 0.7), ("judgelab-sim/basalt-pro", "basalt", 0.5)):
-        choices = rng.choice(["A", "B", "tie"], p=[0.9 * p_first, 0.9 * (1 - p_first), 0.1], size=(len(pairs), 2))
+    for model, fam, p_first in (
+        ("judgelab-sim/aurora-mini", "aurora", 0.7),
+        ("judgelab-sim/basalt-pro", "basalt", 0.5),
+    ):
+        choices = rng.choice(
+            ["A", "B", "tie"], p=[0.9 * p_first, 0.9 * (1 - p_first), 0.1], size=(len(pairs), 2)
+        )
         for r, cs in zip(pairs.itertuples(), choices, strict=True):
             for order, c in zip(("ab", "ba"), cs, strict=True):
-                first, second = (r.response_a, r.response_b) if order == "ab" else (r.response_b, r.response_a)
+                first, second = (
+                    (r.response_a, r.response_b) if order == "ab" else (r.response_b, r.response_a)
+                )
                 rows.append(
-                    dict(model=model, backend="csv", judge_version="v1", judge_family=fam, protocol="pairwise",
-                         item_id=r.item_id, response_a=r.response_a, response_b=r.response_b, response_id=None,
-                         order=order, sample=0, raw_output=f"[[{'C' if c == 'tie' else c}]]", choice=c,
-                         winner={"A": first, "B": second, "tie": "tie"}[c], score=None, parse_ok=True)
+                    dict(
+                        model=model,
+                        backend="csv",
+                        judge_version="v1",
+                        judge_family=fam,
+                        protocol="pairwise",
+                        item_id=r.item_id,
+                        response_a=r.response_a,
+                        response_b=r.response_b,
+                        response_id=None,
+                        order=order,
+                        sample=0,
+                        raw_output=f"[[{'C' if c == 'tie' else c}]]",
+                        choice=c,
+                        winner={"A": first, "B": second, "tie": "tie"}[c],
+                        score=None,
+                        parse_ok=True,
+                    )
                 )
     path = tmp_path_factory.mktemp("verdicts") / "verdicts.csv"
     pd.DataFrame(rows).to_csv(path, index=False)
@@ -96,10 +117,14 @@ def cli(toy_env):
     return invoke
 
 
+TOY_CALL = ("-p", "verdicts", "call", "-p", "judges", "panel:demo", "-p", "n_pairs", "10")
+
+
 @pytest.fixture(scope="session")
-def toy_run(cli, toy_verdicts, tmp_path_factory) -> Path:
-    """One `judgelab run toy` shared by the CLI, report and browser tests."""
-    out = tmp_path_factory.mktemp("runs") / "toy"
-    res = cli("run", "toy", "-p", "verdicts", toy_verdicts, "--out", out)
+def toy_run(cli, tmp_path_factory) -> Path:
+    """One `judgelab run toy` judging 10 demo pairs with the simulated panel (180 calls) into
+    its own store; shared by the CLI, report and browser tests."""
+    base = tmp_path_factory.mktemp("runs")
+    res = cli("run", "toy", *TOY_CALL, "-p", "store", base / "store.sqlite", "--out", base / "toy")
     assert res.exit_code == 0, res.output
-    return out
+    return base / "toy"

@@ -11,7 +11,8 @@ answers ``POST /v1/chat/completions``. What it answers is under the caller's con
   ``prompt_tokens`` / ``completion_tokens``.
 * ``server.delay`` is added to every answer (latency injection for the benchmark).
 * Every request is recorded in ``server.requests`` (body, Authorization header, time),
-  and ``server.in_flight`` counts requests being answered.
+  and ``server.in_flight`` counts requests being answered. ``GET /stats`` returns the
+  request count and the peak concurrency (for a server run in another process).
 
 ``python tests/openai_server.py --port 0 --delay 0.1`` runs it standalone.
 """
@@ -58,7 +59,9 @@ def default_responder(body: dict, n: int) -> dict:
     h = _h(text)
     if "[Rubric]" in text:
         rub = json.loads(text.split("[Rubric]\n", 1)[1].split("\n", 1)[0])
-        metrics = {s["title"]: round(((h >> i) % 11) / 10, 1) for i, s in enumerate(rub["sections"])}
+        metrics = {
+            s["title"]: round(((h >> i) % 11) / 10, 1) for i, s in enumerate(rub["sections"])
+        }
         return {"content": json.dumps({"verdict": "pass", "reasoning": "ok", "metrics": metrics})}
     m = re.search(r"on a scale of (\d+) to (\d+)", text)
     if m:
@@ -111,19 +114,23 @@ class FakeOpenAI:
         ready = threading.Event()
 
         def run():
-            self._loop = asyncio.new_event_loop()
-            asyncio.set_event_loop(self._loop)
+            loop = self._loop = asyncio.new_event_loop()
+            asyncio.set_event_loop(loop)
             app = web.Application()
             app.router.add_post("/v1/chat/completions", self._handle)
             app.router.add_post("/chat/completions", self._handle)
-            self._runner = web.AppRunner(app, access_log=None)
-            self._loop.run_until_complete(self._runner.setup())
-            site = web.TCPSite(self._runner, "127.0.0.1", port, backlog=1024)
-            self._loop.run_until_complete(site.start())
+            app.router.add_get("/stats", self._stats)
+            # hanging handlers (simulated hangs) must not hold up shutdown
+            runner = self._runner = web.AppRunner(
+                app, access_log=None, shutdown_timeout=0.2, handler_cancellation=True
+            )
+            loop.run_until_complete(runner.setup())
+            site = web.TCPSite(runner, "127.0.0.1", port, backlog=1024)
+            loop.run_until_complete(site.start())
             ready.set()
-            self._loop.run_forever()
-            self._loop.run_until_complete(self._runner.cleanup())
-            self._loop.close()
+            loop.run_forever()
+            loop.run_until_complete(runner.cleanup())
+            loop.close()
 
         self._thread = threading.Thread(target=run, name="fake-openai", daemon=True)
         self._thread.start()
@@ -152,12 +159,23 @@ class FakeOpenAI:
         self.stop()
 
     # ------------------------------------------------------------- handling
+    async def _stats(self, request: web.Request) -> web.StreamResponse:
+        """Request count and peak concurrency (for a server in another process)."""
+        return web.json_response(
+            {"requests": len(self.requests), "max_in_flight": self.max_in_flight}
+        )
+
     async def _handle(self, request: web.Request) -> web.StreamResponse:
         body = await request.json()
         with self._lock:
             n = len(self.requests)
             self.requests.append(
-                {"body": body, "authorization": request.headers.get("Authorization"), "t": time.time(), "n": n}
+                {
+                    "body": body,
+                    "authorization": request.headers.get("Authorization"),
+                    "t": time.time(),
+                    "n": n,
+                }
             )
             self.in_flight += 1
             self.max_in_flight = max(self.max_in_flight, self.in_flight)
@@ -169,13 +187,21 @@ class FakeOpenAI:
             status = int(spec.get("status", 200))
             headers = dict(spec.get("headers") or {})
             if status != 200:
-                err = {"error": {"message": spec.get("error", f"fake error {status}"), "type": "fake", "code": status}}
+                err = {
+                    "error": {
+                        "message": spec.get("error", f"fake error {status}"),
+                        "type": "fake",
+                        "code": status,
+                    }
+                }
                 return web.json_response(err, status=status, headers=headers)
             content = spec.get("content")
             prompt_chars = sum(len(str(m.get("content", ""))) for m in body.get("messages", []))
             usage = {
                 "prompt_tokens": int(spec.get("prompt_tokens", prompt_chars // 4 + 1)),
-                "completion_tokens": int(spec.get("completion_tokens", len(content or "") // 4 + 1)),
+                "completion_tokens": int(
+                    spec.get("completion_tokens", len(content or "") // 4 + 1)
+                ),
             }
             usage["total_tokens"] = usage["prompt_tokens"] + usage["completion_tokens"]
             logprobs = None
@@ -217,3 +243,77 @@ if __name__ == "__main__":
             time.sleep(3600)
     except KeyboardInterrupt:
         srv.stop()
+
+
+# ------------------------------------------------------------------ test helpers
+def tiny_dataset(n_items: int = 4, n_gen: int = 3, good: str | None = None):
+    """A small Dataset: ``n_items`` items x ``n_gen`` generators, every pair of an item
+    compared by one human rater. ``good`` marks one generator's answers with 'GOOD'."""
+    import pandas as pd
+
+    from judgelab.data import Dataset
+
+    gens = [f"gen{g}" for g in range(n_gen)]
+    items = pd.DataFrame(
+        {
+            "item_id": [f"q{i}" for i in range(n_items)],
+            "prompt": [f"Question {i}?" for i in range(n_items)],
+        }
+    )
+    rows, prefs, labels = [], [], []
+    for i in range(n_items):
+        for g in gens:
+            text = f"Answer of {g} to question {i}." + (" GOOD" if g == good else "")
+            rows.append(
+                {
+                    "response_id": f"q{i}-{g}",
+                    "item_id": f"q{i}",
+                    "generator": g,
+                    "family": "fam",
+                    "text": text,
+                }
+            )
+            labels.append({"response_id": f"q{i}-{g}", "rater_id": "r1", "score": 5})
+        for a in range(n_gen):
+            for b in range(a + 1, n_gen):
+                prefs.append(
+                    {
+                        "item_id": f"q{i}",
+                        "response_a": f"q{i}-{gens[a]}",
+                        "response_b": f"q{i}-{gens[b]}",
+                        "rater_id": "r1",
+                        "preference": "a",
+                    }
+                )
+    rubric = {
+        "name": "t",
+        "sections": [{"title": "Correctness", "body": "c"}, {"title": "Clarity", "body": "c"}],
+    }
+    return Dataset(
+        name="tiny",
+        items=items,
+        responses=pd.DataFrame(rows),
+        labels=pd.DataFrame(labels),
+        preferences=pd.DataFrame(prefs),
+        scale=(1, 10),
+        rubric=rubric,
+    )
+
+
+try:  # a pytest fixture for test modules that import it
+    import pytest
+
+    @pytest.fixture(scope="module")
+    def _fake_openai_module():
+        srv = FakeOpenAI().start()
+        yield srv
+        srv.stop()
+
+    @pytest.fixture
+    def fake_openai(_fake_openai_module):
+        """The module's fake server, reset (default answers, no delay, no requests) per test."""
+        _fake_openai_module.reset(delay=0.0)
+        return _fake_openai_module
+
+except ImportError:  # standalone use without pytest
+    pass

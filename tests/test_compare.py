@@ -17,10 +17,21 @@ def make_reference(n_items=120, seed=0):
     rows = []
     for i in range(n_items):
         a, b = f"i{i}-x", f"i{i}-y"
-        rows.append({"item_id": f"i{i}", "response_a": a, "response_b": b, "winner": a if rng.random() < 0.5 else b})
+        rows.append(
+            {
+                "item_id": f"i{i}",
+                "response_a": a,
+                "response_b": b,
+                "winner": a if rng.random() < 0.5 else b,
+            }
+        )
     pairs = pd.DataFrame(rows)
     ref = pd.DataFrame(
-        {"item_id": pairs["item_id"], "pair_key": pair_key(pairs["response_a"], pairs["response_b"]), "reference": pairs["winner"]}
+        {
+            "item_id": pairs["item_id"],
+            "pair_key": pair_key(pairs["response_a"], pairs["response_b"]),
+            "reference": pairs["winner"],
+        }
     )
     return pairs, ref
 
@@ -70,7 +81,10 @@ def test_agreement_and_kappa_match_sklearn():
     cand = judge_frame(pairs, "small", 0.7, 2, tie_rate=0.1)
     rows = {r["id"]: r for r in compare.agreement_findings(src, cand, n_boot=200, seed=1)}
     m = src.merge(cand, on=["item_id", "response_a", "response_b", "order"], suffixes=("_s", "_c"))
-    assert rows["agreement_with_source"]["estimate"] == pytest.approx((m["winner_s"] == m["winner_c"]).mean(), abs=1e-12)
+    assert rows["agreement_with_source"]["estimate"] == pytest.approx(
+        (m["winner_s"] == m["winner_c"]).mean(), abs=1e-12
+    )
+
     # kappa is over labels that mean the same on every item: the pair's first / second id or tie
     def side(w):
         return np.where(w == "tie", "tie", np.where(w == m["response_a"], "first", "second"))
@@ -104,12 +118,22 @@ def test_mcnemar_added_with_one_unit_per_item():
     pairs, ref = make_reference(100)
     src = judge_frame(pairs, "big", 0.85, 1)
     cand = judge_frame(pairs, "small", 0.75, 2)
-    rows = {r["id"]: r for r in compare.accuracy_findings(src, cand, ref, order_aggregation="first_order", n_boot=200)}
+    rows = {
+        r["id"]: r
+        for r in compare.accuracy_findings(
+            src, cand, ref, order_aggregation="first_order", n_boot=200
+        )
+    }
     s = src[src.order == "ab"].merge(pairs, on="item_id")
     c = cand[cand.order == "ab"].merge(pairs, on="item_id")
-    cs, cc = (s["winner_x"] == s["winner_y"]).to_numpy(), (c["winner_x"] == c["winner_y"]).to_numpy()
+    cs, cc = (
+        (s["winner_x"] == s["winner_y"]).to_numpy(),
+        (c["winner_x"] == c["winner_y"]).to_numpy(),
+    )
     table = [[np.sum(cc & cs), np.sum(cc & ~cs)], [np.sum(~cc & cs), np.sum(~cc & ~cs)]]
-    assert rows["accuracy_difference"]["mcnemar_p"] == pytest.approx(mcnemar(table, exact=True).pvalue, abs=1e-12)
+    assert rows["accuracy_difference"]["mcnemar_p"] == pytest.approx(
+        mcnemar(table, exact=True).pvalue, abs=1e-12
+    )
     rows = {r["id"]: r for r in compare.accuracy_findings(src, cand, ref, n_boot=200)}
     assert "mcnemar_p" not in rows["accuracy_difference"]  # two units (orders) per item
 
@@ -129,13 +153,17 @@ def test_cost_and_latency():
 def test_cascade_end_points_and_costs():
     pairs, ref = make_reference(150)
     cheap = judge_frame(pairs, "cheap", 0.7, 1, cost=0.0001)
-    ens = pd.concat([judge_frame(pairs, f"big{k}", 0.9, 10 + k, cost=0.01) for k in range(3)], ignore_index=True)
+    ens = pd.concat(
+        [judge_frame(pairs, f"big{k}", 0.9, 10 + k, cost=0.01) for k in range(3)], ignore_index=True
+    )
     table = compare.cascade_table(cheap, ens, ref, thresholds=(0.0, 0.5, 1.01))
     # t = 0: the cheap judge alone, its consistent_only decision per pair
     solo = compare.units(cheap, "consistent_only").merge(ref, on="pair_key")
     first = table.iloc[0]
     assert first["escalated"] == 0
-    assert first["accuracy"] == pytest.approx((solo["winner"] == solo["reference"]).mean(), abs=1e-12)
+    assert first["accuracy"] == pytest.approx(
+        (solo["winner"] == solo["reference"]).mean(), abs=1e-12
+    )
     assert first["cost_per_1k_usd"] == pytest.approx(1000 * 2 * 0.0001)
     # t > 1: everything escalated, cheap calls still paid
     assert table.iloc[2]["escalated"] == 1.0

@@ -67,9 +67,27 @@ def test_failed_download_is_a_clear_error(tmp_path, monkeypatch):
 
 
 VOTES = [
-    {"question_id": 81, "judge": "expert_1", "model_a": "gpt-4", "model_b": "llama-13b", "winner": "model_a"},
-    {"question_id": 81, "judge": "author_2", "model_a": "llama-13b", "model_b": "gpt-4", "winner": "tie"},
-    {"question_id": 82, "judge": "expert_1", "model_a": "claude-v1", "model_b": "gpt-4", "winner": "model_b"},
+    {
+        "question_id": 81,
+        "judge": "expert_1",
+        "model_a": "gpt-4",
+        "model_b": "llama-13b",
+        "winner": "model_a",
+    },
+    {
+        "question_id": 81,
+        "judge": "author_2",
+        "model_a": "llama-13b",
+        "model_b": "gpt-4",
+        "winner": "tie",
+    },
+    {
+        "question_id": 82,
+        "judge": "expert_1",
+        "model_a": "claude-v1",
+        "model_b": "gpt-4",
+        "winner": "model_b",
+    },
 ]
 
 
@@ -89,7 +107,7 @@ def test_download_fills_cache_then_loads_from_it(tmp_path, monkeypatch):
         return payload
 
     monkeypatch.setattr(_base, "http_get", fake_get)
-    ds = D.load("mt_bench_human", cache_dir=tmp_path, companion=None)
+    ds = D.load("mt_bench_human", cache_dir=tmp_path, companion=False)
     assert calls == [mt_bench_human.UPSTREAM_URL]
     assert (tmp_path / "mt_bench_human" / mt_bench_human.VOTES_FILE).read_bytes() == payload
     ds.validate(warn=False)
@@ -134,31 +152,39 @@ def test_mt_bench_mapping_on_small_fixture(tmp_path, monkeypatch):
         assert list(ds.items["prompt"]) == ["Q81", "Q82"]
         assert list(ds.items["category"]) == ["writing", "math"]
         p2 = ds.preferences.iloc[1]
-        assert (p2.response_a, p2.response_b, p2.preference, p2.rater_group) == ("81:llama-13b", "81:gpt-4", "tie", "author")
+        assert (p2.response_a, p2.response_b, p2.preference, p2.rater_group) == (
+            "81:llama-13b",
+            "81:gpt-4",
+            "tie",
+            "author",
+        )
         assert ds.preferences.iloc[2].preference == "b"
         text = ds.responses.set_index("response_id")["text"]
-        assert text["81:gpt-4"] == "A81" and pd.isna(text["81:llama-13b"])  # votes only where no answer
+        assert text["81:gpt-4"] == "A81" and pd.isna(
+            text["81:llama-13b"]
+        )  # votes only where no answer
 
 
 def test_bad_winner_names_table_column_rows(tmp_path):
     rows = [*VOTES, {**VOTES[0], "winner": "model_c"}]
     _write_votes(tmp_path / "d", rows)
-    with pytest.raises(DataError, match=r"human_judgments_turn1.jsonl', column 'winner'.*rows \[3\]"):
-        D.load("mt_bench_human", path=tmp_path / "d", companion=None)
+    with pytest.raises(
+        DataError, match=r"human_judgments_turn1.jsonl', column 'winner'.*rows \[3\]"
+    ):
+        D.load("mt_bench_human", path=tmp_path / "d", companion=False)
 
 
 def test_memory_cache_returns_independent_copies(tmp_path):
     _write_votes(tmp_path / "d", VOTES)
-    a = D.load("mt_bench_human", path=tmp_path / "d", companion=None)
+    a = D.load("mt_bench_human", path=tmp_path / "d", companion=False)
     a.preferences.loc[0, "preference"] = "b"
     a.meta["turn"] = 99
-    b = D.load("mt_bench_human", path=tmp_path / "d", companion=None)
+    b = D.load("mt_bench_human", path=tmp_path / "d", companion=False)
     assert b.preferences.loc[0, "preference"] == "a" and b.meta["turn"] == 1
     assert isinstance(b, Dataset)
     # edited data is re-read (the key includes size and mtime)
-    _write_votes_again = (tmp_path / "d" / mt_bench_human.VOTES_FILE).write_bytes
-    _write_votes_again(_votes_bytes(VOTES[:2]))
-    assert len(D.load("mt_bench_human", path=tmp_path / "d", companion=None).preferences) == 2
+    (tmp_path / "d" / mt_bench_human.VOTES_FILE).write_bytes(_votes_bytes(VOTES[:2]))
+    assert len(D.load("mt_bench_human", path=tmp_path / "d", companion=False).preferences) == 2
 
 
 def test_load_dataset_reaches_registered_names(tmp_path, monkeypatch):
@@ -176,7 +202,14 @@ def test_llmbar_result_record_parser():
         "output_1": "o1",
         "output_2": "o2",
         "label": 2,
-        "results": [{"score_1": ["8", "stop"], "score_2": ["8", "stop"], "swap = False": {"winner": "2"}, "swap = True": {"winner": "1"}}],
+        "results": [
+            {
+                "score_1": ["8", "stop"],
+                "score_2": ["8", "stop"],
+                "swap = False": {"winner": "2"},
+                "swap = True": {"winner": "1"},
+            }
+        ],
     }
     row = llmbar.parse_result_record("LLMBar/Natural", 5, "GPT-4", "Rating", rec)
     assert row == {
@@ -200,11 +233,16 @@ def test_llmbar_download_builds_readable_folder(tmp_path, monkeypatch):
         "tree": [
             {"path": "Dataset/LLMBar/Natural/dataset.json", "type": "blob"},
             {"path": "Dataset/LLMBar/Natural/evaluators/GPT-4/Vanilla/result.json", "type": "blob"},
-            {"path": "Dataset/LLMBar/Natural/evaluators/GPT-4/Vanilla/statistics.json", "type": "blob"},
+            {
+                "path": "Dataset/LLMBar/Natural/evaluators/GPT-4/Vanilla/statistics.json",
+                "type": "blob",
+            },
         ]
     }
     inst = [{"input": "q", "output_1": "good", "output_2": "bad", "label": 1}]
-    res = [{**inst[0], "results": [{"swap = False": {"winner": "1"}, "swap = True": {"winner": "2"}}]}]
+    res = [
+        {**inst[0], "results": [{"swap = False": {"winner": "1"}, "swap = True": {"winner": "2"}}]}
+    ]
     pages = {
         llmbar.GITHUB_TREE: tree,
         llmbar.GITHUB_RAW + "Dataset/LLMBar/Natural/dataset.json": inst,
@@ -233,10 +271,14 @@ def test_alpaca_download_maps_file_names_to_upstream_paths(tmp_path, monkeypatch
     monkeypatch.setattr(_base, "http_get", fake_get)
     monkeypatch.delenv("JUDGELAB_DATA", raising=False)
     ref = D.load_reference("alpaca_eval_judges", cache_dir=tmp_path)
-    assert alpaca_eval_judges.RAW + "data_AlpacaEval_2/claude_3_opus_ranking_leaderboard.csv" in seen
+    assert (
+        alpaca_eval_judges.RAW + "data_AlpacaEval_2/claude_3_opus_ranking_leaderboard.csv" in seen
+    )
     assert len(seen) == 10
     ev = ref["evaluators"].set_index("judge")
-    assert ev.loc["humans", "judge_family"] == "human" and ev.loc["gpt4", "judge_family"] == "openai"
+    assert (
+        ev.loc["humans", "judge_family"] == "human" and ev.loc["gpt4", "judge_family"] == "openai"
+    )
     lb = ref["leaderboards"]
     assert len(lb) == 18 and set(lb["generator_family"]) == {"openai", "anthropic"}
     assert lb.loc[lb["annotator"] == "claude", "judge_family"].iloc[0] == "anthropic"

@@ -16,13 +16,17 @@ import pytest
 from judgelab import datasets as D
 from judgelab.datasets import judging_the_judges, mt_bench_human
 
-DATA_ROOT = Path(os.environ.get("JUDGELAB_DATA") or Path(__file__).resolve().parents[2] / "shared" / "data")
+DATA_ROOT = Path(
+    os.environ.get("JUDGELAB_DATA") or Path(__file__).resolve().parents[2] / "shared" / "data"
+)
 
 
 def _folder(name: str) -> Path:
     folder = DATA_ROOT / D.info(name)["folder"]
     if not all((folder / f).is_file() for f in D.info(name)["required"]):
-        pytest.skip(f"real data for '{name}' not found at {folder} (set JUDGELAB_DATA to a directory holding it)")
+        pytest.skip(
+            f"real data for '{name}' not found at {folder} (set JUDGELAB_DATA to a directory holding it)"
+        )
     return folder
 
 
@@ -49,7 +53,11 @@ def test_mt_bench_human_tables(mt_bench):
     s = mt_bench.validate(warn=False)
     assert s["items"] == 80 and s["preferences"] == 1689 and s["generators"] == 6
     p = mt_bench.preferences
-    assert p["preference"].value_counts().to_dict() == {"a": 656, "b": 628, "tie": 405}  # SOURCE.md counts
+    assert p["preference"].value_counts().to_dict() == {
+        "a": 656,
+        "b": 628,
+        "tie": 405,
+    }  # SOURCE.md counts
     assert p["rater_group"].value_counts().to_dict() == {"expert": 1343, "author": 346}
     if mt_bench.meta["companion"] is not None:
         # every model but vicuna-13b-v1.2 has its turn-1 answer text, except llama-13b on
@@ -57,7 +65,9 @@ def test_mt_bench_human_tables(mt_bench):
         r = mt_bench.responses
         has = r["text"].map(lambda t: isinstance(t, str) and bool(t.strip()))
         assert not has[r["generator"] == "vicuna-13b-v1.2"].any()
-        assert r.loc[~has & (r["generator"] != "vicuna-13b-v1.2"), "response_id"].tolist() == ["127:llama-13b"]
+        assert r.loc[~has & (r["generator"] != "vicuna-13b-v1.2"), "response_id"].tolist() == [
+            "127:llama-13b"
+        ]
         assert mt_bench.items["prompt"].notna().all()
 
 
@@ -68,7 +78,9 @@ def _human_pair_agreement(prefs: pd.DataFrame, responses: pd.DataFrame) -> tuple
     Written here from the definition, independently of judgelab.stats."""
     gen = responses.set_index("response_id")["generator"]
     ma, mb = prefs["response_a"].map(gen), prefs["response_b"].map(gen)
-    winner = np.where(prefs["preference"] == "a", ma, np.where(prefs["preference"] == "b", mb, "tie"))
+    winner = np.where(
+        prefs["preference"] == "a", ma, np.where(prefs["preference"] == "b", mb, "tie")
+    )
     key = [(q, *sorted((a, b))) for q, a, b in zip(prefs["item_id"], ma, mb, strict=True)]
     df = pd.DataFrame({"key": key, "rater": prefs["rater_id"].to_numpy(), "winner": winner})
     same = n = 0
@@ -104,18 +116,29 @@ def test_llmbar_tables_and_mapping(llmbar):
     assert set(v["judge_version"]) == {"llmbar-" + s for s in raw["strategy"].unique()}
     assert set(v["judge_family"]) == {"openai", "meta", "google", "tii"}
     # unparsed verdicts are kept, not dropped: 174 empty winners per order upstream
-    assert (~v["parse_ok"]).sum() == (raw["winner_original_order"] == "").sum() + (raw["winner_swapped_order"] == "").sum()
+    assert (~v["parse_ok"]).sum() == (raw["winner_original_order"] == "").sum() + (
+        raw["winner_swapped_order"] == ""
+    ).sum()
     assert v.loc[~v["parse_ok"], ["choice", "winner"]].isna().all().all()
     # row-by-row: the displayed slot and the winner agree with the source's numbering
-    ab, ba = v[v["order"] == "ab"].reset_index(drop=True), v[v["order"] == "ba"].reset_index(drop=True)
+    ab, ba = (
+        v[v["order"] == "ab"].reset_index(drop=True),
+        v[v["order"] == "ba"].reset_index(drop=True),
+    )
     w1, w2 = raw["winner_original_order"], raw["winner_swapped_order"]
-    assert ((ab["choice"] == "A") == (w1 == "1")).all() and ((ab["choice"] == "B") == (w1 == "2")).all()
-    assert ((ba["choice"] == "B") == (w2 == "1")).all() and ((ba["choice"] == "A") == (w2 == "2")).all()
+    assert ((ab["choice"] == "A") == (w1 == "1")).all() and (
+        (ab["choice"] == "B") == (w1 == "2")
+    ).all()
+    assert ((ba["choice"] == "B") == (w2 == "1")).all() and (
+        (ba["choice"] == "A") == (w2 == "2")
+    ).all()
     num = ab["winner"].str.rsplit("#", n=1).str[1].fillna("")
     assert (num == w1).all()
     # gold and human labels apart
     pr = llmbar.preferences
-    assert set(pr.loc[pr["rater_type"] == "human", "item_id"].str.split("/").str[0]) == {"Processed"}
+    assert set(pr.loc[pr["rater_type"] == "human", "item_id"].str.split("/").str[0]) == {
+        "Processed"
+    }
     assert set(pr["rater_id"]) == {"gold", "human_majority"}
 
 
@@ -138,7 +161,11 @@ def test_llmbar_gpt4_vanilla_reproduces_source(llmbar):
     order consistency = share of instances whose two orders pick the same output (same
     denominator) -> 0.928 (source: 0.93)."""
     v = llmbar.verdicts
-    sel = v[(v["model"] == "GPT-4") & (v["judge_version"] == "llmbar-Vanilla") & v["item_id"].str.startswith("LLMBar/")]
+    sel = v[
+        (v["model"] == "GPT-4")
+        & (v["judge_version"] == "llmbar-Vanilla")
+        & v["item_id"].str.startswith("LLMBar/")
+    ]
     gold = llmbar.preferences.set_index("item_id")
     gold_winner = np.where(gold["preference"] == "a", gold["response_a"], gold["response_b"])
     gold_winner = pd.Series(gold_winner, index=gold.index)
@@ -156,7 +183,11 @@ def test_llmbar_consistency_agrees_with_judgelab_position(llmbar):
     both orders parsed; none are unparsed for GPT-4 Vanilla, so the denominators coincide)."""
     position = pytest.importorskip("judgelab.stats.position")
     v = llmbar.verdicts
-    sel = v[(v["model"] == "GPT-4") & (v["judge_version"] == "llmbar-Vanilla") & v["item_id"].str.startswith("LLMBar/")]
+    sel = v[
+        (v["model"] == "GPT-4")
+        & (v["judge_version"] == "llmbar-Vanilla")
+        & v["item_id"].str.startswith("LLMBar/")
+    ]
     pc = position.position_counts(sel)
     assert len(pc) == 1 and pc["n_pairs"].iloc[0] == 419
     assert abs(pc["position_consistency"].iloc[0] - 0.93) <= 0.005
@@ -199,21 +230,21 @@ def test_jtj_position_consistency_matches_upstream(jtj):
     up = jtj.meta["upstream_consistency"]
     assert up is not None
     helper = judging_the_judges.upstream_consistency(jtj.verdicts).set_index(["model", "run_id"])
-    v = jtj.verdicts
+    # one classification for all runs: the run becomes the judge_version, so runs never pool
+    v = jtj.verdicts.assign(judge_version=jtj.verdicts["run_id"])
+    classified = position.classify_pairs(v)
     checked = 0
-    for run_id, g in v.groupby("run_id"):
+    for (run_id, model), c in classified.groupby(["judge_version", "model"]):
         _, bench, run = run_id.split("-", 2)
-        classified = position.classify_pairs(g)
-        for model, c in classified.groupby("model"):
-            row = up[(up["benchmark"] == bench) & (up["run"] == run) & (up["judge"] == model)]
-            assert len(row) == 1, (bench, run, model)
-            consistent, extracted = _upstream_rate_from_classified(c)
-            assert extracted == row["extracted"].iloc[0]
-            assert consistent == row["consistent"].iloc[0]
-            assert abs(consistent / extracted - row["consistency_rate"].iloc[0]) <= 0.005
-            h = helper.loc[(model, run_id)]
-            assert (h["extracted"], h["consistent"]) == (extracted, consistent)
-            checked += 1
+        row = up[(up["benchmark"] == bench) & (up["run"] == run) & (up["judge"] == model)]
+        assert len(row) == 1, (bench, run, model)
+        consistent, extracted = _upstream_rate_from_classified(c)
+        assert extracted == row["extracted"].iloc[0]
+        assert consistent == row["consistent"].iloc[0]
+        assert abs(consistent / extracted - row["consistency_rate"].iloc[0]) <= 0.005
+        h = helper.loc[(model, run_id)]
+        assert (h["extracted"], h["consistent"]) == (extracted, consistent)
+        checked += 1
     assert checked == 62
 
 
@@ -290,3 +321,51 @@ def test_mt_bench_companion_is_optional(tmp_path, monkeypatch):
     ds.validate(warn=False)
     assert ds.responses["text"].isna().all()
     json.dumps(ds.meta)  # meta stays serialisable for manifests
+
+
+def test_mt_bench_expert_agreement_through_judgelab_calibration(mt_bench):
+    """The same figure through judgelab.stats.calibration.human_ceiling (ordered pairs of
+    different raters pooled, ties a class), on the experts' votes only."""
+    calibration = pytest.importorskip("judgelab.stats.calibration")
+    import copy
+
+    experts = copy.copy(mt_bench)
+    experts.preferences = mt_bench.preferences[mt_bench.preferences["rater_group"] == "expert"]
+    out = calibration.human_ceiling(experts, n_boot=50, seed=0)
+    est = float(out["estimate"].iloc[0])
+    mine, _ = _human_pair_agreement(experts.preferences, mt_bench.responses)
+    assert abs(est - mine) < 1e-12 and 0.62 <= est <= 0.66
+
+
+def test_llmbar_mtbench_votes_reproduce_link_cross_check():
+    """``mtbench_votes=True``: the individual MT-Bench votes replace the majority label on
+    linked Processed/MT-Bench instances. SOURCE.md's cross-check: of the linked pairs whose
+    votes have a strict non-tie majority (more than half of the votes, not tie), 165, the
+    majority agrees with LLMBar's label on 162."""
+    _folder("llmbar")
+    _folder("mt_bench_human")
+    ds = D.load("llmbar", path=DATA_ROOT, mtbench_votes=True)
+    ds.validate(warn=False)
+    p = ds.preferences
+    votes = p[p["rater_type"] == "human_vote"]
+    assert (
+        votes["item_id"].nunique() == 191
+    )  # 200 instances minus the 9 not linked to one model each
+    mt_majority = p[
+        (p["rater_id"] == "human_majority") & p["item_id"].str.startswith("Processed/MT-Bench#")
+    ]
+    assert len(mt_majority) == 9 and not set(mt_majority["item_id"]) & set(votes["item_id"])
+    label = ds.items.set_index("item_id")["label_response"]
+    n = agree = 0
+    for item, g in votes.groupby("item_id"):
+        w = np.where(
+            g["preference"] == "a",
+            g["response_a"],
+            np.where(g["preference"] == "b", g["response_b"], "tie"),
+        )
+        values, counts = np.unique(w, return_counts=True)
+        k = counts.argmax()
+        if counts[k] * 2 > len(w) and values[k] != "tie":
+            n += 1
+            agree += values[k] == label[item]
+    assert (n, agree) == (165, 162)

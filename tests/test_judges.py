@@ -46,8 +46,17 @@ print(json.dumps([Judge(**s).version for s in specs]))
 def test_version_stable_across_interpreters_and_hash_seeds():
     specs = [
         {"model": "openai/gpt-4o"},
-        {"model": "openai/gpt-4o", "rubric": RUBRIC, "templates": {"pairwise": PAIRWISE_TEMPLATE + "\n"}},
-        {"model": "anthropic/claude-3", "temperature": 0.7, "seed": 3, "extra_params": {"b": 1, "a": [1, 2]}},
+        {
+            "model": "openai/gpt-4o",
+            "rubric": RUBRIC,
+            "templates": {"pairwise": PAIRWISE_TEMPLATE + "\n"},
+        },
+        {
+            "model": "anthropic/claude-3",
+            "temperature": 0.7,
+            "seed": 3,
+            "extra_params": {"b": 1, "a": [1, 2]},
+        },
     ]
     import judgelab
 
@@ -133,6 +142,10 @@ def test_api_key_hidden_from_repr_and_pickle():
     j = Judge("openai/gpt-4o", api_key="canary-KEY-123456")
     assert "canary" not in repr(j) and "canary" not in str(j)
     assert b"canary" not in pickle.dumps(j)
+    assert pickle.loads(pickle.dumps(j)).version == j.version
+    import copy
+
+    assert copy.copy(j).api_key == copy.deepcopy(j).api_key == "canary-KEY-123456"
     assert "canary" not in json.dumps(j.settings())
 
 
@@ -155,10 +168,15 @@ def test_default_templates_carry_the_markers_the_sim_parses():
     j = Judge("openai/x")
     m = j.messages("pairwise", question="Q?", answer_a="first {x}", answer_b="second")
     user = m[-1]["content"]
-    assert "[User Question]\nQ?\n\n[The Start of Assistant A's Answer]\nfirst {x}\n[The End of Assistant A's Answer]" in user
+    assert (
+        "[User Question]\nQ?\n\n[The Start of Assistant A's Answer]\nfirst {x}\n[The End of Assistant A's Answer]"
+        in user
+    )
     assert "[The Start of Assistant B's Answer]\nsecond\n[The End of Assistant B's Answer]" in user
     assert "[[C]]" in m[0]["content"]
-    no_tie = Judge("openai/x", allow_tie=False).messages("pairwise", question="q", answer_a="a", answer_b="b")
+    no_tie = Judge("openai/x", allow_tie=False).messages(
+        "pairwise", question="q", answer_a="a", answer_b="b"
+    )
     assert "[[C]]" not in "".join(x["content"] for x in no_tie)
     s = j.messages("single", question="q", answer="ans", scale=(1.0, 10.0))[-1]["content"]
     assert "on a scale of 1 to 10" in s and "Rating: [[" in s
@@ -200,7 +218,9 @@ def test_parse_single():
 
 
 def test_parse_rubric_and_aggregation():
-    good = json.dumps({"verdict": "pass", "reasoning": "r", "metrics": {"Correctness": 0.9, "Clarity": 0.6}})
+    good = json.dumps(
+        {"verdict": "pass", "reasoning": "r", "metrics": {"Correctness": 0.9, "Clarity": 0.6}}
+    )
     p = parse_rubric(good, RUBRIC)
     assert p.ok and p.judge_verdict == "pass" and p.verdict == "warn"  # recomputed: one minor gap
     assert p.sections == {"Correctness": 0.9, "Clarity": 0.6}
@@ -265,8 +285,14 @@ def test_logprob_fields_pairwise_and_single():
     j = s.index("7")
     sc = [
         {"token": s[:j], "logprob": 0, "top_logprobs": []},
-        {"token": "7", "logprob": math.log(0.5), "top_logprobs": [
-            {"token": "7", "logprob": math.log(0.5)}, {"token": "8", "logprob": math.log(0.3)}]},
+        {
+            "token": "7",
+            "logprob": math.log(0.5),
+            "top_logprobs": [
+                {"token": "7", "logprob": math.log(0.5)},
+                {"token": "8", "logprob": math.log(0.3)},
+            ],
+        },
         {"token": "]]", "logprob": 0, "top_logprobs": []},
     ]
     g = logprob_fields("single", s, sc)

@@ -25,10 +25,20 @@ def mixed_csv(toy_verdicts, tmp_path):
 
 
 def test_prepare_reads_a_verdict_file_and_describes_identities(toy_verdicts, tmp_path):
-    ctx = studies.prepare("toy", verdicts=str(toy_verdicts), judges=None, store=str(tmp_path / "s.sqlite"), seed=3,
-                          protocol="pairwise", margin=0.05)
+    ctx = studies.prepare(
+        "toy",
+        verdicts=str(toy_verdicts),
+        judges=None,
+        store=str(tmp_path / "s.sqlite"),
+        seed=3,
+        protocol="pairwise",
+        margin=0.05,
+    )
     assert len(ctx.verdicts) == 240
-    assert [j["model"] for j in ctx.judges] == ["judgelab-sim/aurora-mini", "judgelab-sim/basalt-pro"]
+    assert [j["model"] for j in ctx.judges] == [
+        "judgelab-sim/aurora-mini",
+        "judgelab-sim/basalt-pro",
+    ]
     assert set(ctx.judges[0]) == {"model", "backend", "judge_version", "family"}
     assert ctx.judges[0]["family"] == "aurora"
     assert ctx.identities["n"].tolist() == [120, 120]
@@ -44,8 +54,12 @@ def test_prepare_reads_a_verdict_file_and_describes_identities(toy_verdicts, tmp
 def test_judges_filter_and_select_with_lists(toy_verdicts):
     ctx = studies.prepare("toy", verdicts=str(toy_verdicts), judges=["judgelab-sim/basalt-pro"])
     assert ctx.verdicts["model"].unique().tolist() == ["judgelab-sim/basalt-pro"]
-    ctx = studies.prepare("toy", verdicts=str(toy_verdicts), judges=None,
-                          select={"model": ["judgelab-sim/aurora-mini", "nobody"], "judge_version": "v1"})
+    ctx = studies.prepare(
+        "toy",
+        verdicts=str(toy_verdicts),
+        judges=None,
+        select={"model": ["judgelab-sim/aurora-mini", "nobody"], "judge_version": "v1"},
+    )
     assert ctx.verdicts["model"].unique().tolist() == ["judgelab-sim/aurora-mini"]
     assert ctx.run_summary["rows_selected"] == 120
 
@@ -53,17 +67,23 @@ def test_judges_filter_and_select_with_lists(toy_verdicts):
 def test_bad_filters_and_sources_name_what_is_wrong(toy_verdicts, tmp_path):
     with pytest.raises(DataError, match="none of the judges .*'gpt-x'.* models present"):
         studies.prepare("toy", verdicts=str(toy_verdicts), judges=["gpt-x"])
-    with pytest.raises(ValueError, match=r"unknown key\(s\) \['modle'\]; valid keys: model, backend"):
+    with pytest.raises(
+        ValueError, match=r"unknown key\(s\) \['modle'\]; valid keys: model, backend"
+    ):
         studies.prepare("toy", verdicts=str(toy_verdicts), judges=None, select={"modle": "x"})
     with pytest.raises(DataError, match="keeps none"):
-        studies.prepare("toy", verdicts=str(toy_verdicts), judges=None, select={"backend": "elsewhere"})
+        studies.prepare(
+            "toy", verdicts=str(toy_verdicts), judges=None, select={"backend": "elsewhere"}
+        )
     with pytest.raises(DataError, match="no such file"):
         studies.prepare("toy", verdicts=str(tmp_path / "missing.csv"), judges=None)
     with pytest.raises(DataError, match="has no stored verdicts"):
         studies.prepare("toy", verdicts="dataset", judges=None)
     bad = tmp_path / "bad.csv"
     pd.read_csv(toy_verdicts).drop(columns=["judge_version"]).to_csv(bad, index=False)
-    with pytest.raises(DataError, match="table 'verdicts', column 'judge_version': missing required column"):
+    with pytest.raises(
+        DataError, match="table 'verdicts', column 'judge_version': missing required column"
+    ):
         studies.prepare("toy", verdicts=str(bad), judges=None)
 
 
@@ -77,7 +97,9 @@ def test_two_judge_versions_of_one_model_are_mixed(mixed_csv):
     assert "allow_mixed=True" in msg
     assert err.value.identities["n"].tolist() == [120, 30]
     # selecting one version resolves it; allow_mixed keeps both identities apart
-    ctx = studies.prepare("toy", verdicts=str(mixed_csv), judges=None, select={"judge_version": "v2"})
+    ctx = studies.prepare(
+        "toy", verdicts=str(mixed_csv), judges=None, select={"judge_version": "v2"}
+    )
     assert ctx.identities["judge"].tolist() == ["judgelab-sim/aurora-mini|csv|v2"]
     ctx = studies.prepare("toy", verdicts=str(mixed_csv), judges=None, allow_mixed=True)
     assert len(ctx.judges) == 3
@@ -96,10 +118,26 @@ def test_parquet_and_jsonl_exports_read_like_csv(toy_verdicts, tmp_path):
 def _rows():
     rng = np.random.default_rng(5)
     p = rng.uniform(0, 0.2, size=8)
-    rows = [finding("first_slot_share", 0.6 + i / 100, judge=f"m{i}|b|v", ci_low=0.5, ci_high=0.7, p_value=p[i],
-                    primary=True, n=100, method="sign flip") for i in range(4)]
-    rows += [finding("tie_share", 0.1, judge=f"m{i}|b|v", slice={"family": "aurora"}, p_value=p[4 + i], n=100)
-             for i in range(4)]
+    rows = [
+        finding(
+            "first_slot_share",
+            0.6 + i / 100,
+            judge=f"m{i}|b|v",
+            ci_low=0.5,
+            ci_high=0.7,
+            p_value=p[i],
+            primary=True,
+            n=100,
+            method="sign flip",
+        )
+        for i in range(4)
+    ]
+    rows += [
+        finding(
+            "tie_share", 0.1, judge=f"m{i}|b|v", slice={"family": "aurora"}, p_value=p[4 + i], n=100
+        )
+        for i in range(4)
+    ]
     rows.append(finding("undefined_thing", None, reason="no inconsistent pair", n=0))
     return findings_frame(rows), p
 
@@ -110,10 +148,22 @@ def test_save_findings_adjusts_and_writes_the_documented_shape(toy_verdicts, tmp
     f, p = _rows()
     adjusted = ctx.save_findings(f)
     # Holm over the primary p-values, Benjamini-Hochberg over the exploratory ones (statsmodels as reference)
-    np.testing.assert_allclose(adjusted["p_adjusted"].iloc[:4].astype(float), multipletests(p[:4], method="holm")[1])
-    np.testing.assert_allclose(adjusted["p_adjusted"].iloc[4:8].astype(float), multipletests(p[4:], method="fdr_bh")[1])
+    np.testing.assert_allclose(
+        adjusted["p_adjusted"].iloc[:4].astype(float), multipletests(p[:4], method="holm")[1]
+    )
+    np.testing.assert_allclose(
+        adjusted["p_adjusted"].iloc[4:8].astype(float), multipletests(p[4:], method="fdr_bh")[1]
+    )
     doc = json.loads((tmp_path / "out" / "findings.json").read_text())
-    assert list(doc) == ["study", "created_at", "judgelab_version", "parameters", "data", "judges", "findings"]
+    assert list(doc) == [
+        "study",
+        "created_at",
+        "judgelab_version",
+        "parameters",
+        "data",
+        "judges",
+        "findings",
+    ]
     assert doc["data"] == {"name": "demo", "sha256": ctx.dataset.sha256}
     assert doc["judges"] == ctx.judges
     assert all(list(r) == FINDING_COLUMNS for r in doc["findings"])
@@ -133,7 +183,9 @@ def test_findings_table_has_one_row_per_finding_primary_first(toy_verdicts):
     body = html.split("<tbody>")[1]
     assert body.count("<tr") == len(f)  # one row per finding
     shown = table.frame()
-    assert shown["finding"].iloc[0].endswith("(primary)") and not shown["finding"].iloc[-1].endswith("(primary)")
+    assert shown["finding"].iloc[0].endswith("(primary)") and not shown["finding"].iloc[
+        -1
+    ].endswith("(primary)")
     assert "undefined" in shown["estimate [CI]"].tolist()
 
 
@@ -151,9 +203,44 @@ def test_resolve_judges_panel_and_mappings():
         pytest.skip("judgelab.sim.panel not available yet")
     panel = studies.resolve_judges("panel:demo")
     assert len(panel) == 9 and len({j.family for j in panel}) == 3
-    js = studies.resolve_judges(["openai/gpt-4o", {"model": "anthropic/claude-3-5-sonnet", "temperature": 0.5},
-                                 {"name": "aurora-mini", "sim": {"family": "aurora", "noise": 0.5}}])
+    js = studies.resolve_judges(
+        [
+            "openai/gpt-4o",
+            {"model": "anthropic/claude-3-5-sonnet", "temperature": 0.5},
+            {"name": "aurora-mini", "sim": {"family": "aurora", "noise": 0.5}},
+        ]
+    )
     assert js[0].model == "openai/gpt-4o" and js[1].temperature == 0.5
     assert js[2].model.startswith("judgelab-sim/") and js[2].family == "aurora"
     with pytest.raises(ValueError, match="cannot read"):
         studies.resolve_judges([3])
+
+
+def test_verdicts_exported_from_a_store_analyse_like_the_call(cli, tmp_store, tmp_path):
+    """verdicts=<path>: a store, and its CSV / Parquet exports, give the verdicts judged by the call."""
+    judges = [
+        {"name": "aurora-t", "sim": {"family": "aurora", "position_bias": 1.0}},
+        {"name": "cirrus-t", "sim": {"family": "cirrus", "noise": 2.0}},
+    ]
+    called = studies.prepare("toy", judges=judges, n_pairs=8, store=str(tmp_store), seed=2)
+    assert called.run_summary["mode"] == "call" and called.run_summary["sent"] == 32
+    assert [j["model"] for j in called.judges] == ["judgelab-sim/aurora-t", "judgelab-sim/cirrus-t"]
+    res = cli("verdicts", tmp_store, "--export", tmp_path / "v.csv")
+    assert res.exit_code == 0, res.output
+    assert "2 identities, 32 verdicts" in res.output and "judgelab-sim/aurora-t" in res.output
+    assert cli("verdicts", tmp_store, "--export", tmp_path / "v.parquet").exit_code == 0
+    key = ["judge", "item_id", "response_a", "response_b", "order", "sample"]
+    cols = [*key, "choice", "winner", "parse_ok", "judge_family"]
+    want = called.verdicts[cols].sort_values(key).reset_index(drop=True)
+    for source in (tmp_store, tmp_path / "v.csv", tmp_path / "v.parquet"):
+        ctx = studies.prepare(
+            "toy", verdicts=str(source), judges=["judgelab-sim/aurora-t", "judgelab-sim/cirrus-t"]
+        )
+        assert ctx.judges == called.judges
+        got = ctx.verdicts[cols].sort_values(key).reset_index(drop=True)
+        pd.testing.assert_frame_equal(got.astype(str), want.astype(str))
+    # judges is a filter for stored verdicts
+    one = studies.prepare("toy", verdicts=str(tmp_path / "v.csv"), judges=[judges[1]])
+    assert one.identities["model"].tolist() == ["judgelab-sim/cirrus-t"]
+    res = cli("verdicts", tmp_path / "nothing.sqlite")
+    assert res.exit_code == 1 and "no verdict store" in res.output

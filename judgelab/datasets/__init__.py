@@ -9,11 +9,9 @@
 Datasets (``load`` -> :class:`judgelab.data.Dataset`, also reachable through
 ``jl.load_dataset(name)``):
 
-================== =================================================================
-``mt_bench_human``  MT-Bench expert/author pairwise votes, turn 1 (CC BY 4.0)
-``llmbar``          LLMBar instances, gold/human labels, 6 judges x 15 strategies (MIT)
-``judging_the_judges`` Shi et al.'s MT-Bench / DevBench verdicts in both orders (MIT)
-================== =================================================================
+* ``mt_bench_human``: MT-Bench expert/author pairwise votes, turn 1 (CC BY 4.0)
+* ``llmbar``: LLMBar instances, gold/human labels, 6 judges x 15 strategies (MIT)
+* ``judging_the_judges``: Shi et al.'s MT-Bench / DevBench verdicts in both orders (MIT)
 
 Reference tables (``load_reference`` -> :class:`Reference`; no items, so not a Dataset):
 ``alpaca_eval_judges``, AlpacaEval judge leaderboards (CC BY-NC 4.0, non-commercial).
@@ -24,7 +22,7 @@ folder or a directory containing it), ``$JUDGELAB_DATA/<folder>``, then the cach
 ``<cache_dir or ~/.cache/judgelab>/<name>``, downloaded from the public upstream when
 missing and ``download=True`` (the default). Downloads exist for ``mt_bench_human``,
 ``llmbar`` (without the derived MT-Bench model links) and ``alpaca_eval_judges``; they
-need internet access and are not exercised by the test suite. A dataset found nowhere
+need internet access; the tests run them against a fake HTTP layer only. A dataset found nowhere
 raises :class:`judgelab.data.DataError` naming every place looked and how to provide it.
 Parsed datasets are kept in memory per directory (keyed on file sizes and mtimes); each
 call returns a fresh copy. See docs/datasets.md for the column mappings and licences.
@@ -71,6 +69,7 @@ def _specs() -> dict[str, _base.Spec]:
             upstream=mod.UPSTREAM,
             read=mod.read,
             download=getattr(mod, "download", None),
+            depends=getattr(mod, "depends", None),
         )
     return out
 
@@ -137,7 +136,11 @@ def load_reference(name: str, path=None, cache_dir=None, download: bool = True) 
     """Load an aggregate reference table (``alpaca_eval_judges``) as a :class:`Reference`."""
     spec = _spec(name)
     if spec.kind != "reference":
-        raise DataError(name, None, f"'{name}' is a dataset, not a reference table: use judgelab.datasets.load('{name}')")
+        raise DataError(
+            name,
+            None,
+            f"'{name}' is a dataset, not a reference table: use judgelab.datasets.load('{name}')",
+        )
     return _load(spec, path, cache_dir, download, {})
 
 

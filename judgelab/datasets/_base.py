@@ -52,6 +52,8 @@ class Spec:
     upstream: str  # human-readable upstream (repository + commit)
     read: Callable[..., Any]  # read(directory: Path, **kw) -> Dataset | Reference
     download: Callable[[Path], None] | None  # download(target_dir) -> None (files written into it)
+    # other directories a reader depends on (e.g. a companion folder), part of the memory key
+    depends: Callable[[Path], list[Path]] | None = None
 
 
 @dataclass
@@ -113,7 +115,7 @@ def locate(spec: Spec, path=None, cache_dir=None, download: bool = True) -> Path
             try:
                 fetch_into(spec, cache)
                 return cache.resolve()
-            except (OSError, urllib.error.URLError, ValueError) as exc:
+            except (OSError, urllib.error.URLError, ValueError, KeyError, TypeError) as exc:
                 raise DataError(
                     spec.name,
                     None,
@@ -194,12 +196,16 @@ _MEMORY: dict[tuple, Any] = {}
 
 
 def memory_key(spec: Spec, directory: Path, extra: tuple = ()) -> tuple:
-    """Key on the directory and its files' size and mtime, so edited data is re-read."""
+    """Key on the directories read and their files' size and mtime, so edited data is re-read."""
+    dirs = [directory, *(spec.depends(directory) if spec.depends else [])]
     stats = []
-    for p in sorted(directory.iterdir()):
-        if p.is_file():
-            st = p.stat()
-            stats.append((p.name, st.st_size, st.st_mtime_ns))
+    for d in dirs:
+        if d is None or not Path(d).is_dir():
+            continue
+        for p in sorted(Path(d).iterdir()):
+            if p.is_file():
+                st = p.stat()
+                stats.append((str(p), st.st_size, st.st_mtime_ns))
     return (spec.name, str(directory), tuple(stats), extra)
 
 
@@ -234,4 +240,6 @@ def require_columns(df: pd.DataFrame, columns, table: str) -> None:
     """Source files are checked before mapping, so a changed upstream format fails clearly."""
     for col in columns:
         if col not in df.columns:
-            raise DataError(table, col, f"missing column in source file (columns present: {list(df.columns)})")
+            raise DataError(
+                table, col, f"missing column in source file (columns present: {list(df.columns)})"
+            )

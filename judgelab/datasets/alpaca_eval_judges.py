@@ -34,7 +34,9 @@ FOLDER = "alpaca_eval_judge_leaderboards"
 COMMIT = "cd543a149df89434d8a54582c0151c0b945c3d20"
 UPSTREAM = f"github.com/tatsu-lab/alpaca_eval at {COMMIT} (src/alpaca_eval/leaderboards/)"
 LICENCE = "CC BY-NC 4.0 (data; non-commercial use only), code Apache-2.0 (tatsu-lab/alpaca_eval)"
-DESCRIPTION = "AlpacaEval per-judge aggregate statistics and per-judge model leaderboards (reference values)"
+DESCRIPTION = (
+    "AlpacaEval per-judge aggregate statistics and per-judge model leaderboards (reference values)"
+)
 
 EVALUATORS_FILE = "evaluators__evaluators_leaderboard.csv"
 LEADERBOARD_FILES = {
@@ -42,11 +44,26 @@ LEADERBOARD_FILES = {
     ("AlpacaEval", "chatgpt_fn"): "data_AlpacaEval__chatgpt_fn_leaderboard.csv",
     ("AlpacaEval", "claude"): "data_AlpacaEval__claude_leaderboard.csv",
     ("AlpacaEval", "text_davinci_003"): "data_AlpacaEval__text_davinci_003_leaderboard.csv",
-    ("AlpacaEval_2", "weighted_alpaca_eval_gpt4_turbo"): "data_AlpacaEval_2__weighted_alpaca_eval_gpt4_turbo_leaderboard.csv",
-    ("AlpacaEval_2", "alpaca_eval_gpt4_turbo_fn"): "data_AlpacaEval_2__alpaca_eval_gpt4_turbo_fn_leaderboard.csv",
-    ("AlpacaEval_2", "alpaca_eval_cot_gpt4_turbo_fn"): "data_AlpacaEval_2__alpaca_eval_cot_gpt4_turbo_fn_leaderboard.csv",
-    ("AlpacaEval_2", "claude_3_opus_ranking"): "data_AlpacaEval_2__claude_3_opus_ranking_leaderboard.csv",
-    ("AlpacaEval_2", "mistral-large-2402_ranking"): "data_AlpacaEval_2__mistral-large-2402_ranking_leaderboard.csv",
+    (
+        "AlpacaEval_2",
+        "weighted_alpaca_eval_gpt4_turbo",
+    ): "data_AlpacaEval_2__weighted_alpaca_eval_gpt4_turbo_leaderboard.csv",
+    (
+        "AlpacaEval_2",
+        "alpaca_eval_gpt4_turbo_fn",
+    ): "data_AlpacaEval_2__alpaca_eval_gpt4_turbo_fn_leaderboard.csv",
+    (
+        "AlpacaEval_2",
+        "alpaca_eval_cot_gpt4_turbo_fn",
+    ): "data_AlpacaEval_2__alpaca_eval_cot_gpt4_turbo_fn_leaderboard.csv",
+    (
+        "AlpacaEval_2",
+        "claude_3_opus_ranking",
+    ): "data_AlpacaEval_2__claude_3_opus_ranking_leaderboard.csv",
+    (
+        "AlpacaEval_2",
+        "mistral-large-2402_ranking",
+    ): "data_AlpacaEval_2__mistral-large-2402_ranking_leaderboard.csv",
 }
 REQUIRED = (EVALUATORS_FILE, *LEADERBOARD_FILES.values())
 

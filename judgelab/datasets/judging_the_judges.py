@@ -93,11 +93,17 @@ def read(directory: Path) -> Dataset:
     models = pd.read_csv(directory / "models.csv", dtype=str, keep_default_na=False)
     _base.require_columns(models, ("model", "provider", "base_model_family"), "models.csv")
     mq = pd.read_json(directory / "mtbench_questions.jsonl", lines=True, dtype=False)
-    _base.require_columns(mq, ("question_id", "task", "question_1", "question_2"), "mtbench_questions.jsonl")
+    _base.require_columns(
+        mq, ("question_id", "task", "question_1", "question_2"), "mtbench_questions.jsonl"
+    )
     ma = pd.read_json(directory / "mtbench_answers.jsonl", lines=True, dtype=False)
-    _base.require_columns(ma, ("question_id", "model", "answer_1", "answer_2"), "mtbench_answers.jsonl")
+    _base.require_columns(
+        ma, ("question_id", "model", "answer_1", "answer_2"), "mtbench_answers.jsonl"
+    )
     dq = pd.read_json(directory / "devbench_questions_answers.jsonl", lines=True, dtype=False)
-    _base.require_columns(dq, ("question_id", "task", "question", "answers"), "devbench_questions_answers.jsonl")
+    _base.require_columns(
+        dq, ("question_id", "task", "question", "answers"), "devbench_questions_answers.jsonl"
+    )
     files = [directory / f for f in REQUIRED]
     summary = None
     if (directory / SUMMARY_FILE).is_file():
@@ -124,7 +130,9 @@ def read(directory: Path) -> Dataset:
             "reference": dq["reference_answer"] if "reference_answer" in dq.columns else None,
             "category": dq["task"],
             "benchmark": "DevBench",
-            "evaluating_guidance": dq["evaluating_guidance"] if "evaluating_guidance" in dq.columns else None,
+            "evaluating_guidance": dq["evaluating_guidance"]
+            if "evaluating_guidance" in dq.columns
+            else None,
         }
     )
     items = pd.concat([mt_items, dev_items], ignore_index=True)
@@ -143,7 +151,14 @@ def read(directory: Path) -> Dataset:
         if isinstance(answers, str):  # tolerate a JSON-encoded dict
             answers = json.loads(answers)
         for model, text in (answers or {}).items():
-            dev_rows.append({"item_id": "DevBench:" + qid, "generator": str(model), "text": text, "text_turn1": None})
+            dev_rows.append(
+                {
+                    "item_id": "DevBench:" + qid,
+                    "generator": str(model),
+                    "text": text,
+                    "text_turn1": None,
+                }
+            )
     responses = pd.concat([mt_resp, pd.DataFrame(dev_rows)], ignore_index=True)
     items, responses = _fill_missing(raw, items, responses, dq)
     responses.insert(0, "response_id", responses["item_id"] + ":" + responses["generator"])
@@ -176,7 +191,9 @@ def read(directory: Path) -> Dataset:
     )
 
 
-def _fill_missing(raw: pd.DataFrame, items: pd.DataFrame, responses: pd.DataFrame, dq: pd.DataFrame):
+def _fill_missing(
+    raw: pd.DataFrame, items: pd.DataFrame, responses: pd.DataFrame, dq: pd.DataFrame
+):
     """Items and answers that verdicts refer to but the answer files lack.
 
     The DevBench repetition runs judge a ``<project>_<task>-general`` criterion that the
@@ -187,10 +204,17 @@ def _fill_missing(raw: pd.DataFrame, items: pd.DataFrame, responses: pd.DataFram
     items = items.assign(text_origin="source")
     need = pd.DataFrame(
         {
-            "item_id": pd.concat([raw["benchmark"] + ":" + raw["question_id"]] * 2, ignore_index=True),
-            "generator": pd.concat([raw["reference_model"], raw["compared_model"]], ignore_index=True),
+            "item_id": pd.concat(
+                [raw["benchmark"] + ":" + raw["question_id"]] * 2, ignore_index=True
+            ),
+            "generator": pd.concat(
+                [raw["reference_model"], raw["compared_model"]], ignore_index=True
+            ),
             "benchmark": pd.concat([raw["benchmark"]] * 2, ignore_index=True),
-            "category": pd.concat([raw["task"] if "task" in raw.columns else raw["question_id"]] * 2, ignore_index=True),
+            "category": pd.concat(
+                [raw["task"] if "task" in raw.columns else raw["question_id"]] * 2,
+                ignore_index=True,
+            ),
         }
     ).drop_duplicates(["item_id", "generator"])
     known_items = set(items["item_id"])
@@ -220,11 +244,20 @@ def _fill_missing(raw: pd.DataFrame, items: pd.DataFrame, responses: pd.DataFram
                 if isinstance(answers, str):
                     answers = json.loads(answers)
                 for model, text in (answers or {}).items():
-                    add_resp.append({"item_id": row.item_id, "generator": str(model), "text": text, "text_turn1": None})
+                    add_resp.append(
+                        {
+                            "item_id": row.item_id,
+                            "generator": str(model),
+                            "text": text,
+                            "text_turn1": None,
+                        }
+                    )
         items = pd.concat([items, pd.DataFrame(add_items)], ignore_index=True)
         responses = pd.concat([responses, pd.DataFrame(add_resp)], ignore_index=True)
     have = set(zip(responses["item_id"], responses["generator"], strict=True))
-    missing = need[[(i, g) not in have for i, g in zip(need["item_id"], need["generator"], strict=True)]]
+    missing = need[
+        [(i, g) not in have for i, g in zip(need["item_id"], need["generator"], strict=True)]
+    ]
     if len(missing):
         filler = missing[["item_id", "generator"]].assign(text=None, text_turn1=None)
         responses = pd.concat([responses, filler], ignore_index=True)
@@ -240,31 +273,54 @@ def _verdicts(raw: pd.DataFrame, response_ids: set) -> pd.DataFrame:
         unknown = ~rid.isin(response_ids)
         if unknown.any():
             raise DataError(
-                "verdicts.csv", col, "verdict on an answer missing from the answer files", [int(i) for i in np.flatnonzero(unknown)]
+                "verdicts.csv",
+                col,
+                "verdict on an answer missing from the answer files",
+                [int(i) for i in np.flatnonzero(unknown)],
             )
     bad_src = ~raw["source"].isin(list(SAMPLE_OF_SOURCE))
     if bad_src.any():
-        raise DataError("verdicts.csv", "source", "unknown run (expected full or repetition1-3)", [int(i) for i in np.flatnonzero(bad_src)])
+        raise DataError(
+            "verdicts.csv",
+            "source",
+            "unknown run (expected full or repetition1-3)",
+            [int(i) for i in np.flatnonzero(bad_src)],
+        )
     order = raw["order"].map({"reference_first": "ab", "reference_second": "ba"})
     if order.isna().any():
         raise DataError(
-            "verdicts.csv", "order", "order not in {reference_first, reference_second}", [int(i) for i in np.flatnonzero(order.isna())]
+            "verdicts.csv",
+            "order",
+            "order not in {reference_first, reference_second}",
+            [int(i) for i in np.flatnonzero(order.isna())],
         )
     # the displayed order must agree with `order`: a mismatch would silently flip choices
     shown_first = np.where(order == "ab", raw["reference_model"], raw["compared_model"])
     wrong = raw["position_1_model"].to_numpy() != shown_first
     if wrong.any():
-        raise DataError("verdicts.csv", "position_1_model", "first-shown model contradicts 'order'", [int(i) for i in np.flatnonzero(wrong)])
+        raise DataError(
+            "verdicts.csv",
+            "position_1_model",
+            "first-shown model contradicts 'order'",
+            [int(i) for i in np.flatnonzero(wrong)],
+        )
 
     verdict = raw["verdict"].str.strip()
     choice = verdict.map(VERDICT_TO_CHOICE)
     bad = choice.isna() & (verdict != "")
     if bad.any():
-        raise DataError("verdicts.csv", "verdict", "verdict not in {A, B, C, ''}", [int(i) for i in np.flatnonzero(bad)])
+        raise DataError(
+            "verdicts.csv",
+            "verdict",
+            "verdict not in {A, B, C, ''}",
+            [int(i) for i in np.flatnonzero(bad)],
+        )
     ok = choice.notna().to_numpy()
     first = np.where(order == "ab", ref, cmp_)
     second = np.where(order == "ab", cmp_, ref)
-    winner = np.select([choice == "A", choice == "B", choice == "tie"], [first, second, "tie"], default=None)
+    winner = np.select(
+        [choice == "A", choice == "B", choice == "tie"], [first, second, "tie"], default=None
+    )
     winner = np.where(ok, winner, None)
     # the source's own winner column must say the same thing (guards against a remapping slip)
     src_w = raw["winner"].str.strip()
@@ -275,7 +331,12 @@ def _verdicts(raw: pd.DataFrame, response_ids: set) -> pd.DataFrame:
     )
     mismatch = ok & (src_w.to_numpy() != expect)
     if mismatch.any():
-        raise DataError("verdicts.csv", "winner", "winner disagrees with verdict and shown order", [int(i) for i in np.flatnonzero(mismatch)])
+        raise DataError(
+            "verdicts.csv",
+            "winner",
+            "winner disagrees with verdict and shown order",
+            [int(i) for i in np.flatnonzero(mismatch)],
+        )
 
     return pd.DataFrame(
         {
@@ -321,9 +382,15 @@ def upstream_consistency(
     wide = wide.reindex(columns=["ab", "ba"]).fillna("")
     ab, ba = wide["ab"].replace("", np.nan), wide["ba"].replace("", np.nan)
     both = ab.notna() & ba.notna()
-    cons = both & (((ab == "A") & (ba == "B")) | ((ab == "B") & (ba == "A")) | ((ab == "tie") & (ba == "tie")))
+    cons = both & (
+        ((ab == "A") & (ba == "B")) | ((ab == "B") & (ba == "A")) | ((ab == "tie") & (ba == "tie"))
+    )
     one = ab.notna() ^ ba.notna()
-    per = pd.DataFrame({"cons": cons.astype(int), "one": one.astype(int)}).groupby(level=list(by)).sum()
+    per = (
+        pd.DataFrame({"cons": cons.astype(int), "one": one.astype(int)})
+        .groupby(level=list(by))
+        .sum()
+    )
     parsed = v[v["parse_ok"].astype(bool)].groupby(list(by)).size().rename("extracted")
     out = per.join(parsed, how="outer").fillna(0)
     out["consistent"] = 2 * out["cons"] + out["one"]

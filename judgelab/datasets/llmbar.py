@@ -20,7 +20,9 @@ Mapping into judgelab's tables:
   Gold and human labels are kept apart: ``rater_id`` = ``gold`` with ``rater_type`` =
   ``gold`` for the LLMBar and CaseStudy subsets (objective labels curated by the authors),
   ``rater_id`` = ``human_majority`` with ``rater_type`` = ``human`` for the Processed
-  subsets (FairEval's / LLMEval^2's human labels, MT-Bench's expert majority).
+  subsets (FairEval's / LLMEval^2's human labels, MT-Bench's expert majority). With
+  ``mtbench_votes=True`` the linked Processed/MT-Bench instances carry the individual
+  MT-Bench votes instead (``rater_type`` ``human_vote``; see :func:`read`).
 * verdicts: each upstream row (instance, judge, strategy) becomes two rows, order ``ab``
   (output_1 shown first) and ``ba`` (output_2 shown first). The stored pair is
   (output_1, output_2). ``model`` = the judge name as LLMBar names it (``GPT-4``,
@@ -37,6 +39,7 @@ Mapping into judgelab's tables:
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import numpy as np
@@ -69,7 +72,11 @@ SINGLE_MODEL_LINKS = (
     "inferred_matches_vicuna_v1.3_text",
 )
 
-JUDGE_GENERATOR_ALIASES = {"GPT-4": "gpt-4", "ChatGPT": "gpt-3.5-turbo", "ChatGPT-0301": "gpt-3.5-turbo"}
+JUDGE_GENERATOR_ALIASES = {
+    "GPT-4": "gpt-4",
+    "ChatGPT": "gpt-3.5-turbo",
+    "ChatGPT-0301": "gpt-3.5-turbo",
+}
 
 # The judges of judges.csv, for a download (which cannot produce the derived link file).
 JUDGES_CSV = """judge,model_id,provider,base_model_family,decoding
@@ -96,10 +103,44 @@ def _choice_and_winner(won: pd.Series, first_is_1: bool, rid1: np.ndarray, rid2:
     return choice, winner, is1 | is2
 
 
-def read(directory: Path) -> Dataset:
+VOTES_FOLDER = "mt_bench_human_judgments_turn1"
+VOTES_FILE = "human_judgments_turn1.jsonl"
+
+
+def _votes_folder(directory: Path, given=True) -> Path | None:
+    """The MT-Bench expert votes for ``mtbench_votes``: a given folder or file, else the
+    ``mt_bench_human`` folder beside this one, under $JUDGELAB_DATA or in the cache."""
+    if given is not True:
+        p = Path(given).expanduser()
+        p = p.parent if p.is_file() else p
+        return p if (p / VOTES_FILE).is_file() else None
+    places = [directory.parent / VOTES_FOLDER]
+    env = os.environ.get(_base.ENV_DATA)
+    if env:
+        places.append(Path(env).expanduser() / VOTES_FOLDER)
+    places.append(_base.default_cache_root() / "mt_bench_human")
+    return next((p.resolve() for p in places if (p / VOTES_FILE).is_file()), None)
+
+
+def depends(directory: Path) -> list[Path]:
+    """The votes folder an ``mtbench_votes=True`` load reads (part of the memory-cache key)."""
+    p = _votes_folder(Path(directory))
+    return [p] if p is not None else []
+
+
+def read(directory: Path, mtbench_votes: bool | str | Path = False) -> Dataset:
+    """``mtbench_votes``: False (default) keeps LLMBar's label as the only reference. True
+    (or the votes folder) replaces, for the Processed/MT-Bench instances whose two outputs
+    link to one model each, the ``human_majority`` row by the individual MT-Bench expert
+    and author votes on that question and model pair (``rater_type`` ``human_vote``,
+    ``rater_id`` the annotator, ``response_a`` the output of the model shown first to the
+    human); instances without votes keep ``human_majority``. LLMBar's label stays in
+    ``items.label_response`` either way."""
     directory = Path(directory)
     inst = pd.read_json(directory / "instances.jsonl", lines=True, dtype=False)
-    _base.require_columns(inst, ("subset", "idx", "input", "output_1", "output_2", "label"), "instances.jsonl")
+    _base.require_columns(
+        inst, ("subset", "idx", "input", "output_1", "output_2", "label"), "instances.jsonl"
+    )
     raw = pd.read_csv(directory / "verdicts.csv", dtype=str, keep_default_na=False)
     _base.require_columns(
         raw,
@@ -117,7 +158,9 @@ def read(directory: Path) -> Dataset:
     inst["label"] = inst["label"].astype(str).str.strip()
     bad = ~inst["label"].isin(["1", "2"])
     if bad.any():
-        raise DataError("instances.jsonl", "label", "label not in {1, 2}", [int(i) for i in np.flatnonzero(bad)])
+        raise DataError(
+            "instances.jsonl", "label", "label not in {1, 2}", [int(i) for i in np.flatnonzero(bad)]
+        )
     inst["item_id"] = _item_ids(inst["subset"], inst["idx"])
     group = inst["subset"].str.split("/").str[0]
     items = pd.DataFrame(
@@ -127,6 +170,9 @@ def read(directory: Path) -> Dataset:
             "category": inst["subset"],
             "subset_group": group,
             "label_source": np.where(group == "Processed", "human", "gold"),
+            "label_response": np.where(
+                inst["label"] == "1", inst["item_id"] + "#1", inst["item_id"] + "#2"
+            ),
         }
     )
 
@@ -145,15 +191,29 @@ def read(directory: Path) -> Dataset:
     if links is not None:
         _base.require_columns(
             links,
-            ("subset", "idx", "mtbench_question_id", "model_output_1", "match_output_1", "model_output_2"),
+            (
+                "subset",
+                "idx",
+                "mtbench_question_id",
+                "model_output_1",
+                "match_output_1",
+                "model_output_2",
+            ),
             LINKS_FILE,
         )
         links["item_id"] = _item_ids(links["subset"], links["idx"])
         unknown = ~links["item_id"].isin(set(inst["item_id"]))
         if unknown.any():
-            raise DataError(LINKS_FILE, "idx", "link of an unknown instance", [int(i) for i in np.flatnonzero(unknown)])
+            raise DataError(
+                LINKS_FILE,
+                "idx",
+                "link of an unknown instance",
+                [int(i) for i in np.flatnonzero(unknown)],
+            )
         qid = links.set_index("item_id")["mtbench_question_id"]
-        items["mtbench_question_id"] = pd.to_numeric(items["item_id"].map(qid), errors="coerce").astype("Int64")
+        items["mtbench_question_id"] = pd.to_numeric(
+            items["item_id"].map(qid), errors="coerce"
+        ).astype("Int64")
         rows = []
         for k in ("1", "2"):
             rows.append(
@@ -170,7 +230,12 @@ def read(directory: Path) -> Dataset:
         link = responses["response_id"].map(lk["link"])
         responses["generator_candidates"] = cand.where(cand.notna() & (cand != ""), None)
         responses["generator_link"] = link
-        single = link.isin(SINGLE_MODEL_LINKS) & cand.notna() & (cand != "") & ~cand.fillna("").str.contains("|", regex=False)
+        single = (
+            link.isin(SINGLE_MODEL_LINKS)
+            & cand.notna()
+            & (cand != "")
+            & ~cand.fillna("").str.contains("|", regex=False)
+        )
         responses["generator"] = cand.where(single, None)
     else:
         items["mtbench_question_id"] = pd.array([pd.NA] * len(items), dtype="Int64")
@@ -186,6 +251,19 @@ def read(directory: Path) -> Dataset:
             "rater_type": np.where(human, "human", "gold"),
         }
     )
+
+    n_votes = 0
+    if mtbench_votes is not False and mtbench_votes is not None:
+        folder = _votes_folder(directory, mtbench_votes)
+        if folder is None:
+            raise DataError(
+                NAME,
+                None,
+                f"mtbench_votes: no {VOTES_FILE} found (looked beside {directory}, under ${_base.ENV_DATA} and in "
+                f"the cache); pass mtbench_votes=<folder of the mt_bench_human dataset>",
+            )
+        preferences, n_votes = _with_votes(preferences, items, responses, folder / VOTES_FILE)
+        files.append(folder / VOTES_FILE)
 
     verdicts = _verdicts(raw, inst, judges)
     return Dataset(
@@ -208,20 +286,81 @@ def read(directory: Path) -> Dataset:
             # for self-preference, where model-name equality alone misses ChatGPT = gpt-3.5-turbo.
             "judge_generator_aliases": dict(JUDGE_GENERATOR_ALIASES),
             "strategies": sorted(raw["strategy"].unique()),
-            "reference": "preferences: rater_type 'gold' (LLMBar, CaseStudy) or 'human' (Processed/*)",
+            "reference": "preferences: rater_type 'gold' (LLMBar, CaseStudy) or 'human' (Processed/*)"
+            + (f"; {n_votes} MT-Bench votes as rater_type 'human_vote'" if n_votes else ""),
         },
         sha256=_base.sha256_of_files(files),
     )
+
+
+def _with_votes(preferences, items, responses, votes_path: Path) -> tuple[pd.DataFrame, int]:
+    votes = pd.read_json(votes_path, lines=True, dtype=False)
+    _base.require_columns(
+        votes, ("question_id", "judge", "model_a", "model_b", "winner"), VOTES_FILE
+    )
+    mt = items[items["mtbench_question_id"].notna()][["item_id", "mtbench_question_id"]]
+    gen = responses.set_index("response_id")["generator"]
+    g1 = (mt["item_id"] + "#1").map(gen)
+    g2 = (mt["item_id"] + "#2").map(gen)
+    linked = mt[(g1.notna() & g2.notna() & (g1 != g2)).to_numpy()].assign(g1=g1, g2=g2)
+    # one vote joins an instance when the question and the unordered model pair agree
+    rows = []
+    for how in (("g1", "g2"), ("g2", "g1")):
+        m = linked.merge(
+            votes.assign(mtbench_question_id=votes["question_id"].astype(int)),
+            left_on=["mtbench_question_id", how[0], how[1]],
+            right_on=["mtbench_question_id", "model_a", "model_b"],
+        )
+        first_is_1 = how[0] == "g1"
+        a = m["item_id"] + ("#1" if first_is_1 else "#2")
+        b = m["item_id"] + ("#2" if first_is_1 else "#1")
+        rows.append(
+            pd.DataFrame(
+                {
+                    "item_id": m["item_id"],
+                    "response_a": a,
+                    "response_b": b,
+                    "rater_id": m["judge"].astype(str),
+                    "preference": m["winner"].map({"model_a": "a", "model_b": "b", "tie": "tie"}),
+                    "rater_type": "human_vote",
+                }
+            )
+        )
+    add = pd.concat(rows, ignore_index=True)
+    bad = add["preference"].isna()
+    if bad.any():
+        raise DataError(
+            VOTES_FILE,
+            "winner",
+            "winner not in {model_a, model_b, tie}",
+            [int(i) for i in np.flatnonzero(bad)],
+        )
+    voted = set(add["item_id"])
+    keep = preferences[
+        ~(preferences["item_id"].isin(voted) & (preferences["rater_id"] == "human_majority"))
+    ]
+    out = pd.concat([keep, add], ignore_index=True)
+    return out, len(add)
 
 
 def _verdicts(raw: pd.DataFrame, inst: pd.DataFrame, judges: pd.DataFrame) -> pd.DataFrame:
     item_id = _item_ids(raw["subset"], raw["idx"])
     unknown = ~item_id.isin(set(inst["item_id"]))
     if unknown.any():
-        raise DataError("verdicts.csv", "idx", "verdict of an unknown instance", [int(i) for i in np.flatnonzero(unknown)])
+        raise DataError(
+            "verdicts.csv",
+            "idx",
+            "verdict of an unknown instance",
+            [int(i) for i in np.flatnonzero(unknown)],
+        )
     unknown = ~raw["judge"].isin(set(judges["judge"]))
     if unknown.any():
-        raise DataError("verdicts.csv", "judge", "judge missing from judges.csv", [int(i) for i in np.flatnonzero(unknown)])
+        raise DataError(
+            "verdicts.csv",
+            "judge",
+            "judge missing from judges.csv",
+            [int(i) for i in np.flatnonzero(unknown)],
+        )
     rid1 = (item_id + "#1").to_numpy()
     rid2 = (item_id + "#2").to_numpy()
     family = raw["judge"].map(dict(zip(judges["judge"], judges["provider"], strict=True)))
@@ -249,9 +388,16 @@ def _verdicts(raw: pd.DataFrame, inst: pd.DataFrame, judges: pd.DataFrame) -> pd
         "strategy": raw["strategy"].to_numpy(),
     }
     frames = []
-    for order, col, first_is_1 in (("ab", "winner_original_order", True), ("ba", "winner_swapped_order", False)):
+    for order, col, first_is_1 in (
+        ("ab", "winner_original_order", True),
+        ("ba", "winner_swapped_order", False),
+    ):
         choice, winner, ok = _choice_and_winner(raw[col], first_is_1, rid1, rid2)
-        frames.append(pd.DataFrame({**base, "order": order, "choice": choice, "winner": winner, "parse_ok": ok}))
+        frames.append(
+            pd.DataFrame(
+                {**base, "order": order, "choice": choice, "winner": winner, "parse_ok": ok}
+            )
+        )
     v = pd.concat(frames, ignore_index=True)
     # one pair's two orders next to each other: easier to read, stable for hashing
     v["_row"] = np.concatenate([np.arange(len(raw)), np.arange(len(raw))])
@@ -293,7 +439,11 @@ def download(target: Path) -> None:
     tree = json.loads(_base.http_get(GITHUB_TREE))
     paths = [t["path"] for t in tree.get("tree", []) if t.get("type") == "blob"]
     datasets = sorted(p for p in paths if p.startswith("Dataset/") and p.endswith("/dataset.json"))
-    results = sorted(p for p in paths if p.startswith("Dataset/") and p.endswith("/result.json") and "/evaluators/" in p)
+    results = sorted(
+        p
+        for p in paths
+        if p.startswith("Dataset/") and p.endswith("/result.json") and "/evaluators/" in p
+    )
     if not datasets:
         raise ValueError(f"no Dataset/**/dataset.json in {GITHUB_TREE}")
     inst_rows, verdict_rows = [], []
@@ -315,7 +465,9 @@ def download(target: Path) -> None:
         judge, strategy = rest.split("/")[:2]
         for idx, rec in enumerate(json.loads(_base.http_get(GITHUB_RAW + p))):
             verdict_rows.append(parse_result_record(head, idx, judge, strategy, rec))
-    pd.DataFrame(inst_rows).to_json(Path(target) / "instances.jsonl", orient="records", lines=True, force_ascii=False)
+    pd.DataFrame(inst_rows).to_json(
+        Path(target) / "instances.jsonl", orient="records", lines=True, force_ascii=False
+    )
     pd.DataFrame(verdict_rows).to_csv(Path(target) / "verdicts.csv", index=False)
     (Path(target) / "judges.csv").write_text(JUDGES_CSV)
 

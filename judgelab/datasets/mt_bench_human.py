@@ -75,27 +75,55 @@ def find_companion(directory: Path) -> Path | None:
     return None
 
 
-def read(directory: Path, companion: Path | None = None) -> Dataset:
+def depends(directory: Path) -> list[Path]:
+    """The companion folder read with the votes (part of the in-memory cache key)."""
+    comp = find_companion(Path(directory))
+    return [comp] if comp is not None else []
+
+
+def read(directory: Path, companion: Path | str | bool | None = None) -> Dataset:
+    """``companion``: the folder with mtbench_questions.jsonl / mtbench_answers.jsonl;
+    None = look for it (:func:`find_companion`); False = votes only."""
     directory = Path(directory)
     votes_path = directory / VOTES_FILE
     votes = pd.read_json(votes_path, lines=True, dtype=False)
-    _base.require_columns(votes, ("question_id", "judge", "model_a", "model_b", "winner"), VOTES_FILE)
+    _base.require_columns(
+        votes, ("question_id", "judge", "model_a", "model_b", "winner"), VOTES_FILE
+    )
     bad = ~votes["winner"].isin(list(WINNER_TO_PREFERENCE))
     if bad.any():
         raise DataError(
-            VOTES_FILE, "winner", "winner not in {model_a, model_b, tie}", [int(i) for i in np.flatnonzero(bad)]
+            VOTES_FILE,
+            "winner",
+            "winner not in {model_a, model_b, tie}",
+            [int(i) for i in np.flatnonzero(bad)],
         )
     qid = votes["question_id"].astype(int).astype(str)
     votes = votes.assign(item_id=qid)
 
-    companion = companion if companion is not None else find_companion(directory)
+    if companion is None or companion is True:
+        companion = find_companion(directory)
+    elif companion is False:
+        companion = None
+    else:
+        companion = Path(companion).expanduser()
+        if not _base.has_files(companion, COMPANION_FILES):
+            raise DataError(
+                "mt_bench_human",
+                None,
+                f"companion folder {companion} lacks {', '.join(COMPANION_FILES)}",
+            )
     questions = answers = None
     files = [votes_path]
     if companion is not None:
         questions = pd.read_json(companion / "mtbench_questions.jsonl", lines=True, dtype=False)
         answers = pd.read_json(companion / "mtbench_answers.jsonl", lines=True, dtype=False)
-        _base.require_columns(questions, ("question_id", "task", "question_1"), "mtbench_questions.jsonl")
-        _base.require_columns(answers, ("question_id", "model", "answer_1"), "mtbench_answers.jsonl")
+        _base.require_columns(
+            questions, ("question_id", "task", "question_1"), "mtbench_questions.jsonl"
+        )
+        _base.require_columns(
+            answers, ("question_id", "model", "answer_1"), "mtbench_answers.jsonl"
+        )
         files += [companion / f for f in COMPANION_FILES]
 
     # items
@@ -119,12 +147,18 @@ def read(directory: Path, companion: Path | None = None) -> Dataset:
             votes[["item_id", "model_b"]].rename(columns={"model_b": "generator"}),
         ]
     ).drop_duplicates()
-    pairs = pairs.sort_values(["item_id", "generator"], key=lambda s: s.map(_sort_key)).reset_index(drop=True)
+    pairs = pairs.sort_values(["item_id", "generator"], key=lambda s: s.map(_sort_key)).reset_index(
+        drop=True
+    )
     pairs["response_id"] = pairs["item_id"] + ":" + pairs["generator"]
     if answers is not None:
         a = answers.assign(item_id=answers["question_id"].astype(int).astype(str))
-        a = a.rename(columns={"model": "generator", "answer_1": "text"})[["item_id", "generator", "text"]]
-        pairs = pairs.merge(a.drop_duplicates(["item_id", "generator"]), on=["item_id", "generator"], how="left")
+        a = a.rename(columns={"model": "generator", "answer_1": "text"})[
+            ["item_id", "generator", "text"]
+        ]
+        pairs = pairs.merge(
+            a.drop_duplicates(["item_id", "generator"]), on=["item_id", "generator"], how="left"
+        )
     else:
         pairs["text"] = None
     responses = pairs[["response_id", "item_id", "generator", "text"]]

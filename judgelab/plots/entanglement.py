@@ -55,7 +55,9 @@ def agreement_heatmap(matrix: pd.DataFrame, families: list, title: str = "pairwi
     start = 0
     for k in range(1, n + 1):
         if k == n or fam[k] != fam[start]:
-            ax.add_patch(plt.Rectangle((start, start), k - start, k - start, fill=False, ec="white", lw=2.5))
+            ax.add_patch(
+                plt.Rectangle((start, start), k - start, k - start, fill=False, ec="white", lw=2.5)
+            )
             start = k
     pal = _palette(fam)
     for t, f in zip(ax.get_yticklabels(), fam, strict=True):
@@ -78,7 +80,12 @@ def within_vs_across(findings: pd.DataFrame):
 
     panels = [
         ("alpha_within_family", "alpha_across_families", "alpha_gap", "Krippendorff alpha"),
-        ("error_correlation_within", "error_correlation_across", "error_correlation_gap", "error correlation (phi)"),
+        (
+            "error_correlation_within",
+            "error_correlation_across",
+            "error_correlation_gap",
+            "error correlation (phi)",
+        ),
     ]
     fig, axes = plt.subplots(1, 2, figsize=(11, 3.8), sharey=False)
     for ax, (w_id, a_id, g_id, label) in zip(axes, panels, strict=True):
@@ -92,7 +99,7 @@ def within_vs_across(findings: pd.DataFrame):
         for r in f[(f["id"] == g_id) & f["primary"].astype(bool)].itertuples():
             rows.append(("gap (within - across)", r, "gap"))
         colours = {"within": "#0173b2", "across": "#de8f05", "gap": "#029e73"}
-        for k, (name, r, kind) in enumerate(rows):
+        for k, (_name, r, kind) in enumerate(rows):
             est, lo, hi = _val(r.estimate), _val(r.ci_low), _val(r.ci_high)
             if not np.isnan(lo):
                 ax.plot([lo, hi], [k, k], color=colours[kind], lw=3, alpha=0.8)
@@ -117,10 +124,16 @@ def ensemble_comparison(findings: pd.DataFrame, agreement: pd.DataFrame | None =
     f["name"] = [s["ensemble"] if isinstance(s, dict) else "?" for s in f["slice"]]
     f = f[f["estimate"].notna()]
     ncols = 2 if agreement is not None and len(agreement) else 1
-    fig, axes = plt.subplots(1, ncols, figsize=(6.5 * ncols, 0.45 * max(len(f), 3) + 1.5), squeeze=False)
+    fig, axes = plt.subplots(
+        1, ncols, figsize=(6.5 * ncols, 0.45 * max(len(f), 3) + 1.5), squeeze=False
+    )
     ax = axes[0, 0]
     for k, r in enumerate(f.itertuples()):
-        c = "#029e73" if r.name.startswith("cross") else ("#d55e00" if r.name.startswith("same") else "#0173b2")
+        c = (
+            "#029e73"
+            if r.name.startswith("cross")
+            else ("#d55e00" if r.name.startswith("same") else "#0173b2")
+        )
         if pd.notna(r.ci_low):
             ax.plot([r.ci_low, r.ci_high], [k, k], color=c, lw=3, alpha=0.8)
         ax.plot(r.estimate, k, "o", color=c, ms=8)
@@ -132,12 +145,26 @@ def ensemble_comparison(findings: pd.DataFrame, agreement: pd.DataFrame | None =
         ax2 = axes[0, 1]
         a = agreement.dropna(subset=["inter_judge_kappa", "ensemble_vs_human_kappa"])
         y = np.arange(len(a))
-        ax2.barh(y - 0.2, a["inter_judge_kappa"], height=0.4, label="judges with each other (mean kappa)", color="#949494")
-        ax2.barh(y + 0.2, a["ensemble_vs_human_kappa"], height=0.4, label="ensemble with humans (kappa)", color="#0173b2")
+        ax2.barh(
+            y - 0.2,
+            a["inter_judge_kappa"],
+            height=0.4,
+            label="judges with each other (mean kappa)",
+            color="#949494",
+        )
+        ax2.barh(
+            y + 0.2,
+            a["ensemble_vs_human_kappa"],
+            height=0.4,
+            label="ensemble with humans (kappa)",
+            color="#0173b2",
+        )
         ax2.set_yticks(y, [n if len(n) < 48 else n[:45] + "..." for n in a["ensemble"]])
         ax2.invert_yaxis()
         ax2.set_xlabel("Cohen's kappa")
         ax2.set_title("inter-judge agreement vs agreement with humans")
-        ax2.legend(loc="lower right", fontsize=8)
+        ax2.legend(
+            loc="upper center", bbox_to_anchor=(0.5, -0.2), fontsize=8, ncol=2, frameon=False
+        )
     fig.tight_layout()
     return fig

@@ -26,7 +26,9 @@ def forest(coefs: pd.DataFrame, terms=("self", "fam", "lin", "pos"), families: d
     'n/a' (see the findings table for the reason)."""
     import matplotlib.pyplot as plt
 
-    terms = [t for t in terms if t in set(coefs["term"])]
+    # a term no judge could estimate (e.g. no lineage relation in the data) gets no panel
+    est = pd.to_numeric(coefs["estimate"], errors="coerce")
+    terms = [t for t in terms if est[coefs["term"] == t].notna().any()]
     judges = sorted(coefs["judge"].unique(), key=lambda j: (str((families or {}).get(j, "")), short_label(j)))
     pal = family_palette((families or {}).values()) if families else None
     fig, axes = plt.subplots(1, len(terms), figsize=(2.9 * len(terms) + 1.2, 0.42 * len(judges) + 1.4), sharey=True, squeeze=False)

@@ -7,17 +7,18 @@ GEE, Wilcoxon), ``multitest`` (Holm, Benjamini-Hochberg), ``power``. Study modul
 Importing this package does no work beyond importing these modules.
 """
 
-from judgelab.stats import agreement, resampling  # noqa: F401
-from judgelab.stats._tidy import FINDING_COLUMNS, finding, findings_frame  # noqa: F401
-from judgelab.stats.resampling import (  # noqa: F401
+from judgelab.stats import agreement, models, multitest, power, resampling
+from judgelab.stats._tidy import FINDING_COLUMNS, finding, findings_frame
+from judgelab.stats.multitest import adjust_findings, benjamini_hochberg, holm
+from judgelab.stats.resampling import (
     BootstrapResult,
+    binom_test,
     bootstrap_weights,
     cluster_bootstrap,
     cluster_bootstrap_rows,
     mcnemar_exact,
     sign_flip_test,
     wilson_ci,
-    binom_test,
 )
 
 __all__ = [
@@ -25,6 +26,9 @@ __all__ = [
     "finding",
     "findings_frame",
     "agreement",
+    "models",
+    "multitest",
+    "power",
     "resampling",
     "BootstrapResult",
     "bootstrap_weights",
@@ -34,4 +38,7 @@ __all__ = [
     "wilson_ci",
     "binom_test",
     "mcnemar_exact",
+    "holm",
+    "benjamini_hochberg",
+    "adjust_findings",
 ]

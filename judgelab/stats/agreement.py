@@ -353,7 +353,7 @@ def kendall_tau_score(x, y) -> float:
 def _ratings_table(ratings, labels: Sequence | None = None) -> tuple[np.ndarray, list]:
     """Units x raters labels (nan = missing) -> units x categories counts."""
     R = pd.DataFrame(ratings)
-    stacked = R.stack()  # drops missing
+    stacked = R.stack().dropna()
     labels = _sorted_labels(stacked.to_numpy()) if labels is None else list(labels)
     codes = _codes(stacked.to_numpy(), labels)
     unit = pd.factorize(stacked.index.get_level_values(0))[0]
@@ -524,7 +524,9 @@ def _prepare(
 
         miss = df[item_col].isna().to_numpy()
         if miss.any():
-            raise DataError(table, item_col, "item id missing", np.flatnonzero(miss))
+            raise DataError(
+                table, item_col, "item id missing", [int(i) for i in np.flatnonzero(miss)]
+            )
     keep = df[list(cols)].notna().all(axis=1).to_numpy()
     sub = df.loc[keep]
     items = sub[item_col].to_numpy() if item_col else np.arange(len(sub))
@@ -808,7 +810,17 @@ def f1_per_class(
             )
         )
     if not rows:
-        rows.append(finding(id, None, judge=judge, slice=slice, n=0, n_excluded=n_exc, reason="no units to compare"))
+        rows.append(
+            finding(
+                id,
+                None,
+                judge=judge,
+                slice=slice,
+                n=0,
+                n_excluded=n_exc,
+                reason="no units to compare",
+            )
+        )
     return findings_frame(rows)
 
 
@@ -835,9 +847,13 @@ def fleiss_kappa(
     items = df[item_col].to_numpy() if item_col else np.arange(len(df))
     per_unit = fleiss_counts(tab[ok])
     per_item = _sum_by(per_unit, items[ok])
-    res = cluster_bootstrap(
-        per_item, fleiss_from_totals, n_boot=n_boot, seed=seed, ci_level=ci_level, method=method
-    ) if len(per_item) else BootstrapResult(None, None, None, ci_level, n_boot, 0, "", "no items")
+    res = (
+        cluster_bootstrap(
+            per_item, fleiss_from_totals, n_boot=n_boot, seed=seed, ci_level=ci_level, method=method
+        )
+        if len(per_item)
+        else BootstrapResult(None, None, None, ci_level, n_boot, 0, "", "no items")
+    )
     row = _row(
         id,
         res,
@@ -885,7 +901,7 @@ def krippendorff_alpha(
     _require(df, need, table)
     W = df[list(rater_cols)].reset_index(drop=True)
     if level == "nominal":
-        labels = _sorted_labels(W.stack().to_numpy())
+        labels = _sorted_labels(W.stack().dropna().to_numpy())
         values = np.arange(len(labels), dtype=float)
         tab, _ = _ratings_table(W, labels)
     else:
@@ -931,7 +947,12 @@ def _correlation_finding(
     if kind == "pearson":
         per_item = _sum_by(pearson_moments(x, y), items) if len(x) else np.empty((0, 6))
         res = cluster_bootstrap(
-            per_item, pearson_from_totals, n_boot=n_boot, seed=seed, ci_level=ci_level, method=method
+            per_item,
+            pearson_from_totals,
+            n_boot=n_boot,
+            seed=seed,
+            ci_level=ci_level,
+            method=method,
         )
         what = "Pearson r"
     else:
@@ -1069,7 +1090,7 @@ def win_score(winner, target, tie_policy: str = "class") -> np.ndarray:
     check_tie_policy(tie_policy, "win_rate")
     w = pd.Series(list(winner), dtype=object)
     t = pd.Series(list(target), dtype=object) if not np.isscalar(target) else target
-    out = (w == t).astype(float).to_numpy()
+    out = (w == t).astype(float).to_numpy().copy()
     tie = (w == TIE).to_numpy()
     out[tie] = {"class": 0.0, "half": 0.5, "drop": np.nan}[tie_policy]
     out[w.isna().to_numpy()] = np.nan

@@ -52,6 +52,7 @@ and F1. ``order_aggregation``: ``per_call`` (each order is one judgment; repeats
 
 from __future__ import annotations
 
+import inspect
 import json
 import math
 from collections.abc import Mapping, Sequence
@@ -122,6 +123,17 @@ def identity_of(df: pd.DataFrame) -> pd.Series:
         + "|"
         + df["judge_version"].astype(str)
     )
+
+
+def _obj(df: pd.DataFrame) -> pd.DataFrame:
+    """String columns as numpy object columns: pandas' Arrow-backed strings make the many
+    small merges and groupbys of an audit several times slower."""
+    cols = [
+        c for c in df.columns if pd.api.types.is_string_dtype(df[c].dtype) and df[c].dtype != object
+    ]
+    if cols:
+        df = df.astype({c: object for c in cols})
+    return df
 
 
 def _check_settings(tie_policy: str, order_aggregation: str) -> None:
@@ -347,7 +359,35 @@ def _mode_label(labels: np.ndarray) -> int:
     return int(top[0]) if len(top) == 1 else 2
 
 
+# Inside audit() the same judge's frame is turned into units by several statistics; the
+# frames stay alive for the whole audit, so their ids are safe keys there (None = no cache).
+_UNITS_CACHE: dict | None = None
+
+
 def pairwise_units(
+    verdicts: pd.DataFrame, order_aggregation: str = "per_call", tie_policy: str = "class"
+) -> tuple[pd.DataFrame, dict]:
+    """One judge's pairwise verdicts as weighted units ``item_id, lo, hi, label, weight``.
+
+    ``lo < hi`` are the pair's response ids in sorted order; ``label`` 0 = lo wins, 1 = hi
+    wins, 2 = tie. ``per_call``: every parsed (pair, order) is a unit of weight 1 shared by
+    its repeats (1 / r each: repeats averaged within (pair, order), STATISTICS.md).
+    ``first_order``: order ``ab`` only. ``consistent_only``: one unit per pair with both
+    orders parsed, labelled by the modal repeat of each order; orders that disagree give a
+    tie. ``tie_policy='drop'`` removes tie units afterwards. Returns (units, counts of
+    excluded rows/pairs by reason).
+    """
+    key = (id(verdicts), len(verdicts), order_aggregation, tie_policy)
+    if _UNITS_CACHE is not None and key in _UNITS_CACHE:
+        units, ex = _UNITS_CACHE[key]
+        return units.copy(), dict(ex)
+    units, ex = _pairwise_units(verdicts, order_aggregation, tie_policy)
+    if _UNITS_CACHE is not None:
+        _UNITS_CACHE[key] = (units, ex)
+    return units.copy(), dict(ex)
+
+
+def _pairwise_units(
     verdicts: pd.DataFrame, order_aggregation: str = "per_call", tie_policy: str = "class"
 ) -> tuple[pd.DataFrame, dict]:
     """One judge's pairwise verdicts as weighted units ``item_id, lo, hi, label, weight``.
@@ -409,10 +449,10 @@ def pairwise_units(
     if tie_policy == "drop":
         excluded["tie_verdict"] = int((units["label"] == 2).sum())
         units = units[units["label"] != 2]
-    return units.reset_index(drop=True), excluded
+    return _obj(units.reset_index(drop=True)), excluded
 
 
-def human_votes_pairwise(dataset) -> pd.DataFrame:
+def _human_votes_pairwise_uncached(dataset) -> pd.DataFrame:
     """Human preferences as ``item_id, lo, hi, rater_id, label`` (label coded as in
     :func:`pairwise_units`)."""
     p = dataset.preferences
@@ -431,14 +471,16 @@ def human_votes_pairwise(dataset) -> pd.DataFrame:
     win = np.where(p["preference"] == "a", a, np.where(p["preference"] == "b", b, "tie"))
     lo, hi = np.where(a <= b, a, b), np.where(a <= b, b, a)
     label = np.where(win == lo, 0, np.where(win == hi, 1, 2))
-    return pd.DataFrame(
-        {
-            "item_id": p["item_id"].astype(str).to_numpy(),
-            "lo": lo,
-            "hi": hi,
-            "rater_id": p["rater_id"].astype(str).to_numpy(),
-            "label": label,
-        }
+    return _obj(
+        pd.DataFrame(
+            {
+                "item_id": p["item_id"].astype(str).to_numpy(),
+                "lo": lo,
+                "hi": hi,
+                "rater_id": p["rater_id"].astype(str).to_numpy(),
+                "label": label,
+            }
+        )
     )
 
 
@@ -457,12 +499,14 @@ def human_reference_pairwise(
     ``tie_policy='drop'`` so are pairs whose majority is tie."""
     if len(votes) == 0:
         return pd.DataFrame(columns=["item_id", "lo", "hi", "ref"]), {"no_human_majority": 0}
-    ref = (
-        votes.groupby(["item_id", "lo", "hi"])["label"]
-        .agg(lambda s: _majority(s.to_numpy().astype(int), 3))
-        .rename("ref")
-        .reset_index()
-    )
+    # vote counts per pair and class; a strict majority (> half of the votes) or -1
+    counts = votes.groupby(["item_id", "lo", "hi", "label"]).size().unstack(fill_value=0)
+    counts = counts.reindex(columns=[0, 1, 2], fill_value=0)
+    c = counts.to_numpy()
+    top = c.argmax(axis=1)
+    has = c[np.arange(len(c)), top] * 2 > c.sum(axis=1)
+    ref = counts.index.to_frame(index=False)
+    ref["ref"] = np.where(has, top, -1)
     excluded = {"no_human_majority": int((ref["ref"] < 0).sum())}
     ref = ref[ref["ref"] >= 0]
     if tie_policy == "drop":
@@ -503,7 +547,7 @@ def score_units(verdicts: pd.DataFrame) -> tuple[pd.DataFrame, dict]:
     return units, {"unparsed": int((~ok).sum())}
 
 
-def _human_scores(dataset) -> pd.DataFrame:
+def _human_scores_uncached(dataset) -> pd.DataFrame:
     lab = dataset.labels
     if lab is None or len(lab) == 0:
         return pd.DataFrame(columns=["response_id", "rater_id", "score", "item_id"])
@@ -517,7 +561,44 @@ def _human_scores(dataset) -> pd.DataFrame:
         score=pd.to_numeric(lab["score"]),
     )
     out["item_id"] = out["response_id"].map(item_of)
-    return out[["response_id", "rater_id", "score", "item_id"]]
+    return _obj(out[["response_id", "rater_id", "score", "item_id"]])
+
+
+# The human tables are the same for every judge of an audit; reading them once per dataset
+# (keyed by object id and content hash, a few entries) removes most of the pandas overhead.
+_CACHE: dict = {}
+
+
+def _cached(name: str, dataset, fn):
+    key = (name, id(dataset), getattr(dataset, "sha256", None))
+    if key not in _CACHE:
+        if len(_CACHE) > 32:
+            _CACHE.clear()
+        _CACHE[key] = fn(dataset)
+    return _CACHE[key].copy()
+
+
+def human_votes_pairwise(dataset) -> pd.DataFrame:
+    """Human preferences as ``item_id, lo, hi, rater_id, label`` (label coded as in
+    :func:`pairwise_units`: 0 = lo wins, 1 = hi wins, 2 = tie)."""
+    return _cached("votes", dataset, _human_votes_pairwise_uncached)
+
+
+def _human_scores(dataset) -> pd.DataFrame:
+    return _cached("scores", dataset, _human_scores_uncached)
+
+
+def _response_info(dataset) -> pd.DataFrame:
+    def info(ds):
+        r = ds.response_info()
+        keep = [
+            c
+            for c in ("response_id", "item_id", "generator", "family", "category")
+            if c in r.columns
+        ]
+        return _obj(r[keep].astype(object))
+
+    return _cached("info", dataset, info)
 
 
 # =====================================================================================
@@ -646,7 +727,7 @@ def pairwise_agreement(
     ex = dict(ex)
     ex["pairs_without_reference"] = int((keys["_merge"] == "left_only").sum())
     method = f"vs human majority; tie_policy={tie_policy}, order_aggregation={order_aggregation}"
-    info = dataset.response_info()
+    info = _response_info(dataset)
     rows = []
     slices = _slices(m, info, "pairwise") if by_slice else [(slice_, np.ones(len(m), bool))]
     for sl, mask in slices:
@@ -716,7 +797,7 @@ def score_agreement(
     ex = dict(ex)
     ex["responses_without_human_score"] = int(len(units) - len(m))
     lo, k = _score_classes(dataset, m["score"], m["human"])
-    info = dataset.response_info()
+    info = _response_info(dataset)
     rows = []
     slices = _slices(m, info, "single") if by_slice else [(None, np.ones(len(m), bool))]
     for sl, mask in slices:
@@ -1136,7 +1217,7 @@ def signed_bias(
     primary rows carry the minimum detectable bias (80% power, alpha 0.05) in ``mde``.
     """
     ctx = _Ctx(n_boot, seed, ci_level)
-    info = dataset.response_info()
+    info = _response_info(dataset)
     fam = dict(zip(info["response_id"].astype(str), info["family"]))
     if protocol == "pairwise":
         units_j, _ = pairwise_units(verdicts, order_aggregation, "class")
@@ -1273,7 +1354,7 @@ def win_rates(
     (single) for the judge (``verdicts``) and the humans, on the same units.
 
     Returns a long frame ``item_id, generator, source (judge|human), wins, n``."""
-    info = dataset.response_info()
+    info = _response_info(dataset)
     gen = dict(zip(info["response_id"].astype(str), info["generator"]))
     recs = []
     if protocol == "pairwise":
@@ -1470,6 +1551,14 @@ def ranking(
 # =====================================================================================
 
 
+def _first(df: pd.DataFrame, id_: str, col: str):
+    r = df[df["id"] == id_]
+    if r.empty:
+        return None
+    v = r[col].iloc[0]
+    return None if v is None or (isinstance(v, float) and math.isnan(v)) else v
+
+
 def gate(
     metrics: pd.DataFrame,
     *,
@@ -1535,7 +1624,16 @@ def gate(
         + (f", macro-F1 {f1:.3f}" if f1 is not None else "")
         + ")"
     ]
-    if g_lo is None:
+    if g == 0:
+        parts.append(
+            "fails the warn threshold"
+            + (
+                f" (CI upper bound of {kid} {hi_k:.3f})"
+                if (hi_k := _first(overall, kid, "ci_high")) is not None
+                else ""
+            )
+        )
+    elif g_lo is None:
         parts.append("not established: no CI")
     elif g_lo >= g:
         parts.append(
@@ -1551,9 +1649,17 @@ def gate(
         if hk is not None and not (isinstance(hk, float) and math.isnan(hk)):
             parts.append(f"human-human {kid.replace('cohen_', '')} {hk:.3f}")
             if hk < th["pass_kappa"]:
+                # judge vs the majority of several raters can exceed one human's agreement,
+                # so this is a statement about the bar, not a verdict on the judge
+                lvl, bar = (
+                    ("pass", th["pass_kappa"])
+                    if hk >= th["warn_kappa"]
+                    else ("warn", th["warn_kappa"])
+                )
                 parts.append(
-                    f"humans agree with each other below the pass threshold {th['pass_kappa']}, so a pass cannot be met on this data"
-                    + (f" (nor a warn: below {th['warn_kappa']})" if hk < th["warn_kappa"] else "")
+                    f"humans agree with each other below the {lvl} threshold {bar}: a single human "
+                    "annotator cannot meet it on this data, so read the judge against the human "
+                    "ceiling and the alternative-annotator gap"
                 )
         else:
             hk = None
@@ -1954,16 +2060,67 @@ def confusion_table(
 
 def majority_verdicts(verdicts: pd.DataFrame, protocol: str = "pairwise") -> pd.DataFrame:
     """The panel's majority verdict as a verdict frame of a pseudo-judge
-    (model ``ensemble``, backend ``majority``, judge_version ``majority-of-<m>``).
+    (model ``ensemble``, backend ``majority``, judge_version ``majority-of-<m>``), one row
+    per (pair, order) (pairwise) or response (scores), with its ``vote_share``.
 
-    Uses :func:`judgelab.ensembles.majority` when that module provides it; otherwise each
-    judge's unit (pairwise: (pair, order); scores: response) is its modal repeat (mean for
-    scores) and the ensemble takes the class with a strict majority of the judges (no
-    majority -> tie; scores: the median of the judges' scores). ``vote_share`` is the share
-    of judges behind the ensemble's verdict."""
+    Pairwise uses :func:`judgelab.ensembles.vote_share` (plurality of the judges' parsed
+    votes per (pair, order); a split vote is a tie) when that module is importable, else the
+    same rule here. Scores: the median of the judges' mean scores; ``vote_share`` is the
+    share of judges whose rounded score equals the rounded median."""
     v = verdicts[_parsed(verdicts)].copy()
     v["_judge"] = identity_of(v)
     m = v["_judge"].nunique()
+    if protocol == "pairwise":
+        try:
+            from judgelab import ensembles as _ens
+        except ImportError:  # pragma: no cover - ensembles.py is part of the package
+            _ens = None
+        if _ens is not None and hasattr(_ens, "vote_share"):
+            vs = _ens.vote_share(verdicts, order_aggregation="per_call", tie_policy="class")
+            vs = vs[vs["winner"].notna()]
+            # the stored orientation of each pair: order 'ab' showed the stored response_a first
+            stored = verdicts.drop_duplicates(["item_id", "response_a", "response_b"])
+            s_lo, s_hi = _sorted_pair(stored["response_a"], stored["response_b"])
+            stored_a = dict(
+                zip(
+                    zip(stored["item_id"].astype(str), s_lo, s_hi), stored["response_a"].astype(str)
+                )
+            )
+            key = list(
+                zip(
+                    vs["item_id"].astype(str),
+                    vs["response_a"].astype(str),
+                    vs["response_b"].astype(str),
+                )
+            )
+            first_a = np.array([stored_a.get(k, k[1]) for k in key], dtype=object)
+            first_b = np.where(
+                first_a == vs["response_a"].astype(str).to_numpy(),
+                vs["response_b"],
+                vs["response_a"],
+            )
+            order = np.where(vs["shown_first"].astype(str).to_numpy() == first_a, "ab", "ba")
+            out = pd.DataFrame(
+                {
+                    "item_id": vs["item_id"].astype(str).to_numpy(),
+                    "response_a": first_a,
+                    "response_b": first_b,
+                    "order": order,
+                    "sample": 0,
+                    "winner": vs["winner"].to_numpy(),
+                    "vote_share": vs["vote_share"].to_numpy(),
+                    "parse_ok": True,
+                    "choice": None,
+                    "protocol": "pairwise",
+                }
+            )
+            out["model"], out["backend"], out["judge_version"], out["judge_family"] = (
+                "ensemble",
+                "majority",
+                f"majority-of-{m}",
+                None,
+            )
+            return out
     if protocol == "pairwise":
         lo, hi = _sorted_pair(v["response_a"], v["response_b"])
         win = _winner_of(v)
@@ -2084,17 +2241,36 @@ def escalation_queue(
         v["_w"] = _winner_of(v)
         v["order"] = v["order"].fillna("ab")
         key = ["judge", "item_id", "response_a", "response_b"]
-        rep = v.groupby(key + ["order"])["_w"].nunique()
-        for (j, it, a, b, o), n in rep[rep > 1].items():
-            add(j, it, "repeats_disagree", n, a, b, order=o)
-        modal = (
-            v.groupby(key + ["order"])["_w"]
-            .agg(lambda s: s.mode().iloc[0] if s.mode().size == 1 else "tie")
-            .reset_index()
+        for c in key + ["order", "_w"]:
+            v[c] = v[c].astype(object)
+        # counts of each winner per (judge, pair, order): repeats disagree when > 1 winner;
+        # the modal winner (a split mode counts as a tie) per order, vectorised
+        cnt = v.groupby(key + ["order", "_w"], sort=False).size().rename("c").reset_index()
+        g = cnt.groupby(key + ["order"], sort=False)["c"]
+        cnt["n_winners"] = g.transform("size")
+        cnt["top"] = g.transform("max")
+        cnt["n_top"] = (
+            (cnt["c"] == cnt["top"])
+            .groupby([cnt[k] for k in key + ["order"]], sort=False)
+            .transform("sum")
         )
-        ords = modal.groupby(key)["_w"].agg(["nunique", "size"])
-        for j, it, a, b in ords[(ords["size"] == 2) & (ords["nunique"] > 1)].index:
-            add(j, it, "orders_disagree", 1.0, a, b)
+        rep = cnt[cnt["n_winners"] > 1].drop_duplicates(key + ["order"])
+        for r in rep.itertuples(index=False):
+            add(
+                r.judge,
+                r.item_id,
+                "repeats_disagree",
+                r.n_winners,
+                r.response_a,
+                r.response_b,
+                order=r.order,
+            )
+        modal = cnt[cnt["c"] == cnt["top"]].copy()
+        modal.loc[modal["n_top"] > 1, "_w"] = "tie"
+        modal = modal.drop_duplicates(key + ["order"])
+        ords = modal.groupby(key, sort=False)["_w"].agg(["nunique", "size"]).reset_index()
+        for r in ords[(ords["size"] == 2) & (ords["nunique"] > 1)].itertuples(index=False):
+            add(r.judge, r.item_id, "orders_disagree", 1.0, r.response_a, r.response_b)
     else:
         v["response_id"] = v["response_id"].astype(str)
         v["score"] = pd.to_numeric(v["score"], errors="coerce")
@@ -2152,7 +2328,16 @@ def escalation_queue(
 # =====================================================================================
 
 
-def audit(
+def audit(verdicts: pd.DataFrame, dataset, **settings) -> pd.DataFrame:
+    global _UNITS_CACHE
+    _UNITS_CACHE = {}
+    try:
+        return _audit(verdicts, dataset, **settings)
+    finally:
+        _UNITS_CACHE = None
+
+
+def _audit(
     verdicts: pd.DataFrame,
     dataset,
     *,
@@ -2179,7 +2364,7 @@ def audit(
     if protocol == "pairwise":
         _check_settings(tie_policy, order_aggregation)
     _require(verdicts, "verdicts", ["model", "backend", "judge_version", "item_id"])
-    v = verdicts
+    v = _obj(verdicts)
     if "protocol" in v.columns:
         v = v[v["protocol"] == protocol]
     if v.empty:
@@ -2286,3 +2471,83 @@ def audit(
         )
     res = pd.concat(out, ignore_index=True)
     return findings_frame(res.to_dict("records"))
+
+
+# audit() is a thin wrapper (it scopes the units cache); show _audit's signature and docs
+audit.__doc__ = _audit.__doc__
+audit.__signature__ = inspect.signature(_audit)
+
+
+def resolve_drift_versions(verdicts: pd.DataFrame, drift_versions) -> tuple[str, str] | None:
+    """The pair of judge_versions to compare for drift: None (no drift analysis), an explicit
+    pair, or ``"auto"``: the first model (in verdict order) judged under two judge_versions,
+    its versions in the order they first appear."""
+    if (
+        drift_versions is None
+        or drift_versions is False
+        or (isinstance(drift_versions, list | tuple) and not drift_versions)
+    ):
+        return None
+    if isinstance(drift_versions, str):
+        if drift_versions != "auto":
+            raise ValueError(
+                f"drift_versions must be a pair of judge_versions or 'auto', not {drift_versions!r}"
+            )
+        seen = verdicts[["model", "judge_version"]].astype(str).drop_duplicates()
+        counts = seen.groupby("model", sort=False)["judge_version"].apply(list)
+        multi = [v for v in counts if len(v) >= 2]
+        if not multi:
+            raise DataError(
+                "verdicts",
+                "judge_version",
+                "drift_versions='auto' needs a model judged under two judge_versions; every model has one "
+                f"({dict(zip(counts.index, counts))})",
+            )
+        return multi[0][0], multi[0][1]
+    versions = tuple(map(str, drift_versions))
+    if len(versions) != 2:
+        raise ValueError(
+            f"drift_versions must name exactly two judge_versions, got {len(versions)}"
+        )
+    return versions
+
+
+def overview(findings: pd.DataFrame, protocol: str = "pairwise") -> pd.DataFrame:
+    """One row per judge (and ensemble): the overall agreement statistics with their 95% CIs,
+    the judge's agreement with individual human votes, the alternative-annotator gap and the
+    gate, for display."""
+    ids = (
+        ["accuracy", "cohen_kappa", "macro_f1"]
+        if protocol != "single"
+        else ["weighted_kappa", "spearman", "kendall_tau"]
+    ) + ["human_vote_agreement", "alternative_annotator_gap"]
+    rows = {}
+    for r in findings.itertuples(index=False):
+        sl = r.slice if isinstance(r.slice, dict) else None
+        if (
+            sl is not None
+            and "ensemble" not in sl
+            and not (protocol == "rubric" and sl.get("subset") == "overall")
+        ):
+            continue
+        if r.id not in ids and r.id != "gate":
+            continue
+        name = (
+            r.judge if isinstance(r.judge, str) else f"ensemble: {sl['ensemble']}" if sl else None
+        )
+        if name is None:
+            continue
+        row = rows.setdefault(name, {})
+        if r.id == "gate":
+            row["gate"] = getattr(r, "gate_label", None) if r.estimate is not None else None
+            row["established"] = getattr(r, "established", None)
+            continue
+        if r.estimate is None or (isinstance(r.estimate, float) and math.isnan(r.estimate)):
+            row[r.id] = "n/a"
+        elif r.ci_low is None or (isinstance(r.ci_low, float) and math.isnan(r.ci_low)):
+            row[r.id] = f"{r.estimate:.3f}"
+        else:
+            row[r.id] = f"{r.estimate:.3f} [{r.ci_low:.3f}, {r.ci_high:.3f}]"
+    out = pd.DataFrame.from_dict(rows, orient="index")
+    out.index.name = "judge"
+    return out[[c for c in [*ids, "gate", "established"] if c in out.columns]]

@@ -243,12 +243,16 @@ def accuracy_findings(
     elif can:
         concl = f"non-inferior: the CI lower bound {r.ci_low:+.3f} lies above -{margin:g}; on this data the candidate can replace the source"
     else:
-        mde = _mde_of_difference(m)
+        mde = _mde_of_difference(r.distribution)
         extra["mde"] = mde
         concl = (
             f"not shown non-inferior: the CI lower bound {r.ci_low:+.3f} is not above -{margin:g}; "
             f"the candidate cannot be said to replace the source on this data"
         )
+        if mde is not None:
+            concl += (
+                f" (with this many items a difference of {mde:.3f} is detectable with 80% power)"
+            )
     rows.append(
         finding(
             "accuracy_difference",
@@ -268,16 +272,16 @@ def accuracy_findings(
     return rows
 
 
-def _mde_of_difference(m: pd.DataFrame) -> float | None:
-    """Minimum detectable accuracy difference (80% power, alpha 0.05, two-sided) for the
-    paired per-unit differences at hand, their item clustering ignored (a lower bound)."""
+def _mde_of_difference(distribution: np.ndarray) -> float | None:
+    """Minimum detectable accuracy difference (80% power, alpha 0.05, two-sided) of a Wald
+    test whose standard error is the item-cluster bootstrap SD (so clustering counts)."""
     from judgelab.stats.power import minimum_detectable_effect
 
-    diff = (m["correct_c"] - m["correct_s"]).to_numpy(float)
-    sd = float(diff.std(ddof=1)) if diff.size > 1 else float("nan")
-    if not np.isfinite(sd) or sd == 0:
+    d = np.asarray(distribution, dtype=float)
+    d = d[np.isfinite(d)]
+    if d.size < 2 or d.std(ddof=1) == 0:
         return None
-    return minimum_detectable_effect(len(diff), sd=sd)
+    return minimum_detectable_effect(se=float(d.std(ddof=1)))
 
 
 def cost_findings(verdicts: pd.DataFrame) -> list[dict]:

@@ -309,28 +309,31 @@ def _pairwise_units(
         else np.full(len(v), None, dtype=object)
     )
     second = np.where(order == "ab", rb, ra)
+    # vectorised: object arrays of strings, compared element-wise
+    has_win = np.array([isinstance(w, str) and w != "" for w in win], dtype=bool)
+    ch = np.array([c if isinstance(c, str) else "" for c in choice], dtype=object)
+    from_choice = np.where(
+        ch == "A",
+        first,
+        np.where(ch == "B", second, np.where(np.isin(ch, ["tie", "C"]), "tie", "")),
+    )
+    w = np.where(
+        has_win, np.array([x if isinstance(x, str) else "" for x in win], dtype=object), from_choice
+    )
+    w = w.astype(str)
     code = np.full(len(v), np.nan)
-    for k in range(len(v)):
-        w = win[k]
-        if not (isinstance(w, str) and w):
-            c = choice[k]
-            w = (
-                {"A": first[k], "B": second[k], "tie": "tie", "C": "tie"}.get(c)
-                if isinstance(c, str)
-                else None
-            )
-        if w is None:
-            continue
-        if w == "tie":
-            code[k] = 2
-        elif w == lo[k]:
-            code[k] = 0
-        elif w == hi[k]:
-            code[k] = 1
-        else:
-            raise DataError(
-                "verdicts", "winner", f"winner {w!r} is neither response of its pair nor 'tie'", [k]
-            )
+    code[w == "tie"] = 2.0
+    code[(w == lo) & (w != "tie")] = 0.0
+    code[(w == hi) & (w != "tie")] = 1.0
+    bad = (w != "") & np.isnan(code)
+    if bad.any():
+        rows = np.flatnonzero(bad)
+        raise DataError(
+            "verdicts",
+            "winner",
+            f"winner {w[rows[0]]!r} is neither response of its pair nor 'tie'",
+            [int(i) for i in v.index[rows]],  # row labels of the verdict table as given
+        )
     d = pd.DataFrame(
         {
             "judge": v["_judge"].to_numpy(),
@@ -870,6 +873,7 @@ def entanglement_findings(
     min_raters: int = 2,
     score_tolerance: float = 1.0,
     alpha: float = 0.05,
+    primary_only: bool = False,
 ) -> pd.DataFrame:
     """Findings of the family-entanglement study (agreement and error correlation).
 
@@ -881,6 +885,8 @@ def entanglement_findings(
     (primary + permutation row); ``effective_independent_judges``.
     See the module docstring for formulas; ``dataset`` supplies the reference labels
     (truth or humans) and may be None (then no error statistics).
+    ``primary_only=True`` returns just the two primary gap rows (no per-pair, per-family,
+    permutation or effective-judges rows): the fast path for simulation studies.
     """
     um = (
         verdicts
@@ -951,7 +957,7 @@ def entanglement_findings(
         phi_point = _phi(st.err.sum(0))
 
     # ---- pairwise kappa per pair
-    for p, (i, j) in enumerate(pairs):
+    for p, (i, j) in enumerate([] if primary_only else pairs):
         Jp = st.joint[:, p, :]
         n_units = int(Jp.sum())
         res = cluster_bootstrap(
@@ -1000,7 +1006,7 @@ def entanglement_findings(
         return res
 
     n_units_all = int(np.sum(np.sum(~np.isnan(um.values), axis=1) >= 2))
-    for f in fam_names:
+    for f in [] if primary_only else fam_names:
         fmask = np.array([um.families[i] == f and um.families[j] == f for i, j in pairs])
         if not fmask.any():
             rows.append(
@@ -1030,7 +1036,7 @@ def entanglement_findings(
                 },
             )
         )
-    if within.any():
+    if within.any() and not primary_only:
         res = alpha_block(within)
         rows.append(
             finding(
@@ -1047,7 +1053,9 @@ def entanglement_findings(
                 },
             )
         )
-    if (~within).any():
+    if primary_only:
+        pass
+    elif (~within).any():
         res = alpha_block(~within)
         rows.append(
             finding(
@@ -1075,7 +1083,7 @@ def entanglement_findings(
         return f
 
     assignments = None
-    if within.any() and (~within).any():
+    if within.any() and (~within).any() and not primary_only:
         assignments, n_distinct, enumerated = family_label_assignments(
             um.families, n_sample=n_perm, seed=seed
         )
@@ -1123,7 +1131,7 @@ def entanglement_findings(
         if (~defined).any()
         else None
     )
-    for f in fam_names:
+    for f in [] if primary_only else fam_names:
         fmask = np.array([um.families[i] == f and um.families[j] == f for i, j in pairs]) & defined
         if not fmask.any():
             rows.append(
@@ -1153,12 +1161,16 @@ def entanglement_findings(
         )
     w_def, a_def = within & defined, (~within) & defined
     for id_, mask, text in (
-        ("error_correlation_within", w_def, "Errors of same-family judges correlate at phi"),
-        (
-            "error_correlation_across",
-            a_def,
-            "Errors of judges from different families correlate at phi",
-        ),
+        ()
+        if primary_only
+        else (
+            ("error_correlation_within", w_def, "Errors of same-family judges correlate at phi"),
+            (
+                "error_correlation_across",
+                a_def,
+                "Errors of judges from different families correlate at phi",
+            ),
+        )
     ):
         if not mask.any():
             rows.append(finding(id_, None, reason="no judge pair of this kind with a defined phi"))
@@ -1212,7 +1224,9 @@ def entanglement_findings(
         rho = _mean_over(phi_of(T), defined)
         return m / (1.0 + (m - 1) * rho)
 
-    if defined.any():
+    if primary_only:
+        pass
+    elif defined.any():
         res = cluster_bootstrap(e_flat, eff, method="percentile", **boot)
         rho_bar = float(np.nanmean(phi_point[defined]))
         rows.append(
@@ -1285,28 +1299,32 @@ def _gap_rows(
             )
         )
         return rows
-    p = res.p_value(0.0)
+    p = _one_sided_p(res.distribution)
     sig = p is not None and p < alpha and res.ci_low is not None
     kw = res.finding_kwargs()
     kw["method"] = (
-        f"within - across mean {what}; {settings}; {res.method}; p from the bootstrap distribution"
+        f"within - across mean {what}; {settings}; {res.method}; one-sided p (H1: gap > 0) "
+        "from the bootstrap distribution"
     )
     if extra_reason:
         kw["reason"] = "; ".join(x for x in (kw["reason"], extra_reason) if x)
     extra = {}
-    if res.ci_low is not None and res.ci_low > 0:
-        concl = (
-            f"Same-family judges share more {what} than judges of different families: gap {res.estimate:.3f} "
-            f"(95% CI {res.ci_low:.3f} to {res.ci_high:.3f}). Their agreement partly reflects shared priors, "
-            "so a same-family panel overstates how sure it is."
+    if sig and res.ci_low > 0:
+        head = (
+            "Same-family judges make the same mistakes more often than judges of different families "
+            "(shared blind spots)"
+            if id_ == "error_correlation_gap"
+            else "Same-family judges agree with each other more than judges of different families do"
         )
-    elif sig:
-        concl = f"The {what} gap is {res.estimate:.3f} (CI {res.ci_low:.3f} to {res.ci_high:.3f}): within-family below across."
+        concl = (
+            f"{head}: {what} gap {res.estimate:.3f} (95% CI {res.ci_low:.3f} to {res.ci_high:.3f}). "
+            "Their agreement partly reflects shared priors, so a same-family panel overstates how sure it is."
+        )
     else:
         mde = _mde(res, boot["ci_level"])
         extra["mde"] = mde
         concl = (
-            f"No clear family entanglement in {what}: gap {res.estimate:.3f}"
+            f"No evidence that same-family judges share more {what}: gap {res.estimate:.3f}"
             + (
                 f" (95% CI {res.ci_low:.3f} to {res.ci_high:.3f})"
                 if res.ci_low is not None
@@ -1318,6 +1336,12 @@ def _gap_rows(
                 else "."
             )
         )
+        if res.ci_high is not None and res.ci_high < 0:
+            concl += (
+                " The gap is negative, which is not entanglement: when every family mixes strong and weak "
+                "judges, within-family pairs join unequal judges and agree less on average than "
+                "across-family pairs."
+            )
     rows.append(
         finding(
             id_,
@@ -1365,6 +1389,17 @@ def _gap_rows(
             )
         )
     return rows
+
+
+def _one_sided_p(distribution) -> float | None:
+    """One-sided bootstrap p of H1: gap > 0: (1 + #{t* <= 0}) / (B + 1) over the B defined
+    resamples (the +1 as for permutation tests; Phipson & Smyth 2010). Entanglement is a
+    directional hypothesis (same-family judges agree / err together *more*)."""
+    d = np.asarray(distribution, dtype=float)
+    d = d[np.isfinite(d)]
+    if d.size == 0:
+        return None
+    return float((1 + np.count_nonzero(d <= 0)) / (d.size + 1))
 
 
 def _observed_assignment(within: np.ndarray, pairs) -> np.ndarray:

@@ -82,7 +82,9 @@ def _pairwise_calls(verdicts: pd.DataFrame) -> pd.DataFrame:
     need = ["model", "item_id", "response_a", "response_b", "order", "choice"]
     for col in need:
         if col not in v.columns:
-            raise DataError("verdicts", col, f"missing required column (columns present: {list(v.columns)})")
+            raise DataError(
+                "verdicts", col, f"missing required column (columns present: {list(v.columns)})"
+            )
     if "protocol" in v.columns:
         v = v[(v["protocol"].astype(object) == "pairwise").to_numpy()]
     else:
@@ -104,25 +106,55 @@ def _pairwise_calls(verdicts: pd.DataFrame) -> pd.DataFrame:
         v["sample"] = 0
     bad = v["response_a"].isna() | v["response_b"].isna() | v["item_id"].isna()
     if bad.any():
-        raise DataError("verdicts", "response_b", "pairwise verdict without item_id, response_a or response_b", np.flatnonzero(bad.to_numpy()))
+        raise DataError(
+            "verdicts",
+            "response_b",
+            "pairwise verdict without item_id, response_a or response_b",
+            np.flatnonzero(bad.to_numpy()).tolist(),
+        )
     order = v["order"].astype(object)
     bad = ~order.isin(["ab", "ba"])
     if bad.any():
-        raise DataError("verdicts", "order", "order must be 'ab' or 'ba' for pairwise verdicts", np.flatnonzero(bad.to_numpy()))
-    ch = v["choice"].astype(object).map(lambda x: _CHOICE_MAP.get(str(x).strip().lower()) if isinstance(x, str) else None)
+        raise DataError(
+            "verdicts",
+            "order",
+            "order must be 'ab' or 'ba' for pairwise verdicts",
+            np.flatnonzero(bad.to_numpy()).tolist(),
+        )
+    ch = (
+        v["choice"]
+        .astype(object)
+        .map(lambda x: _CHOICE_MAP.get(str(x).strip().lower()) if isinstance(x, str) else None)
+    )
     parsed = ch.notna()
     if "parse_ok" in v.columns:
-        ok = v["parse_ok"].astype(object).map(lambda x: bool(x) if x is not None and x == x else False)
+        ok = (
+            v["parse_ok"]
+            .astype(object)
+            .map(lambda x: bool(x) if x is not None and x == x else False)
+        )
         bad = ok & ~parsed & v["choice"].notna()
         if bad.any():
-            raise DataError("verdicts", "choice", "parsed verdict with a choice other than A, B or tie", np.flatnonzero(bad.to_numpy()))
+            raise DataError(
+                "verdicts",
+                "choice",
+                "parsed verdict with a choice other than A, B or tie",
+                np.flatnonzero(bad.to_numpy()).tolist(),
+            )
         parsed = parsed & ok
     else:
         bad = v["choice"].notna() & ~parsed
         if bad.any():
-            raise DataError("verdicts", "choice", "choice other than A, B or tie", np.flatnonzero(bad.to_numpy()))
+            raise DataError(
+                "verdicts",
+                "choice",
+                "choice other than A, B or tie",
+                np.flatnonzero(bad.to_numpy()).tolist(),
+            )
     v["c"] = ch.where(parsed, None)
-    v["judge"] = [identity_string(m, b, j) for m, b, j in zip(v["model"], v["backend"], v["judge_version"])]
+    v["judge"] = [
+        identity_string(m, b, j) for m, b, j in zip(v["model"], v["backend"], v["judge_version"])
+    ]
     return v
 
 
@@ -138,24 +170,48 @@ def classify_pairs(verdicts: pd.DataFrame) -> pd.DataFrame:
     excluded) and ``reason`` (why a pair is excluded: an order missing or unparsed).
     Position statistics treat a tie as a class (STATISTICS.md "Ties")."""
     v = _pairwise_calls(verdicts)
-    cols = ["judge", *_IDENTITY, "item_id", "response_a", "response_b", "n_ab", "n_ba", "choices", "w_consistent", "w_primacy", "w_recency", "cls", "reason"]
+    cols = [
+        "judge",
+        *_IDENTITY,
+        "item_id",
+        "response_a",
+        "response_b",
+        "n_ab",
+        "n_ba",
+        "choices",
+        "w_consistent",
+        "w_primacy",
+        "w_recency",
+        "cls",
+        "reason",
+    ]
     if v.empty:
         return pd.DataFrame(columns=cols)
     v["one"] = 1
     counts = (
         v[v["c"].notna()]
-        .pivot_table(index=[*_PAIR, "order"], columns="c", values="one", aggfunc="sum", fill_value=0)
+        .pivot_table(
+            index=[*_PAIR, "order"], columns="c", values="one", aggfunc="sum", fill_value=0
+        )
         .reindex(columns=["A", "B", "C"], fill_value=0)
     )
     pairs = v.groupby(_PAIR, sort=False, dropna=False)[_IDENTITY].first().reset_index()
     out = pairs
     for o in ("ab", "ba"):
         if len(counts):
-            co = counts.xs(o, level="order") if o in counts.index.get_level_values("order") else counts.iloc[:0].droplevel("order")
+            co = (
+                counts.xs(o, level="order")
+                if o in counts.index.get_level_values("order")
+                else counts.iloc[:0].droplevel("order")
+            )
         else:
             co = pd.DataFrame(columns=["A", "B", "C"])
         co = co.rename(columns=lambda c, o=o: f"{c}_{o}").reset_index()
-        out = out.merge(co, on=_PAIR, how="left") if len(co) else out.assign(**{f"{c}_{o}": np.nan for c in "ABC"})
+        out = (
+            out.merge(co, on=_PAIR, how="left")
+            if len(co)
+            else out.assign(**{f"{c}_{o}": np.nan for c in "ABC"})
+        )
     for o in ("ab", "ba"):
         cnt = out[[f"{c}_{o}" for c in "ABC"]].to_numpy(dtype=float)
         cnt = np.nan_to_num(cnt)
@@ -172,7 +228,9 @@ def classify_pairs(verdicts: pd.DataFrame) -> pd.DataFrame:
     out["w_recency"] = b_ * B_ + b_ * C_ + c_ * B_
     ok = (out["n_ab"] > 0) & (out["n_ba"] > 0)
     w = out[["w_consistent", "w_primacy", "w_recency"]].to_numpy()
-    cls = np.array(["consistent", "primacy", "recency"], dtype=object)[np.nan_to_num(w, nan=-1).argmax(axis=1)]
+    cls = np.array(["consistent", "primacy", "recency"], dtype=object)[
+        np.nan_to_num(w, nan=-1).argmax(axis=1)
+    ]
     out["cls"] = np.where(ok, cls, None)
 
     def modal(o):
@@ -183,7 +241,11 @@ def classify_pairs(verdicts: pd.DataFrame) -> pd.DataFrame:
     out["choices"] = np.char.add(modal("ab").astype(str), modal("ba").astype(str))
     out["choices"] = out["choices"].where(ok, None)
     reason = np.where(out["n_ab"] == 0, "order ab missing or unparsed", "")
-    reason = np.where(out["n_ba"] == 0, np.where(reason == "", "order ba missing or unparsed", "both orders missing or unparsed"), reason)
+    reason = np.where(
+        out["n_ba"] == 0,
+        np.where(reason == "", "order ba missing or unparsed", "both orders missing or unparsed"),
+        reason,
+    )
     out["reason"] = np.where(ok, None, reason)
     return out[cols].reset_index(drop=True)
 
@@ -264,8 +326,14 @@ def pair_quality_gap(pairs: pd.DataFrame, dataset) -> tuple[pd.Series, str | Non
         return nan, None, "no dataset given: the quality gap needs human scores or preferences"
     labels = getattr(dataset, "labels", None)
     if labels is not None and len(labels):
-        mean = pd.to_numeric(labels["score"], errors="coerce").groupby(labels["response_id"].astype(str)).mean()
-        gap = (pairs["response_a"].astype(str).map(mean) - pairs["response_b"].astype(str).map(mean)).abs()
+        mean = (
+            pd.to_numeric(labels["score"], errors="coerce")
+            .groupby(labels["response_id"].astype(str))
+            .mean()
+        )
+        gap = (
+            pairs["response_a"].astype(str).map(mean) - pairs["response_b"].astype(str).map(mean)
+        ).abs()
         if gap.notna().any():
             return gap.astype(float), "|difference of mean human scores| (scale points)", None
     prefs = getattr(dataset, "preferences", None)
@@ -275,7 +343,9 @@ def pair_quality_gap(pairs: pd.DataFrame, dataset) -> tuple[pd.Series, str | Non
         first = np.where(a < b, a, b)
         # vote for the lexicographically first response of the unordered pair
         pref = p["preference"].astype(str).to_numpy()
-        win_first = np.where(pref == "tie", 0.5, np.where((pref == "a") == (a.to_numpy() == first), 1.0, 0.0))
+        win_first = np.where(
+            pref == "tie", 0.5, np.where((pref == "a") == (a.to_numpy() == first), 1.0, 0.0)
+        )
         key = pd.Series(list(zip(first, np.where(a < b, b, a))))
         share = pd.Series(win_first).groupby(key).mean()
         pa, pb = pairs["response_a"].astype(str), pairs["response_b"].astype(str)
@@ -292,7 +362,11 @@ def _gee_fit(y, x, groups):
     raises. y may be fractional (repeats averaged within pair: a quasi-likelihood)."""
     from judgelab.stats.models import logistic_gee
 
-    res = logistic_gee(np.asarray(y, dtype=float), pd.DataFrame({"gap": np.asarray(x, dtype=float)}), np.asarray(groups))
+    res = logistic_gee(
+        np.asarray(y, dtype=float),
+        pd.DataFrame({"gap": np.asarray(x, dtype=float)}),
+        np.asarray(groups),
+    )
     params = res.params[["const", "gap"]].to_numpy(dtype=float)
     cov = res.cov.loc[["const", "gap"], ["const", "gap"]].to_numpy(dtype=float)
     if res.reason or not np.all(np.isfinite(params)) or not np.all(np.isfinite(cov)):
@@ -300,7 +374,9 @@ def _gee_fit(y, x, groups):
     return params, cov
 
 
-def flip_vs_gap(verdicts: pd.DataFrame, dataset=None, classified: pd.DataFrame | None = None) -> pd.DataFrame:
+def flip_vs_gap(
+    verdicts: pd.DataFrame, dataset=None, classified: pd.DataFrame | None = None
+) -> pd.DataFrame:
     """Per pair: judge, item_id, inconsistent (1 - w_consistent) and the human quality gap."""
     c = classify_pairs(verdicts) if classified is None else classified
     c = c[c["cls"].notna()].reset_index(drop=True)
@@ -312,7 +388,9 @@ def flip_vs_gap(verdicts: pd.DataFrame, dataset=None, classified: pd.DataFrame |
     return out
 
 
-def flip_vs_gap_curves(verdicts: pd.DataFrame, dataset=None, grid: int = 50, ci_level: float = 0.95, classified=None) -> pd.DataFrame:
+def flip_vs_gap_curves(
+    verdicts: pd.DataFrame, dataset=None, grid: int = 50, ci_level: float = 0.95, classified=None
+) -> pd.DataFrame:
     """Fitted P(inconsistent | gap) per judge with a pointwise CI band (delta method on the
     GEE robust covariance, computed on the logit scale): judge, gap, p, ci_low, ci_high."""
     from scipy.stats import norm
@@ -333,8 +411,22 @@ def flip_vs_gap_curves(verdicts: pd.DataFrame, dataset=None, grid: int = 50, ci_
         eta = X @ params
         se = np.sqrt(np.einsum("ij,jk,ik->i", X, cov, X))
         expit = lambda t: 1 / (1 + np.exp(-t))  # noqa: E731
-        rows.append(pd.DataFrame({"judge": judge, "gap": xs, "p": expit(eta), "ci_low": expit(eta - z * se), "ci_high": expit(eta + z * se)}))
-    return pd.concat(rows, ignore_index=True) if rows else pd.DataFrame(columns=["judge", "gap", "p", "ci_low", "ci_high"])
+        rows.append(
+            pd.DataFrame(
+                {
+                    "judge": judge,
+                    "gap": xs,
+                    "p": expit(eta),
+                    "ci_low": expit(eta - z * se),
+                    "ci_high": expit(eta + z * se),
+                }
+            )
+        )
+    return (
+        pd.concat(rows, ignore_index=True)
+        if rows
+        else pd.DataFrame(columns=["judge", "gap", "p", "ci_low", "ci_high"])
+    )
 
 
 # ------------------------------------------------------------------- findings
@@ -343,7 +435,11 @@ def _ratio(num_idx, den_idx, sign=None):
 
     def f(t):
         t = np.atleast_2d(t)
-        num = t[:, num_idx].sum(axis=1) if sign is None else (t[:, num_idx] * np.asarray(sign)).sum(axis=1)
+        num = (
+            t[:, num_idx].sum(axis=1)
+            if sign is None
+            else (t[:, num_idx] * np.asarray(sign)).sum(axis=1)
+        )
         den = t[:, den_idx].sum(axis=1)
         with np.errstate(invalid="ignore", divide="ignore"):
             return np.where(den > 0, num / np.where(den > 0, den, 1), np.nan)
@@ -359,7 +455,9 @@ _FAIR = _ratio([2, 1], [0, 1, 2], sign=[1, -1])
 def _boot(per_item, stat, n_boot, seed, ci_level):
     from judgelab.stats.resampling import cluster_bootstrap
 
-    return cluster_bootstrap(per_item, stat, n_boot=n_boot, seed=seed, ci_level=ci_level, method="percentile")
+    return cluster_bootstrap(
+        per_item, stat, n_boot=n_boot, seed=seed, ci_level=ci_level, method="percentile"
+    )
 
 
 def _ci(res, n_items):
@@ -369,7 +467,11 @@ def _ci(res, n_items):
     if getattr(res, "reason", None):
         return None, None, res.reason
     if res.n_degenerate and res.n_degenerate > 0.01 * res.n_boot:
-        return None, None, f"CI withheld: statistic undefined in {res.n_degenerate} of {res.n_boot} resamples (> 1%)"
+        return (
+            None,
+            None,
+            f"CI withheld: statistic undefined in {res.n_degenerate} of {res.n_boot} resamples (> 1%)",
+        )
     return res.ci_low, res.ci_high, None
 
 
@@ -377,7 +479,9 @@ def _fmt(x, nd=2):
     return "NA" if x is None or (isinstance(x, float) and not np.isfinite(x)) else f"{x:.{nd}f}"
 
 
-def _mde_first_slot(n_incons: float, n_items: int, alpha: float = 0.05, power: float = 0.8) -> float | None:
+def _mde_first_slot(
+    n_incons: float, n_items: int, alpha: float = 0.05, power: float = 0.8
+) -> float | None:
     """Minimum detectable |first_slot_share - 0.5| for the data at hand (80% power, two-sided
     alpha): judgelab.stats.power for a one-sample proportion against 0.5 on the number of
     inconsistent pairs."""
@@ -437,7 +541,19 @@ def position_findings(
         info = {"judge_family": jc.info.get("judge_family"), "model": jc.info.get("model")}
         if jc.n_pairs == 0:
             for fid in POSITION_IDS:
-                rows.append(finding(fid, None, judge=judge, n=0, n_excluded=ex, reason="no pair with both orders parsed", primary=fid == "first_slot_share", conclusion="Not estimable: no pair was judged and parsed in both orders.", **info))
+                rows.append(
+                    finding(
+                        fid,
+                        None,
+                        judge=judge,
+                        n=0,
+                        n_excluded=ex,
+                        reason="no pair with both orders parsed",
+                        primary=fid == "first_slot_share",
+                        conclusion="Not estimable: no pair was judged and parsed in both orders.",
+                        **info,
+                    )
+                )
             continue
         tot = jc.per_item.sum(axis=0)
         c, p, r = (float(x) for x in tot)
@@ -449,17 +565,44 @@ def position_findings(
         pc = c / (c + p + r)
         rows.append(
             finding(
-                "position_consistency", pc, judge=judge, ci_low=lo, ci_high=hi, ci_level=ci_level,
+                "position_consistency",
+                pc,
+                judge=judge,
+                ci_low=lo,
+                ci_high=hi,
+                ci_level=ci_level,
                 method=f"n_consistent / n_pairs over pairs with both orders parsed; item-cluster percentile bootstrap (B={n_boot})",
-                n=jc.n_pairs, n_excluded=ex, reason=why,
-                conclusion=f"The verdict stays the same when the answers are swapped in {100 * pc:.0f}% of pairs" + (f" (95% CI {100 * lo:.0f}-{100 * hi:.0f}%)." if lo is not None else "."),
-                consistent=c, primacy=p, recency=r, **info,
+                n=jc.n_pairs,
+                n_excluded=ex,
+                reason=why,
+                conclusion=f"The verdict stays the same when the answers are swapped in {100 * pc:.0f}% of pairs"
+                + (f" (95% CI {100 * lo:.0f}-{100 * hi:.0f}%)." if lo is not None else "."),
+                consistent=c,
+                primacy=p,
+                recency=r,
+                **info,
             )
         )
 
         # first-slot share: primary
         if n_inc <= 0:
-            rows.append(finding("first_slot_share", None, judge=judge, primary=True, n=0, n_excluded=ex, method="sign-flip permutation of per-item (primacy - recency)", reason="no pair is order-inconsistent: the first-slot share is undefined", conclusion="No order-inconsistent pair, so there is no position preference to measure.", consistent=c, primacy=p, recency=r, **info))
+            rows.append(
+                finding(
+                    "first_slot_share",
+                    None,
+                    judge=judge,
+                    primary=True,
+                    n=0,
+                    n_excluded=ex,
+                    method="sign-flip permutation of per-item (primacy - recency)",
+                    reason="no pair is order-inconsistent: the first-slot share is undefined",
+                    conclusion="No order-inconsistent pair, so there is no position preference to measure.",
+                    consistent=c,
+                    primacy=p,
+                    recency=r,
+                    **info,
+                )
+            )
         else:
             res = _boot(jc.per_item, _FSS, n_boot, s + 1, ci_level)
             lo, hi, why = _ci(res, n_items)
@@ -468,11 +611,24 @@ def position_findings(
             fss = p / n_inc
             rows.append(
                 finding(
-                    "first_slot_share", fss, judge=judge, ci_low=lo, ci_high=hi, ci_level=ci_level,
+                    "first_slot_share",
+                    fss,
+                    judge=judge,
+                    ci_low=lo,
+                    ci_high=hi,
+                    ci_level=ci_level,
                     method=f"n_primacy / (n_primacy + n_recency); H0 = 0.5 by item-level sign-flip permutation of (primacy - recency) counts (B={n_perm}); item-cluster percentile bootstrap CI (B={n_boot})",
-                    statistic=stat, p_value=pval, primary=True, n=int(round(n_inc)), n_excluded=ex, reason=why,
+                    statistic=stat,
+                    p_value=pval,
+                    primary=True,
+                    n=int(round(n_inc)),
+                    n_excluded=ex,
+                    reason=why,
                     mde=_mde_first_slot(n_inc, n_items, alpha),
-                    consistent=c, primacy=p, recency=r, **info,
+                    consistent=c,
+                    primacy=p,
+                    recency=r,
+                    **info,
                 )
             )
 
@@ -482,21 +638,39 @@ def position_findings(
         fair = (r - p) / (c + p + r)
         rows.append(
             finding(
-                "preference_fairness", fair, judge=judge, ci_low=lo, ci_high=hi, ci_level=ci_level,
+                "preference_fairness",
+                fair,
+                judge=judge,
+                ci_low=lo,
+                ci_high=hi,
+                ci_level=ci_level,
                 method="(n_recency - n_primacy) / n_pairs, pooled over all pairs (Shi et al.'s code averages per model and task, which differs); descriptive, no test; item-cluster percentile bootstrap CI",
-                n=jc.n_pairs, n_excluded=ex, reason=why,
-                conclusion=("Balanced: no net lean to either slot." if abs(fair) < 0.02 else f"Net lean to the {'second' if fair > 0 else 'first'} slot of {abs(fair):.2f} (share of pairs, recency minus primacy)."),
+                n=jc.n_pairs,
+                n_excluded=ex,
+                reason=why,
+                conclusion=(
+                    "Balanced: no net lean to either slot."
+                    if abs(fair) < 0.02
+                    else f"Net lean to the {'second' if fair > 0 else 'first'} slot of {abs(fair):.2f} (share of pairs, recency minus primacy)."
+                ),
                 **info,
             )
         )
 
         rows.append(_repetition_row(verdicts, judge, n_boot, s + 4, ci_level, info))
-        rows.append(_slope_row(fg[fg["judge"] == judge], judge, gap_method, gap_reason, ci_level, ex, info))
+        rows.append(
+            _slope_row(fg[fg["judge"] == judge], judge, gap_method, gap_reason, ci_level, ex, info)
+        )
 
     df = findings_frame(rows)
     if adjust and len(df):
         df = _holm(df)
-    df["conclusion"] = [_conclude(r, alpha) if r["id"] == "first_slot_share" and r["estimate"] is not None else r["conclusion"] for _, r in df.iterrows()]
+    df["conclusion"] = [
+        _conclude(r, alpha)
+        if r["id"] == "first_slot_share" and r["estimate"] is not None
+        else r["conclusion"]
+        for _, r in df.iterrows()
+    ]
     if "mde" in df.columns:
         # the minimum detectable effect belongs beside a primary finding that is not significant
         sig = df.apply(lambda r: _p_of(r) is not None and _p_of(r) < alpha, axis=1)
@@ -523,7 +697,9 @@ def _holm(df: pd.DataFrame) -> pd.DataFrame:
         df = df.copy()
         m = df["primary"].astype(bool) & df["p_value"].notna()
         if m.any():
-            df.loc[m, "p_adjusted"] = multipletests(df.loc[m, "p_value"].astype(float), method="holm")[1]
+            df.loc[m, "p_adjusted"] = multipletests(
+                df.loc[m, "p_value"].astype(float), method="holm"
+            )[1]
         return df
 
 
@@ -537,7 +713,11 @@ def _conclude(r, alpha) -> str:
         slot = "first (primacy)" if est > 0.5 else "second (recency)"
         return f"Position bias: when its verdict flips with the order, this judge favours the {slot} slot in {100 * est:.0f}% of the {n} inconsistent pairs{ci}; Holm-adjusted p = {p:.3g}."
     mde = r.get("mde")
-    mde_s = f"; with {n} inconsistent pairs only a share beyond 0.5 ± {mde:.2f} would be detected with 80% power" if mde is not None and mde == mde else ""
+    mde_s = (
+        f"; with {n} inconsistent pairs only a share beyond 0.5 ± {mde:.2f} would be detected with 80% power"
+        if mde is not None and mde == mde
+        else ""
+    )
     return f"No significant slot preference among the {n} inconsistent pairs (first-slot share {est:.2f}{ci}, Holm-adjusted p = {_fmt(p, 3)}){mde_s}."
 
 
@@ -547,20 +727,57 @@ def _repetition_row(verdicts, judge, n_boot, seed, ci_level, info) -> dict:
     fid = "repetition_stability"
     method = "mean over (pair, order) with r >= 2 parsed repeats of sum_c n_c (n_c - 1) / (r (r - 1)); item-cluster percentile bootstrap CI"
     if v.empty:
-        return finding(fid, None, judge=judge, method=method, n=0, reason="no parsed verdicts", **info)
-    cnt = v.assign(one=1).pivot_table(index=["item_id", "response_a", "response_b", "order"], columns="c", values="one", aggfunc="sum", fill_value=0)
+        return finding(
+            fid, None, judge=judge, method=method, n=0, reason="no parsed verdicts", **info
+        )
+    cnt = v.assign(one=1).pivot_table(
+        index=["item_id", "response_a", "response_b", "order"],
+        columns="c",
+        values="one",
+        aggfunc="sum",
+        fill_value=0,
+    )
     nc = cnt.to_numpy(dtype=float)
     r = nc.sum(axis=1)
     keep = r >= 2
     if not keep.any():
-        return finding(fid, None, judge=judge, method=method, n=0, reason="fewer than 2 repeats per (pair, order): run with repeats >= 2", conclusion="Not measured: each pair and order was judged once.", **info)
+        return finding(
+            fid,
+            None,
+            judge=judge,
+            method=method,
+            n=0,
+            reason="fewer than 2 repeats per (pair, order): run with repeats >= 2",
+            conclusion="Not measured: each pair and order was judged once.",
+            **info,
+        )
     stab = (nc * (nc - 1)).sum(axis=1)[keep] / (r[keep] * (r[keep] - 1))
     items = cnt.index.get_level_values("item_id")[keep]
-    per = pd.DataFrame({"item": items, "s": stab, "n": 1.0}).groupby("item")[["s", "n"]].sum().to_numpy()
-    res = _boot(per, lambda t: np.atleast_2d(t)[:, 0] / np.atleast_2d(t)[:, 1], n_boot, seed, ci_level)
+    per = (
+        pd.DataFrame({"item": items, "s": stab, "n": 1.0})
+        .groupby("item")[["s", "n"]]
+        .sum()
+        .to_numpy()
+    )
+    res = _boot(
+        per, lambda t: np.atleast_2d(t)[:, 0] / np.atleast_2d(t)[:, 1], n_boot, seed, ci_level
+    )
     lo, hi, why = _ci(res, len(per))
     est = float(stab.mean())
-    return finding(fid, est, judge=judge, ci_low=lo, ci_high=hi, ci_level=ci_level, method=method, n=int(keep.sum()), n_excluded=int((~keep).sum()), reason=why, conclusion=f"Two repeats of the same prompt agree {100 * est:.0f}% of the time.", **info)
+    return finding(
+        fid,
+        est,
+        judge=judge,
+        ci_low=lo,
+        ci_high=hi,
+        ci_level=ci_level,
+        method=method,
+        n=int(keep.sum()),
+        n_excluded=int((~keep).sum()),
+        reason=why,
+        conclusion=f"Two repeats of the same prompt agree {100 * est:.0f}% of the time.",
+        **info,
+    )
 
 
 def _slope_row(fg, judge, gap_method, gap_reason, ci_level, n_excluded, info) -> dict:
@@ -568,16 +785,44 @@ def _slope_row(fg, judge, gap_method, gap_reason, ci_level, n_excluded, info) ->
 
     fid = "flip_vs_gap_slope"
     if gap_method is None:
-        return finding(fid, None, judge=judge, reason=gap_reason, n=0, n_excluded=n_excluded, conclusion="Not estimated: no human quality information.", **info)
+        return finding(
+            fid,
+            None,
+            judge=judge,
+            reason=gap_reason,
+            n=0,
+            n_excluded=n_excluded,
+            conclusion="Not estimated: no human quality information.",
+            **info,
+        )
     g = fg[fg["gap"].notna()]
     ex = n_excluded + int(fg["gap"].isna().sum())
     method = f"logistic GEE (exchangeable, clustered by item, bias-reduced sandwich SE) of order-inconsistent on the quality gap = {gap_method}; slope in log-odds per unit gap; exploratory"
     if len(g) < 10 or g["gap"].nunique() < 2 or g["inconsistent"].nunique() < 2:
-        return finding(fid, None, judge=judge, method=method, n=len(g), n_excluded=ex, reason="too few pairs with a quality gap, or no variation in the gap or in consistency", conclusion="Not estimated on this data.", **info)
+        return finding(
+            fid,
+            None,
+            judge=judge,
+            method=method,
+            n=len(g),
+            n_excluded=ex,
+            reason="too few pairs with a quality gap, or no variation in the gap or in consistency",
+            conclusion="Not estimated on this data.",
+            **info,
+        )
     try:
         params, cov = _gee_fit(g["inconsistent"], g["gap"], g["item_id"])
     except Exception as exc:  # separation, non-convergence: undefined, not an error
-        return finding(fid, None, judge=judge, method=method, n=len(g), n_excluded=ex, reason=f"GEE fit failed: {exc}", **info)
+        return finding(
+            fid,
+            None,
+            judge=judge,
+            method=method,
+            n=len(g),
+            n_excluded=ex,
+            reason=f"GEE fit failed: {exc}",
+            **info,
+        )
     b, se = params[1], float(np.sqrt(cov[1, 1]))
     z = norm.ppf(0.5 + ci_level / 2)
     zstat = b / se if se > 0 else np.nan
@@ -589,4 +834,20 @@ def _slope_row(fg, judge, gap_method, gap_reason, ci_level, n_excluded, info) ->
     )
     n_items = g["item_id"].nunique()
     lo, hi = (b - z * se, b + z * se) if n_items >= _MIN_ITEMS_FOR_CI else (None, None)
-    return finding(fid, b, judge=judge, ci_low=lo, ci_high=hi, ci_level=ci_level, method=method, statistic=zstat, p_value=p, n=len(g), n_excluded=ex, reason=None if lo is not None else f"CI withheld: only {n_items} items", conclusion=concl, intercept=params[0], **info)
+    return finding(
+        fid,
+        b,
+        judge=judge,
+        ci_low=lo,
+        ci_high=hi,
+        ci_level=ci_level,
+        method=method,
+        statistic=zstat,
+        p_value=p,
+        n=len(g),
+        n_excluded=ex,
+        reason=None if lo is not None else f"CI withheld: only {n_items} items",
+        conclusion=concl,
+        intercept=params[0],
+        **info,
+    )

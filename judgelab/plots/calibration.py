@@ -1,0 +1,219 @@
+"""Figures of the calibration audit (judgelab.stats.calibration). Each function returns a
+matplotlib Figure; notebooks display and save it with ``judgelab.report.show``."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+
+__all__ = [
+    "short_label",
+    "agreement_vs_ceiling",
+    "signed_bias_plot",
+    "confusion_heatmap",
+    "ranking_plot",
+]
+
+
+def short_label(judge, all_judges=None) -> str:
+    """The model part of an identity string without the ``judgelab-sim/`` prefix (the full
+    identity when two identities share a model); ``None`` (the ensemble) -> ``majority``."""
+    if judge is None or (isinstance(judge, float) and np.isnan(judge)):
+        return "majority (ensemble)"
+    model = str(judge).split("|")[0]
+    if all_judges is not None:
+        models = [str(j).split("|")[0] for j in all_judges if isinstance(j, str)]
+        if models.count(model) > 1:
+            return str(judge)
+    return model.split("/", 1)[1] if model.startswith("judgelab-sim/") else model
+
+
+def _overall(findings: pd.DataFrame, fid: str) -> pd.DataFrame:
+    f = findings[findings["id"] == fid]
+    keep = [
+        s is None
+        or (isinstance(s, dict) and "ensemble" in s)
+        or (isinstance(s, float) and np.isnan(s))
+        for s in f["slice"]
+    ]
+    f = f[np.asarray(keep, bool)].copy()
+    f["label"] = [short_label(j, findings["judge"].dropna().unique()) for j in f["judge"]]
+    return f
+
+
+def _err(f: pd.DataFrame):
+    est = pd.to_numeric(f["estimate"], errors="coerce").to_numpy(float)
+    lo = pd.to_numeric(f["ci_low"], errors="coerce").to_numpy(float)
+    hi = pd.to_numeric(f["ci_high"], errors="coerce").to_numpy(float)
+    lo, hi = np.where(np.isnan(lo), est, lo), np.where(np.isnan(hi), est, hi)
+    return est, np.vstack([est - lo, hi - est])
+
+
+def agreement_vs_ceiling(
+    findings: pd.DataFrame, protocol: str = "pairwise", thresholds: dict | None = None
+):
+    """Left: each judge's agreement with individual human votes beside the human-human
+    ceiling band (the same pooled statistic, Zheng et al. 2023). Right: each judge's kappa
+    (Cohen's for pairwise, quadratic-weighted for scores) against the human reference with
+    95% CIs, the gate thresholds (dashed) and the human-human kappa band."""
+    import matplotlib.pyplot as plt
+
+    from judgelab.stats.calibration import DEFAULT_GATE
+
+    th = {**DEFAULT_GATE, **(thresholds or {})}
+    kid = "weighted_kappa" if protocol == "single" else "cohen_kappa"
+    hv = _overall(findings, "human_vote_agreement")
+    kp = _overall(findings, kid)
+    ceil = findings[findings["id"] == "human_ceiling"]
+    fig, axes = plt.subplots(
+        1, 2, figsize=(11, 0.45 * max(len(kp), len(hv), 3) + 1.6), sharey=False
+    )
+    for ax, f, title in (
+        (axes[0], hv, "agreement with individual human votes"),
+        (axes[1], kp, f"{kid.replace('_', ' ')} vs human reference"),
+    ):
+        if f.empty:
+            ax.set_visible(False)
+            continue
+        f = f.sort_values("estimate", na_position="first")
+        y = np.arange(len(f))
+        est, err = _err(f)
+        ax.errorbar(est, y, xerr=err, fmt="o", color="C0", capsize=3)
+        ax.set_yticks(y, f["label"])
+        ax.set_title(title)
+        if not ceil.empty:
+            c = ceil.iloc[0]
+            if ax is axes[0]:
+                mid, lo, hi = c["estimate"], c["ci_low"], c["ci_high"]
+                if (
+                    protocol == "single"
+                ):  # the ceiling's estimate is a kappa for scores; use its agreement
+                    mid, lo, hi = (
+                        c.get("agreement"),
+                        c.get("agreement_ci_low"),
+                        c.get("agreement_ci_high"),
+                    )
+            else:
+                mid, lo, hi = c.get("kappa"), c.get("kappa_ci_low"), c.get("kappa_ci_high")
+            if mid is not None and not pd.isna(mid):
+                if lo is not None and hi is not None and not pd.isna(lo) and not pd.isna(hi):
+                    ax.axvspan(lo, hi, color="grey", alpha=0.25, label="human-human (95% CI)")
+                ax.axvline(mid, color="grey", lw=1)
+        if ax is axes[1]:
+            ax.axvline(
+                th["pass_kappa"], color="C2", ls="--", lw=1, label=f"pass {th['pass_kappa']}"
+            )
+            ax.axvline(
+                th["warn_kappa"], color="C1", ls="--", lw=1, label=f"warn {th['warn_kappa']}"
+            )
+        ax.legend(loc="lower right", fontsize=8)
+        ax.grid(axis="x", alpha=0.3)
+    fig.tight_layout()
+    return fig
+
+
+def signed_bias_plot(findings: pd.DataFrame):
+    """Signed bias per candidate family (judge minus humans) with 95% CIs, one row per
+    judge; the primary (largest |bias|) of each judge is a filled marker."""
+    import matplotlib.pyplot as plt
+
+    f = findings[findings["id"] == "signed_bias"].copy()
+    f = f[f["estimate"].notna()]
+    fig, ax = plt.subplots(figsize=(8, 0.45 * max(f["judge"].nunique(), 3) + 1.6))
+    if f.empty:
+        ax.text(0.5, 0.5, "no signed bias estimated", ha="center", transform=ax.transAxes)
+        return fig
+    f["label"] = [short_label(j, f["judge"].dropna().unique()) for j in f["judge"]]
+    f["family"] = [s.get("family") if isinstance(s, dict) else None for s in f["slice"]]
+    labels = sorted(f["label"].unique())
+    fams = sorted(f["family"].dropna().unique())
+    off = np.linspace(-0.25, 0.25, max(len(fams), 1))
+    for k, fam in enumerate(fams):
+        sub = f[f["family"] == fam]
+        y = np.array([labels.index(lbl) for lbl in sub["label"]]) + off[k]
+        est, err = _err(sub)
+        prim = sub["primary"].fillna(False).astype(bool).to_numpy()
+        ax.errorbar(est, y, xerr=err, fmt="none", ecolor=f"C{k}", capsize=2)
+        ax.scatter(
+            est[~prim], y[~prim], facecolors="white", edgecolors=f"C{k}", zorder=3, label=fam
+        )
+        ax.scatter(est[prim], y[prim], color=f"C{k}", zorder=3)
+    ax.axvline(0, color="k", lw=1)
+    ax.set_yticks(np.arange(len(labels)), labels)
+    unit = "score points" if f["method"].astype(str).str.contains("score").any() else "win rate"
+    ax.set_xlabel(f"judge minus humans ({unit}); filled = primary (largest |bias|)")
+    ax.set_title("signed bias per candidate family")
+    ax.legend(title="family", fontsize=8)
+    ax.grid(axis="x", alpha=0.3)
+    fig.tight_layout()
+    return fig
+
+
+def confusion_heatmap(table: pd.DataFrame, title: str = "judge vs human reference"):
+    """Row-normalised confusion table (rows: human reference, columns: judge) with counts."""
+    import matplotlib.pyplot as plt
+    import seaborn as sns
+
+    t = table.astype(float)
+    share = t.div(t.sum(axis=1).replace(0, np.nan), axis=0)
+    k = len(t)
+    fig, ax = plt.subplots(figsize=(min(4 + 0.5 * k, 10), min(3.2 + 0.45 * k, 9)))
+    annot = t.round(1).astype(str) if k <= 5 else False
+    sns.heatmap(
+        share,
+        annot=annot,
+        fmt="",
+        cmap="Blues",
+        vmin=0,
+        vmax=1,
+        ax=ax,
+        cbar_kws={"label": "share of row"},
+    )
+    ax.set_title(title)
+    fig.tight_layout()
+    return fig
+
+
+def ranking_plot(findings: pd.DataFrame, judge: str | None = None):
+    """Generators' win rates (or mean scores) under each judge against the humans', one
+    panel; the diagonal is perfect calibration of the ranking. Reads the
+    ``judge_rates`` / ``human_rates`` columns of the ``ranking_kendall_tau`` rows."""
+    import matplotlib.pyplot as plt
+
+    f = _overall(findings, "ranking_kendall_tau")
+    if "judge_rates" in f.columns:
+        f = f[f["judge_rates"].notna()]
+    if judge is not None:
+        f = f[f["judge"] == judge]
+    fig, ax = plt.subplots(figsize=(6.5, 5.5))
+    if f.empty:
+        ax.text(0.5, 0.5, "no ranking computed", ha="center", transform=ax.transAxes)
+        return fig
+    allv = []
+    for k, r in enumerate(f.itertuples(index=False)):
+        jr, hr = json.loads(r.judge_rates), json.loads(r.human_rates)
+        gens = sorted(hr)
+        x = [hr[g] for g in gens]
+        y = [jr[g] for g in gens]
+        allv += x + y
+        tau = r.estimate
+        ax.scatter(
+            x,
+            y,
+            s=18,
+            color=f"C{k % 10}",
+            label=f"{r.label} (tau {tau:.2f})" if tau is not None else r.label,
+        )
+    hr = json.loads(f.iloc[0]["human_rates"])
+    for g, x in hr.items():
+        ax.annotate(g, (x, x), fontsize=7, color="grey", xytext=(3, -8), textcoords="offset points")
+    lo, hi = np.nanmin(allv), np.nanmax(allv)
+    ax.plot([lo, hi], [lo, hi], color="grey", lw=1)
+    ax.set_xlabel("humans")
+    ax.set_ylabel("judge")
+    ax.set_title("generator win rates: judge vs humans")
+    ax.legend(fontsize=7, loc="upper left")
+    fig.tight_layout()
+    return fig

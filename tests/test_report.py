@@ -1,0 +1,88 @@
+"""judgelab.report pieces that need no kernel: the demo check, the index page, show(), the kernelspec."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+from judgelab import report, studies
+
+
+def test_demo_without_study_notebooks_validates_the_demo_data(monkeypatch, tmp_path, capsys):
+    monkeypatch.setattr(studies, "available_studies", lambda: [])
+    results = report.run_demo(tmp_path / "demo", log=print)
+    out = capsys.readouterr().out
+    assert results == {}
+    assert "demo dataset 'demo'" in out and "is valid" in out
+    assert "items: " in out and "preferences: " in out and "checked: required columns" in out
+    assert "no study notebooks installed yet" in out
+
+
+def test_index_links_reports_with_primary_findings_first(toy_run, tmp_path):
+    ok = report.RunResult(
+        "toy",
+        toy_run,
+        "ok",
+        toy_run / "toy.ipynb",
+        toy_run / "toy.html",
+        toy_run / "findings.json",
+        toy_run / "manifest.json",
+        3.0,
+    )
+    failed = report.StudyError("study 'broken' failed in cell 3: ValueError: boom")
+    path = report.write_index(tmp_path, {"toy": ok, "broken": failed})
+    html = path.read_text()
+    assert report.external_references(html) == []
+    rel = os.path.relpath(toy_run / "toy.html", tmp_path)
+    assert f"<a href='{rel}'>toy</a>" in html
+    assert "ValueError: boom" in html and "failed" in html
+    table = html.split(f'class="dataframe {studies.FINDINGS_TABLE_CLASS}"')[1].split("</table>")[0]
+    rows = table.split("<tbody>")[1].split("<tr")[1:]
+    doc = json.loads((toy_run / "findings.json").read_text())
+    assert len(rows) == min(8, len(doc["findings"]))
+    n_primary = sum(f["primary"] for f in doc["findings"])
+    assert all("(primary)" in r for r in rows[: min(8, n_primary)])
+
+
+def test_show_saves_svg_and_pdf_and_closes_the_figure(tmp_path, monkeypatch):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    monkeypatch.setenv("JUDGELAB_OUT", str(tmp_path))
+    fig, ax = plt.subplots()
+    ax.plot([0, 1], [1, 0])
+    paths = report.show(fig, "line")
+    assert [p.name for p in paths] == ["line.svg", "line.pdf"]
+    assert (tmp_path / "figures" / "line.svg").read_text().lstrip().startswith("<?xml")
+    assert (tmp_path / "figures" / "line.pdf").read_bytes()[:5] == b"%PDF-"
+    assert not plt.fignum_exists(fig.number)
+    with pytest.raises(ValueError, match="file name"):
+        report.show(plt.figure(), "../escape")
+
+
+def test_temporary_kernelspec_is_first_and_points_at_this_python(monkeypatch, tmp_path):
+    from jupyter_client.kernelspec import KernelSpecManager
+
+    monkeypatch.setenv("JUPYTER_PATH", str(tmp_path))
+    with report.temporary_kernel() as k:
+        spec = KernelSpecManager().get_kernel_spec(k.name)
+        assert spec.argv[0] == sys.executable and k.name.startswith("judgelab-")
+        assert os.environ["JUPYTER_PATH"].split(os.pathsep)[1] == str(tmp_path)
+        kdir = Path(os.environ["JUPYTER_PATH"].split(os.pathsep)[0])
+    assert os.environ["JUPYTER_PATH"] == str(tmp_path) and not kdir.exists()
+
+
+def test_parse_value_reads_yaml():
+    assert report.parse_value("120") == 120
+    assert report.parse_value("0.5") == 0.5
+    assert report.parse_value("[a, b]") == ["a", "b"]
+    assert report.parse_value("{model: x}") == {"model": "x"}
+    assert report.parse_value("true") is True and report.parse_value("null") is None
+    assert report.parse_value("panel:demo") == "panel:demo"
+    assert report.parse_value("a: b: c") == "a: b: c"  # not YAML: kept as text

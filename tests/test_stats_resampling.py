@@ -1,0 +1,142 @@
+"""judgelab.stats.resampling: weights, vectorised cluster bootstrap, sign-flip and exact tests
+against independent references (scipy, statsmodels, brute-force enumeration)."""
+
+from __future__ import annotations
+
+import itertools
+import math
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from scipy import stats
+from statsmodels.stats.contingency_tables import mcnemar
+from statsmodels.stats.proportion import proportion_confint
+
+from judgelab.stats import resampling as rs
+
+
+def test_bootstrap_weights_are_seeded_multinomial_counts_independent_of_blocking():
+    W = rs.bootstrap_weights(37, 500, seed=4)
+    assert W.shape == (500, 37) and np.all(W.sum(axis=1) == 37) and W.min() >= 0
+    assert np.array_equal(W, rs.bootstrap_weights(37, 500, seed=4))
+    assert not np.array_equal(W, rs.bootstrap_weights(37, 500, seed=5))
+    blocks = np.concatenate(list(rs.iter_bootstrap_weights(37, 500, seed=4, block=7)))
+    assert np.array_equal(W, blocks)
+    # Each count is Binomial(n, 1/n): mean 1, variance (n-1)/n.
+    assert abs(W.mean() - 1) < 1e-12 and abs(W.var() - 36 / 37) < 0.05
+
+
+def test_cluster_bootstrap_equals_generic_row_loop_and_manual_product():
+    rng = np.random.default_rng(0)
+    items = np.repeat(np.arange(45), rng.integers(1, 6, 45))
+    y = rng.random(items.size) < 0.4
+    per_item = np.column_stack([np.bincount(items, weights=y), np.bincount(items)])
+
+    def ratio(t):
+        return t[:, 0] / t[:, 1]
+
+    fast = rs.cluster_bootstrap(per_item, ratio, n_boot=300, seed=9, method="bca")
+    slow = rs.cluster_bootstrap_rows(items, lambda r: y[r].mean(), n_boot=300, seed=9, method="bca")
+    manual = ratio(rs.bootstrap_weights(45, 300, 9) @ per_item)
+    assert np.allclose(fast.distribution, manual, atol=1e-12)
+    assert np.allclose(fast.distribution, slow.distribution, atol=1e-12)
+    assert fast.estimate == pytest.approx(y.mean(), abs=1e-12)
+    assert fast.ci_low == pytest.approx(slow.ci_low, abs=1e-12)
+    assert fast.ci_high == pytest.approx(slow.ci_high, abs=1e-12)
+    assert fast.ci_low < fast.estimate < fast.ci_high and fast.n_degenerate == 0
+
+
+def test_bca_matches_scipy_on_one_row_per_item():
+    # With one row per item, the item bootstrap is the ordinary bootstrap and the BCa
+    # interval should agree with scipy's BCa up to Monte Carlo error.
+    rng = np.random.default_rng(1)
+    x = rng.exponential(size=80)
+    mine = rs.cluster_bootstrap(
+        np.column_stack([x, np.ones_like(x)]),
+        lambda t: t[:, 0] / t[:, 1],
+        n_boot=4000,
+        seed=2,
+        method="bca",
+    )
+    ref = stats.bootstrap(
+        (x,), np.mean, n_resamples=4000, method="BCa", random_state=3
+    ).confidence_interval
+    assert mine.ci_low == pytest.approx(ref.low, abs=0.03)
+    assert mine.ci_high == pytest.approx(ref.high, abs=0.04)
+    pct = rs.cluster_bootstrap(
+        np.column_stack([x, np.ones_like(x)]), lambda t: t[:, 0] / t[:, 1], n_boot=4000, seed=2
+    )
+    # The exponential mean is right-skewed: BCa shifts the interval up relative to percentile.
+    assert mine.ci_high > pct.ci_high
+
+
+def test_degenerate_resamples_and_small_slices():
+    # One rare positive item: ratio defined on the data, but many resamples miss it.
+    per_item = np.zeros((40, 2))
+    per_item[:, 1] = 1
+    per_item[0, 0] = 1
+
+    def share_of_positive_among_positive(t):  # nan when no positive item is drawn
+        return np.where(t[:, 0] > 0, t[:, 0] / np.maximum(t[:, 0], 1), np.nan)
+
+    r = rs.cluster_bootstrap(per_item, share_of_positive_among_positive, n_boot=500, seed=0)
+    assert r.estimate == 1.0 and r.ci_low is None and r.n_degenerate > 5
+    assert "degenerate" in r.reason
+    small = rs.cluster_bootstrap(np.ones((12, 1)), lambda t: t[:, 0], n_boot=50)
+    assert small.estimate == 12 and small.ci_low is None and "12 items" in small.reason
+    undefined = rs.cluster_bootstrap(
+        np.zeros((40, 2)), lambda t: t[:, 0] / np.where(t[:, 1] > 0, t[:, 1], np.nan)
+    )
+    assert undefined.estimate is None and undefined.reason
+    with pytest.raises(ValueError):
+        rs.cluster_bootstrap(np.ones((40, 1)), lambda t: t[:, 0], method="basic")
+
+
+def test_bootstrap_p_value():
+    d = np.array([-1.0, 0.5, 1, 2, 3, 4, 5, 6, 7, np.nan])
+    # one of nine finite values <= 0: p = 2 * (1 + 1) / 10
+    assert rs.bootstrap_p_value(d, 0.0) == pytest.approx(0.4)
+    assert rs.bootstrap_p_value(np.array([np.nan]), 0.0) is None
+
+
+def _exact_sign_flip_p(v):
+    v = np.asarray(v, float)
+    t = abs(v.sum())
+    sums = [abs(np.dot(s, v)) for s in itertools.product([-1, 1], repeat=len(v))]
+    return np.mean(np.array(sums) >= t - 1e-12)
+
+
+@settings(max_examples=15, deadline=None)
+@given(st.lists(st.integers(-3, 3), min_size=1, max_size=10), st.integers(0, 1000))
+def test_sign_flip_matches_exhaustive_enumeration(values, seed):
+    exact = _exact_sign_flip_p(values)
+    stat, p = rs.sign_flip_test(values, n_perm=9999, seed=seed)
+    assert stat == sum(values)
+    # Monte Carlo error of a proportion with B = 9999 is at most 0.005; (k+1)/(B+1) >= 1e-4.
+    assert abs(p - exact) < 0.025 and p >= 1 / 10000
+
+
+def test_sign_flip_edge_cases():
+    assert rs.sign_flip_test([], n_perm=99) == (0.0, 1.0)
+    assert rs.sign_flip_test([0, 0, np.nan], n_perm=99) == (0.0, 1.0)
+    # p = (k + 1) / (B + 1): all 20 values positive, no flip is as extreme except all-plus
+    # or all-minus, which essentially never occurs, so k = 0 and p = 1 / (B + 1).
+    assert rs.sign_flip_test(np.ones(20), n_perm=999, seed=1).p_value == pytest.approx(1 / 1000)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(0, 60), st.integers(0, 60))
+def test_exact_tests_and_wilson_match_references(k, extra):
+    n = k + extra
+    if n == 0:
+        assert all(math.isnan(v) for v in rs.wilson_ci(0, 0))
+        assert math.isnan(rs.binom_test(0, 0))
+    else:
+        lo, hi = rs.wilson_ci(k, n)
+        rlo, rhi = proportion_confint(k, n, alpha=0.05, method="wilson")
+        assert abs(lo - rlo) < 1e-9 and abs(hi - rhi) < 1e-9
+        assert abs(rs.binom_test(k, n, 0.3) - stats.binomtest(k, n, 0.3).pvalue) < 1e-12
+    ref = mcnemar(np.array([[5, k], [extra, 7]]), exact=True).pvalue
+    assert abs(rs.mcnemar_exact(k, extra) - min(1.0, ref)) < 1e-12

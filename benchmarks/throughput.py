@@ -37,7 +37,14 @@ os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 
 def start_server(latency: float) -> tuple[subprocess.Popen, str]:
     proc = subprocess.Popen(
-        [sys.executable, str(HERE.parent / "tests" / "openai_server.py"), "--port", "0", "--delay", str(latency)],
+        [
+            sys.executable,
+            str(HERE.parent / "tests" / "openai_server.py"),
+            "--port",
+            "0",
+            "--delay",
+            str(latency),
+        ],
         stdout=subprocess.PIPE,
         text=True,
     )
@@ -53,14 +60,18 @@ def server_hits(url: str) -> int:
         return json.loads(r.read())["requests"]
 
 
-async def plain_litellm(messages: list, model: str, url: str, concurrency: int, params: dict) -> None:
+async def plain_litellm(
+    messages: list, model: str, url: str, concurrency: int, params: dict
+) -> None:
     import litellm
 
     sem = asyncio.Semaphore(concurrency)
 
     async def one(m):
         async with sem:
-            return await litellm.acompletion(model=model, messages=m, api_base=url, api_key="bench", **params)
+            return await litellm.acompletion(
+                model=model, messages=m, api_base=url, api_key="bench", **params
+            )
 
     await asyncio.gather(*(one(m) for m in messages))
 
@@ -74,9 +85,9 @@ def main() -> None:
     a = ap.parse_args()
 
     import litellm
+    from openai_server import tiny_dataset
 
     import judgelab as jl
-    from openai_server import tiny_dataset
 
     litellm.suppress_debug_info = True
     n_pairs = a.calls // 2
@@ -92,30 +103,55 @@ def main() -> None:
         messages = []
         for item, ra, rb in pairs.itertuples(index=False):
             for x, y in ((ra, rb), (rb, ra)):
-                messages.append(judge.messages("pairwise", question=prompts[item], answer_a=texts[x], answer_b=texts[y]))
+                messages.append(
+                    judge.messages(
+                        "pairwise", question=prompts[item], answer_a=texts[x], answer_b=texts[y]
+                    )
+                )
         params = {**judge.request_params(), "num_retries": 0, "max_retries": 0}
         # warm-up: litellm's lazy imports and HTTP client creation are not what we measure
         asyncio.run(plain_litellm(messages[:64], judge.model, url, a.concurrency, params))
 
         base_t, lab_t, tmp = [], [], tempfile.mkdtemp(prefix="judgelab-bench-")
+        base_cpu, lab_cpu = [], []  # client CPU seconds (all threads): robust on a loaded machine
         store = None
         for r in range(a.rounds):
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), time.process_time()
             asyncio.run(plain_litellm(messages, judge.model, url, a.concurrency, params))
             base_t.append(time.perf_counter() - t0)
+            base_cpu.append(time.process_time() - c0)
             store = Path(tmp) / f"round{r}.sqlite"
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), time.process_time()
             df = jl.judge_pairwise(
-                ds, judge, store=store, pairs=pairs, concurrency=a.concurrency, progress=False, verbose=False
+                ds,
+                judge,
+                store=store,
+                pairs=pairs,
+                concurrency=a.concurrency,
+                progress=False,
+                verbose=False,
             )
             lab_t.append(time.perf_counter() - t0)
+            lab_cpu.append(time.process_time() - c0)
             s = df.attrs["summary"]
             assert s["sent"] == n_calls and len(df) == n_calls and s["failed"] == 0, s
-            print(f"round {r + 1}: plain litellm {base_t[-1]:.2f} s, judgelab {lab_t[-1]:.2f} s", flush=True)
+            print(
+                f"round {r + 1}: plain litellm {base_t[-1]:.2f} s ({base_cpu[-1]:.1f} s CPU), "
+                f"judgelab {lab_t[-1]:.2f} s ({lab_cpu[-1]:.1f} s CPU)",
+                flush=True,
+            )
 
         hits = server_hits(url)
         t0 = time.perf_counter()
-        df = jl.judge_pairwise(ds, judge, store=store, pairs=pairs, concurrency=a.concurrency, progress=False, verbose=False)
+        df = jl.judge_pairwise(
+            ds,
+            judge,
+            store=store,
+            pairs=pairs,
+            concurrency=a.concurrency,
+            progress=False,
+            verbose=False,
+        )
         cached_t = time.perf_counter() - t0
         cached_hits = server_hits(url) - hits
         assert df.attrs["summary"]["cached"] == n_calls and len(df) == n_calls
@@ -124,14 +160,34 @@ def main() -> None:
         proc.wait()
 
     base, lab = statistics.median(base_t), statistics.median(lab_t)
+    bcpu, lcpu = statistics.median(base_cpu), statistics.median(lab_cpu)
     ideal = a.concurrency / a.latency
     print()
-    print(f"{n_calls} pairwise calls, concurrency {a.concurrency}, server latency {a.latency * 1000:.0f} ms, {a.rounds} rounds (median)")
-    print(f"plain litellm.acompletion + gather + semaphore: {n_calls / base:8.1f} calls/s ({base:.2f} s)")
-    print(f"judgelab.judge_pairwise:                       {n_calls / lab:8.1f} calls/s ({lab:.2f} s)")
+    print(
+        f"{n_calls} pairwise calls, concurrency {a.concurrency}, server latency {a.latency * 1000:.0f} ms, {a.rounds} rounds (median)"
+    )
+    print(
+        f"plain litellm.acompletion + gather + semaphore: {n_calls / base:8.1f} calls/s ({base:.2f} s)"
+    )
+    print(
+        f"judgelab.judge_pairwise:                       {n_calls / lab:8.1f} calls/s ({lab:.2f} s)"
+    )
     print(f"ratio judgelab / plain litellm:                {base / lab:8.2f}   (target >= 0.9)")
-    print(f"fraction of the ideal {ideal:.0f} calls/s:            judgelab {n_calls / lab / ideal:.2f}, plain {n_calls / base / ideal:.2f}")
-    print(f"cached rerun:                                  {cached_t:8.2f} s, speed-up {lab / cached_t:.1f}x (target >= 20x), server hits {cached_hits}")
+    print(
+        f"fraction of the ideal {ideal:.0f} calls/s:            judgelab {n_calls / lab / ideal:.2f}, plain {n_calls / base / ideal:.2f}"
+    )
+    print(
+        f"client CPU per call:                         plain {bcpu / n_calls * 1000:.1f} ms, judgelab "
+        f"{lcpu / n_calls * 1000:.1f} ms (ratio {bcpu / lcpu:.2f})"
+    )
+    try:
+        load = os.getloadavg()[0]
+        print(f"machine load average (1 min) at the end:       {load:.1f} on {os.cpu_count()} CPUs")
+    except OSError:
+        pass
+    print(
+        f"cached rerun:                                  {cached_t:8.2f} s, speed-up {lab / cached_t:.1f}x (target >= 20x), server hits {cached_hits}"
+    )
 
 
 if __name__ == "__main__":

@@ -11,9 +11,12 @@ import os
 # litellm downloads its price map at import unless told otherwise; researchers run offline.
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 
-from judgelab import (
-    families,  # noqa: E402
-    sim,  # noqa: E402
+from judgelab import (  # noqa: E402
+    ensembles,
+    families,
+    sim,
+    stats,
+    studies,
 )
 from judgelab.data import DataError, Dataset, load_dataset  # noqa: E402
 from judgelab.judges import Judge  # noqa: E402
@@ -26,5 +29,5 @@ sim.install()
 
 __version__ = "0.1.0"
 
-__all__ = ["DataError", "Dataset", "load_dataset", "families", "sim", "__version__"]
+__all__ = ["DataError", "Dataset", "load_dataset", "families", "sim", "stats", "studies", "ensembles", "__version__"]
 __all__ += ["Judge", "VerdictStore", "judge_pairwise", "judge_single", "judge_rubric"]

@@ -36,9 +36,12 @@ def studies():
     for name in names:
         typer.echo(name)
         for p in st.study_parameters(name).values():
+            kind = p["inferred_type_name"]
+            typed = (
+                f": {kind}" if kind and kind != "None" else ""
+            )  # no type to show for a None default
             typer.echo(
-                f"  {p['name']}: {p['inferred_type_name']} = {p['default']}"
-                + (f"  # {p['help']}" if p["help"] else "")
+                f"  {p['name']}{typed} = {p['default']}" + (f"  # {p['help']}" if p["help"] else "")
             )
         typer.echo("")
 
@@ -116,17 +119,36 @@ def _dry_run(study: str, values: dict):
     typer.echo(json.dumps(ctx.run_summary, indent=2))
 
 
-@app.command()
+@app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
 def demo(
+    ctx: typer.Context,
     out: Path = typer.Option(Path("reports/demo"), "--out", help="output directory"),
     resume: bool = typer.Option(False, "--resume", help="keep studies already completed in OUT"),
     force: bool = typer.Option(False, "--force", help="rerun into an existing OUT"),
+    jobs: int = typer.Option(
+        None, "--jobs", help="studies run at a time after the first (default 2; 1 on one core)"
+    ),
+    real: bool = typer.Option(
+        False,
+        "--real",
+        help="then the real-data studies (judgelab/real_studies/*.yaml) on published verdicts, "
+        "when $JUDGELAB_DATA or ../shared/data holds the data; skipped with a message otherwise",
+    ),
 ):
-    """Every study offline on the demo data and simulated panel, one shared store, and index.html."""
+    """Every study offline on the demo data and simulated panel, one shared store, and index.html.
+
+    Optional -p NAME VALUE parameters apply to every study that has them (e.g. -p n_pairs 200).
+    """
     from judgelab import report
 
     try:
-        results = report.run_demo(out, resume=resume, force=force, log=typer.echo)
+        values = report.parse_parameters(parse_p_options(ctx.args))
+        results = report.run_demo(
+            out, resume=resume, force=force, params=values, jobs=jobs, log=typer.echo
+        )
+        if real:  # after the demo studies, into the same out dir and index
+            results = {**results, **report.run_real_studies(out, resume=resume, log=typer.echo)}
+            report.write_index(out.expanduser().resolve(), results)
     except report.StudyError as exc:
         _fail(str(exc))
     failed = [s for s, r in results.items() if not isinstance(r, report.RunResult)]

@@ -33,6 +33,7 @@ __all__ = [
     "reference_for",
     "compare_judges",
     "restrict_to_pairs",
+    "cheap_candidate",
 ]
 
 IDENTITY = ["model", "backend", "judge_version"]
@@ -231,5 +232,21 @@ def pareto_table(findings: pd.DataFrame) -> pd.DataFrame:
     """Cost per 1,000 judgments against accuracy vs humans, one row per identity."""
     f = findings[findings["id"].isin(["accuracy_vs_human", "cost_per_1k_usd"])]
     wide = f.pivot_table(index="judge", columns="id", values="estimate", aggfunc="first")
+    # pivot_table drops an all-missing column: published verdicts have no stored cost
+    wide = wide.reindex(columns=["accuracy_vs_human", "cost_per_1k_usd"])
     lo = f[f["id"] == "accuracy_vs_human"].set_index("judge")[["ci_low", "ci_high"]]
     return wide.join(lo).reset_index()
+
+
+def cheap_candidate(findings: pd.DataFrame, source_id: str) -> str:
+    """The cascade's first pass: the candidate (not the source) with the lowest stored
+    ``cost_per_1k_usd``; when no candidate has a stored cost (published verdicts) the first
+    candidate by identity, since cost cannot rank them."""
+    cands = findings[(findings["id"] == "cost_per_1k_usd") & (findings["judge"] != source_id)]
+    if cands.empty:
+        raise DataError(
+            "verdicts", "model", "no candidate judge besides the source to cascade from"
+        )
+    priced = cands.dropna(subset=["estimate"])
+    pool = priced.sort_values(["estimate", "judge"]) if len(priced) else cands.sort_values("judge")
+    return str(pool["judge"].iloc[0])

@@ -531,9 +531,23 @@ def load_dataset_dir(directory: str | Path) -> Dataset:
 
 
 def load_dataset(name_or_path: str | Path, **kwargs) -> Dataset:
-    """Load ``demo``, a registered dataset name (judgelab.datasets) or a dataset directory."""
+    """Load ``demo``, a registered dataset name (judgelab.datasets) or a dataset directory.
+
+    A mapping ``{name: <registered name>, <option>: <value>, ...}`` passes reader options
+    (e.g. ``{name: llmbar, mtbench_votes: true}``), so a study's ``dataset`` parameter can
+    ask for them."""
     if isinstance(name_or_path, Dataset):
         return name_or_path
+    if isinstance(name_or_path, dict):
+        options = dict(name_or_path)
+        name = options.pop("name", None)
+        if not name:
+            raise DataError(
+                "dataset",
+                None,
+                f"a dataset mapping needs 'name' (a registered dataset): {name_or_path!r}",
+            )
+        return load_dataset(name, **{**options, **kwargs})
     key = str(name_or_path)
     if key == "demo":
         return load_dataset_dir(demo_data_dir())

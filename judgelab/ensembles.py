@@ -719,7 +719,7 @@ def ensemble_findings(
             else:
                 from judgelab.stats.entanglement import _mde
 
-                extra["mde"] = _mde(res, ci_level)
+                extra["mde"] = _mde(res, alpha)
                 concl = (
                     f"No clear accuracy difference between cross- and same-family ensembles of {k}: "
                     f"{res.estimate:+.1%}"

@@ -525,7 +525,11 @@ class LLMClient:
             if judge.api_key:
                 kwargs["api_key"] = judge.api_key
         schedule = self._schedule(judge)
-        tokens = (estimate_prompt_tokens(messages) // 4 + judge.max_tokens) if schedule is not None else 0
+        tokens = (
+            (estimate_prompt_tokens(messages) // 4 + judge.max_tokens)
+            if schedule is not None
+            else 0
+        )
         attempts, last_err = 0, None
         for attempt in range(self.max_retries + 1):
             attempts = attempt + 1

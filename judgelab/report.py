@@ -63,6 +63,9 @@ __all__ = [
     "temporary_kernel",
     "run_study",
     "run_demo",
+    "real_data_dir",
+    "real_studies",
+    "run_real_studies",
     "notebook_to_html",
     "external_references",
     "write_index",
@@ -381,7 +384,16 @@ def _git_revision() -> dict | None:
         if rev.returncode != 0:
             return None
         dirty = subprocess.run(
-            ["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no"],
+            # --no-optional-locks: a manifest must not touch the checkout's index
+            [
+                "git",
+                "--no-optional-locks",
+                "-C",
+                str(root),
+                "status",
+                "--porcelain",
+                "--untracked-files=no",
+            ],
             capture_output=True,
             text=True,
             timeout=10,
@@ -466,7 +478,11 @@ def run_study(
         temporary_kernel() as kernel,
         _environ(
             JUDGELAB_OUT=out_dir,
+            # reports hold no progress bars, nor tqdm's complaint that ipywidgets is missing
             TQDM_DISABLE="1",
+            PYTHONWARNINGS=",".join(
+                x for x in (os.environ.get("PYTHONWARNINGS"), "ignore:IProgress not found") if x
+            ),
             MPLBACKEND="module://matplotlib_inline.backend_inline",
         ),
     ):
@@ -590,14 +606,18 @@ def run_demo(
     force: bool = False,
     studies: list[str] | None = None,
     params: Mapping | None = None,
+    jobs: int | None = None,
     log: Callable[[str], None] = print,
 ) -> dict[str, RunResult | Exception]:
-    """Every study notebook present, offline on the demo data and the demo panel, into
-    ``out/<study>/``, one shared store ``out/verdicts.sqlite``, and ``out/index.html``.
+    """Every study notebook present, with its defaults (the demo data and the simulated demo
+    panel, offline), into ``out/<study>/``, one shared store ``out/verdicts.sqlite``, and
+    ``out/index.html``. ``params`` apply to every study that has them.
 
-    A failing study does not stop the others; the index marks it failed. With
-    ``resume`` a study whose manifest says it completed with the same parameters is
-    not rerun."""
+    The first study runs alone and pays for the panel's calls; the others then mostly read
+    the shared store and run ``jobs`` at a time (default: 2, or 1 on a single core), each in
+    its own ``judgelab run`` process. A failing study does not stop the others; the index
+    marks it failed. With ``resume`` a study whose manifest says it completed with the same
+    parameters is kept."""
     out_dir = Path(out).expanduser().resolve()
     demo_check(log)
     todo = studies or _studies.available_studies()
@@ -608,40 +628,162 @@ def run_demo(
         raise StudyError(f"output directory {out_dir} exists; use --resume or --force")
     out_dir.mkdir(parents=True, exist_ok=True)
     store = out_dir / "verdicts.sqlite"
+    jobs = jobs or min(2, os.cpu_count() or 1)
     results: dict[str, RunResult | Exception] = {}
+    plans = []
     for study in todo:
-        p = {
-            "dataset": "demo",
-            "judges": "panel:demo",
-            "verdicts": "call",
-            "store": str(store),
-            **(params or {}),
-        }
         spec = _studies.study_parameters(study)
-        p = {k: v for k, v in p.items() if k in spec}
+        p = {k: v for k, v in {"store": str(store), **(params or {})}.items() if k in spec}
         sdir = out_dir / study
         if resume and _completed(sdir, study, p):
             log(f"  {study}: already complete, kept")
-            results[study] = RunResult(
-                study,
-                sdir,
-                "ok",
-                sdir / f"{study}.ipynb",
-                sdir / f"{study}.html",
-                sdir / "findings.json",
-                sdir / "manifest.json",
-                0.0,
-                None,
-                p,
-            )
-            continue
-        try:
-            results[study] = run_study(study, p, sdir, resume=resume, force=True, log=log)
-        except StudyError as exc:
-            log(f"  {study}: FAILED: {exc}")
-            results[study] = exc
-    write_index(out_dir, results)
+            results[study] = _result_from_dir(study, sdir, p)
+        else:
+            plans.append((study, p, sdir))
+    if plans:
+        first, rest = plans[:1], plans[1:]
+        for study, p, sdir in first if jobs > 1 else plans:
+            try:
+                results[study] = run_study(study, p, sdir, resume=resume, force=True, log=log)
+            except StudyError as exc:
+                log(f"  {study}: FAILED: {exc}")
+                results[study] = exc
+        if jobs > 1 and rest:
+            import concurrent.futures as cf
+
+            with cf.ThreadPoolExecutor(max_workers=jobs) as pool:
+                futures = {pool.submit(_run_in_process, *plan, log): plan[0] for plan in rest}
+                for fut in cf.as_completed(futures):
+                    results[futures[fut]] = fut.result()
+    ordered = {s: results[s] for s in todo if s in results}
+    write_index(out_dir, ordered)
     log(f"index: {out_dir / 'index.html'}")
+    return ordered
+
+
+def _result_from_dir(study: str, sdir: Path, params: Mapping) -> RunResult:
+    m = json.loads((sdir / "manifest.json").read_text())
+    return RunResult(
+        study,
+        sdir,
+        m.get("status", "ok"),
+        sdir / f"{study}.ipynb",
+        sdir / f"{study}.html",
+        sdir / "findings.json",
+        sdir / "manifest.json",
+        float(m.get("seconds") or 0.0),
+        m.get("error"),
+        dict(params),
+    )
+
+
+def _run_in_process(study: str, params: Mapping, sdir: Path, log: Callable[[str], None]):
+    """``judgelab run`` in a child process (studies share no process state: env, kernelspec)."""
+    log(f"running {study} -> {sdir} (separate process)")
+    with tempfile.NamedTemporaryFile("w", suffix=".yaml", delete=False) as fh:
+        yaml.safe_dump(_studies._jsonable(dict(params)), fh)
+        pfile = fh.name
+    try:
+        cmd = [
+            sys.executable,
+            "-m",
+            "judgelab",
+            "run",
+            study,
+            "--params",
+            pfile,
+            "--out",
+            str(sdir),
+            "--force",
+        ]
+        proc = subprocess.run(cmd, capture_output=True, text=True)
+    finally:
+        os.unlink(pfile)
+    if proc.returncode != 0 or not (sdir / "manifest.json").exists():
+        err = (proc.stderr or proc.stdout).strip().splitlines()
+        msg = next((ln for ln in err if ln.startswith("error:")), err[-1] if err else "failed")
+        log(f"  {study}: FAILED: {msg}")
+        return StudyError(msg.removeprefix("error: "))
+    res = _result_from_dir(study, sdir, params)
+    log(f"  {study}: ok in {res.seconds:.1f} s -> {res.html}")
+    return res
+
+
+# ---------------------------------------------------------------- real data
+REAL_STUDIES_DIR = Path(__file__).parent / "real_studies"
+# folders of registered datasets (docs/datasets.md): a data directory holds at least one
+_REAL_DATA_MARKERS = (
+    "llmbar_judges",
+    "position_bias_mtbench_devbench",
+    "mt_bench_human_judgments_turn1",
+)
+
+
+def real_data_dir(cwd: str | os.PathLike | None = None) -> Path | None:
+    """The directory of real dataset folders, or None: ``$JUDGELAB_DATA`` when set, else
+    ``../shared/data`` relative to the working directory, else relative to the checkout.
+    A directory counts when it holds at least one dataset folder."""
+    env = os.environ.get("JUDGELAB_DATA")
+    here = Path(cwd or os.getcwd())
+    repo = Path(__file__).resolve().parent.parent
+    cands = [Path(env).expanduser()] if env else []
+    cands += [here / ".." / "shared" / "data", repo / ".." / "shared" / "data"]
+    for c in cands:
+        if c.is_dir() and any((c / m).is_dir() for m in _REAL_DATA_MARKERS):
+            return c.resolve()
+    return None
+
+
+def real_studies() -> dict[str, tuple[str, dict]]:
+    """``<study>__<dataset>`` -> (study, parameters) from the YAML files in
+    ``judgelab/real_studies/`` (each runs a study on stored, published verdicts)."""
+    out: dict[str, tuple[str, dict]] = {}
+    for path in sorted(REAL_STUDIES_DIR.glob("*.yaml")):
+        out[path.stem] = (path.stem.split("__", 1)[0], yaml.safe_load(path.read_text()) or {})
+    return out
+
+
+def run_real_studies(
+    out: str | os.PathLike,
+    *,
+    resume: bool = False,
+    names: list[str] | None = None,
+    data_dir: str | os.PathLike | None = None,
+    log: Callable[[str], None] = print,
+) -> dict[str, RunResult | Exception]:
+    """Run the real-data studies (:func:`real_studies`, or only ``names``) into
+    ``out/<study>__<dataset>/`` on published verdicts, without calling a judge.
+
+    The data is read where :func:`real_data_dir` finds it (handed to the notebooks as
+    ``JUDGELAB_DATA``), never copied. Returns {} and says so when it is absent."""
+    data = Path(data_dir).expanduser().resolve() if data_dir else real_data_dir()
+    if data is None:
+        log(
+            "real data not found ($JUDGELAB_DATA unset, no ../shared/data beside the working "
+            "directory or the checkout): real-data studies skipped"
+        )
+        return {}
+    out_dir = Path(out).expanduser().resolve()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    todo = real_studies()
+    if names:
+        todo = {k: v for k, v in todo.items() if k in names}
+    log(f"real-data studies on {data}: {', '.join(todo)}")
+    results: dict[str, RunResult | Exception] = {}
+    with _environ(JUDGELAB_DATA=data):
+        for name, (study, p) in todo.items():
+            sdir = out_dir / name
+            # nothing is judged, but a study opens its store: keep it out of the working dir
+            p = {"store": str(out_dir / "verdicts.sqlite"), **p}
+            if resume and _completed(sdir, study, p):
+                log(f"  {name}: already complete, kept")
+                results[name] = _result_from_dir(study, sdir, p)
+                continue
+            try:
+                results[name] = run_study(study, p, sdir, resume=resume, force=True, log=log)
+            except StudyError as exc:
+                log(f"  {name}: FAILED: {exc}")
+                results[name] = exc
     return results
 
 
@@ -654,16 +796,15 @@ def _completed(sdir: Path, study: str, params: Mapping) -> bool:
     return man.get("status") == "ok" and man.get("parameters_given") == given
 
 
-def _headline(doc: dict, limit: int = 8) -> pd.DataFrame:
+def _headline(doc: dict, max_primary: int = 12, min_rows: int = 5) -> pd.DataFrame:
+    """Headline findings of a study: its primary findings (at most ``max_primary``), topped up
+    with the first exploratory ones to ``min_rows``."""
     f = findings_frame(doc)
     if f.empty:
         return f
-    f = (
-        f.assign(_p=~f["primary"].astype(bool))
-        .sort_values(["_p"], kind="stable")
-        .drop(columns="_p")
-    )
-    return f.head(limit)
+    primary = f[f["primary"]].head(max_primary)
+    other = f[~f["primary"]].head(max(0, min_rows - len(primary)))
+    return pd.concat([primary, other])
 
 
 def write_index(out_dir: Path, results: Mapping[str, RunResult | Exception]) -> Path:
@@ -859,7 +1000,7 @@ def _latex_table(doc: dict, f: pd.DataFrame) -> str:
                 [
                     fid,
                     _tex(judge),
-                    _tex(_slice_text(r.slice)),
+                    _tex(_slice_text(r.slice, short)),
                     _tex(_estimate_text(r.estimate, r.ci_low, r.ci_high, r.ci_level)),
                     _tex(_p_text(r.p_value)),
                     _tex(_p_text(r.p_adjusted)),

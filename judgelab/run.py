@@ -748,3 +748,68 @@ def judge_rubric(
 
 
 __all__ += ["BudgetError"]
+
+
+# ------------------------------------------------------------- low margin
+_IDENTITY = ["model", "backend", "judge_version"]
+
+
+def low_margin(verdicts: pd.DataFrame, margin_threshold: float | None = None) -> pd.DataFrame:
+    """Flag low-margin cases (DESIGN.md): a case is low-margin when its two orders disagree,
+    its repeats disagree, or (when logprobs exist) a margin is below ``margin_threshold``.
+
+    A case is one identity (model, backend, judge_version) and one pair (pairwise) or one
+    response (single, rubric). Only parsed rows count. Returns one row per case with ``n``,
+    ``orders_disagree`` (the winners of the two orders differ), ``repeats_disagree`` (samples
+    of one order disagree: winner, score or rubric verdict), ``margin_low`` and ``low_margin``
+    (any of them). The ensemble vote-share criterion belongs to :mod:`judgelab.ensembles`."""
+    v = verdicts[verdicts["parse_ok"].astype(bool)].copy()
+    out = []
+    for protocol, grp in v.groupby("protocol", sort=False):
+        if protocol == "pairwise":
+            case = [*_IDENTITY, "item_id", "response_a", "response_b"]
+            value = grp["winner"]
+        else:
+            case = [*_IDENTITY, "item_id", "response_id"]
+            value = grp["verdict"] if protocol == "rubric" else grp["score"]
+        g = grp.assign(_value=value.astype(str), _order=grp["order"].fillna("-"))
+        per_order = g.groupby([*case, "_order"], dropna=False)["_value"].agg(["nunique", "first"])
+        rep = per_order["nunique"].gt(1).groupby(level=list(range(len(case))), dropna=False).any()
+        # orders disagree: the (order-consistent) answers of the two orders differ
+        firsts = per_order["first"].groupby(level=list(range(len(case))), dropna=False).nunique()
+        n_orders = per_order.groupby(level=list(range(len(case))), dropna=False).size()
+        orders = (n_orders > 1) & (firsts > 1)
+        n = g.groupby(case, dropna=False).size()
+        if margin_threshold is not None and "margin" in g.columns:
+            ml = g["margin"].lt(margin_threshold).groupby([g[c] for c in case], dropna=False).any()
+        else:
+            ml = pd.Series(False, index=n.index)
+        res = pd.DataFrame(
+            {"n": n, "orders_disagree": orders, "repeats_disagree": rep, "margin_low": ml}
+        ).reset_index()
+        res.insert(len(_IDENTITY), "protocol", protocol)
+        out.append(res)
+    if not out:
+        return pd.DataFrame(
+            columns=[
+                *_IDENTITY,
+                "protocol",
+                "item_id",
+                "response_a",
+                "response_b",
+                "response_id",
+                "n",
+                "orders_disagree",
+                "repeats_disagree",
+                "margin_low",
+                "low_margin",
+            ]
+        )
+    df = pd.concat(out, ignore_index=True)
+    for c in ("orders_disagree", "repeats_disagree", "margin_low"):
+        df[c] = df[c].fillna(False).astype(bool)
+    df["low_margin"] = df["orders_disagree"] | df["repeats_disagree"] | df["margin_low"]
+    return df
+
+
+__all__ += ["low_margin"]

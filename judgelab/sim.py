@@ -448,20 +448,28 @@ def clear_registry() -> None:
         _DEMO_LOADED = False
 
 
+_DEMO_LOCK = threading.Lock()
+
+
 def _ensure_demo() -> None:
-    """Register the demo benchmark once, lazily, so demo prompts resolve in any process."""
+    """Register the demo benchmark once, lazily, so demo prompts resolve in any process.
+
+    Concurrent first lookups wait for the registration (none sees a half-filled registry)."""
     global _DEMO_LOADED
     if _DEMO_LOADED:
         return
-    _DEMO_LOADED = True
-    from judgelab.data import demo_data_dir
+    with _DEMO_LOCK:
+        if _DEMO_LOADED:
+            return
+        from judgelab.data import demo_data_dir
 
-    d = demo_data_dir()
-    if (d / "dataset.yaml").exists() and any(d.glob("truth.*")):
-        try:
-            register_dataset(str(d))
-        except Exception:  # a broken demo directory must not break judging other data
-            pass
+        d = demo_data_dir()
+        if (d / "dataset.yaml").exists() and any(d.glob("truth.*")):
+            try:
+                register_dataset(str(d))
+            except Exception:  # a broken demo directory must not break judging other data
+                pass
+        _DEMO_LOADED = True
 
 
 def lookup(question: Any, answer: Any) -> TruthRecord:
@@ -626,7 +634,7 @@ _SINGLE_RE = re.compile(
     r"\[The Start of Assistant's Answer\]\n?(.*?)\n?\[The End of Assistant's Answer\]", re.S
 )
 _QUESTION_RE = re.compile(r"\[User Question\]\n?(.*?)(?=\n\s*\[The Start of |\Z)", re.S)
-_SCALE_RE = re.compile(r"on a scale of\s*(-?\d+)\s*to\s*(-?\d+)", re.I)
+_SCALE_RE = re.compile(r"on a scale of\s*(-?\d+(?:\.\d+)?)\s*to\s*(-?\d+(?:\.\d+)?)", re.I)
 
 
 def _message_text(messages: Sequence[Mapping[str, Any]]) -> str:
@@ -683,7 +691,8 @@ def parse_prompt(messages: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
                 "sections": _rubric_sections(text),
             }
         sm = _SCALE_RE.search(text)
-        scale = (int(sm.group(1)), int(sm.group(2))) if sm else (1, 10)
+        # the simulated judge answers whole points inside the stated scale
+        scale = (math.ceil(float(sm.group(1))), math.floor(float(sm.group(2)))) if sm else (1, 10)
         if scale[1] <= scale[0]:
             raise ValueError(f"judgelab-sim: the prompt's scale {scale[0]} to {scale[1]} is empty")
         return {"protocol": "single", "question": question, "answers": [m.group(1)], "scale": scale}
@@ -924,6 +933,7 @@ def _register_price(name: str, params: Mapping[str, Any]) -> None:
 _PRICED: dict[str, tuple[float, float]] = {}
 _KNOWN_JUDGES: dict[str, dict[str, Any]] = {}  # name -> params of the latest judge() / panel()
 
+
 class _SimHandler:
     """The methods of the litellm custom provider answering ``judgelab-sim/<name>``
     (sync and async). The class litellm sees, :data:`SimProvider`, subclasses
@@ -956,13 +966,23 @@ class _SimHandler:
         return model_response, out
 
     def completion(self, *args, **kwargs):
-        response, out = self._respond(kwargs["model"], kwargs["messages"], kwargs.get("optional_params"), kwargs["model_response"])
+        response, out = self._respond(
+            kwargs["model"],
+            kwargs["messages"],
+            kwargs.get("optional_params"),
+            kwargs["model_response"],
+        )
         if out["sleep"] and out["latency_s"] > 0:
             time.sleep(out["latency_s"])
         return response
 
     async def acompletion(self, *args, **kwargs):
-        response, out = self._respond(kwargs["model"], kwargs["messages"], kwargs.get("optional_params"), kwargs["model_response"])
+        response, out = self._respond(
+            kwargs["model"],
+            kwargs["messages"],
+            kwargs.get("optional_params"),
+            kwargs["model_response"],
+        )
         if out["sleep"] and out["latency_s"] > 0:
             await asyncio.sleep(out["latency_s"])
         return response
@@ -978,7 +998,11 @@ def _provider_class() -> type:
     if _PROVIDER_CLASS is None:
         from litellm import CustomLLM
 
-        _PROVIDER_CLASS = type("SimProvider", (_SimHandler, CustomLLM), {"__module__": __name__, "__doc__": _SimHandler.__doc__})
+        _PROVIDER_CLASS = type(
+            "SimProvider",
+            (_SimHandler, CustomLLM),
+            {"__module__": __name__, "__doc__": _SimHandler.__doc__},
+        )
     return _PROVIDER_CLASS
 
 
@@ -1079,9 +1103,9 @@ def judge(name: str, **params):
     Keyword arguments that are simulated-judge parameters (:data:`PARAM_DEFAULTS`,
     ``sleep``) go to ``Judge.sim``; the others (``temperature``, ``templates``,
     ``allow_tie`` ...) to the Judge itself. The judge is priced in litellm."""
-    from judgelab.judges import Judge
-
     import dataclasses
+
+    from judgelab.judges import Judge
 
     sim = {k: v for k, v in params.items() if k in PARAM_DEFAULTS or k in RUNTIME_DEFAULTS}
     rest = {k: v for k, v in params.items() if k not in sim}
@@ -1250,6 +1274,9 @@ def _judge_spec(j: Any) -> dict[str, Any]:
         "seed": get("seed", None),
         "allow_tie": bool(get("allow_tie", True)),
         "family": get("family", None),
+        # the Judge's own aggregation thresholds: the stored `verdict` is recomputed with them
+        "pass_threshold": float(get("pass_threshold", None) or RUBRIC_PASS),
+        "warn_threshold": float(get("warn_threshold", None) or RUBRIC_WARN),
     }
 
 
@@ -1347,9 +1374,44 @@ class PreparedResponses:
         return _perceived(self.quality, self.words, self.relation_terms(name, family, p), taste, p)
 
 
+_PREPARED_CACHE: dict[str, PreparedResponses] = {}
+_PREPARED_CACHE_SIZE = 8
+
+
+def _fingerprint(responses: pd.DataFrame) -> str:
+    """sha256 of every column the sampler reads (ids and strings joined, numbers as bytes):
+    about 1 ms for the demo's 1,440 responses, against ~20 ms to prepare them again."""
+    h = hashlib.sha256()
+    read = ("response_id", "item_id", "generator", "family", "quality", "correct", "n_words")
+    if "n_words" not in responses.columns:
+        read += ("text",)  # word counts come from the texts then
+    cols = [c for c in read if c in responses.columns]
+    cols += sorted(c for c in responses.columns if str(c).startswith("section:"))
+    for c in cols:
+        h.update(str(c).encode() + b"\x1e")
+        values = responses[c].to_numpy()
+        if values.dtype.kind in "fiub":
+            h.update(np.ascontiguousarray(values).tobytes())
+        else:
+            h.update("\x1f".join(map(str, values.tolist())).encode("utf-8"))
+    return h.hexdigest()
+
+
 def prepare_responses(responses: pd.DataFrame | PreparedResponses) -> PreparedResponses:
-    """Validate and index a responses frame once for many :func:`sample_verdicts` calls."""
-    return responses if isinstance(responses, PreparedResponses) else PreparedResponses(responses)
+    """Validate and index a responses frame once for many :func:`sample_verdicts` calls.
+
+    Frames are cached by a fingerprint of their content (8 most recent), so replicate loops
+    that pass the same frame again skip the preparation; a changed frame is prepared anew."""
+    if isinstance(responses, PreparedResponses):
+        return responses
+    key = _fingerprint(responses)
+    prep = _PREPARED_CACHE.pop(key, None)
+    if prep is None:
+        prep = PreparedResponses(responses)
+    _PREPARED_CACHE[key] = prep  # most recent last
+    while len(_PREPARED_CACHE) > _PREPARED_CACHE_SIZE:
+        _PREPARED_CACHE.pop(next(iter(_PREPARED_CACHE)))
+    return prep
 
 
 def _rubric_titles(rubric) -> list[str]:
@@ -1588,11 +1650,15 @@ def sample_verdicts(
             vsec = _section_values(quality[first], v - quality[first], sec_truth)
             metrics = _rubric_metrics(vsec, noise, jkeys, seed_rows, sample_eff, k1)
             pp, pw, pf, _ = rubric_probabilities(vsec, noise)
-            vcode = _rubric_codes(metrics)
+            vcode = _rubric_codes(metrics)  # the simulated judge's own verdict
+            thresholds = np.array([[sp["pass_threshold"], sp["warn_threshold"]] for sp in specs])[
+                jidx
+            ]
+            recomputed = _rubric_codes(metrics, thresholds[:, :1], thresholds[:, 1:])
             verdict_names = list(rubric_mod.RUBRIC_VERDICTS)
             out["score"] = np.where(parse_ok, metrics.mean(axis=1) if titles else np.nan, np.nan)
             out["margin"] = np.where(parse_ok, _margin(np.stack([pp, pw, pf], axis=1)), np.nan)
-            out["verdict"] = _str_col(verdict_names, np.where(parse_ok, vcode, -1))
+            out["verdict"] = _str_col(verdict_names, np.where(parse_ok, recomputed, -1))
             out["judge_verdict"] = _str_col(verdict_names, np.where(parse_ok, vcode, -1))
             metric_maps = [dict(zip(titles, row, strict=True)) for row in metrics.tolist()]
             out["sections"] = pd.array(
@@ -1643,7 +1709,8 @@ def _str_col(categories, codes: np.ndarray):
 def _rubric_codes(
     metrics: np.ndarray, pass_threshold=RUBRIC_PASS, warn_threshold=RUBRIC_WARN
 ) -> np.ndarray:
-    """Vectorised :func:`judgelab.rubric.aggregate`: 0 pass, 1 warn, 2 fail (RUBRIC_VERDICTS order)."""
+    """Vectorised :func:`judgelab.rubric.aggregate`: 0 pass, 1 warn, 2 fail (RUBRIC_VERDICTS order).
+    Thresholds are scalars or (n, 1) columns (one per row)."""
     if metrics.shape[1] == 0:
         return np.full(metrics.shape[0], 2)
     violated = (metrics < warn_threshold).any(axis=1)

@@ -276,18 +276,26 @@ class _Writer(threading.Thread):
             for _fn, fut in ops:
                 fut.set_exception(StoreError(f"could not start a write transaction: {exc}"))
             return
+        # savepoints isolate operations of a batch; a lone operation rolls back alone
+        single = len(ops) == 1
         for fn, fut in ops:
             try:
-                con.execute("SAVEPOINT op")
+                if not single:
+                    con.execute("SAVEPOINT op")
                 res = fn(con)
-                con.execute("RELEASE op")
+                if not single:
+                    con.execute("RELEASE op")
                 results.append((fut, res, None))
             except BaseException as exc:  # one bad operation must not lose the batch
                 try:
-                    con.execute("ROLLBACK TO op")
-                    con.execute("RELEASE op")
+                    con.execute("ROLLBACK TO op" if not single else "ROLLBACK")
+                    if not single:
+                        con.execute("RELEASE op")
                 except sqlite3.Error:
                     pass
+                if single:
+                    fut.set_exception(exc)
+                    return
                 results.append((fut, None, exc))
         try:
             con.execute("COMMIT")

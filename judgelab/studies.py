@@ -707,7 +707,7 @@ class FindingsTable:
                         else self._short.get(j, j)
                     )
                 ),
-                "slice": f["slice"].map(_slice_text),
+                "slice": f["slice"].map(lambda s: _slice_text(s, self._short)),
                 "estimate [CI]": [
                     _estimate_text(r.estimate, r.ci_low, r.ci_high, r.ci_level)
                     for r in f.itertuples()
@@ -740,12 +740,20 @@ def _missing(x) -> bool:
     return x is None or (isinstance(x, float) and math.isnan(x))
 
 
-def _slice_text(s) -> str:
+def _slice_text(s, short: Mapping | None = None) -> str:
+    """``family=aurora``; identity strings inside a slice (judge pairs) shown by ``short`` names."""
     if _missing(s) or s == {}:
         return ""
+    short = short or {}
+
+    def name(v):
+        if isinstance(v, (list, tuple)):
+            return " vs ".join(name(x) for x in v)
+        return str(short.get(v, v)) if isinstance(v, str) else str(v)
+
     if isinstance(s, Mapping):
-        return ", ".join(f"{k}={v}" for k, v in s.items())
-    return str(s)
+        return ", ".join(f"{k}={name(v)}" for k, v in s.items())
+    return name(s)
 
 
 def _fmt(x) -> str:
@@ -815,6 +823,13 @@ def findings_document(ctx: StudyContext, findings: pd.DataFrame) -> dict:
     rows = []
     for rec in _findings_frame(findings).to_dict("records"):
         row = {c: _jsonable(rec.get(c)) for c in FINDING_COLUMNS}
+        # Study-specific columns (mde, margin, n_assignments, ...) follow the standard ones
+        # where they have a value for this row.
+        for c, v in rec.items():
+            if c not in row and not c.startswith("_"):
+                v = _jsonable(v)
+                if v is not None:
+                    row[c] = v
         row["primary"] = bool(row["primary"]) if row["primary"] is not None else False
         if isinstance(row["slice"], str):  # slices read back from CSV
             try:

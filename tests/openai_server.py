@@ -23,6 +23,7 @@ import asyncio
 import hashlib
 import json
 import math
+import os
 import re
 import socket
 import threading
@@ -238,11 +239,14 @@ if __name__ == "__main__":
     a = ap.parse_args()
     srv = FakeOpenAI(delay=a.delay).start(a.port)
     print(srv.base_url, flush=True)
+    parent = os.getppid()
     try:
-        while True:
-            time.sleep(3600)
+        # exit with the process that started us (a killed benchmark leaves no server behind)
+        while os.getppid() == parent:
+            time.sleep(1)
     except KeyboardInterrupt:
-        srv.stop()
+        pass
+    srv.stop()
 
 
 # ------------------------------------------------------------------ test helpers

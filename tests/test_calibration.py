@@ -355,9 +355,12 @@ def test_degenerate_inputs_give_none_with_reason():
 
 
 def test_missing_column_is_a_data_error():
-    ds = _toy_dataset(2, votes=_votes({0: ["a"], 1: ["b"]}))
     with pytest.raises(DataError, match="response_b"):
         cal.pairwise_units(_verdicts({0: "a"}).drop(columns="response_b"))
+    votes = _votes({0: ["a", "x"], 1: ["b", "b"]})
+    bad = _toy_dataset(2, votes=votes)
+    with pytest.raises(DataError, match=r"table 'preferences', column 'preference'.*rows \[1\]"):
+        cal.human_votes_pairwise(bad)
 
 
 # ------------------------------------------------------------------------- gate
@@ -562,3 +565,110 @@ def test_majority_verdicts_is_the_plurality_of_judges():
     e = cal.majority_verdicts(pd.concat([a, b, c])).sort_values("item_id")
     assert e["winner"].tolist() == ["i0-r0", "i1-r0", "tie"]  # item 2 is a three-way split -> tie
     assert e["vote_share"].tolist() == pytest.approx([2 / 3, 2 / 3, 1 / 3])
+
+
+# ------------------------------------------------------------- scores and rubric
+
+
+def test_score_agreement_equals_sklearn_and_scipy():
+    rng = np.random.default_rng(11)
+    n = 30
+    ds0 = _toy_dataset(n)
+    rids = ds0.responses["response_id"].tolist()
+    quality = rng.integers(1, 6, len(rids))
+    lab = pd.DataFrame(
+        [
+            {
+                "response_id": r,
+                "rater_id": f"r{h}",
+                "score": int(np.clip(q + rng.integers(-1, 2), 1, 5)),
+            }
+            for r, q in zip(rids, quality)
+            for h in range(3)
+        ]
+    )
+    ds = _toy_dataset(n, labels=lab, scale=(1, 5))
+    judge = np.clip(quality + rng.integers(-2, 3, len(rids)), 1, 5).astype(float)
+    rows = [
+        dict(
+            model="m",
+            backend="x",
+            judge_version="v",
+            protocol="single",
+            item_id=r.split("-")[0],
+            response_id=r,
+            sample=s,
+            score=judge[i] + (0.5 if s else 0.0),
+            parse_ok=True,
+        )
+        for i, r in enumerate(rids)
+        for s in (0, 1)
+    ]
+    f = cal.score_agreement(pd.DataFrame(rows), ds, by_slice=False, n_boot=50)
+    got = dict(zip(f["id"], f["estimate"]))
+    jmean = judge + 0.25  # repeats averaged
+    med = lab.groupby("response_id")["score"].median().reindex(rids).to_numpy()
+    assert got["weighted_kappa"] == pytest.approx(
+        cohen_kappa_score(
+            np.round(med),
+            np.clip(np.round(jmean), 1, 5),
+            weights="quadratic",
+            labels=[1, 2, 3, 4, 5],
+        ),
+        abs=1e-9,
+    )
+    assert got["spearman"] == pytest.approx(sstats.spearmanr(jmean, med).statistic, abs=1e-9)
+    assert got["kendall_tau"] == pytest.approx(sstats.kendalltau(jmean, med).statistic, abs=1e-9)
+    assert f["ci_low"].notna().all()  # 30 items: CIs reported
+
+
+def test_rubric_section_failure_rate_and_overall_agreement():
+    ds0 = _toy_dataset(4)
+    rids = ds0.responses["response_id"].tolist()  # 8 responses
+    sections = [{"Correctness": 0.9, "Clarity": 0.5}, {"Correctness": 0.3, "Clarity": 0.95}] * 4
+    verdict = ["warn", "fail"] * 4
+    v = pd.DataFrame(
+        [
+            dict(
+                model="m",
+                backend="x",
+                judge_version="v",
+                protocol="rubric",
+                item_id=r.split("-")[0],
+                response_id=r,
+                sample=0,
+                sections=__import__("json").dumps(s),
+                verdict=vd,
+                parse_ok=True,
+            )
+            for r, s, vd in zip(rids, sections, verdict)
+        ]
+    )
+    labels = pd.DataFrame(
+        [
+            {"response_id": r, "rater_id": "r1", "section": sec, "label": lbl}
+            for r in rids
+            for sec, lbl in (("Correctness", "pass"), ("Clarity", "fail"), ("overall", "fail"))
+        ]
+    )
+    ds = Dataset(
+        name="t",
+        items=ds0.items,
+        responses=ds0.responses,
+        rubric_labels=labels,
+        rubric={"name": "r", "sections": [{"title": "Correctness"}, {"title": "Clarity"}]},
+    )
+    f = cal.section_failure_rate(v, ds, pass_threshold=0.8, n_boot=20)
+    by = {r["slice"]["subset"]: r for r in f.to_dict("records")}
+    assert (
+        by["Correctness"]["estimate"] == pytest.approx(0.5)
+        and by["Correctness"]["human_failure_rate"] == 0.0
+    )
+    assert (
+        by["Clarity"]["estimate"] == pytest.approx(0.5)
+        and by["Clarity"]["human_failure_rate"] == 1.0
+    )
+    a = cal.rubric_agreement(v, ds, n_boot=20)
+    assert dict(zip(a["id"], a["estimate"]))["accuracy"] == pytest.approx(
+        0.5
+    )  # the 'fail' half agrees

@@ -101,7 +101,7 @@ def test_repeats_are_averaged_within_pair_and_order():
 def _naive_counts(v: pd.DataFrame) -> dict:
     """Independent reference: a plain loop over single-sample pairs."""
     out = {}
-    for (judge, item, a, b), g in v.groupby(["model", "item_id", "response_a", "response_b"]):
+    for (judge, _item, _a, _b), g in v.groupby(["model", "item_id", "response_a", "response_b"]):
         d = {o: gg["choice"].iloc[0] for o, gg in g.groupby("order") if gg["parse_ok"].iloc[0]}
         if set(d) != {"ab", "ba"}:
             continue

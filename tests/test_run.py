@@ -234,3 +234,53 @@ def test_sigkill_then_rerun_has_exact_accounting(fake_openai, tmp_path):
         and rc["cached"].sum() == len(done_keys)
     )
     st.close()
+
+
+def test_low_margin_cases():
+    from judgelab.run import low_margin
+
+    rows = []
+
+    def r(item, order, sample, winner, margin, ok=True):
+        rows.append(
+            dict(
+                model="m",
+                backend="b",
+                judge_version="v",
+                protocol="pairwise",
+                item_id=item,
+                response_a="x",
+                response_b="y",
+                response_id=None,
+                order=order,
+                sample=sample,
+                winner=winner,
+                score=None,
+                verdict=None,
+                parse_ok=ok,
+                margin=margin,
+            )
+        )
+
+    r("q1", "ab", 0, "x", 0.9), r("q1", "ba", 0, "x", 0.8)  # consistent
+    r("q2", "ab", 0, "x", 0.9), r("q2", "ba", 0, "y", 0.8)  # the orders disagree
+    (
+        r("q3", "ab", 0, "x", 0.9),
+        r("q3", "ab", 1, "y", 0.8),
+        r("q3", "ba", 0, "x", 0.9),
+    )  # repeats disagree
+    r("q4", "ab", 0, "x", 0.05), r("q4", "ba", 0, "x", 0.9)  # a low logprob margin
+    r("q5", "ab", 0, None, None, ok=False), r("q5", "ba", 0, "x", 0.9)  # unparsed rows do not count
+    lm = low_margin(pd.DataFrame(rows), margin_threshold=0.1).set_index("item_id")
+    assert lm["low_margin"].to_dict() == {
+        "q1": False,
+        "q2": True,
+        "q3": True,
+        "q4": True,
+        "q5": False,
+    }
+    assert lm.loc["q2", "orders_disagree"] and not lm.loc["q3", "orders_disagree"]
+    assert (
+        lm.loc["q3", "repeats_disagree"] and lm.loc["q4", "margin_low"] and lm.loc["q5", "n"] == 1
+    )
+    assert not low_margin(pd.DataFrame(rows))["margin_low"].any()  # no threshold, no margin flag

@@ -25,27 +25,90 @@ def _tiny_dataset():
     items = pd.DataFrame({"item_id": ["i1", "i2"], "prompt": ["p1", "p2"]})
     rows = []
     for i in ("i1", "i2"):
-        for g, fam, words in (("x-1", "x", 10), ("x-2", "x", 40), ("y-1", "y", 20), ("y-2", "y", 30)):
-            rows.append(dict(response_id=f"{i}-{g}", item_id=i, generator=g, family=fam, text=" ".join(["w"] * words)))
+        for g, fam, words in (
+            ("x-1", "x", 10),
+            ("x-2", "x", 40),
+            ("y-1", "y", 20),
+            ("y-2", "y", 30),
+        ):
+            rows.append(
+                dict(
+                    response_id=f"{i}-{g}",
+                    item_id=i,
+                    generator=g,
+                    family=fam,
+                    text=" ".join(["w"] * words),
+                )
+            )
     responses = pd.DataFrame(rows)
-    truth = pd.DataFrame({"response_id": responses["response_id"], "quality": 0.0, "correct": [1, 0, 0, 1] * 2})
+    truth = pd.DataFrame(
+        {"response_id": responses["response_id"], "quality": 0.0, "correct": [1, 0, 0, 1] * 2}
+    )
     prefs = pd.DataFrame(
         [
             # i1: x-1 vs y-1, humans 2:1 for x-1; i2: y-2 vs x-2 (stored reversed), humans 3:0 for y-2
-            dict(item_id="i1", response_a="i1-x-1", response_b="i1-y-1", rater_id="r1", preference="a"),
-            dict(item_id="i1", response_a="i1-x-1", response_b="i1-y-1", rater_id="r2", preference="a"),
-            dict(item_id="i1", response_a="i1-x-1", response_b="i1-y-1", rater_id="r3", preference="b"),
-            dict(item_id="i2", response_a="i2-y-2", response_b="i2-x-2", rater_id="r1", preference="a"),
-            dict(item_id="i2", response_a="i2-y-2", response_b="i2-x-2", rater_id="r2", preference="a"),
-            dict(item_id="i2", response_a="i2-y-2", response_b="i2-x-2", rater_id="r3", preference="a"),
+            dict(
+                item_id="i1",
+                response_a="i1-x-1",
+                response_b="i1-y-1",
+                rater_id="r1",
+                preference="a",
+            ),
+            dict(
+                item_id="i1",
+                response_a="i1-x-1",
+                response_b="i1-y-1",
+                rater_id="r2",
+                preference="a",
+            ),
+            dict(
+                item_id="i1",
+                response_a="i1-x-1",
+                response_b="i1-y-1",
+                rater_id="r3",
+                preference="b",
+            ),
+            dict(
+                item_id="i2",
+                response_a="i2-y-2",
+                response_b="i2-x-2",
+                rater_id="r1",
+                preference="a",
+            ),
+            dict(
+                item_id="i2",
+                response_a="i2-y-2",
+                response_b="i2-x-2",
+                rater_id="r2",
+                preference="a",
+            ),
+            dict(
+                item_id="i2",
+                response_a="i2-y-2",
+                response_b="i2-x-2",
+                rater_id="r3",
+                preference="a",
+            ),
         ]
     )
     return Dataset(name="tiny", items=items, responses=responses, preferences=prefs, truth=truth)
 
 
 def _v(model, family, item, a, b, order, choice):
-    return dict(model=model, backend="b", judge_version="v", judge_family=family, protocol="pairwise", item_id=item,
-                response_a=a, response_b=b, order=order, sample=0, choice=choice, parse_ok=choice is not None)
+    return dict(
+        model=model,
+        backend="b",
+        judge_version="v",
+        judge_family=family,
+        protocol="pairwise",
+        item_id=item,
+        response_a=a,
+        response_b=b,
+        order=order,
+        sample=0,
+        choice=choice,
+        parse_ok=choice is not None,
+    )
 
 
 def test_judgment_table_orientation_relations_and_picks():
@@ -54,7 +117,9 @@ def test_judgment_table_orientation_relations_and_picks():
         [
             _v("x-1", "x", "i1", "i1-x-1", "i1-y-1", "ab", "A"),  # x-1 shown first, picks x-1
             _v("x-1", "x", "i1", "i1-x-1", "i1-y-1", "ba", "A"),  # y-1 shown first, picks y-1
-            _v("x-1", "x", "i2", "i2-y-2", "i2-x-2", "ab", "B"),  # stored reversed: y-2 first, picks x-2
+            _v(
+                "x-1", "x", "i2", "i2-y-2", "i2-x-2", "ab", "B"
+            ),  # stored reversed: y-2 first, picks x-2
             _v("x-1", "x", "i2", "i2-y-2", "i2-x-2", "ba", "tie"),
         ]
     )
@@ -81,16 +146,30 @@ def test_descriptive_statistics_hand_computed():
     rows = []
     # judge x-1 (family x): i1 pair x-1 vs y-1 (x-1 correct): picks own x-1 both orders
     # i2 pair x-2 vs y-2 (x-2 wrong): picks own wrong x-2 in ab, y-2 in ba
-    rows += [_v("x-1", "x", "i1", "i1-x-1", "i1-y-1", "ab", "A"), _v("x-1", "x", "i1", "i1-x-1", "i1-y-1", "ba", "B")]
-    rows += [_v("x-1", "x", "i2", "i2-y-2", "i2-x-2", "ab", "B"), _v("x-1", "x", "i2", "i2-y-2", "i2-x-2", "ba", "B")]
+    rows += [
+        _v("x-1", "x", "i1", "i1-x-1", "i1-y-1", "ab", "A"),
+        _v("x-1", "x", "i1", "i1-x-1", "i1-y-1", "ba", "B"),
+    ]
+    rows += [
+        _v("x-1", "x", "i2", "i2-y-2", "i2-x-2", "ab", "B"),
+        _v("x-1", "x", "i2", "i2-y-2", "i2-x-2", "ba", "B"),
+    ]
     # judge y-1 (family y): i1 picks y-1 (own, wrong) once, x-1 once; i2 picks y-2 both
-    rows += [_v("y-1", "y", "i1", "i1-x-1", "i1-y-1", "ab", "B"), _v("y-1", "y", "i1", "i1-x-1", "i1-y-1", "ba", "B")]
-    rows += [_v("y-1", "y", "i2", "i2-y-2", "i2-x-2", "ab", "A"), _v("y-1", "y", "i2", "i2-y-2", "i2-x-2", "ba", "B")]
+    rows += [
+        _v("y-1", "y", "i1", "i1-x-1", "i1-y-1", "ab", "B"),
+        _v("y-1", "y", "i1", "i1-x-1", "i1-y-1", "ba", "B"),
+    ]
+    rows += [
+        _v("y-1", "y", "i2", "i2-y-2", "i2-x-2", "ab", "A"),
+        _v("y-1", "y", "i2", "i2-y-2", "i2-x-2", "ba", "B"),
+    ]
     v = pd.DataFrame(rows)
     jt = sp.judgment_table(v, ds)
     hp = sp.human_pair_table(ds)
     assert hp.set_index("item_id").loc["i1", "share_a"] == pytest.approx(2 / 3)
-    assert hp.set_index("item_id").loc["i2", "majority"] == "b"  # canonical a = i2-x-2; humans chose y-2
+    assert (
+        hp.set_index("item_id").loc["i2", "majority"] == "b"
+    )  # canonical a = i2-x-2; humans chose y-2
     jx = "x-1|b|v"
     # harmful (x-1): wrong answers: i1 y-1 (other family) picked 0 of 2; i2 x-2 (own) picked 1 of 2
     h = sp.harmful_self_preference(jt, jx, n_boot=50)
@@ -107,7 +186,9 @@ def test_descriptive_statistics_hand_computed():
     # judge 1/4, humans 1/6
     lb = sp.length_bias(jt, hp, "y-1|b|v", n_boot=50)
     assert lb["estimate"] == pytest.approx(1 / 4 - 1 / 6)
-    m = sp.family_preference_matrix(jt, hp, tie_policy="half").set_index(["judge_family", "generator_family"])
+    m = sp.family_preference_matrix(jt, hp, tie_policy="half").set_index(
+        ["judge_family", "generator_family"]
+    )
     assert m.loc[("x", "x"), "judge_win_rate"] == pytest.approx(0.75)
     assert m.loc[("y", "y"), "judge_win_rate"] == pytest.approx(0.75)
 
@@ -119,7 +200,10 @@ def test_conditional_logit_matches_statsmodels(demo):
     ds, resp = demo
     pairs = ds.pairs("human", n_pairs=90, seed=4)
     P = sim.PANELS["demo"]
-    judges = [{"model": f"judgelab-sim/{n}", "sim": {**P[n], "tie_band": 0.0}} for n in ("aurora-max", "basalt-m", "cirrus-base")]
+    judges = [
+        {"model": f"judgelab-sim/{n}", "sim": {**P[n], "tie_band": 0.0}}
+        for n in ("aurora-max", "basalt-m", "cirrus-base")
+    ]
     v = sim.sample_verdicts(pairs, resp, judges, seed=3)
     jt = sp.judgment_table(v, ds)
     frame, dropped = sp.logit_design(jt)
@@ -127,13 +211,20 @@ def test_conditional_logit_matches_statsmodels(demo):
     # one length and one quality column are collinear with the strata and must have been dropped
     assert sum(k.startswith("len|") and "collinear" in r for k, r in dropped.items()) == 1
     coefs = sp.fit_self_preference_logit(jt)
-    model = ConditionalLogit(frame["y"].to_numpy(), frame[names].to_numpy(), groups=frame["strata"].to_numpy())
+    model = ConditionalLogit(
+        frame["y"].to_numpy(), frame[names].to_numpy(), groups=frame["strata"].to_numpy()
+    )
     # statsmodels' default fit (BFGS, its tolerances) stops about 1e-3 short of the optimum here;
     # maximise statsmodels' likelihood with its analytic score by scipy's BFGS to a tight gradient
     from scipy.optimize import minimize
 
-    opt = minimize(lambda t: -model.loglike(t), np.zeros(len(names)), jac=lambda t: -model.score(t),
-                   method="BFGS", options={"gtol": 1e-10, "maxiter": 10000})
+    opt = minimize(
+        lambda t: -model.loglike(t),
+        np.zeros(len(names)),
+        jac=lambda t: -model.score(t),
+        method="BFGS",
+        options={"gtol": 1e-10, "maxiter": 10000},
+    )
     ours = coefs.assign(name=coefs["term"] + "|" + coefs["judge"]).set_index("name")
     b = np.array([ours.at[n, "estimate"] for n in names], dtype=float)
     np.testing.assert_allclose(b, opt.x, atol=1e-5)
@@ -145,10 +236,17 @@ def test_single_family_panel_is_not_estimated(demo):
     ds, resp = demo
     pairs = ds.pairs("human", n_pairs=60, seed=5)
     P = sim.PANELS["demo"]
-    judges = [{"model": f"judgelab-sim/{n}", "sim": P[n]} for n in ("cirrus-ultra", "cirrus-base", "cirrus-nano")]
+    judges = [
+        {"model": f"judgelab-sim/{n}", "sim": P[n]}
+        for n in ("cirrus-ultra", "cirrus-base", "cirrus-nano")
+    ]
     v = sim.sample_verdicts(pairs, resp, judges, seed=0)
     f = sp.self_preference_findings(v, ds, n_boot=100)
-    logit = f[f["id"].isin(["self_preference_logit", "family_preference_logit", "lineage_preference_logit"])]
+    logit = f[
+        f["id"].isin(
+            ["self_preference_logit", "family_preference_logit", "lineage_preference_logit"]
+        )
+    ]
     assert len(logit) == 9
     assert logit["estimate"].isna().all()
     assert logit["reason"].str.contains("cannot be separated from the quality").all()
@@ -177,11 +275,37 @@ def test_judge_without_self_pairs_has_family_term_primary(demo):
 
 def test_score_difference_by_relation():
     ds = _tiny_dataset()
-    ds.labels = pd.DataFrame({"response_id": ["i1-x-1", "i1-x-1", "i1-x-1", "i1-y-1"], "rater_id": ["r1", "r2", "r3", "r1"], "score": [5, 6, 9, 4]})
+    ds.labels = pd.DataFrame(
+        {
+            "response_id": ["i1-x-1", "i1-x-1", "i1-x-1", "i1-y-1"],
+            "rater_id": ["r1", "r2", "r3", "r1"],
+            "score": [5, 6, 9, 4],
+        }
+    )
     v = pd.DataFrame(
         [
-            dict(model="x-1", backend="b", judge_version="v", judge_family="x", protocol="single", item_id="i1", response_id="i1-x-1", score=8.0, parse_ok=True),
-            dict(model="x-1", backend="b", judge_version="v", judge_family="x", protocol="single", item_id="i1", response_id="i1-y-1", score=3.0, parse_ok=True),
+            dict(
+                model="x-1",
+                backend="b",
+                judge_version="v",
+                judge_family="x",
+                protocol="single",
+                item_id="i1",
+                response_id="i1-x-1",
+                score=8.0,
+                parse_ok=True,
+            ),
+            dict(
+                model="x-1",
+                backend="b",
+                judge_version="v",
+                judge_family="x",
+                protocol="single",
+                item_id="i1",
+                response_id="i1-y-1",
+                score=3.0,
+                parse_ok=True,
+            ),
         ]
     )
     rows = {r["slice"]["subset"]: r for r in sp.score_difference(v, ds, n_boot=50)}
@@ -196,7 +320,13 @@ SIM_JUDGES = ("aurora-max", "basalt-m", "cirrus-nano")  # noise 0.35, 0.7, 1.3: 
 def _sim_judges(panel, **override):
     P = sim.PANELS[panel]
     # no ties and no parse failures: every replicate then has the same rows (only y changes)
-    return [{"model": f"judgelab-sim/{n}", "sim": {**P[n], "tie_band": 0.0, "parse_failure_rate": 0.0, **override.get(n, {})}} for n in SIM_JUDGES]
+    return [
+        {
+            "model": f"judgelab-sim/{n}",
+            "sim": {**P[n], "tie_band": 0.0, "parse_failure_rate": 0.0, **override.get(n, {})},
+        }
+        for n in SIM_JUDGES
+    ]
 
 
 def _self_pvalues(ds, resp, judges, pairs, seeds):
@@ -215,7 +345,9 @@ def _self_pvalues(ds, resp, judges, pairs, seeds):
         v = sim.sample_verdicts(pairs, resp, judges, seed=s)
         assert (v["response_a"].to_numpy() == v0["response_a"].to_numpy()).all()
         jt_s = jt.copy()
-        jt_s["pick_a"] = sp.judgment_table(v, ds)["pick_a"].to_numpy() if s == seeds[0] else _pick_a(v, jt)
+        jt_s["pick_a"] = (
+            sp.judgment_table(v, ds)["pick_a"].to_numpy() if s == seeds[0] else _pick_a(v, jt)
+        )
         y = jt_s["pick_a"].to_numpy()
         res = conditional_logit(y, X, frame["strata"].to_numpy(), frame["cluster"].to_numpy())
         for c in self_cols:
@@ -260,11 +392,18 @@ def test_demo_panel_findings_flag_the_planted_cirrus_judges(demo):
     pairs = ds.pairs("human")
     v = sim.sample_verdicts(pairs, resp, sim.panel("demo"), seed=0)
     f = sp.self_preference_findings(v, ds, n_boot=200)
-    prim = f[f["primary"].astype(bool)].assign(model=lambda d: d["judge"].str.split("|").str[0].str.replace("judgelab-sim/", ""))
+    prim = f[f["primary"].astype(bool)].assign(
+        model=lambda d: d["judge"].str.split("|").str[0].str.replace("judgelab-sim/", "")
+    )
     prim = prim.set_index("model")
     assert set(prim["id"]) == {"self_preference_logit"}
     for m in ("cirrus-base", "cirrus-nano"):
         assert prim.at[m, "estimate"] > 0 and prim.at[m, "p_adjusted"] < 0.05, m
     for m in ("aurora-lite", "aurora-plus", "basalt-xl", "basalt-m", "basalt-s"):
         assert prim.at[m, "p_adjusted"] >= 0.05, m
-    assert {"harmful_self_preference", "own_family_win_rate_excess", "conditional_self_bias", "length_bias"} <= set(f["id"])
+    assert {
+        "harmful_self_preference",
+        "own_family_win_rate_excess",
+        "conditional_self_bias",
+        "length_bias",
+    } <= set(f["id"])

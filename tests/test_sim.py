@@ -136,7 +136,15 @@ def test_panels():
 
 def test_position_bias_through_the_store(ds, truth, tmp_path):
     pos, s, tau = 0.8, 0.5, 0.1
-    j = sim.judge("posonly", position_bias=pos, noise=s, tie_band=tau, price_in=1.0, price_out=4.0)
+    j = sim.judge(
+        "posonly",
+        position_bias=pos,
+        noise=s,
+        tie_band=tau,
+        price_in=1.0,
+        price_out=4.0,
+        latency_s=7.5,
+    )
     v = run.judge_pairwise(
         ds, [j], store=tmp_path / "v.sqlite", n_pairs=50, seed=3, progress=False, verbose=False
     )
@@ -161,6 +169,39 @@ def test_position_bias_through_the_store(ds, truth, tmp_path):
         v["cost_usd"], (v["prompt_tokens"] * 1.0 + v["completion_tokens"] * 4.0) / 1e6, rtol=1e-12
     )
     assert (v["prompt_tokens"] > 100).all() and (v["completion_tokens"] > 3).all()
+    assert (v["latency_s"] == 7.5).all()  # recorded, not slept (100 calls would take minutes)
+
+
+def test_latency_is_slept_only_when_asked(ds):
+    import time
+
+    import litellm
+
+    item = ds.items.iloc[0]
+    texts = ds.responses[ds.responses["item_id"] == item["item_id"]]["text"].tolist()
+    for sleep, at_least in ((True, 0.3), (False, 0.0)):
+        j = sim.judge("sleepy", latency_s=0.3, sleep=sleep)
+        msgs = j.messages("pairwise", question=item["prompt"], answer_a=texts[0], answer_b=texts[1])
+        t0 = time.perf_counter()
+        r = litellm.completion(
+            model=j.model, messages=msgs, **j.request_params(), **sim.request_kwargs(j, 0)
+        )
+        assert time.perf_counter() - t0 >= at_least
+        assert r._hidden_params["judgelab_sim"]["latency_s"] == 0.3
+        assert r._hidden_params["response_cost"] == 0.0  # priced (at 0) through litellm's model map
+
+
+def test_single_scale_is_read_from_the_prompt(ds):
+    item = ds.items.iloc[1]
+    text = ds.responses[ds.responses["item_id"] == item["item_id"]]["text"].iloc[0]
+    j = sim.judge("scaler", noise=2.0)
+    for scale in ((1, 5), (0, 100), (1.5, 4.5)):
+        msgs = j.messages("single", question=item["prompt"], answer=text, scale=scale)
+        out = sim.simulate_call(j.model, msgs, {"temperature": 0, **sim.request_kwargs(j, 0)})
+        values = [float(k) for k in out["probabilities"]]
+        assert min(values) == np.ceil(scale[0]) and max(values) == np.floor(scale[1])
+        assert sum(out["probabilities"].values()) == pytest.approx(1.0)
+        assert parse_single(out["text"], scale).ok
 
 
 def test_position_bias_sampler_matches_closed_form(ds, prepared, truth):
@@ -390,7 +431,11 @@ def test_two_processes_with_different_hash_seeds_agree():
     seed = "1" if os.environ.get("PYTHONHASHSEED") != "1" else "2"
     env = {**os.environ, "PYTHONHASHSEED": seed, "LITELLM_LOCAL_MODEL_COST_MAP": "True"}
     proc = subprocess.Popen(
-        [sys.executable, "-c", _TWO_PROCESS_SCRIPT], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env
+        [sys.executable, "-c", _TWO_PROCESS_SCRIPT],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
     )
     namespace = {"__name__": "in_process"}
     exec(_TWO_PROCESS_SCRIPT, namespace)
@@ -457,6 +502,8 @@ def test_provider_and_sampler_agree_exactly(ds, prepared, tmp_path):
         length_bias=1.0,
         family_taste=0.4,
         parse_failure_rate=0.15,
+        pass_threshold=0.7,  # a Judge setting: the stored verdict is recomputed with it
+        warn_threshold=0.4,
     )
     pw = run.judge_pairwise(
         ds, [j], store=store, n_pairs=12, seed=9, repeats=2, progress=False, verbose=False
@@ -522,6 +569,7 @@ def test_provider_and_sampler_agree_exactly(ds, prepared, tmp_path):
     assert len(m) == 10 and (m["raw_output"] == m["raw_output_sim"]).all()
     ok = m["parse_ok_sim"]
     assert (m.loc[ok, "judge_verdict"] == m.loc[ok, "judge_verdict_sim"]).all()
+    assert (m.loc[ok, "verdict"] == m.loc[ok, "verdict_sim"]).all()
     for a, b in zip(m.loc[ok, "sections"], m.loc[ok, "sections_sim"], strict=True):
         assert json.loads(a) == json.loads(b)
 

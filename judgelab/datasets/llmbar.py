@@ -33,7 +33,9 @@ Mapping into judgelab's tables:
   the response id, ``parse_ok`` False where LLMBar's parser found no answer (kept, with
   empty choice and winner). ``Rating*`` strategies score each output once (extra columns
   ``score_a``, ``score_b`` on both rows); there the two orders differ only in how equal
-  scores were broken (the second-shown output wins a tie of scores).
+  scores were broken (the second-shown output wins a tie of scores). ``run_id`` =
+  ``llmbar-<subset>`` (e.g. ``llmbar-LLMBar/Natural``): one upstream result file per
+  subset, judge and strategy, so ``select`` can pick subsets.
 """
 
 from __future__ import annotations
@@ -386,6 +388,10 @@ def _verdicts(raw: pd.DataFrame, inst: pd.DataFrame, judges: pd.DataFrame) -> pd
         "score_b": scores("score_2"),
         "model_id": model_id.to_numpy(),
         "strategy": raw["strategy"].to_numpy(),
+        # one upstream result.json per (subset, judge, strategy): the subset names the run, so
+        # select={"run_id": [...]} restricts a study to subsets (e.g. the LLMBar subsets of
+        # the paper's headline figures) without a new selection key
+        "run_id": ("llmbar-" + raw["subset"].astype(str)).to_numpy(),
     }
     frames = []
     for order, col, first_is_1 in (
@@ -423,6 +429,7 @@ def _verdicts(raw: pd.DataFrame, inst: pd.DataFrame, judges: pd.DataFrame) -> pd
         "score_b",
         "model_id",
         "strategy",
+        "run_id",
     ]
     return v[cols]
 

@@ -6,7 +6,13 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-__all__ = ["short_label", "consistency_per_judge", "primacy_recency_bars", "flip_vs_gap_curves", "family_palette"]
+__all__ = [
+    "short_label",
+    "consistency_per_judge",
+    "primacy_recency_bars",
+    "flip_vs_gap_curves",
+    "family_palette",
+]
 
 
 def short_label(judge: str, all_judges=None) -> str:
@@ -76,19 +82,39 @@ def primacy_recency_bars(counts: pd.DataFrame):
 
     c = counts.copy()
     if "n_primacy" not in c.columns:
-        c = c[c["id"] == "first_slot_share"].rename(columns={"primacy": "n_primacy", "recency": "n_recency"})
+        c = c[c["id"] == "first_slot_share"].rename(
+            columns={"primacy": "n_primacy", "recency": "n_recency"}
+        )
     c["label"] = [short_label(j, c["judge"].unique()) for j in c["judge"]]
     c["judge_family"] = c.get("judge_family", pd.Series("?", index=c.index)).fillna("?").astype(str)
     c = c.sort_values(["judge_family", "label"]).reset_index(drop=True)
     fig, ax = plt.subplots(figsize=(6.5, 0.45 * max(len(c), 3) + 1.2))
     y = np.arange(len(c))
     h = 0.38
-    ax.barh(y - h / 2, c["n_primacy"].astype(float), height=h, color="#d55e00", label="primacy (first slot wins)")
-    ax.barh(y + h / 2, c["n_recency"].astype(float), height=h, color="#0072b2", label="recency (second slot wins)")
+    ax.barh(
+        y - h / 2,
+        c["n_primacy"].astype(float),
+        height=h,
+        color="#d55e00",
+        label="primacy (first slot wins)",
+    )
+    ax.barh(
+        y + h / 2,
+        c["n_recency"].astype(float),
+        height=h,
+        color="#0072b2",
+        label="recency (second slot wins)",
+    )
     for i, r in c.iterrows():
         tot = float(r["n_primacy"]) + float(r["n_recency"])
         if tot > 0:
-            ax.text(max(float(r["n_primacy"]), float(r["n_recency"])) + 0.5, i, f" {r['n_primacy'] / tot:.0%} first", va="center", fontsize=8)
+            ax.text(
+                max(float(r["n_primacy"]), float(r["n_recency"])) + 0.5,
+                i,
+                f" {r['n_primacy'] / tot:.0%} first",
+                va="center",
+                fontsize=8,
+            )
     ax.set_yticks(y, c["label"])
     ax.invert_yaxis()
     ax.set_xlabel("order-inconsistent pairs")
@@ -99,7 +125,12 @@ def primacy_recency_bars(counts: pd.DataFrame):
     return fig
 
 
-def flip_vs_gap_curves(curves: pd.DataFrame, points: pd.DataFrame | None = None, xlabel: str = "quality gap", families: dict | None = None):
+def flip_vs_gap_curves(
+    curves: pd.DataFrame,
+    points: pd.DataFrame | None = None,
+    xlabel: str = "quality gap",
+    families: dict | None = None,
+):
     """Fitted P(order-inconsistent) against the pair's human quality gap, one panel per judge,
     with the 95% CI band (GEE, item-clustered). ``points`` (judge, gap, inconsistent) adds
     binned observed rates."""
@@ -109,7 +140,9 @@ def flip_vs_gap_curves(curves: pd.DataFrame, points: pd.DataFrame | None = None,
     n = max(len(judges), 1)
     ncol = min(3, n)
     nrow = int(np.ceil(n / ncol))
-    fig, axes = plt.subplots(nrow, ncol, figsize=(3.2 * ncol, 2.6 * nrow), sharex=True, sharey=True, squeeze=False)
+    fig, axes = plt.subplots(
+        nrow, ncol, figsize=(3.2 * ncol, 2.6 * nrow), sharex=True, sharey=True, squeeze=False
+    )
     pal = family_palette((families or {}).values()) if families else None
     for ax, j in zip(axes.flat, judges):
         g = curves[curves["judge"] == j]
@@ -122,17 +155,22 @@ def flip_vs_gap_curves(curves: pd.DataFrame, points: pd.DataFrame | None = None,
                 bins = np.unique(np.quantile(pj["gap"], np.linspace(0, 1, 6)))
                 if len(bins) > 2:
                     cut = pd.cut(pj["gap"], bins, include_lowest=True)
-                    b = pj.groupby(cut, observed=True).agg(x=("gap", "mean"), y=("inconsistent", "mean"))
+                    b = pj.groupby(cut, observed=True).agg(
+                        x=("gap", "mean"), y=("inconsistent", "mean")
+                    )
                     ax.plot(b["x"], b["y"], "o", color="black", ms=3.5, alpha=0.7)
         ax.set_title(short_label(j, judges), fontsize=9)
         ax.set_ylim(0, 1)
         ax.grid(alpha=0.3)
-    for ax in axes.flat[len(judges):]:
+    for ax in axes.flat[len(judges) :]:
         ax.axis("off")
     for ax in axes[-1]:
         ax.set_xlabel(xlabel, fontsize=8)
     for ax in axes[:, 0]:
         ax.set_ylabel("P(order flip)", fontsize=8)
-    fig.suptitle("Order flips against the quality gap (line: GEE fit, band: 95% CI; dots: binned rates)", fontsize=10)
+    fig.suptitle(
+        "Order flips against the quality gap (line: GEE fit, band: 95% CI; dots: binned rates)",
+        fontsize=10,
+    )
     fig.tight_layout()
     return fig

@@ -29,9 +29,17 @@ def forest(coefs: pd.DataFrame, terms=("self", "fam", "lin", "pos"), families: d
     # a term no judge could estimate (e.g. no lineage relation in the data) gets no panel
     est = pd.to_numeric(coefs["estimate"], errors="coerce")
     terms = [t for t in terms if est[coefs["term"] == t].notna().any()]
-    judges = sorted(coefs["judge"].unique(), key=lambda j: (str((families or {}).get(j, "")), short_label(j)))
+    judges = sorted(
+        coefs["judge"].unique(), key=lambda j: (str((families or {}).get(j, "")), short_label(j))
+    )
     pal = family_palette((families or {}).values()) if families else None
-    fig, axes = plt.subplots(1, len(terms), figsize=(2.9 * len(terms) + 1.2, 0.42 * len(judges) + 1.4), sharey=True, squeeze=False)
+    fig, axes = plt.subplots(
+        1,
+        len(terms),
+        figsize=(2.9 * len(terms) + 1.2, 0.42 * len(judges) + 1.4),
+        sharey=True,
+        squeeze=False,
+    )
     y = np.arange(len(judges))
     for ax, t in zip(axes[0], terms):
         g = coefs[coefs["term"] == t].set_index("judge")
@@ -50,8 +58,18 @@ def forest(coefs: pd.DataFrame, terms=("self", "fam", "lin", "pos"), families: d
     axes[0, 0].invert_yaxis()
     if pal:
         handles = [plt.Line2D([], [], color=pal[k], marker="s", ls="-", label=k) for k in pal]
-        fig.legend(handles=handles, title="judge family", loc="lower center", ncol=len(pal), fontsize=8, frameon=False)
-    fig.suptitle("Conditional logit (stratified by pair): each judge relative to the panel, 95% CI", fontsize=10)
+        fig.legend(
+            handles=handles,
+            title="judge family",
+            loc="lower center",
+            ncol=len(pal),
+            fontsize=8,
+            frameon=False,
+        )
+    fig.suptitle(
+        "Conditional logit (stratified by pair): each judge relative to the panel, 95% CI",
+        fontsize=10,
+    )
     fig.tight_layout(rect=(0, 0.06 if pal else 0, 1, 1))
     return fig
 
@@ -65,13 +83,36 @@ def family_heatmap(matrix: pd.DataFrame, value: str = "excess"):
     if value not in matrix.columns or matrix[value].isna().all():
         value = "judge_win_rate"
     tab = matrix.pivot(index="judge_family", columns="generator_family", values=value)
-    fig, ax = plt.subplots(figsize=(1.3 * max(tab.shape[1], 2) + 2.5, 0.9 * max(tab.shape[0], 2) + 1.5))
+    fig, ax = plt.subplots(
+        figsize=(1.3 * max(tab.shape[1], 2) + 2.5, 0.9 * max(tab.shape[0], 2) + 1.5)
+    )
     if value == "excess":
         lim = float(np.nanmax(np.abs(tab.to_numpy()))) if tab.size else 0.1
-        sns.heatmap(tab, annot=True, fmt="+.2f", cmap="RdBu_r", vmin=-lim, vmax=lim, center=0, ax=ax, cbar_kws={"label": "judge - human win rate"})
-        ax.set_title("Win rate of a generator family's answers:\njudges of each family minus humans, same pairs")
+        sns.heatmap(
+            tab,
+            annot=True,
+            fmt="+.2f",
+            cmap="RdBu_r",
+            vmin=-lim,
+            vmax=lim,
+            center=0,
+            ax=ax,
+            cbar_kws={"label": "judge - human win rate"},
+        )
+        ax.set_title(
+            "Win rate of a generator family's answers:\njudges of each family minus humans, same pairs"
+        )
     else:
-        sns.heatmap(tab, annot=True, fmt=".2f", cmap="viridis", vmin=0, vmax=1, ax=ax, cbar_kws={"label": "judge win rate"})
+        sns.heatmap(
+            tab,
+            annot=True,
+            fmt=".2f",
+            cmap="viridis",
+            vmin=0,
+            vmax=1,
+            ax=ax,
+            cbar_kws={"label": "judge win rate"},
+        )
         ax.set_title("Win rate of a generator family's answers by judge family")
     # outline the diagonal (own family)
     for i, r in enumerate(tab.index):

@@ -63,6 +63,7 @@ import pandas as pd
 from scipy import stats as sstats
 
 from judgelab.data import DataError
+from judgelab.stats import agreement as _agr
 from judgelab.stats._tidy import finding, findings_frame
 from judgelab.stats.resampling import (
     MIN_ITEMS,
@@ -164,33 +165,21 @@ def _require(df: pd.DataFrame, table: str, cols: Sequence[str]) -> None:
 # =====================================================================================
 
 
-def _as_conf(totals: np.ndarray, k: int) -> np.ndarray:
-    t = np.asarray(totals, dtype=float)
-    if t.ndim == 1:
-        t = t[None, :]
-    return t.reshape(t.shape[0], k, k)
+# The confusion-table statistics are judgelab.stats.agreement's (one implementation, tested
+# there and here against scikit-learn); these names keep the audit's call sites short.
 
 
 def agreement_from_confusion(totals: np.ndarray, k: int) -> np.ndarray:
     """Share on the diagonal of a ``k x k`` confusion table (rows: reference, columns:
     judge), one value per row of ``totals`` ``(m, k*k)``; nan on an empty table."""
-    c = _as_conf(totals, k)
-    n = c.sum(axis=(1, 2))
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(n > 0, np.trace(c, axis1=1, axis2=2) / n, np.nan)
+    return _agr.accuracy_from_totals(np.atleast_2d(np.asarray(totals, float)), k)
 
 
 def kappa_from_confusion(totals: np.ndarray, k: int) -> np.ndarray:
     """Cohen's kappa (Cohen 1960): (p_o - p_e) / (1 - p_e), p_e = sum_k row_k col_k / N^2.
 
     nan when the table is empty or p_e = 1 (both raters use one and the same class)."""
-    c = _as_conf(totals, k)
-    n = c.sum(axis=(1, 2))
-    with np.errstate(invalid="ignore", divide="ignore"):
-        po = np.trace(c, axis1=1, axis2=2) / n
-        pe = (c.sum(axis=2) * c.sum(axis=1)).sum(axis=1) / n**2
-        out = (po - pe) / (1 - pe)
-    return np.where((n > 0) & (1 - pe > 1e-12), out, np.nan)
+    return _agr.kappa_from_totals(np.atleast_2d(np.asarray(totals, float)), k)
 
 
 def weighted_kappa_from_confusion(
@@ -199,35 +188,13 @@ def weighted_kappa_from_confusion(
     """Weighted kappa (Cohen 1968): 1 - sum w O / sum w E, E = row x col / N, with
     disagreement weights w_ij = (i - j)^2 (quadratic) or |i - j| (linear) on ordered classes.
     Equals scikit-learn ``cohen_kappa_score(weights=...)``. nan when sum w E = 0."""
-    c = _as_conf(totals, k)
-    i = np.arange(k)
-    w = (
-        (i[:, None] - i[None, :]) ** 2
-        if weights == "quadratic"
-        else np.abs(i[:, None] - i[None, :])
-    )
-    w = w.astype(float)
-    n = c.sum(axis=(1, 2))
-    with np.errstate(invalid="ignore", divide="ignore"):
-        e = c.sum(axis=2)[:, :, None] * c.sum(axis=1)[:, None, :] / n[:, None, None]
-        num = (w * c).sum(axis=(1, 2))
-        den = (w * e).sum(axis=(1, 2))
-        out = 1 - num / den
-    return np.where((n > 0) & (den > 1e-12), out, np.nan)
+    return _agr.kappa_from_totals(np.atleast_2d(np.asarray(totals, float)), k, weights)
 
 
 def macro_f1_from_confusion(totals: np.ndarray, k: int) -> np.ndarray:
     """Macro-F1: mean over classes of 2 TP / (2 TP + FP + FN), over the classes that occur
     in the reference or the verdicts (as scikit-learn ``f1_score(average="macro")``)."""
-    c = _as_conf(totals, k)
-    tp = np.diagonal(c, axis1=1, axis2=2)
-    row, col = c.sum(axis=2), c.sum(axis=1)
-    den = row + col
-    present = den > 0
-    with np.errstate(invalid="ignore", divide="ignore"):
-        f1 = np.where(present, 2 * tp / np.where(present, den, 1), 0.0)
-        out = f1.sum(axis=1) / present.sum(axis=1)
-    return np.where(present.any(axis=1), out, np.nan)
+    return _agr.macro_f1_from_totals(np.atleast_2d(np.asarray(totals, float)), k)
 
 
 def _block_sums(m: np.ndarray, codes: np.ndarray, n_items: int, axes=(0, 1)) -> np.ndarray:
@@ -1215,6 +1182,10 @@ def signed_bias(
     largest absolute bias, its p Holm-adjusted across the judge's families (so the
     study-level Holm over judges starts from a selection-adjusted p). Non-significant
     primary rows carry the minimum detectable bias (80% power, alpha 0.05) in ``mde``.
+
+    Caveat: judge noise attenuates win rates toward 0.5 (and scores toward the middle), so
+    an unbiased but noisy judge shows negative bias for the best family and positive for the
+    worst; the statistic measures the judge's departure from humans, whatever its cause.
     """
     ctx = _Ctx(n_boot, seed, ci_level)
     info = _response_info(dataset)
@@ -1553,7 +1524,7 @@ def ranking(
 
 def _first(df: pd.DataFrame, id_: str, col: str):
     r = df[df["id"] == id_]
-    if r.empty:
+    if r.empty or col not in r.columns:
         return None
     v = r[col].iloc[0]
     return None if v is None or (isinstance(v, float) and math.isnan(v)) else v
@@ -1684,10 +1655,11 @@ def gate(
                 slice=slice_,
                 method=method,
                 ci_level=None,
+                n=_first(overall, kid, "n"),
                 conclusion="; ".join(parts),
                 gate_label=GATE_LABELS[g],
                 gate_at_ci_low=g_lo,
-                established=bool(g_lo is not None and g_lo >= g),
+                established=bool(g > 0 and g_lo is not None and g_lo >= g),
                 human_kappa=hk,
                 alternative_annotator_gap=aag_est,
             )
@@ -1872,7 +1844,9 @@ def section_failure_rate(
     the share of the human section labels that are not ``pass`` on the same responses."""
     from judgelab import rubric as _rubric
 
-    thr = _rubric.DEFAULT_PASS_THRESHOLD if pass_threshold is None else float(pass_threshold)
+    # the judge's own aggregation threshold (a Judge setting, default rubric.DEFAULT_PASS_THRESHOLD);
+    # the verdict frame does not carry it, so a judge with another threshold passes it here
+    thr = float(_rubric.DEFAULT_PASS_THRESHOLD if pass_threshold is None else pass_threshold)
     _require(verdicts, "verdicts", ["item_id", "response_id", "sections"])
     s = _sections_frame(verdicts)
     if s.empty:
@@ -2390,7 +2364,12 @@ def _audit(
     out = []
     ceiling = None
     if protocol != "rubric":
-        judged_units = None
+        # the ceiling on the units the judges saw, so that it sits beside their agreement
+        if protocol == "pairwise":
+            lo, hi = _sorted_pair(base["response_a"], base["response_b"])
+            judged_units = set(np.char.add(np.char.add(lo.astype(str), "|"), hi.astype(str)))
+        else:
+            judged_units = set(base["response_id"].astype(str))
         ceiling = human_ceiling(
             dataset,
             protocol=score_proto,

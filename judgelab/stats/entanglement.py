@@ -56,7 +56,6 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 from scipy import sparse
-from scipy.stats import norm
 
 from judgelab import families as families_mod
 from judgelab.data import DataError
@@ -848,14 +847,22 @@ def _mean_over(values: np.ndarray, mask: np.ndarray) -> np.ndarray:
         return np.where(cnt > 0, s / np.maximum(cnt, 1), np.nan)
 
 
-def _mde(res, ci_level: float = 0.95, power: float = 0.8) -> float | None:
-    """Minimum detectable effect (two-sided, 80% power) from the bootstrap SE:
-    (z_{1-alpha/2} + z_{power}) * SE (normal approximation)."""
+def _mde(
+    res, alpha: float = 0.05, power: float = 0.8, alternative: str = "two-sided"
+) -> float | None:
+    """Minimum detectable effect (80% power at level ``alpha``) of a Wald test with the
+    bootstrap standard error: (z_{1-alpha/2} + z_power) SE, or z_{1-alpha} one-sided
+    (:func:`judgelab.stats.power.minimum_detectable_effect` with ``se``)."""
+    from judgelab.stats.power import minimum_detectable_effect
+
     d = np.asarray(res.distribution, dtype=float)
     d = d[np.isfinite(d)]
     if d.size < 2:
         return None
-    return float((norm.ppf(1 - (1 - ci_level) / 2) + norm.ppf(power)) * d.std(ddof=1))
+    m = minimum_detectable_effect(
+        se=float(d.std(ddof=1)), alpha=alpha, power=power, alternative=alternative
+    )
+    return float(m) if np.isfinite(m) else None
 
 
 def entanglement_findings(
@@ -1321,7 +1328,7 @@ def _gap_rows(
             "Their agreement partly reflects shared priors, so a same-family panel overstates how sure it is."
         )
     else:
-        mde = _mde(res, boot["ci_level"])
+        mde = _mde(res, alpha, alternative="larger")  # the gap test is one-sided
         extra["mde"] = mde
         concl = (
             f"No evidence that same-family judges share more {what}: gap {res.estimate:.3f}"

@@ -314,13 +314,13 @@ def _fit_conditional_logit(y, X, strata, clusters, *, max_iter, tol) -> ModelRes
         raise ValueError(f"X has {Xa.shape[0]} rows, y has {n}")
     if not np.all((y == 0) | (y == 1)):
         raise ValueError("y must be 0/1")
-    scode_all, _ = pd.factorize(pd.Series(list(strata), dtype=object))
+    scode_all, _ = pd.factorize(np.asarray(strata).reshape(-1))
     if (scode_all < 0).any():
         raise ValueError("strata must not be missing")
     if clusters is None:
         ccode_all = scode_all.copy()
     else:
-        ccode_all, _ = pd.factorize(pd.Series(list(clusters), dtype=object))
+        ccode_all, _ = pd.factorize(np.asarray(clusters).reshape(-1))
         if (ccode_all < 0).any():
             raise ValueError("clusters must not be missing")
     if not np.all(np.isfinite(Xa)):
@@ -470,8 +470,7 @@ def logistic_gee(
         raise ValueError(f"cov_struct must be 'independence' or 'exchangeable', got {cov_struct!r}")
     Xa, names = _names(X)
     y = np.asarray(y, dtype=float).reshape(-1)
-    gser = pd.Series(list(groups), dtype=object)
-    g = np.asarray(pd.factorize(gser)[0])
+    g = np.asarray(pd.factorize(np.asarray(groups).reshape(-1))[0])
     ok = np.isfinite(y) & np.all(np.isfinite(Xa), axis=1) & (g >= 0)
     y, Xa, g = y[ok], Xa[ok], g[ok]
     if len(y) and not np.all((y == 0) | (y == 1)):

@@ -77,6 +77,9 @@ def adjust_findings(df: pd.DataFrame, by: list[str] | None = None) -> pd.DataFra
             if rows.size:
                 adj[rows] = fn(p[rows])
                 label[rows] = lab
-    out["p_adjusted"] = [None if not np.isfinite(v) else float(v) for v in adj]
-    out["adjustment"] = label
+    # object dtype keeps None (JSON null) instead of NaN for rows without a p-value
+    out["p_adjusted"] = pd.Series(
+        [None if not np.isfinite(v) else float(v) for v in adj], index=out.index, dtype=object
+    )
+    out["adjustment"] = pd.Series(label, index=out.index, dtype=object)
     return out

@@ -101,7 +101,10 @@ def _pairwise_calls(verdicts: pd.DataFrame) -> pd.DataFrame:
     if miss.any():
         from judgelab.families import family_of
 
-        v.loc[miss, "judge_family"] = v.loc[miss, "model"].map(family_of)
+        # resolve once per distinct model, not per row
+        models = v.loc[miss, "model"].astype(object)
+        fam = {m: family_of(m) for m in pd.unique(models)}
+        v.loc[miss, "judge_family"] = models.map(fam).to_numpy(dtype=object)
     if "sample" not in v.columns:
         v["sample"] = 0
     bad = v["response_a"].isna() | v["response_b"].isna() | v["item_id"].isna()
@@ -121,18 +124,13 @@ def _pairwise_calls(verdicts: pd.DataFrame) -> pd.DataFrame:
             "order must be 'ab' or 'ba' for pairwise verdicts",
             np.flatnonzero(bad.to_numpy()).tolist(),
         )
-    ch = (
-        v["choice"]
-        .astype(object)
-        .map(lambda x: _CHOICE_MAP.get(str(x).strip().lower()) if isinstance(x, str) else None)
-    )
+    raw = v["choice"].astype(object)
+    # map each distinct value once (verdict frames are large, their vocabularies tiny)
+    vocab = {u: _CHOICE_MAP.get(u.strip().lower()) for u in pd.unique(raw) if isinstance(u, str)}
+    ch = raw.map(lambda x: vocab.get(x) if isinstance(x, str) else None)
     parsed = ch.notna()
     if "parse_ok" in v.columns:
-        ok = (
-            v["parse_ok"]
-            .astype(object)
-            .map(lambda x: bool(x) if x is not None and x == x else False)
-        )
+        ok = pd.Series(_as_bool_array(v["parse_ok"]), index=v.index)
         bad = ok & ~parsed & v["choice"].notna()
         if bad.any():
             raise DataError(
@@ -152,10 +150,23 @@ def _pairwise_calls(verdicts: pd.DataFrame) -> pd.DataFrame:
                 np.flatnonzero(bad.to_numpy()).tolist(),
             )
     v["c"] = ch.where(parsed, None)
-    v["judge"] = [
-        identity_string(m, b, j) for m, b, j in zip(v["model"], v["backend"], v["judge_version"])
-    ]
+    ident = v[["model", "backend", "judge_version"]].astype(object)
+    keys = list(zip(*(ident[c].to_numpy(dtype=object) for c in ident.columns)))
+    cache = {k: identity_string(*k) for k in set(keys)}
+    v["judge"] = np.array([cache[k] for k in keys], dtype=object)
     return v
+
+
+def _as_bool_array(s: pd.Series) -> np.ndarray:
+    """parse_ok as bool (missing -> False; accepts bool, 0/1 and 'true'/'false' text)."""
+    vals = s.astype(object).to_numpy()
+    out = np.zeros(len(vals), dtype=bool)
+    for k, x in enumerate(vals):
+        if isinstance(x, str):
+            out[k] = x.strip().lower() in ("true", "1", "yes")
+        elif x is not None and x == x:
+            out[k] = bool(x)
+    return out
 
 
 # ------------------------------------------------------------------- classification
@@ -169,7 +180,10 @@ def classify_pairs(verdicts: pd.DataFrame) -> pd.DataFrame:
     (``consistent|primacy|recency``, the class with the largest weight; ``None`` when
     excluded) and ``reason`` (why a pair is excluded: an order missing or unparsed).
     Position statistics treat a tie as a class (STATISTICS.md "Ties")."""
-    v = _pairwise_calls(verdicts)
+    return _classify_calls(_pairwise_calls(verdicts))
+
+
+def _classify_calls(v: pd.DataFrame) -> pd.DataFrame:
     cols = [
         "judge",
         *_IDENTITY,
@@ -524,7 +538,8 @@ def position_findings(
     ``recency``, ``consistent`` counts on the primary rows for the figures."""
     from judgelab.stats.resampling import sign_flip_test
 
-    classified = classify_pairs(verdicts)
+    calls = _pairwise_calls(verdicts)
+    classified = _classify_calls(calls)
     counts = _judge_counts(classified)
     fg = flip_vs_gap(verdicts, dataset, classified)
     gap_method, gap_reason = fg.attrs.get("method"), fg.attrs.get("reason")
@@ -657,7 +672,7 @@ def position_findings(
             )
         )
 
-        rows.append(_repetition_row(verdicts, judge, n_boot, s + 4, ci_level, info))
+        rows.append(_repetition_row(calls, judge, n_boot, s + 4, ci_level, info))
         rows.append(
             _slope_row(fg[fg["judge"] == judge], judge, gap_method, gap_reason, ci_level, ex, info)
         )
@@ -721,9 +736,8 @@ def _conclude(r, alpha) -> str:
     return f"No significant slot preference among the {n} inconsistent pairs (first-slot share {est:.2f}{ci}, Holm-adjusted p = {_fmt(p, 3)}){mde_s}."
 
 
-def _repetition_row(verdicts, judge, n_boot, seed, ci_level, info) -> dict:
-    v = _pairwise_calls(verdicts)
-    v = v[(v["judge"] == judge) & v["c"].notna()]
+def _repetition_row(calls, judge, n_boot, seed, ci_level, info) -> dict:
+    v = calls[(calls["judge"] == judge) & calls["c"].notna()]
     fid = "repetition_stability"
     method = "mean over (pair, order) with r >= 2 parsed repeats of sum_c n_c (n_c - 1) / (r (r - 1)); item-cluster percentile bootstrap CI"
     if v.empty:

@@ -96,7 +96,7 @@ def iter_bootstrap_weights(
 ) -> Iterator[np.ndarray]:
     """Yield the rows of :func:`bootstrap_weights` in blocks of at most ``block`` resamples.
 
-    Each block is an ``int64`` array ``(b, n_items)`` of multinomial counts: row r says how
+    Each block is an integer array ``(b, n_items)`` of multinomial counts: row r says how
     often each item is drawn in resample r (rows sum to ``n_items``). Concatenating the
     blocks gives exactly ``bootstrap_weights(n_items, n_boot, seed)`` for any block size,
     because the item indices are drawn row by row from one seeded generator.
@@ -111,8 +111,10 @@ def iter_bootstrap_weights(
         b = min(block, n_boot - done)
         # Drawing n_items indices per resample and counting them (one bincount over the
         # block, offset per row) is much faster than rng.multinomial with n_items cells.
-        idx = rng.integers(0, n_items, size=(b, n_items))
-        idx += (np.arange(b, dtype=np.int64) * n_items)[:, None]
+        # int32 draws are about twice as fast as int64; a block has at most
+        # _BLOCK_ELEMENTS < 2**31 cells, so the offset indices fit too.
+        idx = rng.integers(0, n_items, size=(b, n_items), dtype=np.int32)
+        idx += (np.arange(b, dtype=np.int32) * n_items)[:, None]
         yield np.bincount(idx.ravel(), minlength=b * n_items).reshape(b, n_items)
         done += b
 
@@ -445,7 +447,7 @@ def cluster_bootstrap_rows(
 def _factorize(values) -> tuple[np.ndarray, np.ndarray]:
     import pandas as pd
 
-    codes, uniques = pd.factorize(pd.Series(values), sort=False)
+    codes, uniques = pd.factorize(np.asarray(values).reshape(-1), sort=False)
     if (codes < 0).any():
         raise ValueError("item ids must not be missing")
     return codes.astype(np.int64), np.asarray(uniques)

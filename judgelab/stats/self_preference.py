@@ -236,12 +236,19 @@ def judgment_table(verdicts: pd.DataFrame, dataset) -> pd.DataFrame:
     out["hgap"], out["pgap"] = _human_gap(out, dataset)
     # relation of each (judge model, judge family, generator, generator family), computed once per combination
     rel_cache: dict[tuple, str] = {}
+    # A dataset may name its judges differently from the same models as generators (LLMBar's
+    # judge ChatGPT wrote MT-Bench's gpt-3.5-turbo answers): its meta maps judge -> generator.
+    meta = getattr(dataset, "meta", None) or {}
+    aliases = dict(meta.get("judge_generator_aliases") or {}) if isinstance(meta, dict) else {}
 
     def rel(m, jfam, g, gfam):
         k = (m, jfam, g, gfam)
         if k not in rel_cache:
             rel_cache[k] = relation(
-                m, g, judge_family=jfam, generator_family=gfam if isinstance(gfam, str) else None
+                aliases.get(m, m),
+                g,
+                judge_family=jfam,
+                generator_family=gfam if isinstance(gfam, str) else None,
             )
         return rel_cache[k]
 
@@ -472,7 +479,12 @@ def fit_self_preference_logit(jt: pd.DataFrame) -> pd.DataFrame:
                 # Separation (e.g. a judge that picks its own answer in every informative pair)
                 # sends that coefficient to infinity while the others converge to their
                 # conditional optimum: report the finite ones, null the diverging ones.
-                diverged = ~np.isfinite(params) | ~np.isfinite(se) | (np.abs(params) > _DIVERGED) | (se > 100)
+                diverged = (
+                    ~np.isfinite(params)
+                    | ~np.isfinite(se)
+                    | (np.abs(params) > _DIVERGED)
+                    | (se > 100)
+                )
                 if diverged.all():
                     fit_reason, params = why or "conditional logit did not converge", None
                 else:
@@ -644,15 +656,14 @@ def harmful_self_preference(
     concl = None
     if est is not None:
         concl = (
-            ("When the wrong answer comes from its own family the judge picks it about as often as when it comes from another family"
-             if abs(est) < 0.005 else
-             f"When the wrong answer comes from its own family the judge picks it {abs(est) * 100:.0f} percentage points "
-             f"{'more' if est > 0 else 'less'} often than when it comes from another family")
-            + (
-                " (CI excludes 0)."
-                if lo is not None and (lo > 0 or hi < 0)
-                else " (CI includes 0: no clear harmful self-preference)."
-            )
+            "When the wrong answer comes from its own family the judge picks it about as often as when it comes from another family"
+            if abs(est) < 0.005
+            else f"When the wrong answer comes from its own family the judge picks it {abs(est) * 100:.0f} percentage points "
+            f"{'more' if est > 0 else 'less'} often than when it comes from another family"
+        ) + (
+            " (CI excludes 0)."
+            if lo is not None and (lo > 0 or hi < 0)
+            else " (CI includes 0: no clear harmful self-preference)."
         )
     return finding(
         fid,

@@ -75,7 +75,7 @@ def run(
     try:
         pairs = parse_p_options(ctx.args)
         values = report.parse_parameters(pairs, params)
-        if dry_run:
+        if dry_run or values.get("dry_run") is True:  # -p dry_run true means the same: plan only
             _dry_run(study, values)
             return
         report.run_study(
@@ -104,13 +104,15 @@ def parse_p_options(args: list[str]) -> list[tuple[str, str]]:
 
 
 def _dry_run(study: str, values: dict):
-    """Prepare the study in this process with dry_run=True and print the run plan."""
+    """Prepare the study in this process with dry_run=True and print the run plan: the calls
+    ``prepare`` needs (the study's judges on its pairs), cached or to send, and their estimated
+    cost. Calls a notebook adds later with ``ctx.call`` are not counted."""
     import json
 
     from judgelab import report, studies
 
-    passed, _ = report.effective_parameters(study, values)
-    passed["dry_run"] = True
+    passed, spec = report.effective_parameters(study, values)
+    passed = {**report.notebook_defaults(spec), **passed, "dry_run": True}
     try:
         ctx = studies.prepare(study, **passed)
     except Exception as exc:  # a plan that cannot be made is an error of the inputs

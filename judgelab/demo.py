@@ -40,7 +40,9 @@ PAIRS_PER_ITEM = 3
 RATERS = ("r1", "r2", "r3")
 RUBRIC_RATERS = ("r1", "r2")
 N_RUBRIC_RESPONSES = 180
-PASS_THRESHOLD, WARN_THRESHOLD = 0.7, 0.4
+# the rubric defaults of judgelab.rubric, so judges and raters label on one scale
+from judgelab.rubric import DEFAULT_PASS_THRESHOLD as PASS_THRESHOLD  # noqa: E402
+from judgelab.rubric import DEFAULT_WARN_THRESHOLD as WARN_THRESHOLD  # noqa: E402
 
 # generator -> (skill: logit of a correct answer, verbosity: mean filler sentences)
 GENERATORS: dict[str, tuple[float, float]] = {
@@ -208,7 +210,7 @@ def build() -> dict[str, pd.DataFrame | dict | str]:
             sec = {
                 "Correctness": 0.95 if correct else 0.05,
                 "Reasoning": float(
-                    np.clip((0.85 if shows_work else 0.35) + rng.normal(0, 0.08), 0, 1)
+                    np.clip((0.92 if shows_work else 0.35) + rng.normal(0, 0.05), 0, 1)
                 ),
                 "Clarity": float(np.clip(0.95 - 0.12 * n_fill + rng.normal(0, 0.05), 0, 1)),
             }

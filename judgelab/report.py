@@ -44,6 +44,7 @@ import tempfile
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
@@ -67,6 +68,7 @@ __all__ = [
     "real_studies",
     "run_real_studies",
     "notebook_to_html",
+    "report_counts",
     "external_references",
     "write_index",
     "export_run",
@@ -311,6 +313,41 @@ def external_references(html: str) -> list[str]:
     return [m.group(3) for m in _EXTERNAL.finditer(html)]
 
 
+class _ReportDom(HTMLParser):
+    """Counts <img> elements and the body rows of findings tables (class judgelab-findings)."""
+
+    def __init__(self):
+        super().__init__()
+        self.images = self.rows = self.tables = 0
+        self._in_table = self._in_body = False
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        if tag == "img":
+            self.images += 1
+        elif tag == "table" and _studies.FINDINGS_TABLE_CLASS in (a.get("class") or "").split():
+            self._in_table, self.tables = True, self.tables + 1
+        elif tag == "tbody" and self._in_table:
+            self._in_body = True
+        elif tag == "tr" and self._in_body:
+            self.rows += 1
+
+    def handle_endtag(self, tag):
+        if tag == "tbody":
+            self._in_body = False
+        elif tag == "table":
+            self._in_table = False
+
+
+def report_counts(html: str) -> dict[str, int]:
+    """What a report shows: ``images`` (<img> elements), ``findings_tables`` and
+    ``findings_rows`` (body rows of the findings tables). A sound report has one image per
+    saved figure and one row per finding (the browser test checks this on the rendered DOM)."""
+    dom = _ReportDom()
+    dom.feed(html)
+    return {"images": dom.images, "findings_tables": dom.tables, "findings_rows": dom.rows}
+
+
 def notebook_to_html(
     nb_path: str | os.PathLike, html_path: str | os.PathLike, show_code: bool = False
 ) -> Path:
@@ -509,6 +546,7 @@ def run_study(
                 nb_out,
             )
     seconds = time.perf_counter() - t0
+    _restore_kernelspec(nb_in, nb_out)
     html = None
     with contextlib.suppress(Exception):
         html = notebook_to_html(nb_out, html_out, show_code=show_code)
@@ -568,6 +606,25 @@ def run_study(
         None,
         effective,
     )
+
+
+def _restore_kernelspec(nb_in: Path, nb_out: Path) -> None:
+    """Give the executed notebook the source notebook's kernelspec back: the temporary
+    ``judgelab-<hash>`` kernel no longer exists when someone opens the notebook later (the
+    manifest records the kernel that ran it)."""
+    import nbformat
+
+    if not nb_out.exists():
+        return
+    src = nbformat.read(str(nb_in), as_version=4)
+    out = nbformat.read(str(nb_out), as_version=4)
+    spec = src.metadata.get("kernelspec") or {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
+    out.metadata["kernelspec"] = spec
+    nbformat.write(out, str(nb_out))
 
 
 def _data_identity(dataset) -> dict | None:

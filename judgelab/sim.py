@@ -1074,7 +1074,16 @@ class _RegisteringLoader:
     def exec_module(self, module):
         self._loader.exec_module(module)
         _remove_hook()
-        register()
+        try:
+            register()
+        except Exception as exc:  # never break litellm's own import; say why sim models will fail
+            import warnings
+
+            warnings.warn(
+                f"judgelab-sim provider not registered with litellm: {exc!r}",
+                RuntimeWarning,
+                stacklevel=2,
+            )
 
 
 _HOOK = _RegisterOnImport()
@@ -1275,8 +1284,12 @@ def _judge_spec(j: Any) -> dict[str, Any]:
         "allow_tie": bool(get("allow_tie", True)),
         "family": get("family", None),
         # the Judge's own aggregation thresholds: the stored `verdict` is recomputed with them
-        "pass_threshold": float(get("pass_threshold", None) or RUBRIC_PASS),
-        "warn_threshold": float(get("warn_threshold", None) or RUBRIC_WARN),
+        "pass_threshold": float(
+            RUBRIC_PASS if get("pass_threshold", None) is None else get("pass_threshold")
+        ),
+        "warn_threshold": float(
+            RUBRIC_WARN if get("warn_threshold", None) is None else get("warn_threshold")
+        ),
     }
 
 
@@ -1457,7 +1470,9 @@ def sample_verdicts(
     Returns the verdict frame of docs/architecture.md: ``model, backend, judge_version,
     judge_family, protocol, item_id, response_a, response_b, response_id, order,
     sample, choice, winner, score, parse_ok, p_a, p_b, p_tie, margin, raw_output``
-    (+ ``verdict, judge_verdict, sections`` for rubric). The probabilities are the
+    (+ ``verdict`` (recomputed with each Judge's ``pass_threshold`` / ``warn_threshold``, as
+    the store does), ``judge_verdict`` (the simulated judge's own, at judgelab.rubric's
+    default thresholds), ``sections``, ``p_pass, p_warn, p_fail`` for rubric). The probabilities are the
     closed-form ones of each call; they are NaN where the output failed to parse, as
     the provider returns no logprobs then. Rows: judge x unit x order x sample."""
     if protocol not in _PROTOCOL_CODE:

@@ -7,12 +7,11 @@ import json
 import os
 import shutil
 import subprocess
-from html.parser import HTMLParser
 
 import numpy as np
 import pytest
 
-from judgelab.studies import FINDINGS_TABLE_CLASS
+from judgelab import report
 
 
 def _chromium() -> str:
@@ -38,32 +37,6 @@ def _browser(tmp_path, *args) -> subprocess.CompletedProcess:
     return subprocess.run(cmd, capture_output=True, text=True, timeout=120)
 
 
-class _Dom(HTMLParser):
-    """Counts <img> elements and the body rows of the findings table."""
-
-    def __init__(self):
-        super().__init__()
-        self.images, self.rows, self._in_table, self._in_body, self.tables = 0, 0, False, False, 0
-
-    def handle_starttag(self, tag, attrs):
-        a = dict(attrs)
-        if tag == "img":
-            self.images += 1
-        elif tag == "table" and FINDINGS_TABLE_CLASS in (a.get("class") or "").split():
-            self._in_table = True
-            self.tables += 1
-        elif tag == "tbody" and self._in_table:
-            self._in_body = True
-        elif tag == "tr" and self._in_body:
-            self.rows += 1
-
-    def handle_endtag(self, tag):
-        if tag == "tbody":
-            self._in_body = False
-        elif tag == "table":
-            self._in_table = False
-
-
 def test_report_renders_figures_and_findings_in_chromium(toy_run, tmp_path):
     from PIL import Image
 
@@ -81,9 +54,8 @@ def test_report_renders_figures_and_findings_in_chromium(toy_run, tmp_path):
 
     res = _browser(tmp_path, "--dump-dom", url)
     assert res.returncode == 0, res.stderr[-2000:]
-    dom = _Dom()
-    dom.feed(res.stdout)
+    counts = report.report_counts(res.stdout)  # the DOM as chromium built it
     n_figures = len(list((toy_run / "figures").glob("*.svg")))
     n_findings = len(json.loads((toy_run / "findings.json").read_text())["findings"])
-    assert n_figures == 2 and dom.images == n_figures
-    assert dom.tables == 1 and dom.rows == n_findings
+    assert n_figures == 2 and counts["images"] == n_figures
+    assert counts["findings_tables"] == 1 and counts["findings_rows"] == n_findings

@@ -672,3 +672,25 @@ def test_rubric_section_failure_rate_and_overall_agreement():
     assert dict(zip(a["id"], a["estimate"]))["accuracy"] == pytest.approx(
         0.5
     )  # the 'fail' half agrees
+
+
+def test_rank_correlation_bootstrap_equals_the_generic_row_bootstrap():
+    """Same seed, same item resamples: the vectorised closed forms give the distribution that
+    resampling.cluster_bootstrap_rows gets by calling scipy on every resample."""
+    from judgelab.stats.resampling import cluster_bootstrap_rows
+
+    rng = np.random.default_rng(4)
+    n_items = 35
+    codes = np.repeat(np.arange(n_items), rng.integers(1, 4, n_items))
+    x = rng.integers(1, 8, len(codes)).astype(float)
+    y = (x + rng.integers(-3, 4, len(codes))).astype(float)
+    sub = pd.DataFrame({"item_id": [f"i{c:02d}" for c in codes], "score": x, "human": y})
+    got = cal._rank_corr_boot(sub, cal._Ctx(n_boot=60, seed=9))
+    for name, fn in (("spearman", sstats.spearmanr), ("kendall_tau", sstats.kendalltau)):
+        ref = cluster_bootstrap_rows(
+            sub["item_id"], lambda rows, fn=fn: fn(x[rows], y[rows]).statistic, n_boot=60, seed=9
+        )
+        np.testing.assert_allclose(got[name].distribution, ref.distribution, atol=1e-9)
+        assert got[name].ci_low == pytest.approx(ref.ci_low) and got[name].ci_high == pytest.approx(
+            ref.ci_high
+        )

@@ -45,7 +45,9 @@ def test_gate_passes_a_near_noiseless_judge_and_fails_a_noisy_one(audit_run):
     gates = _rows(doc, "gate")
     sharp, noisy = _of(gates, "cal-sharp"), _of(gates, "cal-noisy")
     # findings.json keeps the documented columns: "established" is stated in the conclusion
-    assert sharp["estimate"] == 2 and "; established: the CI lower bounds" in sharp["conclusion"], sharp["conclusion"]
+    assert sharp["estimate"] == 2 and "; established: the CI lower bounds" in sharp["conclusion"], (
+        sharp["conclusion"]
+    )
     assert noisy["estimate"] == 0, noisy["conclusion"]
     # the gate is stated beside the human ceiling and the alternative-annotator gap
     assert (

@@ -114,6 +114,11 @@ def test_run_writes_report_findings_and_manifest(toy_run):
     assert "git" in m
     # the kernel is the interpreter running judgelab, not the user's broken `python3` kernelspec
     assert m["kernel"]["name"].startswith("judgelab-") and m["kernel"]["argv"][0] == sys.executable
+    # the executed notebook names a kernel that exists after the run (the temporary one does not)
+    assert (
+        json.loads((toy_run / "toy.ipynb").read_text())["metadata"]["kernelspec"]["name"]
+        == "python3"
+    )
     summary = m["run_summary"][0]
     assert (
         summary["mode"] == "call"
@@ -127,7 +132,11 @@ def test_html_is_self_contained_and_hides_code(toy_run, tmp_path):
     assert report.external_references(html) == []
     assert html.count('src="data:image/png;base64,') == 2
     assert "planted failure" not in html  # code hidden by default (the string occurs only in code)
-    assert "judgelab-findings" in html
+    assert report.report_counts(html) == {
+        "images": 2,
+        "findings_tables": 1,
+        "findings_rows": 2 * 9 + 1,
+    }
     shown = report.notebook_to_html(toy_run / "toy.ipynb", tmp_path / "code.html", show_code=True)
     assert "planted failure" in shown.read_text()
 
@@ -155,7 +164,10 @@ def test_failing_cell_exits_non_zero_naming_cell_and_error(cli, tmp_path):
     (out / "mine.txt").write_text("keep")
     res = cli("run", "toy", "-p", "fail", "true", "--out", out, "--force")
     assert res.exit_code == 1
-    assert "failed in cell 4 of the executed notebook (execution count 3)" in res.output and "RuntimeError: planted failure" in res.output
+    assert (
+        "failed in cell 4 of the executed notebook (execution count 3)" in res.output
+        and "RuntimeError: planted failure" in res.output
+    )
     assert "if fail:" in res.output  # the cell's first line
     m = json.loads((out / "manifest.json").read_text())
     assert m["status"] == "failed" and "planted failure" in m["error"]

@@ -327,3 +327,30 @@ def test_logprobs_stored_when_returned(fake_openai, tmp_path):
     # without logprobs the fields stay null
     s = judge_single(ds, _judge(fake_openai), store=tmp_path / "s.sqlite", **FAST)
     assert s["p_a"].isna().all() and s["score"].between(1, 10).all()
+
+
+def test_cost_from_litellm_price_map_and_from_judge_prices(fake_openai, tmp_path):
+    import litellm
+
+    fake_openai.responder = lambda body, n: {
+        "content": "[[A]]",
+        "prompt_tokens": 1000,
+        "completion_tokens": 10,
+    }
+    ds = tiny_dataset(1, 2)
+    info = litellm.model_cost["gpt-4o-mini"]
+    mapped = Judge("openai/gpt-4o-mini", api_base=fake_openai.base_url, api_key="k")
+    df = judge_pairwise(ds, mapped, store=tmp_path / "s.sqlite", orders="ab", **FAST)
+    expected = 1000 * info["input_cost_per_token"] + 10 * info["output_cost_per_token"]
+    assert df["cost_usd"].iloc[0] == pytest.approx(expected)
+    assert df.attrs["summary"]["cost_usd"] == pytest.approx(expected)
+    own = _judge(fake_openai, price_in=2.0, price_out=8.0)  # USD per million tokens
+    df = judge_pairwise(ds, own, store=tmp_path / "s.sqlite", orders="ab", **FAST)
+    assert df["cost_usd"].iloc[0] == pytest.approx((1000 * 2.0 + 10 * 8.0) / 1e6)
+    assert df[["prompt_tokens", "completion_tokens"]].iloc[0].tolist() == [1000, 10]
+    # the same call by a judge without prices is served from the store with its recorded cost
+    df = judge_pairwise(ds, _judge(fake_openai), store=tmp_path / "s.sqlite", orders="ab", **FAST)
+    assert df["cached"].all() and df["cost_usd"].iloc[0] == pytest.approx(2.08e-3)
+    # an unknown model without prices records no cost rather than a made-up one
+    df = judge_pairwise(ds, _judge(fake_openai), store=tmp_path / "t.sqlite", orders="ab", **FAST)
+    assert df["cost_usd"].isna().all() and df.attrs["summary"]["cost_usd"] == 0

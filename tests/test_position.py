@@ -208,7 +208,7 @@ def test_flip_vs_gap_slope_matches_statsmodels_gee():
         sm.add_constant(fg["gap"].to_numpy()),
         groups=pd.factorize(fg["item_id"])[0],
         family=sm.families.Binomial(),
-        cov_struct=sm.cov_struct.Exchangeable(),
+        cov_struct=sm.cov_struct.Independence(),
     )
     ref = model.fit().params[1]
     assert est == pytest.approx(ref, rel=1e-6)
@@ -307,3 +307,33 @@ def test_findings_order_planted_biases(demo):
 
 def test_all_classes_enumerated():
     assert len(EXPECTED) == len(list(itertools.product(["A", "B", "tie"], repeat=2)))
+
+
+def test_flip_vs_gap_with_repeats_uses_fractional_inconsistency():
+    import statsmodels.api as sm
+
+    rng = np.random.default_rng(9)
+    rows, labels = [], []
+    for i in range(60):
+        g = rng.uniform(0, 5)
+        p_flip = 1 / (1 + np.exp(-(0.3 - 0.7 * g)))
+        for s in range(3):
+            rows.append(("m", f"i{i}", "p", "A", "A" if rng.random() < p_flip else "B", s))
+        labels += [
+            dict(response_id=f"i{i}-pa", rater_id="r", score=5 + g),
+            dict(response_id=f"i{i}-pb", rater_id="r", score=5.0),
+        ]
+    ds = SimpleNamespace(labels=pd.DataFrame(labels), preferences=None)
+    v = _frame(rows)
+    fg = pos.flip_vs_gap(v, ds)
+    assert not set(np.unique(fg["inconsistent"])) <= {0.0, 1.0}  # repeats averaged
+    f = pos.position_findings(v, ds, n_boot=50, n_perm=99).set_index("id")
+    ref = sm.GEE(
+        fg["inconsistent"].to_numpy(),
+        sm.add_constant(fg["gap"].to_numpy()),
+        groups=pd.factorize(fg["item_id"])[0],
+        family=sm.families.Binomial(),
+        cov_struct=sm.cov_struct.Independence(),
+    ).fit()
+    assert f.loc["flip_vs_gap_slope", "estimate"] == pytest.approx(ref.params[1], rel=1e-6)
+    assert f.loc["repetition_stability", "estimate"] is not None

@@ -13,7 +13,8 @@ figures the sources publish:
   parsed) is within 0.005 of it.
 
 Skips, saying where it looked, when the data is absent (conftest ``shared_data``).
-One run per study (n_boot 200); the whole file takes a few minutes (notebook execution).
+One run per study (two for position bias: both published figures), n_boot 200; each run is a
+notebook execution of 40-90 s on a busy 2-core machine, so the runs are marked slow.
 """
 
 from __future__ import annotations
@@ -106,6 +107,7 @@ def test_real_data_dir_skips_cleanly_when_absent(tmp_path, monkeypatch):
 
 
 # ------------------------------------------------------------------ position bias
+@pytest.mark.slow  # one notebook execution on real data
 def test_position_bias_llmbar_reproduces_published_consistency(shared_data, tmp_path_factory):
     f = _run("position_bias__llmbar", shared_data, tmp_path_factory, n_perm=999)
     raw = _llmbar_raw(shared_data)
@@ -126,6 +128,7 @@ def test_position_bias_llmbar_reproduces_published_consistency(shared_data, tmp_
     assert _one(f, "first_slot_share", "Falcon")["p_value"] < 0.01
 
 
+@pytest.mark.slow  # one notebook execution on real data
 def test_position_bias_judging_the_judges_matches_upstream(shared_data, tmp_path_factory):
     f = _run("position_bias__judging_the_judges", shared_data, tmp_path_factory, n_perm=999)
     up = pd.read_csv(
@@ -161,6 +164,7 @@ def test_position_bias_judging_the_judges_matches_upstream(shared_data, tmp_path
 
 
 # ------------------------------------------------------------------ self-preference
+@pytest.mark.slow  # one notebook execution on real data
 def test_self_preference_judging_the_judges(shared_data, tmp_path_factory):
     f = _run("self_preference__judging_the_judges", shared_data, tmp_path_factory)
     for model in ("gpt-4-0613", "gpt-3.5-turbo-1106"):  # judges that wrote DevBench answers
@@ -204,6 +208,7 @@ def test_self_preference_uses_the_datasets_judge_generator_aliases(shared_data, 
 
 
 # ------------------------------------------------------------------ family entanglement
+@pytest.mark.slow  # one notebook execution on real data
 def test_family_entanglement_llmbar(shared_data, tmp_path_factory):
     from sklearn.metrics import cohen_kappa_score
 
@@ -239,6 +244,7 @@ def test_family_entanglement_llmbar(shared_data, tmp_path_factory):
 
 
 # ------------------------------------------------------------------ calibration audit
+@pytest.mark.slow  # one notebook execution on real data
 def test_calibration_audit_llmbar_against_gold_human_and_votes(shared_data, tmp_path_factory):
     f = _run("calibration_audit__llmbar", shared_data, tmp_path_factory)
     raw = _llmbar_raw(shared_data)
@@ -262,6 +268,7 @@ def test_calibration_audit_llmbar_against_gold_human_and_votes(shared_data, tmp_
 
 
 # ------------------------------------------------------------------ judge comparison
+@pytest.mark.slow  # one notebook execution on real data
 def test_judge_comparison_chatgpt_against_gpt4_on_llmbar(shared_data, tmp_path_factory):
     f = _run("judge_comparison__llmbar", shared_data, tmp_path_factory)
     diff = _one(f, "accuracy_difference", "ChatGPT")
@@ -282,3 +289,16 @@ def test_judge_comparison_chatgpt_against_gpt4_on_llmbar(shared_data, tmp_path_f
     assert "published" in _one(f, "cost_per_1k_usd", "ChatGPT")["reason"]
     casc = f[f["id"] == "cascade_accuracy"]
     assert len(casc) and casc["estimate"].map(lambda x: x is not None and math.isfinite(x)).all()
+
+
+def test_dataset_mapping_passes_reader_options(shared_data, monkeypatch):
+    import judgelab as jl
+    from judgelab.data import DataError
+
+    monkeypatch.setenv("JUDGELAB_DATA", str(shared_data))
+    plain = jl.load_dataset("llmbar")
+    votes = jl.load_dataset({"name": "llmbar", "mtbench_votes": True})
+    assert "human_vote" not in set(plain.preferences["rater_type"])
+    assert "human_vote" in set(votes.preferences["rater_type"])
+    with pytest.raises(DataError, match="needs 'name'"):
+        jl.load_dataset({"mtbench_votes": True})

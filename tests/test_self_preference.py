@@ -385,6 +385,7 @@ def test_planted_self_preference_on_worse_family_is_found(demo):
     assert (others["p"] < 0.05).mean() <= 0.2
 
 
+@pytest.mark.slow
 def test_demo_panel_findings_flag_the_planted_cirrus_judges(demo):
     """The demo panel plants self-preference on cirrus (the worst family): the right judges
     are flagged with a positive sign, and no aurora / basalt judge gets a significant self term."""

@@ -20,7 +20,7 @@ from judgelab.stats._tidy import FINDING_COLUMNS
 from judgelab.stats.resampling import bootstrap_weights
 
 TOL = 1e-9
-HYP = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+HYP = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 @st.composite

@@ -62,7 +62,9 @@ def test_conditional_logit_matches_statsmodels_and_sandwich(seed):
 def test_conditional_logit_drops_unidentified_columns_with_reasons():
     y, X, strata, clusters = _clogit_data(3)
     stratum_level = np.random.default_rng(0).normal(size=strata.max() + 1)[strata]
-    Xd = pd.DataFrame({"x": X[:, 0], "pair_level": stratum_level, "x_twice": 2 * X[:, 0], "d": X[:, 1]})
+    Xd = pd.DataFrame(
+        {"x": X[:, 0], "pair_level": stratum_level, "x_twice": 2 * X[:, 0], "d": X[:, 1]}
+    )
     res = conditional_logit(y, Xd, strata, clusters)
     assert set(res.dropped) == {"pair_level", "x_twice"}
     assert "absorbed" in res.dropped["pair_level"] and "dependent" in res.dropped["x_twice"]
@@ -92,7 +94,11 @@ def test_logistic_gee_matches_statsmodels_bias_reduced():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         ref = sm.GEE(
-            y, sm.add_constant(X), groups=g, family=sm.families.Binomial(), cov_struct=sm.cov_struct.Independence()
+            y,
+            sm.add_constant(X),
+            groups=g,
+            family=sm.families.Binomial(),
+            cov_struct=sm.cov_struct.Independence(),
         ).fit(cov_type="bias_reduced")
     assert np.max(np.abs(res.params.to_numpy() - ref.params.to_numpy())) < 1e-6
     assert np.max(np.abs(res.cov.to_numpy() - ref.cov_params().to_numpy())) < 1e-8
@@ -148,7 +154,9 @@ def _panel(seed, beta_self, n_items=120, n_judges=3):
 def test_conditional_logit_null_and_power():
     p_null = np.array([conditional_logit(*_panel(s, 0.0)).pvalues.iloc[1] for s in range(500)])
     assert (p_null < 0.05).sum() <= 40, (p_null < 0.05).sum()
-    p_alt = np.array([conditional_logit(*_panel(10_000 + s, 0.8)).pvalues.iloc[1] for s in range(60)])
+    p_alt = np.array(
+        [conditional_logit(*_panel(10_000 + s, 0.8)).pvalues.iloc[1] for s in range(60)]
+    )
     assert (p_alt < 0.05).mean() >= 0.8
 
 

@@ -69,7 +69,9 @@ def test_kappa_cluster_ci_coverage_and_row_bootstrap_undercoverage():
     row_covered = 0
     for d in range(1000):
         tot = per[d].sum(axis=0)
-        lo, hi = np.quantile(stat(rng.multinomial(tot.sum(), tot / tot.sum(), size=999)), [0.025, 0.975])
+        lo, hi = np.quantile(
+            stat(rng.multinomial(tot.sum(), tot / tot.sum(), size=999)), [0.025, 0.975]
+        )
         row_covered += lo <= true <= hi
     assert 0.92 <= covered / 1000 <= 0.975, covered
     assert row_covered / 1000 < 0.90, row_covered
@@ -86,10 +88,14 @@ def _signflip_values(n_rep: int, n_items: int, p_first: float, rng) -> np.ndarra
 def test_sign_flip_type_one_error_and_power():
     rng = np.random.default_rng(11)
     null = _signflip_values(1000, 60, 0.5, rng)
-    rejections = sum(sign_flip_test(v, n_perm=999, seed=i).p_value < 0.05 for i, v in enumerate(null))
+    rejections = sum(
+        sign_flip_test(v, n_perm=999, seed=i).p_value < 0.05 for i, v in enumerate(null)
+    )
     assert rejections <= 72, rejections
     planted = _signflip_values(200, 60, 0.62, rng)
-    power = np.mean([sign_flip_test(v, n_perm=999, seed=i).p_value < 0.05 for i, v in enumerate(planted)])
+    power = np.mean(
+        [sign_flip_test(v, n_perm=999, seed=i).p_value < 0.05 for i, v in enumerate(planted)]
+    )
     assert power >= 0.8, power
 
 
@@ -115,6 +121,9 @@ def test_cluster_bootstrap_test_type_one_error_and_power():
     assert rejections <= 72, rejections
     planted = _clustered_shares(200, 100, 0.5, rng)
     power = np.mean(
-        [cluster_bootstrap(x, share_minus_half, n_boot=999, seed=i).p_value(0.0) < 0.05 for i, x in enumerate(planted)]
+        [
+            cluster_bootstrap(x, share_minus_half, n_boot=999, seed=i).p_value(0.0) < 0.05
+            for i, x in enumerate(planted)
+        ]
     )
     assert power >= 0.8, power

@@ -363,13 +363,12 @@ def kendall_tau_score(x, y) -> float:
 
 def _ratings_table(ratings, labels: Sequence | None = None) -> tuple[np.ndarray, list]:
     """Units x raters labels (nan = missing) -> units x categories counts."""
-    R = pd.DataFrame(ratings)
+    # Positional unit index, so a duplicated index in the caller's frame does not matter.
+    R = pd.DataFrame(ratings).reset_index(drop=True)
     stacked = R.stack().dropna()
     labels = _sorted_labels(stacked.to_numpy()) if labels is None else list(labels)
     codes = _codes(stacked.to_numpy(), labels)
-    unit = pd.factorize(stacked.index.get_level_values(0))[0]
-    unit_pos = pd.Index(R.index).get_indexer(stacked.index.get_level_values(0))
-    del unit
+    unit_pos = np.asarray(stacked.index.get_level_values(0), dtype=np.int64)
     table = np.zeros((len(R), len(labels)))
     np.add.at(table, (unit_pos, codes), 1)
     return table, labels
@@ -426,7 +425,8 @@ def krippendorff_alpha_score(reliability_data, level: str = "nominal") -> float:
     if vals.size == 0 or np.unique(vals).size < 2 or not pairable:
         return math.nan
     try:
-        return float(krippendorff.alpha(reliability_data=data, level_of_measurement=level))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return float(krippendorff.alpha(reliability_data=data, level_of_measurement=level))
     except (ValueError, ZeroDivisionError):
         return math.nan
 
@@ -439,10 +439,10 @@ def coincidence_counts(units_by_values) -> np.ndarray:
     m = N.sum(axis=1)
     ok = m >= 2
     V = N.shape[1]
-    O = N[:, :, None] * N[:, None, :] - N[:, :, None] * np.eye(V)[None]
-    O[ok] /= (m[ok] - 1)[:, None, None]
-    O[~ok] = 0.0
-    return O.reshape(len(N), V * V)
+    Oc = N[:, :, None] * N[:, None, :] - N[:, :, None] * np.eye(V)[None]
+    Oc[ok] /= (m[ok] - 1)[:, None, None]
+    Oc[~ok] = 0.0
+    return Oc.reshape(len(N), V * V)
 
 
 def _delta(level: str, values: np.ndarray, n_c: np.ndarray) -> np.ndarray:
@@ -474,11 +474,11 @@ def alpha_from_totals(totals, values, level: str = "nominal") -> np.ndarray:
     coincidence marginals, n their total (Krippendorff 2011, eq. for D_o / D_e)."""
     values = np.asarray(values, dtype=float)
     V = len(values)
-    O = np.asarray(totals, dtype=float).reshape(-1, V, V)
-    n_c = O.sum(axis=2)
+    Oc = np.asarray(totals, dtype=float).reshape(-1, V, V)
+    n_c = Oc.sum(axis=2)
     n = n_c.sum(axis=1)
     d = _delta(level, values, n_c)
-    D_o = np.einsum("mck,mck->m", O, d)
+    D_o = np.einsum("mck,mck->m", Oc, d)
     D_e = np.einsum("mc,mk,mck->m", n_c, n_c, d)
     return 1.0 - _safe_div((n - 1.0) * D_o, D_e)
 
@@ -916,7 +916,14 @@ def krippendorff_alpha(
         values = np.arange(len(labels), dtype=float)
         tab, _ = _ratings_table(W, labels)
     else:
-        Wn = W.apply(pd.to_numeric, errors="raise")
+        from judgelab.data import DataError
+
+        Wn = W.apply(pd.to_numeric, errors="coerce")
+        bad = Wn.isna() & W.notna()
+        if bad.to_numpy().any():
+            col = str(bad.any().idxmax())
+            rows = [int(i) for i in np.flatnonzero(bad[col].to_numpy())]
+            raise DataError(table, col, f"non-numeric values for level '{level}'", rows)
         tab, labels = _ratings_table(Wn)
         values = np.asarray(labels, dtype=float)
     ok = tab.sum(axis=1) >= 2

@@ -1001,10 +1001,32 @@ def _pooled_agreement(id_, items, a, b, w, k, protocol, judge, ctx, n_units, wha
                 n=n_units,
                 n_excluded=0,
                 method_prefix=prefix,
+                conclusion=_pooled_conclusion(id_, acc, kap, protocol),
                 **extra,
             )
         ]
     )
+
+
+def _pooled_conclusion(
+    id_, acc: BootstrapResult, kap: BootstrapResult, protocol: str
+) -> str | None:
+    if acc.estimate is None:
+        return None
+    subject = (
+        "Two different humans agree"
+        if id_ == "human_ceiling"
+        else "The judge agrees with an individual human vote"
+    )
+    kname = "kappa" if protocol == "pairwise" else "quadratic-weighted kappa"
+    k = f"{kap.estimate:.3f}" if kap.estimate is not None else "undefined"
+    ci = f" (95% CI {kap.ci_low:.3f} to {kap.ci_high:.3f})" if kap.ci_low is not None else ""
+    tail = (
+        " (the ceiling to read the judges against)"
+        if id_ == "human_ceiling"
+        else ", computed like the human ceiling"
+    )
+    return f"{subject} on {acc.estimate:.1%} of units, {kname} {k}{ci}{tail}"
 
 
 def alternative_annotator_gap(
@@ -2449,7 +2471,53 @@ def _audit(
             drift_agreement(v, drift_versions, dataset, protocol=score_proto, n_perm=n_perm, **kw)
         )
     res = pd.concat(out, ignore_index=True)
-    return findings_frame(res.to_dict("records"))
+    return findings_frame([_with_conclusion(r) for r in res.to_dict("records")])
+
+
+_DESCRIBE = {
+    "accuracy": "{who} agrees with the human majority on {e:.1%} of judgments",
+    "cohen_kappa": "{whos} chance-corrected agreement with the human majority (Cohen's kappa) is {e:.3f}",
+    "macro_f1": "{whos} macro-F1 against the human majority is {e:.3f}",
+    "weighted_kappa": "{whos} quadratic-weighted kappa with the median human score is {e:.3f}",
+    "spearman": "{whos} Spearman correlation with the median human score is {e:.3f}",
+    "kendall_tau": "{whos} Kendall tau-b with the median human score is {e:.3f}",
+    "human_ceiling": "two different humans agree at {e:.3f} on the judged units (the ceiling to read the judges against)",
+    "human_vote_agreement": "{who} agrees with an individual human vote at {e:.3f}, computed like the human ceiling",
+    "ranking_kendall_tau": "{who} ranks the generators like the humans with Kendall tau-b {e:.3f}",
+}
+
+
+def _missing(x) -> bool:
+    return x is None or (isinstance(x, float) and math.isnan(x))
+
+
+def _with_conclusion(r: dict) -> dict:
+    """Give every finding a plain-language conclusion (estimate, CI, slice; or why undefined)."""
+    if not _missing(r.get("conclusion")):
+        return r
+    sl = r.get("slice")
+    where = ""
+    if isinstance(sl, dict) and sl:
+        k, v = next(iter(sl.items()))
+        where = {
+            "family": f" on {v}'s answers",
+            "subset": f" on '{v}' items",
+            "ensemble": " (panel majority)",
+        }.get(k, f" ({k} {v})")
+    who = "the panel majority" if where == " (panel majority)" else "the judge"
+    if _missing(r.get("estimate")):
+        r["conclusion"] = f"{r['id']} undefined{where}: {r.get('reason') or 'no data'}"
+        return r
+    tmpl = _DESCRIBE.get(r["id"], r["id"] + " = {e:.3f}")
+    text = tmpl.format(e=float(r["estimate"]), who=who, whos=who + "'s")
+    ci = ""
+    if not _missing(r.get("ci_low")) and not _missing(r.get("ci_high")):
+        ci = f" (95% CI {r['ci_low']:.3f} to {r['ci_high']:.3f})"
+    elif r.get("reason"):
+        ci = f" ({r['reason']})"
+    r["conclusion"] = f"{text}{where if where != ' (panel majority)' else ''}{ci}"
+    r["conclusion"] = r["conclusion"][0].upper() + r["conclusion"][1:]
+    return r
 
 
 # audit() is a thin wrapper (it scopes the units cache); show _audit's signature and docs

@@ -368,8 +368,9 @@ def _fit_conditional_logit(y, X, strata, clusters, *, max_iter, tol) -> ModelRes
     st = _Strata(yi, Xi[:, keep], sc, S)
     beta = np.zeros(len(keep))
     ll, scores, H = st.evaluate(beta)
-    converged, it = False, 0
+    converged, n_iter = False, 0
     for it in range(1, max_iter + 1):
+        n_iter = it
         g = scores.sum(axis=0)
         try:
             step = linalg.solve(-H, g, assume_a="sym")
@@ -421,7 +422,7 @@ def _fit_conditional_logit(y, X, strata, clusters, *, max_iter, tol) -> ModelRes
         n_obs=int(rows.sum()),
         n_clusters=G,
         converged=converged,
-        n_iter=it,
+        n_iter=n_iter,
         llf=ll,
         n_strata=n_strata_all,
         n_strata_used=S,
@@ -559,15 +560,21 @@ def _gee_statsmodels(y, X, g):
             fit = model.fit(cov_type="bias_reduced")
         except (np.linalg.LinAlgError, ValueError) as e:
             return f"GEE failed: {e}"
-    return np.asarray(fit.params), np.asarray(fit.cov_params()), bool(getattr(fit, "converged", True)), 0
+    return (
+        np.asarray(fit.params),
+        np.asarray(fit.cov_params()),
+        bool(getattr(fit, "converged", True)),
+        0,
+    )
 
 
 def _gee_independence(y, X, g, *, max_iter, tol):
     n, p = X.shape
     beta = np.zeros(p)
     conv = False
-    it = 0
+    n_iter = 0
     for it in range(1, max_iter + 1):
+        n_iter = it
         eta = np.einsum("np,p->n", X, beta)
         mu = special.expit(eta)
         w = mu * (1 - mu)
@@ -609,7 +616,7 @@ def _gee_independence(y, X, g, *, max_iter, tol):
     e = np.linalg.solve(np.eye(m)[None] - H, rp[..., None])[..., 0]
     U = np.einsum("gip,gi->gp", Xp, e)
     meat = np.einsum("gp,gq->pq", U, U)
-    return beta, Ainv @ meat @ Ainv, conv, it
+    return beta, Ainv @ meat @ Ainv, conv, n_iter
 
 
 # ---------------------------------------------------------------------------------------

@@ -27,7 +27,7 @@ Statistics per judge identity (model | backend | judge_version):
   and task, which differs);
 * ``repetition_stability`` = mean over (pair, order) with r >= 2 parsed repeats of
   sum_c n_c (n_c - 1) / (r (r - 1)): the chance that two repeats agree;
-* ``flip_vs_gap_slope``: logistic GEE (exchangeable, clustered by item) of
+* ``flip_vs_gap_slope``: logistic GEE (independence working correlation, clustered by item) of
   "inconsistent" on the pair's absolute quality gap.
 
 CIs come from an item-cluster bootstrap (judgelab.stats.resampling.cluster_bootstrap).
@@ -371,20 +371,43 @@ def pair_quality_gap(pairs: pd.DataFrame, dataset) -> tuple[pd.Series, str | Non
 
 
 def _gee_fit(y, x, groups):
-    """Logistic GEE of y on [1, x] clustered by item (judgelab.stats.models.logistic_gee:
-    exchangeable working correlation, bias-reduced sandwich). Returns (params, cov) or
-    raises. y may be fractional (repeats averaged within pair: a quasi-likelihood)."""
-    from judgelab.stats.models import logistic_gee
+    """Logistic GEE of y on [1, x] clustered by item (independence working correlation,
+    bias-reduced sandwich of Mancl & DeRouen 2001). Returns (params, cov) or raises.
 
-    res = logistic_gee(
-        np.asarray(y, dtype=float),
-        pd.DataFrame({"gap": np.asarray(x, dtype=float)}),
-        np.asarray(groups),
+    0/1 outcomes go through judgelab.stats.models.logistic_gee. With repeats, y is the
+    fractional inconsistency of a pair (repeats averaged within pair and order); that
+    quasi-likelihood fit is done by statsmodels' GEE directly, which accepts y in [0, 1]."""
+    y = np.asarray(y, dtype=float)
+    x = np.asarray(x, dtype=float)
+    groups = np.asarray(groups)
+    if np.all((y == 0) | (y == 1)):
+        from judgelab.stats.models import logistic_gee
+
+        res = logistic_gee(y, pd.DataFrame({"gap": x}), groups, cov_struct="independence")
+        params = res.params[["const", "gap"]].to_numpy(dtype=float)
+        cov = res.cov.loc[["const", "gap"], ["const", "gap"]].to_numpy(dtype=float)
+        if res.reason or not np.all(np.isfinite(params)) or not np.all(np.isfinite(cov)):
+            raise FloatingPointError(res.reason or "GEE did not converge")
+        return params, cov
+    import warnings
+
+    import statsmodels.api as sm
+
+    g = pd.factorize(pd.Series(groups, dtype=object))[0]
+    order = np.argsort(g, kind="stable")  # GEE wants the rows of a cluster together
+    model = sm.GEE(
+        y[order],
+        sm.add_constant(x[order], has_constant="add"),
+        groups=g[order],
+        family=sm.families.Binomial(),
+        cov_struct=sm.cov_struct.Independence(),
     )
-    params = res.params[["const", "gap"]].to_numpy(dtype=float)
-    cov = res.cov.loc[["const", "gap"], ["const", "gap"]].to_numpy(dtype=float)
-    if res.reason or not np.all(np.isfinite(params)) or not np.all(np.isfinite(cov)):
-        raise FloatingPointError(res.reason or "GEE did not converge")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        fit = model.fit(cov_type="bias_reduced")
+    params, cov = np.asarray(fit.params, dtype=float), np.asarray(fit.cov_params(), dtype=float)
+    if not np.all(np.isfinite(params)) or not np.all(np.isfinite(cov)):
+        raise FloatingPointError("GEE did not converge")
     return params, cov
 
 
@@ -811,7 +834,7 @@ def _slope_row(fg, judge, gap_method, gap_reason, ci_level, n_excluded, info) ->
         )
     g = fg[fg["gap"].notna()]
     ex = n_excluded + int(fg["gap"].isna().sum())
-    method = f"logistic GEE (exchangeable, clustered by item, bias-reduced sandwich SE) of order-inconsistent on the quality gap = {gap_method}; slope in log-odds per unit gap; exploratory"
+    method = f"logistic GEE (independence working correlation, clustered by item, bias-reduced sandwich SE) of order-inconsistent on the quality gap = {gap_method}; slope in log-odds per unit gap; exploratory"
     if len(g) < 10 or g["gap"].nunique() < 2 or g["inconsistent"].nunique() < 2:
         return finding(
             fid,

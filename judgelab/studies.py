@@ -262,6 +262,11 @@ def check_identities(
     if mixed.empty:
         return ids
     lines = [f"  {r.judge}  ({r.n} verdicts)" for r in mixed.itertuples()]
+    if len(lines) > 40:  # published datasets can hold dozens of prompt versions
+        versions = sorted(mixed["judge_version"].astype(str).unique())
+        lines = lines[:40] + [
+            f"  ... and {len(lines) - 40} more; judge_versions present: {', '.join(versions)}"
+        ]
     models = sorted(mixed["model"].astype(str).unique())
     msg = (
         f"{what} span {len(mixed)} identities (model, backend, judge_version) for "
@@ -986,7 +991,9 @@ def prepare(study: str, **parameters) -> StudyContext:
                 raise DataError(
                     "verdicts",
                     "model",
-                    f"none of the judges {models} occur in {source}; models present: {known}",
+                    f"none of the judges {models} occur in {source}; models present: {known}. "
+                    "With stored verdicts `judges` is a filter: name some of these models, or "
+                    "pass judges=None (-p judges null) to analyse them all",
                 )
         summary = {"mode": "stored", "source": source, "rows_read": n_read, "rows_kept": len(frame)}
 

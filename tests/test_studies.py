@@ -245,3 +245,27 @@ def test_verdicts_exported_from_a_store_analyse_like_the_call(cli, tmp_store, tm
     assert one.identities["model"].tolist() == ["judgelab-sim/cirrus-t"]
     res = cli("verdicts", tmp_path / "nothing.sqlite")
     assert res.exit_code == 1 and "no verdict store" in res.output
+
+
+def test_published_verdicts_with_prompt_versions_are_mixed_until_selected(shared_data, monkeypatch):
+    """LLMBar stores each judge under 15 prompting strategies (judge_versions): pooling them is
+    refused with the list; selecting one strategy gives one identity per judge."""
+    if not (shared_data / "llmbar_judges").is_dir():
+        pytest.skip("llmbar_judges not in the shared data")
+    monkeypatch.setenv("JUDGELAB_DATA", str(shared_data))
+    with pytest.raises(
+        studies.MixedIdentitiesError, match=r"GPT-4\|published\|llmbar-CoT  \(\d+ verdicts\)"
+    ):
+        studies.prepare("position_bias", dataset="llmbar", verdicts="published", judges=None)
+    ctx = studies.prepare(
+        "position_bias",
+        dataset="llmbar",
+        verdicts="dataset",
+        judges=["GPT-4", "PaLM2"],
+        select={"judge_version": "llmbar-Vanilla"},
+    )
+    assert ctx.identities["judge"].tolist() == [
+        "GPT-4|published|llmbar-Vanilla",
+        "PaLM2|published|llmbar-Vanilla",
+    ]
+    assert ctx.run_summary["mode"] == "stored" and ctx.run_summary["source"] == "dataset 'llmbar'"

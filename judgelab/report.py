@@ -878,6 +878,11 @@ def write_index(out_dir: Path, results: Mapping[str, RunResult | Exception]) -> 
         "offline, demo data, simulated judge panel. Primary findings first; p adj. = Holm for primary, "
         "Benjamini-Hochberg for exploratory tests.</p>",
     ]
+    if any("__" in name for name in results):  # run_real_studies' <study>__<dataset> runs
+        parts.append(
+            "<p>Sections named <code>&lt;study&gt;__&lt;dataset&gt;</code> ran on published "
+            "verdicts of real judges (judgelab/real_studies/*.yaml), without calling a judge.</p>"
+        )
     for study, res in results.items():
         title = _html.escape(study.replace("_", " "))
         if isinstance(res, RunResult) and res.status == "ok":

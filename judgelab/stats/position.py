@@ -517,26 +517,27 @@ def _fmt(x, nd=2):
 
 
 def _mde_first_slot(
-    n_incons: float, n_items: int, alpha: float = 0.05, power: float = 0.8
+    n_incons: float, boot=None, alpha: float = 0.05, power: float = 0.8
 ) -> float | None:
     """Minimum detectable |first_slot_share - 0.5| for the data at hand (80% power, two-sided
-    alpha): judgelab.stats.power for a one-sample proportion against 0.5 on the number of
-    inconsistent pairs."""
+    alpha): judgelab.stats.power.minimum_detectable_effect for a one-sample proportion
+    against 0.5 (arcsine power), with the inconsistent pairs divided by a design effect
+    = item-cluster bootstrap variance / binomial variance (at least 1), since pairs of one
+    item are correlated."""
     if n_incons <= 0:
         return None
-    try:
-        from judgelab.stats import power as pw
+    from judgelab.stats.power import minimum_detectable_effect
 
-        fn = getattr(pw, "mde_proportion", None)
-        if fn is not None:
-            return float(fn(n=n_incons, p0=0.5, alpha=alpha, power=power))
-        mde = pw.minimum_detectable_effect
-        return float(mde("proportion", n=n_incons, p0=0.5, alpha=alpha, power=power))
-    except Exception:
-        # closed form (normal approximation): |p - 0.5| = (z_{1-a/2} + z_{power}) sqrt(0.25 / n)
-        from scipy.stats import norm
-
-        return float((norm.ppf(1 - alpha / 2) + norm.ppf(power)) * np.sqrt(0.25 / n_incons))
+    deff = 1.0
+    if boot is not None and boot.estimate is not None:
+        d = np.asarray(boot.distribution, dtype=float)
+        d = d[np.isfinite(d)]
+        p = float(boot.estimate)
+        binom = p * (1 - p) / n_incons
+        if d.size > 1 and binom > 0:
+            deff = max(1.0, float(np.var(d, ddof=1)) / binom)
+    m = minimum_detectable_effect(n=n_incons, p0=0.5, alpha=alpha, power=power, design_effect=deff)
+    return None if m is None or not np.isfinite(m) else float(m)
 
 
 def position_findings(
@@ -662,7 +663,7 @@ def position_findings(
                     n=int(round(n_inc)),
                     n_excluded=ex,
                     reason=why,
-                    mde=_mde_first_slot(n_inc, n_items, alpha),
+                    mde=_mde_first_slot(n_inc, res, alpha),
                     consistent=c,
                     primacy=p,
                     recency=r,

@@ -884,7 +884,7 @@ def write_index(out_dir: Path, results: Mapping[str, RunResult | Exception]) -> 
             "verdicts of real judges (judgelab/real_studies/*.yaml), without calling a judge.</p>"
         )
     for study, res in results.items():
-        title = _html.escape(study.replace("_", " "))
+        title = _html.escape(study.replace("__", " on ").replace("_", " "))
         if isinstance(res, RunResult) and res.status == "ok":
             rel = os.path.relpath(res.html, out_dir) if res.html else None
             link = f"<a href='{_html.escape(rel)}'>{title}</a>" if rel else title

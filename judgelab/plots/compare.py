@@ -68,10 +68,15 @@ def cascade(table: pd.DataFrame, cheap_alone: tuple[float, float] | None = None)
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(6.5, 4.2))
+    # Published verdicts carry no cost: then the x axis is the share of pairs escalated.
+    priced = bool((pd.to_numeric(table["cost_per_1k_usd"], errors="coerce") > 0).any())
+    table = table.copy()
+    x = "cost_per_1k_usd" if priced else "escalated"
+    table["xpos"] = table[x]
     steps = table[table["threshold"] != "ensemble"]
     ens = table[table["threshold"] == "ensemble"]
     ax.plot(
-        steps["cost_per_1k_usd"],
+        steps["xpos"],
         steps["accuracy"],
         "o-",
         color="tab:orange",
@@ -80,22 +85,25 @@ def cascade(table: pd.DataFrame, cheap_alone: tuple[float, float] | None = None)
     for r in steps.itertuples():
         ax.annotate(
             f"t={float(r.threshold):g}\n{r.escalated:.0%} esc.",
-            (r.cost_per_1k_usd, r.accuracy),
+            (r.xpos, r.accuracy),
             textcoords="offset points",
             xytext=(4, -14),
             fontsize=7,
         )
     if len(ens):
         ax.plot(
-            ens["cost_per_1k_usd"],
+            ens["xpos"],
             ens["accuracy"],
             "s",
             color="tab:green",
             markersize=8,
             label="ensemble alone",
         )
-    ax.set_xscale("log")
-    ax.set_xlabel("cost per 1,000 pairs (USD, log scale)")
+    if priced:
+        ax.set_xscale("log")
+        ax.set_xlabel("cost per 1,000 pairs (USD, log scale)")
+    else:
+        ax.set_xlabel("share of pairs escalated (no stored cost: published verdicts)")
     ax.set_ylabel("accuracy vs reference")
     ax.legend(loc="lower right", fontsize=8)
     ax.set_title("Two-pass cascade: accuracy and cost per threshold")

@@ -697,8 +697,12 @@ def run_demo(
             results[study] = _result_from_dir(study, sdir, p)
         else:
             plans.append((study, p, sdir))
+    warm = plans and jobs > 1 and not ({"dataset", "judges", "verdicts"} & set(params or {}))
+    if warm:
+        _warm_store(store, params or {}, jobs, log)
     if plans:
-        first, rest = plans[:1], plans[1:]
+        # with the store warm no study pays for calls, so none has to run alone first
+        first, rest = ([], plans) if warm else (plans[:1], plans[1:])
         for study, p, sdir in first if jobs > 1 else plans:
             try:
                 results[study] = run_study(study, p, sdir, resume=resume, force=True, log=log)
@@ -716,6 +720,50 @@ def run_demo(
     write_index(out_dir, ordered)
     log(f"index: {out_dir / 'index.html'}")
     return ordered
+
+
+def _judge_panel_on(store: str, pairs: pd.DataFrame, params: dict) -> dict:
+    """Judge the demo panel on some of the demo pairs (a worker of :func:`_warm_store`)."""
+    from judgelab.data import load_dataset
+
+    specs = _studies.panel_judges("panel:demo")
+    _, summary = _studies._judge_now(
+        load_dataset("demo"), specs, {**params, "store": store}, pairs=pairs, progress=False
+    )
+    return summary
+
+
+def _warm_store(store: Path, params: Mapping, jobs: int, log: Callable[[str], None]) -> None:
+    """Pay the demo panel's pairwise calls in ``jobs`` processes before the studies run.
+
+    Each call costs litellm a few milliseconds of CPU in one Python process; splitting the
+    pairs over processes uses every core. The calls are exactly those the studies'
+    ``prepare`` makes (same pairs, seed and judges, through the same function), so every
+    study then reads them from the shared store and its run summary counts them as cached."""
+    import concurrent.futures as cf
+    import multiprocessing
+
+    from judgelab.data import load_dataset
+
+    merged = {**_studies.SHARED_DEFAULTS, **dict(params)}
+    pairs = load_dataset("demo").pairs(
+        merged["pairs"], n_pairs=merged["n_pairs"], seed=merged["seed"]
+    )
+    shared = {k: merged[k] for k in ("seed", "concurrency")}
+    t0 = time.perf_counter()
+    ctx = multiprocessing.get_context("spawn")  # a fresh interpreter: no inherited litellm state
+    with cf.ProcessPoolExecutor(max_workers=jobs, mp_context=ctx) as pool:
+        futures = [
+            pool.submit(_judge_panel_on, str(store), pairs.iloc[i::jobs], shared)
+            for i in range(jobs)
+        ]
+        summaries = [f.result() for f in futures]
+    sent = sum(int(s.get("sent") or 0) for s in summaries)
+    calls = sum(int(s.get("calls") or 0) for s in summaries)
+    log(
+        f"judged the demo panel in {jobs} processes: {calls} calls ({sent} sent, "
+        f"{calls - sent} cached) in {time.perf_counter() - t0:.1f} s"
+    )
 
 
 def _result_from_dir(study: str, sdir: Path, params: Mapping) -> RunResult:

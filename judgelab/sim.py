@@ -915,6 +915,11 @@ def _register_price(name: str, params: Mapping[str, Any]) -> None:
     key = (params["price_in"], params["price_out"])
     if _PRICED.get(name) == key:
         return
+    if "litellm" not in sys.modules:
+        # Importing litellm costs seconds; a study that reads every verdict from the store
+        # never needs it. The prices are registered with the provider when litellm arrives.
+        _PENDING_PRICES[name] = dict(params)
+        return
     import litellm
 
     entry = {
@@ -931,6 +936,7 @@ def _register_price(name: str, params: Mapping[str, Any]) -> None:
 
 
 _PRICED: dict[str, tuple[float, float]] = {}
+_PENDING_PRICES: dict[str, dict[str, Any]] = {}  # judges created before litellm was imported
 _KNOWN_JUDGES: dict[str, dict[str, Any]] = {}  # name -> params of the latest judge() / panel()
 
 
@@ -1032,6 +1038,9 @@ def register():
         from litellm.utils import custom_llm_setup
 
         custom_llm_setup()
+        for name, params in list(_PENDING_PRICES.items()):
+            _register_price(name, params)
+            _PENDING_PRICES.pop(name, None)
         return _HANDLER
 
 

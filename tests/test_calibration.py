@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from scipy import stats as sstats
 from sklearn.metrics import accuracy_score, cohen_kappa_score, f1_score
 
-from judgelab.data import DataError, Dataset
+from judgelab.data import DataError, Dataset, load_dataset
 from judgelab.stats import calibration as cal
 
 # ----------------------------------------------------------------------------- helpers
@@ -420,7 +420,8 @@ def test_signed_bias_finds_a_planted_family_preference():
     f = cal.signed_bias(v, ds, n_boot=100, n_perm=999)
     fa = f[[s == {"family": "fa"} for s in f["slice"]]].iloc[0]
     humans_fa = (votes["preference"] == "a").mean()
-    assert fa["estimate"] == pytest.approx(1 - humans_fa)
+    assert fa["raw_difference"] == pytest.approx(1 - humans_fa)
+    assert fa["estimate"] > 0.3  # the attenuation-corrected excess
     assert fa["primary"] and fa["p_value"] < 0.01 and fa["ci_low"] > 0
     # a judge that copies one human's votes has no detectable family bias
     copy = _verdicts(
@@ -434,6 +435,37 @@ def test_signed_bias_finds_a_planted_family_preference():
     f0 = cal.signed_bias(copy, ds, n_boot=100, n_perm=999)
     prim = f0[f0["primary"]].iloc[0]
     assert prim["p_value"] > 0.05 and prim["mde"] > 0 and "minimum detectable" in prim["conclusion"]
+
+
+def test_signed_bias_does_not_flag_an_unbiased_noisy_judge():
+    """Families of unequal quality, a judge with noise but no family preference: the raw
+    difference judge - human is pulled toward the middle for every family (and would be
+    flagged); the attenuation-corrected estimate is not, in at most the nominal share of
+    replicates, while a planted preference of the same judge is found."""
+    from judgelab import sim
+
+    ds = load_dataset("demo")
+    pairs = ds.pairs("human")
+    responses = sim.prepare_responses(sim.responses_frame(ds))
+    rejected_null = rejected_raw = found = 0
+    n_rep = 20
+    for rep in range(n_rep):
+        noisy = sim.judge(f"noisy{rep}", noise=1.0, family="other")
+        planted = sim.judge(f"planted{rep}", noise=1.0, family="cirrus", family_preference=1.5)
+        v = sim.sample_verdicts(pairs, responses, [noisy, planted], seed=rep)
+        for j, frame in v.groupby("model"):
+            f = cal.signed_bias(frame, ds, n_boot=50, n_perm=199, seed=rep)
+            prim = f[f["primary"]].iloc[0]
+            if j.endswith(f"noisy{rep}"):
+                rejected_null += prim["p_value"] < 0.05
+                raw = f.set_index(f["slice"].map(lambda s: s["family"]))["raw_difference"]
+                rejected_raw += abs(raw["aurora"]) > 0.05
+            else:
+                cirrus = f[[s == {"family": "cirrus"} for s in f["slice"]]].iloc[0]
+                found += cirrus["estimate"] > 0 and prim["slice"] == {"family": "cirrus"}
+    assert rejected_raw >= n_rep * 0.8  # the raw difference is biased by attenuation
+    assert rejected_null <= 3  # nominal 5% of 20 is 1; 3 or fewer with probability 0.98
+    assert found >= n_rep * 0.8
 
 
 def test_ranking_kendall_tau_matches_scipy_on_win_rates():

@@ -1205,9 +1205,11 @@ def signed_bias(
     study-level Holm over judges starts from a selection-adjusted p). Non-significant
     primary rows carry the minimum detectable bias (80% power, alpha 0.05) in ``mde``.
 
-    Caveat: judge noise attenuates win rates toward 0.5 (and scores toward the middle), so
-    an unbiased but noisy judge shows negative bias for the best family and positive for the
-    worst; the statistic measures the judge's departure from humans, whatever its cause.
+    Pairs: judge noise attenuates win rates toward 0.5, so the raw difference of STATISTICS.md
+    makes an unbiased but noisy judge look biased against the best family and for the worst
+    (a null panel was flagged for every judge). The estimate is therefore the raw difference
+    corrected for the judge's attenuation (:func:`_attenuation_residual`); the raw difference
+    is kept in ``raw_difference``. Scores: the raw difference, not corrected.
     """
     ctx = _Ctx(n_boot, seed, ci_level)
     info = _response_info(dataset)
@@ -1237,17 +1239,25 @@ def signed_bias(
             other = both["hi"] if side == 0 else both["lo"]
             both["family"] = resp.map(fam)
             both = both[both["family"] != other.map(fam)]
-            both["diff"] = both["judge"] - both["human"]
-            recs.append(both[["item_id", "family", "diff"]])
+            both["raw"] = both["judge"] - both["human"]
+            recs.append(both[["item_id", "family", "judge", "human", "raw"]])
         d = pd.concat(recs, ignore_index=True)
-        method = f"judge minus human win rate of the family's responses on the same pairs (tie_policy={tie_policy}, {order_aggregation})"
+        d["diff"] = _attenuation_residual(
+            d["judge"].to_numpy(float), d["human"].to_numpy(float), d["family"].to_numpy()
+        )
+        method = (
+            "judge win rate of the family's responses minus the rate expected from the human "
+            "win rate on the same pairs given the judge's overall attenuation (OLS of judge on "
+            f"human win rate over all families; raw difference in raw_difference) (tie_policy={tie_policy}, {order_aggregation})"
+        )
     else:
         units, _ = score_units(verdicts)
         med = _human_scores(dataset).groupby("response_id")["score"].median().rename("human")
         d = units.merge(med, left_on="response_id", right_index=True)
         d["family"] = d["response_id"].map(fam)
         d["diff"] = d["score"] - d["human"]
-        d = d[["item_id", "family", "diff"]]
+        d["raw"] = d["diff"]
+        d = d[["item_id", "family", "diff", "raw"]]
         method = "mean judge score minus median human score over the family's responses"
     rows = []
     for f in sorted(x for x in d["family"].dropna().unique()):
@@ -1272,6 +1282,7 @@ def signed_bias(
                 statistic=sf.statistic,
                 p_value=sf.p_value,
                 boot_se=sd,
+                raw_difference=float(sub["raw"].mean()),
             )
         )
     if not rows:
@@ -1309,6 +1320,27 @@ def signed_bias(
             r["mde"] = float(_mde_from_se(r["boot_se"]))
             r["conclusion"] += f"; minimum detectable bias {r['mde']:.3f} (80% power, alpha 0.05)"
     return findings_frame(rows)
+
+
+def _attenuation_residual(judge: np.ndarray, human: np.ndarray, family: np.ndarray) -> np.ndarray:
+    """Judge win rates minus what the human win rates predict at the judge's attenuation.
+
+    A judge with symmetric noise and no family preference picks a response with probability
+    about alpha + kappa * h (h the human win rate on the pair; kappa < 1 as noise pulls rates
+    toward the middle), whichever family wrote it. The raw difference judge - human then
+    shrinks toward the middle for every family, negative for the families humans favour and
+    positive for the others, which a permutation test reads as family bias. kappa is fitted
+    by least squares on the *within-family* variation of h (each family's rows centred on the
+    family's means), so that a family preference, a shift of all of that family's rows, cannot
+    leak into it; each row's residual (judge - mean judge) - kappa (h - mean h) then averages,
+    per family, to the family's excess that humans and the judge's noise do not explain. The
+    per-family bootstrap ignores the uncertainty of kappa (one number fitted on all rows)."""
+    fam = pd.Series(family).astype(str).to_numpy()
+    xw = human - pd.Series(human).groupby(fam).transform("mean").to_numpy()
+    yw = judge - pd.Series(judge).groupby(fam).transform("mean").to_numpy()
+    sxx = float(xw @ xw)
+    kappa = float(xw @ yw) / sxx if sxx > 0 else 0.0
+    return (judge - judge.mean()) - kappa * (human - human.mean())
 
 
 def _mde_from_se(se: float, alpha: float = 0.05, power: float = 0.8) -> float:

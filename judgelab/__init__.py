@@ -29,5 +29,15 @@ sim.install()
 
 __version__ = "0.1.0"
 
-__all__ = ["DataError", "Dataset", "load_dataset", "families", "sim", "stats", "studies", "ensembles", "__version__"]
+__all__ = [
+    "DataError",
+    "Dataset",
+    "load_dataset",
+    "families",
+    "sim",
+    "stats",
+    "studies",
+    "ensembles",
+    "__version__",
+]
 __all__ += ["Judge", "VerdictStore", "judge_pairwise", "judge_single", "judge_rubric"]

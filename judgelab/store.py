@@ -45,28 +45,15 @@ from typing import Any
 
 import pandas as pd
 
+from judgelab.data import VERDICT_COLUMNS
+
 __all__ = ["VerdictStore", "StoreError", "SCHEMA_VERSION", "FRAME_COLUMNS"]
 
 SCHEMA_VERSION = 1
 
 #: Columns of :meth:`VerdictStore.to_frame` (docs/architecture.md "Verdict frame").
 FRAME_COLUMNS = [
-    "model",
-    "backend",
-    "judge_version",
-    "judge_family",
-    "protocol",
-    "item_id",
-    "response_a",
-    "response_b",
-    "response_id",
-    "order",
-    "sample",
-    "raw_output",
-    "choice",
-    "winner",
-    "score",
-    "parse_ok",
+    *VERDICT_COLUMNS,
     "verdict",
     "judge_verdict",
     "sections",

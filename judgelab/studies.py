@@ -618,12 +618,9 @@ class StudyContext:
     def adjust(self, findings: pd.DataFrame) -> pd.DataFrame:
         """Holm over primary findings, Benjamini-Hochberg over exploratory ones
         (:func:`judgelab.stats.multitest.adjust_findings`)."""
-        df = _findings_frame(findings)
-        try:
-            from judgelab.stats.multitest import adjust_findings
-        except ImportError:  # stats/multitest.py not installed yet: same rule through statsmodels
-            return _adjust_fallback(df)
-        return adjust_findings(df)
+        from judgelab.stats.multitest import adjust_findings
+
+        return adjust_findings(_findings_frame(findings))
 
     def save_findings(self, findings: pd.DataFrame, adjust: bool = True) -> pd.DataFrame:
         """Adjust p-values (unless ``adjust=False``), write ``findings.json`` into
@@ -655,22 +652,6 @@ class StudyContext:
         return f"<p>{head}</p>" + self.identities.drop(columns=["judge"], errors="ignore").to_html(
             index=False
         )
-
-
-def _adjust_fallback(df: pd.DataFrame) -> pd.DataFrame:
-    """Holm over primary p-values, Benjamini-Hochberg over exploratory ones (statsmodels)."""
-    from statsmodels.stats.multitest import multipletests
-
-    df = df.copy()
-    p = pd.to_numeric(df["p_value"], errors="coerce")
-    primary = df["primary"].fillna(False).astype(bool)
-    adj = pd.Series(np.nan, index=df.index)
-    for mask, method in ((primary, "holm"), (~primary, "fdr_bh")):
-        m = mask & p.notna()
-        if m.any():
-            adj[m] = multipletests(p[m].to_numpy(), method=method)[1]
-    df["p_adjusted"] = adj.astype(object).where(adj.notna(), None)
-    return df
 
 
 def _findings_frame(findings) -> pd.DataFrame:

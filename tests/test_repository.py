@@ -82,8 +82,12 @@ def test_every_notebook_parameter_is_visible_to_papermill():
         nb = nbformat.read(path, as_version=4)
         cells = [c for c in nb.cells if "parameters" in c.metadata.get("tags", [])]
         assert len(cells) == 1, f"{path.name}: one cell tagged 'parameters' expected"
-        assigned = [n.targets[0].id for n in ast.parse(cells[0].source).body if isinstance(n, ast.Assign)]
+        assigned = [
+            n.targets[0].id for n in ast.parse(cells[0].source).body if isinstance(n, ast.Assign)
+        ]
         seen = pm.inspect_notebook(str(path))
         missing = [a for a in assigned if a not in seen]
         assert not missing, f"{path.name}: papermill cannot read parameters {missing}"
-        assert all(seen[a]["help"] for a in assigned), f"{path.name}: every parameter needs a comment"
+        assert all(seen[a]["help"] for a in assigned), (
+            f"{path.name}: every parameter needs a comment"
+        )

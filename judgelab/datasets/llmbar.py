@@ -47,7 +47,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from judgelab.data import DataError, Dataset
+from judgelab.data import VERDICT_COLUMNS, DataError, Dataset
 from judgelab.datasets import _base
 
 NAME = "llmbar"
@@ -409,22 +409,7 @@ def _verdicts(raw: pd.DataFrame, inst: pd.DataFrame, judges: pd.DataFrame) -> pd
     v["_row"] = np.concatenate([np.arange(len(raw)), np.arange(len(raw))])
     v = v.sort_values(["_row", "order"], kind="stable").drop(columns="_row").reset_index(drop=True)
     cols = [
-        "model",
-        "backend",
-        "judge_version",
-        "judge_family",
-        "protocol",
-        "item_id",
-        "response_a",
-        "response_b",
-        "response_id",
-        "order",
-        "sample",
-        "raw_output",
-        "choice",
-        "winner",
-        "score",
-        "parse_ok",
+        *VERDICT_COLUMNS,
         "score_a",
         "score_b",
         "model_id",

@@ -60,10 +60,11 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy import stats as sstats
 
 from judgelab.data import DataError
 from judgelab.stats import agreement as _agr
+from judgelab.stats import multitest
+from judgelab.stats import power as _power
 from judgelab.stats._tidy import finding, findings_frame
 from judgelab.stats.resampling import (
     MIN_ITEMS,
@@ -1297,7 +1298,7 @@ def signed_bias(
             ]
         )
     ps = np.array([r["p_value"] if r["p_value"] is not None else 1.0 for r in rows])
-    holm = _holm(ps)
+    holm = multitest.holm(ps)
     est = np.array([abs(r["estimate"]) if r["estimate"] is not None else -1 for r in rows])
     top = int(est.argmax())
     for i, r in enumerate(rows):
@@ -1344,27 +1345,8 @@ def _attenuation_residual(judge: np.ndarray, human: np.ndarray, family: np.ndarr
 
 
 def _mde_from_se(se: float, alpha: float = 0.05, power: float = 0.8) -> float:
-    """Minimum detectable effect for a two-sided z test with standard error ``se``:
-    (z_{1-alpha/2} + z_power) * se (judgelab.stats.power when present)."""
-    try:
-        from judgelab.stats import power as _power
-
-        return float(_power.minimum_detectable_effect(se=se, alpha=alpha, power=power))
-    except Exception:  # power.py absent or with another signature: closed form
-        return float((sstats.norm.ppf(1 - alpha / 2) + sstats.norm.ppf(power)) * se)
-
-
-def _holm(p: np.ndarray) -> np.ndarray:
-    """Holm step-down adjusted p-values (Holm 1979)."""
-    p = np.asarray(p, float)
-    m = len(p)
-    order = np.argsort(p)
-    adj = np.empty(m)
-    running = 0.0
-    for rank, i in enumerate(order):
-        running = max(running, (m - rank) * p[i])
-        adj[i] = min(1.0, running)
-    return adj
+    """Minimum detectable effect of a two-sided Wald test with standard error ``se``."""
+    return float(_power.minimum_detectable_effect(se=se, alpha=alpha, power=power))
 
 
 def win_rates(

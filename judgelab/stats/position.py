@@ -42,6 +42,7 @@ import pandas as pd
 
 from judgelab.data import DataError
 from judgelab.stats._tidy import finding, findings_frame
+from judgelab.stats.multitest import adjust_findings
 
 __all__ = [
     "classify_pairs",
@@ -703,7 +704,7 @@ def position_findings(
 
     df = findings_frame(rows)
     if adjust and len(df):
-        df = _holm(df)
+        df = adjust_findings(df)
     df["conclusion"] = [
         _conclude(r, alpha)
         if r["id"] == "first_slot_share" and r["estimate"] is not None
@@ -722,24 +723,6 @@ def _p_of(r):
     if p is None or p != p:
         p = r.get("p_value")
     return None if p is None or p != p else float(p)
-
-
-def _holm(df: pd.DataFrame) -> pd.DataFrame:
-    """Holm across the primary p-values (judgelab.stats.multitest), exploratory BH."""
-    try:
-        from judgelab.stats.multitest import adjust_findings
-
-        return adjust_findings(df)
-    except ImportError:
-        from statsmodels.stats.multitest import multipletests
-
-        df = df.copy()
-        m = df["primary"].astype(bool) & df["p_value"].notna()
-        if m.any():
-            df.loc[m, "p_adjusted"] = multipletests(
-                df.loc[m, "p_value"].astype(float), method="holm"
-            )[1]
-        return df
 
 
 def _conclude(r, alpha) -> str:

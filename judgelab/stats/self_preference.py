@@ -38,6 +38,7 @@ import pandas as pd
 from judgelab.data import DataError
 from judgelab.families import family_of, relation
 from judgelab.stats._tidy import finding, findings_frame
+from judgelab.stats.multitest import adjust_findings
 
 __all__ = [
     "SELF_PREFERENCE_IDS",
@@ -1153,7 +1154,7 @@ def self_preference_findings(
     if "mde" not in df.columns:
         df["mde"] = None
     if adjust:
-        df = _adjust(df)
+        df = adjust_findings(df)
     mde, concl = [], []
     for _, r in df.iterrows():
         r = r.to_dict()
@@ -1178,21 +1179,3 @@ def self_preference_findings(
     df["mde"] = mde
     df["conclusion"] = concl
     return df
-
-
-def _adjust(df: pd.DataFrame) -> pd.DataFrame:
-    try:
-        from judgelab.stats.multitest import adjust_findings
-
-        return adjust_findings(df)
-    except ImportError:
-        from statsmodels.stats.multitest import multipletests
-
-        df = df.copy()
-        p = pd.to_numeric(df["p_value"], errors="coerce")
-        prim = df["primary"].astype(bool)
-        for mask, method in ((prim, "holm"), (~prim, "fdr_bh")):
-            m = mask & p.notna()
-            if m.any():
-                df.loc[m, "p_adjusted"] = multipletests(p[m].to_numpy(), method=method)[1]
-        return df

@@ -125,6 +125,13 @@ class CellError(StudyError):
 
 
 # ------------------------------------------------------------------- figures
+class SavedFigures(list):
+    """The files :func:`show` wrote; shows nothing when a notebook cell ends with it."""
+
+    def _ipython_display_(self):
+        pass
+
+
 def show(
     fig,
     name: str,
@@ -136,7 +143,8 @@ def show(
     Saves ``<out>/figures/<name>.<fmt>`` for each format (default SVG and PDF), where
     ``<out>`` is ``out_dir``, else ``$JUDGELAB_OUT``, else the working directory. The figure
     is closed afterwards so that the inline backend does not display it a second time.
-    Returns the list of saved paths.
+    Returns the list of saved paths (as :class:`SavedFigures`, which displays as nothing when it
+    ends a notebook cell: the figure itself was just shown).
     """
     import matplotlib.pyplot as plt
 
@@ -168,7 +176,7 @@ def show(
             display(figure)
     finally:
         plt.close(figure)
-    return saved
+    return SavedFigures(saved)
 
 
 # --------------------------------------------------------------- parameters

@@ -36,7 +36,6 @@ from __future__ import annotations
 import dataclasses
 import datetime as _dt
 import html as _html
-import inspect
 import json
 import math
 import os
@@ -48,7 +47,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from judgelab.data import DataError, Dataset, load_dataset, read_table
+from judgelab.data import DataError, Dataset, identity_string, load_dataset, read_table
 
 __all__ = [
     "STUDIES",
@@ -188,11 +187,6 @@ def study_parameters(study: str) -> dict[str, dict[str, Any]]:
 
 
 # --------------------------------------------------------------- identities
-def identity_string(model, backend, judge_version) -> str:
-    """``model|backend|judge_version``: how findings name a judge."""
-    return f"{model}|{backend}|{judge_version}"
-
-
 def identities_of(verdicts: pd.DataFrame) -> pd.DataFrame:
     """One row per identity (model, backend, judge_version) with its family and counts:
     ``n`` (verdict rows), ``n_parsed``, ``cost_usd`` (when the frame has costs)."""
@@ -489,40 +483,6 @@ def _as_bool(x) -> bool:
 
 
 # ------------------------------------------------------------------ running
-def _call_with_supported(fn, /, *args, **kwargs):
-    """Call ``fn`` with the keyword arguments its signature accepts (run.py owns the signature)."""
-    sig = inspect.signature(fn)
-    if not any(p.kind is inspect.Parameter.VAR_KEYWORD for p in sig.parameters.values()):
-        kwargs = {k: v for k, v in kwargs.items() if k in sig.parameters}
-    return fn(*args, **kwargs)
-
-
-def _unpack_run_result(result) -> tuple[pd.DataFrame, dict]:
-    """run.py returns a frame, (frame, summary) or an object with ``verdicts`` / ``summary``."""
-    summary: Any = {}
-    if isinstance(result, pd.DataFrame):
-        frame = result
-        summary = dict(result.attrs.get("summary", {}))
-    elif isinstance(result, tuple) and len(result) == 2 and isinstance(result[0], pd.DataFrame):
-        frame, summary = result
-    else:
-        frame = getattr(result, "verdicts", None)
-        if frame is None:
-            frame = getattr(result, "frame", None)
-        summary = getattr(result, "summary", {})
-        if callable(summary):
-            summary = summary()
-    if dataclasses.is_dataclass(summary) and not isinstance(summary, type):
-        summary = dataclasses.asdict(summary)
-    elif hasattr(summary, "to_dict"):
-        summary = summary.to_dict()
-    elif not isinstance(summary, Mapping):
-        summary = dict(getattr(summary, "__dict__", {}) or {})
-    if frame is None:
-        frame = pd.DataFrame(columns=[])
-    return frame, _jsonable(dict(summary))
-
-
 def output_dir() -> Path:
     """Where a study writes findings.json and figures: ``$JUDGELAB_OUT`` (set by the CLI) or cwd."""
     return Path(os.environ.get("JUDGELAB_OUT") or os.getcwd())
@@ -887,9 +847,7 @@ def _judge_now(
             )
         else:
             pair_frame = dataset.pairs(pairs)
-        result = _call_with_supported(
-            run.judge_pairwise, dataset, specs, pairs=pair_frame, **common
-        )
+        frame = run.judge_pairwise(dataset, specs, pairs=pair_frame, **common)
     else:
         if responses is None and pairs is not None:
             # an explicit pairs spec names the units: the responses in those pairs
@@ -903,11 +861,14 @@ def _judge_now(
             # run.py's default units (responses with human labels, else all), seeded sample
             common.setdefault("n_responses", params.get("n_responses"))
         fn = run.judge_single if protocol == "single" else run.judge_rubric
-        result = _call_with_supported(
-            fn, dataset, specs, responses=None if responses is None else list(responses), **common
+        frame = fn(
+            dataset, specs, responses=None if responses is None else list(responses), **common
         )
-    frame, summary = _unpack_run_result(result)
-    summary = {"protocol": protocol, "n_judges": len(specs), **summary}
+    summary = {
+        "protocol": protocol,
+        "n_judges": len(specs),
+        **_jsonable(frame.attrs.get("summary", {})),
+    }
     if len(frame) == 0:
         return _empty_verdicts(), summary
     return _normalise_verdicts(frame), summary

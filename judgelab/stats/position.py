@@ -40,7 +40,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from judgelab.data import DataError
+from judgelab.data import DataError, identity_string
 from judgelab.stats._tidy import finding, findings_frame
 from judgelab.stats.multitest import adjust_findings
 
@@ -70,11 +70,6 @@ _MIN_ITEMS_FOR_CI = 30
 
 
 # ----------------------------------------------------------------------------- input
-def identity_string(model, backend, judge_version) -> str:
-    """The identity string ``f"{model}|{backend}|{judge_version}"`` of docs/architecture.md."""
-    return f"{model}|{backend}|{judge_version}"
-
-
 def _pairwise_calls(verdicts: pd.DataFrame) -> pd.DataFrame:
     """Validated pairwise rows with a ``judge`` identity and a normalised ``c`` (A|B|C|None)."""
     if verdicts is None or len(verdicts) == 0:

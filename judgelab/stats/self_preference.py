@@ -35,7 +35,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from judgelab.data import DataError
+from judgelab.data import DataError, identity_string
 from judgelab.families import family_of, relation
 from judgelab.stats._tidy import finding, findings_frame
 from judgelab.stats.multitest import adjust_findings
@@ -91,10 +91,6 @@ _MIN_ITEMS_FOR_CI = 30
 #: |log-odds| beyond which a non-converged coefficient is treated as diverging (separation)
 _DIVERGED = 15.0
 _CHOICE = {"a": "A", "b": "B", "tie": "C", "c": "C"}
-
-
-def _identity(m, b, v) -> str:
-    return f"{m}|{b}|{v}"
 
 
 # --------------------------------------------------------------------------- inputs
@@ -193,7 +189,7 @@ def judgment_table(verdicts: pd.DataFrame, dataset) -> pd.DataFrame:
     backend = v["backend"] if "backend" in v.columns else pd.Series([None] * len(v))
     version = v["judge_version"] if "judge_version" in v.columns else pd.Series([None] * len(v))
     out["judge"] = [
-        _identity(m, b, j)
+        identity_string(m, b, j)
         for m, b, j in zip(
             v["model"].to_numpy(dtype=object),
             backend.to_numpy(dtype=object),
@@ -913,7 +909,7 @@ def score_difference(
                 finding(
                     "score_difference",
                     None,
-                    judge=_identity(j.model, j.backend, j.judge_version),
+                    judge=identity_string(j.model, j.backend, j.judge_version),
                     reason="no human scores in the dataset",
                     n=0,
                 )
@@ -932,7 +928,7 @@ def score_difference(
     v["diff"] = pd.to_numeric(v["score"], errors="coerce") - v["rid"].map(med)
     v = v[v["diff"].notna()]
     v["judge"] = [
-        _identity(m, b, j) for m, b, j in zip(v["model"], v["backend"], v["judge_version"])
+        identity_string(m, b, j) for m, b, j in zip(v["model"], v["backend"], v["judge_version"])
     ]
     jf = (
         v["judge_family"]

@@ -20,8 +20,11 @@ def tmp_store(tmp_path) -> Path:
 
 @pytest.fixture(scope="session")
 def shared_data() -> Path:
-    """The offline copies of public datasets (JUDGELAB_DATA, else /work/shared/data); skips when absent."""
-    path = Path(os.environ.get("JUDGELAB_DATA") or "/work/shared/data")
+    """The offline copies of public datasets: ``$JUDGELAB_DATA``, else ``../shared/data`` beside
+    the checkout (as tests/test_datasets_real.py looks); skips, saying where, when absent."""
+    path = Path(
+        os.environ.get("JUDGELAB_DATA") or Path(__file__).resolve().parents[2] / "shared" / "data"
+    )
     if not path.is_dir():
         pytest.skip(f"shared data not found at {path} (set JUDGELAB_DATA)")
     return path

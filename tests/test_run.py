@@ -220,8 +220,11 @@ def test_sigkill_then_rerun_has_exact_accounting(fake_openai, tmp_path):
     assert not done_keys & set(rerun)  # nothing already done is requested again
     assert len(rerun) == len(set(rerun)) == 60 - len(done_keys)
     paid_twice = set(first) & set(rerun)
-    assert s["repaid"] == len(paid_twice) == len(pending)
-    assert {key_of[a] for a in pending} == paid_twice
+    # A call left pending was claimed before the kill; it may or may not have reached the
+    # server (a kill between the claim and the send), so the store reports every pending
+    # call as possibly re-paid: an upper bound on what was really paid twice, never less.
+    assert s["repaid"] == len(pending) >= len(paid_twice)
+    assert paid_twice <= {key_of[a] for a in pending}
     assert s["cached"] == len(done_keys) and s["sent"] == 60 - len(done_keys) and s["calls"] == 60
     assert len(df) == 60 and df["address"].is_unique and (df["status"] == "done").all()
     calls = st.query("SELECT address, status, sends FROM calls")

@@ -265,7 +265,9 @@ class Dataset:
         p = self.preferences
         if p is None or p.empty:
             return pd.DataFrame(columns=["item_id", "response_a", "response_b"])
-        key = p.apply(lambda r: tuple(sorted((r.response_a, r.response_b))), axis=1)
+        from judgelab.stats.reference import pair_key
+
+        key = pair_key(p["response_a"], p["response_b"])  # order-free, vectorised
         out = p.assign(_key=key).drop_duplicates("_key")[["item_id", "response_a", "response_b"]]
         return out.reset_index(drop=True)
 

@@ -1118,7 +1118,7 @@ def win_score(winner, target, tie_policy: str = "class") -> np.ndarray:
 _IDENTITY = ["model", "backend", "judge_version"]
 
 
-def _mode_winner(df: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+def mode_winner(df: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
     """Modal winner per group of keys; several modes -> tie (repeats that disagree evenly)."""
     cnt = df.groupby(keys + ["winner"], dropna=False, sort=False).size().rename("k").reset_index()
     top = cnt.groupby(keys, dropna=False, sort=False)["k"].transform("max")
@@ -1157,7 +1157,7 @@ def aggregate_orders(verdicts: pd.DataFrame, how: str = "per_call") -> pd.DataFr
         v = v.loc[v["order"] == "ab"]
     elif how == "consistent_only":
         keys = [c for c in _IDENTITY if c in v.columns] + ["item_id", "response_a", "response_b"]
-        per_order = _mode_winner(v, keys + ["order"])
+        per_order = mode_winner(v, keys + ["order"])
         wide = per_order.set_index(keys + ["order"])["winner"].unstack("order")
         for o in ("ab", "ba"):
             if o not in wide.columns:

@@ -358,16 +358,7 @@ def pairwise_units(
 def _pairwise_units(
     verdicts: pd.DataFrame, order_aggregation: str = "per_call", tie_policy: str = "class"
 ) -> tuple[pd.DataFrame, dict]:
-    """One judge's pairwise verdicts as weighted units ``item_id, lo, hi, label, weight``.
-
-    ``lo < hi`` are the pair's response ids in sorted order; ``label`` 0 = lo wins, 1 = hi
-    wins, 2 = tie. ``per_call``: every parsed (pair, order) is a unit of weight 1 shared by
-    its repeats (1 / r each: repeats averaged within (pair, order), STATISTICS.md).
-    ``first_order``: order ``ab`` only. ``consistent_only``: one unit per pair with both
-    orders parsed, labelled by the modal repeat of each order; orders that disagree give a
-    tie. ``tie_policy='drop'`` removes tie units afterwards. Returns (units, counts of
-    excluded rows/pairs by reason).
-    """
+    """The uncached body of :func:`pairwise_units` (same arguments and result)."""
     _check_settings(tie_policy, order_aggregation)
     _require(verdicts, "verdicts", ["item_id", "response_a", "response_b"])
     v = verdicts

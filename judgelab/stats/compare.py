@@ -33,12 +33,14 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from judgelab.data import identity_string
 from judgelab.stats._tidy import finding, findings_frame
 from judgelab.stats.agreement import (
     accuracy_from_totals,
     aggregate_orders,
     confusion_counts,
     kappa_from_totals,
+    mode_winner,
 )
 from judgelab.stats.reference import TIE, attach_reference, pair_key
 from judgelab.stats.resampling import cluster_bootstrap, mcnemar_exact
@@ -65,7 +67,7 @@ def identity_of(verdicts: pd.DataFrame) -> str | None:
         return None
     if len(ids) > 1:
         raise ValueError(f"expected one judge identity, got {len(ids)}: {ids.to_dict('records')}")
-    return "|".join(str(x) for x in ids.iloc[0])
+    return identity_string(*ids.iloc[0])
 
 
 def units(verdicts: pd.DataFrame, order_aggregation: str = "per_call") -> pd.DataFrame:
@@ -374,11 +376,7 @@ def _ensemble_decisions(ensemble: pd.DataFrame) -> pd.DataFrame:
     for _, g in ensemble.groupby(IDENTITY, sort=False):
         parts.append(_pair_decisions(g))
     d = pd.concat(parts, ignore_index=True)
-    cnt = d.groupby(["pair_key", "winner"]).size().rename("k").reset_index()
-    top = cnt.groupby("pair_key")["k"].transform("max")
-    best = cnt[cnt["k"] == top]
-    n_best = best.groupby("pair_key")["winner"].transform("size")
-    best = best.assign(winner=np.where(n_best > 1, TIE, best["winner"])).drop_duplicates("pair_key")
+    best = mode_winner(d, ["pair_key"])  # plurality over judges, an even split is a tie
     cost = d.groupby("pair_key")["cost"].sum()
     item = d.drop_duplicates("pair_key").set_index("pair_key")["item_id"]
     out = best[["pair_key", "winner"]].assign(

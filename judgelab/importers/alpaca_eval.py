@@ -175,7 +175,7 @@ def read(
                 shown_first_won = (pref > 1.5) == (first == "output_2")
                 choice = "tie" if pref == 1.5 else ("A" if shown_first_won else "B")
                 p_first = p2 if first == "output_2" else 1.0 - p2
-                if pref not in (1.0, 1.5, 2.0):  # a probability only where the file has one
+                if _top_token(rec.get("raw_completion")) is not None:  # a logprob judge
                     p_a, p_b = p_first, 1.0 - p_first
         builder.add_verdict(
             model=model,

@@ -522,3 +522,20 @@ def test_cli_import_command(tmp_path):
     assert res.exit_code == 1 and "--baseline applies to arena_hard" in res.output
     res = CliRunner().invoke(app, ["import", "alpaca_eval", str(path), "--out", str(out)])
     assert res.exit_code == 1 and "not empty" in res.output
+
+
+def test_directory_expands_to_the_format_files_and_fastchat_scale(tmp_path):
+    folder = tmp_path / "model_judgment"
+    folder.mkdir()
+    (folder / "gpt-4_pair.jsonl").write_text(json.dumps(fastchat_pair(1, "model_1", "tie")))
+    single = {"question_id": 1, "model": "m1", "judge": ["gpt-4", "single-v1"], "score": 7}
+    (folder / "gpt-4_single.jsonl").write_text(json.dumps(single))
+    (folder / "notes.txt").write_text("not a judgment file")
+    report = import_verdicts("fastchat", folder, tmp_path / "out")
+    assert [f["path"].rsplit("/", 1)[-1] for f in report["files"]] == [
+        "gpt-4_pair.jsonl",
+        "gpt-4_single.jsonl",
+    ]
+    assert load(tmp_path / "out").scale == (1.0, 10.0)
+    with pytest.raises(FileNotFoundError, match="no inspect files"):
+        import_verdicts("inspect", folder, tmp_path / "out2")

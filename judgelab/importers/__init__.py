@@ -68,13 +68,31 @@ def _readers() -> dict[str, Callable[..., Any]]:
 FORMATS = ("alpaca_eval", "fastchat", "arena_hard", "inspect", "promptfoo", "csv")
 
 
-def _expand(paths: Iterable[str | Path]) -> list[Path]:
-    out = []
+#: What a directory given as a path expands to, per format (sorted, recursive).
+DIRECTORY_PATTERNS: dict[str, tuple[str, ...]] = {
+    "alpaca_eval": ("**/annotations.json",),
+    "fastchat": ("**/*_pair.jsonl", "**/*_single.jsonl"),
+    "arena_hard": ("**/*.jsonl",),
+    "inspect": ("**/*.eval", "**/*.json"),
+    "promptfoo": ("**/*.json",),
+    "csv": ("**/*.csv", "**/*.parquet"),
+}
+
+
+def _expand(fmt: str, paths: Iterable[str | Path]) -> list[Path]:
+    out: list[Path] = []
     for p in paths:
         p = Path(p).expanduser()
         if not p.exists():
             raise FileNotFoundError(f"{p}: no such file or directory")
-        out.append(p)
+        if p.is_dir():
+            found = sorted({f for pat in DIRECTORY_PATTERNS[fmt] for f in p.glob(pat)})
+            if not found:
+                pats = ", ".join(DIRECTORY_PATTERNS[fmt])
+                raise FileNotFoundError(f"{p}: a directory with no {fmt} files ({pats})")
+            out += found
+        else:
+            out.append(p)
     if not out:
         raise ValueError("no input files given")
     return out
@@ -90,7 +108,8 @@ def import_verdicts(
     format
         One of :data:`FORMATS`.
     paths
-        A file or a list of files (a directory where the format says so).
+        A file or a list of files; a directory stands for the format's files under it
+        (:data:`DIRECTORY_PATTERNS`).
     out
         The dataset directory to write (must not exist or be empty, unless ``overwrite``).
     **options
@@ -110,11 +129,13 @@ def import_verdicts(
         raise ValueError(f"unknown import format '{format}' (one of: {known})")
     if isinstance(paths, (str, Path)):
         paths = [paths]
-    files = _expand(paths)
+    files = _expand(format, paths)
     write_opts = {k: options.pop(k) for k in _WRITE_OPTIONS if k in options}
     write_opts = {k: v for k, v in write_opts.items() if v is not None}
     builder = DatasetBuilder(format)
     reader = readers[format]
     for f in files:
         reader(builder, f, **options)
+    if "scale" not in write_opts and builder.scale is not None:
+        write_opts["scale"] = builder.scale
     return builder.write(out, **write_opts)

@@ -108,6 +108,8 @@ class DatasetBuilder:
         self.warnings: list[str] = []
         self.aliases: dict[str, str] = {}
         self.notes: dict[str, Any] = {}
+        #: the tool's own score scale, when it has one (FastChat single grading: 1-10)
+        self.scale: tuple[float, float] | None = None
 
     # ------------------------------------------------------------ counting
     def open_file(self, path: str | Path) -> FileCount:

@@ -32,6 +32,7 @@ from judgelab.importers._common import (
 
 BACKEND = "fastchat"
 SKIP_NOT_OBJECT = "not a judgment object"
+SINGLE_SCALE = (1.0, 10.0)  # FastChat's single-answer grading
 
 _VERDICT = re.compile(r"\[\[(A|B|C)\]\]")
 _RATING = re.compile(r"\[\[(\d+\.?\d*)\]\]")
@@ -152,6 +153,7 @@ def _pair(builder: DatasetBuilder, rec: dict, path: Path, n: int) -> bool:
 
 def _single(builder: DatasetBuilder, rec: dict, path: Path, n: int) -> None:
     model, prompt_name = _judge(rec, path)
+    builder.scale = SINGLE_SCALE
     qid, turn, gen = rec["question_id"], rec.get("turn", 1), rec["model"]
     prompt = rec.get("user_prompt", "")
     first_turn = int(turn or 1) == 1  # later turns embed the whole conversation: no cut

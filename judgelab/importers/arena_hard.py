@@ -8,8 +8,9 @@ are choice A with ``strength`` strong / weak, ``A=B`` a tie, ``B>A`` / ``B>>A`` 
 (or a label outside this set) is unparsed.
 
 The baseline is not named in the file: ``baseline`` (default ``gpt-4-0314``, the v0.1
-baseline). The judge is the record's ``judge`` field; it may differ from the folder name
-(``gemini-1.5-pro-api-preview`` in ``gemini-1.5-pro-api-0514/``): both are in the report.
+baseline). The judge is the record's ``judge`` field (else the folder name, which Arena-Hard names after
+the judge); it may differ from the folder name (``gemini-1.5-pro-api-preview`` in
+``gemini-1.5-pro-api-0514/``): both are in the report.
 ``judge_version`` is ``arena-hard-v0.1``.
 
 Arena-Hard-Auto v2 files (``uid`` instead of ``question_id``, a ``baseline`` field, judgments

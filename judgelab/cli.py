@@ -10,6 +10,8 @@ from pathlib import Path
 
 import typer
 
+from judgelab.importers.cli import import_command
+
 app = typer.Typer(
     name="judgelab",
     help="Measure LLM judges like instruments: run parameterized bias and calibration studies.",
@@ -246,6 +248,10 @@ def diff(
         typer.echo(shown[cols].to_string(index=False) if len(shown) else "no differences")
     counts = d["change"].value_counts().to_dict()
     typer.echo(", ".join(f"{k}: {v}" for k, v in sorted(counts.items())))
+
+
+# `judgelab import FORMAT PATH... --out DIR` (docs/importing.md)
+app.command("import")(import_command)
 
 
 def main():

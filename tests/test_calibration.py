@@ -16,7 +16,10 @@ from scipy import stats as sstats
 from sklearn.metrics import accuracy_score, cohen_kappa_score, f1_score
 
 from judgelab.data import DataError, Dataset, load_dataset
+from judgelab.stats import agreement as agr
 from judgelab.stats import calibration as cal
+from judgelab.stats.calibration import ranks
+from judgelab.stats.calibration._common import Resampling
 
 # ----------------------------------------------------------------------------- helpers
 
@@ -122,19 +125,19 @@ def test_confusion_statistics_equal_sklearn(k, rows):
     lab = np.array([r[1] % k for r in rows])
     w = np.array([r[2] for r in rows])
     t = _conf(ref, lab, w, k)
-    assert cal.agreement_from_confusion(t, k)[0] == pytest.approx(
+    assert agr.accuracy_from_totals(t, k)[0] == pytest.approx(
         accuracy_score(ref, lab, sample_weight=w), abs=1e-9
     )
     f1 = f1_score(ref, lab, average="macro", sample_weight=w, zero_division=0)
-    assert cal.macro_f1_from_confusion(t, k)[0] == pytest.approx(f1, abs=1e-9)
-    kap = cal.kappa_from_confusion(t, k)[0]
+    assert agr.macro_f1_from_totals(t, k)[0] == pytest.approx(f1, abs=1e-9)
+    kap = agr.kappa_from_totals(t, k)[0]
     with np.errstate(all="ignore"):
         ref_kap = cohen_kappa_score(ref, lab, sample_weight=w)
     if np.isnan(ref_kap) or len(set(ref) | set(lab)) == 1:
         assert np.isnan(kap)
     else:
         assert kap == pytest.approx(ref_kap, abs=1e-9)
-    wk = cal.weighted_kappa_from_confusion(t, k)[0]
+    wk = agr.kappa_from_totals(t, k, "quadratic")[0]
     with np.errstate(all="ignore"):
         ref_wk = cohen_kappa_score(
             ref, lab, weights="quadratic", labels=np.arange(k), sample_weight=w
@@ -148,13 +151,23 @@ def test_confusion_statistics_equal_sklearn(k, rows):
 @settings(max_examples=60, deadline=None)
 @given(st.lists(st.tuples(st.integers(1, 5), st.integers(1, 5)), min_size=3, max_size=40))
 def test_rank_correlations_equal_scipy(pairs):
+    """With every unit weighted once, the bootstrap closed forms are plain tau-b and rho:
+    scipy's, and judgelab.stats.agreement's (the one public implementation)."""
     x = np.array([p[0] for p in pairs], float)
     y = np.array([p[1] for p in pairs], float)
+    codes = np.arange(len(x))
+    ones = np.ones((1, len(x)))
+    tau = ranks.kendall_b_weighted(ones, *ranks.kendall_matrices(x, y, codes, len(x)))[0]
+    LX, EX = ranks.rank_matrices(x, codes, len(x))
+    LY, EY = ranks.rank_matrices(y, codes, len(x))
+    rho = ranks.spearman_weighted(ones, LX, EX, LY, EY, codes)[0]
     if np.ptp(x) == 0 or np.ptp(y) == 0:
-        assert np.isnan(cal.kendall_tau_b(x, y)) and np.isnan(cal.spearman(x, y))
+        assert np.isnan(tau) and np.isnan(rho)
         return
-    assert cal.kendall_tau_b(x, y) == pytest.approx(sstats.kendalltau(x, y).statistic, abs=1e-9)
-    assert cal.spearman(x, y) == pytest.approx(sstats.spearmanr(x, y).statistic, abs=1e-9)
+    assert tau == pytest.approx(sstats.kendalltau(x, y).statistic, abs=1e-9)
+    assert rho == pytest.approx(sstats.spearmanr(x, y).statistic, abs=1e-9)
+    assert tau == pytest.approx(agr.kendall_tau_score(x, y), abs=1e-9)
+    assert rho == pytest.approx(agr.spearman_score(x, y), abs=1e-9)
 
 
 def test_bootstrap_rank_correlations_equal_scipy_on_resampled_items():
@@ -165,12 +178,12 @@ def test_bootstrap_rank_correlations_equal_scipy_on_resampled_items():
     codes = np.repeat(np.arange(n_items), sizes)
     x = rng.integers(1, 6, len(codes)).astype(float)
     y = (x + rng.integers(-2, 3, len(codes))).astype(float)
-    S, TX, TY, sz = cal._kendall_matrices(x, y, codes, n_items)
-    LX, EX = cal._rank_matrices(x, codes, n_items)
-    LY, EY = cal._rank_matrices(y, codes, n_items)
+    S, TX, TY, sz = ranks.kendall_matrices(x, y, codes, n_items)
+    LX, EX = ranks.rank_matrices(x, codes, n_items)
+    LY, EY = ranks.rank_matrices(y, codes, n_items)
     W = rng.multinomial(n_items, np.ones(n_items) / n_items, size=20).astype(float)
-    tau = cal._kendall_b_weighted(W, S, TX, TY, sz)
-    rho = cal._spearman_weighted(W, LX, EX, LY, EY, codes)
+    tau = ranks.kendall_b_weighted(W, S, TX, TY, sz)
+    rho = ranks.spearman_weighted(W, LX, EX, LY, EY, codes)
     for r in range(len(W)):
         rows = np.concatenate(
             [np.repeat(np.flatnonzero(codes == i), int(W[r, i])) for i in range(n_items)]
@@ -717,7 +730,9 @@ def test_rank_correlation_bootstrap_equals_the_generic_row_bootstrap():
     x = rng.integers(1, 8, len(codes)).astype(float)
     y = (x + rng.integers(-3, 4, len(codes))).astype(float)
     sub = pd.DataFrame({"item_id": [f"i{c:02d}" for c in codes], "score": x, "human": y})
-    got = cal._rank_corr_boot(sub, cal._Ctx(n_boot=60, seed=9))
+    got = ranks.rank_correlation_bootstrap(
+        sub["score"], sub["human"], sub["item_id"], Resampling(n_boot=60, seed=9).boot
+    )
     for name, fn in (("spearman", sstats.spearmanr), ("kendall_tau", sstats.kendalltau)):
         ref = cluster_bootstrap_rows(
             sub["item_id"], lambda rows, fn=fn: fn(x[rows], y[rows]).statistic, n_boot=60, seed=9

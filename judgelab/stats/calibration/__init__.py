@@ -55,7 +55,6 @@ from judgelab.stats.calibration.units import (
     pairwise_units,
     score_units,
 )
-from judgelab.stats.queue import escalation_queue
 
 __all__ = [
     "AAG_MARGIN",
@@ -89,3 +88,13 @@ __all__ = [
     "escalation_queue",
     "identity_of",
 ]
+
+
+def __getattr__(name: str):
+    # the queue lives in judgelab.stats.queue, which imports this package's units and panel:
+    # re-exported lazily so that either module can be imported first
+    if name == "escalation_queue":
+        from judgelab.stats.queue import escalation_queue
+
+        return escalation_queue
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -16,7 +16,12 @@ from scipy import stats as sstats
 from sklearn.metrics import accuracy_score, cohen_kappa_score, f1_score
 
 from judgelab.data import DataError, Dataset, load_dataset
+from judgelab.stats import agreement as agr
 from judgelab.stats import calibration as cal
+from judgelab.stats.calibration import ranks
+from judgelab.stats.calibration._common import Resampling
+from judgelab.stats.queue import CASE_COLUMNS, QUEUE_COLUMNS, low_margin
+from judgelab.stats.reference import coded_votes, reference_labels
 
 # ----------------------------------------------------------------------------- helpers
 
@@ -122,19 +127,19 @@ def test_confusion_statistics_equal_sklearn(k, rows):
     lab = np.array([r[1] % k for r in rows])
     w = np.array([r[2] for r in rows])
     t = _conf(ref, lab, w, k)
-    assert cal.agreement_from_confusion(t, k)[0] == pytest.approx(
+    assert agr.accuracy_from_totals(t, k)[0] == pytest.approx(
         accuracy_score(ref, lab, sample_weight=w), abs=1e-9
     )
     f1 = f1_score(ref, lab, average="macro", sample_weight=w, zero_division=0)
-    assert cal.macro_f1_from_confusion(t, k)[0] == pytest.approx(f1, abs=1e-9)
-    kap = cal.kappa_from_confusion(t, k)[0]
+    assert agr.macro_f1_from_totals(t, k)[0] == pytest.approx(f1, abs=1e-9)
+    kap = agr.kappa_from_totals(t, k)[0]
     with np.errstate(all="ignore"):
         ref_kap = cohen_kappa_score(ref, lab, sample_weight=w)
     if np.isnan(ref_kap) or len(set(ref) | set(lab)) == 1:
         assert np.isnan(kap)
     else:
         assert kap == pytest.approx(ref_kap, abs=1e-9)
-    wk = cal.weighted_kappa_from_confusion(t, k)[0]
+    wk = agr.kappa_from_totals(t, k, "quadratic")[0]
     with np.errstate(all="ignore"):
         ref_wk = cohen_kappa_score(
             ref, lab, weights="quadratic", labels=np.arange(k), sample_weight=w
@@ -148,13 +153,23 @@ def test_confusion_statistics_equal_sklearn(k, rows):
 @settings(max_examples=60, deadline=None)
 @given(st.lists(st.tuples(st.integers(1, 5), st.integers(1, 5)), min_size=3, max_size=40))
 def test_rank_correlations_equal_scipy(pairs):
+    """With every unit weighted once, the bootstrap closed forms are plain tau-b and rho:
+    scipy's, and judgelab.stats.agreement's (the one public implementation)."""
     x = np.array([p[0] for p in pairs], float)
     y = np.array([p[1] for p in pairs], float)
+    codes = np.arange(len(x))
+    ones = np.ones((1, len(x)))
+    tau = ranks.kendall_b_weighted(ones, *ranks.kendall_matrices(x, y, codes, len(x)))[0]
+    LX, EX = ranks.rank_matrices(x, codes, len(x))
+    LY, EY = ranks.rank_matrices(y, codes, len(x))
+    rho = ranks.spearman_weighted(ones, LX, EX, LY, EY, codes)[0]
     if np.ptp(x) == 0 or np.ptp(y) == 0:
-        assert np.isnan(cal.kendall_tau_b(x, y)) and np.isnan(cal.spearman(x, y))
+        assert np.isnan(tau) and np.isnan(rho)
         return
-    assert cal.kendall_tau_b(x, y) == pytest.approx(sstats.kendalltau(x, y).statistic, abs=1e-9)
-    assert cal.spearman(x, y) == pytest.approx(sstats.spearmanr(x, y).statistic, abs=1e-9)
+    assert tau == pytest.approx(sstats.kendalltau(x, y).statistic, abs=1e-9)
+    assert rho == pytest.approx(sstats.spearmanr(x, y).statistic, abs=1e-9)
+    assert tau == pytest.approx(agr.kendall_tau_score(x, y), abs=1e-9)
+    assert rho == pytest.approx(agr.spearman_score(x, y), abs=1e-9)
 
 
 def test_bootstrap_rank_correlations_equal_scipy_on_resampled_items():
@@ -165,12 +180,12 @@ def test_bootstrap_rank_correlations_equal_scipy_on_resampled_items():
     codes = np.repeat(np.arange(n_items), sizes)
     x = rng.integers(1, 6, len(codes)).astype(float)
     y = (x + rng.integers(-2, 3, len(codes))).astype(float)
-    S, TX, TY, sz = cal._kendall_matrices(x, y, codes, n_items)
-    LX, EX = cal._rank_matrices(x, codes, n_items)
-    LY, EY = cal._rank_matrices(y, codes, n_items)
+    S, TX, TY, sz = ranks.kendall_matrices(x, y, codes, n_items)
+    LX, EX = ranks.rank_matrices(x, codes, n_items)
+    LY, EY = ranks.rank_matrices(y, codes, n_items)
     W = rng.multinomial(n_items, np.ones(n_items) / n_items, size=20).astype(float)
-    tau = cal._kendall_b_weighted(W, S, TX, TY, sz)
-    rho = cal._spearman_weighted(W, LX, EX, LY, EY, codes)
+    tau = ranks.kendall_b_weighted(W, S, TX, TY, sz)
+    rho = ranks.spearman_weighted(W, LX, EX, LY, EY, codes)
     for r in range(len(W)):
         rows = np.concatenate(
             [np.repeat(np.flatnonzero(codes == i), int(W[r, i])) for i in range(n_items)]
@@ -599,6 +614,153 @@ def test_majority_verdicts_is_the_plurality_of_judges():
     assert e["vote_share"].tolist() == pytest.approx([2 / 3, 2 / 3, 1 / 3])
 
 
+def test_escalation_queue_reads_a_given_panel_majority_and_filters_reasons():
+    a = _verdicts({0: "a", 1: "b", 2: "a"}, model="m1")
+    b = _verdicts({0: "a", 1: "a", 2: "b"}, model="m2")
+    v = pd.concat([a, b])
+    panel = cal.majority_verdicts(v)
+    built = cal.escalation_queue(v, vote_share_threshold=1.0)
+    given = cal.escalation_queue(v, vote_share_threshold=1.0, panel_majority=panel)
+    pd.testing.assert_frame_equal(built, given)
+    # the ensembles' review queue: the panel rows whose vote is not unanimous
+    review = cal.escalation_queue(
+        v,
+        margin_threshold=None,
+        vote_share_threshold=1.0,
+        reasons=("ensemble_vote_share_below_threshold",),
+    )
+    assert review["item_id"].tolist() == ["i1", "i2"]
+    assert list(review.columns) == QUEUE_COLUMNS
+
+
+def test_low_margin_is_one_rule_per_case():
+    """The cases of tests/test_run.py::test_low_margin_cases under the one low-margin rule;
+    the orders compare modal winners, so a split order (q3: x, y) disagrees with x."""
+    rows = []
+
+    def r(item, order, sample, winner, margin, ok=True):
+        rows.append(
+            dict(model="m", backend="b", judge_version="v", protocol="pairwise", item_id=item,
+                 response_a="x", response_b="y", response_id=None, order=order, sample=sample,
+                 winner=winner, score=None, verdict=None, parse_ok=ok, margin=margin)
+        )  # fmt: skip
+
+    r("q1", "ab", 0, "x", 0.9), r("q1", "ba", 0, "x", 0.8)  # consistent
+    r("q2", "ab", 0, "x", 0.9), r("q2", "ba", 0, "y", 0.8)  # the orders disagree
+    r("q3", "ab", 0, "x", 0.9), r("q3", "ab", 1, "y", 0.8), r("q3", "ba", 0, "x", 0.9)
+    r("q4", "ab", 0, "x", 0.05), r("q4", "ba", 0, "x", 0.9)  # a low logprob margin
+    r("q5", "ab", 0, None, None, ok=False), r("q5", "ba", 0, "x", 0.9)  # unparsed: not counted
+    cases = low_margin(pd.DataFrame(rows), margin_threshold=0.1)
+    assert list(cases.columns) == CASE_COLUMNS
+    lm = cases.set_index("item_id")
+    assert lm["low_margin"].to_dict() == {
+        "q1": False,
+        "q2": True,
+        "q3": True,
+        "q4": True,
+        "q5": False,
+    }
+    assert lm["orders_disagree"].to_dict() == {
+        "q1": False,
+        "q2": True,
+        "q3": True,
+        "q4": False,
+        "q5": False,
+    }
+    assert (
+        lm.loc["q3", "repeats_disagree"] and lm.loc["q4", "margin_low"] and lm.loc["q5", "n"] == 1
+    )
+    assert not low_margin(pd.DataFrame(rows))["margin_low"].any()  # no threshold, no margin flag
+
+
+# ------------------------------------------------------------- reference rules
+
+
+def test_reference_rules_are_named_and_reported():
+    votes = coded_votes(_votes({0: ["a", "a", "b"], 1: ["a", "a", "a"], 2: ["a", "b"], 3: ["b"]}))
+    ref, ex, rule = reference_labels(votes)
+    assert rule == "majority" and ref["item_id"].tolist() == ["i0", "i1", "i3"]
+    assert ref["ref"].tolist() == [0, 0, 1] and ex == {"no_human_majority": 1}
+    ref, _, rule = reference_labels(votes, rule="unanimous", min_raters=2)
+    assert rule == "unanimous" and ref["item_id"].tolist() == ["i1"]
+    is_gold = (votes["item_id"] == "i2") & (votes["rater_id"] == "r2")  # its vote: b
+    gold = votes.assign(rater_id=np.where(is_gold, "gold", votes["rater_id"]))
+    ref, _, rule = reference_labels(gold, rule=("gold", "majority"))
+    assert rule == "gold" and ref["item_id"].tolist() == ["i2"] and ref["ref"].tolist() == [1]
+    truth = pd.DataFrame({"response_id": ["i0-r0", "i0-r1"], "quality": [1.0, 2.0]})
+    pairs = pd.DataFrame({"item_id": ["i0"], "lo": ["i0-r0"], "hi": ["i0-r1"]})
+    empty = coded_votes(None)
+    ref, _, rule = reference_labels(empty, rule=("majority", "truth"), truth=truth, pairs=pairs)
+    assert rule == "truth" and ref["ref"].tolist() == [1]
+    with pytest.raises(ValueError, match="reference rule"):
+        reference_labels(votes, rule="plurality")
+
+
+def test_unanimous_rule_reproduces_entanglement_human_labels():
+    """Entanglement's human reference (all raters agree, >= 2 raters) is the unanimous rule."""
+    from judgelab.stats import entanglement
+
+    ds = load_dataset("demo")
+    want = entanglement.human_majority(ds, unanimous=True, min_raters=2)
+    ref, _, _ = reference_labels(coded_votes(ds.preferences), rule="unanimous", min_raters=2)
+    got = ref.rename(columns={"lo": "response_a", "hi": "response_b"})
+    key = ["item_id", "response_a", "response_b"]
+    m = want.merge(got, on=key, how="outer", indicator=True)
+    assert (m["_merge"] == "both").all() and len(m) > 0
+    assert (m["code"].astype(int) == m["ref"].astype(int)).all()
+    assert (m["n_raters"] == m["n_votes"]).all()
+
+
+def test_reassigned_preferences_are_read_again():
+    """No module cache keyed on id(dataset): a dataset whose table is reassigned is re-read."""
+    ds = _toy_dataset(4, votes=_votes({i: ["a", "a", "a"] for i in range(4)}))
+    v = _verdicts({i: "a" for i in range(4)})
+    first = cal.pairwise_agreement(v, ds, by_slice=False, n_boot=20)
+    ds.preferences = _votes({i: ["b", "b", "b"] for i in range(4)})
+    again = cal.pairwise_agreement(v, ds, by_slice=False, n_boot=20)
+    acc = {f["id"]: f["estimate"] for f in first.to_dict("records")}["accuracy"]
+    acc2 = {f["id"]: f["estimate"] for f in again.to_dict("records")}["accuracy"]
+    assert acc == 1.0 and acc2 == 0.0
+
+
+def test_audit_reads_a_given_panel_majority():
+    ds = _toy_dataset(12, votes=_votes({i: ["a", "a", "b"] for i in range(12)}))
+    v = pd.concat(
+        [
+            _verdicts({i: ["a", "b"][i % 2] for i in range(12)}, model="m1"),
+            _verdicts({i: "a" for i in range(12)}, model="m2"),
+            _verdicts({i: ["a", "tie", "b"][i % 3] for i in range(12)}, model="m3"),
+        ]
+    )
+    kw = dict(n_boot=20, n_perm=99)
+    built = cal.audit(v, ds, **kw)
+    given = cal.audit(v, ds, panel_majority=cal.majority_verdicts(v), **kw)
+    pd.testing.assert_frame_equal(built, given)
+    assert (built["slice"].astype(str) == "{'ensemble': 'majority'}").any()
+
+
+def test_stats_import_nothing_above_stats():
+    """The audit's modules import only judgelab.stats and judgelab.data (its DataError) at
+    module level, and keep no module-level cache."""
+    import ast
+    import pathlib
+
+    import judgelab.stats.calibration as pkg
+
+    files = [*pathlib.Path(pkg.__file__).parent.glob("*.py")]
+    files += [pathlib.Path(pkg.__file__).parents[1] / n for n in ("queue.py", "reference.py")]
+    for f in files:
+        tree = ast.parse(f.read_text())
+        for node in tree.body:
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("judgelab"):
+                assert node.module.startswith(("judgelab.stats", "judgelab.data")), (f, node.module)
+            if isinstance(node, ast.Assign | ast.AnnAssign):
+                targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+                names = [t.id for t in targets if isinstance(t, ast.Name)]
+                assert not any("CACHE" in n for n in names), (f, names)
+    assert "__signature__" not in vars(cal.audit)
+
+
 # ------------------------------------------------------------- scores and rubric
 
 
@@ -717,7 +879,9 @@ def test_rank_correlation_bootstrap_equals_the_generic_row_bootstrap():
     x = rng.integers(1, 8, len(codes)).astype(float)
     y = (x + rng.integers(-3, 4, len(codes))).astype(float)
     sub = pd.DataFrame({"item_id": [f"i{c:02d}" for c in codes], "score": x, "human": y})
-    got = cal._rank_corr_boot(sub, cal._Ctx(n_boot=60, seed=9))
+    got = ranks.rank_correlation_bootstrap(
+        sub["score"], sub["human"], sub["item_id"], Resampling(n_boot=60, seed=9).boot
+    )
     for name, fn in (("spearman", sstats.spearmanr), ("kendall_tau", sstats.kendalltau)):
         ref = cluster_bootstrap_rows(
             sub["item_id"], lambda rows, fn=fn: fn(x[rows], y[rows]).statistic, n_boot=60, seed=9

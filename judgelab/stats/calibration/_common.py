@@ -1,0 +1,89 @@
+"""Plumbing shared by the audit's statistics: per-item confusion counts, the bootstrap
+settings, and finding rows built from a bootstrap result."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from judgelab.stats._tidy import finding
+from judgelab.stats.resampling import BootstrapResult, cluster_bootstrap
+
+
+def per_item_confusion(items: np.ndarray, ref: np.ndarray, lab: np.ndarray, w: np.ndarray, k: int):
+    """``(n_items, k*k)`` weighted confusion counts per item (rows: reference), items in
+    order of first appearance, and the number of items."""
+    codes, uniq = pd.factorize(pd.Series(items))
+    out = np.zeros((len(uniq), k * k))
+    np.add.at(out, (codes, ref.astype(int) * k + lab.astype(int)), w)
+    return out, len(uniq)
+
+
+@dataclass
+class Resampling:
+    """Item-cluster bootstrap settings of one audit."""
+
+    n_boot: int = 2000
+    seed: int = 0
+    ci_level: float = 0.95
+
+    def boot(self, per_item, statistic) -> BootstrapResult:
+        return cluster_bootstrap(
+            per_item, statistic, n_boot=self.n_boot, seed=self.seed, ci_level=self.ci_level
+        )
+
+
+def result_row(
+    id_,
+    res: BootstrapResult | None,
+    *,
+    judge,
+    slice_,
+    n,
+    n_excluded,
+    method_prefix="",
+    reason=None,
+    **extra,
+):
+    """A finding from a bootstrap result (None: undefined, with ``reason``)."""
+    if res is None:
+        return finding(
+            id_,
+            None,
+            judge=judge,
+            slice=slice_,
+            n=n,
+            n_excluded=n_excluded,
+            reason=reason or "no data",
+            **extra,
+        )
+    kw = res.finding_kwargs()
+    kw["method"] = (method_prefix + "; " if method_prefix else "") + str(kw["method"])
+    if reason:
+        kw["reason"] = reason if kw["reason"] is None else f"{reason}; {kw['reason']}"
+    return finding(
+        id_,
+        judge=judge,
+        slice=slice_,
+        n=n,
+        n_excluded=n_excluded,
+        n_items=res.n_items,
+        **kw,
+        **extra,
+    )
+
+
+def excluded_total(ex: dict) -> int:
+    return int(sum(ex.values()))
+
+
+def excluded_text(ex: dict) -> str:
+    parts = [f"{v} {k.replace('_', ' ')}" for k, v in ex.items() if v]
+    return "excluded: " + ", ".join(parts) if parts else "nothing excluded"
+
+
+def kappa_weights_for(protocol: str) -> str | None:
+    """Cohen's kappa for pairwise classes, quadratic weights for ordered score classes."""
+    return None if protocol == "pairwise" else "quadratic"

@@ -1,0 +1,353 @@
+"""The human ceiling, the judge against individual human votes, and the alternative-annotator
+test (STATISTICS.md "Calibration audit").
+
+``human_ceiling``: agreement of two different humans on the same unit, pooled over every
+(unit, ordered rater pair) (Zheng et al. 2023, MT-Bench). ``human_vote_agreement``: the judge
+against each individual human vote, pooled the same way. ``alternative_annotator_gap``: per
+rater h, the judge's agreement with the other raters' label minus h's, on units where the
+others agree; mean over raters (after Calderon et al. 2025, "The Alternative Annotator Test").
+"""
+
+from __future__ import annotations
+
+import json
+import warnings
+
+import numpy as np
+import pandas as pd
+
+from judgelab.stats._tidy import finding, findings_frame
+from judgelab.stats.agreement import accuracy_from_totals, kappa_from_totals
+from judgelab.stats.calibration._common import (
+    Resampling,
+    kappa_weights_for,
+    per_item_confusion,
+    result_row,
+)
+from judgelab.stats.calibration.units import HumanData, JudgeUnits, _check_settings, _score_classes
+from judgelab.stats.resampling import BootstrapResult
+
+#: Alternative-annotator test: "as good as a human annotator" when ci_low >= -this.
+AAG_MARGIN = 0.05
+
+
+def _human_votes(humans: HumanData, protocol: str, tie_policy: str) -> pd.DataFrame:
+    """Human votes as ``item_id, unit, rater_id, label`` (pairwise classes or score classes)."""
+    if protocol == "pairwise":
+        v = humans.votes.copy()
+        v["unit"] = v["lo"] + "|" + v["hi"]
+        if tie_policy == "drop":
+            v = v[v["label"] != 2]
+        return v[["item_id", "unit", "rater_id", "label"]]
+    hs = humans.scores
+    lo, _ = _score_classes(humans.dataset, hs["score"])
+    return pd.DataFrame(
+        {
+            "item_id": hs["item_id"],
+            "unit": hs["response_id"],
+            "rater_id": hs["rater_id"],
+            "label": np.round(hs["score"].to_numpy() - lo).astype(int),
+            "value": hs["score"].to_numpy(),
+        }
+    )
+
+
+def _judge_votes(ju: JudgeUnits, humans: HumanData) -> pd.DataFrame:
+    """The judge's units as ``item_id, unit, label, weight`` in the coding of :func:`_human_votes`."""
+    u = ju.units
+    if ju.protocol == "pairwise":
+        return pd.DataFrame(
+            {
+                "item_id": u["item_id"],
+                "unit": u["lo"] + "|" + u["hi"],
+                "label": u["label"],
+                "weight": u["weight"],
+            }
+        )
+    lo, k = _score_classes(humans.dataset, u["score"])
+    return pd.DataFrame(
+        {
+            "item_id": u["item_id"],
+            "unit": u["response_id"],
+            "label": np.clip(np.round(u["score"].to_numpy() - lo), 0, k - 1).astype(int),
+            "weight": 1.0,
+            "value": u["score"].to_numpy(),
+        }
+    )
+
+
+def _n_classes(humans: HumanData, protocol: str) -> int:
+    if protocol == "pairwise":
+        return 3
+    return _score_classes(humans.dataset, humans.scores["score"])[1]
+
+
+def _prepared(verdicts, dataset, protocol, tie_policy, order_aggregation):
+    """(judge units, human data) for ``protocol`` (pairwise or single)."""
+    if protocol == "pairwise":
+        _check_settings(tie_policy, order_aggregation)
+    ju = JudgeUnits.of(verdicts, protocol, order_aggregation, tie_policy)
+    return ju, HumanData.of(dataset, protocol)
+
+
+def human_ceiling(
+    dataset,
+    *,
+    protocol: str = "pairwise",
+    tie_policy: str = "class",
+    units=None,
+    n_boot: int = 2000,
+    seed: int = 0,
+    ci_level: float = 0.95,
+) -> pd.DataFrame:
+    """Human-human agreement on the same unit, pooled over every (unit, ordered pair of
+    different raters) (Zheng et al. 2023, "Judging LLM-as-a-judge", MT-Bench agreement).
+
+    Pairwise: ``estimate`` = agreement (share of rater pairs with the same vote; under
+    ``tie_policy='drop'`` tie votes are removed first, MT-Bench's "without tie"); extra
+    column ``kappa`` = Cohen kappa of the pooled rater-pair table. Scores: ``estimate`` =
+    quadratic-weighted kappa of the pooled table of rounded scores (``kappa`` the same),
+    ``agreement`` = exact agreement. ``units`` restricts to these unit keys (the units the
+    judge saw). Item-cluster bootstrap CIs."""
+    if protocol == "pairwise":
+        _check_settings(tie_policy, "per_call")
+    humans = HumanData.of(dataset, protocol)
+    v = _human_votes(humans, protocol, tie_policy)
+    if units is not None:
+        v = v[v["unit"].isin(set(units))]
+    k = _n_classes(humans, protocol)
+    pairs = v.merge(v, on=["item_id", "unit"], suffixes=("_1", "_2"))
+    pairs = pairs[pairs["rater_id_1"] != pairs["rater_id_2"]]
+    return _pooled_agreement(
+        "human_ceiling",
+        pairs["item_id"].to_numpy(),
+        pairs["label_1"].to_numpy(),
+        pairs["label_2"].to_numpy(),
+        np.ones(len(pairs)),
+        k,
+        protocol,
+        None,
+        Resampling(n_boot, seed, ci_level),
+        n_units=pairs["unit"].nunique(),
+        what="two different human raters on the same unit",
+    )
+
+
+def human_vote_agreement(
+    verdicts: pd.DataFrame,
+    dataset,
+    *,
+    judge: str | None = None,
+    protocol: str = "pairwise",
+    tie_policy: str = "class",
+    order_aggregation: str = "per_call",
+    n_boot: int = 2000,
+    seed: int = 0,
+    ci_level: float = 0.95,
+) -> pd.DataFrame:
+    """The judge against each individual human vote on the same unit, pooled over (unit,
+    judge unit weight, human vote) exactly as :func:`human_ceiling` pools rater pairs, so
+    the two compare (Zheng et al. 2023)."""
+    ju, humans = _prepared(verdicts, dataset, protocol, tie_policy, order_aggregation)
+    jv = _judge_votes(ju, humans)
+    hv = _human_votes(humans, protocol, tie_policy)
+    m = jv.merge(hv, on=["item_id", "unit"], suffixes=("_j", "_h"))
+    k = _n_classes(humans, protocol)
+    return _pooled_agreement(
+        "human_vote_agreement",
+        m["item_id"].to_numpy(),
+        m["label_h"].to_numpy(),
+        m["label_j"].to_numpy(),
+        m["weight"].to_numpy(),
+        k,
+        protocol,
+        judge,
+        Resampling(n_boot, seed, ci_level),
+        n_units=m["unit"].nunique(),
+        what="the judge and each individual human vote",
+    )
+
+
+def _pooled_agreement(id_, items, a, b, w, k, protocol, judge, ctx, n_units, what):
+    if len(items) == 0:
+        return findings_frame([finding(id_, None, judge=judge, n=0, reason=f"no unit with {what}")])
+    per_item, _ = per_item_confusion(items, a, b, w, k)
+    weights = kappa_weights_for(protocol)
+    kap = ctx.boot(per_item, lambda t: kappa_from_totals(t, k, weights))
+    acc = ctx.boot(per_item, lambda t: accuracy_from_totals(t, k))
+    if protocol == "pairwise":
+        main, other, oname = acc, kap, "kappa"
+        prefix = f"agreement of {what}, pooled over rater pairs (Zheng et al. 2023)"
+    else:
+        main, other, oname = kap, acc, "agreement"
+        prefix = f"quadratic weighted kappa of {what}, pooled over rater pairs"
+    extra = {
+        oname: other.estimate,
+        f"{oname}_ci_low": other.ci_low,
+        f"{oname}_ci_high": other.ci_high,
+    }
+    if protocol != "pairwise":
+        extra.update(kappa=kap.estimate, kappa_ci_low=kap.ci_low, kappa_ci_high=kap.ci_high)
+    return findings_frame(
+        [
+            result_row(
+                id_,
+                main,
+                judge=judge,
+                slice_=None,
+                n=n_units,
+                n_excluded=0,
+                method_prefix=prefix,
+                conclusion=_pooled_conclusion(id_, acc, kap, protocol),
+                **extra,
+            )
+        ]
+    )
+
+
+def _pooled_conclusion(
+    id_, acc: BootstrapResult, kap: BootstrapResult, protocol: str
+) -> str | None:
+    if acc.estimate is None:
+        return None
+    subject = (
+        "Two different humans agree"
+        if id_ == "human_ceiling"
+        else "The judge agrees with an individual human vote"
+    )
+    kname = "kappa" if protocol == "pairwise" else "quadratic-weighted kappa"
+    k = f"{kap.estimate:.3f}" if kap.estimate is not None else "undefined"
+    ci = f" (95% CI {kap.ci_low:.3f} to {kap.ci_high:.3f})" if kap.ci_low is not None else ""
+    tail = (
+        " (the ceiling to read the judges against)"
+        if id_ == "human_ceiling"
+        else ", computed like the human ceiling"
+    )
+    return f"{subject} on {acc.estimate:.1%} of units, {kname} {k}{ci}{tail}"
+
+
+def alternative_annotator_gap(
+    verdicts: pd.DataFrame,
+    dataset,
+    *,
+    judge: str | None = None,
+    protocol: str = "pairwise",
+    tie_policy: str = "class",
+    order_aggregation: str = "per_call",
+    margin: float = AAG_MARGIN,
+    n_boot: int = 2000,
+    seed: int = 0,
+    ci_level: float = 0.95,
+) -> pd.DataFrame:
+    """Alternative-annotator gap (after Calderon et al. 2025, "The Alternative Annotator
+    Test for LLM-as-a-Judge").
+
+    For each rater h, on the units h labelled where the *other* raters (at least one) agree
+    on one label L: gap_h = mean_units 1[judge = L] - mean_units 1[h = L] (the judge's
+    units weighted as in :func:`pairwise_units`). The estimate is the mean of gap_h over
+    raters with such units; item-cluster bootstrap CI of the per-item sums
+    (judge agreements, h agreements, units) of every rater. The judge is as good as a human
+    annotator here when ci_low >= -``margin``. Scores: "agree" means within one scale point
+    (exact-or-adjacent agreement) and the others agree when their scores span at most one
+    point; L is their rounded median.
+    """
+    ju, humans = _prepared(verdicts, dataset, protocol, tie_policy, order_aggregation)
+    jv = _judge_votes(ju, humans)
+    hv = _human_votes(humans, protocol, tie_policy)
+    hv = hv[hv["unit"].isin(set(jv["unit"]))]
+    raters = sorted(hv["rater_id"].unique())
+    tol = 0 if protocol == "pairwise" else 1
+    # every (unit, rater h, other rater o != h): the others' labels seen from h
+    pairs = hv.merge(hv, on=["item_id", "unit"], suffixes=("", "_o"))
+    pairs = pairs[pairs["rater_id"] != pairs["rater_id_o"]]
+    g = pairs.groupby(["item_id", "unit", "rater_id"])
+    oth = g["label_o"].agg(["min", "max", "median"]).reset_index()
+    own = hv.groupby(["item_id", "unit", "rater_id"])["label"].first().reset_index()
+    oth = oth.merge(own, on=["item_id", "unit", "rater_id"])
+    # the others agree: one label (pairwise) or a span of at most one point (scores)
+    oth = oth[(oth["max"] - oth["min"]) <= tol]
+    oth["L"] = oth["min"] if protocol == "pairwise" else np.round(oth["median"])
+    oth["h_agree"] = (np.abs(oth["label"] - oth["L"]) <= tol).astype(float)
+    ju = oth[["unit", "L"]].drop_duplicates().merge(jv[["unit", "label", "weight"]], on="unit")
+    ju["hit"] = (np.abs(ju["label"] - ju["L"]) <= tol) * ju["weight"]
+    jag = ju.groupby(["unit", "L"])[["hit", "weight"]].sum()
+    jag = (jag["hit"] / jag["weight"]).rename("j_agree").reset_index()
+    oth = oth.merge(jag, on=["unit", "L"])
+    items = pd.Index(sorted(jv["item_id"].unique()))
+    per_item = np.zeros((len(items), 3 * len(raters)))
+    ii = items.get_indexer(oth["item_id"])
+    ri = pd.Index(raters).get_indexer(oth["rater_id"])
+    np.add.at(per_item, (ii, 3 * ri), oth["j_agree"].to_numpy())
+    np.add.at(per_item, (ii, 3 * ri + 1), oth["h_agree"].to_numpy())
+    np.add.at(per_item, (ii, 3 * ri + 2), 1.0)
+    nr = len(raters)
+
+    def stat(t):
+        t = np.asarray(t).reshape(t.shape[0], nr, 3)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            gaps = (t[:, :, 0] - t[:, :, 1]) / t[:, :, 2]
+        return (
+            np.nanmean(np.where(t[:, :, 2] > 0, gaps, np.nan), axis=1)
+            if nr
+            else np.full(t.shape[0], np.nan)
+        )
+
+    n_units = int(per_item[:, 2::3].sum())
+    if nr < 2 or n_units == 0:
+        return findings_frame(
+            [
+                finding(
+                    "alternative_annotator_gap",
+                    None,
+                    judge=judge,
+                    n=n_units,
+                    reason="needs at least 2 human raters with units where the other raters agree",
+                )
+            ]
+        )
+    with np.errstate(all="ignore"):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            res = Resampling(n_boot, seed, ci_level).boot(per_item, stat)
+    tot = per_item.sum(0).reshape(nr, 3)
+    per_rater = {
+        h: (float((tot[i, 0] - tot[i, 1]) / tot[i, 2]) if tot[i, 2] else None)
+        for i, h in enumerate(raters)
+    }
+    as_good = res.ci_low is not None and res.ci_low >= -margin
+    concl = None
+    if res.estimate is not None:
+        concl = (
+            f"judge agreement with the other raters minus a rater's own: {res.estimate:+.3f}"
+            + (
+                f" (CI {res.ci_low:+.3f} to {res.ci_high:+.3f}); "
+                if res.ci_low is not None
+                else "; "
+            )
+            + (
+                f"as good as a human annotator here (ci_low >= -{margin:.2f})"
+                if as_good
+                else f"not shown to be as good as a human annotator (ci_low < -{margin:.2f} or no CI)"
+            )
+        )
+    return findings_frame(
+        [
+            result_row(
+                "alternative_annotator_gap",
+                res,
+                judge=judge,
+                slice_=None,
+                n=n_units,
+                n_excluded=0,
+                method_prefix="per rater: judge minus rater agreement with the other raters' label, mean over raters (Calderon et al. 2025)",
+                conclusion=concl,
+                as_good_as_human=bool(as_good),
+                per_rater=json.dumps(per_rater),
+            )
+        ]
+    )
+
+
+# =====================================================================================
+# signed bias per family, generator ranking, separability
+# =====================================================================================

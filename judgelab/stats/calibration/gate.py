@@ -1,0 +1,171 @@
+"""The calibration gate (STATISTICS.md "Calibration audit").
+
+2 pass / 1 warn / 0 fail from the point estimates (kappa >= 0.75 and macro-F1 >= 0.85;
+kappa >= 0.60), stated with the CI, the human ceiling and the alternative-annotator gap. The
+structured ``established`` column (the CI lower bounds clear the same level) is what callers
+read, not the conclusion's wording.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+
+import pandas as pd
+
+from judgelab.stats._tidy import finding, findings_frame
+
+#: The seeds' calibration gate: pass needs kappa >= pass_kappa and macro-F1 >= pass_f1;
+#: warn needs kappa >= warn_kappa; anything else fails.
+DEFAULT_GATE = {"pass_kappa": 0.75, "pass_f1": 0.85, "warn_kappa": 0.60}
+GATE_LABELS = {2: "pass", 1: "warn", 0: "fail"}
+
+
+def _first(df: pd.DataFrame, id_: str, col: str):
+    r = df[df["id"] == id_]
+    if r.empty or col not in r.columns:
+        return None
+    v = r[col].iloc[0]
+    return None if v is None or (isinstance(v, float) and math.isnan(v)) else v
+
+
+def gate(
+    metrics: pd.DataFrame,
+    *,
+    judge: str | None = None,
+    protocol: str = "pairwise",
+    thresholds: Mapping | None = None,
+    ceiling: pd.DataFrame | None = None,
+    aag: pd.DataFrame | None = None,
+    slice_: dict | None = None,
+) -> pd.DataFrame:
+    """The seeds' calibration gate on point estimates: pass (2) if kappa >= pass_kappa and
+    macro-F1 >= pass_f1, warn (1) if kappa >= warn_kappa, else fail (0); single scores use
+    the weighted kappa and no F1. ``metrics`` holds the judge's overall agreement rows.
+
+    The conclusion says whether the CI lower bounds clear the same thresholds
+    ("established"), and sets the gate beside the human ceiling (human-human kappa) and the
+    alternative-annotator gap: where humans agree with each other below a threshold, it says
+    that threshold cannot be met on this data."""
+    th = {**DEFAULT_GATE, **(thresholds or {})}
+    overall = metrics[metrics["slice"].isna()] if "slice" in metrics.columns else metrics
+
+    def get(id_):
+        r = overall[overall["id"] == id_]
+        return (None, None) if r.empty else (r["estimate"].iloc[0], r["ci_low"].iloc[0])
+
+    kid = "cohen_kappa" if protocol != "single" else "weighted_kappa"
+    kap, kap_lo = get(kid)
+    f1, f1_lo = get("macro_f1") if protocol != "single" else (None, None)
+    if (
+        kap is None
+        or (isinstance(kap, float) and math.isnan(kap))
+        or (protocol != "single" and f1 is None)
+    ):
+        return findings_frame(
+            [
+                finding(
+                    "gate",
+                    None,
+                    judge=judge,
+                    slice=slice_,
+                    reason=f"{kid}{' or macro_f1' if protocol != 'single' else ''} undefined",
+                )
+            ]
+        )
+
+    def level(k, f):
+        if k is None:
+            return None
+        if k >= th["pass_kappa"] and (
+            protocol == "single" or (f is not None and f >= th["pass_f1"])
+        ):
+            return 2
+        return 1 if k >= th["warn_kappa"] else 0
+
+    g = level(kap, f1)
+    g_lo = (
+        level(kap_lo, f1_lo)
+        if kap_lo is not None and (protocol == "single" or f1_lo is not None)
+        else None
+    )
+    parts = [
+        f"gate {GATE_LABELS[g]} on point estimates ({kid} {kap:.3f}"
+        + (f", macro-F1 {f1:.3f}" if f1 is not None else "")
+        + ")"
+    ]
+    if g == 0:
+        parts.append(
+            "fails the warn threshold"
+            + (
+                f" (CI upper bound of {kid} {hi_k:.3f})"
+                if (hi_k := _first(overall, kid, "ci_high")) is not None
+                else ""
+            )
+        )
+    elif g_lo is None:
+        parts.append("not established: no CI")
+    elif g_lo >= g:
+        parts.append(
+            f"established: the CI lower bounds ({kid} {kap_lo:.3f}"
+            + (f", F1 {f1_lo:.3f}" if f1_lo is not None else "")
+            + ") clear it"
+        )
+    else:
+        parts.append(f"not established: the CI lower bounds only support {GATE_LABELS[g_lo]}")
+    hk = None
+    if ceiling is not None and not ceiling.empty:
+        hk = ceiling["kappa"].iloc[0] if "kappa" in ceiling.columns else None
+        if hk is not None and not (isinstance(hk, float) and math.isnan(hk)):
+            parts.append(f"human-human {kid.replace('cohen_', '')} {hk:.3f}")
+            if hk < th["pass_kappa"]:
+                # judge vs the majority of several raters can exceed one human's agreement,
+                # so this is a statement about the bar, not a verdict on the judge
+                lvl, bar = (
+                    ("pass", th["pass_kappa"])
+                    if hk >= th["warn_kappa"]
+                    else ("warn", th["warn_kappa"])
+                )
+                parts.append(
+                    f"humans agree with each other below the {lvl} threshold {bar}: a single human "
+                    "annotator cannot meet it on this data, so read the judge against the human "
+                    "ceiling and the alternative-annotator gap"
+                )
+        else:
+            hk = None
+    aag_est = None
+    if aag is not None and not aag.empty and aag["estimate"].iloc[0] is not None:
+        aag_est = aag["estimate"].iloc[0]
+        good = bool(aag.get("as_good_as_human", pd.Series([False])).iloc[0])
+        parts.append(
+            f"alternative-annotator gap {aag_est:+.3f} ({'as good as a human annotator' if good else 'not shown as good as a human annotator'})"
+        )
+    method = (
+        f"{kid} >= {th['pass_kappa']}"
+        + (f" and macro-F1 >= {th['pass_f1']}" if protocol != "single" else "")
+        + f" -> pass (2); {kid} >= {th['warn_kappa']} -> warn (1); else fail (0); point estimates"
+    )
+    return findings_frame(
+        [
+            finding(
+                "gate",
+                g,
+                judge=judge,
+                slice=slice_,
+                method=method,
+                ci_level=None,
+                n=_first(overall, kid, "n"),
+                conclusion="; ".join(parts),
+                gate_label=GATE_LABELS[g],
+                gate_at_ci_low=g_lo,
+                established=bool(g > 0 and g_lo is not None and g_lo >= g),
+                human_kappa=hk,
+                alternative_annotator_gap=aag_est,
+            )
+        ]
+    )
+
+
+# =====================================================================================
+# drift between two judge versions
+# =====================================================================================

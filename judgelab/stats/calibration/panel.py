@@ -1,0 +1,115 @@
+"""The panel's majority vote as one more (pseudo-)judge of the audit."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from judgelab.stats.agreement import mode_winner
+from judgelab.stats.calibration.units import _parsed, _sorted_pair, identity_of
+from judgelab.stats.entanglement import CLASSES, unit_matrix
+
+__all__ = ["majority_verdicts"]
+
+
+def _plurality(um) -> pd.DataFrame:
+    """Per unit of a nominal unit matrix: the plurality code of the judges' votes (a split
+    vote is a tie, :func:`judgelab.stats.agreement.mode_winner`) and its ``vote_share`` (top
+    vote count / parsed votes)."""
+    unit, judge = np.nonzero(~np.isnan(um.values))
+    code = um.values[unit, judge].astype(int)
+    votes = pd.DataFrame({"unit": unit, "winner": np.asarray(CLASSES, dtype=object)[code]})
+    modal = mode_winner(votes, ["unit"]).set_index("unit")["winner"]
+    counts = np.zeros((len(um.values), len(CLASSES)))
+    np.add.at(counts, (unit, code), 1.0)
+    total = counts.sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        share = np.where(total > 0, counts.max(axis=1) / total, np.nan)
+    verdict = modal.reindex(np.arange(len(um.values))).to_numpy()
+    return pd.DataFrame({"verdict": verdict, "vote_share": share})
+
+
+def majority_verdicts(verdicts: pd.DataFrame, protocol: str = "pairwise") -> pd.DataFrame:
+    """The panel's majority verdict as a verdict frame of a pseudo-judge
+    (model ``ensemble``, backend ``majority``, judge_version ``majority-of-<m>``), one row
+    per (pair, order) (pairwise) or response (scores), with its ``vote_share``.
+
+    Build it once and hand it to every consumer (the audit's ``panel_majority``, the
+    escalation queue, the confusion table). Pairwise: plurality of the judges' parsed votes
+    per (pair, order), each judge's repeats reduced to their modal verdict first
+    (:func:`judgelab.stats.entanglement.unit_matrix`); a split vote is a tie. Scores: the
+    median of the judges' mean scores; ``vote_share`` is the share of judges whose rounded
+    score equals the rounded median."""
+    v = verdicts[_parsed(verdicts)].copy()
+    v["_judge"] = identity_of(v)
+    m = v["_judge"].nunique()
+    if protocol == "pairwise":
+        out = _pairwise_majority(verdicts)
+    else:
+        per_judge = (
+            v.assign(score=pd.to_numeric(v["score"]))
+            .groupby(["item_id", "response_id", "_judge"])["score"]
+            .mean()
+            .reset_index()
+        )
+        g = per_judge.groupby(["item_id", "response_id"])["score"]
+        med = g.median()
+        share = per_judge.merge(med.rename("med").reset_index()).assign(
+            hit=lambda d: (d["score"].round() == d["med"].round()).astype(float)
+        )
+        out = med.reset_index()
+        out["vote_share"] = share.groupby(["item_id", "response_id"])["hit"].mean().to_numpy()
+        out["sample"], out["parse_ok"], out["protocol"] = 0, True, protocol
+    out["model"], out["backend"], out["judge_version"], out["judge_family"] = (
+        "ensemble",
+        "majority",
+        f"majority-of-{m}",
+        None,
+    )
+    return out
+
+
+def _pairwise_majority(verdicts: pd.DataFrame) -> pd.DataFrame:
+    um = unit_matrix(verdicts, order_aggregation="per_call", tie_policy="class")
+    vote = _plurality(um)
+    units = um.units
+    lo = units["response_a"].to_numpy()  # the unit matrix's pairs are sorted
+    hi = units["response_b"].to_numpy()
+    verdict = vote["verdict"].to_numpy()
+    winner = np.where(verdict == "a", lo, np.where(verdict == "b", hi, "tie"))
+    keep = pd.notna(verdict)
+    units, winner, share = units[keep], winner[keep], vote["vote_share"].to_numpy()[keep]
+    # the stored orientation of each pair: order 'ab' showed the stored response_a first
+    stored = verdicts.drop_duplicates(["item_id", "response_a", "response_b"])
+    s_lo, s_hi = _sorted_pair(stored["response_a"], stored["response_b"])
+    stored_a = dict(
+        zip(zip(stored["item_id"].astype(str), s_lo, s_hi), stored["response_a"].astype(str))
+    )
+    key = list(
+        zip(
+            units["item_id"].astype(str),
+            units["response_a"].astype(str),
+            units["response_b"].astype(str),
+        )
+    )
+    first_a = np.array([stored_a.get(k, k[1]) for k in key], dtype=object)
+    first_b = np.where(
+        first_a == units["response_a"].astype(str).to_numpy(),
+        units["response_b"],
+        units["response_a"],
+    )
+    order = np.where(units["shown_first"].astype(str).to_numpy() == first_a, "ab", "ba")
+    return pd.DataFrame(
+        {
+            "item_id": units["item_id"].astype(str).to_numpy(),
+            "response_a": first_a,
+            "response_b": first_b,
+            "order": order,
+            "sample": 0,
+            "winner": winner,
+            "vote_share": share,
+            "parse_ok": True,
+            "choice": None,
+            "protocol": "pairwise",
+        }
+    )

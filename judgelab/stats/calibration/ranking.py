@@ -1,0 +1,224 @@
+"""Generator ranking by the judge against the humans (STATISTICS.md "Calibration audit").
+
+``ranking_kendall_tau``: Kendall tau-b of generator win rates (or mean scores), judge vs
+humans, item-cluster CI. ``separability``: share of generator pairs whose 95% win-rate CIs do
+not overlap (Li et al. 2024, Arena-Hard), for the judge and the humans.
+"""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+
+from judgelab.stats._tidy import finding, findings_frame
+from judgelab.stats.calibration._common import Resampling, result_row
+from judgelab.stats.calibration.ranks import tau_b_rows
+from judgelab.stats.calibration.units import HumanData, JudgeUnits, class_units, win_value
+from judgelab.stats.resampling import MIN_ITEMS, iter_bootstrap_weights
+
+
+def _pair_win_shares(units: pd.DataFrame, humans: HumanData, tie_policy: str) -> pd.DataFrame:
+    """Per pair: the judge's and the humans' win share of ``lo`` (tie_policy for win rates)."""
+    u = units.assign(win=win_value(units["label"].to_numpy(), 0, tie_policy))
+    u = u[np.isfinite(u["win"])]
+    j = u.assign(ww=u["win"] * u["weight"]).groupby(["item_id", "lo", "hi"])[["ww", "weight"]].sum()
+    j = (j["ww"] / j["weight"]).rename("judge")
+    hv = humans.votes
+    hv = hv.assign(win=win_value(hv["label"].to_numpy(), 0, tie_policy))
+    hv = hv[np.isfinite(hv["win"])]
+    h = hv.groupby(["item_id", "lo", "hi"])["win"].mean().rename("human")
+    return pd.concat([j, h], axis=1, join="inner").reset_index()
+
+
+def win_rates(
+    verdicts: pd.DataFrame | None,
+    dataset,
+    *,
+    protocol: str = "pairwise",
+    tie_policy: str = "class",
+    order_aggregation: str = "per_call",
+) -> pd.DataFrame:
+    """Per-item, per-generator win and appearance sums (pairwise) or score sums and counts
+    (single) for the judge (``verdicts``) and the humans, on the same units.
+
+    Returns a long frame ``item_id, generator, source (judge|human), wins, n``."""
+    humans = HumanData.of(dataset, "pairwise" if protocol == "pairwise" else "single")
+    info = humans.info
+    gen = dict(zip(info["response_id"].astype(str), info["generator"]))
+    recs = []
+    if protocol == "pairwise":
+        units_j = class_units(verdicts, order_aggregation)
+        hv = humans.votes
+        keys = _pair_win_shares(units_j, humans, tie_policy)[["item_id", "lo", "hi"]]
+        for side in (0, 1):
+            for src, df, w in (("judge", units_j, "weight"), ("human", hv, None)):
+                df = df.merge(keys, on=["item_id", "lo", "hi"])
+                win = win_value(df["label"].to_numpy(), side, tie_policy)
+                wt = df[w].to_numpy() if w else np.ones(len(df))
+                ok = np.isfinite(win)
+                resp = (df["lo"] if side == 0 else df["hi"]).to_numpy()
+                other = (df["hi"] if side == 0 else df["lo"]).to_numpy()
+                # the per-pair share: normalise the weights within each pair so a pair counts once
+                tmp = pd.DataFrame(
+                    {
+                        "item_id": df["item_id"].to_numpy()[ok],
+                        "resp": resp[ok],
+                        "other": other[ok],
+                        "ww": (win * wt)[ok],
+                        "w": wt[ok],
+                    }
+                )
+                g = tmp.groupby(["item_id", "resp", "other"])[["ww", "w"]].sum().reset_index()
+                g["wins"] = g["ww"] / g["w"]
+                g["n"] = 1.0
+                g["generator"] = g["resp"].map(gen)
+                g = g[g["generator"] != g["other"].map(gen)]
+                g["source"] = src
+                recs.append(g[["item_id", "generator", "source", "wins", "n"]])
+    else:
+        units = JudgeUnits.of(verdicts, "single").units
+        m = units.merge(humans.median_scores, left_on="response_id", right_index=True)
+        m["generator"] = m["response_id"].map(gen)
+        for src, col in (("judge", "score"), ("human", "human")):
+            recs.append(
+                pd.DataFrame(
+                    {
+                        "item_id": m["item_id"],
+                        "generator": m["generator"],
+                        "source": src,
+                        "wins": m[col],
+                        "n": 1.0,
+                    }
+                )
+            )
+    out = (
+        pd.concat(recs, ignore_index=True)
+        if recs
+        else pd.DataFrame(columns=["item_id", "generator", "source", "wins", "n"])
+    )
+    return out.groupby(["item_id", "generator", "source"], as_index=False)[["wins", "n"]].sum()
+
+
+def ranking(
+    verdicts: pd.DataFrame,
+    dataset,
+    *,
+    judge: str | None = None,
+    protocol: str = "pairwise",
+    tie_policy: str = "class",
+    order_aggregation: str = "per_call",
+    n_boot: int = 2000,
+    seed: int = 0,
+    ci_level: float = 0.95,
+) -> pd.DataFrame:
+    """``ranking_kendall_tau`` (tau-b of generator win rates or mean scores, judge vs humans,
+    item-cluster CI) and ``separability`` (share of generator pairs whose 95% bootstrap CIs of
+    win rate do not overlap; Li et al. 2024, Arena-Hard) for the judge, with the humans'
+    separability in ``human_separability``."""
+    wr = win_rates(
+        verdicts,
+        dataset,
+        protocol=protocol,
+        tie_policy=tie_policy,
+        order_aggregation=order_aggregation,
+    )
+    if wr.empty:
+        return findings_frame(
+            [
+                finding("ranking_kendall_tau", None, judge=judge, reason="no units judged by both"),
+                finding("separability", None, judge=judge, reason="no units judged by both"),
+            ]
+        )
+    gens = sorted(wr["generator"].dropna().unique())
+    items = sorted(wr["item_id"].unique())
+    G = len(gens)
+    wide = wr.pivot_table(
+        index="item_id",
+        columns=["source", "generator"],
+        values=["wins", "n"],
+        aggfunc="sum",
+        fill_value=0.0,
+    )
+    cols = [(v, s, g) for s in ("judge", "human") for v in ("wins", "n") for g in gens]
+    per_item = (
+        wide.reindex(columns=pd.MultiIndex.from_tuples(cols), fill_value=0.0)
+        .reindex(items, fill_value=0.0)
+        .to_numpy(float)
+    )
+
+    def rates(t):
+        t = np.asarray(t).reshape(t.shape[0], 2, 2, G)  # source, (wins, n), generator
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return t[:, :, 0, :] / t[:, :, 1, :]
+
+    def tau(t):
+        r = rates(t)
+        out = tau_b_rows(r[:, 0], r[:, 1])
+        return np.where(np.isfinite(r).all(axis=(1, 2)), out, np.nan)
+
+    ctx = Resampling(n_boot, seed, ci_level)
+    rows = []
+    if G < 2:
+        rows.append(
+            finding("ranking_kendall_tau", None, judge=judge, n=G, reason="fewer than 2 generators")
+        )
+    else:
+        res = ctx.boot(per_item, tau)
+        est_rates = rates(per_item.sum(0)[None, :])[0]
+        rows.append(
+            result_row(
+                "ranking_kendall_tau",
+                res,
+                judge=judge,
+                slice_=None,
+                n=G,
+                n_excluded=0,
+                method_prefix=f"Kendall tau-b of generator {'win rates' if protocol == 'pairwise' else 'mean scores'}, judge vs humans",
+                judge_rates=json.dumps(dict(zip(gens, np.round(est_rates[0], 6).tolist()))),
+                human_rates=json.dumps(dict(zip(gens, np.round(est_rates[1], 6).tolist()))),
+            )
+        )
+    # separability from the bootstrap distribution of every generator's rate
+    dist = np.concatenate(
+        [
+            rates(W.astype(float) @ per_item)
+            for W in iter_bootstrap_weights(len(items), n_boot, seed)
+        ]
+    )
+    alpha = 1 - ci_level
+    with np.errstate(all="ignore"):
+        lo = np.nanquantile(dist, alpha / 2, axis=0)
+        hi = np.nanquantile(dist, 1 - alpha / 2, axis=0)
+    sep = []
+    for s in range(2):
+        nonover = [
+            hi[s, a] < lo[s, b] or hi[s, b] < lo[s, a] for a in range(G) for b in range(a + 1, G)
+        ]
+        sep.append(float(np.mean(nonover)) if nonover else None)
+    reason = (
+        f"CIs not reported: {len(items)} items < {MIN_ITEMS}" if len(items) < MIN_ITEMS else None
+    )
+    rows.append(
+        finding(
+            "separability",
+            sep[0] if reason is None else None,
+            judge=judge,
+            n=G,
+            n_items=len(items),
+            method=f"share of generator pairs whose {ci_level:.0%} item-cluster bootstrap CIs of win rate do not overlap (Arena-Hard); B={n_boot}",
+            human_separability=sep[1] if reason is None else None,
+            reason=reason,
+            ci_level=None,
+            conclusion=None
+            if reason
+            else f"judge separates {sep[0]:.0%} of generator pairs, humans {sep[1]:.0%}",
+        )
+    )
+    return findings_frame(rows)
+
+
+# =====================================================================================
+# gate
+# =====================================================================================

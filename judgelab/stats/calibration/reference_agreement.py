@@ -1,0 +1,279 @@
+"""Agreement of one judge with the reference (STATISTICS.md "Calibration audit").
+
+``accuracy``, ``cohen_kappa``, ``macro_f1`` (pairwise: the judge's verdict against the pair's
+reference label; pairs without one are excluded and counted; classes ``a`` / ``b`` (the
+pair's first / second response id in sorted order wins) and ``tie``) and ``weighted_kappa``,
+``spearman``, ``kendall_tau`` (single score: the judge's score, repeats averaged, against the
+median human score of the response, rounded for the kappa; quadratic weights, Cohen 1968;
+tau-b, Kendall 1945), overall and per candidate family and item category; and the confusion
+table for plots. Every CI is an item-cluster bootstrap of per-item confusion counts (or, for
+the rank correlations, the exact weighted forms of :mod:`.ranks`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+from judgelab.stats._tidy import findings_frame
+from judgelab.stats.agreement import accuracy_from_totals, kappa_from_totals, macro_f1_from_totals
+from judgelab.stats.calibration._common import (
+    Resampling,
+    excluded_text,
+    excluded_total,
+    per_item_confusion,
+    result_row,
+)
+from judgelab.stats.calibration.ranks import rank_correlation_bootstrap
+from judgelab.stats.calibration.units import (
+    PAIR_CLASSES,
+    HumanData,
+    JudgeUnits,
+    _check_settings,
+    _score_classes,
+)
+from judgelab.stats.reference import reference_labels
+
+#: The audit's reference rule (STATISTICS.md "Reference labels"): the human majority of each
+#: pair (the gold label where the dataset's rater is ``gold``, as LLMBar's), else the truth.
+AUDIT_REFERENCE = ("majority", "truth")
+#: How a finding's ``method`` names each reference rule.
+REFERENCE_NAMES = {
+    "majority": "human majority",
+    "unanimous": "unanimous humans",
+    "gold": "gold label",
+    "truth": "truth",
+}
+
+
+def pair_reference(
+    humans: HumanData, pairs: pd.DataFrame, rule: str | Sequence[str], tie_policy: str
+) -> tuple[pd.DataFrame, dict, str]:
+    """The reference label of ``pairs`` (``item_id, lo, hi``) under ``rule``:
+    :func:`judgelab.stats.reference.reference_labels` on the prepared human votes."""
+    return reference_labels(
+        humans.votes,
+        rule=rule,
+        tie_policy=tie_policy,
+        truth=getattr(humans.dataset, "truth", None),
+        pairs=pairs,
+    )
+
+
+def _slices(units: pd.DataFrame, info: pd.DataFrame, protocol: str):
+    """(slice dict, mask) for overall, each candidate family and each item category.
+
+    A pair belongs to family f's slice when either of its responses is from f (so family
+    slices of a pair overlap); a response to its own family."""
+    yield None, np.ones(len(units), bool)
+    fam = dict(zip(info["response_id"], info["family"]))
+    if protocol == "pairwise":
+        fa, fb = units["lo"].map(fam).to_numpy(), units["hi"].map(fam).to_numpy()
+    else:
+        fa = fb = units["response_id"].map(fam).to_numpy()
+    for f in sorted({x for x in np.concatenate([fa, fb]) if isinstance(x, str)}):
+        yield {"family": f}, (fa == f) | (fb == f)
+    if "category" in info.columns:
+        cat = dict(zip(info["item_id"], info["category"]))
+        c = units["item_id"].map(cat).to_numpy()
+        for s in sorted({x for x in c if isinstance(x, str)}):
+            yield {"subset": s}, c == s
+
+
+def pairwise_agreement(
+    verdicts: pd.DataFrame,
+    dataset,
+    *,
+    judge: str | None = None,
+    slice_: dict | None = None,
+    tie_policy: str = "class",
+    order_aggregation: str = "per_call",
+    by_slice: bool = True,
+    n_boot: int = 2000,
+    seed: int = 0,
+    ci_level: float = 0.95,
+    reference: str | Sequence[str] = AUDIT_REFERENCE,
+) -> pd.DataFrame:
+    """``accuracy``, ``cohen_kappa`` and ``macro_f1`` of one judge's pairwise verdicts against
+    the reference label of each pair, overall and (``by_slice``) per candidate family and item
+    category, each with an item-cluster bootstrap CI of the weighted confusion counts.
+    ``n`` counts pairs; ``n_excluded`` the judged pairs without a usable reference plus
+    unparsed / dropped verdict rows.
+
+    ``verdicts`` is a verdict frame or prepared :class:`JudgeUnits`, ``dataset`` a dataset or
+    prepared :class:`HumanData`. ``reference`` is a rule of
+    :func:`judgelab.stats.reference.reference_labels` (default :data:`AUDIT_REFERENCE`: the
+    human majority, where the dataset has a gold rater its label, else the truth); the
+    ``method`` names the rule used."""
+    _check_settings(tie_policy, order_aggregation)
+    ctx = Resampling(n_boot, seed, ci_level)
+    ju = JudgeUnits.of(verdicts, "pairwise", order_aggregation, tie_policy)
+    humans = HumanData.of(dataset, "pairwise")
+    units, ex = ju.units, ju.excluded
+    judged_pairs = units[["item_id", "lo", "hi"]].drop_duplicates()
+    ref, _, rule = pair_reference(humans, judged_pairs, reference, tie_policy)
+    m = units.merge(ref, on=["item_id", "lo", "hi"], how="inner")
+    keys = judged_pairs.merge(ref[["item_id", "lo", "hi"]], how="left", indicator=True)
+    ex = dict(ex)
+    ex["pairs_without_reference"] = int((keys["_merge"] == "left_only").sum())
+    method = f"vs {REFERENCE_NAMES[rule]}; tie_policy={tie_policy}, order_aggregation={order_aggregation}"
+    info = humans.info
+    rows = []
+    slices = _slices(m, info, "pairwise") if by_slice else [(slice_, np.ones(len(m), bool))]
+    for sl, mask in slices:
+        sub = m[mask]
+        n_pairs = len(sub[["item_id", "lo", "hi"]].drop_duplicates())
+        if len(sub) == 0:
+            for id_ in ("accuracy", "cohen_kappa", "macro_f1"):
+                rows.append(
+                    result_row(
+                        id_,
+                        None,
+                        judge=judge,
+                        slice_=sl,
+                        n=0,
+                        n_excluded=excluded_total(ex),
+                        reason=f"no judged pair with a {REFERENCE_NAMES[rule]} in this slice",
+                        method=method,
+                    )
+                )
+            continue
+        per_item, _ = per_item_confusion(
+            sub["item_id"].to_numpy(),
+            sub["ref"].to_numpy(),
+            sub["label"].to_numpy(),
+            sub["weight"].to_numpy(),
+            3,
+        )
+        for id_, fn in (
+            ("accuracy", accuracy_from_totals),
+            ("cohen_kappa", kappa_from_totals),
+            ("macro_f1", macro_f1_from_totals),
+        ):
+            res = ctx.boot(per_item, lambda t, fn=fn: fn(t, 3))
+            rows.append(
+                result_row(
+                    id_,
+                    res,
+                    judge=judge,
+                    slice_=sl,
+                    n=n_pairs,
+                    n_excluded=excluded_total(ex) if sl is None else None,
+                    method_prefix=method,
+                    excluded=excluded_text(ex) if sl is None else None,
+                )
+            )
+    return findings_frame(rows)
+
+
+def score_agreement(
+    verdicts: pd.DataFrame,
+    dataset,
+    *,
+    judge: str | None = None,
+    by_slice: bool = True,
+    n_boot: int = 2000,
+    seed: int = 0,
+    ci_level: float = 0.95,
+) -> pd.DataFrame:
+    """``weighted_kappa`` (quadratic, judge score rounded vs the rounded median human score),
+    ``spearman`` and ``kendall_tau`` (b; unrounded judge mean vs the median human score) of
+    one judge's single scores, overall and per family / category, item-cluster CIs."""
+    ctx = Resampling(n_boot, seed, ci_level)
+    ju = JudgeUnits.of(verdicts, "single")
+    humans = HumanData.of(dataset, "single")
+    units, ex = ju.units, ju.excluded
+    m = units.merge(humans.median_scores, left_on="response_id", right_index=True, how="inner")
+    ex = dict(ex)
+    ex["responses_without_human_score"] = int(len(units) - len(m))
+    lo, k = _score_classes(humans.dataset, m["score"], m["human"])
+    info = humans.info
+    rows = []
+    slices = _slices(m, info, "single") if by_slice else [(None, np.ones(len(m), bool))]
+    for sl, mask in slices:
+        sub = m[mask]
+        n_ex = excluded_total(ex) if sl is None else None
+        if len(sub) < 2:
+            for id_ in ("weighted_kappa", "spearman", "kendall_tau"):
+                rows.append(
+                    result_row(
+                        id_,
+                        None,
+                        judge=judge,
+                        slice_=sl,
+                        n=len(sub),
+                        n_excluded=n_ex,
+                        reason="fewer than 2 scored responses with human scores",
+                    )
+                )
+            continue
+        jc = np.clip(np.round(sub["score"].to_numpy() - lo), 0, k - 1)
+        hc = np.clip(np.round(sub["human"].to_numpy() - lo), 0, k - 1)
+        per_item, _ = per_item_confusion(sub["item_id"].to_numpy(), hc, jc, np.ones(len(sub)), k)
+        res = ctx.boot(per_item, lambda t: kappa_from_totals(t, k, "quadratic"))
+        rows.append(
+            result_row(
+                "weighted_kappa",
+                res,
+                judge=judge,
+                slice_=sl,
+                n=len(sub),
+                n_excluded=n_ex,
+                method_prefix="quadratic weights, judge score (repeats averaged, rounded) vs rounded median human score",
+            )
+        )
+        rank_corr = rank_correlation_bootstrap(sub["score"], sub["human"], sub["item_id"], ctx.boot)
+        for id_, res in rank_corr.items():
+            rows.append(
+                result_row(
+                    id_,
+                    res,
+                    judge=judge,
+                    slice_=sl,
+                    n=len(sub),
+                    n_excluded=n_ex,
+                    method_prefix="judge mean score vs median human score, exact weighted-multiset ranks",
+                )
+            )
+    return findings_frame(rows)
+
+
+def confusion_table(
+    verdicts: pd.DataFrame,
+    dataset,
+    *,
+    protocol: str = "pairwise",
+    tie_policy: str = "class",
+    order_aggregation: str = "per_call",
+    reference: str | Sequence[str] = AUDIT_REFERENCE,
+) -> pd.DataFrame:
+    """Weighted confusion table (rows: reference, columns: judge) for plots."""
+    proto = "pairwise" if protocol == "pairwise" else "single"
+    ju = JudgeUnits.of(verdicts, proto, order_aggregation, tie_policy)
+    humans = HumanData.of(dataset, proto)
+    if protocol == "pairwise":
+        units = ju.units
+        pairs = units[["item_id", "lo", "hi"]].drop_duplicates()
+        ref, _, _ = pair_reference(humans, pairs, reference, tie_policy)
+        m = units.merge(ref[["item_id", "lo", "hi", "ref"]], on=["item_id", "lo", "hi"])
+        labels = list(PAIR_CLASSES)
+        c = np.zeros((3, 3))
+        np.add.at(c, (m["ref"].to_numpy(int), m["label"].to_numpy(int)), m["weight"].to_numpy())
+    else:
+        m = ju.units.merge(humans.median_scores, left_on="response_id", right_index=True)
+        lo, k = _score_classes(humans.dataset, m["score"], m["human"])
+        labels = [f"{lo + i:g}" for i in range(k)]
+        c = np.zeros((k, k))
+        np.add.at(
+            c,
+            (
+                np.clip(np.round(m["human"] - lo), 0, k - 1).astype(int),
+                np.clip(np.round(m["score"] - lo), 0, k - 1).astype(int),
+            ),
+            1.0,
+        )
+    return pd.DataFrame(
+        c, index=pd.Index(labels, name="human"), columns=pd.Index(labels, name="judge")
+    )

@@ -1,0 +1,335 @@
+"""Judge verdicts and human labels in one coding, prepared once per audit.
+
+A pairwise unit is ``item_id, lo, hi`` (the pair's response ids in sorted order) with a
+``label`` 0 (``lo`` wins), 1 (``hi`` wins) or 2 (tie) and a ``weight``; a score unit is
+``item_id, response_id, score``. :class:`JudgeUnits` holds one judge's units and
+:class:`HumanData` the dataset's human side; the audit builds each once and hands it to every
+statistic (each statistic also accepts the raw verdict frame and dataset and prepares them).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from judgelab.data import DataError
+from judgelab.stats.agreement import mode_winner, win_score
+from judgelab.stats.reference import coded_votes
+
+#: Pairwise classes: the first (sorted) response of the pair wins, the second wins, tie.
+PAIR_CLASSES = ("a", "b", "tie")
+
+
+def identity_of(df: pd.DataFrame) -> pd.Series:
+    """The identity string ``model|backend|judge_version`` of each verdict row."""
+    return (
+        df["model"].astype(str)
+        + "|"
+        + df["backend"].astype(str)
+        + "|"
+        + df["judge_version"].astype(str)
+    )
+
+
+def _obj(df: pd.DataFrame) -> pd.DataFrame:
+    """String columns as numpy object columns: pandas' Arrow-backed strings make the many
+    small merges and groupbys of an audit several times slower."""
+    cols = [
+        c for c in df.columns if pd.api.types.is_string_dtype(df[c].dtype) and df[c].dtype != object
+    ]
+    if cols:
+        df = df.astype({c: object for c in cols})
+    return df
+
+
+def _check_settings(tie_policy: str, order_aggregation: str) -> None:
+    if tie_policy == "half":
+        raise ValueError(
+            "tie_policy='half' is defined for win rates only; kappa and F1 need a class per "
+            "judgment: use tie_policy='class' (tie is a class) or 'drop' (ties removed)"
+        )
+    if tie_policy not in ("class", "drop"):
+        raise ValueError(f"tie_policy must be 'class' or 'drop', not {tie_policy!r}")
+    if order_aggregation not in ("per_call", "first_order", "consistent_only"):
+        raise ValueError(
+            "order_aggregation must be 'per_call', 'first_order' or 'consistent_only', "
+            f"not {order_aggregation!r}"
+        )
+
+
+def _require(df: pd.DataFrame, table: str, cols: Sequence[str]) -> None:
+    for c in cols:
+        if c not in df.columns:
+            raise DataError(
+                table, c, f"missing required column (columns present: {list(df.columns)})"
+            )
+
+
+def _sorted_pair(a: pd.Series, b: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    a, b = a.astype(str).to_numpy(), b.astype(str).to_numpy()
+    return np.where(a <= b, a, b), np.where(a <= b, b, a)
+
+
+def _winner_of(v: pd.DataFrame) -> np.ndarray:
+    """Winner response id (or 'tie'); from ``choice`` and ``order`` where ``winner`` is empty."""
+    win = (
+        v["winner"].astype(object).to_numpy()
+        if "winner" in v.columns
+        else np.full(len(v), None, object)
+    )
+    if "choice" in v.columns:
+        ch = v["choice"].to_numpy()
+        order = v["order"].to_numpy() if "order" in v.columns else np.full(len(v), "ab", object)
+        first = np.where(order == "ba", v["response_b"].to_numpy(), v["response_a"].to_numpy())
+        second = np.where(order == "ba", v["response_a"].to_numpy(), v["response_b"].to_numpy())
+        derived = np.where(
+            ch == "A", first, np.where(ch == "B", second, np.where(ch == "tie", "tie", None))
+        )
+        missing = pd.isna(pd.Series(win)).to_numpy()
+        win = np.where(missing, derived, win)
+    return win
+
+
+def _parsed(v: pd.DataFrame) -> np.ndarray:
+    if "parse_ok" not in v.columns:
+        return np.ones(len(v), bool)
+    return v["parse_ok"].fillna(False).astype(bool).to_numpy().copy()
+
+
+def modal_codes(df: pd.DataFrame, keys: list[str], code: str = "label") -> pd.Series:
+    """The modal integer code of ``code`` per group of ``keys`` (several modes -> 2, the tie
+    code), through :func:`judgelab.stats.agreement.mode_winner`; indexed by ``keys``."""
+    # codes as strings, so that the "tie" mode_winner gives a split vote maps back to 2
+    m = mode_winner(df[keys].assign(winner=df[code].astype(int).astype(str).to_numpy()), keys)
+    lab = m["winner"].map({"0": 0, "1": 1, "2": 2, "tie": 2}).astype(int)
+    return pd.Series(lab.to_numpy(), index=pd.MultiIndex.from_frame(m[keys]), name=code)
+
+
+def pairwise_units(
+    verdicts: pd.DataFrame, order_aggregation: str = "per_call", tie_policy: str = "class"
+) -> tuple[pd.DataFrame, dict]:
+    """One judge's pairwise verdicts as weighted units ``item_id, lo, hi, label, weight``.
+
+    ``lo < hi`` are the pair's response ids in sorted order; ``label`` 0 = lo wins, 1 = hi
+    wins, 2 = tie. ``per_call``: every parsed (pair, order) is a unit of weight 1 shared by
+    its repeats (1 / r each: repeats averaged within (pair, order), STATISTICS.md).
+    ``first_order``: order ``ab`` only. ``consistent_only``: one unit per pair with both
+    orders parsed, labelled by the modal repeat of each order; orders that disagree give a
+    tie. ``tie_policy='drop'`` removes tie units afterwards. Returns (units, counts of
+    excluded rows/pairs by reason).
+    """
+    _check_settings(tie_policy, order_aggregation)
+    _require(verdicts, "verdicts", ["item_id", "response_a", "response_b"])
+    v = verdicts
+    ok = _parsed(v)
+    win = _winner_of(v)
+    lo, hi = _sorted_pair(v["response_a"], v["response_b"])
+    label = np.where(win == lo, 0, np.where(win == hi, 1, np.where(win == "tie", 2, -1)))
+    ok &= label >= 0
+    order = v["order"].fillna("ab").to_numpy() if "order" in v.columns else np.full(len(v), "ab")
+    sample = v["sample"].fillna(0).to_numpy() if "sample" in v.columns else np.zeros(len(v))
+    df = pd.DataFrame(
+        {
+            "item_id": v["item_id"].astype(str).to_numpy(),
+            "lo": lo,
+            "hi": hi,
+            "order": order,
+            "sample": sample,
+            "label": label,
+            "ok": ok,
+        }
+    )
+    excluded = {"unparsed": int((~ok).sum())}
+    df = df[df["ok"]]
+    if order_aggregation == "first_order":
+        excluded["order_ba"] = int((df["order"] != "ab").sum())
+        df = df[df["order"] == "ab"]
+    if order_aggregation in ("per_call", "first_order"):
+        r = df.groupby(["item_id", "lo", "hi", "order"])["label"].transform("size")
+        units = df.assign(weight=1.0 / r.to_numpy())[
+            ["item_id", "lo", "hi", "order", "label", "weight"]
+        ]
+    else:
+        per_order = modal_codes(df, ["item_id", "lo", "hi", "order"]).sort_index().reset_index()
+        g = per_order.groupby(["item_id", "lo", "hi"])
+        n_orders = g["order"].nunique()
+        both = n_orders[n_orders == 2].index
+        excluded["one_order_only"] = int((n_orders < 2).sum())
+        lab = g["label"].agg(lambda s: int(s.iloc[0]) if s.nunique() == 1 else 2)
+        lab = lab.loc[both]
+        units = lab.rename("label").reset_index()
+        units["order"] = "both"
+        units["weight"] = 1.0
+    if tie_policy == "drop":
+        excluded["tie_verdict"] = int((units["label"] == 2).sum())
+        units = units[units["label"] != 2]
+    return _obj(units.reset_index(drop=True)), excluded
+
+
+def score_units(verdicts: pd.DataFrame) -> tuple[pd.DataFrame, dict]:
+    """One judge's single-score verdicts: ``item_id, response_id, score`` (mean of the
+    parsed repeats of a response)."""
+    _require(verdicts, "verdicts", ["item_id", "response_id", "score"])
+    ok = _parsed(verdicts) & pd.to_numeric(verdicts["score"], errors="coerce").notna().to_numpy()
+    v = verdicts[ok]
+    units = (
+        v.assign(
+            score=pd.to_numeric(v["score"]),
+            item_id=v["item_id"].astype(str),
+            response_id=v["response_id"].astype(str),
+        )
+        .groupby(["item_id", "response_id"], sort=False)["score"]
+        .mean()
+        .reset_index()
+    )
+    return units, {"unparsed": int((~ok).sum())}
+
+
+def _score_classes(dataset, *arrays) -> tuple[float, int]:
+    """Integer classes for weighted kappa: the dataset's scale, else the observed range."""
+    if dataset is not None and dataset.scale is not None:
+        lo, hi = dataset.scale
+    else:
+        vals = np.concatenate([np.asarray(a, float) for a in arrays if len(a)])
+        vals = vals[np.isfinite(vals)]
+        lo, hi = (
+            (float(np.floor(vals.min())), float(np.ceil(vals.max()))) if len(vals) else (0.0, 0.0)
+        )
+    return float(lo), int(round(hi - lo)) + 1
+
+
+def human_votes_pairwise(dataset) -> pd.DataFrame:
+    """Human preferences as ``item_id, lo, hi, rater_id, label`` (label coded as in
+    :func:`pairwise_units`: 0 = lo wins, 1 = hi wins, 2 = tie)."""
+    return coded_votes(dataset.preferences)
+
+
+def human_scores(dataset) -> pd.DataFrame:
+    """Human scores as ``response_id, rater_id, score, item_id``."""
+    lab = dataset.labels
+    if lab is None or len(lab) == 0:
+        return pd.DataFrame(columns=["response_id", "rater_id", "score", "item_id"])
+    _require(lab, "labels", ["response_id", "rater_id", "score"])
+    item_of = dict(
+        zip(dataset.responses["response_id"].astype(str), dataset.responses["item_id"].astype(str))
+    )
+    out = lab.assign(
+        response_id=lab["response_id"].astype(str),
+        rater_id=lab["rater_id"].astype(str),
+        score=pd.to_numeric(lab["score"]),
+    )
+    out["item_id"] = out["response_id"].map(item_of)
+    return _obj(out[["response_id", "rater_id", "score", "item_id"]])
+
+
+def response_info(dataset) -> pd.DataFrame:
+    """``response_id, item_id, generator, family, category`` (those present) of each response."""
+    r = dataset.response_info()
+    keep = [
+        c for c in ("response_id", "item_id", "generator", "family", "category") if c in r.columns
+    ]
+    return _obj(r[keep].astype(object))
+
+
+@dataclass(frozen=True)
+class HumanData:
+    """The human side of a dataset, prepared once: ``votes`` (pairwise, as
+    :func:`human_votes_pairwise`), ``scores`` (single, as :func:`human_scores`), ``info``
+    (:func:`response_info`), and the dataset itself (scale, rubric labels).
+
+    Only the tables of ``protocol`` are read (``votes`` is empty for single scores,
+    ``scores`` for pairwise), so a dataset is validated only for what is audited."""
+
+    dataset: object
+    protocol: str
+    votes: pd.DataFrame = field(repr=False)
+    scores: pd.DataFrame = field(repr=False)
+    info: pd.DataFrame = field(repr=False)
+
+    @classmethod
+    def of(cls, dataset, protocol: str = "pairwise") -> HumanData:
+        if isinstance(dataset, HumanData):
+            if dataset.protocol != protocol:
+                raise ValueError(f"human data prepared for {dataset.protocol}, not {protocol}")
+            return dataset
+        empty = pd.DataFrame()
+        if protocol == "rubric":
+            return cls(dataset, protocol, empty, empty, empty)
+        return cls(
+            dataset,
+            protocol,
+            human_votes_pairwise(dataset) if protocol == "pairwise" else empty,
+            human_scores(dataset) if protocol != "pairwise" else empty,
+            response_info(dataset),
+        )
+
+    @property
+    def median_scores(self) -> pd.Series:
+        """Median human score per response (``human``), indexed by ``response_id``."""
+        return self.scores.groupby("response_id")["score"].median().rename("human")
+
+
+@dataclass(frozen=True)
+class JudgeUnits:
+    """One judge's verdicts and their units, prepared once per audit.
+
+    ``units`` / ``excluded``: :func:`pairwise_units` under the audit's ``tie_policy`` (or
+    :func:`score_units`); ``class_units``: pairwise units with ties kept as a class (win rates
+    and signed bias apply their own tie policy)."""
+
+    verdicts: pd.DataFrame = field(repr=False)
+    protocol: str
+    order_aggregation: str
+    tie_policy: str
+    units: pd.DataFrame = field(repr=False)
+    excluded: dict
+    class_units: pd.DataFrame | None = field(repr=False, default=None)
+
+    @classmethod
+    def of(
+        cls,
+        verdicts,
+        protocol: str = "pairwise",
+        order_aggregation: str = "per_call",
+        tie_policy: str = "class",
+    ) -> JudgeUnits:
+        if isinstance(verdicts, JudgeUnits):
+            if verdicts.protocol != protocol or (
+                protocol == "pairwise" and verdicts.order_aggregation != order_aggregation
+            ):
+                raise ValueError(
+                    f"units prepared for {verdicts.protocol}/{verdicts.order_aggregation}, "
+                    f"not {protocol}/{order_aggregation}"
+                )
+            if protocol == "pairwise" and verdicts.tie_policy != tie_policy:
+                return cls.of(verdicts.verdicts, protocol, order_aggregation, tie_policy)
+            return verdicts
+        if protocol != "pairwise":
+            units, ex = score_units(verdicts)
+            return cls(verdicts, protocol, order_aggregation, tie_policy, units, ex)
+        units, ex = pairwise_units(verdicts, order_aggregation, tie_policy)
+        class_units = (
+            units if tie_policy == "class" else pairwise_units(verdicts, order_aggregation)[0]
+        )
+        return cls(verdicts, protocol, order_aggregation, tie_policy, units, ex, class_units)
+
+
+def class_units(verdicts, order_aggregation: str = "per_call") -> pd.DataFrame:
+    """Pairwise units with ties kept as a class (for win rates), from a verdict frame or
+    prepared :class:`JudgeUnits`."""
+    if isinstance(verdicts, JudgeUnits):
+        return JudgeUnits.of(
+            verdicts, "pairwise", order_aggregation, verdicts.tie_policy
+        ).class_units
+    return pairwise_units(verdicts, order_aggregation, "class")[0]
+
+
+def win_value(label: np.ndarray, side: int, tie_policy: str) -> np.ndarray:
+    """Win of response ``side`` (0 = lo, 1 = hi) for each label: 1, 0, or for a tie 0
+    (class), 0.5 (half) or nan (drop): :func:`judgelab.stats.agreement.win_score` on the
+    label names."""
+    names = np.asarray(PAIR_CLASSES, dtype=object)[np.asarray(label, dtype=int)]
+    return win_score(names, PAIR_CLASSES[side], tie_policy)

@@ -1,0 +1,314 @@
+"""The escalation (human review) queue: one low-margin rule, one frame schema.
+
+The low-margin rule (DESIGN.md), for one judge identity and one case (a pair, or a response
+for single scores and rubric verdicts), on parsed verdicts only:
+
+- ``repeats_disagree``: the repeats (samples) of one order name more than one winner (pairwise),
+  span more than zero score points (single) or name more than one rubric verdict (rubric);
+- ``orders_disagree`` (pairwise): both orders were judged and their modal winners differ,
+  a split mode counting as a tie (so ``x, y`` in order ab against ``x`` in ba disagree);
+- ``margin_low``: a logprob ``margin`` (where stored) is below ``margin_threshold``;
+- for a panel, the majority's vote share is below ``vote_share_threshold``.
+
+:func:`low_margin` returns the rule's flags, one row per case (:data:`CASE_COLUMNS`);
+:func:`escalation_queue` returns the queue, one row per (judge, unit, reason)
+(:data:`QUEUE_COLUMNS`). Both return frames: the caller writes them (analysis functions never
+write files).
+
+Serving the other queues of the package (to be pointed here by the coordinator):
+
+- ``judgelab.run.low_margin(verdicts, margin_threshold)`` is :func:`low_margin` (same columns;
+  pairs keyed by their sorted response ids, winners also read from ``choice`` where
+  ``winner`` is empty; the orders compare modal winners rather than each order's first
+  sample).
+- ``judgelab.ensembles.review_queue(um)`` (units the unanimity ensemble does not decide) is
+  ``escalation_queue(verdicts, margin_threshold=None, vote_share_threshold=1.0,
+  reasons=("ensemble_vote_share_below_threshold",))``: the panel rows whose vote is not
+  unanimous (``value`` = vote share), at the panel majority's per-(pair, order) unit.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from judgelab.stats.calibration.panel import majority_verdicts
+from judgelab.stats.calibration.units import _parsed, _sorted_pair, _winner_of, identity_of
+
+__all__ = ["CASE_COLUMNS", "QUEUE_COLUMNS", "REASONS", "escalation_queue", "low_margin"]
+
+_IDENTITY = ["model", "backend", "judge_version"]
+#: :func:`low_margin`'s columns, in order.
+CASE_COLUMNS = [
+    *_IDENTITY,
+    "protocol",
+    "item_id",
+    "response_a",
+    "response_b",
+    "response_id",
+    "n",
+    "orders_disagree",
+    "repeats_disagree",
+    "margin_low",
+    "low_margin",
+]
+
+#: The queue's columns, in order.
+QUEUE_COLUMNS = [
+    "judge",
+    "item_id",
+    "response_a",
+    "response_b",
+    "response_id",
+    "order",
+    "reason",
+    "value",
+]
+#: Why a case is in the queue.
+REASONS = (
+    "repeats_disagree",
+    "orders_disagree",
+    "logprob_margin_below_threshold",
+    "ensemble_vote_share_below_threshold",
+)
+
+
+def escalation_queue(
+    verdicts: pd.DataFrame,
+    *,
+    protocol: str = "pairwise",
+    margin_threshold: float | None = 0.2,
+    vote_share_threshold: float | None = 0.7,
+    panel_majority: pd.DataFrame | None = None,
+    reasons: tuple[str, ...] = REASONS,
+) -> pd.DataFrame:
+    """Low-margin cases (DESIGN.md) for human review: one row per (judge, unit, reason).
+
+    Parameters
+    ----------
+    verdicts : DataFrame
+        Tidy verdicts of one protocol (``pairwise`` or single scores).
+    protocol : {"pairwise", "single"}
+    margin_threshold : float or None
+        A parsed verdict whose logprob ``margin`` (where stored) is below it is a case.
+    vote_share_threshold : float or None
+        A unit whose panel-majority vote share is below it is a case (two judges or more).
+    panel_majority : DataFrame, optional
+        The panel's majority verdicts
+        (:func:`judgelab.stats.calibration.panel.majority_verdicts`) when the caller has
+        built them already; built here otherwise.
+    reasons : tuple of str
+        The reasons to queue (default: all of :data:`REASONS`).
+
+    Returns
+    -------
+    DataFrame
+        :data:`QUEUE_COLUMNS`: ``judge`` (identity string; the panel majority as
+        ``ensemble|majority|majority-of-<m>``), ``item_id``, ``response_a``, ``response_b``
+        (pairwise; sorted), ``response_id`` (scores), ``order`` (where the case is one
+        order), ``reason`` (:data:`REASONS`) and ``value`` (number of distinct winners, 1 for
+        orders that disagree, score span, margin or vote share). Sorted by item, judge and
+        reason. The caller writes it; this function never writes files.
+    """
+    v = _parsed_rows(verdicts)
+    if v.empty:
+        return pd.DataFrame(columns=QUEUE_COLUMNS)
+    rows = []
+    if protocol == "pairwise":
+        v = _pair_keyed(v)
+        repeats, orders = _pairwise_disagreement(v)
+        rows += [
+            _row(r.judge, r.item_id, "repeats_disagree", r.n_winners, r.response_a, r.response_b,
+                 order=r.order)
+            for r in repeats.itertuples(index=False)
+        ]  # fmt: skip
+        rows += [
+            _row(r.judge, r.item_id, "orders_disagree", 1.0, r.response_a, r.response_b)
+            for r in orders[orders["disagree"]].itertuples(index=False)
+        ]
+    else:
+        v["response_id"] = v["response_id"].astype(str)
+        v["score"] = pd.to_numeric(v["score"], errors="coerce")
+        span = _score_span(v)
+        rows += [
+            _row(j, it, "repeats_disagree", val, response_id=rid)
+            for (j, it, rid), val in span[span > 0].items()
+        ]
+    if margin_threshold is not None and "margin" in v.columns:
+        mg = pd.to_numeric(v["margin"], errors="coerce")
+        rows += [
+            _row(r.judge, r.item_id, "logprob_margin_below_threshold", r.margin,
+                 *_unit_of(r))
+            for r in v[mg.notna() & (mg < margin_threshold)].itertuples(index=False)
+        ]  # fmt: skip
+    if vote_share_threshold is not None and v["judge"].nunique() >= 2:
+        ens = majority_verdicts(verdicts, protocol) if panel_majority is None else panel_majority
+        rows += [
+            _row("ensemble|majority|" + r.judge_version, r.item_id,
+                 "ensemble_vote_share_below_threshold", r.vote_share, *_unit_of(r))
+            for r in ens[ens["vote_share"] < vote_share_threshold].itertuples(index=False)
+        ]  # fmt: skip
+    out = pd.DataFrame(rows, columns=QUEUE_COLUMNS)
+    out = out[out["reason"].isin(reasons)]
+    return out.sort_values(["item_id", "judge", "reason"], kind="stable").reset_index(drop=True)
+
+
+def low_margin(verdicts: pd.DataFrame, margin_threshold: float | None = None) -> pd.DataFrame:
+    """The low-margin rule's flags (module docstring), one row per (judge identity, case).
+
+    Parameters
+    ----------
+    verdicts : DataFrame
+        Tidy verdicts of any protocols (``pairwise``, ``single``, ``rubric``).
+    margin_threshold : float or None
+        A logprob ``margin`` below it flags the case; None: no margin flag.
+
+    Returns
+    -------
+    DataFrame
+        :data:`CASE_COLUMNS`: the identity (``model, backend, judge_version``),
+        ``protocol``, the case (``item_id`` and ``response_a, response_b`` sorted, or
+        ``response_id``), ``n`` (parsed rows), ``orders_disagree``, ``repeats_disagree``,
+        ``margin_low`` and ``low_margin`` (any of the three).
+    """
+    out = []
+    for protocol, grp in _parsed_rows(verdicts).groupby("protocol", sort=False):
+        if protocol == "pairwise":
+            out.append(_pairwise_case_flags(_pair_keyed(grp)))
+        else:
+            out.append(_response_case_flags(grp, protocol))
+    if not out:
+        return pd.DataFrame(columns=CASE_COLUMNS)
+    df = pd.concat(out, ignore_index=True).reindex(columns=CASE_COLUMNS)
+    if margin_threshold is not None and "margin" in verdicts.columns:
+        df = _with_margin_flag(df, verdicts, margin_threshold)
+    else:
+        df["margin_low"] = False
+    for c in ("orders_disagree", "repeats_disagree", "margin_low"):
+        df[c] = df[c].fillna(False).astype(bool)
+    df["low_margin"] = df["orders_disagree"] | df["repeats_disagree"] | df["margin_low"]
+    return df.reindex(columns=CASE_COLUMNS)
+
+
+def _row(judge, item_id, reason, value, response_a=None, response_b=None, response_id=None,
+         order=None) -> dict:  # fmt: skip
+    return {
+        "judge": judge,
+        "item_id": item_id,
+        "response_a": response_a,
+        "response_b": response_b,
+        "response_id": response_id,
+        "order": order,
+        "reason": reason,
+        "value": float(value),
+    }
+
+
+def _unit_of(r) -> tuple:
+    """``response_a, response_b, response_id, order`` of a row tuple (None where absent)."""
+    return tuple(getattr(r, c, None) for c in ("response_a", "response_b", "response_id", "order"))
+
+
+def _parsed_rows(verdicts: pd.DataFrame) -> pd.DataFrame:
+    """Parsed verdicts with their identity string in ``judge``."""
+    v = verdicts[_parsed(verdicts)].copy()
+    v["judge"] = identity_of(v)
+    return v
+
+
+def _pair_keyed(v: pd.DataFrame) -> pd.DataFrame:
+    """Parsed pairwise rows (:func:`_parsed_rows`) keyed by the sorted pair, the winner in ``_w``."""
+    v = v.copy()
+    lo, hi = _sorted_pair(v["response_a"], v["response_b"])
+    v["response_a"], v["response_b"] = lo, hi
+    v["_w"] = _winner_of(v)
+    v["order"] = v["order"].fillna("ab")
+    for c in _PAIR_KEY + ["order", "_w"]:
+        v[c] = v[c].astype(object)
+    return v
+
+
+_PAIR_KEY = ["judge", "item_id", "response_a", "response_b"]
+
+
+def _pairwise_disagreement(v: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(orders whose repeats disagree, with ``n_winners``; per pair: ``disagree`` = both orders
+    judged and their modal winners differ, a split mode counting as a tie)."""
+    key = _PAIR_KEY
+    # counts of each winner per (judge, pair, order), vectorised
+    cnt = v.groupby(key + ["order", "_w"], sort=False).size().rename("c").reset_index()
+    g = cnt.groupby(key + ["order"], sort=False)["c"]
+    cnt["n_winners"] = g.transform("size")
+    cnt["top"] = g.transform("max")
+    cnt["n_top"] = (
+        (cnt["c"] == cnt["top"])
+        .groupby([cnt[k] for k in key + ["order"]], sort=False)
+        .transform("sum")
+    )
+    repeats = cnt[cnt["n_winners"] > 1].drop_duplicates(key + ["order"])
+    modal = cnt[cnt["c"] == cnt["top"]].copy()
+    modal.loc[modal["n_top"] > 1, "_w"] = "tie"
+    modal = modal.drop_duplicates(key + ["order"])
+    orders = modal.groupby(key, sort=False)["_w"].agg(["nunique", "size"]).reset_index()
+    orders["disagree"] = (orders["size"] == 2) & (orders["nunique"] > 1)
+    return repeats, orders
+
+
+def _score_span(v: pd.DataFrame) -> pd.Series:
+    """Max minus min score of each (judge, item, response) over its repeats."""
+    v = v.assign(
+        response_id=v["response_id"].astype(str), score=pd.to_numeric(v["score"], errors="coerce")
+    )
+    return v.groupby(["judge", "item_id", "response_id"])["score"].agg(lambda s: s.max() - s.min())
+
+
+def _identity_columns(v: pd.DataFrame, key: list[str]) -> pd.DataFrame:
+    return v.drop_duplicates(key)[key + _IDENTITY]
+
+
+def _pairwise_case_flags(v: pd.DataFrame) -> pd.DataFrame:
+    repeats, orders = _pairwise_disagreement(v)
+    rep = repeats.drop_duplicates(_PAIR_KEY).assign(repeats_disagree=True)
+    n = v.groupby(_PAIR_KEY, sort=False).size().rename("n").reset_index()
+    out = n.merge(orders[_PAIR_KEY + ["disagree"]], on=_PAIR_KEY, how="left")
+    out = out.merge(rep[_PAIR_KEY + ["repeats_disagree"]], on=_PAIR_KEY, how="left")
+    out = out.rename(columns={"disagree": "orders_disagree"})
+    out = out.merge(_identity_columns(v, ["judge"]), on="judge", how="left")
+    out["protocol"] = "pairwise"
+    return out
+
+
+def _response_case_flags(v: pd.DataFrame, protocol: str) -> pd.DataFrame:
+    key = ["judge", "item_id", "response_id"]
+    v = v.assign(response_id=v["response_id"].astype(str))
+    if protocol == "rubric":
+        rep = v.groupby(key, sort=False)["verdict"].nunique() > 1
+    else:
+        rep = _score_span(v) > 0
+    out = v.groupby(key, sort=False).size().rename("n").reset_index()
+    out = out.merge(rep.rename("repeats_disagree").reset_index(), on=key, how="left")
+    out = out.merge(_identity_columns(v, ["judge"]), on="judge", how="left")
+    out["protocol"] = protocol
+    out["orders_disagree"] = False
+    return out
+
+
+def _with_margin_flag(df: pd.DataFrame, verdicts: pd.DataFrame, threshold: float) -> pd.DataFrame:
+    """``margin_low``: any parsed row of the case has a margin below ``threshold``."""
+    v = _parsed_rows(verdicts)
+    low = v[pd.to_numeric(v["margin"], errors="coerce") < threshold]
+    flagged = set()
+    for r in low.itertuples(index=False):
+        if r.protocol == "pairwise":
+            a, b = sorted((str(r.response_a), str(r.response_b)))
+            flagged.add((r.judge, str(r.item_id), a, b))
+        else:
+            flagged.add((r.judge, str(r.item_id), str(r.response_id)))
+    judge = identity_of(df)
+    keys = [
+        (j, str(it), str(a), str(b)) if p == "pairwise" else (j, str(it), str(rid))
+        for j, it, a, b, rid, p in zip(
+            judge, df["item_id"], df["response_a"], df["response_b"], df["response_id"],
+            df["protocol"], strict=True,
+        )
+    ]  # fmt: skip
+    return df.assign(margin_low=[k in flagged for k in keys])

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import typer
 
+from judgelab import config
 from judgelab.importers.cli import import_command
 
 app = typer.Typer(
@@ -53,7 +54,9 @@ def run(
     ctx: typer.Context,
     study: str = typer.Argument(..., help="study name (see `judgelab studies`)"),
     params: Path = typer.Option(None, "--params", help="YAML file of parameters (-p overrides it)"),
-    out: Path = typer.Option(None, "--out", help="output directory (default reports/<study>)"),
+    out: Path = typer.Option(
+        None, "--out", help=f"output directory (default {config.REPORTS_DIR}/<study>)"
+    ),
     dry_run: bool = typer.Option(
         False,
         "--dry-run",
@@ -126,7 +129,7 @@ def _dry_run(study: str, values: dict):
 @app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
 def demo(
     ctx: typer.Context,
-    out: Path = typer.Option(Path("reports/demo"), "--out", help="output directory"),
+    out: Path = typer.Option(Path(config.DEFAULT_DEMO_OUT), "--out", help="output directory"),
     resume: bool = typer.Option(False, "--resume", help="keep studies already completed in OUT"),
     force: bool = typer.Option(False, "--force", help="rerun into an existing OUT"),
     jobs: int = typer.Option(
@@ -136,7 +139,8 @@ def demo(
         False,
         "--real",
         help="then the real-data studies (judgelab/real_studies/*.yaml) on published verdicts, "
-        "when $JUDGELAB_DATA or ../shared/data holds the data; skipped with a message otherwise",
+        f"when ${config.ENV_DATA} or {config.SHARED_DATA_BESIDE} holds the data; skipped with a "
+        "message otherwise",
     ),
 ):
     """Every study offline on the demo data and simulated panel, one shared store, and index.html.

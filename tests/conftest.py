@@ -22,9 +22,10 @@ def tmp_store(tmp_path) -> Path:
 def shared_data() -> Path:
     """The offline copies of public datasets: ``$JUDGELAB_DATA``, else ``../shared/data`` beside
     the checkout (as tests/test_datasets_real.py looks); skips, saying where, when absent."""
-    path = Path(
-        os.environ.get("JUDGELAB_DATA") or Path(__file__).resolve().parents[2] / "shared" / "data"
-    )
+    from judgelab import config
+
+    checkout = Path(__file__).resolve().parents[1]  # the tests' checkout, wherever judgelab is
+    path = Path(config.data_env_dir() or checkout / config.SHARED_DATA_BESIDE)
     if not path.is_dir():
         pytest.skip(f"shared data not found at {path} (set JUDGELAB_DATA)")
     return path

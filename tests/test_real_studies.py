@@ -97,8 +97,10 @@ def test_parameter_files_are_package_data_and_name_real_studies():
 
 
 def test_real_data_dir_skips_cleanly_when_absent(tmp_path, monkeypatch):
+    from judgelab import config
+
     monkeypatch.setenv("JUDGELAB_DATA", str(tmp_path / "nowhere"))
-    monkeypatch.setattr(report, "__file__", str(tmp_path / "pkg" / "report.py"))
+    monkeypatch.setattr(config, "CHECKOUT_DIR", tmp_path / "pkg")
     monkeypatch.chdir(tmp_path)
     assert report.real_data_dir(cwd=tmp_path) is None
     lines: list[str] = []

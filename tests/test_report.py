@@ -124,3 +124,28 @@ def test_demo_runs_each_study_and_indexes_failures(toy_env, tmp_path, monkeypatc
         )
     with pytest.raises(report.StudyError, match="use --resume or --force"):
         report.run_demo(tmp_path / "demo", studies=["toy"], log=logs.append)
+
+
+def test_real_data_dir_searches_env_then_beside_cwd_then_beside_checkout(tmp_path, monkeypatch):
+    """config.real_data_dir: $JUDGELAB_DATA, else ../shared/data beside the working directory,
+    else beside the checkout; a directory counts only when it holds a dataset folder."""
+    from judgelab import config
+
+    def data_dir(base):
+        d = base / "shared" / "data"
+        (d / config.REAL_DATA_MARKERS[0]).mkdir(parents=True)
+        return d.resolve()
+
+    beside_checkout = data_dir(tmp_path / "a")
+    beside_cwd = data_dir(tmp_path / "b")
+    env = data_dir(tmp_path / "c")
+    (tmp_path / "a" / "checkout").mkdir()
+    (tmp_path / "b" / "work").mkdir()
+    monkeypatch.setattr(config, "CHECKOUT_DIR", tmp_path / "a" / "checkout")
+    monkeypatch.delenv("JUDGELAB_DATA", raising=False)
+    assert config.real_data_dir(cwd=tmp_path) == beside_checkout
+    assert config.real_data_dir(cwd=tmp_path / "b" / "work") == beside_cwd
+    monkeypatch.setenv("JUDGELAB_DATA", str(env))
+    assert config.real_data_dir(cwd=tmp_path / "b" / "work") == env
+    monkeypatch.setenv("JUDGELAB_DATA", str(tmp_path))  # no dataset folder in it: skipped
+    assert config.real_data_dir(cwd=tmp_path / "b" / "work") == beside_cwd

@@ -1,0 +1,345 @@
+"""Notebook execution: a study notebook run with papermill in a temporary kernel of this
+Python, into an output directory, with its HTML report and ``manifest.json``."""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as _dt
+import hashlib
+import importlib.metadata
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from judgelab import config
+from judgelab import studies as _studies
+from judgelab.report.export import read_findings
+from judgelab.report.html import notebook_to_html
+from judgelab.report.parameters import effective_parameters, notebook_defaults
+from judgelab.report.results import OUTPUT_FILES, CellError, RunResult, StudyError
+
+__all__ = ["Kernel", "temporary_kernel", "environ", "run_study", "PACKAGES"]
+
+PACKAGES = (
+    "judgelab",
+    "pandas",
+    "numpy",
+    "scipy",
+    "statsmodels",
+    "krippendorff",
+    "seaborn",
+    "matplotlib",
+    "litellm",
+    "papermill",
+    "nbconvert",
+    "nbformat",
+    "ipykernel",
+    "jupyter_client",
+    "pyarrow",
+)
+
+
+# ------------------------------------------------------------------- kernel
+@dataclass
+class Kernel:
+    name: str
+    argv: list[str]
+    python: str
+
+
+@contextlib.contextmanager
+def temporary_kernel():
+    """A kernelspec for ``sys.executable`` in a temporary dir put first on ``JUPYTER_PATH``.
+
+    Its name, ``judgelab-<hash of the interpreter path>``, cannot collide with a user's
+    ``python3`` kernel, so papermill always runs the notebook in the Python that runs
+    judgelab (with judgelab installed), whatever kernels the user has."""
+    python = sys.executable
+    name = "judgelab-" + hashlib.sha256(python.encode()).hexdigest()[:10]
+    # --log-level=ERROR: ipykernel warns on every start that local TCP is unencrypted, which is
+    # noise in a batch run (the kernel only listens on 127.0.0.1); errors still show
+    argv = [python, "-m", "ipykernel_launcher", "-f", "{connection_file}", "--log-level=ERROR"]
+    old = os.environ.get(config.ENV_JUPYTER_PATH)
+    with tempfile.TemporaryDirectory(prefix="judgelab-kernel-") as tmp:
+        kdir = Path(tmp) / "kernels" / name
+        kdir.mkdir(parents=True)
+        spec = {
+            "argv": argv,
+            "display_name": f"judgelab ({python})",
+            "language": "python",
+            "metadata": {"debugger": False},
+        }
+        (kdir / "kernel.json").write_text(json.dumps(spec, indent=1))
+        os.environ[config.ENV_JUPYTER_PATH] = tmp + (os.pathsep + old if old else "")
+        try:
+            yield Kernel(name=name, argv=argv, python=python)
+        finally:
+            if old is None:
+                os.environ.pop(config.ENV_JUPYTER_PATH, None)
+            else:
+                os.environ[config.ENV_JUPYTER_PATH] = old
+
+
+@contextlib.contextmanager
+def environ(**values):
+    """Set environment variables (values as strings) for the duration of the block."""
+    old = {k: os.environ.get(k) for k in values}
+    os.environ.update({k: str(v) for k, v in values.items()})
+    try:
+        yield
+    finally:
+        for k, v in old.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+def _package_versions() -> dict[str, str | None]:
+    out: dict[str, str | None] = {"python": sys.version.split()[0]}
+    for pkg in PACKAGES:
+        try:
+            out[pkg] = importlib.metadata.version(pkg)
+        except importlib.metadata.PackageNotFoundError:
+            out[pkg] = None
+    return out
+
+
+def _git_revision() -> dict | None:
+    """HEAD of the checkout judgelab runs from (None outside a git checkout or without git)."""
+    root = config.CHECKOUT_DIR
+    if not (root / ".git").exists():
+        return None
+    try:
+        rev = subprocess.run(
+            ["git", "-C", str(root), "rev-parse", "HEAD"],
+            capture_output=True,
+            text=True,
+            timeout=10,
+        )
+        if rev.returncode != 0:
+            return None
+        dirty = subprocess.run(
+            # --no-optional-locks: a manifest must not touch the checkout's index
+            [
+                "git",
+                "--no-optional-locks",
+                "-C",
+                str(root),
+                "status",
+                "--porcelain",
+                "--untracked-files=no",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=10,
+        )
+        return {"revision": rev.stdout.strip(), "dirty": bool(dirty.stdout.strip())}
+    except (OSError, subprocess.SubprocessError):
+        return None
+
+
+def _prepare_out_dir(out: Path, study: str, resume: bool, force: bool) -> None:
+    if resume and force:
+        raise StudyError("--resume and --force exclude each other")
+    if out.exists() and not out.is_dir():
+        raise StudyError(f"--out {out} exists and is not a directory")
+    if out.exists() and any(out.iterdir()):
+        if not (resume or force):
+            raise StudyError(
+                f"output directory {out} exists; use --resume to rerun into it (cached verdicts are reused) "
+                "or --force to replace its report"
+            )
+        if force:
+            # remove only what a run writes: the directory may hold the user's other files
+            for name in (f"{study}.ipynb", f"{study}.html", *OUTPUT_FILES):
+                (out / name).unlink(missing_ok=True)
+            shutil.rmtree(out / "figures", ignore_errors=True)
+    out.mkdir(parents=True, exist_ok=True)
+
+
+def run_study(
+    study: str,
+    params: Mapping | None = None,
+    out: str | os.PathLike | None = None,
+    *,
+    resume: bool = False,
+    force: bool = False,
+    show_code: bool = False,
+    log: Callable[[str], None] | None = print,
+    start_timeout: int = 120,
+) -> RunResult:
+    """Execute one study notebook into ``out`` (see :mod:`judgelab.report`). Raises
+    :class:`StudyError` (bad study, parameters or out dir) or :class:`CellError`
+    (a cell failed; the executed notebook, HTML and manifest are still written)."""
+    params = dict(params or {})
+    try:
+        nb_in = _studies.notebook_path(study)
+    except ValueError as exc:
+        raise StudyError(str(exc)) from exc
+    passed, spec = effective_parameters(study, params)
+    out_dir = Path(out or config.default_study_out(study)).expanduser().resolve()
+    _prepare_out_dir(out_dir, study, resume, force)
+    nb_out = out_dir / f"{study}.ipynb"
+    html_out = out_dir / f"{study}.html"
+    effective = {**notebook_defaults(spec), **passed}
+    (out_dir / "findings.json").unlink(missing_ok=True)  # never report a stale one
+    t0 = time.perf_counter()
+    started = _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")
+    if log:
+        log(f"running {study} -> {out_dir}")
+    with temporary_kernel() as kernel, environ(**config.kernel_environment(out_dir)):
+        error = _execute(study, nb_in, nb_out, passed, kernel, out_dir, start_timeout)
+    seconds = time.perf_counter() - t0
+    _restore_kernelspec(nb_in, nb_out)
+    html = None
+    with contextlib.suppress(Exception):
+        html = notebook_to_html(nb_out, html_out, show_code=show_code)
+    if html is None and error is None:
+        html = notebook_to_html(nb_out, html_out, show_code=show_code)  # raise the real reason
+    findings = out_dir / "findings.json"
+    doc = read_findings(out_dir) if findings.exists() else None
+    run = {"started_at": started, "seconds": seconds, "error": error, "kernel": kernel}
+    mpath = _write_manifest(study, nb_in, out_dir, params, effective, run, html, doc)
+    if error:
+        raise error
+    if doc is None and log:
+        log(
+            f"warning: the {study} notebook wrote no findings.json (it should call ctx.save_findings)"
+        )
+    if log:
+        log(f"  {study}: ok in {seconds:.1f} s -> {html}")
+    return RunResult(
+        study,
+        out_dir,
+        "ok",
+        nb_out,
+        html,
+        findings if doc else None,
+        mpath,
+        seconds,
+        None,
+        effective,
+    )
+
+
+def _execute(
+    study: str,
+    nb_in: Path,
+    nb_out: Path,
+    passed: Mapping,
+    kernel: Kernel,
+    out_dir: Path,
+    start_timeout: int,
+) -> CellError | None:
+    """Run the notebook with papermill in ``kernel`` (cwd = ``out_dir``); the failing cell's
+    error, or None."""
+    import papermill as pm
+
+    try:
+        pm.execute_notebook(
+            str(nb_in),
+            str(nb_out),
+            parameters=dict(passed),
+            kernel_name=kernel.name,
+            language="python",
+            cwd=str(out_dir),
+            progress_bar=False,
+            log_output=False,
+            start_timeout=start_timeout,
+        )
+    except pm.PapermillExecutionError as exc:
+        return CellError(
+            study,
+            exc.cell_index,
+            exc.exec_count,
+            exc.source or "",
+            exc.ename,
+            exc.evalue,
+            nb_out,
+        )
+    return None
+
+
+def _write_manifest(
+    study: str,
+    nb_in: Path,
+    out_dir: Path,
+    params: Mapping,
+    effective: Mapping,
+    run: Mapping,
+    html: Path | None,
+    doc: dict | None,
+) -> Path:
+    """``manifest.json``: what ran (``run``: started_at, seconds, error, kernel), with which
+    parameters, packages, code revision, data and judges, and what it wrote."""
+    error, kernel = run["error"], run["kernel"]
+    summary_path = out_dir / "run_summary.json"
+    run_summary = json.loads(summary_path.read_text()) if summary_path.exists() else None
+    manifest = {
+        "study": study,
+        "status": "failed" if error else "ok",
+        "error": str(error) if error else None,
+        "started_at": run["started_at"],
+        "seconds": round(run["seconds"], 2),
+        "command": sys.argv,
+        "parameters": _studies._jsonable(effective),
+        "parameters_given": _studies._jsonable(params),
+        "notebook": str(nb_in),
+        "notebook_sha256": hashlib.sha256(Path(nb_in).read_bytes()).hexdigest(),
+        "outputs": {
+            "notebook": f"{study}.ipynb",
+            "html": html.name if html else None,
+            "findings": "findings.json" if doc else None,
+            "figures": sorted(p.name for p in (out_dir / "figures").glob("*"))
+            if (out_dir / "figures").is_dir()
+            else [],
+        },
+        "packages": _package_versions(),
+        "git": _git_revision(),
+        "data": doc["data"] if doc else _data_identity(effective.get("dataset")),
+        "judges": doc["judges"] if doc else None,
+        "store": effective.get("store"),
+        "seed": effective.get("seed"),
+        "kernel": {"name": kernel.name, "argv": kernel.argv, "python": kernel.python},
+        "run_summary": run_summary,
+    }
+    mpath = out_dir / "manifest.json"
+    mpath.write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n")
+    return mpath
+
+
+def _restore_kernelspec(nb_in: Path, nb_out: Path) -> None:
+    """Give the executed notebook the source notebook's kernelspec back: the temporary
+    ``judgelab-<hash>`` kernel no longer exists when someone opens the notebook later (the
+    manifest records the kernel that ran it)."""
+    import nbformat
+
+    if not nb_out.exists():
+        return
+    src = nbformat.read(str(nb_in), as_version=4)
+    out = nbformat.read(str(nb_out), as_version=4)
+    spec = src.metadata.get("kernelspec") or {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
+    out.metadata["kernelspec"] = spec
+    nbformat.write(out, str(nb_out))
+
+
+def _data_identity(dataset) -> dict | None:
+    try:
+        from judgelab import load_dataset
+
+        d = load_dataset(dataset)
+        return {"name": d.name, "sha256": d.sha256}
+    except Exception:  # the manifest of a failed run must still be written
+        return None

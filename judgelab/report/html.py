@@ -1,0 +1,177 @@
+"""HTML: an executed notebook as a self-contained report, what a report shows, and the
+``index.html`` page over several runs."""
+
+from __future__ import annotations
+
+import datetime as _dt
+import html as _html
+import os
+import re
+from collections.abc import Mapping
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pandas as pd
+
+from judgelab import studies as _studies
+from judgelab.report.export import findings_frame, read_findings
+from judgelab.report.results import RunResult, StudyError
+
+__all__ = ["external_references", "report_counts", "notebook_to_html", "write_index"]
+
+# --------------------------------------------------------------------- HTML
+_TEMPLATE = r"""{%- extends 'index.html.j2' -%}
+{#- judgelab: a report must open offline, so nothing is loaded from a CDN -#}
+{%- block html_head_js_requirejs -%}{%- endblock html_head_js_requirejs -%}
+{% block jupyter_widgets %}{% endblock jupyter_widgets %}
+{%- block html_head_js_mathjax -%}{%- endblock html_head_js_mathjax -%}
+{%- block html_head_js_mermaidjs -%}{%- endblock html_head_js_mermaidjs -%}
+{% block extra_css %}
+<style type="text/css">
+table.judgelab-findings { border-collapse: collapse; font-size: 12px; margin: 0.5em 0; }
+table.judgelab-findings th, table.judgelab-findings td { border-bottom: 1px solid #ddd; padding: 3px 8px; text-align: left !important; vertical-align: top; }
+table.judgelab-findings td:nth-child(8) { max-width: 40em; }
+</style>
+{% endblock extra_css %}
+"""
+
+_EXTERNAL = re.compile(
+    r"<(script|link|img|iframe|source|embed)\b[^>]*?\b(src|href)\s*=\s*[\"']?\s*((?:https?:)?//[^\"'\s>]+)",
+    re.I,
+)
+
+
+def external_references(html: str) -> list[str]:
+    """URLs a browser would fetch when opening ``html`` (scripts, stylesheets, images, frames).
+
+    Plain ``<a href>`` links are not fetched and are allowed."""
+    return [m.group(3) for m in _EXTERNAL.finditer(html)]
+
+
+class _ReportDom(HTMLParser):
+    """Counts <img> elements and the body rows of findings tables (class judgelab-findings)."""
+
+    def __init__(self):
+        super().__init__()
+        self.images = self.rows = self.tables = 0
+        self._in_table = self._in_body = False
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        if tag == "img":
+            self.images += 1
+        elif tag == "table" and _studies.FINDINGS_TABLE_CLASS in (a.get("class") or "").split():
+            self._in_table, self.tables = True, self.tables + 1
+        elif tag == "tbody" and self._in_table:
+            self._in_body = True
+        elif tag == "tr" and self._in_body:
+            self.rows += 1
+
+    def handle_endtag(self, tag):
+        if tag == "tbody":
+            self._in_body = False
+        elif tag == "table":
+            self._in_table = False
+
+
+def report_counts(html: str) -> dict[str, int]:
+    """What a report shows: ``images`` (<img> elements), ``findings_tables`` and
+    ``findings_rows`` (body rows of the findings tables). A sound report has one image per
+    saved figure and one row per finding (the browser test checks this on the rendered DOM)."""
+    dom = _ReportDom()
+    dom.feed(html)
+    return {"images": dom.images, "findings_tables": dom.tables, "findings_rows": dom.rows}
+
+
+def notebook_to_html(
+    nb_path: str | os.PathLike, html_path: str | os.PathLike, show_code: bool = False
+) -> Path:
+    """Executed notebook -> self-contained HTML (nbconvert lab template without CDN scripts).
+
+    Raises StudyError if the result would still fetch anything from the internet."""
+    import jinja2
+    import nbformat
+    from nbconvert import HTMLExporter
+
+    nb = nbformat.read(str(nb_path), as_version=4)
+    nb.metadata.pop("widgets", None)  # widget state needs CDN scripts to render
+    exporter = HTMLExporter(
+        template_name="lab",
+        extra_loaders=[jinja2.DictLoader({"judgelab.html.j2": _TEMPLATE})],
+        template_file="judgelab.html.j2",
+        embed_images=True,
+        exclude_input=not show_code,
+        exclude_input_prompt=not show_code,
+        exclude_output_prompt=True,
+    )
+    body, _ = exporter.from_notebook_node(nb, resources={"metadata": {"name": Path(nb_path).stem}})
+    refs = external_references(body)
+    if refs:
+        raise StudyError(f"the HTML report of {nb_path} would fetch {refs[:5]} from the internet")
+    out = Path(html_path)
+    out.write_text(body, encoding="utf-8")
+    return out
+
+
+def _headline(doc: dict, max_primary: int = 12, min_rows: int = 5) -> pd.DataFrame:
+    """Headline findings of a study: its primary findings (at most ``max_primary``), topped up
+    with the first exploratory ones to ``min_rows``."""
+    f = findings_frame(doc)
+    if f.empty:
+        return f
+    primary = f[f["primary"]].head(max_primary)
+    other = f[~f["primary"]].head(max(0, min_rows - len(primary)))
+    return pd.concat([primary, other])
+
+
+def write_index(out_dir: Path, results: Mapping[str, RunResult | Exception]) -> Path:
+    """``index.html``: each study's report link, status and headline findings (primary first)."""
+    from judgelab.studies import FindingsTable
+
+    parts = [
+        "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>judgelab demo</title>",
+        "<style>body{font-family:sans-serif;max-width:75em;margin:2em auto;padding:0 1em}"
+        "table{border-collapse:collapse;font-size:13px}th,td{border-bottom:1px solid #ddd;padding:3px 8px;"
+        "text-align:left;vertical-align:top}.failed{color:#b00}</style></head><body>",
+        "<h1>judgelab reports</h1>",
+        f"<p>Generated {_html.escape(_dt.datetime.now(_dt.UTC).isoformat(timespec='seconds'))}; "
+        "offline, demo data, simulated judge panel. Primary findings first; p adj. = Holm for primary, "
+        "Benjamini-Hochberg for exploratory tests.</p>",
+    ]
+    if any("__" in name for name in results):  # run_real_studies' <study>__<dataset> runs
+        parts.append(
+            "<p>Sections named <code>&lt;study&gt;__&lt;dataset&gt;</code> ran on published "
+            "verdicts of real judges (judgelab/real_studies/*.yaml), without calling a judge.</p>"
+        )
+    for study, res in results.items():
+        title = _html.escape(study.replace("__", " on ").replace("_", " "))
+        if isinstance(res, RunResult) and res.status == "ok":
+            rel = os.path.relpath(res.html, out_dir) if res.html else None
+            link = f"<a href='{_html.escape(rel)}'>{title}</a>" if rel else title
+            parts.append(f"<h2 id='{_html.escape(study)}'>{link}</h2>")
+            doc = read_findings(res.out_dir) if (res.out_dir / "findings.json").exists() else None
+            if doc is None:
+                parts.append("<p>No findings.json was written.</p>")
+                continue
+            f = findings_frame(doc)
+            n_primary = int(f["primary"].sum()) if len(f) else 0
+            parts.append(
+                f"<p>{len(f)} findings ({n_primary} primary), {len(doc.get('judges') or [])} judge identities, "
+                f"{res.seconds:.0f} s.</p>"
+            )
+            parts.append(
+                FindingsTable(
+                    _headline(doc), judges=doc.get("judges"), max_conclusion=200
+                )._repr_html_()
+            )
+        else:
+            nb = Path(out_dir) / study / f"{study}.html"
+            link = f"<a href='{study}/{study}.html'>{title}</a>" if nb.exists() else title
+            parts.append(
+                f"<h2 id='{_html.escape(study)}'>{link} <span class='failed'>failed</span></h2>"
+            )
+            parts.append(f"<pre class='failed'>{_html.escape(str(res))}</pre>")
+    parts.append("</body></html>")
+    path = Path(out_dir) / "index.html"
+    path.write_text("\n".join(parts), encoding="utf-8")
+    return path

@@ -1,0 +1,99 @@
+"""Study parameters: ``-p NAME VALUE`` values, ``--params`` files, checks against the notebook
+and the values handed to papermill."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from judgelab import studies as _studies
+from judgelab.report.results import StudyError
+
+__all__ = [
+    "parse_value",
+    "parse_parameters",
+    "check_parameters",
+    "notebook_defaults",
+    "effective_parameters",
+]
+
+
+# --------------------------------------------------------------- parameters
+def parse_value(text: str) -> Any:
+    """A ``-p NAME VALUE`` value read as YAML: ``120`` -> int, ``[a, b]`` -> list,
+    ``{model: x}`` -> mapping, ``null`` -> None, anything else a string."""
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError:
+        return text
+
+
+def parse_parameters(
+    pairs: list[tuple[str, str]] | None = None, params_file: str | os.PathLike | None = None
+) -> dict:
+    """Parameters from a YAML file, overridden by ``-p NAME VALUE`` pairs (in order)."""
+    params: dict[str, Any] = {}
+    if params_file:
+        path = Path(params_file)
+        try:
+            loaded = yaml.safe_load(path.read_text())
+        except (OSError, yaml.YAMLError) as exc:
+            raise StudyError(f"--params {path}: {exc}") from exc
+        if loaded is None:
+            loaded = {}
+        if not isinstance(loaded, Mapping):
+            raise StudyError(f"--params {path}: expected a mapping of parameter names to values")
+        params.update(loaded)
+    for name, value in pairs or []:
+        params[name] = parse_value(value)
+    return params
+
+
+def check_parameters(study: str, params: Mapping) -> dict[str, dict]:
+    """Unknown study or parameter -> StudyError listing the valid ones; returns the notebook's parameters."""
+    try:
+        spec = _studies.study_parameters(study)
+    except ValueError as exc:
+        raise StudyError(str(exc)) from exc
+    unknown = sorted(set(params) - set(spec))
+    if unknown:
+        raise StudyError(
+            f"unknown parameter(s) {', '.join(unknown)} for study '{study}'; valid parameters: {', '.join(spec)}"
+        )
+    return spec
+
+
+def notebook_defaults(spec: Mapping[str, Mapping]) -> dict:
+    """The notebook's default values, evaluated from their source text (literals only)."""
+    import ast
+
+    out = {}
+    for name, p in spec.items():
+        try:
+            out[name] = ast.literal_eval(str(p.get("default")))
+        except (ValueError, SyntaxError):
+            out[name] = p.get("default")
+    return out
+
+
+def effective_parameters(study: str, params: Mapping, cwd: Path | None = None) -> tuple[dict, dict]:
+    """(parameters passed to papermill, notebook spec). Checks names; makes ``store`` absolute
+    (default ``runs/verdicts.sqlite`` under the current directory) and a relative
+    ``verdicts`` / ``dataset`` path absolute, since the notebook runs in the output directory."""
+    spec = check_parameters(study, params)
+    cwd = Path(cwd or os.getcwd())
+    p = dict(params)
+    if "store" in spec:
+        store = p.get("store") or _studies.SHARED_DEFAULTS["store"]
+        p["store"] = str((cwd / Path(store).expanduser()).resolve())
+    for key in ("verdicts", "dataset"):
+        v = p.get(key)
+        if isinstance(v, str) and v not in ("call", "dataset", "published", "demo"):
+            cand = cwd / Path(v).expanduser()
+            if cand.exists():
+                p[key] = str(cand.resolve())
+    return p, spec

@@ -152,13 +152,34 @@ _ID_COLUMNS = ("item_id", "response_id", "response_a", "response_b", "rater_id")
 
 
 def _normalise_ids(df: pd.DataFrame) -> pd.DataFrame:
-    df = df.copy()
+    """Id columns as strings (missing ids stay missing). Columns already of the ``str`` dtype are
+    left alone, so normalising a table twice (read, then Dataset) costs nothing the second time."""
+    out = df
     for col in _ID_COLUMNS:
         if col in df.columns:
-            df[col] = df[col].map(
-                lambda v: v if v is None or (isinstance(v, float) and np.isnan(v)) else str(v)
-            )
-    return df
+            ids = _id_strings(df[col])
+            if ids is not df[col]:
+                if out is df:
+                    out = df.copy(deep=False)  # copy-on-write: the caller's frame is untouched
+                out[col] = ids
+    return out
+
+
+def _id_strings(s: pd.Series) -> pd.Series:
+    """``str(v)`` for every present id, missing ids missing, in one vectorised ``astype``
+    (a per-element ``map`` took seconds on 1M verdict rows)."""
+    if isinstance(s.dtype, pd.StringDtype) and s.dtype.na_value is np.nan:
+        return s
+    present = s.notna()
+    if not present.any() and (s.dtype == object or s.dtype.kind in "iufb"):
+        return s  # nothing to convert: an all-missing column keeps its dtype and markers
+    if s.dtype.kind in "iufb" or (
+        s.dtype == object
+        # str() turned other missing markers (pd.NA, NaT) into text: left to the map below
+        and set(map(type, s.to_numpy()[~present.to_numpy()])) <= {type(None), float}
+    ):
+        return s.astype("str")
+    return s.map(lambda v: v if v is None or (isinstance(v, float) and np.isnan(v)) else str(v))
 
 
 def _sha256_of_files(paths: list[Path]) -> str:

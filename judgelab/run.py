@@ -36,7 +36,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from judgelab.judges import Judge, as_judges
+from judgelab.judges import Judge, as_judges, endpoint_of
 from judgelab.llm import BudgetError, LLMClient, call_address, expected_cost, route_of
 from judgelab.store import FRAME_COLUMNS, VerdictStore, context_key
 
@@ -372,10 +372,9 @@ def _plan_and_run(
     verbose,
 ) -> pd.DataFrame:
     t_start = time.perf_counter()
-    if any(j.is_simulated for j in judges):
-        from judgelab import sim
-
-        sim.register_dataset(ds)
+    for endpoint in {e.prefix: e for e in map(endpoint_of, judges) if e is not None}.values():
+        if endpoint.prepare is not None:
+            endpoint.prepare(ds)  # e.g. the simulated panel learns the dataset's true quality
     client = client or LLMClient(
         concurrency=concurrency or 16, max_cost_usd=max_cost_usd, **client_kwargs
     )

@@ -88,6 +88,8 @@ from scipy.special import expit, ndtri
 
 from judgelab import families
 from judgelab import rubric as rubric_mod
+from judgelab.judges import Endpoint, register_endpoint
+from judgelab.llm import NOMINAL_LATENCY
 
 __all__ = [
     "PROVIDER",
@@ -964,6 +966,7 @@ class _SimHandler:
         )
         model_response.usage = usage  # type: ignore[attr-defined]
         # judgelab.llm records this latency (not the wall time of the simulated call)
+        model_response._hidden_params[NOMINAL_LATENCY] = out["latency_s"]
         model_response._hidden_params["judgelab_sim"] = {
             "latency_s": out["latency_s"],
             "backend": f"{PROVIDER}:{param_hash(out['params'])[:8]}",
@@ -1110,6 +1113,32 @@ def install() -> None:
         register()
     elif _HOOK not in sys.meta_path:
         sys.meta_path.insert(0, _HOOK)
+
+
+def _endpoint_family(judge_: Any) -> str | None:
+    sim = judge_.sim
+    return str(sim["family"]) if sim and sim.get("family") else None
+
+
+def _endpoint_prices(judge_: Any) -> tuple[float, float] | None:
+    if judge_.sim is None:
+        return None
+    return float(judge_.sim.get("price_in") or 0.0) / 1e6, float(
+        judge_.sim.get("price_out") or 0.0
+    ) / 1e6
+
+
+#: the simulated panel as one more litellm endpoint of judgelab's generic call path
+ENDPOINT = Endpoint(
+    prefix=PROVIDER,
+    backend=backend,
+    route=lambda judge_: param_hash(judge_.sim),
+    request_kwargs=request_kwargs,
+    prices=_endpoint_prices,
+    family=_endpoint_family,
+    prepare=register_dataset,
+)
+register_endpoint(ENDPOINT)
 
 
 # ------------------------------------------------------------- judges & panels

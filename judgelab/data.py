@@ -561,36 +561,12 @@ def load_dataset_dir(directory: str | Path) -> Dataset:
     )
 
 
-def load_dataset(name_or_path: str | Path, **kwargs) -> Dataset:
-    """Load ``demo``, a registered dataset name (judgelab.datasets) or a dataset directory.
+def load_dataset(name_or_path, **kwargs) -> Dataset:
+    """Kept for importers not yet moved: :func:`judgelab.datasets.load_dataset` resolves names.
 
-    A mapping ``{name: <registered name>, <option>: <value>, ...}`` passes reader options
-    (e.g. ``{name: llmbar, mtbench_votes: true}``), so a study's ``dataset`` parameter can
-    ask for them."""
-    if isinstance(name_or_path, Dataset):
-        return name_or_path
-    if isinstance(name_or_path, dict):
-        options = dict(name_or_path)
-        name = options.pop("name", None)
-        if not name:
-            raise DataError(
-                "dataset",
-                None,
-                f"a dataset mapping needs 'name' (a registered dataset): {name_or_path!r}",
-            )
-        return load_dataset(name, **{**options, **kwargs})
-    key = str(name_or_path)
-    if key == "demo":
-        return load_dataset_dir(demo_data_dir())
-    from judgelab import datasets
+    (The name resolver sits above the dataset readers, which sit above this module; this
+    delegate is the last import of ``judgelab.datasets`` from here and goes once every importer
+    uses the new path.)"""
+    from judgelab.datasets import load_dataset as resolve
 
-    if key in datasets.registered():
-        return datasets.load(key, **kwargs)
-    path = Path(key).expanduser()
-    if path.is_dir():
-        return load_dataset_dir(path)
-    raise DataError(
-        "dataset",
-        None,
-        f"'{key}' is neither a registered dataset ({', '.join(['demo', *datasets.registered()])}) nor a dataset directory",
-    )
+    return resolve(name_or_path, **kwargs)

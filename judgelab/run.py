@@ -28,6 +28,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from judgelab.datasets import load_dataset
 from judgelab.engine import (  # noqa: F401  (DEFAULT_STORE, RunSummary: public here)
     DEFAULT_STORE,
     RunSummary,
@@ -141,8 +142,6 @@ def judge_pairwise(
     pair). ``repeats``: samples per (pair, order), each a distinct call. Rows carry the stored
     pair (``response_a`` is shown first in order ``ab``), ``choice`` (displayed A|B|tie) and
     ``winner`` (the response id, or ``tie``). See the module docstring for the summary."""
-    from judgelab.data import load_dataset
-
     ds = load_dataset(ds)
     judges = as_judges(judges)
     if orders not in (*ORDERS, "random"):
@@ -220,8 +219,6 @@ def _judge_each(
     scale=None,
     rubric=None,
 ):
-    from judgelab.data import load_dataset
-
     ds = load_dataset(ds)
     judges = as_judges(judges)
     if int(repeats) < 1:
@@ -294,8 +291,6 @@ def judge_single(
     """Score responses on the dataset's scale (``Rating: [[N]]``), one row per (judge, response,
     sample). ``responses``: ``labelled`` (those with human labels; default when labels exist),
     ``all`` or a list of ids; ``n_responses`` a seeded sample. ``scale`` overrides ``ds.scale``."""
-    from judgelab.data import load_dataset
-
     ds = load_dataset(ds)
     scale = scale or ds.scale
     if scale is None:
@@ -349,7 +344,6 @@ def judge_rubric(
     (recomputed from the section metrics with the judge's thresholds), ``sections`` (JSON of
     the metrics) and ``score`` (mean metric). ``responses`` as in :func:`judge_single`."""
     from judgelab import rubric as rubric_mod
-    from judgelab.data import load_dataset
 
     ds = load_dataset(ds)
     rubric = rubric or ds.rubric

@@ -111,7 +111,7 @@ def register_dataset(ds) -> int:
     where the answer text is unique, by the answer alone), mapping to its response_id,
     generator, family, true quality, correctness and word count. Returns the number of
     responses registered. Responses without text are skipped (a judge cannot read them)."""
-    from judgelab.data import load_dataset
+    from judgelab.datasets import load_dataset
 
     ds = load_dataset(ds)
     if ds.sha256 is not None and ds.sha256 in _REGISTERED:

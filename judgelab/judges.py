@@ -28,7 +28,7 @@ import hashlib
 import json
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
 from typing import Any
 
@@ -54,6 +54,9 @@ __all__ = [
     "logprob_fields",
     "as_judges",
     "canonical_json",
+    "Endpoint",
+    "register_endpoint",
+    "endpoint_of",
 ]
 
 PROTOCOLS = ("pairwise", "single", "rubric")
@@ -368,6 +371,53 @@ def logprob_fields(
 
 
 # --------------------------------------------------------------------- Judge
+# ---------------------------------------------------------------- endpoints
+@dataclass(frozen=True)
+class Endpoint:
+    """A litellm provider that plugs into judgelab's call path by its model prefix.
+
+    Judges whose model is ``<prefix>/<name>`` take their backend, route (part of the call
+    address), extra request arguments, prices and default family from these hooks instead
+    of from ``api_base`` / the environment / litellm's price map. The generic path
+    (:class:`Judge`, :mod:`judgelab.llm`, :mod:`judgelab.run`) knows no provider by name: a
+    provider registers itself with :func:`register_endpoint` (the simulated panel does when
+    judgelab is imported).
+
+    Parameters
+    ----------
+    prefix : the litellm provider prefix (``judgelab-sim``).
+    backend : ``judge -> str``, the backend part of the judge's identity string.
+    route : ``judge -> str``, the route part of its call addresses.
+    request_kwargs : ``(judge, sample) -> dict`` added to every litellm call.
+    prices : ``judge -> (USD per prompt token, USD per completion token) | None``.
+    family : ``judge -> str | None``, the family when the Judge does not name one.
+    prepare : ``dataset -> None``, called before a run judges the dataset's texts.
+    """
+
+    prefix: str
+    backend: Callable[[Judge], str]
+    route: Callable[[Judge], str]
+    request_kwargs: Callable[[Judge, int], dict] | None = None
+    prices: Callable[[Judge], tuple[float, float] | None] | None = None
+    family: Callable[[Judge], str | None] | None = None
+    prepare: Callable[[Any], Any] | None = None
+
+
+_ENDPOINTS: dict[str, Endpoint] = {}
+
+
+def register_endpoint(endpoint: Endpoint) -> None:
+    """Route judges of models ``<endpoint.prefix>/...`` through ``endpoint``'s hooks."""
+    _ENDPOINTS[endpoint.prefix] = endpoint
+
+
+def endpoint_of(judge_or_model: Judge | str) -> Endpoint | None:
+    """The registered :class:`Endpoint` serving a judge (or model string), else None."""
+    model = getattr(judge_or_model, "model", judge_or_model)
+    prefix, slash, _ = str(model).partition("/")
+    return _ENDPOINTS.get(prefix) if slash else None
+
+
 @dataclass
 class Judge:
     """One judge: model, execution path and every setting that shapes its verdicts.
@@ -376,7 +426,8 @@ class Judge:
     ----------
     model : litellm model string (``openai/gpt-4o``, ``judgelab-sim/aurora-max`` ...).
     name : prefix of ``judge_version`` (default: the model's last path component).
-    family : provider family (default: ``sim["family"]``, else :func:`judgelab.families.family_of`).
+    family : provider family (default: the endpoint's, e.g. ``sim["family"]``, else
+        :func:`judgelab.families.family_of`).
     temperature, max_tokens, seed, top_p : decoding parameters (part of judge_version).
     api_base : the endpoint (part of the call address and the backend, not of judge_version).
     api_key : used for calls only; never stored, logged or shown (``repr`` hides it).
@@ -385,7 +436,7 @@ class Judge:
     allow_tie : pairwise judges may answer ``[[C]]``.
     templates : overrides of :data:`DEFAULT_TEMPLATES` (keys :data:`TEMPLATE_KEYS`).
     rubric : rubric for :func:`judgelab.run.judge_rubric` (default: the dataset's).
-    sim : simulated-panel parameters (judgelab.sim) or None.
+    sim : simulated-panel parameters (read by the ``judgelab-sim`` endpoint) or None.
     top_logprobs : request this many top logprobs per token (P(A), P(B), margin).
     extra_params : further request parameters passed to litellm (part of the address).
     parser : ``strict`` or ``last`` (see :data:`PARSERS`).
@@ -437,9 +488,10 @@ class Judge:
             self.rubric = rubric_mod.validate_rubric(self.rubric)
         rubric_mod.check_thresholds(self.pass_threshold, self.warn_threshold)
         if self.family is None:
-            if self.sim and self.sim.get("family"):
-                self.family = str(self.sim["family"])
-            else:
+            endpoint = endpoint_of(self)
+            if endpoint is not None and endpoint.family is not None:
+                self.family = endpoint.family(self)
+            if self.family is None:
                 from judgelab import families
 
                 self.family = families.family_of(self.model)
@@ -448,14 +500,8 @@ class Judge:
 
     # ------------------------------------------------------------- identity
     @property
-    def is_simulated(self) -> bool:
-        return self.model.startswith("judgelab-sim/")
-
-    @property
     def provider(self) -> str:
         """The litellm provider prefix (``openai`` for ``openai/x``), used for rate limits."""
-        if self.is_simulated:
-            return "judgelab-sim"
         return self.model.split("/", 1)[0] if "/" in self.model else "openai"
 
     def template(self, key: str) -> str:
@@ -504,10 +550,9 @@ class Judge:
 
     def default_backend(self) -> str:
         """The route the judge is configured for (what answers unless a fallback serves)."""
-        if self.is_simulated:
-            from judgelab import sim
-
-            return sim.backend(self)
+        endpoint = endpoint_of(self)
+        if endpoint is not None:
+            return endpoint.backend(self)
         if self.router is not None:
             return f"router:{self.model}"
         if self.api_base:

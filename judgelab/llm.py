@@ -40,7 +40,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from judgelab.judges import Judge, canonical_json, logprob_fields
+from judgelab.judges import Judge, canonical_json, endpoint_of, logprob_fields
 
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 
@@ -61,6 +61,9 @@ log = logging.getLogger("judgelab.llm")
 class BudgetError(RuntimeError):
     """A budget cannot be honoured (an unpriced model with ``max_cost_usd`` set)."""
 
+
+#: a response's ``_hidden_params`` key with the latency to record instead of the wall time
+NOMINAL_LATENCY = "judgelab_nominal_latency_s"
 
 _litellm = None
 
@@ -154,11 +157,11 @@ def _router_route(judge: Judge) -> dict:
 
 
 def route_of(judge: Judge) -> str:
-    """The route part of a call address: api_base, Router deployments or the sim parameter hash."""
-    if judge.is_simulated:
-        from judgelab import sim
-
-        return sim.param_hash(judge.sim)
+    """The route part of a call address: the endpoint's route (the sim parameter hash),
+    Router deployments, api_base or the provider's default."""
+    endpoint = endpoint_of(judge)
+    if endpoint is not None:
+        return endpoint.route(judge)
     if judge.router is not None:
         return canonical_json(_router_route(judge))
     if judge.api_base:
@@ -192,11 +195,12 @@ def token_prices(judge: Judge) -> tuple[float, float] | None:
     """(USD per prompt token, USD per completion token), or None when unpriced."""
     if judge.price_in is not None or judge.price_out is not None:
         return (judge.price_in or 0.0) / 1e6, (judge.price_out or 0.0) / 1e6
-    if judge.is_simulated and judge.sim is not None:
-        # simulated judges are always priced (their parameters default to 0 USD)
-        return float(judge.sim.get("price_in") or 0.0) / 1e6, float(
-            judge.sim.get("price_out") or 0.0
-        ) / 1e6
+    endpoint = endpoint_of(judge)
+    if endpoint is not None and endpoint.prices is not None:
+        # e.g. simulated judges are always priced (their parameters default to 0 USD)
+        prices = endpoint.prices(judge)
+        if prices is not None:
+            return prices
     if judge.router is not None:
         prices = [_map_price(d["model"]) for d in _router_route(judge)["router"]]
         if prices and all(p is not None for p in prices):
@@ -474,7 +478,11 @@ class LLMClient:
     # --------------------------------------------------------------- call
     def _cost(self, judge: Judge, resp, pt: int | None, ct: int | None) -> float | None:
         p = None
-        if judge.price_in is not None or judge.price_out is not None or judge.is_simulated:
+        if (
+            judge.price_in is not None
+            or judge.price_out is not None
+            or endpoint_of(judge) is not None
+        ):
             p = token_prices(judge)
         if p is None and judge.router is not None:
             name = (getattr(resp, "_hidden_params", {}) or {}).get("litellm_model_name")
@@ -486,11 +494,7 @@ class LLMClient:
         return (pt or 0) * p[0] + (ct or 0) * p[1]
 
     def _backend(self, judge: Judge, resp) -> str:
-        if judge.is_simulated:
-            from judgelab import sim
-
-            return sim.backend(judge)
-        if judge.router is not None:
+        if judge.router is not None and endpoint_of(judge) is None:
             hp = getattr(resp, "_hidden_params", {}) or {}
             headers = hp.get("additional_headers") or {}
             group = headers.get("x-litellm-model-group") or judge.model
@@ -512,10 +516,9 @@ class LLMClient:
         timeout = float(judge.timeout or self.timeout)
         kwargs: dict[str, Any] = dict(judge.request_params())
         kwargs.update(extra_kwargs or {})
-        if judge.is_simulated:
-            from judgelab import sim
-
-            kwargs.update(sim.request_kwargs(judge, sample) or {})
+        endpoint = endpoint_of(judge)
+        if endpoint is not None and endpoint.request_kwargs is not None:
+            kwargs.update(endpoint.request_kwargs(judge, sample) or {})
         register_secret(judge.api_key)
         router = _router_obj(judge)
         if router is None:
@@ -556,10 +559,11 @@ class LLMClient:
                     continue
                 break
             latency = time.perf_counter() - t0
-            simulated = (getattr(resp, "_hidden_params", None) or {}).get("judgelab_sim")
-            if simulated and simulated.get("latency_s") is not None:
-                # the simulated judge records its nominal latency without sleeping
-                latency = float(simulated["latency_s"])
+            nominal = (getattr(resp, "_hidden_params", None) or {}).get(NOMINAL_LATENCY)
+            if nominal is not None:
+                # an endpoint that answers without waiting (the simulated panel) states the
+                # latency to record
+                latency = float(nominal)
             choice = resp.choices[0]
             content = getattr(choice.message, "content", None)
             usage = getattr(resp, "usage", None)

@@ -34,6 +34,7 @@ import concurrent.futures as cf
 import json
 import os
 import queue
+import random
 import socket
 import sqlite3
 import threading
@@ -230,7 +231,7 @@ class _Writer(threading.Thread):
     def run(self):
         try:
             con = _connect(self.path)
-            _init_schema(con)
+            _retry_locked(lambda: _init_schema(con))
         except BaseException as exc:  # reported to the constructor
             self.ready.set_exception(exc)
             return
@@ -297,12 +298,31 @@ class _Writer(threading.Thread):
                 fut.set_result(res)
 
 
+def _retry_locked(operation: Callable[[], Any]) -> Any:
+    """``operation()``, retried with jittered backoff while SQLite answers "database is locked".
+
+    SQLite does not always wait on busy_timeout: the switch to WAL and the first schema
+    transaction on a new file can fail at once while another process does the same (several
+    ``judgelab demo`` workers opening one fresh store). Retried for up to BUSY_TIMEOUT_MS."""
+    deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+    delay = 0.005
+    while True:
+        try:
+            return operation()
+        except sqlite3.OperationalError as exc:
+            text = str(exc).lower()
+            if not ("locked" in text or "busy" in text) or time.monotonic() >= deadline:
+                raise
+        time.sleep(delay * (0.5 + random.random()))
+        delay = min(2 * delay, 0.25)
+
+
 def _connect(path: str) -> sqlite3.Connection:
     con = sqlite3.connect(
         path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None, check_same_thread=False
     )
     con.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
-    mode = con.execute("PRAGMA journal_mode=WAL").fetchone()[0]
+    mode = _retry_locked(lambda: con.execute("PRAGMA journal_mode=WAL").fetchone()[0])
     if str(mode).lower() != "wal":
         con.close()
         raise StoreError(

@@ -199,3 +199,30 @@ def test_pairs_selection():
         ds.pairs("baseline:nobody")
     with pytest.raises(ValueError, match="pairs must be"):
         ds.pairs("some")
+
+
+def test_ids_become_strings_once_and_missing_ids_stay_missing(tmp_path):
+    import numpy as np
+
+    items = pd.DataFrame({"item_id": [1, 2], "prompt": ["p1", "p2"]})
+    responses = pd.DataFrame(
+        {"response_id": [10.5, 11.0], "item_id": pd.Series([1, 2], dtype=object), "generator": "g"}
+    )
+    labels = pd.DataFrame(
+        {"response_id": ["10.5", "11.0"], "rater_id": [None, 7], "score": [3, 4]}, dtype=object
+    )
+    ds = Dataset(name="t", scale=(1, 10), items=items, responses=responses, labels=labels)
+    # str(v) of every present id: the reference values of the per-element rule it replaced
+    assert ds.items["item_id"].tolist() == ["1", "2"]
+    assert ds.responses["response_id"].tolist() == ["10.5", "11.0"]
+    assert ds.responses["item_id"].tolist() == ["1", "2"]
+    rater = ds.labels["rater_id"].tolist()
+    assert np.isnan(rater[0]) and rater[1] == "7"
+    assert items["item_id"].tolist() == [1, 2]  # the caller's frame is untouched
+    path = tmp_path / "items.csv"
+    items.to_csv(path, index=False)
+    read = read_table(path, "items")
+    again = Dataset(name="t", items=read, responses=ds.responses)
+    # normalised when read: the Dataset keeps the very same column instead of converting again
+    assert again.items["item_id"].tolist() == ["1", "2"]
+    assert str(again.items["item_id"].dtype) == "str"

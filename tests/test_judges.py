@@ -16,6 +16,7 @@ from judgelab.judges import (
     PAIRWISE_TEMPLATE,
     Judge,
     as_judges,
+    endpoint_of,
     logprob_fields,
     parse_pairwise,
     parse_rubric,
@@ -134,7 +135,8 @@ def test_identity_string_and_family():
     assert j.identity("fallback:x") == f"openai/gpt-4o|fallback:x|{j.version}"
     assert j.family == "openai"
     assert Judge("judgelab-sim/foo", sim={"family": "basalt"}).family == "basalt"
-    assert Judge("judgelab-sim/foo", sim={}).is_simulated
+    assert endpoint_of(Judge("judgelab-sim/foo", sim={})).prefix == "judgelab-sim"
+    assert endpoint_of(Judge("openai/x")) is None
     assert Judge("openai/x", family="acme").family == "acme"
 
 

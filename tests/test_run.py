@@ -287,3 +287,46 @@ def test_low_margin_cases():
         lm.loc["q3", "repeats_disagree"] and lm.loc["q4", "margin_low"] and lm.loc["q5", "n"] == 1
     )
     assert not low_margin(pd.DataFrame(rows))["margin_low"].any()  # no threshold, no margin flag
+
+
+BASELINE_STORE = os.environ.get("JUDGELAB_BASELINE_STORE", "/work/baseline/reports/verdicts.sqlite")
+
+
+@pytest.mark.skipif(
+    not os.path.exists(BASELINE_STORE), reason="no store written by the pre-refactor code"
+)
+def test_a_store_written_before_the_refactor_is_read_as_fully_cached(tmp_path):
+    # the baseline store holds every demo call, paid by the code before judgelab.sim became a
+    # package and a plugged-in endpoint: the demo panel on the demo pairs sends nothing
+    import shutil
+
+    from judgelab import sim
+
+    store = tmp_path / "baseline.sqlite"
+    shutil.copy(BASELINE_STORE, store)
+    with VerdictStore(store) as st:
+        old = set(st.query("SELECT DISTINCT backend FROM calls")["backend"])
+    df = judge_pairwise("demo", sim.panel("demo"), store=store, seed=0, progress=False)
+    summary = df.attrs["summary"]
+    assert summary["calls"] == 8640 and summary["cached"] == 8640
+    assert summary["sent"] == 0 and summary["repaid"] == 0
+    assert set(df["backend"]) == old and len(old) == 9
+
+
+def test_the_generic_call_path_does_not_know_the_simulator():
+    # the simulated panel is one more litellm endpoint: it registers itself (judgelab.judges.
+    # register_endpoint); the modules it plugs into never import it, not even lazily
+    import ast
+    from pathlib import Path
+
+    root = Path(judgelab.__file__).parent
+    for name in ("judges.py", "llm.py", "run.py", "engine.py", "store.py", "data.py"):
+        tree = ast.parse((root / name).read_text())
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom):
+                names = [f"{node.module}.{a.name}" for a in node.names]
+            elif isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            else:
+                continue
+            assert not any(n.startswith("judgelab.sim") for n in names), (name, names)

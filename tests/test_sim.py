@@ -630,3 +630,42 @@ def test_sampler_validates_inputs(prepared):
         sim.sample_verdicts(
             None, prepared, [{"model": "openai/gpt-4o", "sim": None}], protocol="single"
         )
+
+
+# Pinned on the code before judgelab.sim became a package and a plugged-in litellm endpoint:
+# stores written before that refactor must still be read as cached, so neither the identity
+# strings (model|backend|judge_version) nor the call addresses may move.
+DEMO_IDENTITIES = [
+    "judgelab-sim/aurora-max|judgelab-sim:aa7797ba|aurora-max-c7ac66587038",
+    "judgelab-sim/aurora-plus|judgelab-sim:0002e857|aurora-plus-c7ac66587038",
+    "judgelab-sim/aurora-lite|judgelab-sim:aeffcd5d|aurora-lite-c7ac66587038",
+    "judgelab-sim/basalt-xl|judgelab-sim:d0706398|basalt-xl-c7ac66587038",
+    "judgelab-sim/basalt-m|judgelab-sim:506ebac8|basalt-m-c7ac66587038",
+    "judgelab-sim/basalt-s|judgelab-sim:b6015ba6|basalt-s-c7ac66587038",
+    "judgelab-sim/cirrus-ultra|judgelab-sim:fd3aaad9|cirrus-ultra-c7ac66587038",
+    "judgelab-sim/cirrus-base|judgelab-sim:e7c6ce21|cirrus-base-c7ac66587038",
+    "judgelab-sim/cirrus-nano|judgelab-sim:f732a711|cirrus-nano-c7ac66587038",
+]
+DEMO_ADDRESS = "1891f999c0541fc23d8a015b5a9c5b6ba3fc3faf5351a78244c4c86a2b9c66d6"
+
+
+def test_demo_identity_strings_and_a_call_address_are_pinned(ds):
+    from judgelab.llm import call_address, route_of
+
+    panel = sim.panel("demo")
+    assert [j.identity() for j in panel] == DEMO_IDENTITIES
+    pairs = ds.pairs("human", None, 0)
+    item, ra, rb = pairs[["item_id", "response_a", "response_b"]].iloc[0]
+    assert (item, ra, rb) == ("q001", "q001-basalt-xl", "q001-cirrus-ultra")
+    j = panel[0]
+    prompts, refs, texts = run._texts(ds)
+    msgs = j.messages(
+        "pairwise",
+        question=prompts[item],
+        answer_a=texts[ra],
+        answer_b=texts[rb],
+        reference=run._ref(refs, item),
+    )
+    address, route, _ = call_address(j, msgs, 0, route_of(j))
+    assert address == DEMO_ADDRESS
+    assert route.startswith("aa7797ba")  # the full sim parameter hash

@@ -6,6 +6,7 @@ import os
 import sqlite3
 import subprocess
 import sys
+import time
 
 import pandas as pd
 import pytest
@@ -219,3 +220,56 @@ def test_two_concurrent_writer_processes(tmp_path):
         # a shared call claimed by both: the second claim either saw it done (no re-send) or pending
         assert calls["sends"].between(1, 2).all()
         assert st.query("PRAGMA integrity_check").iloc[0, 0] == "ok"
+
+
+_OPENER = r"""
+import sys, time, types
+pkg = types.ModuleType("judgelab"); pkg.__path__ = [sys.argv[1]]; sys.modules["judgelab"] = pkg
+from judgelab.store import VerdictStore
+path, start_at = sys.argv[2], float(sys.argv[3])
+time.sleep(max(0.0, start_at - time.time()))  # every process opens the fresh store at once
+st = VerdictStore(path)
+st.stats()
+st.close()
+print("ok")
+"""
+
+
+def test_many_processes_open_one_fresh_store_at_once(tmp_path):
+    # `judgelab demo` spawns study processes that open the same new store together: the WAL
+    # switch and the schema creation race there, and SQLite does not always wait on
+    # busy_timeout for them ("database is locked")
+    path = str(tmp_path / "fresh.sqlite")
+    pkg = os.path.dirname(judgelab.__file__)
+    start_at = time.time() + 3.0
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", _OPENER, pkg, path, str(start_at)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(6)
+    ]
+    for p in procs:
+        out, err = p.communicate(timeout=120)
+        assert p.returncode == 0 and out.strip() == "ok", err
+    with VerdictStore(path) as st:
+        assert st.query("PRAGMA journal_mode").iloc[0, 0] == "wal"
+        assert st.query("PRAGMA user_version").iloc[0, 0] == store_mod.SCHEMA_VERSION
+        assert st.stats()["verdicts"] == 0
+
+
+def test_a_locked_schema_creation_is_retried(tmp_path, monkeypatch):
+    real, failures = store_mod._init_schema, []
+
+    def locked_twice(con):
+        if len(failures) < 2:
+            failures.append(1)
+            raise sqlite3.OperationalError("database is locked")
+        return real(con)
+
+    monkeypatch.setattr(store_mod, "_init_schema", locked_twice)
+    with VerdictStore(tmp_path / "s.sqlite") as st:
+        assert st.stats()["verdicts"] == 0
+    assert len(failures) == 2

@@ -32,11 +32,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from judgelab.data import DataError, Dataset
+from judgelab.data import DataError, Dataset, demo_data_dir, load_dataset_dir
 from judgelab.datasets import _base
 from judgelab.datasets._base import Reference, clear_memory
 
 __all__ = [
+    "load_dataset",
     "registered",
     "references",
     "load",
@@ -48,8 +49,41 @@ __all__ = [
 ]
 
 
+def load_dataset(name_or_path, **kwargs) -> Dataset:
+    """Load ``demo``, a registered dataset name (:func:`registered`) or a dataset directory.
+
+    A mapping ``{name: <registered name>, <option>: <value>, ...}`` passes reader options
+    (e.g. ``{name: llmbar, mtbench_votes: true}``), so a study's ``dataset`` parameter can
+    ask for them. A :class:`Dataset` is returned as it is."""
+    if isinstance(name_or_path, Dataset):
+        return name_or_path
+    if isinstance(name_or_path, dict):
+        options = dict(name_or_path)
+        name = options.pop("name", None)
+        if not name:
+            raise DataError(
+                "dataset",
+                None,
+                f"a dataset mapping needs 'name' (a registered dataset): {name_or_path!r}",
+            )
+        return load_dataset(name, **{**options, **kwargs})
+    key = str(name_or_path)
+    if key == "demo":
+        return load_dataset_dir(demo_data_dir())
+    if key in registered():
+        return load(key, **kwargs)
+    path = Path(key).expanduser()
+    if path.is_dir():
+        return load_dataset_dir(path)
+    raise DataError(
+        "dataset",
+        None,
+        f"'{key}' is neither a registered dataset ({', '.join(['demo', *registered()])}) nor a dataset directory",
+    )
+
+
 def _specs() -> dict[str, _base.Spec]:
-    # imported lazily: judgelab.data imports this package inside load_dataset
+    # the readers are imported on first use: listing the names must stay cheap
     from judgelab.datasets import alpaca_eval_judges, judging_the_judges, llmbar, mt_bench_human
 
     out = {}

@@ -139,120 +139,15 @@ def read(directory: Path, mtbench_votes: bool | str | Path = False) -> Dataset:
     human); instances without votes keep ``human_majority``. LLMBar's label stays in
     ``items.label_response`` either way."""
     directory = Path(directory)
-    inst = pd.read_json(directory / "instances.jsonl", lines=True, dtype=False)
-    _base.require_columns(
-        inst, ("subset", "idx", "input", "output_1", "output_2", "label"), "instances.jsonl"
-    )
-    raw = pd.read_csv(directory / "verdicts.csv", dtype=str, keep_default_na=False)
-    _base.require_columns(
-        raw,
-        ("subset", "idx", "judge", "strategy", "winner_original_order", "winner_swapped_order"),
-        "verdicts.csv",
-    )
-    judges = pd.read_csv(directory / "judges.csv", dtype=str, keep_default_na=False)
-    _base.require_columns(judges, ("judge", "model_id", "provider"), "judges.csv")
-    files = [directory / f for f in REQUIRED]
-    links = None
-    if (directory / LINKS_FILE).is_file():
-        links = pd.read_csv(directory / LINKS_FILE, dtype=str, keep_default_na=False)
-        files.append(directory / LINKS_FILE)
-
-    inst["label"] = inst["label"].astype(str).str.strip()
-    bad = ~inst["label"].isin(["1", "2"])
-    if bad.any():
-        raise DataError(
-            "instances.jsonl", "label", "label not in {1, 2}", [int(i) for i in np.flatnonzero(bad)]
-        )
-    inst["item_id"] = _item_ids(inst["subset"], inst["idx"])
-    group = inst["subset"].str.split("/").str[0]
-    items = pd.DataFrame(
-        {
-            "item_id": inst["item_id"],
-            "prompt": inst["input"],
-            "category": inst["subset"],
-            "subset_group": group,
-            "label_source": np.where(group == "Processed", "human", "gold"),
-            "label_response": np.where(
-                inst["label"] == "1", inst["item_id"] + "#1", inst["item_id"] + "#2"
-            ),
-        }
-    )
-
-    rid1 = (inst["item_id"] + "#1").to_numpy()
-    rid2 = (inst["item_id"] + "#2").to_numpy()
-    responses = pd.DataFrame(
-        {
-            "response_id": np.concatenate([rid1, rid2]),
-            "item_id": np.concatenate([inst["item_id"], inst["item_id"]]),
-            "generator": None,
-            "text": np.concatenate([inst["output_1"].to_numpy(), inst["output_2"].to_numpy()]),
-            "generator_link": None,
-            "generator_candidates": None,
-        }
-    )
+    inst, raw, judges, links, files = _read_files(directory)
+    _label_item_ids(inst)
+    items = _items(inst)
+    responses = _responses(inst)
     if links is not None:
-        _base.require_columns(
-            links,
-            (
-                "subset",
-                "idx",
-                "mtbench_question_id",
-                "model_output_1",
-                "match_output_1",
-                "model_output_2",
-            ),
-            LINKS_FILE,
-        )
-        links["item_id"] = _item_ids(links["subset"], links["idx"])
-        unknown = ~links["item_id"].isin(set(inst["item_id"]))
-        if unknown.any():
-            raise DataError(
-                LINKS_FILE,
-                "idx",
-                "link of an unknown instance",
-                [int(i) for i in np.flatnonzero(unknown)],
-            )
-        qid = links.set_index("item_id")["mtbench_question_id"]
-        items["mtbench_question_id"] = pd.to_numeric(
-            items["item_id"].map(qid), errors="coerce"
-        ).astype("Int64")
-        rows = []
-        for k in ("1", "2"):
-            rows.append(
-                pd.DataFrame(
-                    {
-                        "response_id": links["item_id"] + "#" + k,
-                        "cand": links[f"model_output_{k}"],
-                        "link": links[f"match_output_{k}"],
-                    }
-                )
-            )
-        lk = pd.concat(rows).set_index("response_id")
-        cand = responses["response_id"].map(lk["cand"])
-        link = responses["response_id"].map(lk["link"])
-        responses["generator_candidates"] = cand.where(cand.notna() & (cand != ""), None)
-        responses["generator_link"] = link
-        single = (
-            link.isin(SINGLE_MODEL_LINKS)
-            & cand.notna()
-            & (cand != "")
-            & ~cand.fillna("").str.contains("|", regex=False)
-        )
-        responses["generator"] = cand.where(single, None)
+        _link_generators(links, inst, items, responses)
     else:
         items["mtbench_question_id"] = pd.array([pd.NA] * len(items), dtype="Int64")
-
-    human = (group == "Processed").to_numpy()
-    preferences = pd.DataFrame(
-        {
-            "item_id": inst["item_id"],
-            "response_a": rid1,
-            "response_b": rid2,
-            "rater_id": np.where(human, "human_majority", "gold"),
-            "preference": np.where(inst["label"] == "1", "a", "b"),
-            "rater_type": np.where(human, "human", "gold"),
-        }
-    )
+    preferences = _label_preferences(inst)
 
     n_votes = 0
     if mtbench_votes is not False and mtbench_votes is not None:
@@ -278,21 +173,167 @@ def read(directory: Path, mtbench_votes: bool | str | Path = False) -> Dataset:
         description=DESCRIPTION,
         licence=LICENCE,
         path=directory,
-        meta={
-            "upstream": UPSTREAM,
-            "judges": judges,
-            "mtbench_links": links,
-            "families": dict(zip(judges["judge"], judges["provider"], strict=True)),
-            # LLMBar's judge names vs the MT-Bench answer models of the same product line
-            # (snapshots may differ: GPT-4 judged as 0613, MT-Bench's gpt-4 answers are 0314),
-            # for self-preference, where model-name equality alone misses ChatGPT = gpt-3.5-turbo.
-            "judge_generator_aliases": dict(JUDGE_GENERATOR_ALIASES),
-            "strategies": sorted(raw["strategy"].unique()),
-            "reference": "preferences: rater_type 'gold' (LLMBar, CaseStudy) or 'human' (Processed/*)"
-            + (f"; {n_votes} MT-Bench votes as rater_type 'human_vote'" if n_votes else ""),
-        },
+        meta=_meta(judges, links, raw, n_votes),
         sha256=_base.sha256_of_files(files),
     )
+
+
+def _read_files(directory: Path):
+    """instances, verdicts, judges (required) and the MT-Bench links (optional), checked for
+    their columns; and the files read (the dataset's sha256)."""
+    inst = pd.read_json(directory / "instances.jsonl", lines=True, dtype=False)
+    _base.require_columns(
+        inst, ("subset", "idx", "input", "output_1", "output_2", "label"), "instances.jsonl"
+    )
+    raw = pd.read_csv(directory / "verdicts.csv", dtype=str, keep_default_na=False)
+    _base.require_columns(
+        raw,
+        ("subset", "idx", "judge", "strategy", "winner_original_order", "winner_swapped_order"),
+        "verdicts.csv",
+    )
+    judges = pd.read_csv(directory / "judges.csv", dtype=str, keep_default_na=False)
+    _base.require_columns(judges, ("judge", "model_id", "provider"), "judges.csv")
+    files = [directory / f for f in REQUIRED]
+    links = None
+    if (directory / LINKS_FILE).is_file():
+        links = pd.read_csv(directory / LINKS_FILE, dtype=str, keep_default_na=False)
+        files.append(directory / LINKS_FILE)
+    return inst, raw, judges, links, files
+
+
+def _label_item_ids(inst: pd.DataFrame) -> None:
+    """LLMBar's label (1 | 2, checked) and the item ids ``<subset>/<idx>``, in place."""
+    inst["label"] = inst["label"].astype(str).str.strip()
+    bad = ~inst["label"].isin(["1", "2"])
+    if bad.any():
+        raise DataError(
+            "instances.jsonl", "label", "label not in {1, 2}", [int(i) for i in np.flatnonzero(bad)]
+        )
+    inst["item_id"] = _item_ids(inst["subset"], inst["idx"])
+
+
+def _items(inst: pd.DataFrame) -> pd.DataFrame:
+    """One item per instance; ``label_response`` is LLMBar's preferred output."""
+    group = inst["subset"].str.split("/").str[0]
+    items = pd.DataFrame(
+        {
+            "item_id": inst["item_id"],
+            "prompt": inst["input"],
+            "category": inst["subset"],
+            "subset_group": group,
+            "label_source": np.where(group == "Processed", "human", "gold"),
+            "label_response": np.where(
+                inst["label"] == "1", inst["item_id"] + "#1", inst["item_id"] + "#2"
+            ),
+        }
+    )
+    return items
+
+
+def _responses(inst: pd.DataFrame) -> pd.DataFrame:
+    """The two outputs of each instance as responses ``<item>#1`` and ``<item>#2``."""
+    rid1 = (inst["item_id"] + "#1").to_numpy()
+    rid2 = (inst["item_id"] + "#2").to_numpy()
+    responses = pd.DataFrame(
+        {
+            "response_id": np.concatenate([rid1, rid2]),
+            "item_id": np.concatenate([inst["item_id"], inst["item_id"]]),
+            "generator": None,
+            "text": np.concatenate([inst["output_1"].to_numpy(), inst["output_2"].to_numpy()]),
+            "generator_link": None,
+            "generator_candidates": None,
+        }
+    )
+    return responses
+
+
+def _link_generators(links, inst, items, responses) -> None:
+    """MT-Bench question ids on the items, and a response's generator where the link names
+    one model (:data:`SINGLE_MODEL_LINKS`), in place."""
+    _base.require_columns(
+        links,
+        (
+            "subset",
+            "idx",
+            "mtbench_question_id",
+            "model_output_1",
+            "match_output_1",
+            "model_output_2",
+        ),
+        LINKS_FILE,
+    )
+    links["item_id"] = _item_ids(links["subset"], links["idx"])
+    unknown = ~links["item_id"].isin(set(inst["item_id"]))
+    if unknown.any():
+        raise DataError(
+            LINKS_FILE,
+            "idx",
+            "link of an unknown instance",
+            [int(i) for i in np.flatnonzero(unknown)],
+        )
+    qid = links.set_index("item_id")["mtbench_question_id"]
+    items["mtbench_question_id"] = pd.to_numeric(items["item_id"].map(qid), errors="coerce").astype(
+        "Int64"
+    )
+    rows = []
+    for k in ("1", "2"):
+        rows.append(
+            pd.DataFrame(
+                {
+                    "response_id": links["item_id"] + "#" + k,
+                    "cand": links[f"model_output_{k}"],
+                    "link": links[f"match_output_{k}"],
+                }
+            )
+        )
+    lk = pd.concat(rows).set_index("response_id")
+    cand = responses["response_id"].map(lk["cand"])
+    link = responses["response_id"].map(lk["link"])
+    responses["generator_candidates"] = cand.where(cand.notna() & (cand != ""), None)
+    responses["generator_link"] = link
+    single = (
+        link.isin(SINGLE_MODEL_LINKS)
+        & cand.notna()
+        & (cand != "")
+        & ~cand.fillna("").str.contains("|", regex=False)
+    )
+    responses["generator"] = cand.where(single, None)
+
+
+def _label_preferences(inst: pd.DataFrame) -> pd.DataFrame:
+    """LLMBar's label as one preference per instance: ``human_majority`` (Processed/*) or
+    ``gold``."""
+    group = inst["subset"].str.split("/").str[0]
+    rid1 = (inst["item_id"] + "#1").to_numpy()
+    rid2 = (inst["item_id"] + "#2").to_numpy()
+    human = (group == "Processed").to_numpy()
+    preferences = pd.DataFrame(
+        {
+            "item_id": inst["item_id"],
+            "response_a": rid1,
+            "response_b": rid2,
+            "rater_id": np.where(human, "human_majority", "gold"),
+            "preference": np.where(inst["label"] == "1", "a", "b"),
+            "rater_type": np.where(human, "human", "gold"),
+        }
+    )
+    return preferences
+
+
+def _meta(judges, links, raw, n_votes: int) -> dict:
+    return {
+        "upstream": UPSTREAM,
+        "judges": judges,
+        "mtbench_links": links,
+        "families": dict(zip(judges["judge"], judges["provider"], strict=True)),
+        # LLMBar's judge names vs the MT-Bench answer models of the same product line
+        # (snapshots may differ: GPT-4 judged as 0613, MT-Bench's gpt-4 answers are 0314),
+        # for self-preference, where model-name equality alone misses ChatGPT = gpt-3.5-turbo.
+        "judge_generator_aliases": dict(JUDGE_GENERATOR_ALIASES),
+        "strategies": sorted(raw["strategy"].unique()),
+        "reference": "preferences: rater_type 'gold' (LLMBar, CaseStudy) or 'human' (Processed/*)"
+        + (f"; {n_votes} MT-Bench votes as rater_type 'human_vote'" if n_votes else ""),
+    }
 
 
 def _with_votes(preferences, items, responses, votes_path: Path) -> tuple[pd.DataFrame, int]:

@@ -1,0 +1,389 @@
+"""The call engine under :mod:`judgelab.run`'s protocols: a run's calls (tasks with their
+addresses) are looked up in the store, the missing ones claimed as pending, sent through
+:class:`judgelab.llm.LLMClient` within the budget, recorded, and the run's verdict rows
+read back with their accounting (:class:`RunSummary`)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+import time
+import uuid
+import warnings
+from collections import defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from judgelab.judges import Judge, endpoint_of
+from judgelab.llm import LLMClient, expected_cost
+from judgelab.store import FRAME_COLUMNS, VerdictStore, context_key
+
+DEFAULT_STORE = "runs/verdicts.sqlite"
+
+
+@dataclass
+class _Task:
+    judge: int
+    protocol: str
+    messages: list
+    sample: int
+    address: str
+    route: str
+    request: str
+    item_id: str
+    response_a: str | None = None  # the stored pair (order ab shows response_a first)
+    response_b: str | None = None
+    response_id: str | None = None
+    order: str | None = None
+    shown_a: str | None = None  # response displayed as A in this order
+    shown_b: str | None = None
+
+    @property
+    def context(self) -> str:
+        return context_key(self.item_id, self.response_a, self.response_b, self.response_id)
+
+
+class RunSummary(dict):
+    """The run's accounting (a dict) with a one-line text form."""
+
+    def line(self) -> str:
+        if self.get("dry_run"):
+            cost = self.get("estimated_cost_usd")
+            return (
+                f"judgelab {self['protocol']} dry run: {self['calls']} calls needed, {self['cached']} cached, "
+                f"{self['calls'] - self['cached']} to send, estimated cost "
+                + (
+                    f"${cost:.4f} (worst case ${self['worst_case_cost_usd']:.4f})"
+                    if cost is not None
+                    else "unknown (unpriced model)"
+                )
+            )
+        text = (
+            f"judgelab {self['protocol']} run {self['run_id']}: {self['calls']} calls "
+            f"({self['cached']} cached, {self['sent']} sent, {self['failed']} failed, "
+            f"{self['repaid']} re-paid after an interruption), {self['verdicts']} verdicts, "
+            f"{self['parse_failures']} parse failures, ${self['cost_usd']:.4f}, {self['wall_s']:.1f} s"
+        )
+        if self.get("not_sent_budget"):
+            text += f"; STOPPED by max_cost_usd={self['max_cost_usd']}: {self['not_sent_budget']} calls not sent"
+        return text
+
+
+# --------------------------------------------------------------- helpers
+def _as_store(store) -> VerdictStore:
+    if isinstance(store, VerdictStore):
+        return store
+    return VerdictStore(store if store is not None else DEFAULT_STORE)
+
+
+def _run_sync(coro_fn):
+    """Run an async function from sync code, also inside Jupyter's running event loop."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(coro_fn())
+    box: dict[str, Any] = {}
+
+    def target():
+        try:
+            box["value"] = asyncio.run(coro_fn())
+        except BaseException as exc:  # re-raised in the caller's thread
+            box["error"] = exc
+
+    t = threading.Thread(target=target, name="judgelab-run")
+    t.start()
+    t.join()
+    if "error" in box:
+        raise box["error"]
+    return box["value"]
+
+
+def _verdict_rows(
+    tasks: list[_Task],
+    judges: list[Judge],
+    raw: str | None,
+    status: str,
+    run_id: str,
+    scale,
+    rubric,
+    versions: list[str],
+) -> list[dict]:
+    rows = []
+    for t in tasks:
+        j = judges[t.judge]
+        row = {
+            "address": t.address,
+            "judge_version": versions[t.judge],
+            "context": t.context,
+            "model": j.model,
+            "judge_family": j.family,
+            "protocol": t.protocol,
+            "item_id": t.item_id,
+            "response_a": t.response_a,
+            "response_b": t.response_b,
+            "response_id": t.response_id,
+            "order": t.order,
+            "sample": t.sample,
+            "run_id": run_id,
+        }
+        if status != "done":
+            row.update(parse_ok=False, parse_error="call failed")
+            rows.append(row)
+            continue
+        p = j.parse(t.protocol, raw, scale=scale, rubric=j.rubric or rubric)
+        row.update(parse_ok=p.ok, parse_error=None if p.ok else f"parse: {p.error}")
+        if p.ok:
+            if t.protocol == "pairwise":
+                row["choice"] = p.choice
+                row["winner"] = {"A": t.shown_a, "B": t.shown_b}.get(p.choice, "tie")
+            else:
+                row["score"] = p.score
+            if t.protocol == "rubric":
+                row.update(
+                    verdict=p.verdict,
+                    judge_verdict=p.judge_verdict,
+                    sections=json.dumps(p.sections),
+                )
+        rows.append(row)
+    return rows
+
+
+# ------------------------------------------------------------------ engine
+async def _execute(
+    tasks, judges, store, client, run_id, protocol, scale, rubric, progress, max_cost_usd
+):
+    from tqdm.auto import tqdm
+
+    by_addr: dict[str, list[_Task]] = defaultdict(list)
+    for t in tasks:
+        by_addr[t.address].append(t)
+    status = store.call_status(by_addr)
+    done_before = [a for a in by_addr if status.get(a) == "done"]
+    to_send = [a for a in by_addr if status.get(a) != "done"]
+    counts = defaultdict(int)
+    counts["cached"] = len(done_before)
+    versions = [j.version for j in judges]  # hashed once per run, not per row
+    pbar = tqdm(
+        total=len(by_addr),
+        desc=f"judging ({protocol})",
+        unit="call",
+        disable=not progress,
+        leave=True,
+    )
+
+    # cached calls: (re)parse the stored outputs for these judges, record run membership
+    futures = []
+    if done_before:
+        calls = store.get_calls(done_before)
+        rows, members = [], []
+        for a in done_before:
+            rows += _verdict_rows(
+                by_addr[a], judges, calls[a]["raw_output"], "done", run_id, scale, rubric, versions
+            )
+            members += [
+                {
+                    "run_id": run_id,
+                    "address": a,
+                    "judge_version": versions[t.judge],
+                    "context": t.context,
+                    "cached": 1,
+                }
+                for t in by_addr[a]
+            ]
+        futures += [store.put_verdicts(rows), store.put_run_calls(members)]
+        pbar.update(len(done_before))
+
+    sem = client.semaphore()
+    stop = {"budget": False}
+
+    async def one(addr: str):
+        group = by_addr[addr]
+        t0, judge = group[0], judges[group[0].judge]
+        if stop["budget"]:
+            counts["not_sent_budget"] += 1
+            return
+        async with sem:
+            if stop["budget"]:
+                counts["not_sent_budget"] += 1
+                return
+            reserved = client.reserve(judge, t0.messages)
+            if reserved is None:  # this call could overspend: stop sending
+                stop["budget"] = True
+                counts["not_sent_budget"] += 1
+                return
+            prev = await asyncio.wrap_future(
+                store.claim(
+                    addr, judge.model, t0.route, judge.default_backend(), t0.sample, t0.request
+                )
+            )
+            if prev == "done":  # another process answered it meanwhile
+                client.settle(reserved, None)
+                raw = store.get_calls([addr])[addr]["raw_output"]
+                cached, res = 1, None
+            else:
+                res = await client.call(judge, t0.messages, t0.sample)
+                client.settle(reserved, res.cost_usd)
+                cached = 0
+        if res is None:
+            st = "done"
+            counts["cached"] += 1
+        else:
+            st, raw = res.status, res.content
+            counts["sent"] += 1
+            counts["repaid"] += prev == "pending"
+            counts["failed"] += st == "failed"
+            counts["cost_usd"] += res.cost_usd or 0.0
+        run_rows = [
+            {
+                "run_id": run_id,
+                "address": addr,
+                "judge_version": versions[t.judge],
+                "context": t.context,
+                "cached": cached,
+                "repaid": int(prev == "pending"),
+            }
+            for t in group
+        ]
+        futures.append(
+            store.record(
+                addr,
+                None if res is None else st,
+                None if res is None else res.store_fields(protocol, judge),
+                _verdict_rows(group, judges, raw, st, run_id, scale, rubric, versions),
+                run_rows,
+            )
+        )
+        pbar.update(1)
+
+    try:
+        await asyncio.gather(*(one(a) for a in to_send))
+    finally:
+        pbar.close()
+        for f in futures:
+            await asyncio.wrap_future(f)
+    return counts
+
+
+def _plan_and_run(
+    protocol,
+    ds,
+    judges,
+    tasks,
+    store,
+    *,
+    run_id,
+    concurrency,
+    max_cost_usd,
+    dry_run,
+    progress,
+    scale,
+    rubric,
+    client,
+    client_kwargs,
+    verbose,
+) -> pd.DataFrame:
+    t_start = time.perf_counter()
+    for endpoint in {e.prefix: e for e in map(endpoint_of, judges) if e is not None}.values():
+        if endpoint.prepare is not None:
+            endpoint.prepare(ds)  # e.g. the simulated panel learns the dataset's true quality
+    client = client or LLMClient(
+        concurrency=concurrency or 16, max_cost_usd=max_cost_usd, **client_kwargs
+    )
+    if max_cost_usd is not None and client.max_cost_usd is None:
+        client.max_cost_usd = max_cost_usd
+    client.check_priced(judges)  # refuse unpriced models with a budget before any call
+    n_calls = len({t.address for t in tasks})
+
+    if dry_run:
+        path = (
+            store.path
+            if isinstance(store, VerdictStore)
+            else Path(store if store is not None else DEFAULT_STORE)
+        )
+        done: set[str] = set()
+        if isinstance(store, VerdictStore) or path.exists():
+            st = _as_store(store)
+            done = {a for a, s in st.call_status(t.address for t in tasks).items() if s == "done"}
+            if not isinstance(store, VerdictStore):
+                st.close()
+        first = {}
+        for t in tasks:
+            first.setdefault(t.address, t)
+        todo = [t for a, t in first.items() if a not in done]
+        from judgelab.llm import worst_case_cost
+
+        exp = [expected_cost(judges[t.judge], t.messages) for t in todo]
+        wc = [worst_case_cost(judges[t.judge], t.messages) for t in todo]
+        summary = RunSummary(
+            protocol=protocol,
+            dry_run=True,
+            calls=n_calls,
+            cached=len(done),
+            to_send=len(todo),
+            estimated_cost_usd=None if any(x is None for x in exp) else float(sum(exp)),
+            worst_case_cost_usd=None if any(x is None for x in wc) else float(sum(wc)),
+            verdicts=len(tasks),
+            wall_s=time.perf_counter() - t_start,
+        )
+        if verbose:
+            print(summary.line())
+        df = pd.DataFrame(columns=FRAME_COLUMNS)
+        df.attrs["summary"] = summary
+        return df
+
+    own_store = not isinstance(store, VerdictStore)
+    st = _as_store(store)
+    run_id = run_id or f"{protocol}-{time.strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:8]}"
+    try:
+        st.start_run(run_id, protocol).result()
+        counts = _run_sync(
+            lambda: _execute(
+                tasks, judges, st, client, run_id, protocol, scale, rubric, progress, max_cost_usd
+            )
+        )
+        st.flush()
+        df = st.to_frame(run_id=run_id)
+        summary = RunSummary(
+            protocol=protocol,
+            run_id=run_id,
+            calls=n_calls,
+            cached=int(counts["cached"]),
+            sent=int(counts["sent"]),
+            failed=int(counts["failed"]),
+            repaid=int(counts["repaid"]),
+            parse_failures=int(((df["status"] == "done") & ~df["parse_ok"]).sum()),
+            verdicts=len(df),
+            not_sent_budget=int(counts["not_sent_budget"]),
+            max_cost_usd=max_cost_usd,
+            cost_usd=float(counts["cost_usd"]),
+            wall_s=time.perf_counter() - t_start,
+            store=str(st.path),
+        )
+        st.finish_run(run_id, dict(summary)).result()
+    finally:
+        if own_store:
+            st.close()
+    if summary["not_sent_budget"]:
+        warnings.warn(summary.line(), UserWarning, stacklevel=3)
+    if verbose:
+        print(summary.line())
+    df.attrs["summary"] = summary
+    return df
+
+
+def _client_kwargs(timeout, max_retries, backoff_base, backoff_max, rate_limits) -> dict:
+    kw = {}
+    for k, v in (
+        ("timeout", timeout),
+        ("max_retries", max_retries),
+        ("backoff_base", backoff_base),
+        ("backoff_max", backoff_max),
+        ("rate_limits", rate_limits),
+    ):
+        if v is not None:
+            kw[k] = v
+    return kw

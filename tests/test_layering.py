@@ -29,7 +29,6 @@ BROKEN_ON_MAIN = {
     "datasets (branch simrun), comparison imports studies",
     "stats-self-contained": "stats imports ensembles (branch calib), data, families and "
     "rubric (issue 11 item 3)",
-    "call-path-without-sim": "judges, llm and run import sim (branch simrun)",
     "data-below-datasets": "data imports datasets to load registered datasets (branch simrun)",
 }
 

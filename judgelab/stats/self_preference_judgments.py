@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from judgelab.data import DataError, identity_string
+from judgelab.data import DataError
 from judgelab.families import family_of, relation
 
 __all__ = ["judgment_table", "human_pair_table", "panel_families"]
@@ -80,8 +80,10 @@ def judgment_table(verdicts: pd.DataFrame, dataset) -> pd.DataFrame:
         return pd.DataFrame(columns=cols)
     ra0 = v["response_a"].astype(str).to_numpy(dtype=object)
     rb0 = v["response_b"].astype(str).to_numpy(dtype=object)
-    known = pd.Index(resp.index)
-    unknown = ~(pd.Index(ra0).isin(known) & pd.Index(rb0).isin(known))
+    # hash the response ids once: every lookup below works on the distinct ids' codes
+    id_codes, distinct_ids = pd.factorize(np.concatenate([ra0, rb0]))
+    resp_row = pd.Index(resp.index).get_indexer(distinct_ids)
+    unknown = (resp_row[id_codes] < 0).reshape(2, -1).any(axis=0)
     if unknown.any():
         raise DataError(
             "verdicts",
@@ -107,78 +109,115 @@ def judgment_table(verdicts: pd.DataFrame, dataset) -> pd.DataFrame:
             "rb": np.where(swap, ra0, rb0),
         }
     )
-    backend = v["backend"] if "backend" in v.columns else pd.Series([None] * len(v))
-    version = v["judge_version"] if "judge_version" in v.columns else pd.Series([None] * len(v))
-    out["judge"] = [
-        identity_string(m, b, j)
-        for m, b, j in zip(
-            v["model"].to_numpy(dtype=object),
-            backend.to_numpy(dtype=object),
-            version.to_numpy(dtype=object),
-        )
-    ]
-    jf = v["judge_family"] if "judge_family" in v.columns else pd.Series([None] * len(v))
-    jf = jf.astype(object).where(jf.notna(), None).to_numpy()
-    fam_cache: dict[str, str | None] = {}
-    out["judge_family"] = [
-        f if f is not None else fam_cache.setdefault(m, family_of(m))
-        for f, m in zip(jf, out["model"].to_numpy(dtype=object))
-    ]
+    out["judge"] = _identity_strings(v)
+    out["judge_family"] = _judge_families(v, out["model"].to_numpy(dtype=object))
     # stored response_a shown first in order ab; canonical a shown first when (ab and not swapped) or (ba and swapped)
     out["first_a"] = ((order == "ab") != swap).astype(int)
-    ch = (
-        v["choice"]
-        .astype(object)
-        .map(lambda x: _CHOICE.get(str(x).strip().lower()) if isinstance(x, str) else None)
-        .to_numpy()
-    )
+    ch = _choice_codes(v["choice"])
     parsed = pd.notna(ch)
     if "parse_ok" in v.columns:
-        parsed &= (
-            v["parse_ok"]
-            .astype(object)
-            .map(lambda x: bool(x) if x is not None and x == x else False)
-            .to_numpy()
-        )
+        parsed &= _parse_ok(v["parse_ok"])
     out["parsed"] = parsed
     out["tie"] = parsed & (ch == "C")
     shown_first_won = ch == "A"
     a_won = np.where(out["first_a"].to_numpy() == 1, shown_first_won, ch == "B")
     out["pick_a"] = np.where(parsed & (ch != "C"), a_won.astype(float), np.nan)
-    for side, col in (("a", "ra"), ("b", "rb")):
-        ids = out[col]
-        out[f"gen_{side}"] = ids.map(resp["generator"]).astype(str).to_numpy(dtype=object)
-        out[f"fam_{side}"] = ids.map(resp["family"]).to_numpy(dtype=object)
-        out[f"words_{side}"] = ids.map(resp["n_words"]).astype(float).to_numpy()
-        out[f"correct_{side}"] = ids.map(resp["correct"]).astype(float).to_numpy()
+    n = len(v)
+    stored_row = resp_row[id_codes]  # row of resp for response_a (first n) and response_b
+    row_of = {"a": np.where(swap, stored_row[n:], stored_row[:n])}
+    row_of["b"] = np.where(swap, stored_row[:n], stored_row[n:])
+    generator = resp["generator"].astype(str).to_numpy(dtype=object)
+    family = resp["family"].to_numpy(dtype=object)
+    words = resp["n_words"].astype(float).to_numpy()
+    correct = resp["correct"].astype(float).to_numpy()
+    for side in ("a", "b"):
+        out[f"gen_{side}"] = generator[row_of[side]]
+        out[f"fam_{side}"] = family[row_of[side]]
+        out[f"words_{side}"] = words[row_of[side]]
+        out[f"correct_{side}"] = correct[row_of[side]]
     out["hgap"], out["pgap"] = _human_gap(out, dataset)
-    # relation of each (judge model, judge family, generator, generator family), computed once per combination
-    rel_cache: dict[tuple, str] = {}
     # A dataset may name its judges differently from the same models as generators (LLMBar's
     # judge ChatGPT wrote MT-Bench's gpt-3.5-turbo answers): its meta maps judge -> generator.
     meta = getattr(dataset, "meta", None) or {}
     aliases = dict(meta.get("judge_generator_aliases") or {}) if isinstance(meta, dict) else {}
-
-    def rel(m, jfam, g, gfam):
-        k = (m, jfam, g, gfam)
-        if k not in rel_cache:
-            rel_cache[k] = relation(
-                aliases.get(m, m),
-                g,
-                judge_family=jfam,
-                generator_family=gfam if isinstance(gfam, str) else None,
-            )
-        return rel_cache[k]
-
     for side in ("a", "b"):
-        cols4 = [
-            out[c].to_numpy(dtype=object)
-            for c in ("model", "judge_family", f"gen_{side}", f"fam_{side}")
-        ]
-        out[f"rel_{side}"] = np.array(
-            [rel(m, f, g, gf) for m, f, g, gf in zip(*cols4)], dtype=object
+        out[f"rel_{side}"] = _relations(
+            out[["model", "judge_family", f"gen_{side}", f"fam_{side}"]], aliases
         )
     return out
+
+
+def _identity_strings(v: pd.DataFrame) -> np.ndarray:
+    """``model|backend|judge_version`` per row, as judgelab.data.identity_string writes it
+    (str() of each part); each distinct part is formatted once."""
+    parts = [
+        _as_text(v[c].to_numpy(dtype=object)) if c in v.columns else np.full(len(v), "None")
+        for c in ("model", "backend", "judge_version")
+    ]
+    return (pd.Series(parts[0], dtype=object) + "|" + parts[1] + "|" + parts[2]).to_numpy(
+        dtype=object
+    )
+
+
+def _as_text(values: np.ndarray) -> np.ndarray:
+    """str() of each value (None -> "None", NaN -> "nan"), computed per distinct value."""
+    codes, distinct = pd.factorize(values)
+    out = np.array([str(x) for x in distinct] + [""], dtype=object)[codes]
+    missing = codes < 0  # None and NaN share the missing code but print differently
+    if missing.any():
+        out[missing] = [str(x) for x in values[missing]]
+    return out
+
+
+def _judge_families(v: pd.DataFrame, models: np.ndarray) -> np.ndarray:
+    """The stored judge family, else judgelab.families.family_of(model) (once per model)."""
+    if "judge_family" in v.columns:
+        jf = v["judge_family"]
+        fam = jf.astype(object).where(jf.notna(), None).to_numpy()
+    else:
+        fam = np.full(len(v), None, dtype=object)
+    miss = pd.isna(fam)
+    if miss.any():
+        codes, distinct = pd.factorize(models[miss])
+        fam[miss] = np.array([family_of(m) for m in distinct], dtype=object)[codes]
+    return fam
+
+
+def _choice_codes(choice: pd.Series) -> np.ndarray:
+    """A / B / C (tie) / None per row; each distinct stored value is parsed once."""
+    raw = choice.astype(object)
+    codes, distinct = pd.factorize(raw)
+    parsed = [_CHOICE.get(str(x).strip().lower()) if isinstance(x, str) else None for x in distinct]
+    out = np.array([*parsed, None], dtype=object)  # code -1 (missing) -> None
+    return out[codes]
+
+
+def _parse_ok(flags: pd.Series) -> np.ndarray:
+    """parse_ok as bool: missing -> False, anything else by its truth value."""
+    codes, distinct = pd.factorize(flags.astype(object))
+    truth = [bool(x) if x is not None and x == x else False for x in distinct]
+    return np.array([*truth, False], dtype=bool)[codes]
+
+
+def _relations(cols: pd.DataFrame, aliases: dict) -> np.ndarray:
+    """judgelab.families.relation per row of (model, judge family, generator, generator
+    family), computed once per distinct combination (a missing family, None or NaN, is one
+    value: relation() reads both as unknown)."""
+    combo = np.zeros(len(cols), dtype=np.int64)
+    for c in cols.columns:
+        codes, distinct = pd.factorize(cols[c].to_numpy(dtype=object), use_na_sentinel=False)
+        combo = pd.factorize(combo * (len(distinct) + 1) + codes)[0]
+    _, first, inverse = np.unique(combo, return_index=True, return_inverse=True)
+    rel = [
+        relation(
+            aliases.get(m, m),
+            g,
+            judge_family=jfam,
+            generator_family=gfam if isinstance(gfam, str) else None,
+        )
+        for m, jfam, g, gfam in cols.iloc[first].itertuples(index=False)
+    ]
+    return np.array(rel, dtype=object)[inverse.reshape(-1)]
 
 
 def _human_gap(jt: pd.DataFrame, dataset) -> tuple[np.ndarray, np.ndarray]:

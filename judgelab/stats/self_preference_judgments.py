@@ -173,7 +173,7 @@ def _judge_families(v: pd.DataFrame, models: np.ndarray) -> np.ndarray:
     """The stored judge family, else judgelab.families.family_of(model) (once per model)."""
     if "judge_family" in v.columns:
         jf = v["judge_family"]
-        fam = jf.astype(object).where(jf.notna(), None).to_numpy()
+        fam = jf.astype(object).where(jf.notna(), None).to_numpy(copy=True)
     else:
         fam = np.full(len(v), None, dtype=object)
     miss = pd.isna(fam)

@@ -75,9 +75,10 @@ def _pairwise_calls(verdicts: pd.DataFrame) -> pd.DataFrame:
             np.flatnonzero(bad.to_numpy()).tolist(),
         )
     raw = v["choice"].astype(object)
-    # map each distinct value once (verdict frames are large, their vocabularies tiny)
-    vocab = {u: _CHOICE_MAP.get(u.strip().lower()) for u in pd.unique(raw) if isinstance(u, str)}
-    ch = raw.map(lambda x: vocab.get(x) if isinstance(x, str) else None)
+    # parse each distinct value once (verdict frames are large, their vocabularies tiny)
+    codes, distinct = pd.factorize(raw)
+    vocab = [_CHOICE_MAP.get(u.strip().lower()) if isinstance(u, str) else None for u in distinct]
+    ch = pd.Series(np.array([*vocab, None], dtype=object)[codes], index=raw.index)
     parsed = ch.notna()
     if "parse_ok" in v.columns:
         ok = pd.Series(_as_bool_array(v["parse_ok"]), index=v.index)
@@ -108,15 +109,14 @@ def _pairwise_calls(verdicts: pd.DataFrame) -> pd.DataFrame:
 
 
 def _as_bool_array(s: pd.Series) -> np.ndarray:
-    """parse_ok as bool (missing -> False; accepts bool, 0/1 and 'true'/'false' text)."""
-    vals = s.astype(object).to_numpy()
-    out = np.zeros(len(vals), dtype=bool)
-    for k, x in enumerate(vals):
-        if isinstance(x, str):
-            out[k] = x.strip().lower() in ("true", "1", "yes")
-        elif x is not None and x == x:
-            out[k] = bool(x)
-    return out
+    """parse_ok as bool (missing -> False; accepts bool, 0/1 and 'true'/'false' text); each
+    distinct value is read once."""
+    codes, distinct = pd.factorize(s.astype(object))
+    truth = [
+        x.strip().lower() in ("true", "1", "yes") if isinstance(x, str) else bool(x == x and x)
+        for x in distinct
+    ]
+    return np.array([*truth, False], dtype=bool)[codes]
 
 
 # ------------------------------------------------------------------- classification

@@ -241,11 +241,12 @@ def _judge_counts(classified: pd.DataFrame) -> dict[str, _JudgeCounts]:
     return res
 
 
-def position_counts(verdicts: pd.DataFrame) -> pd.DataFrame:
+def position_counts(verdicts: pd.DataFrame, classified: pd.DataFrame | None = None) -> pd.DataFrame:
     """Per judge identity: n_pairs (both orders parsed), n_consistent, n_primacy, n_recency
     (fractional with repeats), n_excluded, and the point estimates of position_consistency,
-    first_slot_share and preference_fairness (NaN where undefined)."""
-    classified = classify_pairs(verdicts)
+    first_slot_share and preference_fairness (NaN where undefined). ``classified``
+    (:func:`classify_pairs` of ``verdicts``) saves classifying the pairs again."""
+    classified = classify_pairs(verdicts) if classified is None else classified
     rows = []
     for judge, jc in _judge_counts(classified).items():
         c, p, r = jc.per_item.sum(axis=0) if len(jc.per_item) else (0.0, 0.0, 0.0)

@@ -134,6 +134,56 @@ def test_judgment_table_orientation_relations_and_picks():
     assert jt["words_a"].tolist() == [10, 10, 40, 40]
 
 
+def test_judgment_table_identity_family_and_parse_flags_per_row():
+    """Identity strings as judgelab.data.identity_string writes them (a missing backend reads
+    "None", a NaN version "nan"), the family looked up when not stored, and parse_ok /
+    choice read per distinct value (the judgment table formats each distinct value once)."""
+    from judgelab.data import identity_string
+
+    ds = _tiny_dataset()
+    rows = [
+        _v("x-1", None, "i1", "i1-x-1", "i1-y-1", "ab", " a "),
+        _v("x-1", "x", "i1", "i1-x-1", "i1-y-1", "ba", "B"),
+        _v("y-1", "y", "i2", "i2-y-2", "i2-x-2", "ab", "TIE"),
+        _v("y-1", "y", "i2", "i2-y-2", "i2-x-2", "ba", None),
+    ]
+    rows[1]["parse_ok"] = 0
+    v = pd.DataFrame(rows)
+    v["backend"] = pd.Series([None, "b", "b", "b"], dtype=object)
+    v["judge_version"] = pd.Series(["v", "v", np.nan, "v"], dtype=object)
+    jt = sp.judgment_table(v, ds)
+    assert jt["judge"].tolist() == [
+        identity_string(*r) for r in v[["model", "backend", "judge_version"]].to_numpy(object)
+    ]
+    assert jt["judge"].tolist()[:3] == ["x-1|None|v", "x-1|b|v", "y-1|b|nan"]
+    # not stored -> judgelab.families.family_of, which does not know the toy model x-1
+    assert pd.isna(jt["judge_family"].iloc[0]) and jt["judge_family"].iloc[1:].tolist() == [
+        "x",
+        "y",
+        "y",
+    ]
+    assert jt["parsed"].tolist() == [True, False, True, False]
+    assert jt["tie"].tolist() == [False, False, True, False]
+    assert jt["pick_a"].iloc[0] == 1.0 and jt["pick_a"].iloc[1:].isna().all()
+
+
+def test_findings_reuse_a_given_judgment_table_and_fit(demo):
+    """The notebook fits the logit once for the forest plot and passes it on: the findings
+    are the same as when self_preference_findings builds both itself."""
+    ds, resp = demo
+    pairs = ds.pairs("human", n_pairs=60, seed=2)
+    judges = [
+        {"model": "judgelab-sim/aurora-max", "sim": {"noise": 0.6}},
+        {"model": "judgelab-sim/basalt-m", "sim": {"noise": 0.6}},
+    ]
+    v = sim.sample_verdicts(pairs, resp, judges, seed=1)
+    jt = sp.judgment_table(v, ds)
+    coefs = sp.fit_self_preference_logit(jt)
+    given = sp.self_preference_findings(v, ds, n_boot=50, judgments=jt, coefficients=coefs)
+    built = sp.self_preference_findings(v, ds, n_boot=50)
+    pd.testing.assert_frame_equal(given, built)
+
+
 def test_unknown_response_is_a_data_error():
     ds = _tiny_dataset()
     v = pd.DataFrame([_v("x-1", "x", "i1", "i1-x-1", "nope", "ab", "A")])

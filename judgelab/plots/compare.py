@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from judgelab.plots.position import short_label
+from judgelab.plots.labels import short_label
 
 __all__ = ["pareto", "cascade"]
 

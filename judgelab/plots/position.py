@@ -6,6 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from judgelab.plots.labels import family_palette, short_label
+
 __all__ = [
     "short_label",
     "consistency_per_judge",
@@ -13,26 +15,6 @@ __all__ = [
     "flip_vs_gap_curves",
     "family_palette",
 ]
-
-
-def short_label(judge: str, all_judges=None) -> str:
-    """The model part of an identity string (``model|backend|version``) when it is unique
-    among ``all_judges``, else the full identity; the ``judgelab-sim/`` prefix is dropped."""
-    model = str(judge).split("|")[0]
-    if all_judges is not None:
-        models = [str(j).split("|")[0] for j in all_judges]
-        if models.count(model) > 1:
-            return str(judge)
-    return model.split("/", 1)[1] if model.startswith("judgelab-sim/") else model
-
-
-def family_palette(families) -> dict:
-    """One colour per family (seaborn 'colorblind'), stable in sorted order."""
-    import seaborn as sns
-
-    fams = sorted({str(f) for f in families})
-    cols = sns.color_palette("colorblind", max(len(fams), 3))
-    return {f: cols[i] for i, f in enumerate(fams)}
 
 
 def _rows(findings: pd.DataFrame, fid: str) -> pd.DataFrame:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from judgelab.plots.position import family_palette, short_label
+from judgelab.plots.labels import family_palette, short_label
 
 __all__ = ["forest", "family_heatmap"]
 

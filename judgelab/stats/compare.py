@@ -30,6 +30,8 @@ Definitions
 
 from __future__ import annotations
 
+from functools import partial
+
 import numpy as np
 import pandas as pd
 
@@ -42,6 +44,7 @@ from judgelab.stats.agreement import (
     kappa_from_totals,
     mode_winner,
 )
+from judgelab.stats.power import minimum_detectable_effect
 from judgelab.stats.reference import TIE, attach_reference, pair_key
 from judgelab.stats.resampling import cluster_bootstrap, mcnemar_exact
 
@@ -94,14 +97,6 @@ def _side(winner: pd.Series, key: pd.Series) -> np.ndarray:
     return np.where(winner == TIE, TIE, np.where(winner == lo, "lo", "hi"))
 
 
-def _kappa_stat(n_labels):
-    return lambda totals: kappa_from_totals(totals, n_labels)
-
-
-def _acc_stat(n_labels):
-    return lambda totals: accuracy_from_totals(totals, n_labels)
-
-
 def agreement_findings(
     source: pd.DataFrame,
     candidate: pd.DataFrame,
@@ -128,8 +123,8 @@ def agreement_findings(
     cc = confusion_counts(a, b, items=m["item_id"], labels=["lo", "hi", TIE])
     rows = []
     for fid, stat in (
-        ("agreement_with_source", _acc_stat(3)),
-        ("kappa_with_source", _kappa_stat(3)),
+        ("agreement_with_source", partial(accuracy_from_totals, n_labels=3)),
+        ("kappa_with_source", partial(kappa_from_totals, n_labels=3)),
     ):
         r = cluster_bootstrap(
             cc.per_item,
@@ -245,7 +240,9 @@ def accuracy_findings(
     elif can:
         concl = f"non-inferior: the CI lower bound {r.ci_low:+.3f} lies above -{margin:g}; on this data the candidate can replace the source"
     else:
-        mde = _mde_of_difference(r.distribution)
+        # Wald MDE with the item-cluster bootstrap SD as standard error (so clustering counts)
+        sd = float(d.std(ddof=1)) if d.size >= 2 else 0.0
+        mde = minimum_detectable_effect(se=sd) if sd > 0 else None
         extra["mde"] = mde
         concl = (
             f"not shown non-inferior: the CI lower bound {r.ci_low:+.3f} is not above -{margin:g}; "
@@ -272,18 +269,6 @@ def accuracy_findings(
         )
     )
     return rows
-
-
-def _mde_of_difference(distribution: np.ndarray) -> float | None:
-    """Minimum detectable accuracy difference (80% power, alpha 0.05, two-sided) of a Wald
-    test whose standard error is the item-cluster bootstrap SD (so clustering counts)."""
-    from judgelab.stats.power import minimum_detectable_effect
-
-    d = np.asarray(distribution, dtype=float)
-    d = d[np.isfinite(d)]
-    if d.size < 2 or d.std(ddof=1) == 0:
-        return None
-    return minimum_detectable_effect(se=float(d.std(ddof=1)))
 
 
 def cost_findings(verdicts: pd.DataFrame) -> list[dict]:

@@ -1,0 +1,279 @@
+"""Position classes of pairs judged in both orders (STATISTICS.md "Position bias").
+
+Each pair judged in both orders is classified by its displayed choices (A = first slot,
+B = second slot, C = tie) in order ``ab`` then ``ba``: consistent = {AB, BA, CC},
+primacy = {AA, AC, CA}, recency = {BB, BC, CB}. With repeats the shares of parsed repeats
+per (pair, order) give fractional weights (see :mod:`judgelab.stats.position`).
+The findings built on these counts are in :mod:`judgelab.stats.position`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from judgelab.data import DataError, identity_string
+
+__all__ = ["classify_pairs", "position_counts", "position_consistency"]
+
+_CHOICE_MAP = {"a": "A", "b": "B", "tie": "C", "c": "C"}
+_PAIR = ["judge", "item_id", "response_a", "response_b"]
+_IDENTITY = ["model", "backend", "judge_version", "judge_family"]
+
+
+# ----------------------------------------------------------------------------- input
+def _pairwise_calls(verdicts: pd.DataFrame) -> pd.DataFrame:
+    """Validated pairwise rows with a ``judge`` identity and a normalised ``c`` (A|B|C|None)."""
+    if verdicts is None or len(verdicts) == 0:
+        raise DataError("verdicts", None, "no verdicts to analyse")
+    v = verdicts
+    need = ["model", "item_id", "response_a", "response_b", "order", "choice"]
+    for col in need:
+        if col not in v.columns:
+            raise DataError(
+                "verdicts", col, f"missing required column (columns present: {list(v.columns)})"
+            )
+    if "protocol" in v.columns:
+        v = v[(v["protocol"].astype(object) == "pairwise").to_numpy()]
+    else:
+        v = v[(v["response_a"].notna() & v["response_b"].notna()).to_numpy()]
+    v = v.reset_index(drop=True).copy()
+    if v.empty:
+        return v.assign(judge=pd.Series(dtype=object), c=pd.Series(dtype=object))
+    for col in ("backend", "judge_version"):
+        if col not in v.columns:
+            v[col] = None
+    if "judge_family" not in v.columns:
+        v["judge_family"] = None
+    miss = v["judge_family"].isna().to_numpy()
+    if miss.any():
+        from judgelab.families import family_of
+
+        # resolve once per distinct model, not per row
+        models = v.loc[miss, "model"].astype(object)
+        fam = {m: family_of(m) for m in pd.unique(models)}
+        v.loc[miss, "judge_family"] = models.map(fam).to_numpy(dtype=object)
+    if "sample" not in v.columns:
+        v["sample"] = 0
+    bad = v["response_a"].isna() | v["response_b"].isna() | v["item_id"].isna()
+    if bad.any():
+        raise DataError(
+            "verdicts",
+            "response_b",
+            "pairwise verdict without item_id, response_a or response_b",
+            np.flatnonzero(bad.to_numpy()).tolist(),
+        )
+    order = v["order"].astype(object)
+    bad = ~order.isin(["ab", "ba"])
+    if bad.any():
+        raise DataError(
+            "verdicts",
+            "order",
+            "order must be 'ab' or 'ba' for pairwise verdicts",
+            np.flatnonzero(bad.to_numpy()).tolist(),
+        )
+    raw = v["choice"].astype(object)
+    # parse each distinct value once (verdict frames are large, their vocabularies tiny)
+    codes, distinct = pd.factorize(raw)
+    vocab = [_CHOICE_MAP.get(u.strip().lower()) if isinstance(u, str) else None for u in distinct]
+    ch = pd.Series(np.array([*vocab, None], dtype=object)[codes], index=raw.index)
+    parsed = ch.notna()
+    if "parse_ok" in v.columns:
+        ok = pd.Series(_as_bool_array(v["parse_ok"]), index=v.index)
+        bad = ok & ~parsed & v["choice"].notna()
+        if bad.any():
+            raise DataError(
+                "verdicts",
+                "choice",
+                "parsed verdict with a choice other than A, B or tie",
+                np.flatnonzero(bad.to_numpy()).tolist(),
+            )
+        parsed = parsed & ok
+    else:
+        bad = v["choice"].notna() & ~parsed
+        if bad.any():
+            raise DataError(
+                "verdicts",
+                "choice",
+                "choice other than A, B or tie",
+                np.flatnonzero(bad.to_numpy()).tolist(),
+            )
+    v["c"] = ch.where(parsed, None)
+    ident = v[["model", "backend", "judge_version"]].astype(object)
+    keys = list(zip(*(ident[c].to_numpy(dtype=object) for c in ident.columns)))
+    cache = {k: identity_string(*k) for k in set(keys)}
+    v["judge"] = np.array([cache[k] for k in keys], dtype=object)
+    return v
+
+
+def _as_bool_array(s: pd.Series) -> np.ndarray:
+    """parse_ok as bool (missing -> False; accepts bool, 0/1 and 'true'/'false' text); each
+    distinct value is read once."""
+    codes, distinct = pd.factorize(s.astype(object))
+    truth = [
+        x.strip().lower() in ("true", "1", "yes") if isinstance(x, str) else bool(x == x and x)
+        for x in distinct
+    ]
+    return np.array([*truth, False], dtype=bool)[codes]
+
+
+# ------------------------------------------------------------------- classification
+def classify_pairs(verdicts: pd.DataFrame) -> pd.DataFrame:
+    """One row per (judge identity, pair): its position class.
+
+    Columns: ``judge, model, backend, judge_version, judge_family, item_id, response_a,
+    response_b, n_ab, n_ba`` (parsed repeats per order), ``choices`` (e.g. ``"AB"``;
+    with repeats the modal choice per order), ``w_consistent, w_primacy, w_recency``
+    (fractional counts, see the module docstring; NaN when excluded), ``cls``
+    (``consistent|primacy|recency``, the class with the largest weight; ``None`` when
+    excluded) and ``reason`` (why a pair is excluded: an order missing or unparsed).
+    Position statistics treat a tie as a class (STATISTICS.md "Ties")."""
+    return _classify_calls(_pairwise_calls(verdicts))
+
+
+def _classify_calls(v: pd.DataFrame) -> pd.DataFrame:
+    cols = [
+        "judge",
+        *_IDENTITY,
+        "item_id",
+        "response_a",
+        "response_b",
+        "n_ab",
+        "n_ba",
+        "choices",
+        "w_consistent",
+        "w_primacy",
+        "w_recency",
+        "cls",
+        "reason",
+    ]
+    if v.empty:
+        return pd.DataFrame(columns=cols)
+    v["one"] = 1
+    counts = (
+        v[v["c"].notna()]
+        .pivot_table(
+            index=[*_PAIR, "order"], columns="c", values="one", aggfunc="sum", fill_value=0
+        )
+        .reindex(columns=["A", "B", "C"], fill_value=0)
+    )
+    pairs = v.groupby(_PAIR, sort=False, dropna=False)[_IDENTITY].first().reset_index()
+    out = pairs
+    for o in ("ab", "ba"):
+        if len(counts):
+            co = (
+                counts.xs(o, level="order")
+                if o in counts.index.get_level_values("order")
+                else counts.iloc[:0].droplevel("order")
+            )
+        else:
+            co = pd.DataFrame(columns=["A", "B", "C"])
+        co = co.rename(columns=lambda c, o=o: f"{c}_{o}").reset_index()
+        out = (
+            out.merge(co, on=_PAIR, how="left")
+            if len(co)
+            else out.assign(**{f"{c}_{o}": np.nan for c in "ABC"})
+        )
+    for o in ("ab", "ba"):
+        cnt = out[[f"{c}_{o}" for c in "ABC"]].to_numpy(dtype=float)
+        cnt = np.nan_to_num(cnt)
+        n = cnt.sum(axis=1)
+        out[f"n_{o}"] = n.astype(int)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            p = cnt / n[:, None]
+        for k, c in enumerate("ABC"):
+            out[f"p{c}_{o}"] = p[:, k]
+    a_, b_, c_ = (out[f"p{x}_ab"].to_numpy() for x in "ABC")
+    A_, B_, C_ = (out[f"p{x}_ba"].to_numpy() for x in "ABC")
+    out["w_consistent"] = a_ * B_ + b_ * A_ + c_ * C_
+    out["w_primacy"] = a_ * A_ + a_ * C_ + c_ * A_
+    out["w_recency"] = b_ * B_ + b_ * C_ + c_ * B_
+    ok = (out["n_ab"] > 0) & (out["n_ba"] > 0)
+    w = out[["w_consistent", "w_primacy", "w_recency"]].to_numpy()
+    cls = np.array(["consistent", "primacy", "recency"], dtype=object)[
+        np.nan_to_num(w, nan=-1).argmax(axis=1)
+    ]
+    out["cls"] = np.where(ok, cls, None)
+
+    def modal(o):
+        cnt = np.nan_to_num(out[[f"{c}_{o}" for c in "ABC"]].to_numpy(dtype=float))
+        m = np.array(list("ABC"), dtype=object)[cnt.argmax(axis=1)]
+        return np.where(cnt.sum(axis=1) > 0, m, "-")
+
+    out["choices"] = np.char.add(modal("ab").astype(str), modal("ba").astype(str))
+    out["choices"] = out["choices"].where(ok, None)
+    reason = np.where(out["n_ab"] == 0, "order ab missing or unparsed", "")
+    reason = np.where(
+        out["n_ba"] == 0,
+        np.where(reason == "", "order ba missing or unparsed", "both orders missing or unparsed"),
+        reason,
+    )
+    out["reason"] = np.where(ok, None, reason)
+    return out[cols].reset_index(drop=True)
+
+
+@dataclass
+class _JudgeCounts:
+    judge: str
+    items: np.ndarray  # item ids, one per cluster
+    per_item: np.ndarray  # (n_items, 3): consistent, primacy, recency sums
+    n_pairs: int
+    n_excluded: int
+    info: dict
+
+
+def _judge_counts(classified: pd.DataFrame) -> dict[str, _JudgeCounts]:
+    res = {}
+    for judge, g in classified.groupby("judge", sort=True):
+        ok = g["cls"].notna().to_numpy()
+        gg = g[ok]
+        per = gg.groupby("item_id", sort=True)[["w_consistent", "w_primacy", "w_recency"]].sum()
+        res[judge] = _JudgeCounts(
+            judge=judge,
+            items=per.index.to_numpy(),
+            per_item=per.to_numpy(dtype=float),
+            n_pairs=int(ok.sum()),
+            n_excluded=int((~ok).sum()),
+            info={k: g[k].iloc[0] for k in _IDENTITY},
+        )
+    return res
+
+
+def position_counts(verdicts: pd.DataFrame, classified: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Per judge identity: n_pairs (both orders parsed), n_consistent, n_primacy, n_recency
+    (fractional with repeats), n_excluded, and the point estimates of position_consistency,
+    first_slot_share and preference_fairness (NaN where undefined). ``classified``
+    (:func:`classify_pairs` of ``verdicts``) saves classifying the pairs again."""
+    classified = classify_pairs(verdicts) if classified is None else classified
+    rows = []
+    for judge, jc in _judge_counts(classified).items():
+        c, p, r = jc.per_item.sum(axis=0) if len(jc.per_item) else (0.0, 0.0, 0.0)
+        tot = c + p + r
+        rows.append(
+            {
+                "judge": judge,
+                **jc.info,
+                "n_pairs": jc.n_pairs,
+                "n_items": len(jc.items),
+                "n_consistent": c,
+                "n_primacy": p,
+                "n_recency": r,
+                "n_excluded": jc.n_excluded,
+                "position_consistency": c / tot if tot > 0 else np.nan,
+                "first_slot_share": p / (p + r) if p + r > 0 else np.nan,
+                "preference_fairness": (r - p) / tot if tot > 0 else np.nan,
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def position_consistency(verdicts: pd.DataFrame) -> pd.DataFrame:
+    """Simple per-judge table (for reproducing published figures on real data).
+
+    Columns: judge, model, backend, judge_version, judge_family, n_pairs (pairs with both
+    orders parsed: the denominator), n_consistent, n_primacy, n_recency, n_excluded,
+    position_consistency, first_slot_share, preference_fairness. Point estimates only;
+    :func:`judgelab.stats.position.position_findings` adds CIs and tests."""
+    return position_counts(verdicts)

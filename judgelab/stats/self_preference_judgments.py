@@ -1,0 +1,287 @@
+"""The self-preference study's inputs: one row per pairwise judgment in canonical pair
+orientation (ids sorted) with the judge's relation to each answer's generator, and the
+human preferences per canonical pair (STATISTICS.md "Self-preference")."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from judgelab.data import DataError
+from judgelab.families import family_of, relation
+
+__all__ = ["judgment_table", "human_pair_table", "panel_families"]
+
+_CHOICE = {"a": "A", "b": "B", "tie": "C", "c": "C"}
+
+
+def _response_table(dataset) -> pd.DataFrame:
+    """response_id -> generator, family, n_words (text word count, else truth.n_words)."""
+    if dataset is None or getattr(dataset, "responses", None) is None:
+        raise DataError(
+            "responses",
+            None,
+            "self-preference needs the dataset's responses (generator of each answer)",
+        )
+    r = dataset.response_info()[["response_id", "item_id", "generator", "family", "n_words"]].copy()
+    truth = getattr(dataset, "truth", None)
+    if truth is not None and "n_words" in truth.columns:
+        tw = truth.set_index(truth["response_id"].astype(str))["n_words"]
+        r["n_words"] = r["n_words"].astype(float)
+        miss = r["n_words"].isna().to_numpy()
+        if miss.any():
+            r.loc[miss, "n_words"] = (
+                r.loc[miss, "response_id"].astype(str).map(tw).astype(float).to_numpy()
+            )
+    if truth is not None and "correct" in truth.columns:
+        r["correct"] = (
+            r["response_id"]
+            .astype(str)
+            .map(truth.set_index(truth["response_id"].astype(str))["correct"])
+        )
+    else:
+        r["correct"] = np.nan
+    return r.set_index(r["response_id"].astype(str))
+
+
+def judgment_table(verdicts: pd.DataFrame, dataset) -> pd.DataFrame:
+    """One row per pairwise call, with the pair in canonical orientation (ids sorted).
+
+    Columns: judge, model, judge_family, item_id, ra, rb (canonical first / second), first_a
+    (ra shown first), pick_a (1 = ra won, 0 = rb won, NaN = tie or unparsed), tie, parsed,
+    gen_a/gen_b, fam_a/fam_b, rel_a/rel_b (relation of the judge to each generator), words_a,
+    words_b, correct_a, correct_b."""
+    need = ["model", "item_id", "response_a", "response_b", "order", "choice"]
+    for col in need:
+        if col not in verdicts.columns:
+            raise DataError(
+                "verdicts",
+                col,
+                f"missing required column (columns present: {list(verdicts.columns)})",
+            )
+    v = verdicts
+    if "protocol" in v.columns:
+        v = v[(v["protocol"].astype(object) == "pairwise").to_numpy()]
+    v = v.reset_index(drop=True)
+    resp = _response_table(dataset)
+    cols = [
+        "judge",
+        "model",
+        "judge_family",
+        "item_id",
+        "ra",
+        "rb",
+        "first_a",
+        "pick_a",
+        "tie",
+        "parsed",
+    ]
+    if v.empty:
+        return pd.DataFrame(columns=cols)
+    ra0 = v["response_a"].astype(str).to_numpy(dtype=object)
+    rb0 = v["response_b"].astype(str).to_numpy(dtype=object)
+    # hash the response ids once: every lookup below works on the distinct ids' codes
+    id_codes, distinct_ids = pd.factorize(np.concatenate([ra0, rb0]))
+    resp_row = pd.Index(resp.index).get_indexer(distinct_ids)
+    unknown = (resp_row[id_codes] < 0).reshape(2, -1).any(axis=0)
+    if unknown.any():
+        raise DataError(
+            "verdicts",
+            "response_a",
+            "verdict on a response that is not in the dataset's responses",
+            np.flatnonzero(unknown).tolist(),
+        )
+    order = v["order"].astype(object).to_numpy()
+    bad = ~pd.Index(order).isin(["ab", "ba"])
+    if bad.any():
+        raise DataError(
+            "verdicts",
+            "order",
+            "order must be 'ab' or 'ba' for pairwise verdicts",
+            np.flatnonzero(bad).tolist(),
+        )
+    swap = ra0 > rb0
+    out = pd.DataFrame(
+        {
+            "model": v["model"].astype(str).to_numpy(dtype=object),
+            "item_id": v["item_id"].astype(str).to_numpy(),
+            "ra": np.where(swap, rb0, ra0),
+            "rb": np.where(swap, ra0, rb0),
+        }
+    )
+    out["judge"] = _identity_strings(v)
+    out["judge_family"] = _judge_families(v, out["model"].to_numpy(dtype=object))
+    # stored response_a shown first in order ab; canonical a shown first when (ab and not swapped) or (ba and swapped)
+    out["first_a"] = ((order == "ab") != swap).astype(int)
+    ch = _choice_codes(v["choice"])
+    parsed = pd.notna(ch)
+    if "parse_ok" in v.columns:
+        parsed &= _parse_ok(v["parse_ok"])
+    out["parsed"] = parsed
+    out["tie"] = parsed & (ch == "C")
+    shown_first_won = ch == "A"
+    a_won = np.where(out["first_a"].to_numpy() == 1, shown_first_won, ch == "B")
+    out["pick_a"] = np.where(parsed & (ch != "C"), a_won.astype(float), np.nan)
+    n = len(v)
+    stored_row = resp_row[id_codes]  # row of resp for response_a (first n) and response_b
+    row_of = {"a": np.where(swap, stored_row[n:], stored_row[:n])}
+    row_of["b"] = np.where(swap, stored_row[:n], stored_row[n:])
+    generator = resp["generator"].astype(str).to_numpy(dtype=object)
+    family = resp["family"].to_numpy(dtype=object)
+    words = resp["n_words"].astype(float).to_numpy()
+    correct = resp["correct"].astype(float).to_numpy()
+    for side in ("a", "b"):
+        out[f"gen_{side}"] = generator[row_of[side]]
+        out[f"fam_{side}"] = family[row_of[side]]
+        out[f"words_{side}"] = words[row_of[side]]
+        out[f"correct_{side}"] = correct[row_of[side]]
+    out["hgap"], out["pgap"] = _human_gap(out, dataset)
+    # A dataset may name its judges differently from the same models as generators (LLMBar's
+    # judge ChatGPT wrote MT-Bench's gpt-3.5-turbo answers): its meta maps judge -> generator.
+    meta = getattr(dataset, "meta", None) or {}
+    aliases = dict(meta.get("judge_generator_aliases") or {}) if isinstance(meta, dict) else {}
+    for side in ("a", "b"):
+        out[f"rel_{side}"] = _relations(
+            out[["model", "judge_family", f"gen_{side}", f"fam_{side}"]], aliases
+        )
+    return out
+
+
+def _identity_strings(v: pd.DataFrame) -> np.ndarray:
+    """``model|backend|judge_version`` per row, as judgelab.data.identity_string writes it
+    (str() of each part); each distinct part is formatted once."""
+    parts = [
+        _as_text(v[c].to_numpy(dtype=object)) if c in v.columns else np.full(len(v), "None")
+        for c in ("model", "backend", "judge_version")
+    ]
+    return (pd.Series(parts[0], dtype=object) + "|" + parts[1] + "|" + parts[2]).to_numpy(
+        dtype=object
+    )
+
+
+def _as_text(values: np.ndarray) -> np.ndarray:
+    """str() of each value (None -> "None", NaN -> "nan"), computed per distinct value."""
+    codes, distinct = pd.factorize(values)
+    out = np.array([str(x) for x in distinct] + [""], dtype=object)[codes]
+    missing = codes < 0  # None and NaN share the missing code but print differently
+    if missing.any():
+        out[missing] = [str(x) for x in values[missing]]
+    return out
+
+
+def _judge_families(v: pd.DataFrame, models: np.ndarray) -> np.ndarray:
+    """The stored judge family, else judgelab.families.family_of(model) (once per model)."""
+    if "judge_family" in v.columns:
+        jf = v["judge_family"]
+        fam = jf.astype(object).where(jf.notna(), None).to_numpy(copy=True)
+    else:
+        fam = np.full(len(v), None, dtype=object)
+    miss = pd.isna(fam)
+    if miss.any():
+        codes, distinct = pd.factorize(models[miss])
+        fam[miss] = np.array([family_of(m) for m in distinct], dtype=object)[codes]
+    return fam
+
+
+def _choice_codes(choice: pd.Series) -> np.ndarray:
+    """A / B / C (tie) / None per row; each distinct stored value is parsed once."""
+    raw = choice.astype(object)
+    codes, distinct = pd.factorize(raw)
+    parsed = [_CHOICE.get(str(x).strip().lower()) if isinstance(x, str) else None for x in distinct]
+    out = np.array([*parsed, None], dtype=object)  # code -1 (missing) -> None
+    return out[codes]
+
+
+def _parse_ok(flags: pd.Series) -> np.ndarray:
+    """parse_ok as bool: missing -> False, anything else by its truth value."""
+    codes, distinct = pd.factorize(flags.astype(object))
+    truth = [bool(x) if x is not None and x == x else False for x in distinct]
+    return np.array([*truth, False], dtype=bool)[codes]
+
+
+def _relations(cols: pd.DataFrame, aliases: dict) -> np.ndarray:
+    """judgelab.families.relation per row of (model, judge family, generator, generator
+    family), computed once per distinct combination (a missing family, None or NaN, is one
+    value: relation() reads both as unknown)."""
+    combo = np.zeros(len(cols), dtype=np.int64)
+    for c in cols.columns:
+        codes, distinct = pd.factorize(cols[c].to_numpy(dtype=object), use_na_sentinel=False)
+        combo = pd.factorize(combo * (len(distinct) + 1) + codes)[0]
+    _, first, inverse = np.unique(combo, return_index=True, return_inverse=True)
+    rel = [
+        relation(
+            aliases.get(m, m),
+            g,
+            judge_family=jfam,
+            generator_family=gfam if isinstance(gfam, str) else None,
+        )
+        for m, jfam, g, gfam in cols.iloc[first].itertuples(index=False)
+    ]
+    return np.array(rel, dtype=object)[inverse.reshape(-1)]
+
+
+def _human_gap(jt: pd.DataFrame, dataset) -> tuple[np.ndarray, np.ndarray]:
+    """Signed human quality gaps of each row's pair (a minus b): the difference of mean human
+    scores (scale points; NaN without scores) and 2 x human preference share of a - 1 (NaN
+    for pairs humans did not compare)."""
+    nan = np.full(len(jt), np.nan)
+    sgap, pgap = nan, nan.copy()
+    labels = getattr(dataset, "labels", None)
+    if labels is not None and len(labels):
+        mean = (
+            pd.to_numeric(labels["score"], errors="coerce")
+            .groupby(labels["response_id"].astype(str))
+            .mean()
+        )
+        sgap = (
+            jt["ra"].map(mean).astype(float).to_numpy()
+            - jt["rb"].map(mean).astype(float).to_numpy()
+        )
+    hp = human_pair_table(dataset)
+    if len(hp):
+        m = jt[["item_id", "ra", "rb"]].merge(
+            hp[["item_id", "ra", "rb", "share_a"]], on=["item_id", "ra", "rb"], how="left"
+        )
+        pgap = 2 * m["share_a"].to_numpy(dtype=float) - 1
+    return sgap, pgap
+
+
+def human_pair_table(dataset) -> pd.DataFrame:
+    """Human preferences per canonical pair (ids sorted): item_id, ra, rb, votes, votes_a, votes_b,
+    ties, share_a (ties count half), majority ('a' | 'b' | None when no strict majority)."""
+    cols = ["item_id", "ra", "rb", "votes", "votes_a", "votes_b", "ties", "share_a", "majority"]
+    p = getattr(dataset, "preferences", None)
+    if p is None or len(p) == 0:
+        return pd.DataFrame(columns=cols)
+    a, b = p["response_a"].astype(str).to_numpy(), p["response_b"].astype(str).to_numpy()
+    swap = a > b
+    pref = p["preference"].astype(str).to_numpy()
+    va = np.where(swap, pref == "b", pref == "a").astype(float)
+    vb = np.where(swap, pref == "a", pref == "b").astype(float)
+    t = (pref == "tie").astype(float)
+    df = pd.DataFrame(
+        {
+            "item_id": p["item_id"].astype(str).to_numpy(),
+            "ra": np.where(swap, b, a),
+            "rb": np.where(swap, a, b),
+            "va": va,
+            "vb": vb,
+            "t": t,
+        }
+    )
+    g = (
+        df.groupby(["item_id", "ra", "rb"], sort=False)
+        .agg(votes_a=("va", "sum"), votes_b=("vb", "sum"), ties=("t", "sum"))
+        .reset_index()
+    )
+    g["votes"] = g["votes_a"] + g["votes_b"] + g["ties"]
+    g["share_a"] = (g["votes_a"] + 0.5 * g["ties"]) / g["votes"]
+    g["majority"] = np.where(
+        g["votes_a"] > g["votes"] / 2, "a", np.where(g["votes_b"] > g["votes"] / 2, "b", None)
+    )
+    return g[cols]
+
+
+def panel_families(jt: pd.DataFrame) -> list:
+    """Distinct known families of the judges in a judgment table."""
+    return sorted({f for f in jt.drop_duplicates("judge")["judge_family"] if isinstance(f, str)})

@@ -1,0 +1,314 @@
+"""The self-preference conditional logit: design (per-judge terms, constant and collinear
+columns dropped with a reason), the pooled fit stratified by pair, and its finding rows
+(model and references in :mod:`judgelab.stats.self_preference`)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from judgelab.stats._tidy import finding
+from judgelab.stats.self_preference_judgments import panel_families
+
+__all__ = [
+    "TERMS",
+    "SINGLE_FAMILY_REASON",
+    "logit_design",
+    "fit_self_preference_logit",
+    "logit_findings",
+]
+
+TERMS = ("pos", "self", "fam", "lin", "len", "qual", "qpref")
+_TERM_ID = {
+    "self": "self_preference_logit",
+    "fam": "family_preference_logit",
+    "lin": "lineage_preference_logit",
+}
+SINGLE_FAMILY_REASON = (
+    "every judge of the panel belongs to one family: a judge's preference for its family "
+    "cannot be separated from the quality of that family's answers (no judge of another "
+    "family judges the same pairs)"
+)
+#: |log-odds| beyond which a non-converged coefficient is treated as diverging (separation)
+_DIVERGED = 15.0
+
+
+def logit_design(jt: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, str]]:
+    """Rows used by the conditional logit and the design matrix.
+
+    Returns (frame, dropped): frame has y, strata (pair), cluster (item), judge and one column
+    ``<term>|<judge>`` per judge and term (TERMS), after removing constant columns and columns
+    collinear with the strata or earlier columns; ``dropped`` maps removed column -> reason."""
+    d = jt[jt["pick_a"].notna()].reset_index(drop=True)
+    if d.empty:
+        return pd.DataFrame(), {}
+    judges = sorted(d["judge"].unique())
+    rel_a, rel_b = d["rel_a"].to_numpy(), d["rel_b"].to_numpy()
+    base = {
+        "pos": 2.0 * d["first_a"].to_numpy(dtype=float) - 1.0,
+        "self": (rel_a == "self").astype(float) - (rel_b == "self").astype(float),
+        "fam": (rel_a == "family").astype(float) - (rel_b == "family").astype(float),
+        "lin": (rel_a == "lineage").astype(float) - (rel_b == "lineage").astype(float),
+        "len": (d["words_a"].to_numpy(dtype=float) - d["words_b"].to_numpy(dtype=float)) / 100.0,
+        "qual": d["hgap"].to_numpy(dtype=float) if "hgap" in d.columns else np.full(len(d), np.nan),
+        "qpref": d["pgap"].to_numpy(dtype=float)
+        if "pgap" in d.columns
+        else np.full(len(d), np.nan),
+    }
+    dropped: dict[str, str] = {}
+    if not np.all(np.isfinite(base["len"])):
+        base.pop("len")
+        for j in judges:
+            dropped[f"len|{j}"] = "word counts unknown for some responses: no length term"
+    for t, what in (("qual", "human scores"), ("qpref", "human preferences")):
+        if not np.all(np.isfinite(base[t])):
+            base.pop(t)
+            for j in judges:
+                dropped[f"{t}|{j}"] = (
+                    f"no {what} for every judged pair: no quality-sensitivity term on them"
+                )
+    cols: dict[str, np.ndarray] = {}
+    jud = d["judge"].to_numpy()
+    for t in TERMS:
+        if t not in base:
+            continue
+        for j in judges:
+            x = np.where(jud == j, base[t], 0.0)
+            name = f"{t}|{j}"
+            if not np.any(x != 0):
+                why = {
+                    "self": "the judge never saw its own model's answers",
+                    "fam": "the judge never saw answers of other models of its family",
+                    "lin": "no answer of a declared lineage relation",
+                    "pos": "no variation in the order shown",
+                    "len": "no length difference",
+                    "qual": "no human quality difference",
+                    "qpref": "no human preference difference",
+                }[t]
+                dropped[name] = f"constant column ({why})"
+            else:
+                cols[name] = x
+    strata = pd.factorize(d["item_id"].astype(str) + "\x1f" + d["ra"] + "\x1f" + d["rb"])[0]
+    keep = _independent_columns(cols, strata, dropped)
+    frame = pd.DataFrame(
+        {
+            "y": d["pick_a"].to_numpy(dtype=float),
+            "strata": strata,
+            "cluster": d["item_id"].to_numpy(),
+            "judge": jud,
+        }
+    )
+    for name in keep:
+        frame[name] = cols[name]
+    return frame, dropped
+
+
+def _independent_columns(
+    cols: dict[str, np.ndarray], strata: np.ndarray, dropped: dict[str, str]
+) -> list[str]:
+    """Greedy: keep a column when its within-stratum variation is not spanned by kept ones."""
+    if not cols:
+        return []
+    names = list(cols)
+    X = np.column_stack([cols[n] for n in names])
+    # demean within strata: what alpha_pair cannot absorb
+    counts = np.bincount(strata)
+    sums = np.zeros((len(counts), X.shape[1]))
+    np.add.at(sums, strata, X)
+    Xd = X - (sums / counts[:, None])[strata]
+    # Gram matrix once; a column is kept when its residual sum of squares after projecting on
+    # the kept columns is a non-negligible share of its own (Gram-Schmidt on the Gram matrix)
+    G = Xd.T @ Xd
+    keep: list[int] = []
+    for k in range(X.shape[1]):
+        gkk = G[k, k]
+        if keep:
+            GK = G[np.ix_(keep, keep)]
+            gk = G[keep, k]
+            resid = gkk - gk @ np.linalg.solve(GK, gk)
+        else:
+            resid = gkk
+        if gkk <= 1e-12 or resid <= 1e-9 * gkk:
+            dropped[names[k]] = (
+                "collinear with the pair strata (alpha_pair) or earlier terms: the sum over judges "
+                "of this term is constant within a pair, so it is estimated relative to the other judges"
+                if names[k].startswith(("len|", "qual|", "qpref|"))
+                else "collinear with the pair strata or earlier terms (not identifiable on these pairs)"
+            )
+        else:
+            keep.append(k)
+    return [names[k] for k in keep]
+
+
+def _clogit(frame: pd.DataFrame, names: list[str]):
+    """Fit through judgelab.stats.models.conditional_logit (cluster-robust by item);
+    returns (params, se, pvalues, converged, reason) aligned with ``names``."""
+    from judgelab.stats.models import conditional_logit
+
+    res = conditional_logit(
+        frame["y"].to_numpy(dtype=float),
+        frame[names],
+        frame["strata"].to_numpy(),
+        frame["cluster"].to_numpy(),
+    )
+    params = res.params.reindex(names).to_numpy(dtype=float)
+    se = res.bse.reindex(names).to_numpy(dtype=float)
+    pv = res.pvalues.reindex(names).to_numpy(dtype=float)
+    reasons = {k: v for k, v in (res.dropped or {}).items()}
+    return params, se, pv, bool(res.converged), res.reason, reasons
+
+
+def fit_self_preference_logit(jt: pd.DataFrame) -> pd.DataFrame:
+    """Fit the pooled conditional logit; one row per (judge, term): estimate, se, z, p_value,
+    ci_low, ci_high (95%), n (rows of that judge), reason (dropped terms), single_family."""
+    rows = []
+    fams = panel_families(jt)
+    frame, dropped = logit_design(jt)
+    judges = sorted(jt["judge"].unique())
+    n_by_judge = frame["judge"].value_counts() if len(frame) else pd.Series(dtype=int)
+    names = [c for c in frame.columns if "|" in c] if len(frame) else []
+    params = se = pv = None
+    fit_reason = None
+    if len(frame) == 0:
+        fit_reason = "no parsed non-tie pairwise judgments"
+    elif len(names) == 0:
+        fit_reason = "no identifiable term"
+    else:
+        try:
+            params, se, pv, conv, why, model_dropped = _clogit(frame, names)
+            dropped.update(model_dropped)
+            if not conv:
+                # Separation (e.g. a judge that picks its own answer in every informative pair)
+                # sends that coefficient to infinity while the others converge to their
+                # conditional optimum: report the finite ones, null the diverging ones.
+                diverged = (
+                    ~np.isfinite(params)
+                    | ~np.isfinite(se)
+                    | (np.abs(params) > _DIVERGED)
+                    | (se > 100)
+                )
+                if diverged.all():
+                    fit_reason, params = why or "conditional logit did not converge", None
+                else:
+                    for k in np.flatnonzero(diverged):
+                        dropped[names[k]] = (
+                            "separation: the estimate diverges (the judge decides every informative pair "
+                            "of this kind the same way); no finite estimate or Wald test"
+                        )
+        except (
+            Exception
+        ) as exc:  # separation or a singular information matrix: undefined, not an error
+            fit_reason = f"conditional logit failed: {exc}"
+    from scipy.stats import norm
+
+    z95 = norm.ppf(0.975)
+    for j in judges:
+        for t in TERMS:
+            name = f"{t}|{j}"
+            row = {
+                "judge": j,
+                "term": t,
+                "estimate": None,
+                "se": None,
+                "z": None,
+                "p_value": None,
+                "ci_low": None,
+                "ci_high": None,
+                "n": int(n_by_judge.get(j, 0)),
+                "reason": None,
+            }
+            if t in ("self", "fam", "lin") and len(fams) < 2:
+                row["reason"] = SINGLE_FAMILY_REASON
+            elif name in dropped:
+                row["reason"] = dropped[name]
+            elif params is None or name not in names:
+                row["reason"] = fit_reason or "not in the model"
+            else:
+                k = names.index(name)
+                b, s = float(params[k]), float(se[k])
+                if not (np.isfinite(b) and np.isfinite(s)) or s <= 0:
+                    row["reason"] = "not estimable (separation or no information)"
+                else:
+                    row.update(
+                        estimate=b,
+                        se=s,
+                        z=b / s,
+                        p_value=float(pv[k]),
+                        ci_low=b - z95 * s,
+                        ci_high=b + z95 * s,
+                    )
+            rows.append(row)
+    out = pd.DataFrame(rows)
+    out.attrs["single_family"] = len(fams) < 2
+    out.attrs["n_rows"] = len(frame)
+    return out
+
+
+def logit_findings(coefs: pd.DataFrame, judge_info: dict) -> list[dict]:
+    """Finding rows for the self / family / lineage terms; primary = self term, or family term
+    for a judge without self pairs. Extra column ``term_position`` / ``term_length`` carry the
+    nuisance terms for the forest plot."""
+    rows = []
+    for j, g in coefs.groupby("judge", sort=True):
+        t = g.set_index("term")
+        # the self term is primary unless the judge never saw its own model's answers
+        no_self = str(t.loc["self", "reason"] or "").startswith("constant column")
+        primary_term = "fam" if no_self else "self"
+        for term in ("self", "fam", "lin"):
+            r = t.loc[term]
+            est = r["estimate"] if pd.notna(r["estimate"]) else None
+            method = (
+                "pooled conditional logit stratified by pair (Chamberlain 1980), one row per parsed non-tie judgment, "
+                "per-judge position/self/family/lineage/length terms; log-odds relative to the panel; "
+                "cluster-robust (sandwich, by item) SE; Wald z"
+            )
+            rows.append(
+                finding(
+                    _TERM_ID[term],
+                    est,
+                    judge=j,
+                    ci_low=r["ci_low"],
+                    ci_high=r["ci_high"],
+                    ci_level=0.95,
+                    method=method,
+                    statistic=r["z"],
+                    p_value=r["p_value"],
+                    primary=term == primary_term,
+                    n=int(r["n"]),
+                    reason=r["reason"],
+                    se=r["se"],
+                    **judge_info.get(j, {}),
+                )
+            )
+    return rows
+
+
+def _conclude_logit(r: dict, alpha: float) -> str:
+    what = {
+        "self_preference_logit": "its own model's answers",
+        "family_preference_logit": "answers of its family's other models",
+        "lineage_preference_logit": "answers of its lineage",
+    }[r["id"]]
+    est, p = (
+        r["estimate"],
+        r["p_adjusted"]
+        if r.get("p_adjusted") is not None and r["p_adjusted"] == r["p_adjusted"]
+        else r["p_value"],
+    )
+    if est is None:
+        return f"Not estimated: {r['reason']}."
+    odds = np.exp(est)
+    padj = "Holm-adjusted p" if r["primary"] else "p"
+    if p is not None and p < alpha:
+        return f"Compared with the rest of the panel on the same pairs, this judge {'favours' if est > 0 else 'disfavours'} {what} (odds x{odds:.2f}, {padj} = {p:.3g})."
+    mde = r.get("mde")
+    tail = (
+        f"; with this data only |log-odds| >= {mde:.2f} (odds x{np.exp(mde):.2f}) would be detected with 80% power"
+        if r["primary"] and mde is not None and mde == mde
+        else ""
+    )
+    return f"No significant preference for {what} relative to the panel (odds x{odds:.2f}, {padj} = {_fmt_p(p)}){tail}."
+
+
+def _fmt_p(p):
+    return "NA" if p is None or p != p else f"{p:.3g}"

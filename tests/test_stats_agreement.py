@@ -17,7 +17,7 @@ from sklearn import metrics
 from judgelab.data import DataError
 from judgelab.stats import agreement as ag
 from judgelab.stats._tidy import FINDING_COLUMNS
-from judgelab.stats.resampling import bootstrap_weights
+from judgelab.stats.resampling import bootstrap_weights, cluster_bootstrap
 
 TOL = 1e-9
 HYP = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -242,7 +242,7 @@ def test_tidy_kappa_estimate_ci_and_bootstrap_equal_sklearn_loop():
     # The vectorised distribution equals a per-resample scikit-learn loop over the same
     # item draws (items in order of first appearance, as confusion_counts numbers them).
     cc = ag.confusion_counts(ok["judge"], ok["human"], ok["item_id"])
-    res = ag.cluster_bootstrap(cc.per_item, lambda t: ag.kappa_from_totals(t, 3), n_boot=40, seed=5)
+    res = cluster_bootstrap(cc.per_item, lambda t: ag.kappa_from_totals(t, 3), n_boot=40, seed=5)
     W = bootstrap_weights(len(cc.items), 40, 5)
     groups = [ok.index[ok["item_id"] == it] for it in cc.items]
     for r_, w in enumerate(W):

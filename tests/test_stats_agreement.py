@@ -373,3 +373,86 @@ def test_aggregate_orders():
     assert cons.attrs["n_excluded"] == 2  # one unparsed row + one pair lacking an order
     with pytest.raises(ValueError):
         ag.aggregate_orders(v, "both")
+
+
+# ---------------------------------------------------------------------------------------
+# vectorised forms the family-entanglement bootstrap and the ensembles use (formerly the
+# private entanglement._kappa, _alpha_nominal, _alpha_interval and ensembles._kappa_codes)
+# ---------------------------------------------------------------------------------------
+
+
+@settings(max_examples=20, deadline=None)
+@given(seed=st.integers(0, 10_000), n=st.integers(5, 80))
+def test_kappa_from_totals_weight_matrix_and_leading_dims_match_sklearn(seed, n):
+    rng = np.random.default_rng(seed)
+    a = rng.integers(0, 4, (3, n))
+    b = np.where(rng.random((3, n)) < 0.6, a, rng.integers(0, 4, (3, n)))
+    tables = np.stack([np.bincount(a[k] * 4 + b[k], minlength=16) for k in range(3)])
+    stacked = np.stack([tables, tables[::-1]])  # (2, 3, 16): leading dims kept
+    for weights, sk in ((None, None), ("quadratic", "quadratic")):
+        got = ag.kappa_from_totals(stacked, 4, weights)
+        assert got.shape == (2, 3)
+        for k in range(3):
+            ref = metrics.cohen_kappa_score(a[k], b[k], weights=sk, labels=[0, 1, 2, 3])
+            assert got[0, k] == pytest.approx(ref, abs=1e-12, nan_ok=True)
+    # an explicit matrix on score values: (v_i - v_j)^2 with unequal gaps
+    values = np.array([1.0, 2.0, 4.0, 5.0])
+    w = (values[:, None] - values[None, :]) ** 2
+    obs = tables[0].reshape(4, 4) / n
+    exp = np.outer(obs.sum(1), obs.sum(0))
+    expected = 1 - (w * obs).sum() / (w * exp).sum() if (w * exp).sum() > 0 else np.nan
+    assert ag.kappa_from_totals(tables[0], 4, w)[0] == pytest.approx(expected, nan_ok=True)
+
+
+def test_kappa_from_codes_drops_missing_and_matches_sklearn():
+    rng = np.random.default_rng(1)
+    x = rng.integers(0, 3, 200).astype(float)
+    y = np.where(rng.random(200) < 0.7, x, rng.integers(0, 3, 200)).astype(float)
+    x[[3, 9]] = np.nan
+    y[[9, 50]] = np.nan
+    ok = ~(np.isnan(x) | np.isnan(y))
+    ref = metrics.cohen_kappa_score(x[ok], y[ok])
+    assert ag.kappa_from_codes(x, y, 3) == pytest.approx(ref, abs=1e-12)
+    assert math.isnan(ag.kappa_from_codes(x[:2] * np.nan, y[:2], 3))
+    assert math.isnan(ag.kappa_from_codes(np.zeros(5), np.zeros(5), 3))  # p_e = 1
+
+
+@settings(max_examples=20, deadline=None)
+@given(seed=st.integers(0, 10_000), n=st.integers(4, 60))
+def test_two_coder_alpha_forms_match_the_krippendorff_package(seed, n):
+    import krippendorff
+
+    rng = np.random.default_rng(seed)
+    x = rng.integers(0, 3, n).astype(float)
+    y = np.where(rng.random(n) < 0.6, x, rng.integers(0, 3, n)).astype(float)
+    joint = np.bincount((x * 3 + y).astype(int), minlength=9)
+    data = np.vstack([x, y])
+    ref_nom = (
+        krippendorff.alpha(reliability_data=data, level_of_measurement="nominal")
+        if len(np.unique(data)) > 1
+        else np.nan
+    )
+    got = ag.alpha_nominal_from_joint(np.stack([joint, joint]), 3)
+    assert got.shape == (2,)
+    assert got[0] == pytest.approx(ref_nom, abs=1e-9, nan_ok=True)
+    # interval, real-valued scores with a missing value
+    s = rng.normal(3, 1, n)
+    t = s + rng.normal(0, 0.5, n)
+    t[0] = np.nan
+    ref_int = krippendorff.alpha(
+        reliability_data=np.vstack([s, t]), level_of_measurement="interval"
+    )
+    moments = ag.interval_moments(s, t).sum(axis=0)
+    assert ag.alpha_interval_from_moments(moments) == pytest.approx(ref_int, abs=1e-9)
+
+
+def test_plurality_and_mode_winner_share_the_split_rule():
+    from judgelab.stats import votes
+
+    totals = np.array([[2, 1, 0], [1, 1, 0], [0, 0, 0], [0.5, 0.5 + 1e-12, 0]])
+    got = votes.plurality(totals)
+    assert got[:2].tolist() == [0.0, 2.0] and np.isnan(got[2]) and got[3] == 2.0
+    assert np.isnan(votes.plurality(totals, split=np.nan)[1])
+    df = pd.DataFrame({"pair": [1, 1, 1, 2, 2], "winner": ["x", "x", "y", "x", "y"]})
+    assert votes.mode_winner(df, ["pair"])["winner"].tolist() == ["x", "tie"]
+    assert ag.mode_winner is votes.mode_winner  # old import path kept

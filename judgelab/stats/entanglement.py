@@ -55,11 +55,12 @@ import pandas as pd
 
 from judgelab.data import DataError
 from judgelab.stats._tidy import finding, findings_frame
-from judgelab.stats.family_permutation import (  # noqa: F401  (re-exported)
+from judgelab.stats.family_gap import (  # noqa: F401  (re-exported)
     MAX_ENUMERATE,
+    bootstrap_mde,
     family_label_assignments,
-    gap_for_assignments,
-    observed_assignment,
+    gap_rows,
+    mean_over,
 )
 from judgelab.stats.judge_pairs import (  # noqa: F401  (re-exported)
     PairStats,
@@ -203,33 +204,6 @@ def _drop_ref_ties(ref: np.ndarray, um: UnitMatrix) -> np.ndarray:
 # ---------------------------------------------------------------------------------------
 # findings: one function per finding id, composed by entanglement_findings
 # ---------------------------------------------------------------------------------------
-
-
-def _mean_over(values: np.ndarray, mask: np.ndarray) -> np.ndarray:
-    """nan-mean over the pairs in ``mask`` of ``values (B, P)``; nan when none defined."""
-    v = values[:, mask]
-    with np.errstate(invalid="ignore"):
-        cnt = np.sum(~np.isnan(v), axis=1)
-        s = np.nansum(v, axis=1)
-        return np.where(cnt > 0, s / np.maximum(cnt, 1), np.nan)
-
-
-def bootstrap_mde(
-    res, alpha: float = 0.05, power: float = 0.8, alternative: str = "two-sided"
-) -> float | None:
-    """Minimum detectable effect (80% power at level ``alpha``) of a Wald test with the
-    bootstrap standard error: (z_{1-alpha/2} + z_power) SE, or z_{1-alpha} one-sided
-    (:func:`judgelab.stats.power.minimum_detectable_effect` with ``se``)."""
-    from judgelab.stats.power import minimum_detectable_effect
-
-    d = np.asarray(res.distribution, dtype=float)
-    d = d[np.isfinite(d)]
-    if d.size < 2:
-        return None
-    m = minimum_detectable_effect(
-        se=float(d.std(ddof=1)), alpha=alpha, power=power, alternative=alternative
-    )
-    return float(m) if np.isfinite(m) else None
 
 
 _UNIT_DESCRIPTIONS = {
@@ -437,7 +411,7 @@ def _alpha_mean(pn: EntanglementPanel, mask: np.ndarray):
     """Bootstrap of the mean alpha over the pairs in ``mask`` (BCa)."""
     return cluster_bootstrap(
         pn.st.alpha_per_item(),
-        lambda T: _mean_over(pn.st.alpha(T), mask),
+        lambda T: mean_over(pn.st.alpha(T), mask),
         method="bca",
         **pn.boot,
     )
@@ -524,9 +498,9 @@ def alpha_gap_rows(pn: EntanglementPanel) -> list[dict]:
 
     def gap(T):
         v = pn.st.alpha(T)
-        return _mean_over(v, within) - _mean_over(v, ~within)
+        return mean_over(v, within) - mean_over(v, ~within)
 
-    return _gap_rows(
+    return gap_rows(
         pn,
         "alpha_gap",
         pn.st.alpha_per_item(),
@@ -541,7 +515,7 @@ def alpha_gap_rows(pn: EntanglementPanel) -> list[dict]:
 def _phi_mean_row(pn: EntanglementPanel, id_: str, mask, method: str, text: str, **kw) -> dict:
     res = cluster_bootstrap(
         pn.err_per_item,
-        lambda T: _mean_over(pn.phi_of(T), mask),
+        lambda T: mean_over(pn.phi_of(T), mask),
         method="percentile",
         **pn.boot,
     )
@@ -597,7 +571,7 @@ def _pooled_phi_row(pn: EntanglementPanel, id_: str, relation_mask, side: str, t
         return finding(id_, None, reason="no judge pair of this kind with a defined phi")
     res = cluster_bootstrap(
         pn.err_per_item,
-        lambda T: _mean_over(pn.phi_of(T), mask),
+        lambda T: mean_over(pn.phi_of(T), mask),
         method="percentile",
         **pn.boot,
     )
@@ -631,9 +605,9 @@ def error_correlation_gap_rows(pn: EntanglementPanel) -> list[dict]:
 
     def gap(T):
         v = pn.phi_of(T)
-        return _mean_over(v, w_def) - _mean_over(v, a_def)
+        return mean_over(v, w_def) - mean_over(v, a_def)
 
-    return _gap_rows(
+    return gap_rows(
         pn,
         "error_correlation_gap",
         pn.err_per_item,
@@ -660,7 +634,7 @@ def effective_independent_judges_rows(pn: EntanglementPanel) -> list[dict]:
         ]
 
     def eff(T):
-        rho = _mean_over(pn.phi_of(T), defined)
+        rho = mean_over(pn.phi_of(T), defined)
         return m / (1.0 + (m - 1) * rho)
 
     res = cluster_bootstrap(pn.err_per_item, eff, method="percentile", **pn.boot)
@@ -764,146 +738,3 @@ def entanglement_findings(
     )
     rows += [r for rows_of in errors for r in rows_of(pn)]
     return findings_frame(rows)
-
-
-def _gap_rows(
-    pn: EntanglementPanel,
-    id_,
-    per_item,
-    stat,
-    point_values,
-    n,
-    *,
-    what,
-    settings,
-    n_excluded=None,
-    extra_reason=None,
-) -> list[dict]:
-    """The primary gap row (one-sided bootstrap p, MDE when not significant) and, with a
-    permutation, the exploratory family-label permutation row."""
-    rows = []
-    boot, alpha, pairs, within = pn.boot, pn.alpha, pn.pairs, pn.within
-    res = cluster_bootstrap(per_item, stat, method="percentile", **boot)
-    if res.estimate is None:
-        rows.append(
-            finding(
-                id_,
-                None,
-                primary=True,
-                reason=res.reason or "no within- or no across-family pairs",
-                method=settings,
-            )
-        )
-        return rows
-    p = _one_sided_p(res.distribution)
-    sig = p is not None and p < alpha and res.ci_low is not None
-    kw = res.finding_kwargs()
-    kw["method"] = (
-        f"within - across mean {what}; {settings}; {res.method}; one-sided p (H1: gap > 0) "
-        "from the bootstrap distribution"
-    )
-    if extra_reason:
-        kw["reason"] = "; ".join(x for x in (kw["reason"], extra_reason) if x)
-    extra = {}
-    if sig and res.ci_low > 0:
-        head = (
-            "Same-family judges make the same mistakes more often than judges of different families "
-            "(shared blind spots)"
-            if id_ == "error_correlation_gap"
-            else "Same-family judges agree with each other more than judges of different families do"
-        )
-        concl = (
-            f"{head}: {what} gap {res.estimate:.3f} (95% CI {res.ci_low:.3f} to {res.ci_high:.3f}). "
-            "Their agreement partly reflects shared priors, so a same-family panel overstates how sure it is."
-        )
-    else:
-        mde = bootstrap_mde(res, alpha, alternative="larger")  # the gap test is one-sided
-        extra["mde"] = mde
-        concl = (
-            f"No evidence that same-family judges share more {what}: gap {res.estimate:.3f}"
-            + (
-                f" (95% CI {res.ci_low:.3f} to {res.ci_high:.3f})"
-                if res.ci_low is not None
-                else f" ({res.reason})"
-            )
-            + (
-                f"; the data could detect a gap of about {mde:.3f} with 80% power."
-                if mde is not None
-                else "."
-            )
-        )
-        if res.ci_high is not None and res.ci_high < 0:
-            concl += (
-                " The gap is negative, which is not entanglement: when every family mixes strong and weak "
-                "judges, within-family pairs join unequal judges and agree less on average than "
-                "across-family pairs."
-            )
-    rows.append(
-        finding(
-            id_,
-            statistic=res.estimate,
-            p_value=p,
-            primary=True,
-            n=n,
-            n_excluded=n_excluded,
-            conclusion=concl,
-            **kw,
-            **extra,
-        )
-    )
-    if pn.assignments is not None:
-        gaps = gap_for_assignments(pairs, np.asarray(point_values, dtype=float), pn.assignments)
-        obs = gap_for_assignments(
-            pairs, np.asarray(point_values, dtype=float), observed_assignment(within, pairs)
-        )[0]
-        n_distinct, full = pn.enumerated
-        g = gaps[np.isfinite(gaps)]
-        k = int(np.sum(g >= obs - 1e-12))
-        # enumeration includes the observed assignment itself; sampling adds it (Phipson & Smyth 2010)
-        pval = k / len(g) if full else (k + 1) / (len(g) + 1)
-        rows.append(
-            finding(
-                id_,
-                res.estimate,
-                ci_level=None,
-                statistic=obs,
-                p_value=pval,
-                primary=False,
-                n=n,
-                n_excluded=n_excluded,
-                n_assignments=int(n_distinct),
-                method=(
-                    f"exploratory: permutation of family labels over judges (family sizes kept), one-sided "
-                    f"(within > across); {n_distinct} distinct assignments"
-                    + (" enumerated" if full else f", {len(g)} sampled")
-                    + f"; smallest possible p = {1 / n_distinct if full else 1 / (len(g) + 1):.4g}"
-                ),
-                conclusion=(
-                    f"Relabelling families at random gives a gap at least this large in {k} of {len(g)} assignments "
-                    f"(p = {pval:.3g}, exploratory)."
-                ),
-            )
-        )
-    return rows
-
-
-def _one_sided_p(distribution) -> float | None:
-    """One-sided bootstrap p of H1: gap > 0: (1 + #{t* <= 0}) / (B + 1) over the B defined
-    resamples (the +1 as for permutation tests; Phipson & Smyth 2010). Entanglement is a
-    directional hypothesis (same-family judges agree / err together *more*)."""
-    d = np.asarray(distribution, dtype=float)
-    d = d[np.isfinite(d)]
-    if d.size == 0:
-        return None
-    return float((1 + np.count_nonzero(d <= 0)) / (d.size + 1))
-
-
-def _one_sided_p(distribution) -> float | None:
-    """One-sided bootstrap p of H1: gap > 0: (1 + #{t* <= 0}) / (B + 1) over the B defined
-    resamples (the +1 as for permutation tests; Phipson & Smyth 2010). Entanglement is a
-    directional hypothesis (same-family judges agree / err together *more*)."""
-    d = np.asarray(distribution, dtype=float)
-    d = d[np.isfinite(d)]
-    if d.size == 0:
-        return None
-    return float((1 + np.count_nonzero(d <= 0)) / (d.size + 1))

@@ -44,10 +44,10 @@ from judgelab.stats._tidy import finding, findings_frame
 from judgelab.stats.agreement import kappa_from_codes
 from judgelab.stats.entanglement import bootstrap_mde, human_majority, reference_labels
 from judgelab.stats.resampling import cluster_bootstrap
-from judgelab.stats.units import CLASSES, UnitMatrix, model_of, unit_matrix
+from judgelab.stats.units import CLASSES, UnitMatrix, model_of, short_model, unit_matrix
 from judgelab.stats.votes import (  # noqa: F401  (re-exported: old import path)
-    _members,
     majority,
+    member_indices,
     unanimity,
     vote_share,
     weighted,
@@ -203,7 +203,7 @@ def fit_weights(
 ) -> dict[str, float]:
     """w_j = max(0, Cohen kappa of judge j vs the human label) on the calibration units only."""
     out = {}
-    for k in _members(um, members):
+    for k in member_indices(um, members):
         kap = kappa_from_codes(um.values[calibration, k], human[calibration], len(CLASSES))
         out[um.judges[k]] = max(0.0, kap) if np.isfinite(kap) else 0.0
     return out
@@ -221,7 +221,7 @@ def review_queue(um: UnitMatrix, members=None) -> pd.DataFrame:
     Columns: unit columns, ``reason`` (``disagreement`` or ``missing verdict``), the
     vote counts ``votes_a, votes_b, votes_tie``, ``vote_share`` and one column per member
     with its verdict."""
-    idx = _members(um, members)
+    idx = member_indices(um, members)
     _, decided = unanimity(um, idx)
     vals = um.values[:, idx]
     missing = np.isnan(vals).any(axis=1)
@@ -244,7 +244,7 @@ def outlier_counts(um: UnitMatrix, members=None) -> tuple[np.ndarray, np.ndarray
 
     A disagreement unit has at least 3 parsed votes that are not all equal; the judge
     alone dissents when every other parsed vote is the same and its vote differs."""
-    idx = _members(um, members)
+    idx = member_indices(um, members)
     vals = um.values[:, idx]
     parsed = ~np.isnan(vals)
     n = parsed.sum(axis=1)
@@ -306,12 +306,6 @@ class EnsembleReport:
     weights: dict[str, float]
     per_unit_correct: pd.DataFrame = field(default_factory=pd.DataFrame)
     reference_source: str = ""
-
-
-def _short_model(identity: str) -> str:
-    """The model of an identity string without the simulated panel's routing prefix."""
-    model = model_of(identity)
-    return model.split("/", 1)[1] if model.startswith("judgelab-sim/") else model
 
 
 def _ratio_boot(num: np.ndarray, den: np.ndarray, item_index: np.ndarray, n_items: int, boot: dict):
@@ -512,7 +506,7 @@ def same_family_accuracy_rows(pn: EnsemblePanel, same, k: int) -> list[dict]:
     for fam in sorted({f for f in um.families if f is not None}):
         ens = [c for c in same if um.families[c[0]] == fam]
         for c in ens[:1] if len(ens) == 1 else ens:
-            label = f"same-family {fam}: " + ", ".join(_short_model(um.judges[i]) for i in c)
+            label = f"same-family {fam}: " + ", ".join(short_model(um.judges[i]) for i in c)
             rows.append(
                 _accuracy_row(pn, label, majority(um, list(c)), pn.all_units,
                               f"plurality vote of {k} judges of family {fam}", judges_idx=list(c))

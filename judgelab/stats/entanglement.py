@@ -64,13 +64,13 @@ from judgelab.stats.family_gap import (  # noqa: F401  (re-exported)
 )
 from judgelab.stats.judge_pairs import (  # noqa: F401  (re-exported)
     PairStats,
-    _phi_reason,
     error_matrix,
     judge_pairs,
     kappa_matrix,
     pair_stats,
     pair_table,
     phi_from_counts,
+    phi_reason,
     relation,
 )
 from judgelab.stats.resampling import cluster_bootstrap
@@ -381,7 +381,7 @@ def pairwise_kappa_rows(pn: EntanglementPanel) -> list[dict]:
         }
         if phi_point is not None:
             extra["error_phi"] = None if np.isnan(phi_point[p]) else float(phi_point[p])
-            extra["error_phi_reason"] = _phi_reason(
+            extra["error_phi_reason"] = phi_reason(
                 st.err[:, p, :].sum(0), um.judges[i], um.judges[j]
             )
         est = res.estimate

@@ -26,7 +26,17 @@ from judgelab.stats.agreement import (
 )
 from judgelab.stats.units import CLASSES, UnitMatrix
 
-__all__ = ["error_matrix", "pair_table", "kappa_matrix", "phi_from_counts", "judge_pairs"]
+__all__ = [
+    "error_matrix",
+    "pair_table",
+    "kappa_matrix",
+    "phi_from_counts",
+    "phi_reason",
+    "judge_pairs",
+    "pair_stats",
+    "PairStats",
+    "relation",
+]
 
 
 def error_matrix(um: UnitMatrix, ref: np.ndarray, score_tolerance: float = 1.0) -> np.ndarray:
@@ -174,12 +184,13 @@ def pair_table(um: UnitMatrix, err: np.ndarray | None = None) -> pd.DataFrame:
             row["errors_i"] = int(e[1])
             row["errors_j"] = int(e[2])
             row["error_phi"] = None if np.isnan(ph) else float(ph)
-            row["error_phi_reason"] = _phi_reason(e, um.judges[i], um.judges[j])
+            row["error_phi_reason"] = phi_reason(e, um.judges[i], um.judges[j])
         rows.append(row)
     return pd.DataFrame(rows)
 
 
-def _phi_reason(e: np.ndarray, ji: str, jj: str) -> str | None:
+def phi_reason(e: np.ndarray, ji: str, jj: str) -> str | None:
+    """Why phi of judges ``ji`` and ``jj`` is undefined (None when it is defined)."""
     n, si, sj = e[0], e[1], e[2]
     if n == 0:
         return "no units with a reference that both judges parsed"

@@ -40,6 +40,7 @@ __all__ = [
     "TIE_POLICIES",
     "identity_of",
     "model_of",
+    "short_model",
     "UnitMatrix",
     "unit_matrix",
     "preference_codes",
@@ -61,6 +62,12 @@ def identity_of(model, backend, judge_version) -> str:
 def model_of(identity: str) -> str:
     """The model of an identity string (or of a bare model string)."""
     return str(identity).split("|", 1)[0]
+
+
+def short_model(identity: str) -> str:
+    """Display label of a judge: its model without the simulated panel's routing prefix."""
+    model = model_of(identity)
+    return model.split("/", 1)[1] if model.startswith("judgelab-sim/") else model
 
 
 @dataclass

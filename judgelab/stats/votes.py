@@ -26,6 +26,7 @@ __all__ = [
     "plurality",
     "mode_winner",
     "vote_totals",
+    "member_indices",
     "majority",
     "weighted",
     "unanimity",
@@ -64,7 +65,8 @@ def mode_winner(df: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
     return best.drop_duplicates(keys)[keys + ["winner"]]
 
 
-def _members(um: UnitMatrix, members) -> list[int]:
+def member_indices(um: UnitMatrix, members) -> list[int]:
+    """Column indices of ensemble members given as indices or identity strings (None: all)."""
     if members is None:
         return list(range(len(um.judges)))
     out = []
@@ -90,7 +92,7 @@ def vote_totals(um: UnitMatrix, members=None, weights=None) -> tuple[np.ndarray,
     """``(n_units, 3)`` (weighted) vote totals per class and the number of parsed votes."""
     if um.kind != "nominal":
         raise ValueError("ensembles aggregate pairwise verdicts (a | b | tie), not scores")
-    idx = _members(um, members)
+    idx = member_indices(um, members)
     vals = um.values[:, idx]
     w = np.ones(len(idx)) if weights is None else np.asarray(weights, dtype=float)
     oh = (vals[:, :, None] == np.arange(len(_CLASSES))[None, None, :]).astype(float)
@@ -111,14 +113,14 @@ def weighted(
     um: UnitMatrix, weights: Mapping[str, float] | Sequence[float], members=None
 ) -> np.ndarray:
     """Weighted plurality verdict per unit: argmax_c sum_j w_j [v_j = c] (split = tie)."""
-    idx = _members(um, members)
+    idx = member_indices(um, members)
     tot, _ = vote_totals(um, idx, _member_weights(um, idx, weights))
     return plurality(tot, _split_code(um))
 
 
 def unanimity(um: UnitMatrix, members=None) -> tuple[np.ndarray, np.ndarray]:
     """(verdict, decided): decided when every member parsed and all agree; verdict nan otherwise."""
-    idx = _members(um, members)
+    idx = member_indices(um, members)
     vals = um.values[:, idx]
     parsed = ~np.isnan(vals).any(axis=1)
     same = np.all(vals == vals[:, :1], axis=1) & parsed
@@ -146,7 +148,7 @@ def vote_share(
 
     if not isinstance(um, UnitMatrix):
         um = unit_matrix(um, **unit_kwargs)
-    idx = _members(um, members)
+    idx = member_indices(um, members)
     tot, n = vote_totals(um, idx, _member_weights(um, idx, weights))
     verdict = plurality(tot, _split_code(um))
     total = tot.sum(axis=1)

@@ -456,3 +456,48 @@ def test_plurality_and_mode_winner_share_the_split_rule():
     df = pd.DataFrame({"pair": [1, 1, 1, 2, 2], "winner": ["x", "x", "y", "x", "y"]})
     assert votes.mode_winner(df, ["pair"])["winner"].tolist() == ["x", "tie"]
     assert ag.mode_winner is votes.mode_winner  # old import path kept
+
+
+def test_rank_correlations_of_item_resamples_equal_scipy_on_the_expanded_resample():
+    """The closed forms in the item multiplicities equal scipy on the explicitly expanded
+    resample (formerly calibration._kendall_matrices / _rank_matrices / _kendall_b_weighted
+    / _spearman_weighted, same reference values)."""
+    rng = np.random.default_rng(3)
+    n_items = 12
+    sizes = rng.integers(1, 5, n_items)
+    codes = np.repeat(np.arange(n_items), sizes)
+    x = rng.integers(1, 6, len(codes)).astype(float)
+    y = (x + rng.integers(-2, 3, len(codes))).astype(float)
+    S, TX, TY, sz = ag.kendall_sums(x, y, codes, n_items)
+    LX, EX = ag.rank_sums(x, codes, n_items)
+    LY, EY = ag.rank_sums(y, codes, n_items)
+    W = rng.multinomial(n_items, np.ones(n_items) / n_items, size=20).astype(float)
+    tau = ag.kendall_tau_b_from_weights(W, S, TX, TY, sz)
+    rho = ag.spearman_from_weights(W, LX, EX, LY, EY, codes)
+    for r in range(len(W)):
+        rows = np.concatenate(
+            [np.repeat(np.flatnonzero(codes == i), int(W[r, i])) for i in range(n_items)]
+        )
+        assert tau[r] == pytest.approx(stats.kendalltau(x[rows], y[rows]).statistic, abs=1e-9)
+        assert rho[r] == pytest.approx(stats.spearmanr(x[rows], y[rows]).statistic, abs=1e-9)
+
+
+def test_tidy_rank_correlations_equal_the_generic_row_bootstrap():
+    """Same seed, same item resamples: the tidy Spearman / Kendall (closed forms) give the
+    distribution that cluster_bootstrap_rows gets by calling scipy on every resample."""
+    from judgelab.stats.resampling import cluster_bootstrap_rows
+
+    rng = np.random.default_rng(4)
+    n_items = 35
+    codes = np.repeat(np.arange(n_items), rng.integers(1, 4, n_items))
+    x = rng.integers(1, 8, len(codes)).astype(float)
+    y = (x + rng.integers(-3, 4, len(codes))).astype(float)
+    df = pd.DataFrame({"item_id": [f"i{c:02d}" for c in codes], "x": x, "y": y})
+    for tidy, fn in ((ag.spearman, stats.spearmanr), (ag.kendall_tau, stats.kendalltau)):
+        got = tidy(df, "x", "y", n_boot=60, seed=9).iloc[0]
+        ref = cluster_bootstrap_rows(
+            df["item_id"], lambda rows, fn=fn: fn(x[rows], y[rows]).statistic, n_boot=60, seed=9
+        )
+        assert got["estimate"] == pytest.approx(ref.estimate, abs=1e-9)
+        assert got["ci_low"] == pytest.approx(ref.ci_low, abs=1e-9)
+        assert got["ci_high"] == pytest.approx(ref.ci_high, abs=1e-9)

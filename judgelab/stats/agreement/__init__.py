@@ -65,13 +65,18 @@ from judgelab.stats.agreement.classification import (
 )
 from judgelab.stats.agreement.confusion import ConfusionCounts, confusion_counts, confusion_matrix
 from judgelab.stats.agreement.correlation import (
+    item_block_sums,
+    kendall_sums,
     kendall_tau,
+    kendall_tau_b_from_weights,
     kendall_tau_score,
     pearson,
     pearson_from_totals,
     pearson_moments,
     pearson_score,
+    rank_sums,
     spearman,
+    spearman_from_weights,
     spearman_score,
 )
 from judgelab.stats.agreement.kappa import (
@@ -127,6 +132,11 @@ __all__ = [
     "alpha_interval_from_moments",
     "pearson_moments",
     "pearson_from_totals",
+    "item_block_sums",
+    "kendall_sums",
+    "kendall_tau_b_from_weights",
+    "rank_sums",
+    "spearman_from_weights",
     # tidy
     "percent_agreement",
     "cohen_kappa",

@@ -44,6 +44,13 @@ share the item cluster). ``first_order``: a unit is a pair, only its ``ab`` orde
 pair counts as a tie (FastChat's convention). Repeats (``sample``) are aggregated
 within (judge, pair, order) first: the modal verdict (a tie between modes is a tie),
 or the mean score. The item is always the resampling cluster.
+
+**Where things live.** Units: :mod:`judgelab.stats.units`; per-pair sufficient statistics,
+the pair table and matrices: :mod:`judgelab.stats.judge_pairs`; kappa and alpha:
+:mod:`judgelab.stats.agreement`; gap tests and family-label permutations:
+:mod:`judgelab.stats.family_gap`. This module holds the reference labels and one function
+per finding id (``pairwise_kappa_rows``, ``alpha_gap_rows``, ...), composed by
+:func:`entanglement_findings`.
 """
 
 from __future__ import annotations

@@ -1,9 +1,12 @@
 """Judge ensembles: majority, weighted and unanimity votes, the review queue, and the
 composition policy (DESIGN.md idea 3: independence is the point of an ensemble).
 
-All aggregation works on a :class:`judgelab.stats.entanglement.UnitMatrix` (units x judges,
+All aggregation works on a :class:`judgelab.stats.units.UnitMatrix` (units x judges,
 pairwise verdict codes 0 = ``a`` (response_a wins), 1 = ``b``, 2 = tie; nan = no parsed
 verdict), so the unit of analysis is the one ``order_aggregation`` defines there.
+
+The votes (:func:`majority`, :func:`weighted`, :func:`unanimity`, :func:`vote_share`)
+live in :mod:`judgelab.stats.votes` and are re-exported here.
 
 - :func:`majority`: plurality of the members' parsed votes; a split vote (two or more
   verdicts share the top count) is a tie (or undecided under ``tie_policy="drop"``).
@@ -12,7 +15,7 @@ verdict), so the unit of analysis is the one ``order_aggregation`` defines there
   50% *calibration* split of items (:func:`calibration_split`); accuracy is reported on
   the other half only, so the weights never see the units they are scored on.
 - :func:`unanimity`: decided when every member parsed and all agree; every other unit goes
-  to the human-review queue (:func:`review_queue`, written as CSV).
+  to the human-review queue (:func:`review_queue`; the caller writes it).
 - :func:`vote_share`: per unit the ensemble verdict, the winning share of the (weighted)
   vote and a ``low_margin`` flag below a threshold, reusable by the calibration audit's
   escalation queue and the judge-comparison cascade (DESIGN.md "low-margin").
@@ -38,15 +41,17 @@ import pandas as pd
 
 from judgelab import families as families_mod
 from judgelab.stats._tidy import finding, findings_frame
-from judgelab.stats.entanglement import (
-    CLASSES,
-    UnitMatrix,
-    _kappa,
-    human_majority,
-    reference_labels,
-    unit_matrix,
-)
+from judgelab.stats.agreement import kappa_from_codes
+from judgelab.stats.entanglement import bootstrap_mde, human_majority, reference_labels
 from judgelab.stats.resampling import cluster_bootstrap
+from judgelab.stats.units import CLASSES, UnitMatrix, model_of, short_model, unit_matrix
+from judgelab.stats.votes import (  # noqa: F401  (re-exported: old import path)
+    majority,
+    member_indices,
+    unanimity,
+    vote_share,
+    weighted,
+)
 
 __all__ = [
     "CompositionError",
@@ -87,8 +92,7 @@ def _family_of_judge(j) -> tuple[str, str | None]:
         model = j.get("model") or j.get("name")
         fam = j.get("family") or j.get("judge_family") or (j.get("sim") or {}).get("family")
         return str(model), fam or families_mod.family_of(model)
-    s = str(j)
-    model = s.split("|", 1)[0]
+    model = model_of(j)
     return model, families_mod.family_of(model)
 
 
@@ -170,122 +174,6 @@ def check_composition(
 
 
 # ---------------------------------------------------------------------------------------
-# aggregation
-# ---------------------------------------------------------------------------------------
-
-
-def _members(um: UnitMatrix, members) -> list[int]:
-    if members is None:
-        return list(range(len(um.judges)))
-    out = []
-    for mb in members:
-        if isinstance(mb, (int, np.integer)):
-            out.append(int(mb))
-        elif mb in um.judges:
-            out.append(um.judges.index(mb))
-        else:
-            raise ValueError(f"ensemble member {mb!r} is not among the judges {um.judges}")
-    return out
-
-
-def _votes(um: UnitMatrix, members, weights=None) -> tuple[np.ndarray, np.ndarray]:
-    """(n_units, K) weighted vote totals and the number of parsed votes per unit."""
-    if um.kind != "nominal":
-        raise ValueError("ensembles aggregate pairwise verdicts (a | b | tie), not scores")
-    idx = _members(um, members)
-    vals = um.values[:, idx]
-    w = (
-        np.ones(len(idx))
-        if weights is None
-        else np.asarray([float(weights[k]) for k in range(len(idx))])
-    )
-    oh = (vals[:, :, None] == np.arange(len(CLASSES))[None, None, :]).astype(float)
-    return (oh * w[None, :, None]).sum(axis=1), (~np.isnan(vals)).sum(axis=1)
-
-
-def _resolve(tot: np.ndarray, n_votes: np.ndarray, tie_allowed: bool) -> np.ndarray:
-    mx = tot.max(axis=1)
-    n_top = np.isclose(tot, mx[:, None]).sum(axis=1)
-    out = tot.argmax(axis=1).astype(float)
-    split = n_top > 1
-    out[split] = 2.0 if tie_allowed else np.nan
-    out[(n_votes == 0) | (mx <= 0)] = np.nan
-    return out
-
-
-def majority(um: UnitMatrix, members=None) -> np.ndarray:
-    """Plurality verdict per unit (codes; a split vote is a tie, nan = no vote)."""
-    tot, n = _votes(um, members)
-    return _resolve(tot, n, um.tie_policy == "class")
-
-
-def weighted(
-    um: UnitMatrix, weights: Mapping[str, float] | Sequence[float], members=None
-) -> np.ndarray:
-    """Weighted plurality verdict per unit: argmax_c sum_j w_j [v_j = c] (split = tie)."""
-    idx = _members(um, members)
-    if isinstance(weights, Mapping):
-        w = [float(weights.get(um.judges[k], 0.0)) for k in idx]
-    else:
-        w = list(weights)
-    tot, n = _votes(um, idx, w)
-    return _resolve(tot, n, um.tie_policy == "class")
-
-
-def unanimity(um: UnitMatrix, members=None) -> tuple[np.ndarray, np.ndarray]:
-    """(verdict, decided): decided when every member parsed and all agree; verdict nan otherwise."""
-    idx = _members(um, members)
-    vals = um.values[:, idx]
-    parsed = ~np.isnan(vals).any(axis=1)
-    same = np.all(vals == vals[:, :1], axis=1) & parsed
-    out = np.where(same, vals[:, 0], np.nan)
-    return out, same
-
-
-def vote_share(
-    um: UnitMatrix | pd.DataFrame,
-    members=None,
-    weights=None,
-    threshold: float | None = None,
-    **unit_kwargs,
-) -> pd.DataFrame:
-    """Per unit: the (weighted) plurality verdict and its vote share (a generic low-margin signal).
-
-    ``um`` is a UnitMatrix or a tidy verdict frame (then ``unit_kwargs`` go to
-    :func:`judgelab.stats.entanglement.unit_matrix`, e.g. ``order_aggregation``).
-    Columns: the unit columns (``item_id, response_a, response_b`` [, ``shown_first``]),
-    ``verdict`` (``a|b|tie``, relative to the sorted pair), ``winner`` (response id or
-    ``tie``), ``vote_share`` = top vote total / all parsed votes (1 = unanimous), ``n_votes``,
-    and ``low_margin`` = vote_share < threshold (DESIGN.md: a case for escalation).
-    """
-    if not isinstance(um, UnitMatrix):
-        um = unit_matrix(um, **unit_kwargs)
-    idx = _members(um, members)
-    w = None
-    if weights is not None:
-        w = (
-            [float(weights.get(um.judges[k], 0.0)) for k in idx]
-            if isinstance(weights, Mapping)
-            else list(weights)
-        )
-    tot, n = _votes(um, idx, w)
-    verdict = _resolve(tot, n, um.tie_policy == "class")
-    total = tot.sum(axis=1)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        share = np.where(total > 0, tot.max(axis=1) / total, np.nan)
-    out = um.units.copy()
-    out["verdict"] = [None if np.isnan(v) else CLASSES[int(v)] for v in verdict]
-    out["winner"] = [
-        None if np.isnan(v) else ("tie" if v == 2 else (a if v == 0 else b))
-        for v, a, b in zip(verdict, um.units["response_a"], um.units["response_b"], strict=True)
-    ]
-    out["vote_share"] = share
-    out["n_votes"] = n
-    out["low_margin"] = (share < threshold) if threshold is not None else False
-    return out
-
-
-# ---------------------------------------------------------------------------------------
 # weights on a calibration split
 # ---------------------------------------------------------------------------------------
 
@@ -314,16 +202,9 @@ def fit_weights(
     um: UnitMatrix, human: np.ndarray, calibration: np.ndarray, members=None
 ) -> dict[str, float]:
     """w_j = max(0, Cohen kappa of judge j vs the human label) on the calibration units only."""
-    idx = _members(um, members)
     out = {}
-    K = len(CLASSES)
-    for k in idx:
-        v = um.values[calibration, k]
-        h = human[calibration]
-        ok = ~(np.isnan(v) | np.isnan(h))
-        J = np.zeros(K * K)
-        np.add.at(J, (v[ok] * K + h[ok]).astype(int), 1.0)
-        kap = float(_kappa(J[None, :], K)[0])
+    for k in member_indices(um, members):
+        kap = kappa_from_codes(um.values[calibration, k], human[calibration], len(CLASSES))
         out[um.judges[k]] = max(0.0, kap) if np.isfinite(kap) else 0.0
     return out
 
@@ -333,13 +214,14 @@ def fit_weights(
 # ---------------------------------------------------------------------------------------
 
 
-def review_queue(um: UnitMatrix, members=None, path: str | Path | None = None) -> pd.DataFrame:
-    """Every unit the unanimity ensemble does not decide, for human review (CSV at ``path``).
+def review_queue(um: UnitMatrix, members=None) -> pd.DataFrame:
+    """Every unit the unanimity ensemble does not decide, for human review (the caller
+    writes it, e.g. ``review_queue.csv``).
 
     Columns: unit columns, ``reason`` (``disagreement`` or ``missing verdict``), the
     vote counts ``votes_a, votes_b, votes_tie``, ``vote_share`` and one column per member
     with its verdict."""
-    idx = _members(um, members)
+    idx = member_indices(um, members)
     _, decided = unanimity(um, idx)
     vals = um.values[:, idx]
     missing = np.isnan(vals).any(axis=1)
@@ -350,13 +232,11 @@ def review_queue(um: UnitMatrix, members=None, path: str | Path | None = None) -
     tot = q[[f"votes_{n}" for n in CLASSES]].to_numpy()
     with np.errstate(invalid="ignore", divide="ignore"):
         q["vote_share"] = tot.max(axis=1) / tot.sum(axis=1)
+    names = np.array([*CLASSES, None], dtype=object)
     for k in idx:
-        q[um.judges[k]] = [None if np.isnan(v) else CLASSES[int(v)] for v in um.values[:, k]]
-    q = q[~decided].reset_index(drop=True)
-    if path is not None:
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
-        q.to_csv(path, index=False)
-    return q
+        v = um.values[:, k]
+        q[um.judges[k]] = names[np.where(np.isnan(v), len(CLASSES), v).astype(int)]
+    return q[~decided].reset_index(drop=True)
 
 
 def outlier_counts(um: UnitMatrix, members=None) -> tuple[np.ndarray, np.ndarray]:
@@ -364,7 +244,7 @@ def outlier_counts(um: UnitMatrix, members=None) -> tuple[np.ndarray, np.ndarray
 
     A disagreement unit has at least 3 parsed votes that are not all equal; the judge
     alone dissents when every other parsed vote is the same and its vote differs."""
-    idx = _members(um, members)
+    idx = member_indices(um, members)
     vals = um.values[:, idx]
     parsed = ~np.isnan(vals)
     n = parsed.sum(axis=1)
@@ -428,12 +308,6 @@ class EnsembleReport:
     reference_source: str = ""
 
 
-def _short_model(identity: str) -> str:
-    """The model of an identity string without the simulated panel's routing prefix."""
-    model = str(identity).split("|")[0]
-    return model.split("/", 1)[1] if model.startswith("judgelab-sim/") else model
-
-
 def _ratio_boot(num: np.ndarray, den: np.ndarray, item_index: np.ndarray, n_items: int, boot: dict):
     S = np.zeros((n_items, 2))
     np.add.at(S, (item_index, 0), num)
@@ -447,19 +321,15 @@ def _ratio_boot(num: np.ndarray, den: np.ndarray, item_index: np.ndarray, n_item
     return cluster_bootstrap(S, stat, method="percentile", **boot)
 
 
-def _kappa_codes(x: np.ndarray, y: np.ndarray) -> float | None:
-    ok = ~(np.isnan(x) | np.isnan(y))
-    if not ok.any():
-        return None
-    K = len(CLASSES)
-    J = np.zeros(K * K)
-    np.add.at(J, (x[ok] * K + y[ok]).astype(int), 1.0)
-    k = float(_kappa(J[None, :], K)[0])
+def _kappa_or_none(x: np.ndarray, y: np.ndarray) -> float | None:
+    k = kappa_from_codes(x, y, len(CLASSES))
     return k if np.isfinite(k) else None
 
 
 def _mean_pairwise_kappa(um: UnitMatrix, idx) -> float | None:
-    ks = [_kappa_codes(um.values[:, i], um.values[:, j]) for i, j in itertools.combinations(idx, 2)]
+    ks = [
+        _kappa_or_none(um.values[:, i], um.values[:, j]) for i, j in itertools.combinations(idx, 2)
+    ]
     ks = [k for k in ks if k is not None]
     return float(np.mean(ks)) if ks else None
 
@@ -469,6 +339,336 @@ def _fmt_acc(name, res) -> str:
         return f"Undefined: {res.reason}."
     ci = f" (95% CI {res.ci_low:.1%} to {res.ci_high:.1%})" if res.ci_low is not None else ""
     return f"Ensemble '{name}' matches the reference on {res.estimate:.1%} of units{ci}."
+
+
+@dataclass
+class EnsemblePanel:
+    """What every ensemble finding reads: the units, the reference and human labels, the
+    bootstrap settings; accuracy rows add their per-unit correctness and agreement here."""
+
+    um: UnitMatrix
+    ref: np.ndarray
+    ref_src: str
+    human: np.ndarray
+    boot: dict
+    seed: int
+    alpha: float
+    per_unit: pd.DataFrame
+    agreement_rows: list[dict] = field(default_factory=list)
+    weights: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def ref_ok(self) -> np.ndarray:
+        return ~np.isnan(self.ref)
+
+    @property
+    def all_units(self) -> np.ndarray:
+        return np.ones(len(self.um.units), dtype=bool)
+
+    def ratio_boot(self, num: np.ndarray, den: np.ndarray):
+        return _ratio_boot(num, den, self.um.item_index, self.um.n_items, self.boot)
+
+
+def _accuracy_row(
+    pn: EnsemblePanel, name, verdict, mask, method, extra=None, judges_idx=None
+) -> dict:
+    """An ``ensemble_accuracy`` row; records the per-unit correctness and the agreement
+    table row (inter-judge kappa beside ensemble-vs-human kappa)."""
+    ref = pn.ref
+    use = mask & pn.ref_ok & ~np.isnan(verdict)
+    correct = (verdict == ref).astype(float)
+    pn.per_unit[name] = np.where(use, correct, np.nan)
+    res = pn.ratio_boot(np.where(use, correct, 0.0), use.astype(float))
+    inter = _mean_pairwise_kappa(pn.um, judges_idx) if judges_idx is not None else None
+    vs_h = _kappa_or_none(np.where(mask, verdict, np.nan), pn.human)
+    pn.agreement_rows.append(
+        {
+            "ensemble": name,
+            "members": len(judges_idx or []),
+            "inter_judge_kappa": inter,
+            "ensemble_vs_human_kappa": vs_h,
+            "accuracy": res.estimate,
+            "n_units": int(use.sum()),
+        }
+    )
+    concl = (
+        f"Ensemble '{name}' matches the reference on {res.estimate:.1%} of units"
+        + (f" (95% CI {res.ci_low:.1%} to {res.ci_high:.1%})" if res.ci_low is not None else "")
+        + (
+            f"; its judges agree with each other at kappa {inter:.2f} but with humans at kappa {vs_h:.2f}."
+            if inter is not None and vs_h is not None
+            else "."
+        )
+        if res.estimate is not None
+        else f"Undefined: {res.reason}."
+    )
+    return finding(
+        "ensemble_accuracy",
+        slice={"ensemble": name},
+        n=int(use.sum()),
+        n_excluded=int((mask & ~use).sum()),
+        conclusion=concl,
+        inter_judge_kappa=inter,
+        ensemble_vs_human_kappa=vs_h,
+        **{
+            **res.finding_kwargs(),
+            "method": f"{method}; accuracy vs {pn.ref_src}; {res.method}",
+        },
+        **(extra or {}),
+    )
+
+
+def majority_accuracy_rows(pn: EnsemblePanel) -> list[dict]:
+    """``ensemble_accuracy`` of the plurality vote of all judges."""
+    idx_all = list(range(len(pn.um.judges)))
+    return [
+        _accuracy_row(pn, "majority: all judges", majority(pn.um), pn.all_units,
+                      "plurality vote (split vote = tie)", judges_idx=idx_all)
+    ]  # fmt: skip
+
+
+def weighted_accuracy_rows(pn: EnsemblePanel, calibration_share: float) -> list[dict]:
+    """``ensemble_accuracy`` of the weighted vote: weights fitted on a seeded calibration
+    half of the items, accuracy on the held-out half only (sets ``pn.weights``)."""
+    um, ref, ref_ok = pn.um, pn.ref, pn.ref_ok
+    cal = calibration_split(um, seed=pn.seed, share=calibration_share)
+    pn.weights = weights = fit_weights(um, pn.human, cal)
+    name = "weighted: all judges (held-out half)"
+    if sum(weights.values()) <= 0:
+        return [
+            finding(
+                "ensemble_accuracy",
+                None,
+                slice={"ensemble": name},
+                reason="every judge's kappa against humans on the calibration split is <= 0: no weights",
+            )
+        ]
+    held_out = ~cal & ref_ok
+    same_units = (
+        float(np.nanmean(np.where(held_out, (majority(um) == ref).astype(float), np.nan)))
+        if held_out.any()
+        else None
+    )
+    return [
+        _accuracy_row(
+            pn,
+            name,
+            weighted(um, weights),
+            ~cal,
+            f"weighted plurality, w = max(0, kappa vs human majority) fitted on a seeded {calibration_share:.0%} "
+            "calibration split of items; scored on the held-out items only",
+            extra={"weights": weights, "majority_accuracy_same_units": same_units},
+            judges_idx=list(range(len(um.judges))),
+        )
+    ]
+
+
+def unanimity_accuracy_rows(pn: EnsemblePanel) -> list[dict]:
+    """``ensemble_accuracy`` of the unanimous vote on the units it decides."""
+    uv, decided = unanimity(pn.um)
+    return [
+        _accuracy_row(pn, "unanimity: all judges (decided units)", uv, decided,
+                      "unanimous vote; undecided units go to review",
+                      judges_idx=list(range(len(pn.um.judges))))
+    ]  # fmt: skip
+
+
+def ensemble_coverage_rows(
+    pn: EnsemblePanel, n_review: int, review_queue_path: str | Path | None = None
+) -> list[dict]:
+    """``ensemble_coverage``: the share of units the unanimous panel decides."""
+    _, decided = unanimity(pn.um)
+    cov = pn.ratio_boot(decided.astype(float), np.ones(len(decided)))
+    return [
+        finding(
+            "ensemble_coverage",
+            slice={"ensemble": "unanimity: all judges"},
+            n=len(decided),
+            n_excluded=0,
+            n_review=n_review,
+            review_queue=str(review_queue_path) if review_queue_path else None,
+            conclusion=(
+                f"The unanimous panel decides {cov.estimate:.1%} of units; {n_review} units go to human review."
+                if cov.estimate is not None
+                else f"Undefined: {cov.reason}."
+            ),
+            **{
+                **cov.finding_kwargs(),
+                "method": f"share of units where all judges parsed and agree; {cov.method}",
+            },
+        )
+    ]
+
+
+def same_family_accuracy_rows(pn: EnsemblePanel, same, k: int) -> list[dict]:
+    """``ensemble_accuracy`` of each same-family ensemble of size ``k``."""
+    um, rows = pn.um, []
+    for fam in sorted({f for f in um.families if f is not None}):
+        ens = [c for c in same if um.families[c[0]] == fam]
+        for c in ens[:1] if len(ens) == 1 else ens:
+            label = f"same-family {fam}: " + ", ".join(short_model(um.judges[i]) for i in c)
+            rows.append(
+                _accuracy_row(pn, label, majority(um, list(c)), pn.all_units,
+                              f"plurality vote of {k} judges of family {fam}", judges_idx=list(c))
+            )  # fmt: skip
+    return rows
+
+
+@dataclass
+class _FamilyContrast:
+    """Per-unit correctness averaged over same- and over cross-family ensembles of size k,
+    on the units where every pooled judge parsed and a reference exists."""
+
+    same: list
+    cross: list
+    k: int
+    complete: np.ndarray
+    same_correct: np.ndarray
+    cross_correct: np.ndarray
+
+
+def _family_contrast(pn: EnsemblePanel, same, cross, k) -> _FamilyContrast:
+    um, ref = pn.um, pn.ref
+    pool = sorted({i for c in same + cross for i in c})
+    complete = ~np.isnan(um.values[:, pool]).any(axis=1) & pn.ref_ok
+    s_corr = np.mean([(majority(um, list(c)) == ref).astype(float) for c in same], axis=0)
+    c_corr = np.mean([(majority(um, list(c)) == ref).astype(float) for c in cross], axis=0)
+    pn.per_unit["same_family_mean"] = np.where(complete, s_corr, np.nan)
+    pn.per_unit["cross_family_mean"] = np.where(complete, c_corr, np.nan)
+    return _FamilyContrast(same, cross, k, complete, s_corr, c_corr)
+
+
+def family_mean_accuracy_rows(pn: EnsemblePanel, fc: _FamilyContrast) -> list[dict]:
+    """``ensemble_accuracy`` of the mean cross-family and mean same-family ensemble."""
+    rows, complete = [], fc.complete
+    for name, corr in (
+        (f"cross-family: mean of {len(fc.cross)} ensembles of {fc.k}", fc.cross_correct),
+        (f"same-family: mean of {len(fc.same)} ensembles of {fc.k}", fc.same_correct),
+    ):
+        res_m = pn.ratio_boot(np.where(complete, corr, 0.0), complete.astype(float))
+        rows.append(
+            finding(
+                "ensemble_accuracy",
+                slice={"ensemble": name},
+                n=int(complete.sum()),
+                n_excluded=int((~complete).sum()),
+                conclusion=_fmt_acc(name, res_m),
+                **{
+                    **res_m.finding_kwargs(),
+                    "method": f"mean over ensembles of the plurality vote's accuracy vs {pn.ref_src}; {res_m.method}",
+                },
+            )
+        )
+    return rows
+
+
+def _difference_conclusion(res, k: int, extra: dict, alpha: float) -> str:
+    if res.ci_low is not None and res.ci_low > 0:
+        return (
+            f"Cross-family ensembles of {k} are more accurate than same-family ones by "
+            f"{res.estimate:.1%} (95% CI {res.ci_low:.1%} to {res.ci_high:.1%}): spread judges over families."
+        )
+    if res.ci_high is not None and res.ci_high < 0:
+        return (
+            f"Same-family ensembles of {k} are more accurate here by {-res.estimate:.1%} "
+            f"(95% CI {-res.ci_high:.1%} to {-res.ci_low:.1%})."
+        )
+    extra["mde"] = bootstrap_mde(res, alpha)
+    return (
+        f"No clear accuracy difference between cross- and same-family ensembles of {k}: "
+        f"{res.estimate:+.1%}"
+        + (
+            f" (95% CI {res.ci_low:+.1%} to {res.ci_high:+.1%})"
+            if res.ci_low is not None
+            else f" ({res.reason})"
+        )
+        + (
+            f"; detectable with 80% power: about {extra['mde']:.1%}."
+            if extra["mde"] is not None
+            else "."
+        )
+    )
+
+
+def ensemble_accuracy_difference_rows(pn: EnsemblePanel, fc: _FamilyContrast) -> list[dict]:
+    """``ensemble_accuracy_difference`` (primary): cross- minus same-family majority
+    accuracy, paired on the same units, item-cluster bootstrap CI and p."""
+    um, complete, k = pn.um, fc.complete, fc.k
+    item_index = um.item_index
+    S = np.zeros((um.n_items, 3))
+    np.add.at(S, (item_index, 0), np.where(complete, fc.cross_correct, 0.0))
+    np.add.at(S, (item_index, 1), np.where(complete, fc.same_correct, 0.0))
+    np.add.at(S, (item_index, 2), complete.astype(float))
+    S = S[S[:, 2] > 0]
+
+    def diff(T):
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return np.where(T[:, 2] > 0, (T[:, 0] - T[:, 1]) / T[:, 2], np.nan)
+
+    res = cluster_bootstrap(S, diff, method="percentile", **pn.boot)
+    extra = {
+        "ensemble_size": k,
+        "n_same_family_ensembles": len(fc.same),
+        "n_cross_family_ensembles": len(fc.cross),
+        "accuracy_same_family": float(fc.same_correct[complete].mean()) if complete.any() else None,
+        "accuracy_cross_family": float(fc.cross_correct[complete].mean())
+        if complete.any()
+        else None,
+    }
+    if res.estimate is None:
+        return [
+            finding("ensemble_accuracy_difference", None, primary=True, reason=res.reason, **extra)
+        ]
+    kw = res.finding_kwargs()
+    kw["method"] = (
+        f"cross-family minus same-family majority accuracy, ensembles of {k}, each side the mean over "
+        f"its ensembles ({len(fc.cross)} cross, {len(fc.same)} same), paired on the same units; vs {pn.ref_src}; "
+        f"{res.method}; p from the bootstrap distribution"
+    )
+    concl = _difference_conclusion(res, k, extra, pn.alpha)
+    return [
+        finding(
+            "ensemble_accuracy_difference",
+            statistic=res.estimate,
+            p_value=res.p_value(0.0),
+            primary=True,
+            slice={"ensemble": f"cross-family vs same-family, size {k}"},
+            n=int(complete.sum()),
+            n_excluded=int((~complete).sum()),
+            conclusion=concl,
+            **kw,
+            **extra,
+        )
+    ]
+
+
+def outlier_rate_rows(pn: EnsemblePanel) -> list[dict]:
+    """``outlier_rate`` per judge: lone dissents / disagreement units."""
+    um, rows = pn.um, []
+    dis, alone = outlier_counts(um)
+    for kj, j in enumerate(um.judges):
+        res = pn.ratio_boot(alone[:, kj].astype(float), dis[:, kj].astype(float))
+        rows.append(
+            finding(
+                "outlier_rate",
+                judge=j,
+                n=int(dis[:, kj].sum()),
+                n_excluded=None,
+                conclusion=(
+                    f"On {res.estimate:.1%} of the units where the panel disagrees, this judge is the lone dissenter."
+                    if res.estimate is not None
+                    else f"Undefined: {res.reason or 'no disagreement units'}."
+                ),
+                **{
+                    **res.finding_kwargs(),
+                    "method": f"lone dissents / disagreement units (>= 3 parsed votes, not unanimous); {res.method}",
+                    "reason": res.reason
+                    if res.estimate is not None
+                    else (res.reason or "no disagreement units"),
+                },
+            )
+        )
+    return rows
 
 
 def ensemble_findings(
@@ -496,7 +696,8 @@ def ensemble_findings(
     weights are fitted against the human majority label on the calibration half of the
     items and its accuracy is computed on the other half only. ``members`` restricts the
     panel. Returns an :class:`EnsembleReport` (findings, review queue, agreement table,
-    weights).
+    weights). The review queue is returned, not written: ``review_queue_path`` only names
+    where the caller writes it (recorded in the ``ensemble_coverage`` finding).
     """
     um = (
         verdicts
@@ -507,247 +708,23 @@ def ensemble_findings(
     )
     if members is not None:
         um = um.subset(list(members))
-    boot = {"n_boot": n_boot, "seed": seed, "ci_level": ci_level}
     ref, ref_src = reference_labels(um, dataset, reference, min_raters=min_raters)
-    human = _human_codes(um, dataset)
-    idx_all = list(range(len(um.judges)))
-    item_index, n_items = um.item_index, um.n_items
-    rows: list[dict] = []
-    agreement_rows: list[dict] = []
-    per_unit = pd.DataFrame(index=range(len(um.units)))
-    ref_ok = ~np.isnan(ref)
-
-    def acc_row(name, verdict, mask, method, extra=None, judges_idx=None):
-        use = mask & ref_ok & ~np.isnan(verdict)
-        correct = (verdict == ref).astype(float)
-        per_unit[name] = np.where(use, correct, np.nan)
-        res = _ratio_boot(np.where(use, correct, 0.0), use.astype(float), item_index, n_items, boot)
-        inter = _mean_pairwise_kappa(um, judges_idx) if judges_idx is not None else None
-        vs_h = _kappa_codes(np.where(mask, verdict, np.nan), human)
-        agreement_rows.append(
-            {
-                "ensemble": name,
-                "members": len(judges_idx or []),
-                "inter_judge_kappa": inter,
-                "ensemble_vs_human_kappa": vs_h,
-                "accuracy": res.estimate,
-                "n_units": int(use.sum()),
-            }
-        )
-        concl = (
-            f"Ensemble '{name}' matches the reference on {res.estimate:.1%} of units"
-            + (f" (95% CI {res.ci_low:.1%} to {res.ci_high:.1%})" if res.ci_low is not None else "")
-            + (
-                f"; its judges agree with each other at kappa {inter:.2f} but with humans at kappa {vs_h:.2f}."
-                if inter is not None and vs_h is not None
-                else "."
-            )
-            if res.estimate is not None
-            else f"Undefined: {res.reason}."
-        )
-        rows.append(
-            finding(
-                "ensemble_accuracy",
-                slice={"ensemble": name},
-                n=int(use.sum()),
-                n_excluded=int((mask & ~use).sum()),
-                conclusion=concl,
-                inter_judge_kappa=inter,
-                ensemble_vs_human_kappa=vs_h,
-                **{
-                    **res.finding_kwargs(),
-                    "method": f"{method}; accuracy vs {ref_src}; {res.method}",
-                },
-                **(extra or {}),
-            )
-        )
-        return res
-
-    everything = np.ones(len(um.units), dtype=bool)
-    acc_row(
-        "majority: all judges",
-        majority(um),
-        everything,
-        "plurality vote (split vote = tie)",
-        judges_idx=idx_all,
-    )
-
-    # weighted: fit on calibration half, score on held-out half
-    cal = calibration_split(um, seed=seed, share=calibration_share)
-    weights = fit_weights(um, human, cal)
-    if sum(weights.values()) > 0:
-        wv = weighted(um, weights)
-        acc_row(
-            "weighted: all judges (held-out half)",
-            wv,
-            ~cal,
-            f"weighted plurality, w = max(0, kappa vs human majority) fitted on a seeded {calibration_share:.0%} "
-            "calibration split of items; scored on the held-out items only",
-            extra={
-                "weights": weights,
-                "majority_accuracy_same_units": float(
-                    np.nanmean(np.where(~cal & ref_ok, (majority(um) == ref).astype(float), np.nan))
-                )
-                if (~cal & ref_ok).any()
-                else None,
-            },
-            judges_idx=idx_all,
-        )
-    else:
-        rows.append(
-            finding(
-                "ensemble_accuracy",
-                None,
-                slice={"ensemble": "weighted: all judges (held-out half)"},
-                reason="every judge's kappa against humans on the calibration split is <= 0: no weights",
-            )
-        )
-
-    # unanimity + review queue + coverage
-    uv, decided = unanimity(um)
-    acc_row(
-        "unanimity: all judges (decided units)",
-        uv,
-        decided,
-        "unanimous vote; undecided units go to review",
-        judges_idx=idx_all,
-    )
-    queue = review_queue(um, path=review_queue_path)
-    cov = _ratio_boot(decided.astype(float), np.ones(len(decided)), item_index, n_items, boot)
-    rows.append(
-        finding(
-            "ensemble_coverage",
-            slice={"ensemble": "unanimity: all judges"},
-            n=len(decided),
-            n_excluded=0,
-            n_review=len(queue),
-            review_queue=str(review_queue_path) if review_queue_path else None,
-            conclusion=(
-                f"The unanimous panel decides {cov.estimate:.1%} of units; {len(queue)} units go to human review."
-                if cov.estimate is not None
-                else f"Undefined: {cov.reason}."
-            ),
-            **{
-                **cov.finding_kwargs(),
-                "method": f"share of units where all judges parsed and agree; {cov.method}",
-            },
-        )
-    )
-
-    # same-family vs cross-family
+    pn = EnsemblePanel(
+        um, ref, ref_src, _human_codes(um, dataset),
+        {"n_boot": n_boot, "seed": seed, "ci_level": ci_level}, seed, alpha,
+        pd.DataFrame(index=range(len(um.units))),
+    )  # fmt: skip
+    rows = majority_accuracy_rows(pn)
+    rows += weighted_accuracy_rows(pn, calibration_share)
+    rows += unanimity_accuracy_rows(pn)
+    queue = review_queue(um)
+    rows += ensemble_coverage_rows(pn, len(queue), review_queue_path)
     same, cross, k = same_and_cross_family(um, size=size, seed=seed)
-    for fam in sorted({f for f in um.families if f is not None}):
-        ens = [c for c in same if um.families[c[0]] == fam]
-        for c in ens[:1] if len(ens) == 1 else ens:
-            label = f"same-family {fam}: " + ", ".join(_short_model(um.judges[i]) for i in c)
-            acc_row(
-                label,
-                majority(um, list(c)),
-                everything,
-                f"plurality vote of {k} judges of family {fam}",
-                judges_idx=list(c),
-            )
+    rows += same_family_accuracy_rows(pn, same, k)
     if same and cross:
-        pool = sorted({i for c in same + cross for i in c})
-        complete = ~np.isnan(um.values[:, pool]).any(axis=1) & ref_ok
-        s_corr = np.mean([(majority(um, list(c)) == ref).astype(float) for c in same], axis=0)
-        c_corr = np.mean([(majority(um, list(c)) == ref).astype(float) for c in cross], axis=0)
-        per_unit["same_family_mean"] = np.where(complete, s_corr, np.nan)
-        per_unit["cross_family_mean"] = np.where(complete, c_corr, np.nan)
-        for name, corr in (
-            (f"cross-family: mean of {len(cross)} ensembles of {k}", c_corr),
-            (f"same-family: mean of {len(same)} ensembles of {k}", s_corr),
-        ):
-            res_m = _ratio_boot(
-                np.where(complete, corr, 0.0), complete.astype(float), item_index, n_items, boot
-            )
-            rows.append(
-                finding(
-                    "ensemble_accuracy",
-                    slice={"ensemble": name},
-                    n=int(complete.sum()),
-                    n_excluded=int((~complete).sum()),
-                    conclusion=_fmt_acc(name, res_m),
-                    **{
-                        **res_m.finding_kwargs(),
-                        "method": f"mean over ensembles of the plurality vote's accuracy vs {ref_src}; {res_m.method}",
-                    },
-                )
-            )
-        S = np.zeros((n_items, 3))
-        np.add.at(S, (item_index, 0), np.where(complete, c_corr, 0.0))
-        np.add.at(S, (item_index, 1), np.where(complete, s_corr, 0.0))
-        np.add.at(S, (item_index, 2), complete.astype(float))
-        S = S[S[:, 2] > 0]
-
-        def diff(T):
-            with np.errstate(invalid="ignore", divide="ignore"):
-                return np.where(T[:, 2] > 0, (T[:, 0] - T[:, 1]) / T[:, 2], np.nan)
-
-        res = cluster_bootstrap(S, diff, method="percentile", **boot)
-        extra = {
-            "ensemble_size": k,
-            "n_same_family_ensembles": len(same),
-            "n_cross_family_ensembles": len(cross),
-            "accuracy_same_family": float(s_corr[complete].mean()) if complete.any() else None,
-            "accuracy_cross_family": float(c_corr[complete].mean()) if complete.any() else None,
-        }
-        if res.estimate is None:
-            rows.append(
-                finding(
-                    "ensemble_accuracy_difference", None, primary=True, reason=res.reason, **extra
-                )
-            )
-        else:
-            p = res.p_value(0.0)
-            kw = res.finding_kwargs()
-            kw["method"] = (
-                f"cross-family minus same-family majority accuracy, ensembles of {k}, each side the mean over "
-                f"its ensembles ({len(cross)} cross, {len(same)} same), paired on the same units; vs {ref_src}; "
-                f"{res.method}; p from the bootstrap distribution"
-            )
-            if res.ci_low is not None and res.ci_low > 0:
-                concl = (
-                    f"Cross-family ensembles of {k} are more accurate than same-family ones by "
-                    f"{res.estimate:.1%} (95% CI {res.ci_low:.1%} to {res.ci_high:.1%}): spread judges over families."
-                )
-            elif res.ci_high is not None and res.ci_high < 0:
-                concl = (
-                    f"Same-family ensembles of {k} are more accurate here by {-res.estimate:.1%} "
-                    f"(95% CI {-res.ci_high:.1%} to {-res.ci_low:.1%})."
-                )
-            else:
-                from judgelab.stats.entanglement import _mde
-
-                extra["mde"] = _mde(res, alpha)
-                concl = (
-                    f"No clear accuracy difference between cross- and same-family ensembles of {k}: "
-                    f"{res.estimate:+.1%}"
-                    + (
-                        f" (95% CI {res.ci_low:+.1%} to {res.ci_high:+.1%})"
-                        if res.ci_low is not None
-                        else f" ({res.reason})"
-                    )
-                    + (
-                        f"; detectable with 80% power: about {extra['mde']:.1%}."
-                        if extra["mde"] is not None
-                        else "."
-                    )
-                )
-            rows.append(
-                finding(
-                    "ensemble_accuracy_difference",
-                    statistic=res.estimate,
-                    p_value=p,
-                    primary=True,
-                    slice={"ensemble": f"cross-family vs same-family, size {k}"},
-                    n=int(complete.sum()),
-                    n_excluded=int((~complete).sum()),
-                    conclusion=concl,
-                    **kw,
-                    **extra,
-                )
-            )
+        fc = _family_contrast(pn, same, cross, k)
+        rows += family_mean_accuracy_rows(pn, fc)
+        rows += ensemble_accuracy_difference_rows(pn, fc)
     else:
         rows.append(
             finding(
@@ -757,38 +734,12 @@ def ensemble_findings(
                 reason="needs at least two families, one of them with two or more judges",
             )
         )
-
-    # outlier rate per judge
-    dis, alone = outlier_counts(um)
-    for kj, j in enumerate(um.judges):
-        res = _ratio_boot(
-            alone[:, kj].astype(float), dis[:, kj].astype(float), item_index, n_items, boot
-        )
-        rows.append(
-            finding(
-                "outlier_rate",
-                judge=j,
-                n=int(dis[:, kj].sum()),
-                n_excluded=None,
-                conclusion=(
-                    f"On {res.estimate:.1%} of the units where the panel disagrees, this judge is the lone dissenter."
-                    if res.estimate is not None
-                    else f"Undefined: {res.reason or 'no disagreement units'}."
-                ),
-                **{
-                    **res.finding_kwargs(),
-                    "method": f"lone dissents / disagreement units (>= 3 parsed votes, not unanimous); {res.method}",
-                    "reason": res.reason
-                    if res.estimate is not None
-                    else (res.reason or "no disagreement units"),
-                },
-            )
-        )
+    rows += outlier_rate_rows(pn)
     return EnsembleReport(
         findings=findings_frame(rows),
         review_queue=queue,
-        agreement=pd.DataFrame(agreement_rows),
-        weights=weights,
-        per_unit_correct=pd.concat([um.units, per_unit], axis=1),
+        agreement=pd.DataFrame(pn.agreement_rows),
+        weights=pn.weights,
+        per_unit_correct=pd.concat([um.units, pn.per_unit], axis=1),
         reference_source=ref_src,
     )

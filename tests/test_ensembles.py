@@ -75,8 +75,10 @@ def test_review_queue_rows_are_the_disagreement_units(tmp_path):
     codes = np.column_stack([np.where(rng.random(60) < 0.15, 1 - base, base) for _ in range(3)])
     codes[5, 1] = NAN
     um = _um(codes)
-    path = tmp_path / "q" / "review_queue.csv"
-    q = ens.review_queue(um, path=path)
+    path = tmp_path / "review_queue.csv"
+    q = ens.review_queue(um)
+    assert not path.exists()  # the analysis returns the queue; the caller writes it
+    q.to_csv(path, index=False)
     disagree = ~np.all(
         codes == codes[:, :1], axis=1
     )  # nan != anything: missing counts as not decided
@@ -182,7 +184,9 @@ def test_ensemble_findings_on_the_panel(demo, tmp_path):
     cov = f[f["id"] == "ensemble_coverage"].iloc[0]
     _, decided = ens.unanimity(um)
     assert cov["estimate"] == pytest.approx(decided.mean())
-    assert len(pd.read_csv(tmp_path / "rq.csv")) == int((~decided).sum()) == cov["n_review"]
+    assert len(rep.review_queue) == int((~decided).sum()) == cov["n_review"]
+    assert cov["review_queue"] == str(tmp_path / "rq.csv")
+    assert not (tmp_path / "rq.csv").exists()  # the caller writes the queue
     # the weighted vote is scored on held-out units only
     wrow = f[
         f["slice"].map(lambda s: isinstance(s, dict) and s["ensemble"].startswith("weighted"))

@@ -220,6 +220,41 @@ def test_units_order_aggregation_and_winner_mapping():
         ent.unit_matrix(bad)
 
 
+def test_unit_matrix_rules_winner_choice_repeats_and_families():
+    """One winner rule (stored winner first, else choice through the order, any case), one
+    repeats rule (modal verdict, even split = tie) and one family fill per identity."""
+    from judgelab.stats import units
+
+    base = dict(backend="x", judge_version="v", protocol="pairwise", item_id="i1", parse_ok=True)
+    rows = [
+        # judge j1: winner stored -> it wins over a contradicting choice
+        {**base, "model": "j1", "response_a": "r2", "response_b": "r1", "order": "ab",
+         "sample": 0, "choice": "A", "winner": "r1", "judge_family": None},
+        # judge j2: lower-case choice, repeats split evenly -> tie
+        {**base, "model": "j2", "response_a": "r2", "response_b": "r1", "order": "ab",
+         "sample": 0, "choice": "a", "winner": None, "judge_family": ""},
+        {**base, "model": "j2", "response_a": "r2", "response_b": "r1", "order": "ab",
+         "sample": 1, "choice": "b", "winner": None, "judge_family": "fam2"},
+        # judge j3: 'C' is a tie; two of three repeats say B -> r1 (= lo) wins
+        {**base, "model": "j3", "response_a": "r2", "response_b": "r1", "order": "ab",
+         "sample": 0, "choice": "C", "winner": None, "judge_family": None},
+        {**base, "model": "j3", "response_a": "r2", "response_b": "r1", "order": "ab",
+         "sample": 1, "choice": "B", "winner": None, "judge_family": None},
+        {**base, "model": "j3", "response_a": "r2", "response_b": "r1", "order": "ab",
+         "sample": 2, "choice": "B", "winner": None, "judge_family": None},
+    ]  # fmt: skip
+    um = units.unit_matrix(pd.DataFrame(rows), families={"j3": "fam3"})
+    assert um.units[["response_a", "response_b", "shown_first"]].values.tolist() == [
+        ["r1", "r2", "r2"]
+    ]
+    got = dict(zip(um.judges, um.values[0], strict=True))
+    assert got == {"j1|x|v": 0.0, "j2|x|v": 2.0, "j3|x|v": 0.0}
+    fams = dict(zip(um.judges, um.families, strict=True))
+    assert fams["j2|x|v"] == "fam2" and fams["j3|x|v"] == "fam3"
+    assert ent.UnitMatrix is units.UnitMatrix and ent.unit_matrix is units.unit_matrix
+    assert units.identity_of("m", "b", "v") == "m|b|v" == ent.identity_of("m", "b", "v")
+
+
 def test_reference_truth_and_unanimous_humans():
     ds = jl.load_dataset("demo")
     pairs = ds.pairs("human").head(60)

@@ -17,7 +17,7 @@ from sklearn import metrics
 from judgelab.data import DataError
 from judgelab.stats import agreement as ag
 from judgelab.stats._tidy import FINDING_COLUMNS
-from judgelab.stats.resampling import bootstrap_weights
+from judgelab.stats.resampling import bootstrap_weights, cluster_bootstrap
 
 TOL = 1e-9
 HYP = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -242,7 +242,7 @@ def test_tidy_kappa_estimate_ci_and_bootstrap_equal_sklearn_loop():
     # The vectorised distribution equals a per-resample scikit-learn loop over the same
     # item draws (items in order of first appearance, as confusion_counts numbers them).
     cc = ag.confusion_counts(ok["judge"], ok["human"], ok["item_id"])
-    res = ag.cluster_bootstrap(cc.per_item, lambda t: ag.kappa_from_totals(t, 3), n_boot=40, seed=5)
+    res = cluster_bootstrap(cc.per_item, lambda t: ag.kappa_from_totals(t, 3), n_boot=40, seed=5)
     W = bootstrap_weights(len(cc.items), 40, 5)
     groups = [ok.index[ok["item_id"] == it] for it in cc.items]
     for r_, w in enumerate(W):
@@ -373,3 +373,131 @@ def test_aggregate_orders():
     assert cons.attrs["n_excluded"] == 2  # one unparsed row + one pair lacking an order
     with pytest.raises(ValueError):
         ag.aggregate_orders(v, "both")
+
+
+# ---------------------------------------------------------------------------------------
+# vectorised forms the family-entanglement bootstrap and the ensembles use (formerly the
+# private entanglement._kappa, _alpha_nominal, _alpha_interval and ensembles._kappa_codes)
+# ---------------------------------------------------------------------------------------
+
+
+@settings(max_examples=20, deadline=None)
+@given(seed=st.integers(0, 10_000), n=st.integers(5, 80))
+def test_kappa_from_totals_weight_matrix_and_leading_dims_match_sklearn(seed, n):
+    rng = np.random.default_rng(seed)
+    a = rng.integers(0, 4, (3, n))
+    b = np.where(rng.random((3, n)) < 0.6, a, rng.integers(0, 4, (3, n)))
+    tables = np.stack([np.bincount(a[k] * 4 + b[k], minlength=16) for k in range(3)])
+    stacked = np.stack([tables, tables[::-1]])  # (2, 3, 16): leading dims kept
+    for weights, sk in ((None, None), ("quadratic", "quadratic")):
+        got = ag.kappa_from_totals(stacked, 4, weights)
+        assert got.shape == (2, 3)
+        for k in range(3):
+            ref = metrics.cohen_kappa_score(a[k], b[k], weights=sk, labels=[0, 1, 2, 3])
+            assert got[0, k] == pytest.approx(ref, abs=1e-12, nan_ok=True)
+    # an explicit matrix on score values: (v_i - v_j)^2 with unequal gaps
+    values = np.array([1.0, 2.0, 4.0, 5.0])
+    w = (values[:, None] - values[None, :]) ** 2
+    obs = tables[0].reshape(4, 4) / n
+    exp = np.outer(obs.sum(1), obs.sum(0))
+    expected = 1 - (w * obs).sum() / (w * exp).sum() if (w * exp).sum() > 0 else np.nan
+    assert ag.kappa_from_totals(tables[0], 4, w)[0] == pytest.approx(expected, nan_ok=True)
+
+
+def test_kappa_from_codes_drops_missing_and_matches_sklearn():
+    rng = np.random.default_rng(1)
+    x = rng.integers(0, 3, 200).astype(float)
+    y = np.where(rng.random(200) < 0.7, x, rng.integers(0, 3, 200)).astype(float)
+    x[[3, 9]] = np.nan
+    y[[9, 50]] = np.nan
+    ok = ~(np.isnan(x) | np.isnan(y))
+    ref = metrics.cohen_kappa_score(x[ok], y[ok])
+    assert ag.kappa_from_codes(x, y, 3) == pytest.approx(ref, abs=1e-12)
+    assert math.isnan(ag.kappa_from_codes(x[:2] * np.nan, y[:2], 3))
+    assert math.isnan(ag.kappa_from_codes(np.zeros(5), np.zeros(5), 3))  # p_e = 1
+
+
+@settings(max_examples=20, deadline=None)
+@given(seed=st.integers(0, 10_000), n=st.integers(4, 60))
+def test_two_coder_alpha_forms_match_the_krippendorff_package(seed, n):
+    import krippendorff
+
+    rng = np.random.default_rng(seed)
+    x = rng.integers(0, 3, n).astype(float)
+    y = np.where(rng.random(n) < 0.6, x, rng.integers(0, 3, n)).astype(float)
+    joint = np.bincount((x * 3 + y).astype(int), minlength=9)
+    data = np.vstack([x, y])
+    ref_nom = (
+        krippendorff.alpha(reliability_data=data, level_of_measurement="nominal")
+        if len(np.unique(data)) > 1
+        else np.nan
+    )
+    got = ag.alpha_nominal_from_joint(np.stack([joint, joint]), 3)
+    assert got.shape == (2,)
+    assert got[0] == pytest.approx(ref_nom, abs=1e-9, nan_ok=True)
+    # interval, real-valued scores with a missing value
+    s = rng.normal(3, 1, n)
+    t = s + rng.normal(0, 0.5, n)
+    t[0] = np.nan
+    ref_int = krippendorff.alpha(
+        reliability_data=np.vstack([s, t]), level_of_measurement="interval"
+    )
+    moments = ag.interval_moments(s, t).sum(axis=0)
+    assert ag.alpha_interval_from_moments(moments) == pytest.approx(ref_int, abs=1e-9)
+
+
+def test_plurality_and_mode_winner_share_the_split_rule():
+    from judgelab.stats import votes
+
+    totals = np.array([[2, 1, 0], [1, 1, 0], [0, 0, 0], [0.5, 0.5 + 1e-12, 0]])
+    got = votes.plurality(totals)
+    assert got[:2].tolist() == [0.0, 2.0] and np.isnan(got[2]) and got[3] == 2.0
+    assert np.isnan(votes.plurality(totals, split=np.nan)[1])
+    df = pd.DataFrame({"pair": [1, 1, 1, 2, 2], "winner": ["x", "x", "y", "x", "y"]})
+    assert votes.mode_winner(df, ["pair"])["winner"].tolist() == ["x", "tie"]
+    assert ag.mode_winner is votes.mode_winner  # old import path kept
+
+
+def test_rank_correlations_of_item_resamples_equal_scipy_on_the_expanded_resample():
+    """The closed forms in the item multiplicities equal scipy on the explicitly expanded
+    resample (formerly calibration._kendall_matrices / _rank_matrices / _kendall_b_weighted
+    / _spearman_weighted, same reference values)."""
+    rng = np.random.default_rng(3)
+    n_items = 12
+    sizes = rng.integers(1, 5, n_items)
+    codes = np.repeat(np.arange(n_items), sizes)
+    x = rng.integers(1, 6, len(codes)).astype(float)
+    y = (x + rng.integers(-2, 3, len(codes))).astype(float)
+    S, TX, TY, sz = ag.kendall_sums(x, y, codes, n_items)
+    LX, EX = ag.rank_sums(x, codes, n_items)
+    LY, EY = ag.rank_sums(y, codes, n_items)
+    W = rng.multinomial(n_items, np.ones(n_items) / n_items, size=20).astype(float)
+    tau = ag.kendall_tau_b_from_weights(W, S, TX, TY, sz)
+    rho = ag.spearman_from_weights(W, LX, EX, LY, EY, codes)
+    for r in range(len(W)):
+        rows = np.concatenate(
+            [np.repeat(np.flatnonzero(codes == i), int(W[r, i])) for i in range(n_items)]
+        )
+        assert tau[r] == pytest.approx(stats.kendalltau(x[rows], y[rows]).statistic, abs=1e-9)
+        assert rho[r] == pytest.approx(stats.spearmanr(x[rows], y[rows]).statistic, abs=1e-9)
+
+
+def test_tidy_rank_correlations_equal_the_generic_row_bootstrap():
+    """Same seed, same item resamples: the tidy Spearman / Kendall (closed forms) give the
+    distribution that cluster_bootstrap_rows gets by calling scipy on every resample."""
+    from judgelab.stats.resampling import cluster_bootstrap_rows
+
+    rng = np.random.default_rng(4)
+    n_items = 35
+    codes = np.repeat(np.arange(n_items), rng.integers(1, 4, n_items))
+    x = rng.integers(1, 8, len(codes)).astype(float)
+    y = (x + rng.integers(-3, 4, len(codes))).astype(float)
+    df = pd.DataFrame({"item_id": [f"i{c:02d}" for c in codes], "x": x, "y": y})
+    for tidy, fn in ((ag.spearman, stats.spearmanr), (ag.kendall_tau, stats.kendalltau)):
+        got = tidy(df, "x", "y", n_boot=60, seed=9).iloc[0]
+        ref = cluster_bootstrap_rows(
+            df["item_id"], lambda rows, fn=fn: fn(x[rows], y[rows]).statistic, n_boot=60, seed=9
+        )
+        assert got["estimate"] == pytest.approx(ref.estimate, abs=1e-9)
+        assert got["ci_low"] == pytest.approx(ref.ci_low, abs=1e-9)
+        assert got["ci_high"] == pytest.approx(ref.ci_high, abs=1e-9)

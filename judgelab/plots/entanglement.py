@@ -8,12 +8,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from judgelab.stats.units import short_model
+
 __all__ = ["agreement_heatmap", "within_vs_across", "ensemble_comparison"]
-
-
-def _short(judge: str) -> str:
-    model = str(judge).split("|")[0]
-    return model.split("/", 1)[1] if model.startswith("judgelab-sim/") else model
 
 
 def _palette(families) -> dict:
@@ -35,7 +32,7 @@ def agreement_heatmap(matrix: pd.DataFrame, families: list, title: str = "pairwi
     order = sorted(range(len(fam)), key=lambda i: (fam[i], str(matrix.index[i])))
     M = matrix.iloc[order, order]
     fam = [fam[i] for i in order]
-    labels = [_short(j) for j in M.index]
+    labels = [short_model(j) for j in M.index]
     n = len(labels)
     fig, ax = plt.subplots(figsize=(0.6 * n + 2.6, 0.55 * n + 1.6))
     mask = np.eye(n, dtype=bool)

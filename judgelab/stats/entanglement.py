@@ -44,23 +44,52 @@ share the item cluster). ``first_order``: a unit is a pair, only its ``ab`` orde
 pair counts as a tie (FastChat's convention). Repeats (``sample``) are aggregated
 within (judge, pair, order) first: the modal verdict (a tie between modes is a tie),
 or the mean score. The item is always the resampling cluster.
+
+**Where things live.** Units: :mod:`judgelab.stats.units`; per-pair sufficient statistics,
+the pair table and matrices: :mod:`judgelab.stats.judge_pairs`; kappa and alpha:
+:mod:`judgelab.stats.agreement`; gap tests and family-label permutations:
+:mod:`judgelab.stats.family_gap`. This module holds the reference labels and one function
+per finding id (``pairwise_kappa_rows``, ``alpha_gap_rows``, ...), composed by
+:func:`entanglement_findings`.
 """
 
 from __future__ import annotations
 
-import itertools
-import math
-from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy import sparse
 
-from judgelab import families as families_mod
 from judgelab.data import DataError
 from judgelab.stats._tidy import finding, findings_frame
+from judgelab.stats.family_gap import (  # noqa: F401  (re-exported)
+    MAX_ENUMERATE,
+    bootstrap_mde,
+    family_label_assignments,
+    gap_rows,
+    mean_over,
+)
+from judgelab.stats.judge_pairs import (  # noqa: F401  (re-exported)
+    PairStats,
+    error_matrix,
+    judge_pairs,
+    kappa_matrix,
+    pair_stats,
+    pair_table,
+    phi_from_counts,
+    phi_reason,
+    relation,
+)
 from judgelab.stats.resampling import cluster_bootstrap
+from judgelab.stats.units import (  # noqa: F401  (re-exported: old import path)
+    CLASSES,
+    ORDER_AGGREGATIONS,
+    TIE_POLICIES,
+    UnitMatrix,
+    identity_of,
+    preference_codes,
+    unit_matrix,
+)
 
 __all__ = [
     "CLASSES",
@@ -76,362 +105,12 @@ __all__ = [
     "identity_of",
 ]
 
-#: Pairwise verdict classes, relative to the canonical pair (response_a < response_b).
-CLASSES = ("a", "b", "tie")
-ORDER_AGGREGATIONS = ("per_call", "first_order", "consistent_only")
-TIE_POLICIES = ("class", "drop")
 REFERENCES = ("auto", "truth", "human")
-#: More distinct family-label assignments than this: sample them instead of enumerating.
-MAX_ENUMERATE = 20_000
-
-
-def identity_of(model, backend, judge_version) -> str:
-    """The identity string ``model|backend|judge_version`` (DESIGN.md)."""
-    return f"{model}|{backend}|{judge_version}"
-
-
-# ---------------------------------------------------------------------------------------
-# units
-# ---------------------------------------------------------------------------------------
-
-
-@dataclass
-class UnitMatrix:
-    """Verdicts of m judges on n units, one column per judge identity.
-
-    ``values`` is ``(n_units, m)`` float: class codes 0 (``a`` = response_a wins),
-    1 (``b``), 2 (tie) for pairwise verdicts (``kind="nominal"``), or scores
-    (``kind="interval"``); nan = not judged, not parsed, or dropped by the tie policy.
-    ``units`` holds ``item_id`` and the unit key (``response_a``, ``response_b`` sorted,
-    ``shown_first`` under ``per_call``; ``response_id`` for scores). ``item_index`` maps
-    each unit to its item (the bootstrap cluster).
-    """
-
-    units: pd.DataFrame
-    values: np.ndarray
-    judges: list[str]
-    families: list[str | None]
-    kind: str
-    order_aggregation: str
-    tie_policy: str
-    protocol: str
-    n_excluded: dict[str, int] = field(default_factory=dict)
-
-    @property
-    def items(self) -> np.ndarray:
-        return np.asarray(pd.unique(self.units["item_id"]))
-
-    @property
-    def item_index(self) -> np.ndarray:
-        codes, _ = pd.factorize(self.units["item_id"], sort=False)
-        return codes.astype(np.int64)
-
-    @property
-    def n_items(self) -> int:
-        return int(self.units["item_id"].nunique())
-
-    def frame(self, labels: bool = True) -> pd.DataFrame:
-        """Wide frame: the unit columns then one column per judge (class labels or scores)."""
-        vals = pd.DataFrame(self.values, columns=self.judges)
-        if labels and self.kind == "nominal":
-            vals = vals.apply(lambda c: c.map(lambda v: None if np.isnan(v) else CLASSES[int(v)]))
-        return pd.concat([self.units.reset_index(drop=True), vals], axis=1)
-
-    def subset(self, judges: list[str]) -> UnitMatrix:
-        idx = [self.judges.index(j) for j in judges]
-        return UnitMatrix(
-            self.units,
-            self.values[:, idx],
-            [self.judges[i] for i in idx],
-            [self.families[i] for i in idx],
-            self.kind,
-            self.order_aggregation,
-            self.tie_policy,
-            self.protocol,
-            dict(self.n_excluded),
-        )
-
-
-def _check_settings(order_aggregation: str, tie_policy: str) -> None:
-    if order_aggregation not in ORDER_AGGREGATIONS:
-        raise ValueError(
-            f"order_aggregation must be one of {ORDER_AGGREGATIONS}, not {order_aggregation!r}"
-        )
-    if tie_policy not in TIE_POLICIES:
-        raise ValueError(
-            f"tie_policy must be 'class' or 'drop' for kappa, alpha and error rates "
-            f"(STATISTICS.md 'Ties'), not {tie_policy!r}"
-        )
-
-
-def _modal_code(counts: np.ndarray, tie_code: int = 2) -> np.ndarray:
-    """Modal class per row of a (n, K) count matrix; a tie between modes gives ``tie_code``."""
-    mx = counts.max(axis=1)
-    n_modes = (counts == mx[:, None]).sum(axis=1)
-    out = counts.argmax(axis=1).astype(float)
-    out[n_modes > 1] = tie_code
-    out[mx == 0] = np.nan
-    return out
-
-
-def _identity_families(v: pd.DataFrame, families: dict | None) -> dict[str, str | None]:
-    out: dict[str, str | None] = {}
-    fam_col = (
-        v["judge_family"]
-        if "judge_family" in v.columns
-        else pd.Series([None] * len(v), index=v.index)
-    )
-    for ident, model, fam in zip(v["_judge"], v["model"], fam_col, strict=True):
-        if ident in out and out[ident] is not None:
-            continue
-        f = fam if isinstance(fam, str) and fam else None
-        if families and (ident in families or model in families):
-            f = families.get(ident, families.get(model))
-        out[ident] = f if f is not None else families_mod.family_of(model)
-    return out
-
-
-def unit_matrix(
-    verdicts: pd.DataFrame,
-    *,
-    protocol: str | None = None,
-    order_aggregation: str = "per_call",
-    tie_policy: str = "class",
-    families: dict[str, str] | None = None,
-    judges: list[str] | None = None,
-) -> UnitMatrix:
-    """Tidy verdicts -> a :class:`UnitMatrix` (units x judge identities).
-
-    Only parsed verdicts (``parse_ok``) enter; repeats are aggregated within
-    (judge, unit); ``order_aggregation`` defines the unit (module docstring);
-    ``tie_policy="drop"`` removes a judge's tie verdicts (after aggregation).
-    ``families`` overrides a judge's family (keys: identity strings or models);
-    otherwise the ``judge_family`` column, else :func:`judgelab.families.family_of`.
-    ``judges`` fixes the column order (identity strings).
-    """
-    _check_settings(order_aggregation, tie_policy)
-    need = ["model", "backend", "judge_version", "protocol", "item_id"]
-    missing = [c for c in need if c not in verdicts.columns]
-    if missing:
-        raise DataError("verdicts", missing[0], f"missing column(s) {missing}")
-    v = verdicts.copy()
-    protos = sorted(v["protocol"].dropna().unique())
-    if protocol is None:
-        protocol = "pairwise" if "pairwise" in protos else (protos[0] if protos else "pairwise")
-    if protocol not in ("pairwise", "single"):
-        raise ValueError(
-            f"family entanglement analyses pairwise or single verdicts, not {protocol!r}"
-        )
-    v = v[v["protocol"] == protocol]
-    if v.empty:
-        raise DataError("verdicts", "protocol", f"no {protocol} verdicts to analyse")
-    v["_judge"] = [
-        identity_of(*t) for t in zip(v["model"], v["backend"], v["judge_version"], strict=True)
-    ]
-    fam_map = _identity_families(v, families)
-    n_total = len(v)
-    ok = (
-        v["parse_ok"].fillna(False).astype(bool)
-        if "parse_ok" in v.columns
-        else pd.Series(True, index=v.index)
-    )
-    v = v[ok.to_numpy()]
-    excluded = {"unparsed_rows": int(n_total - len(v))}
-    if "sample" not in v.columns:
-        v["sample"] = 0
-
-    if protocol == "pairwise":
-        units, wide = _pairwise_units(v, order_aggregation, excluded)
-        kind = "nominal"
-    else:
-        units, wide = _single_units(v)
-        kind = "interval"
-
-    all_judges = list(wide.columns)
-    if judges is None:
-        judges = sorted(all_judges, key=lambda j: (str(fam_map.get(j)), j))
-    else:
-        unknown = [j for j in judges if j not in all_judges]
-        if unknown:
-            raise ValueError(f"judges without parsed {protocol} verdicts: {unknown}")
-    values = wide[judges].to_numpy(dtype=float)
-    if kind == "nominal" and tie_policy == "drop":
-        excluded["dropped_ties"] = int(np.sum(values == 2))
-        values = np.where(values == 2, np.nan, values)
-    keep = ~np.all(np.isnan(values), axis=1)
-    units = units[keep].reset_index(drop=True)
-    values = values[keep]
-    return UnitMatrix(
-        units=units,
-        values=values,
-        judges=list(judges),
-        families=[fam_map.get(j) for j in judges],
-        kind=kind,
-        order_aggregation=order_aggregation,
-        tie_policy=tie_policy,
-        protocol=protocol,
-        n_excluded=excluded,
-    )
-
-
-def _pairwise_units(
-    v: pd.DataFrame, order_aggregation: str, excluded: dict
-) -> tuple[pd.DataFrame, pd.DataFrame]:
-    for c in ("response_a", "response_b"):
-        if c not in v.columns:
-            raise DataError("verdicts", c, "pairwise verdicts need response_a and response_b")
-    ra = v["response_a"].astype(str).to_numpy()
-    rb = v["response_b"].astype(str).to_numpy()
-    order = (
-        v["order"].fillna("ab").astype(str).to_numpy()
-        if "order" in v.columns
-        else np.full(len(v), "ab")
-    )
-    bad_order = ~np.isin(order, ["ab", "ba"])
-    if bad_order.any():
-        raise DataError(
-            "verdicts", "order", "order must be 'ab' or 'ba'", np.flatnonzero(bad_order)
-        )
-    lo = np.where(ra <= rb, ra, rb)
-    hi = np.where(ra <= rb, rb, ra)
-    first = np.where(order == "ab", ra, rb)
-    # The winner as a response id: the stored winner when present, else from the displayed
-    # choice and the order (A is the answer shown first).
-    win = (
-        v["winner"].to_numpy(dtype=object)
-        if "winner" in v.columns
-        else np.full(len(v), None, dtype=object)
-    )
-    choice = (
-        v["choice"].to_numpy(dtype=object)
-        if "choice" in v.columns
-        else np.full(len(v), None, dtype=object)
-    )
-    second = np.where(order == "ab", rb, ra)
-    # vectorised: object arrays of strings, compared element-wise
-    has_win = np.array([isinstance(w, str) and w != "" for w in win], dtype=bool)
-    ch = np.array([c if isinstance(c, str) else "" for c in choice], dtype=object)
-    from_choice = np.where(
-        ch == "A",
-        first,
-        np.where(ch == "B", second, np.where(np.isin(ch, ["tie", "C"]), "tie", "")),
-    )
-    w = np.where(
-        has_win, np.array([x if isinstance(x, str) else "" for x in win], dtype=object), from_choice
-    )
-    w = w.astype(str)
-    code = np.full(len(v), np.nan)
-    code[w == "tie"] = 2.0
-    code[(w == lo) & (w != "tie")] = 0.0
-    code[(w == hi) & (w != "tie")] = 1.0
-    bad = (w != "") & np.isnan(code)
-    if bad.any():
-        rows = np.flatnonzero(bad)
-        raise DataError(
-            "verdicts",
-            "winner",
-            f"winner {w[rows[0]]!r} is neither response of its pair nor 'tie'",
-            [int(i) for i in v.index[rows]],  # row labels of the verdict table as given
-        )
-    d = pd.DataFrame(
-        {
-            "judge": v["_judge"].to_numpy(),
-            "item_id": v["item_id"].astype(str).to_numpy(),
-            "response_a": lo,
-            "response_b": hi,
-            "shown_first": first,
-            "order": order,
-            "code": code,
-        }
-    )
-    excluded["no_verdict_rows"] = int(np.isnan(code).sum())
-    d = d[~np.isnan(code)]
-    if order_aggregation == "first_order":
-        d = d[d["order"] == "ab"]
-    key = ["item_id", "response_a", "response_b", "shown_first"]
-    # repeats -> modal verdict per (judge, pair, order)
-    counts = (
-        d.assign(c=d["code"].astype(int))
-        .groupby(["judge", *key, "c"], sort=False)
-        .size()
-        .unstack("c", fill_value=0)
-        .reindex(columns=[0, 1, 2], fill_value=0)
-    )
-    per_order = pd.Series(
-        _modal_code(counts.to_numpy()), index=counts.index, name="code"
-    ).reset_index()
-    if order_aggregation == "consistent_only":
-        g = per_order.groupby(["judge", "item_id", "response_a", "response_b"], sort=False)["code"]
-        n_orders = g.transform("size")
-        excluded["single_order_pairs"] = int(
-            per_order[n_orders < 2]
-            .groupby(["judge", "item_id", "response_a", "response_b"])
-            .ngroups
-        )
-        both = per_order[n_orders >= 2]
-        agg = both.groupby(["judge", "item_id", "response_a", "response_b"], sort=False)[
-            "code"
-        ].agg(lambda s: s.iloc[0] if s.nunique() == 1 else 2.0)
-        per_order = agg.reset_index()
-        key = ["item_id", "response_a", "response_b"]
-    elif order_aggregation == "first_order":
-        per_order = per_order.drop(columns="shown_first")
-        key = ["item_id", "response_a", "response_b"]
-    wide = per_order.pivot_table(
-        index=key, columns="judge", values="code", aggfunc="first", sort=False
-    )
-    wide.columns.name = None
-    units = wide.index.to_frame(index=False)
-    return units, wide.reset_index(drop=True)
-
-
-def _single_units(v: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
-    if "response_id" not in v.columns or "score" not in v.columns:
-        raise DataError("verdicts", "score", "single-score verdicts need response_id and score")
-    d = pd.DataFrame(
-        {
-            "judge": v["_judge"].to_numpy(),
-            "item_id": v["item_id"].astype(str).to_numpy(),
-            "response_id": v["response_id"].astype(str).to_numpy(),
-            "score": pd.to_numeric(v["score"], errors="coerce").to_numpy(),
-        }
-    ).dropna(subset=["score"])
-    wide = d.pivot_table(
-        index=["item_id", "response_id"],
-        columns="judge",
-        values="score",
-        aggfunc="mean",
-        sort=False,
-    )
-    wide.columns.name = None
-    return wide.index.to_frame(index=False), wide.reset_index(drop=True)
 
 
 # ---------------------------------------------------------------------------------------
 # reference labels
 # ---------------------------------------------------------------------------------------
-
-
-def _canonical_prefs(preferences: pd.DataFrame) -> pd.DataFrame:
-    p = preferences.copy()
-    ra, rb = p["response_a"].astype(str), p["response_b"].astype(str)
-    swap = (ra > rb).to_numpy()
-    pref = p["preference"].astype(str).str.lower().to_numpy()
-    bad = ~np.isin(pref, ["a", "b", "tie"])
-    if bad.any():
-        raise DataError(
-            "preferences", "preference", "preference must be a, b or tie", np.flatnonzero(bad)
-        )
-    code = np.where(pref == "tie", 2, np.where((pref == "a") ^ swap, 0, 1)).astype(float)
-    return pd.DataFrame(
-        {
-            "item_id": p["item_id"].astype(str).to_numpy(),
-            "response_a": np.where(swap, rb, ra),
-            "response_b": np.where(swap, ra, rb),
-            "rater_id": p["rater_id"].astype(str).to_numpy(),
-            "code": code,
-        }
-    )
 
 
 def human_majority(dataset, *, unanimous: bool = False, min_raters: int = 1) -> pd.DataFrame:
@@ -446,7 +125,7 @@ def human_majority(dataset, *, unanimous: bool = False, min_raters: int = 1) -> 
     cols = ["item_id", "response_a", "response_b", "code", "n_raters"]
     if prefs is None or len(prefs) == 0:
         return pd.DataFrame(columns=cols)
-    c = _canonical_prefs(prefs)
+    c = preference_codes(prefs)
     key = ["item_id", "response_a", "response_b"]
     counts = (
         c.groupby([*key, "code"])
@@ -529,340 +208,458 @@ def _drop_ref_ties(ref: np.ndarray, um: UnitMatrix) -> np.ndarray:
     return ref
 
 
-def error_matrix(um: UnitMatrix, ref: np.ndarray, score_tolerance: float = 1.0) -> np.ndarray:
-    """``(n_units, m)`` 0/1 errors (nan where the judge or the reference is missing)."""
-    vals = um.values
-    if um.kind == "interval":
-        err = (np.abs(vals - ref[:, None]) > score_tolerance).astype(float)
-    else:
-        err = (vals != ref[:, None]).astype(float)
-    err[np.isnan(vals) | np.isnan(ref)[:, None]] = np.nan
-    return err
-
-
 # ---------------------------------------------------------------------------------------
-# per-item sufficient statistics and vectorised statistics
+# findings: one function per finding id, composed by entanglement_findings
 # ---------------------------------------------------------------------------------------
 
 
-def _item_sum(item_index: np.ndarray, n_items: int, X: np.ndarray) -> np.ndarray:
-    """Sum the rows of X (n_units, k) by item -> (n_items, k), one sparse product."""
-    G = sparse.csr_matrix(
-        (np.ones(len(item_index)), (item_index, np.arange(len(item_index)))),
-        shape=(n_items, len(item_index)),
-    )
-    return np.asarray(G @ X)
-
-
-def _categories(um: UnitMatrix) -> np.ndarray:
-    if um.kind == "nominal":
-        return np.arange(len(CLASSES), dtype=float)
-    v = um.values[~np.isnan(um.values)]
-    return np.unique(np.round(v))
-
-
-def _onehot(um: UnitMatrix, cats: np.ndarray) -> np.ndarray:
-    vals = um.values if um.kind == "nominal" else np.round(um.values)
-    return (vals[:, :, None] == cats[None, None, :]).astype(float)
-
-
-def _pairs(m: int) -> list[tuple[int, int]]:
-    return list(itertools.combinations(range(m), 2))
+_UNIT_DESCRIPTIONS = {
+    "per_call": "unit = (pair, order)",
+    "first_order": "unit = pair (ab order only)",
+    "consistent_only": "unit = pair (both orders; inconsistent = tie)",
+}
 
 
 @dataclass
-class _Stats:
-    """Per-item sufficient statistics of every judge pair (columns grouped by pair)."""
+class EntanglementPanel:
+    """What every entanglement finding reads: the units, the judge pairs with their
+    per-item statistics, the family relation of each pair, errors against the reference
+    and the bootstrap / permutation settings."""
 
-    pairs: list[tuple[int, int]]
-    K: int
-    cats: np.ndarray
-    joint: np.ndarray  # (n_items, P, K*K) joint verdict counts
-    interval: np.ndarray | None  # (n_items, P, 4): N, sum d^2, sum v, sum v^2
-    err: np.ndarray | None  # (n_items, P, 4): n, s_i, s_j, s_ij
+    um: UnitMatrix
+    st: PairStats
+    within: np.ndarray  # (P,) bool: pair inside one family
+    boot: dict
+    settings: str
+    alpha: float
+    ref: np.ndarray | None = None
+    ref_src: str | None = None
+    err: np.ndarray | None = None
+    assignments: np.ndarray | None = None  # family-label permutation (None: no test)
+    enumerated: tuple[int, bool] | None = None  # (distinct assignments, enumerated?)
 
+    @property
+    def pairs(self) -> list[tuple[int, int]]:
+        return self.st.pairs
 
-def _sufficient(um: UnitMatrix, err: np.ndarray | None) -> _Stats:
-    m = len(um.judges)
-    pairs = _pairs(m)
-    cats = _categories(um)
-    K = len(cats)
-    oh = _onehot(um, cats)
-    idx, n_items = um.item_index, um.n_items
-    joint = (
-        np.stack(
-            [(oh[:, i, :, None] * oh[:, j, None, :]).reshape(len(oh), K * K) for i, j in pairs],
-            axis=1,
+    @property
+    def families(self) -> list[str]:
+        return sorted({f for f in self.um.families if f is not None})
+
+    def family_mask(self, family: str) -> np.ndarray:
+        fam = self.um.families
+        return np.array([fam[i] == family and fam[j] == family for i, j in self.pairs])
+
+    @property
+    def alpha_kind(self) -> str:
+        return (
+            "Krippendorff alpha (nominal)"
+            if self.um.kind == "nominal"
+            else "Krippendorff alpha (interval)"
         )
-        if pairs
-        else np.zeros((len(oh), 0, K * K))
-    )
-    J = _item_sum(idx, n_items, joint.reshape(len(oh), -1)).reshape(n_items, len(pairs), K * K)
-    inter = None
-    if um.kind == "interval":
-        x = um.values
-        cols = []
-        for i, j in pairs:
-            both = ~(np.isnan(x[:, i]) | np.isnan(x[:, j]))
-            a = np.where(both, x[:, i], 0.0)
-            b = np.where(both, x[:, j], 0.0)
-            cols.append(np.stack([both.astype(float), (a - b) ** 2, a + b, a * a + b * b], axis=1))
-        inter = _item_sum(idx, n_items, np.concatenate(cols, axis=1)).reshape(
-            n_items, len(pairs), 4
+
+    @property
+    def alpha_point(self) -> np.ndarray:
+        return self.st.alpha(self.st.alpha_per_item().sum(0)[None, :])[0]
+
+    @property
+    def n_units(self) -> int:
+        """Units at least two judges parsed."""
+        return int(np.sum(np.sum(~np.isnan(self.um.values), axis=1) >= 2))
+
+    # errors
+    @property
+    def phi_point(self) -> np.ndarray | None:
+        return None if self.st.err is None else phi_from_counts(self.st.err.sum(0))
+
+    def phi_of(self, T: np.ndarray) -> np.ndarray:
+        return phi_from_counts(T.reshape(len(T), len(self.pairs), 4))
+
+    @property
+    def err_per_item(self) -> np.ndarray:
+        return self.st.err.reshape(len(self.st.err), -1)
+
+    @property
+    def n_err_units(self) -> int:
+        return int(np.sum(np.sum(~np.isnan(self.err), axis=1) >= 2))
+
+    @property
+    def n_no_ref(self) -> int:
+        return int(np.isnan(self.ref).sum())
+
+    @property
+    def ref_note(self) -> str:
+        return f"errors against {self.ref_src}; {self.settings}"
+
+    @property
+    def phi_defined(self) -> np.ndarray:
+        return ~np.isnan(self.phi_point)
+
+    @property
+    def undefined_phi_note(self) -> str | None:
+        defined, err, um = self.phi_defined, self.err, self.um
+        if defined.all():
+            return None
+        zero_err = [
+            um.judges[k]
+            for k in range(len(um.judges))
+            if np.nansum(err[:, k]) == 0 and np.any(~np.isnan(err[:, k]))
+        ]
+        return f"phi undefined (excluded) for {int((~defined).sum())} judge pairs" + (
+            f"; judges without errors: {zero_err}" if zero_err else ""
         )
-    E = None
-    if err is not None:
-        cols = []
-        for i, j in pairs:
-            both = ~(np.isnan(err[:, i]) | np.isnan(err[:, j]))
-            a = np.where(both, err[:, i], 0.0)
-            b = np.where(both, err[:, j], 0.0)
-            cols.append(np.stack([both.astype(float), a, b, a * b], axis=1))
-        E = _item_sum(idx, n_items, np.concatenate(cols, axis=1)).reshape(n_items, len(pairs), 4)
-    return _Stats(pairs, K, cats, J, inter, E)
 
 
-def _kappa(J: np.ndarray, K: int, weights: np.ndarray | None = None) -> np.ndarray:
-    """Cohen's kappa from joint counts ``(..., K*K)``; nan when p_e = 1 or no units.
-
-    Unweighted: (p_o - p_e) / (1 - p_e). Weighted: 1 - sum w o / sum w e (Cohen 1968)."""
-    J = J.reshape(*J.shape[:-1], K, K)
-    N = J.sum(axis=(-1, -2))
-    with np.errstate(invalid="ignore", divide="ignore"):
-        r = J.sum(axis=-1) / N[..., None]
-        c = J.sum(axis=-2) / N[..., None]
-        o = J / N[..., None, None]
-        e = r[..., :, None] * c[..., None, :]
-        if weights is None:
-            po = np.trace(o, axis1=-2, axis2=-1)
-            pe = np.trace(e, axis1=-2, axis2=-1)
-            k = (po - pe) / (1.0 - pe)
-            k = np.where(np.isclose(pe, 1.0) | (N == 0), np.nan, k)
-        else:
-            num = (weights * o).sum(axis=(-1, -2))
-            den = (weights * e).sum(axis=(-1, -2))
-            k = 1.0 - num / den
-            k = np.where(np.isclose(den, 0.0) | (N == 0), np.nan, k)
-    return k
-
-
-def _alpha_nominal(J: np.ndarray, K: int) -> np.ndarray:
-    """Krippendorff's nominal alpha of two coders from joint counts ``(..., K*K)``."""
-    J = J.reshape(*J.shape[:-1], K, K)
-    N = J.sum(axis=(-1, -2))
-    D = N - np.trace(J, axis1=-2, axis2=-1)
-    nc = J.sum(axis=-1) + J.sum(axis=-2)
-    n = 2.0 * N
-    den = n * n - (nc * nc).sum(axis=-1)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        a = 1.0 - (n - 1.0) * 2.0 * D / den
-    return np.where((den <= 0) | (N < 1), np.nan, a)
-
-
-def _alpha_interval(S: np.ndarray) -> np.ndarray:
-    """Krippendorff's interval alpha of two coders from (N, sum d^2, sum v, sum v^2)."""
-    N, sd, sv, sv2 = S[..., 0], S[..., 1], S[..., 2], S[..., 3]
-    n = 2.0 * N
-    den = n * sv2 - sv * sv
-    with np.errstate(invalid="ignore", divide="ignore"):
-        a = 1.0 - (n - 1.0) * sd / den
-    return np.where((den <= 1e-12 * np.maximum(1.0, n * sv2)) | (N < 1), np.nan, a)
-
-
-def _phi(E: np.ndarray) -> np.ndarray:
-    """phi of two 0/1 vectors from (n, s_i, s_j, s_ij); nan when either is constant."""
-    n, si, sj, sij = E[..., 0], E[..., 1], E[..., 2], E[..., 3]
-    den = si * (n - si) * sj * (n - sj)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        p = (n * sij - si * sj) / np.sqrt(den)
-    return np.where(den > 0, p, np.nan)
-
-
-def _weights_matrix(um: UnitMatrix, cats: np.ndarray) -> np.ndarray | None:
-    if um.kind == "nominal":
-        return None
-    return (cats[:, None] - cats[None, :]) ** 2
-
-
-# ---------------------------------------------------------------------------------------
-# pair table
-# ---------------------------------------------------------------------------------------
-
-
-def _relation(fi, fj) -> str:
-    return "within" if (fi is not None and fi == fj) else "across"
-
-
-def pair_table(um: UnitMatrix, err: np.ndarray | None = None) -> pd.DataFrame:
-    """One row per judge pair: families, relation (within/across), shared units,
-    kappa, alpha and (with ``err``) the error phi, with reasons where undefined."""
-    st = _sufficient(um, err)
-    tot_j = st.joint.sum(axis=0)
-    w = _weights_matrix(um, st.cats)
-    kap = _kappa(tot_j, st.K, w)
-    alp = (
-        _alpha_interval(st.interval.sum(axis=0))
-        if um.kind == "interval"
-        else _alpha_nominal(tot_j, st.K)
+def entanglement_panel(
+    um: UnitMatrix,
+    dataset=None,
+    *,
+    reference: str = "auto",
+    n_boot: int = 2000,
+    seed: int = 0,
+    ci_level: float = 0.95,
+    n_perm: int = 9999,
+    min_raters: int = 2,
+    score_tolerance: float = 1.0,
+    alpha: float = 0.05,
+    permutation: bool = True,
+) -> EntanglementPanel:
+    """Prepare an :class:`EntanglementPanel` (see :func:`entanglement_findings`)."""
+    unit_desc = (
+        _UNIT_DESCRIPTIONS[um.order_aggregation] if um.kind == "nominal" else "unit = response"
     )
+    settings = f"{unit_desc}; tie_policy={um.tie_policy}; clusters = items"
+    ref = ref_src = err = None
+    if dataset is not None:
+        ref, ref_src = reference_labels(
+            um, dataset, reference, min_raters=min_raters, score_tolerance=score_tolerance
+        )
+        err = error_matrix(um, ref, score_tolerance)
+    st = pair_stats(um, err)
+    fam = um.families
+    within = np.array([relation(fam[i], fam[j]) == "within" for i, j in st.pairs])
+    pn = EntanglementPanel(
+        um, st, within, {"n_boot": n_boot, "seed": seed, "ci_level": ci_level}, settings, alpha,
+        ref, ref_src, err,
+    )  # fmt: skip
+    if permutation and within.any() and (~within).any():
+        pn.assignments, n_distinct, enumerated = family_label_assignments(
+            fam, n_sample=n_perm, seed=seed
+        )
+        pn.enumerated = (n_distinct, enumerated)
+    return pn
+
+
+def _fmt_conclusion(res, text: str) -> str:
+    if res.estimate is None:
+        return f"Undefined: {res.reason}."
+    ci = (
+        f" (95% CI {res.ci_low:.2f} to {res.ci_high:.2f})"
+        if res.ci_low is not None
+        else " (no CI: " + str(res.reason) + ")"
+    )
+    return f"{text} {res.estimate:.2f}{ci}."
+
+
+def pairwise_kappa_rows(pn: EntanglementPanel) -> list[dict]:
+    """``pairwise_kappa`` per judge pair (BCa item-cluster CI), with the pair's alpha and
+    error phi as extra columns."""
+    um, st = pn.um, pn.st
+    kappa_kind = (
+        "Cohen's kappa (tie a class)"
+        if um.kind == "nominal"
+        else "Cohen's kappa, quadratic weights on scores"
+    )
+    alpha_point, phi_point = pn.alpha_point, pn.phi_point
     rows = []
-    for p, (i, j) in enumerate(st.pairs):
-        n = int(tot_j[p].sum())
-        row = {
-            "judge_i": um.judges[i],
-            "judge_j": um.judges[j],
-            "family_i": um.families[i],
-            "family_j": um.families[j],
-            "relation": _relation(um.families[i], um.families[j]),
-            "n_units": n,
-            "kappa": None if np.isnan(kap[p]) else float(kap[p]),
-            "alpha": None if np.isnan(alp[p]) else float(alp[p]),
+    for p, (i, j) in enumerate(pn.pairs):
+        Jp = st.joint[:, p, :]
+        n_units = int(Jp.sum())
+        res = cluster_bootstrap(
+            Jp[Jp.sum(1) > 0] if n_units else Jp, st.kappa, method="bca", **pn.boot
+        )
+        fi, fj = um.families[i], um.families[j]
+        rel = relation(fi, fj)
+        extra = {
+            "family_i": fi,
+            "family_j": fj,
+            "relation": rel,
+            "alpha_ij": None if np.isnan(alpha_point[p]) else float(alpha_point[p]),
         }
-        if st.err is not None:
-            e = st.err[:, p, :].sum(axis=0)
-            ph = _phi(e)
-            row["n_error_units"] = int(e[0])
-            row["errors_i"] = int(e[1])
-            row["errors_j"] = int(e[2])
-            row["error_phi"] = None if np.isnan(ph) else float(ph)
-            row["error_phi_reason"] = _phi_reason(e, um.judges[i], um.judges[j])
-        rows.append(row)
-    return pd.DataFrame(rows)
+        if phi_point is not None:
+            extra["error_phi"] = None if np.isnan(phi_point[p]) else float(phi_point[p])
+            extra["error_phi_reason"] = phi_reason(
+                st.err[:, p, :].sum(0), um.judges[i], um.judges[j]
+            )
+        est = res.estimate
+        concl = (
+            f"{um.judges[i]} and {um.judges[j]} ({rel} family) agree at kappa {est:.2f}."
+            if est is not None
+            else "kappa undefined on these units."
+        )
+        rows.append(
+            finding(
+                "pairwise_kappa",
+                slice={"judge_pair": [um.judges[i], um.judges[j]]},
+                n=n_units,
+                n_excluded=None,
+                conclusion=concl,
+                **{
+                    **res.finding_kwargs(),
+                    "method": f"{kappa_kind}; {pn.settings}; {res.method}",
+                },
+                **extra,
+            )
+        )
+    return rows
 
 
-def _phi_reason(e: np.ndarray, ji: str, jj: str) -> str | None:
-    n, si, sj = e[0], e[1], e[2]
-    if n == 0:
-        return "no units with a reference that both judges parsed"
-    for s, name in ((si, ji), (sj, jj)):
-        if s == 0:
-            return f"judge {name} made no errors on the shared units (phi undefined)"
-        if s == n:
-            return f"judge {name} erred on every shared unit (phi undefined)"
-    return None
-
-
-def kappa_matrix(
-    um: UnitMatrix, statistic: str = "kappa", err: np.ndarray | None = None
-) -> pd.DataFrame:
-    """Square judges x judges matrix of ``kappa``, ``alpha`` or ``error_phi`` (diagonal 1),
-    ordered by family then identity (the order of ``um.judges``)."""
-    pt = pair_table(um, err)
-    M = pd.DataFrame(np.eye(len(um.judges)), index=um.judges, columns=um.judges)
-    for r in pt.itertuples():
-        val = getattr(r, statistic)
-        val = np.nan if val is None else val
-        M.loc[r.judge_i, r.judge_j] = val
-        M.loc[r.judge_j, r.judge_i] = val
-    return M
-
-
-# ---------------------------------------------------------------------------------------
-# family-label permutation
-# ---------------------------------------------------------------------------------------
-
-
-def _n_assignments(sizes: list[int]) -> int:
-    """Distinct partitions of sum(sizes) judges into unlabelled blocks of these sizes:
-    m! / (prod s! * prod over equal sizes of k!)."""
-    m = sum(sizes)
-    den = 1
-    for s in sizes:
-        den *= math.factorial(s)
-    for k in Counter(sizes).values():
-        den *= math.factorial(k)
-    return math.factorial(m) // den
-
-
-def family_label_assignments(
-    labels: list, max_enumerate: int = MAX_ENUMERATE, n_sample: int = 9999, seed: int = 0
-):
-    """Distinct assignments of family labels to judges with the family sizes kept.
-
-    Returns ``(assignments, n_distinct, enumerated)``: an array ``(A, m)`` of block
-    numbers. Only the partition matters for within/across, so assignments that merely
-    rename equally sized families are one assignment (6 judges in 3 families of 2: 15).
-    With more than ``max_enumerate`` distinct assignments, ``n_sample`` random ones are
-    drawn (seeded) and ``enumerated`` is False.
-    Unknown families (None) are singleton blocks.
-    """
-    lab = [f"__unknown_{k}" if x is None else x for k, x in enumerate(labels)]
-    sizes = sorted(Counter(lab).values(), reverse=True)
-    m = len(lab)
-    total = _n_assignments(sizes)
-    if total > max_enumerate:
-        rng = np.random.default_rng(seed)
-        base = np.repeat(np.arange(len(sizes)), sizes)
-        out = np.stack([rng.permutation(base) for _ in range(n_sample)])
-        return out, total, False
-    out: list[list[int]] = []
-
-    def rec(assign: list[int], remaining: list[int], block: int):
-        try:
-            first = assign.index(-1)
-        except ValueError:
-            out.append(list(assign))
-            return
-        free = [k for k in range(first + 1, m) if assign[k] == -1]
-        for s in sorted(set(remaining)):
-            rest = list(remaining)
-            rest.remove(s)
-            for comb in itertools.combinations(free, s - 1):
-                a = list(assign)
-                a[first] = block
-                for k in comb:
-                    a[k] = block
-                rec(a, rest, block + 1)
-
-    rec([-1] * m, sizes, 0)
-    arr = np.array(out, dtype=int)
-    assert len(arr) == total, (len(arr), total)
-    return arr, total, True
-
-
-def _gap_for_assignments(pairs, values: np.ndarray, assignments: np.ndarray) -> np.ndarray:
-    """within-mean minus across-mean of per-pair values for each assignment (nan pairs skipped)."""
-    ii = np.array([p[0] for p in pairs])
-    jj = np.array([p[1] for p in pairs])
-    within = assignments[:, ii] == assignments[:, jj]  # (A, P)
-    ok = ~np.isnan(values)
-    v = np.where(ok, values, 0.0)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        wm = (within * ok * v).sum(1) / (within * ok).sum(1)
-        am = (~within * ok * v).sum(1) / (~within * ok).sum(1)
-    return wm - am
-
-
-# ---------------------------------------------------------------------------------------
-# findings
-# ---------------------------------------------------------------------------------------
-
-
-def _mean_over(values: np.ndarray, mask: np.ndarray) -> np.ndarray:
-    """nan-mean over the pairs in ``mask`` of ``values (B, P)``; nan when none defined."""
-    v = values[:, mask]
-    with np.errstate(invalid="ignore"):
-        cnt = np.sum(~np.isnan(v), axis=1)
-        s = np.nansum(v, axis=1)
-        return np.where(cnt > 0, s / np.maximum(cnt, 1), np.nan)
-
-
-def _mde(
-    res, alpha: float = 0.05, power: float = 0.8, alternative: str = "two-sided"
-) -> float | None:
-    """Minimum detectable effect (80% power at level ``alpha``) of a Wald test with the
-    bootstrap standard error: (z_{1-alpha/2} + z_power) SE, or z_{1-alpha} one-sided
-    (:func:`judgelab.stats.power.minimum_detectable_effect` with ``se``)."""
-    from judgelab.stats.power import minimum_detectable_effect
-
-    d = np.asarray(res.distribution, dtype=float)
-    d = d[np.isfinite(d)]
-    if d.size < 2:
-        return None
-    m = minimum_detectable_effect(
-        se=float(d.std(ddof=1)), alpha=alpha, power=power, alternative=alternative
+def _alpha_mean(pn: EntanglementPanel, mask: np.ndarray):
+    """Bootstrap of the mean alpha over the pairs in ``mask`` (BCa)."""
+    return cluster_bootstrap(
+        pn.st.alpha_per_item(),
+        lambda T: mean_over(pn.st.alpha(T), mask),
+        method="bca",
+        **pn.boot,
     )
-    return float(m) if np.isfinite(m) else None
+
+
+def _with_method(res, method: str) -> dict:
+    return {**res.finding_kwargs(), "method": f"{method}; {res.method}"}
+
+
+def alpha_within_family_rows(pn: EntanglementPanel) -> list[dict]:
+    """``alpha_within_family`` per family and pooled over all within-family pairs."""
+    rows = []
+    for f in pn.families:
+        fmask = pn.family_mask(f)
+        if not fmask.any():
+            rows.append(
+                finding(
+                    "alpha_within_family",
+                    None,
+                    slice={"family": f},
+                    reason=f"family {f} has a single judge: no within-family pair",
+                    method=pn.alpha_kind,
+                )
+            )
+            continue
+        res = _alpha_mean(pn, fmask)
+        rows.append(
+            finding(
+                "alpha_within_family",
+                slice={"family": f},
+                n=pn.n_units,
+                n_excluded=None,
+                conclusion=_fmt_conclusion(
+                    res, f"Judges of family {f} agree with each other at alpha"
+                ),
+                n_judge_pairs=int(fmask.sum()),
+                **_with_method(
+                    res, f"mean {pn.alpha_kind} over within-family pairs; {pn.settings}"
+                ),
+            )
+        )
+    if pn.within.any():
+        res = _alpha_mean(pn, pn.within)
+        rows.append(
+            finding(
+                "alpha_within_family",
+                n=pn.n_units,
+                n_excluded=None,
+                n_judge_pairs=int(pn.within.sum()),
+                conclusion=_fmt_conclusion(
+                    res, "Over all within-family pairs, judges agree at alpha"
+                ),
+                **_with_method(
+                    res, f"mean {pn.alpha_kind} over all within-family pairs; {pn.settings}"
+                ),
+            )
+        )
+    return rows
+
+
+def alpha_across_families_rows(pn: EntanglementPanel) -> list[dict]:
+    """``alpha_across_families``: mean alpha over pairs of different families."""
+    across = ~pn.within
+    if not across.any():
+        return [
+            finding("alpha_across_families", None, reason="every judge pair is within one family")
+        ]
+    res = _alpha_mean(pn, across)
+    return [
+        finding(
+            "alpha_across_families",
+            n=pn.n_units,
+            n_excluded=None,
+            n_judge_pairs=int(across.sum()),
+            conclusion=_fmt_conclusion(res, "Judges of different families agree at alpha"),
+            **_with_method(res, f"mean {pn.alpha_kind} over across-family pairs; {pn.settings}"),
+        )
+    ]
+
+
+def alpha_gap_rows(pn: EntanglementPanel) -> list[dict]:
+    """``alpha_gap`` (primary): within minus across mean alpha, plus the permutation row."""
+    within = pn.within
+
+    def gap(T):
+        v = pn.st.alpha(T)
+        return mean_over(v, within) - mean_over(v, ~within)
+
+    return gap_rows(
+        pn,
+        "alpha_gap",
+        pn.st.alpha_per_item(),
+        gap,
+        pn.alpha_point,
+        pn.n_units,
+        what="agreement (alpha)",
+        settings=pn.settings,
+    )
+
+
+def _phi_mean_row(pn: EntanglementPanel, id_: str, mask, method: str, text: str, **kw) -> dict:
+    res = cluster_bootstrap(
+        pn.err_per_item,
+        lambda T: mean_over(pn.phi_of(T), mask),
+        method="percentile",
+        **pn.boot,
+    )
+    fk = _with_method(res, method)
+    return finding(
+        id_,
+        n=pn.n_err_units,
+        n_excluded=pn.n_no_ref,
+        n_judge_pairs=int(mask.sum()),
+        conclusion=_fmt_conclusion(res, text),
+        **kw,
+        **fk,
+    ), res
+
+
+def error_correlation_within_rows(pn: EntanglementPanel) -> list[dict]:
+    """``error_correlation_within`` per family and pooled: mean phi of the errors of
+    within-family pairs (pairs with an undefined phi excluded)."""
+    rows = []
+    note = pn.undefined_phi_note
+    for f in pn.families:
+        fmask = pn.family_mask(f) & pn.phi_defined
+        if not fmask.any():
+            rows.append(
+                finding(
+                    "error_correlation_within",
+                    None,
+                    slice={"family": f},
+                    reason=f"no within-family pair of family {f} with a defined phi"
+                    + (f" ({note})" if note else ""),
+                )
+            )
+            continue
+        row, _ = _phi_mean_row(
+            pn,
+            "error_correlation_within",
+            fmask,
+            f"mean phi over within-family pairs; {pn.ref_note}",
+            f"Errors of family {f}'s judges correlate at phi",
+            slice={"family": f},
+        )
+        rows.append(row)
+    rows.append(
+        _pooled_phi_row(pn, "error_correlation_within", pn.within, "within",
+                        "Errors of same-family judges correlate at phi")
+    )  # fmt: skip
+    return rows
+
+
+def _pooled_phi_row(pn: EntanglementPanel, id_: str, relation_mask, side: str, text: str):
+    mask = relation_mask & pn.phi_defined
+    if not mask.any():
+        return finding(id_, None, reason="no judge pair of this kind with a defined phi")
+    res = cluster_bootstrap(
+        pn.err_per_item,
+        lambda T: mean_over(pn.phi_of(T), mask),
+        method="percentile",
+        **pn.boot,
+    )
+    note = pn.undefined_phi_note
+    kw = res.finding_kwargs()
+    kw["reason"] = res.reason if not note else "; ".join(x for x in (res.reason, note) if x)
+    kw["method"] = f"mean phi over {side}-family pairs; {pn.ref_note}; {res.method}"
+    return finding(
+        id_,
+        n=pn.n_err_units,
+        n_excluded=pn.n_no_ref,
+        n_judge_pairs=int(mask.sum()),
+        conclusion=_fmt_conclusion(res, text),
+        **kw,
+    )
+
+
+def error_correlation_across_rows(pn: EntanglementPanel) -> list[dict]:
+    """``error_correlation_across``: mean error phi over pairs of different families."""
+    return [
+        _pooled_phi_row(pn, "error_correlation_across", ~pn.within, "across",
+                        "Errors of judges from different families correlate at phi")
+    ]  # fmt: skip
+
+
+def error_correlation_gap_rows(pn: EntanglementPanel) -> list[dict]:
+    """``error_correlation_gap`` (primary): within minus across mean error phi, plus the
+    permutation row."""
+    defined = pn.phi_defined
+    w_def, a_def = pn.within & defined, (~pn.within) & defined
+
+    def gap(T):
+        v = pn.phi_of(T)
+        return mean_over(v, w_def) - mean_over(v, a_def)
+
+    return gap_rows(
+        pn,
+        "error_correlation_gap",
+        pn.err_per_item,
+        gap,
+        np.where(defined, pn.phi_point, np.nan),
+        pn.n_err_units,
+        what="error correlation (phi)",
+        settings=pn.ref_note,
+        n_excluded=pn.n_no_ref,
+        extra_reason=pn.undefined_phi_note,
+    )
+
+
+def effective_independent_judges_rows(pn: EntanglementPanel) -> list[dict]:
+    """``effective_independent_judges`` = m / (1 + (m - 1) mean error phi)."""
+    m, defined = len(pn.um.judges), pn.phi_defined
+    if not defined.any():
+        return [
+            finding(
+                "effective_independent_judges",
+                None,
+                reason="no judge pair with a defined error correlation",
+            )
+        ]
+
+    def eff(T):
+        rho = mean_over(pn.phi_of(T), defined)
+        return m / (1.0 + (m - 1) * rho)
+
+    res = cluster_bootstrap(pn.err_per_item, eff, method="percentile", **pn.boot)
+    rho_bar = float(np.nanmean(pn.phi_point[defined]))
+    return [
+        finding(
+            "effective_independent_judges",
+            n=pn.n_err_units,
+            n_excluded=pn.n_no_ref,
+            n_judges=m,
+            rho_bar=rho_bar,
+            conclusion=(
+                f"The {m} judges carry the information of about {res.estimate:.1f} independent judges "
+                f"(mean error correlation {rho_bar:.2f})."
+            ),
+            **_with_method(res, f"m / (1 + (m - 1) mean phi); {pn.ref_note}"),
+        )
+    ]
 
 
 def entanglement_findings(
@@ -902,216 +699,31 @@ def entanglement_findings(
             verdicts, order_aggregation=order_aggregation, tie_policy=tie_policy, families=families
         )
     )
-    m = len(um.judges)
-    pairs = _pairs(m)
-    unit_desc = (
-        {
-            "per_call": "unit = (pair, order)",
-            "first_order": "unit = pair (ab order only)",
-            "consistent_only": "unit = pair (both orders; inconsistent = tie)",
-        }[um.order_aggregation]
-        if um.kind == "nominal"
-        else "unit = response"
+    if len(um.judges) < 2:
+        unit_desc = (
+            _UNIT_DESCRIPTIONS[um.order_aggregation] if um.kind == "nominal" else "unit = response"
+        )
+        settings = f"{unit_desc}; tie_policy={um.tie_policy}; clusters = items"
+        return findings_frame(
+            [finding("pairwise_kappa", None, reason="fewer than 2 judges", method=settings)]
+        )
+    pn = entanglement_panel(
+        um, dataset, reference=reference, n_boot=n_boot, seed=seed, ci_level=ci_level,
+        n_perm=n_perm, min_raters=min_raters, score_tolerance=score_tolerance, alpha=alpha,
+        permutation=not primary_only,
+    )  # fmt: skip
+    agreement = (
+        [alpha_gap_rows]
+        if primary_only
+        else [
+            pairwise_kappa_rows,
+            alpha_within_family_rows,
+            alpha_across_families_rows,
+            alpha_gap_rows,
+        ]
     )
-    settings = f"{unit_desc}; tie_policy={um.tie_policy}; clusters = items"
-    rows: list[dict] = []
-    if m < 2:
-        rows.append(finding("pairwise_kappa", None, reason="fewer than 2 judges", method=settings))
-        return findings_frame(rows)
-
-    ref, ref_src = (None, None)
-    err = None
-    if dataset is not None:
-        ref, ref_src = reference_labels(
-            um, dataset, reference, min_raters=min_raters, score_tolerance=score_tolerance
-        )
-        err = error_matrix(um, ref, score_tolerance)
-    st = _sufficient(um, err)
-    n_items = um.n_items
-    P = len(pairs)
-    K = st.K
-    w = _weights_matrix(um, st.cats)
-    within = np.array([_relation(um.families[i], um.families[j]) == "within" for i, j in pairs])
-    fam_names = sorted({f for f in um.families if f is not None})
-    boot = {"n_boot": n_boot, "seed": seed, "ci_level": ci_level}
-
-    # per-item columns: joint (or interval) stats, then error stats, one block per pair
-    if um.kind == "interval":
-        A = st.interval  # (n_items, P, 4)
-
-        def alpha_of(T):  # T: (B, P*4)
-            return _alpha_interval(T.reshape(len(T), P, 4))
-    else:
-        A = st.joint
-
-        def alpha_of(T):
-            return _alpha_nominal(T.reshape(len(T), P, K * K), K)
-
-    a_flat = A.reshape(n_items, -1)
-    alpha_point = alpha_of(a_flat.sum(0)[None, :])[0]
-    kappa_kind = (
-        "Cohen's kappa (tie a class)"
-        if um.kind == "nominal"
-        else "Cohen's kappa, quadratic weights on scores"
-    )
-    alpha_kind = (
-        "Krippendorff alpha (nominal)" if um.kind == "nominal" else "Krippendorff alpha (interval)"
-    )
-
-    phi_point = None
-    if st.err is not None:
-        e_flat = st.err.reshape(n_items, -1)
-        phi_point = _phi(st.err.sum(0))
-
-    # ---- pairwise kappa per pair
-    for p, (i, j) in enumerate([] if primary_only else pairs):
-        Jp = st.joint[:, p, :]
-        n_units = int(Jp.sum())
-        res = cluster_bootstrap(
-            Jp[Jp.sum(1) > 0] if n_units else Jp, lambda T: _kappa(T, K, w), method="bca", **boot
-        )
-        fi, fj = um.families[i], um.families[j]
-        rel = _relation(fi, fj)
-        extra = {
-            "family_i": fi,
-            "family_j": fj,
-            "relation": rel,
-            "alpha_ij": None if np.isnan(alpha_point[p]) else float(alpha_point[p]),
-        }
-        if phi_point is not None:
-            extra["error_phi"] = None if np.isnan(phi_point[p]) else float(phi_point[p])
-            extra["error_phi_reason"] = _phi_reason(
-                st.err[:, p, :].sum(0), um.judges[i], um.judges[j]
-            )
-        est = res.estimate
-        concl = (
-            f"{um.judges[i]} and {um.judges[j]} ({rel} family) agree at kappa {est:.2f}."
-            if est is not None
-            else "kappa undefined on these units."
-        )
-        rows.append(
-            finding(
-                "pairwise_kappa",
-                slice={"judge_pair": [um.judges[i], um.judges[j]]},
-                n=n_units,
-                n_excluded=None,
-                conclusion=concl,
-                **{**res.finding_kwargs(), "method": f"{kappa_kind}; {settings}; {res.method}"},
-                **extra,
-            )
-        )
-
-    # ---- alpha within / across / gap
-    def mean_stat(vals_fn, mask):
-        def f(T):
-            return _mean_over(vals_fn(T), mask)
-
-        return f
-
-    def alpha_block(mask, fam=None, id_="alpha_within_family", method="bca"):
-        res = cluster_bootstrap(a_flat, mean_stat(alpha_of, mask), method=method, **boot)
-        return res
-
-    n_units_all = int(np.sum(np.sum(~np.isnan(um.values), axis=1) >= 2))
-    for f in [] if primary_only else fam_names:
-        fmask = np.array([um.families[i] == f and um.families[j] == f for i, j in pairs])
-        if not fmask.any():
-            rows.append(
-                finding(
-                    "alpha_within_family",
-                    None,
-                    slice={"family": f},
-                    reason=f"family {f} has a single judge: no within-family pair",
-                    method=alpha_kind,
-                )
-            )
-            continue
-        res = alpha_block(fmask)
-        rows.append(
-            finding(
-                "alpha_within_family",
-                slice={"family": f},
-                n=n_units_all,
-                n_excluded=None,
-                conclusion=_fmt_conclusion(
-                    res, f"Judges of family {f} agree with each other at alpha"
-                ),
-                n_judge_pairs=int(fmask.sum()),
-                **{
-                    **res.finding_kwargs(),
-                    "method": f"mean {alpha_kind} over within-family pairs; {settings}; {res.method}",
-                },
-            )
-        )
-    if within.any() and not primary_only:
-        res = alpha_block(within)
-        rows.append(
-            finding(
-                "alpha_within_family",
-                n=n_units_all,
-                n_excluded=None,
-                n_judge_pairs=int(within.sum()),
-                conclusion=_fmt_conclusion(
-                    res, "Over all within-family pairs, judges agree at alpha"
-                ),
-                **{
-                    **res.finding_kwargs(),
-                    "method": f"mean {alpha_kind} over all within-family pairs; {settings}; {res.method}",
-                },
-            )
-        )
-    if primary_only:
-        pass
-    elif (~within).any():
-        res = alpha_block(~within)
-        rows.append(
-            finding(
-                "alpha_across_families",
-                n=n_units_all,
-                n_excluded=None,
-                n_judge_pairs=int((~within).sum()),
-                conclusion=_fmt_conclusion(res, "Judges of different families agree at alpha"),
-                **{
-                    **res.finding_kwargs(),
-                    "method": f"mean {alpha_kind} over across-family pairs; {settings}; {res.method}",
-                },
-            )
-        )
-    else:
-        rows.append(
-            finding("alpha_across_families", None, reason="every judge pair is within one family")
-        )
-
-    def gap_fn(vals_fn):
-        def f(T):
-            v = vals_fn(T)
-            return _mean_over(v, within) - _mean_over(v, ~within)
-
-        return f
-
-    assignments = None
-    if within.any() and (~within).any() and not primary_only:
-        assignments, n_distinct, enumerated = family_label_assignments(
-            um.families, n_sample=n_perm, seed=seed
-        )
-    rows += _gap_rows(
-        "alpha_gap",
-        a_flat,
-        gap_fn(alpha_of),
-        alpha_point,
-        within,
-        assignments,
-        pairs,
-        boot,
-        alpha,
-        n_units_all,
-        what="agreement (alpha)",
-        settings=settings,
-        enumerated=None if assignments is None else (n_distinct, enumerated),
-    )
-
-    # ---- error correlations
-    if st.err is None:
+    rows = [r for rows_of in agreement for r in rows_of(pn)]
+    if pn.st.err is None:
         rows.append(
             finding(
                 "error_correlation_gap",
@@ -1121,306 +733,15 @@ def entanglement_findings(
             )
         )
         return findings_frame(rows)
-    n_err_units = int(np.sum(np.sum(~np.isnan(err), axis=1) >= 2))
-    n_no_ref = int(np.isnan(ref).sum())
-    ref_note = f"errors against {ref_src}; {settings}"
-
-    def phi_of(T):
-        return _phi(T.reshape(len(T), P, 4))
-
-    defined = ~np.isnan(phi_point)
-    zero_err = [
-        um.judges[k] for k in range(m) if np.nansum(err[:, k]) == 0 and np.any(~np.isnan(err[:, k]))
-    ]
-    undefined_note = (
-        f"phi undefined (excluded) for {int((~defined).sum())} judge pairs"
-        + (f"; judges without errors: {zero_err}" if zero_err else "")
-        if (~defined).any()
-        else None
-    )
-    for f in [] if primary_only else fam_names:
-        fmask = np.array([um.families[i] == f and um.families[j] == f for i, j in pairs]) & defined
-        if not fmask.any():
-            rows.append(
-                finding(
-                    "error_correlation_within",
-                    None,
-                    slice={"family": f},
-                    reason=f"no within-family pair of family {f} with a defined phi"
-                    + (f" ({undefined_note})" if undefined_note else ""),
-                )
-            )
-            continue
-        res = cluster_bootstrap(e_flat, mean_stat(phi_of, fmask), method="percentile", **boot)
-        rows.append(
-            finding(
-                "error_correlation_within",
-                slice={"family": f},
-                n=n_err_units,
-                n_excluded=n_no_ref,
-                n_judge_pairs=int(fmask.sum()),
-                conclusion=_fmt_conclusion(res, f"Errors of family {f}'s judges correlate at phi"),
-                **{
-                    **res.finding_kwargs(),
-                    "method": f"mean phi over within-family pairs; {ref_note}; {res.method}",
-                },
-            )
-        )
-    w_def, a_def = within & defined, (~within) & defined
-    for id_, mask, text in (
-        ()
+    errors = (
+        [error_correlation_gap_rows]
         if primary_only
-        else (
-            ("error_correlation_within", w_def, "Errors of same-family judges correlate at phi"),
-            (
-                "error_correlation_across",
-                a_def,
-                "Errors of judges from different families correlate at phi",
-            ),
-        )
-    ):
-        if not mask.any():
-            rows.append(finding(id_, None, reason="no judge pair of this kind with a defined phi"))
-            continue
-        res = cluster_bootstrap(e_flat, mean_stat(phi_of, mask), method="percentile", **boot)
-        reason = (
-            res.reason
-            if not undefined_note
-            else "; ".join(x for x in (res.reason, undefined_note) if x)
-        )
-        kw = res.finding_kwargs()
-        kw["reason"] = reason
-        kw["method"] = (
-            f"mean phi over {'within' if id_.endswith('within') else 'across'}-family pairs; {ref_note}; {res.method}"
-        )
-        rows.append(
-            finding(
-                id_,
-                n=n_err_units,
-                n_excluded=n_no_ref,
-                n_judge_pairs=int(mask.sum()),
-                conclusion=_fmt_conclusion(res, text),
-                **kw,
-            )
-        )
-
-    def gap_phi(T):
-        v = phi_of(T)
-        return _mean_over(v, w_def) - _mean_over(v, a_def)
-
-    rows += _gap_rows(
-        "error_correlation_gap",
-        e_flat,
-        gap_phi,
-        np.where(defined, phi_point, np.nan),
-        within,
-        assignments,
-        pairs,
-        boot,
-        alpha,
-        n_err_units,
-        what="error correlation (phi)",
-        settings=ref_note,
-        enumerated=None if assignments is None else (n_distinct, enumerated),
-        n_excluded=n_no_ref,
-        extra_reason=undefined_note,
+        else [
+            error_correlation_within_rows,
+            error_correlation_across_rows,
+            error_correlation_gap_rows,
+            effective_independent_judges_rows,
+        ]
     )
-
-    # ---- effective number of independent judges
-    def eff(T):
-        rho = _mean_over(phi_of(T), defined)
-        return m / (1.0 + (m - 1) * rho)
-
-    if primary_only:
-        pass
-    elif defined.any():
-        res = cluster_bootstrap(e_flat, eff, method="percentile", **boot)
-        rho_bar = float(np.nanmean(phi_point[defined]))
-        rows.append(
-            finding(
-                "effective_independent_judges",
-                n=n_err_units,
-                n_excluded=n_no_ref,
-                n_judges=m,
-                rho_bar=rho_bar,
-                conclusion=(
-                    f"The {m} judges carry the information of about {res.estimate:.1f} independent judges "
-                    f"(mean error correlation {rho_bar:.2f})."
-                ),
-                **{
-                    **res.finding_kwargs(),
-                    "method": f"m / (1 + (m - 1) mean phi); {ref_note}; {res.method}",
-                },
-            )
-        )
-    else:
-        rows.append(
-            finding(
-                "effective_independent_judges",
-                None,
-                reason="no judge pair with a defined error correlation",
-            )
-        )
+    rows += [r for rows_of in errors for r in rows_of(pn)]
     return findings_frame(rows)
-
-
-def _fmt_conclusion(res, text: str) -> str:
-    if res.estimate is None:
-        return f"Undefined: {res.reason}."
-    ci = (
-        f" (95% CI {res.ci_low:.2f} to {res.ci_high:.2f})"
-        if res.ci_low is not None
-        else " (no CI: " + str(res.reason) + ")"
-    )
-    return f"{text} {res.estimate:.2f}{ci}."
-
-
-def _gap_rows(
-    id_,
-    per_item,
-    stat,
-    point_values,
-    within,
-    assignments,
-    pairs,
-    boot,
-    alpha,
-    n,
-    *,
-    what,
-    settings,
-    enumerated,
-    n_excluded=None,
-    extra_reason=None,
-) -> list[dict]:
-    rows = []
-    res = cluster_bootstrap(per_item, stat, method="percentile", **boot)
-    if res.estimate is None:
-        rows.append(
-            finding(
-                id_,
-                None,
-                primary=True,
-                reason=res.reason or "no within- or no across-family pairs",
-                method=settings,
-            )
-        )
-        return rows
-    p = _one_sided_p(res.distribution)
-    sig = p is not None and p < alpha and res.ci_low is not None
-    kw = res.finding_kwargs()
-    kw["method"] = (
-        f"within - across mean {what}; {settings}; {res.method}; one-sided p (H1: gap > 0) "
-        "from the bootstrap distribution"
-    )
-    if extra_reason:
-        kw["reason"] = "; ".join(x for x in (kw["reason"], extra_reason) if x)
-    extra = {}
-    if sig and res.ci_low > 0:
-        head = (
-            "Same-family judges make the same mistakes more often than judges of different families "
-            "(shared blind spots)"
-            if id_ == "error_correlation_gap"
-            else "Same-family judges agree with each other more than judges of different families do"
-        )
-        concl = (
-            f"{head}: {what} gap {res.estimate:.3f} (95% CI {res.ci_low:.3f} to {res.ci_high:.3f}). "
-            "Their agreement partly reflects shared priors, so a same-family panel overstates how sure it is."
-        )
-    else:
-        mde = _mde(res, alpha, alternative="larger")  # the gap test is one-sided
-        extra["mde"] = mde
-        concl = (
-            f"No evidence that same-family judges share more {what}: gap {res.estimate:.3f}"
-            + (
-                f" (95% CI {res.ci_low:.3f} to {res.ci_high:.3f})"
-                if res.ci_low is not None
-                else f" ({res.reason})"
-            )
-            + (
-                f"; the data could detect a gap of about {mde:.3f} with 80% power."
-                if mde is not None
-                else "."
-            )
-        )
-        if res.ci_high is not None and res.ci_high < 0:
-            concl += (
-                " The gap is negative, which is not entanglement: when every family mixes strong and weak "
-                "judges, within-family pairs join unequal judges and agree less on average than "
-                "across-family pairs."
-            )
-    rows.append(
-        finding(
-            id_,
-            statistic=res.estimate,
-            p_value=p,
-            primary=True,
-            n=n,
-            n_excluded=n_excluded,
-            conclusion=concl,
-            **kw,
-            **extra,
-        )
-    )
-    if assignments is not None:
-        gaps = _gap_for_assignments(pairs, np.asarray(point_values, dtype=float), assignments)
-        obs = _gap_for_assignments(
-            pairs, np.asarray(point_values, dtype=float), _observed_assignment(within, pairs)
-        )[0]
-        n_distinct, full = enumerated
-        g = gaps[np.isfinite(gaps)]
-        k = int(np.sum(g >= obs - 1e-12))
-        # enumeration includes the observed assignment itself; sampling adds it (Phipson & Smyth 2010)
-        pval = k / len(g) if full else (k + 1) / (len(g) + 1)
-        rows.append(
-            finding(
-                id_,
-                res.estimate,
-                ci_level=None,
-                statistic=obs,
-                p_value=pval,
-                primary=False,
-                n=n,
-                n_excluded=n_excluded,
-                n_assignments=int(n_distinct),
-                method=(
-                    f"exploratory: permutation of family labels over judges (family sizes kept), one-sided "
-                    f"(within > across); {n_distinct} distinct assignments"
-                    + (" enumerated" if full else f", {len(g)} sampled")
-                    + f"; smallest possible p = {1 / n_distinct if full else 1 / (len(g) + 1):.4g}"
-                ),
-                conclusion=(
-                    f"Relabelling families at random gives a gap at least this large in {k} of {len(g)} assignments "
-                    f"(p = {pval:.3g}, exploratory)."
-                ),
-            )
-        )
-    return rows
-
-
-def _one_sided_p(distribution) -> float | None:
-    """One-sided bootstrap p of H1: gap > 0: (1 + #{t* <= 0}) / (B + 1) over the B defined
-    resamples (the +1 as for permutation tests; Phipson & Smyth 2010). Entanglement is a
-    directional hypothesis (same-family judges agree / err together *more*)."""
-    d = np.asarray(distribution, dtype=float)
-    d = d[np.isfinite(d)]
-    if d.size == 0:
-        return None
-    return float((1 + np.count_nonzero(d <= 0)) / (d.size + 1))
-
-
-def _observed_assignment(within: np.ndarray, pairs) -> np.ndarray:
-    """Block labels reproducing the observed within/across pattern (union-find over within pairs)."""
-    m = max(max(p) for p in pairs) + 1
-    parent = list(range(m))
-
-    def find(x):
-        while parent[x] != x:
-            parent[x] = parent[parent[x]]
-            x = parent[x]
-        return x
-
-    for (i, j), wv in zip(pairs, within, strict=True):
-        if wv:
-            parent[find(i)] = find(j)
-    return np.array([[find(k) for k in range(m)]])

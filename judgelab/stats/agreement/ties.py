@@ -1,0 +1,114 @@
+"""Tie policies and order aggregation of pairwise verdicts (STATISTICS.md "Ties", "Orders")."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+from judgelab.stats.agreement._common import _obj, _require
+from judgelab.stats.votes import mode_winner
+
+TIE = "tie"
+TIE_POLICIES = ("class", "drop", "half")
+ORDER_AGGREGATIONS = ("per_call", "first_order", "consistent_only")
+_KAPPA_LIKE = {"kappa", "cohen_kappa", "weighted_kappa", "f1", "macro_f1", "f1_per_class"}
+
+
+def check_tie_policy(policy: str, statistic: str = "win_rate") -> str:
+    """Validate ``tie_policy`` for a statistic. ``half`` (half a win each) only makes
+    sense for win rates; kappa and F1 accept ``class`` or ``drop`` only (ValueError)."""
+    if policy not in TIE_POLICIES:
+        raise ValueError(f"tie_policy must be one of {TIE_POLICIES}, got {policy!r}")
+    if policy == "half" and statistic in _KAPPA_LIKE:
+        raise ValueError(
+            f"tie_policy='half' is not defined for {statistic}: kappa and F1 need a label per "
+            "judgment; use tie_policy='class' (tie is its own label) or 'drop'"
+        )
+    return policy
+
+
+def apply_tie_policy(
+    df: pd.DataFrame,
+    policy: str,
+    columns: Sequence[str] = ("winner",),
+    statistic: str = "win_rate",
+) -> tuple[pd.DataFrame, int]:
+    """Apply a tie policy to label columns: ``drop`` removes rows where any of ``columns``
+    is ``"tie"`` and returns how many; ``class`` and ``half`` keep every row (``half`` is
+    applied when scoring wins, see :func:`win_score`). Returns ``(frame, n_dropped)``."""
+    check_tie_policy(policy, statistic)
+    _require(df, columns, "verdicts")
+    if policy != "drop":
+        return df, 0
+    is_tie = np.zeros(len(df), dtype=bool)
+    for c in columns:
+        is_tie |= (df[c].astype(object) == TIE).to_numpy()
+    return df.loc[~is_tie], int(is_tie.sum())
+
+
+def win_score(winner, target, tie_policy: str = "class") -> np.ndarray:
+    """Score of ``target`` per judgment: 1 if it won, 0 if the other response won; a tie
+    scores 0 (``class``: a tie is not a win), 0.5 (``half``) or nan (``drop``: exclude).
+    Missing winners are nan."""
+    check_tie_policy(tie_policy, "win_rate")
+    w = pd.Series(_obj(winner), dtype=object)
+    t = pd.Series(_obj(target), dtype=object) if not np.isscalar(target) else target
+    out = (w == t).astype(float).to_numpy().copy()
+    tie = (w == TIE).to_numpy()
+    out[tie] = {"class": 0.0, "half": 0.5, "drop": np.nan}[tie_policy]
+    out[w.isna().to_numpy()] = np.nan
+    return out
+
+
+_IDENTITY = ["model", "backend", "judge_version"]
+
+
+def aggregate_orders(verdicts: pd.DataFrame, how: str = "per_call") -> pd.DataFrame:
+    """Pairwise verdicts -> judgments for agreement with a reference (STATISTICS.md "Orders").
+
+    Unparsed rows (``parse_ok`` false or ``winner`` missing) are dropped first.
+
+    - ``per_call``: each parsed call is one judgment (default).
+    - ``first_order``: only order ``ab``.
+    - ``consistent_only``: one judgment per pair and judge identity; repeats are first
+      reduced to their modal winner per order (even split -> tie); a pair whose two
+      orders name different winners is a tie (as in FastChat); a pair with only one order
+      parsed is excluded. Output ``order`` is null and ``choice`` is what the winner
+      would be shown as in order ``ab`` (A = ``response_a``).
+
+    The result carries ``attrs``: ``order_aggregation``, ``n_unparsed`` (rows dropped),
+    ``n_excluded`` (unparsed rows plus pairs lacking an order for consistent_only).
+    """
+    if how not in ORDER_AGGREGATIONS:
+        raise ValueError(f"order_aggregation must be one of {ORDER_AGGREGATIONS}, got {how!r}")
+    _require(verdicts, ["item_id", "response_a", "response_b", "order", "winner"], "verdicts")
+    ok = verdicts["winner"].notna()
+    if "parse_ok" in verdicts.columns:
+        ok &= verdicts["parse_ok"].fillna(False).astype(bool)
+    n_unparsed = int((~ok).sum())
+    v = verdicts.loc[ok]
+    n_excl = n_unparsed
+    if how == "first_order":
+        v = v.loc[v["order"] == "ab"]
+    elif how == "consistent_only":
+        keys = [c for c in _IDENTITY if c in v.columns] + ["item_id", "response_a", "response_b"]
+        per_order = mode_winner(v, keys + ["order"])
+        wide = per_order.set_index(keys + ["order"])["winner"].unstack("order")
+        for o in ("ab", "ba"):
+            if o not in wide.columns:
+                wide[o] = np.nan
+        both = wide["ab"].notna() & wide["ba"].notna()
+        n_excl += int((~both).sum())
+        wide = wide.loc[both]
+        winner = np.where(wide["ab"] == wide["ba"], wide["ab"], TIE)
+        v = wide.index.to_frame(index=False)
+        v["winner"] = winner
+        v["order"] = None
+        v["choice"] = np.select(
+            [v["winner"] == v["response_a"], v["winner"] == v["response_b"]], ["A", "B"], TIE
+        )
+    v = v.copy()
+    v.attrs.update(order_aggregation=how, n_unparsed=n_unparsed, n_excluded=n_excl)
+    return v

@@ -1,0 +1,421 @@
+"""Units of judgment: tidy verdicts prepared once into a units x judges code matrix.
+
+Every study that compares judges on the same judgments starts here, so the rules are
+written once:
+
+- **judge identity**: :func:`identity_of` = ``model|backend|judge_version`` (DESIGN.md);
+- **pair key**: the canonical pair has ``response_a < response_b`` (the ``lo | hi`` order
+  of :func:`judgelab.stats.reference.pair_key`);
+- **label coding** (:data:`CLASSES`): 0 = ``a`` (the lo response wins), 1 = ``b`` (hi
+  wins), 2 = tie, nan = no verdict;
+- **winner**: the stored ``winner`` when present, else from the displayed ``choice`` and
+  the ``order`` (``A`` is the answer shown first; ``tie`` / ``C`` is a tie; choice case is
+  normalised);
+- **repeats and orders**: repeats (``sample``) reduce to their modal verdict within
+  (judge, pair, order) (a tie between modes is a tie, :func:`judgelab.stats.votes.plurality`),
+  or the mean score; ``order_aggregation`` (STATISTICS.md "Orders") then defines the
+  unit: ``per_call`` (pair, order), ``first_order`` (pair, ``ab`` order only) or
+  ``consistent_only`` (pair judged in both orders; an inconsistent pair is a tie);
+- **judge family**: filled once per identity (override, else ``judge_family``, else
+  :func:`judgelab.families.family_of`).
+
+String columns are turned into sorted categorical codes first, so grouping and pivoting
+work on integers (sorted codes keep every order the strings would give).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from judgelab import families as families_mod
+from judgelab.data import DataError
+from judgelab.stats.votes import plurality
+
+__all__ = [
+    "CLASSES",
+    "ORDER_AGGREGATIONS",
+    "TIE_POLICIES",
+    "identity_of",
+    "model_of",
+    "short_model",
+    "UnitMatrix",
+    "unit_matrix",
+    "preference_codes",
+]
+
+#: Pairwise verdict classes, relative to the canonical pair (response_a < response_b).
+CLASSES = ("a", "b", "tie")
+TIE_CODE = 2
+ORDER_AGGREGATIONS = ("per_call", "first_order", "consistent_only")
+TIE_POLICIES = ("class", "drop")
+_IDENTITY = ["model", "backend", "judge_version"]
+
+
+def identity_of(model, backend, judge_version) -> str:
+    """The identity string ``model|backend|judge_version`` (DESIGN.md)."""
+    return f"{model}|{backend}|{judge_version}"
+
+
+def model_of(identity: str) -> str:
+    """The model of an identity string (or of a bare model string)."""
+    return str(identity).split("|", 1)[0]
+
+
+def short_model(identity: str) -> str:
+    """Display label of a judge: its model without the simulated panel's routing prefix."""
+    model = model_of(identity)
+    return model.split("/", 1)[1] if model.startswith("judgelab-sim/") else model
+
+
+@dataclass
+class UnitMatrix:
+    """Verdicts of m judges on n units, one column per judge identity.
+
+    ``values`` is ``(n_units, m)`` float: class codes 0 (``a`` = response_a wins),
+    1 (``b``), 2 (tie) for pairwise verdicts (``kind="nominal"``), or scores
+    (``kind="interval"``); nan = not judged, not parsed, or dropped by the tie policy.
+    ``units`` holds ``item_id`` and the unit key (``response_a``, ``response_b`` sorted,
+    ``shown_first`` under ``per_call``; ``response_id`` for scores). ``item_index`` maps
+    each unit to its item (the bootstrap cluster).
+    """
+
+    units: pd.DataFrame
+    values: np.ndarray
+    judges: list[str]
+    families: list[str | None]
+    kind: str
+    order_aggregation: str
+    tie_policy: str
+    protocol: str
+    n_excluded: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def items(self) -> np.ndarray:
+        return np.asarray(pd.unique(self.units["item_id"]))
+
+    @property
+    def item_index(self) -> np.ndarray:
+        codes, _ = pd.factorize(self.units["item_id"], sort=False)
+        return codes.astype(np.int64)
+
+    @property
+    def n_items(self) -> int:
+        return int(self.units["item_id"].nunique())
+
+    def frame(self, labels: bool = True) -> pd.DataFrame:
+        """Wide frame: the unit columns then one column per judge (class labels or scores)."""
+        vals = pd.DataFrame(self.values, columns=self.judges)
+        if labels and self.kind == "nominal":
+            names = np.array([*CLASSES, None], dtype=object)
+            codes = np.where(np.isnan(self.values), len(CLASSES), self.values).astype(int)
+            vals = pd.DataFrame(names[codes], columns=self.judges)
+        return pd.concat([self.units.reset_index(drop=True), vals], axis=1)
+
+    def subset(self, judges: list[str]) -> UnitMatrix:
+        idx = [self.judges.index(j) for j in judges]
+        return UnitMatrix(
+            self.units,
+            self.values[:, idx],
+            [self.judges[i] for i in idx],
+            [self.families[i] for i in idx],
+            self.kind,
+            self.order_aggregation,
+            self.tie_policy,
+            self.protocol,
+            dict(self.n_excluded),
+        )
+
+
+def _check_settings(order_aggregation: str, tie_policy: str) -> None:
+    if order_aggregation not in ORDER_AGGREGATIONS:
+        raise ValueError(
+            f"order_aggregation must be one of {ORDER_AGGREGATIONS}, not {order_aggregation!r}"
+        )
+    if tie_policy not in TIE_POLICIES:
+        raise ValueError(
+            f"tie_policy must be 'class' or 'drop' for kappa, alpha and error rates "
+            f"(STATISTICS.md 'Ties'), not {tie_policy!r}"
+        )
+
+
+def _is_text(col: pd.Series) -> np.ndarray:
+    """Per row: the value is a non-empty string (checked once per distinct value)."""
+    codes, uniq = pd.factorize(col.to_numpy(dtype=object))
+    ok = np.array([isinstance(u, str) and u != "" for u in uniq] + [False], dtype=bool)
+    return ok[codes]
+
+
+def _upper(col: pd.Series) -> np.ndarray:
+    """Strings upper-cased (anything else as ''), computed once per distinct value."""
+    codes, uniq = pd.factorize(col.to_numpy(dtype=object))
+    up = np.array([u.upper() if isinstance(u, str) else "" for u in uniq] + [""], dtype=object)
+    return up[codes]
+
+
+def _text(col: pd.Series) -> np.ndarray:
+    """A column as strings (missing values as 'nan' / 'None', as ``str()`` gives them)."""
+    return col.astype(str).to_numpy(dtype=object)
+
+
+def _judge_identities(v: pd.DataFrame) -> tuple[np.ndarray, pd.DataFrame]:
+    """Per row the identity code, and one row per identity (model, identity string)."""
+    ids = v[_IDENTITY].astype(object)
+    code = ids.groupby(_IDENTITY, sort=False, dropna=False).ngroup().to_numpy()
+    first = ids.drop_duplicates().reset_index(drop=True)
+    first["identity"] = [identity_of(*t) for t in first[_IDENTITY].itertuples(index=False)]
+    return code, first
+
+
+def _identity_families(
+    v: pd.DataFrame, code: np.ndarray, ident: pd.DataFrame, families: dict | None
+) -> dict[str, str | None]:
+    """Family per identity: an override (key identity or model), else the first non-empty
+    ``judge_family`` of its rows, else :func:`judgelab.families.family_of` of the model."""
+    if "judge_family" in v.columns:
+        fam = v["judge_family"].to_numpy(dtype=object)
+        named = _is_text(v["judge_family"])
+        given = pd.Series(fam[named]).groupby(code[named], sort=False).first()
+    else:
+        given = pd.Series(dtype=object)
+    out: dict[str, str | None] = {}
+    for k, (model, name) in enumerate(zip(ident["model"], ident["identity"], strict=True)):
+        if families and (name in families or model in families):
+            f = families.get(name, families.get(model))
+        else:
+            f = given.get(k)
+        out[name] = f if f is not None else families_mod.family_of(model)
+    return out
+
+
+def unit_matrix(
+    verdicts: pd.DataFrame,
+    *,
+    protocol: str | None = None,
+    order_aggregation: str = "per_call",
+    tie_policy: str = "class",
+    families: dict[str, str] | None = None,
+    judges: list[str] | None = None,
+) -> UnitMatrix:
+    """Tidy verdicts -> a :class:`UnitMatrix` (units x judge identities).
+
+    Only parsed verdicts (``parse_ok``) enter; repeats are aggregated within
+    (judge, unit); ``order_aggregation`` defines the unit (module docstring);
+    ``tie_policy="drop"`` removes a judge's tie verdicts (after aggregation).
+    ``families`` overrides a judge's family (keys: identity strings or models);
+    otherwise the ``judge_family`` column, else :func:`judgelab.families.family_of`.
+    ``judges`` fixes the column order (identity strings).
+    """
+    _check_settings(order_aggregation, tie_policy)
+    need = [*_IDENTITY, "protocol", "item_id"]
+    missing = [c for c in need if c not in verdicts.columns]
+    if missing:
+        raise DataError("verdicts", missing[0], f"missing column(s) {missing}")
+    protos = sorted(verdicts["protocol"].dropna().unique())
+    if protocol is None:
+        protocol = "pairwise" if "pairwise" in protos else (protos[0] if protos else "pairwise")
+    if protocol not in ("pairwise", "single"):
+        raise ValueError(
+            f"family entanglement analyses pairwise or single verdicts, not {protocol!r}"
+        )
+    v = verdicts[(verdicts["protocol"] == protocol).to_numpy()]
+    if v.empty:
+        raise DataError("verdicts", "protocol", f"no {protocol} verdicts to analyse")
+    judge_code, ident = _judge_identities(v)
+    fam_map = _identity_families(v, judge_code, ident, families)
+    n_total = len(v)
+    ok = (
+        v["parse_ok"].fillna(False).astype(bool).to_numpy()
+        if "parse_ok" in v.columns
+        else np.ones(len(v), dtype=bool)
+    )
+    v, judge_code = v[ok], judge_code[ok]
+    excluded = {"unparsed_rows": int(n_total - len(v))}
+    judge_names = ident["identity"].to_numpy(dtype=object)
+
+    if protocol == "pairwise":
+        units, wide = _pairwise_units(v, judge_code, order_aggregation, excluded)
+        kind = "nominal"
+    else:
+        units, wide = _single_units(v, judge_code)
+        kind = "interval"
+    wide.columns = [judge_names[c] for c in wide.columns]
+
+    all_judges = list(wide.columns)
+    if judges is None:
+        judges = sorted(all_judges, key=lambda j: (str(fam_map.get(j)), j))
+    else:
+        unknown = [j for j in judges if j not in all_judges]
+        if unknown:
+            raise ValueError(f"judges without parsed {protocol} verdicts: {unknown}")
+    values = wide[judges].to_numpy(dtype=float)
+    if kind == "nominal" and tie_policy == "drop":
+        excluded["dropped_ties"] = int(np.sum(values == TIE_CODE))
+        values = np.where(values == TIE_CODE, np.nan, values)
+    keep = ~np.all(np.isnan(values), axis=1)
+    return UnitMatrix(
+        units=units[keep].reset_index(drop=True),
+        values=values[keep],
+        judges=list(judges),
+        families=[fam_map.get(j) for j in judges],
+        kind=kind,
+        order_aggregation=order_aggregation,
+        tie_policy=tie_policy,
+        protocol=protocol,
+        n_excluded=excluded,
+    )
+
+
+def _verdict_codes(v: pd.DataFrame, lo, hi, first, second, ids: np.ndarray) -> np.ndarray:
+    """Label code per verdict row (nan = no verdict): the stored winner when present, else
+    the displayed choice mapped through the order (A = the answer shown first)."""
+    n = len(v)
+    win = v["winner"] if "winner" in v.columns else pd.Series([None] * n, index=v.index)
+    has_win = _is_text(win)
+    win_text = np.where(has_win, win.to_numpy(dtype=object), "")
+    win_code = pd.Index(ids).get_indexer(win_text)  # -1: not a response id
+    choice = _upper(v["choice"]) if "choice" in v.columns else np.full(n, "", dtype=object)
+    code = np.full(n, np.nan)
+    # winner present: a response of the pair or 'tie'
+    code[has_win & (win_text == "tie")] = 2.0
+    code[has_win & (win_text != "tie") & (win_code == lo)] = 0.0
+    code[has_win & (win_text != "tie") & (win_code == hi)] = 1.0
+    bad = has_win & np.isnan(code)
+    if bad.any():
+        rows = np.flatnonzero(bad)
+        raise DataError(
+            "verdicts",
+            "winner",
+            f"winner {win_text[rows[0]]!r} is neither response of its pair nor 'tie'",
+            [int(i) for i in v.index[rows]],  # row labels of the verdict table as given
+        )
+    # no winner: the choice
+    shown = np.where(choice == "A", first, np.where(choice == "B", second, -1))
+    from_choice = np.where(shown == lo, 0.0, np.where(shown == hi, 1.0, np.nan))
+    from_choice[np.isin(choice, ["TIE", "C"])] = 2.0
+    return np.where(has_win, code, from_choice)
+
+
+def _pairwise_units(
+    v: pd.DataFrame, judge_code: np.ndarray, order_aggregation: str, excluded: dict
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    for c in ("response_a", "response_b"):
+        if c not in v.columns:
+            raise DataError("verdicts", c, "pairwise verdicts need response_a and response_b")
+    order = (
+        v["order"].fillna("ab").astype(str).to_numpy()
+        if "order" in v.columns
+        else np.full(len(v), "ab")
+    )
+    bad_order = ~np.isin(order, ["ab", "ba"])
+    if bad_order.any():
+        raise DataError(
+            "verdicts", "order", "order must be 'ab' or 'ba'", np.flatnonzero(bad_order)
+        )
+    # response ids as sorted codes: code order is string order, so lo/hi is min/max
+    ra_text, rb_text = _text(v["response_a"]), _text(v["response_b"])
+    both, ids = pd.factorize(np.concatenate([ra_text, rb_text]), sort=True)
+    ra, rb = both[: len(v)], both[len(v) :]
+    lo, hi = np.minimum(ra, rb), np.maximum(ra, rb)
+    ab = order == "ab"
+    first, second = np.where(ab, ra, rb), np.where(ab, rb, ra)
+    code = _verdict_codes(v, lo, hi, first, second, np.asarray(ids, dtype=object))
+    item_code, items = pd.factorize(_text(v["item_id"]), sort=True)
+    d = pd.DataFrame(
+        {
+            "judge": judge_code,
+            "item_id": item_code,
+            "response_a": lo,
+            "response_b": hi,
+            "shown_first": first,
+            "ab": ab,
+            "code": code,
+        }
+    )
+    excluded["no_verdict_rows"] = int(np.isnan(code).sum())
+    d = d[~np.isnan(code)]
+    if order_aggregation == "first_order":
+        d = d[d["ab"]]
+    key = ["item_id", "response_a", "response_b", "shown_first"]
+    # repeats -> modal verdict per (judge, pair, order)
+    counts = (
+        d.assign(c=d["code"].astype(int))
+        .groupby(["judge", *key, "c"], sort=False)
+        .size()
+        .unstack("c", fill_value=0)
+        .reindex(columns=[0, 1, 2], fill_value=0)
+    )
+    per_order = pd.Series(
+        plurality(counts.to_numpy()), index=counts.index, name="code"
+    ).reset_index()
+    pair = ["judge", "item_id", "response_a", "response_b"]
+    if order_aggregation == "consistent_only":
+        n_orders = per_order.groupby(pair, sort=False)["code"].transform("size")
+        excluded["single_order_pairs"] = int(per_order[n_orders < 2].groupby(pair).ngroups)
+        g = per_order[n_orders >= 2].groupby(pair, sort=False)["code"]
+        lo_code, hi_code = g.min(), g.max()
+        # an order-inconsistent pair is a tie (FastChat's convention)
+        per_order = lo_code.where(lo_code == hi_code, float(TIE_CODE)).reset_index()
+        key = key[:3]
+    elif order_aggregation == "first_order":
+        per_order = per_order.drop(columns="shown_first")
+        key = key[:3]
+    wide = per_order.pivot_table(
+        index=key, columns="judge", values="code", aggfunc="first", sort=False
+    )
+    wide.columns.name = None
+    units = wide.index.to_frame(index=False)
+    ids = np.asarray(ids, dtype=object)
+    units["item_id"] = np.asarray(items, dtype=object)[units["item_id"].to_numpy()]
+    for c in key[1:]:
+        units[c] = ids[units[c].to_numpy()]
+    return units, wide.reset_index(drop=True)
+
+
+def _single_units(v: pd.DataFrame, judge_code: np.ndarray) -> tuple[pd.DataFrame, pd.DataFrame]:
+    if "response_id" not in v.columns or "score" not in v.columns:
+        raise DataError("verdicts", "score", "single-score verdicts need response_id and score")
+    d = pd.DataFrame(
+        {
+            "judge": judge_code,
+            "item_id": _text(v["item_id"]),
+            "response_id": _text(v["response_id"]),
+            "score": pd.to_numeric(v["score"], errors="coerce").to_numpy(),
+        }
+    ).dropna(subset=["score"])
+    wide = d.pivot_table(
+        index=["item_id", "response_id"],
+        columns="judge",
+        values="score",
+        aggfunc="mean",
+        sort=False,
+    )
+    wide.columns.name = None
+    return wide.index.to_frame(index=False), wide.reset_index(drop=True)
+
+
+def preference_codes(preferences: pd.DataFrame) -> pd.DataFrame:
+    """Human votes in the unit coding: ``item_id, response_a, response_b`` (the canonical
+    pair, lo < hi), ``rater_id`` and ``code`` (0 = lo preferred, 1 = hi, 2 = tie).
+    ``preference`` is read case-insensitively (a, b or tie)."""
+    p = preferences
+    ra, rb = p["response_a"].astype(str), p["response_b"].astype(str)
+    swap = (ra > rb).to_numpy()
+    pref = p["preference"].astype(str).str.lower().to_numpy()
+    bad = ~np.isin(pref, ["a", "b", "tie"])
+    if bad.any():
+        raise DataError(
+            "preferences", "preference", "preference must be a, b or tie", np.flatnonzero(bad)
+        )
+    code = np.where(pref == "tie", 2, np.where((pref == "a") ^ swap, 0, 1)).astype(float)
+    return pd.DataFrame(
+        {
+            "item_id": p["item_id"].astype(str).to_numpy(),
+            "response_a": np.where(swap, rb, ra),
+            "response_b": np.where(swap, ra, rb),
+            "rater_id": p["rater_id"].astype(str).to_numpy(),
+            "code": code,
+        }
+    )

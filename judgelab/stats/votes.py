@@ -1,0 +1,173 @@
+"""Votes: the modal / plurality vote and the ensemble reducers, written once.
+
+- :func:`plurality`: per row of a vote-total matrix the winning class; a split top (two or
+  more classes share the largest total) is a tie (or undecided); no votes = undecided.
+  Repeats of one judge (their modal verdict) and panels of judges (the majority vote)
+  both reduce through it.
+- :func:`mode_winner`: the same rule on a tidy frame of ``winner`` labels per group.
+- Ensemble reducers on a :class:`judgelab.stats.units.UnitMatrix` (codes 0 = ``a``,
+  1 = ``b``, 2 = tie, nan = no parsed verdict): :func:`majority`, :func:`weighted`,
+  :func:`unanimity`, :func:`vote_share`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+
+if TYPE_CHECKING:  # pragma: no cover - typing only
+    from judgelab.stats.units import UnitMatrix
+
+__all__ = [
+    "TIE",
+    "plurality",
+    "mode_winner",
+    "vote_totals",
+    "member_indices",
+    "majority",
+    "weighted",
+    "unanimity",
+    "vote_share",
+]
+
+TIE = "tie"
+#: Class codes of pairwise verdicts (as :data:`judgelab.stats.units.CLASSES`).
+_CLASSES = ("a", "b", "tie")
+_TIE_CODE = 2.0
+
+
+def plurality(totals: np.ndarray, split: float = _TIE_CODE) -> np.ndarray:
+    """The plurality class per row of a ``(n, K)`` (weighted) vote-total matrix.
+
+    Returns float codes: the argmax class; ``split`` (default 2 = tie) when two or more
+    classes share the top total (weighted totals compared with ``isclose``); nan when the
+    top total is 0 (no votes, or only zero-weight votes). Pass ``split=nan`` to leave
+    split votes undecided (``tie_policy="drop"``)."""
+    tot = np.asarray(totals, dtype=float)
+    mx = tot.max(axis=1)
+    n_top = np.isclose(tot, mx[:, None]).sum(axis=1)
+    out = tot.argmax(axis=1).astype(float)
+    out[n_top > 1] = split
+    out[mx <= 0] = np.nan
+    return out
+
+
+def mode_winner(df: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+    """Modal winner per group of keys; several modes -> tie (repeats that disagree evenly)."""
+    cnt = df.groupby(keys + ["winner"], dropna=False, sort=False).size().rename("k").reset_index()
+    top = cnt.groupby(keys, dropna=False, sort=False)["k"].transform("max")
+    best = cnt[cnt["k"] == top]
+    n_best = best.groupby(keys, dropna=False, sort=False)["winner"].transform("size")
+    best = best.assign(winner=np.where(n_best.to_numpy() > 1, TIE, best["winner"].to_numpy()))
+    return best.drop_duplicates(keys)[keys + ["winner"]]
+
+
+def member_indices(um: UnitMatrix, members) -> list[int]:
+    """Column indices of ensemble members given as indices or identity strings (None: all)."""
+    if members is None:
+        return list(range(len(um.judges)))
+    out = []
+    for mb in members:
+        if isinstance(mb, (int, np.integer)):
+            out.append(int(mb))
+        elif mb in um.judges:
+            out.append(um.judges.index(mb))
+        else:
+            raise ValueError(f"ensemble member {mb!r} is not among the judges {um.judges}")
+    return out
+
+
+def _member_weights(um: UnitMatrix, idx: list[int], weights) -> list[float] | None:
+    if weights is None:
+        return None
+    if isinstance(weights, Mapping):
+        return [float(weights.get(um.judges[k], 0.0)) for k in idx]
+    return [float(w) for w in weights]
+
+
+def vote_totals(um: UnitMatrix, members=None, weights=None) -> tuple[np.ndarray, np.ndarray]:
+    """``(n_units, 3)`` (weighted) vote totals per class and the number of parsed votes."""
+    if um.kind != "nominal":
+        raise ValueError("ensembles aggregate pairwise verdicts (a | b | tie), not scores")
+    idx = member_indices(um, members)
+    vals = um.values[:, idx]
+    w = np.ones(len(idx)) if weights is None else np.asarray(weights, dtype=float)
+    oh = (vals[:, :, None] == np.arange(len(_CLASSES))[None, None, :]).astype(float)
+    return (oh * w[None, :, None]).sum(axis=1), (~np.isnan(vals)).sum(axis=1)
+
+
+def _split_code(um: UnitMatrix) -> float:
+    return _TIE_CODE if um.tie_policy == "class" else np.nan
+
+
+def majority(um: UnitMatrix, members=None) -> np.ndarray:
+    """Plurality verdict per unit (codes; a split vote is a tie, nan = no vote)."""
+    tot, _ = vote_totals(um, members)
+    return plurality(tot, _split_code(um))
+
+
+def weighted(
+    um: UnitMatrix, weights: Mapping[str, float] | Sequence[float], members=None
+) -> np.ndarray:
+    """Weighted plurality verdict per unit: argmax_c sum_j w_j [v_j = c] (split = tie)."""
+    idx = member_indices(um, members)
+    tot, _ = vote_totals(um, idx, _member_weights(um, idx, weights))
+    return plurality(tot, _split_code(um))
+
+
+def unanimity(um: UnitMatrix, members=None) -> tuple[np.ndarray, np.ndarray]:
+    """(verdict, decided): decided when every member parsed and all agree; verdict nan otherwise."""
+    idx = member_indices(um, members)
+    vals = um.values[:, idx]
+    parsed = ~np.isnan(vals).any(axis=1)
+    same = np.all(vals == vals[:, :1], axis=1) & parsed
+    out = np.where(same, vals[:, 0], np.nan)
+    return out, same
+
+
+def vote_share(
+    um: UnitMatrix | pd.DataFrame,
+    members=None,
+    weights=None,
+    threshold: float | None = None,
+    **unit_kwargs,
+) -> pd.DataFrame:
+    """Per unit: the (weighted) plurality verdict and its vote share (a generic low-margin signal).
+
+    ``um`` is a UnitMatrix or a tidy verdict frame (then ``unit_kwargs`` go to
+    :func:`judgelab.stats.units.unit_matrix`, e.g. ``order_aggregation``).
+    Columns: the unit columns (``item_id, response_a, response_b`` [, ``shown_first``]),
+    ``verdict`` (``a|b|tie``, relative to the sorted pair), ``winner`` (response id or
+    ``tie``), ``vote_share`` = top vote total / all parsed votes (1 = unanimous), ``n_votes``,
+    and ``low_margin`` = vote_share < threshold (DESIGN.md: a case for escalation).
+    """
+    from judgelab.stats.units import UnitMatrix, unit_matrix
+
+    if not isinstance(um, UnitMatrix):
+        um = unit_matrix(um, **unit_kwargs)
+    idx = member_indices(um, members)
+    tot, n = vote_totals(um, idx, _member_weights(um, idx, weights))
+    verdict = plurality(tot, _split_code(um))
+    total = tot.sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        share = np.where(total > 0, tot.max(axis=1) / total, np.nan)
+    out = um.units.copy()
+    decided = ~np.isnan(verdict)
+    code = np.where(decided, verdict, 0).astype(int)
+    out["verdict"] = np.where(decided, np.array(_CLASSES, dtype=object)[code], None)
+    pair = np.stack(
+        [
+            um.units["response_a"].to_numpy(dtype=object),
+            um.units["response_b"].to_numpy(dtype=object),
+        ],
+        axis=1,
+    )
+    winner = np.where(code == 2, TIE, pair[np.arange(len(code)), np.minimum(code, 1)])
+    out["winner"] = np.where(decided, winner, None)
+    out["vote_share"] = share
+    out["n_votes"] = n
+    out["low_margin"] = (share < threshold) if threshold is not None else False
+    return out

@@ -10,6 +10,7 @@ import json
 
 import pandas as pd
 import pytest
+from findings_baseline import assert_same_findings
 
 SHARP = "{model: judgelab-sim/cal-sharp, sim: {noise: 0.05, tie_band: 0.05}}"
 NOISY = "{model: judgelab-sim/cal-noisy, sim: {noise: 2.0}}"
@@ -28,6 +29,7 @@ def audit_run(cli, tmp_path_factory):
         "--out", out,
     )  # fmt: skip
     assert res.exit_code == 0, res.output
+    assert_same_findings(json.loads((out / "findings.json").read_text()), "calibration_audit_demo")
     return out
 
 

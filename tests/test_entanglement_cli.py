@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from findings_baseline import assert_same_findings
 
 import judgelab as jl
 from judgelab import sim
@@ -39,7 +40,9 @@ def _run(tmp_path: Path, name: str, judges) -> tuple[dict, Path]:
     ]  # fmt: skip
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=900)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    return json.loads((out / "findings.json").read_text()), out
+    doc = json.loads((out / "findings.json").read_text())
+    assert_same_findings(doc, f"entanglement_cli__{name}")
+    return doc, out
 
 
 def _primary(doc: dict, fid: str) -> dict:

@@ -9,6 +9,7 @@ import sys
 
 import pandas as pd
 import pytest
+from findings_baseline import assert_same_findings
 
 from judgelab.store import VerdictStore
 
@@ -48,6 +49,7 @@ def demo_run(tmp_path_factory):
     store = tmp / "verdicts.sqlite"
     run_study(tmp / "run", store)
     findings = json.loads((tmp / "run" / "findings.json").read_text())
+    assert_same_findings(findings, "judge_comparison_demo")
     return tmp, store, pd.DataFrame(findings["findings"]), findings
 
 

@@ -16,6 +16,7 @@ import sys
 import nbformat
 import pandas as pd
 import pytest
+from findings_baseline import assert_same_findings
 
 import judgelab as jl
 from judgelab import sim
@@ -85,6 +86,7 @@ def _run(study, tmp_path, verdicts: pd.DataFrame, **params):
     )
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-4000:]
     doc = json.loads((out / "findings.json").read_text())
+    assert_same_findings(doc, f"demo_notebook__{study}")
     f = pd.DataFrame(doc["findings"])
     f["model"] = f["judge"].str.split("|").str[0].str.replace("judgelab-sim/", "", regex=False)
     assert (out / f"{study}.html").exists()

@@ -26,6 +26,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from findings_baseline import assert_same_findings
 from typer.testing import CliRunner
 
 from judgelab import report
@@ -53,6 +54,7 @@ def _run(name: str, shared_data: Path, tmp_path_factory, **overrides) -> pd.Data
     )
     assert res.exit_code == 0, res.output + str(res.exception or "")
     doc = json.loads((out / "findings.json").read_text())
+    assert_same_findings(doc, f"real__{name}")
     assert doc["study"] == study
     f = pd.DataFrame(doc["findings"])
     f["judge_model"] = f["judge"].map(lambda j: j.split("|")[0] if isinstance(j, str) else None)

@@ -55,17 +55,24 @@ SCHEMA_VERSION = 1
 RUN_RECORD_FILE = "run_record.json"
 #: The CLI puts the parameters its caller gave (JSON) here for the kernel's run record.
 PARAMETERS_GIVEN_ENV = "JUDGELAB_PARAMETERS_GIVEN"
-#: Packages whose versions the results depend on (litellm has no usable ``__version__``:
-#: importlib.metadata is asked for every package).
+#: Packages whose versions the results depend on (the manifest's list; litellm has no usable
+#: ``__version__``: importlib.metadata is asked for every package).
 PACKAGES = (
     "judgelab",
-    "numpy",
     "pandas",
+    "numpy",
     "scipy",
     "statsmodels",
+    "krippendorff",
+    "seaborn",
+    "matplotlib",
     "litellm",
     "papermill",
-    "matplotlib",
+    "nbconvert",
+    "nbformat",
+    "ipykernel",
+    "jupyter_client",
+    "pyarrow",
 )
 
 

@@ -24,8 +24,11 @@ Every study notebook (``judgelab/notebooks/<study>.ipynb``) starts with a
    some calls) is mixed. The error lists every identity with its verdict count.
 
 The context then offers ``ctx.call(...)`` (judge more: judge_comparison judges a missing
-source and the candidates with it), ``ctx.save_findings(df)`` (multiple-testing
-adjustment and ``findings.json``) and ``ctx.findings_table(df)`` (display).
+source and the candidates with it), ``ctx.save_findings(df)`` (the save step of
+:mod:`judgelab.findings`: multiple-testing adjustment once, conclusions, ``findings.json``
+and the run record of :mod:`judgelab.run_record`), ``ctx.conclusions(df)`` and
+``ctx.findings_table(df)`` (display). Each study's parameters, figures and analysis are
+declared in :mod:`judgelab.study`; judge identities are :class:`judgelab.identity.JudgeIdentity`.
 
 Figures: use :func:`judgelab.report.show` so that they appear in the notebook *and* are
 saved as SVG and PDF for ``judgelab export``.

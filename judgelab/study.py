@@ -664,7 +664,7 @@ def analyse(ctx: StudyContext) -> pd.DataFrame:
 
 # ----------------------------------------------------------------- analyses
 # One function per study, ``(ctx, params) -> findings``: the computations of the notebook's
-# findings cells, with nothing displayed and nothing written (the save step writes).
+# findings cells, with nothing displayed (the save step writes findings.json).
 def analyse_position_bias(ctx: StudyContext, params: Mapping) -> pd.DataFrame:
     from judgelab.stats import position as pos
 
@@ -729,6 +729,9 @@ def analyse_family_entanglement(ctx: StudyContext, params: Mapping) -> pd.DataFr
         n_boot=ctx.n_boot,
         seed=ctx.seed,
         calibration_share=params["calibration_share"],
+        # as the notebook does today: ensemble_findings writes the queue and names it in the
+        # ensemble_coverage row (moving the write to the caller changes that row: Part 1 item 3)
+        review_queue_path=ctx.out_dir / "review_queue.csv",
         min_raters=params["min_raters"],
     )
     return pd.concat([f_ent, rep.findings], ignore_index=True)

@@ -90,3 +90,18 @@ def test_check_lists_every_problem_and_coerce_converts_losslessly():
     }
     with pytest.raises(ValueError, match="unknown study 'toy'; declared studies: position_bias"):
         study.declaration("toy")
+
+
+def test_analyse_is_the_notebooks_findings_computation(toy_verdicts):
+    import pandas as pd
+
+    from judgelab.stats import position
+
+    ctx = studies.prepare(
+        "position_bias", verdicts=str(toy_verdicts), judges=None, n_boot=20, n_perm=99
+    )
+    found = study.analyse(ctx)
+    direct = position.position_findings(ctx.verdicts, ctx.dataset, n_boot=20, n_perm=99, seed=0)
+    pd.testing.assert_frame_equal(found, direct)
+    # the caller gave what differs from the declared defaults
+    assert set(ctx.given) == {"verdicts", "judges", "n_boot", "n_perm"}

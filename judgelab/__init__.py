@@ -14,11 +14,16 @@ os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 from judgelab import (  # noqa: E402
     ensembles,
     families,
+    findings,
+    identity,
+    run_record,
     sim,
     stats,
     studies,
+    study,
 )
 from judgelab.data import DataError, Dataset, load_dataset  # noqa: E402
+from judgelab.identity import JudgeIdentity  # noqa: E402
 from judgelab.judges import Judge  # noqa: E402
 from judgelab.run import judge_pairwise, judge_rubric, judge_single  # noqa: E402
 from judgelab.store import VerdictStore  # noqa: E402
@@ -37,6 +42,11 @@ __all__ = [
     "sim",
     "stats",
     "studies",
+    "study",
+    "findings",
+    "identity",
+    "run_record",
+    "JudgeIdentity",
     "ensembles",
     "__version__",
 ]

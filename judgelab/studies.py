@@ -24,8 +24,11 @@ Every study notebook (``judgelab/notebooks/<study>.ipynb``) starts with a
    some calls) is mixed. The error lists every identity with its verdict count.
 
 The context then offers ``ctx.call(...)`` (judge more: judge_comparison judges a missing
-source and the candidates with it), ``ctx.save_findings(df)`` (multiple-testing
-adjustment and ``findings.json``) and ``ctx.findings_table(df)`` (display).
+source and the candidates with it), ``ctx.save_findings(df)`` (the save step of
+:mod:`judgelab.findings`: multiple-testing adjustment once, conclusions, ``findings.json``
+and the run record of :mod:`judgelab.run_record`), ``ctx.conclusions(df)`` and
+``ctx.findings_table(df)`` (display). Each study's parameters, figures and analysis are
+declared in :mod:`judgelab.study`; judge identities are :class:`judgelab.identity.JudgeIdentity`.
 
 Figures: use :func:`judgelab.report.show` so that they appear in the notebook *and* are
 saved as SVG and PDF for ``judgelab export``.
@@ -34,9 +37,7 @@ saved as SVG and PDF for ``judgelab export``.
 from __future__ import annotations
 
 import dataclasses
-import datetime as _dt
 import html as _html
-import json
 import math
 import os
 from collections.abc import Iterable, Mapping
@@ -48,6 +49,28 @@ import numpy as np
 import pandas as pd
 
 from judgelab.data import DataError, Dataset, identity_string, load_dataset, read_table
+from judgelab.findings import (  # noqa: F401  (re-exported: old import paths keep working)
+    FINDINGS_TABLE_CLASS,
+    FindingsTable,
+    _conclusion_text,
+    _estimate_text,
+    _fmt,
+    _missing,
+    _p_text,
+    _slice_text,
+    as_findings_frame,
+    findings_document,
+    jsonable,
+    judge_record,
+    output_dir,
+    write_findings,
+)
+from judgelab.identity import IDENTITY_COLUMNS, JudgeIdentity, identities_table
+
+# old private names, still imported by report.py (the coordinator removes these aliases)
+_jsonable = jsonable
+_judge_record = judge_record
+_findings_frame = as_findings_frame
 
 __all__ = [
     "STUDIES",
@@ -101,11 +124,9 @@ SHARED_DEFAULTS: dict[str, Any] = {
     "dry_run": False,
 }
 
-IDENTITY = ["model", "backend", "judge_version"]
+IDENTITY = list(IDENTITY_COLUMNS)
 SELECT_KEYS = ("model", "backend", "judge_version", "run_id")
 PROTOCOLS = ("pairwise", "single", "rubric")
-#: CSS class of the findings table in notebooks and HTML reports (the browser test counts its rows).
-FINDINGS_TABLE_CLASS = "judgelab-findings"
 
 
 class MixedIdentitiesError(ValueError):
@@ -188,50 +209,9 @@ def study_parameters(study: str) -> dict[str, dict[str, Any]]:
 
 # --------------------------------------------------------------- identities
 def identities_of(verdicts: pd.DataFrame) -> pd.DataFrame:
-    """One row per identity (model, backend, judge_version) with its family and counts:
-    ``n`` (verdict rows), ``n_parsed``, ``cost_usd`` (when the frame has costs)."""
-    cols = [
-        "model",
-        "backend",
-        "judge_version",
-        "judge_family",
-        "judge",
-        "n",
-        "n_parsed",
-        "cost_usd",
-    ]
-    if verdicts is None or len(verdicts) == 0:
-        return pd.DataFrame(columns=cols)
-    v = verdicts.copy()
-    for c in IDENTITY:
-        if c not in v.columns:
-            v[c] = None
-    if "judge_family" not in v.columns:
-        v["judge_family"] = None
-    v["_parsed"] = v["parse_ok"].fillna(False).astype(bool) if "parse_ok" in v.columns else True
-    v["_cost"] = (
-        pd.to_numeric(v["cost_usd"], errors="coerce") if "cost_usd" in v.columns else np.nan
-    )
-    key = [v[c].astype(str).where(v[c].notna(), "") for c in IDENTITY]
-    v["_k0"], v["_k1"], v["_k2"] = key
-    g = v.groupby(["_k0", "_k1", "_k2"], sort=True, dropna=False)
-    rows = []
-    for _, grp in g:
-        first = grp.iloc[0]
-        fam = grp["judge_family"].dropna()
-        rows.append(
-            {
-                "model": first["model"],
-                "backend": first["backend"],
-                "judge_version": first["judge_version"],
-                "judge_family": fam.iloc[0] if len(fam) else None,
-                "judge": identity_string(first["model"], first["backend"], first["judge_version"]),
-                "n": len(grp),
-                "n_parsed": int(grp["_parsed"].sum()),
-                "cost_usd": float(grp["_cost"].sum()) if grp["_cost"].notna().any() else None,
-            }
-        )
-    return pd.DataFrame(rows, columns=cols)
+    """One row per identity (model, backend, judge_version) with its family and counts
+    (:func:`judgelab.identity.identities_table`)."""
+    return identities_table(verdicts)
 
 
 def check_identities(
@@ -402,16 +382,6 @@ def _judge_filter_models(judges) -> list[str]:
     return models
 
 
-def _judge_record(j) -> dict:
-    """JSON-safe description of a Judge for recorded parameters (never the api_key)."""
-    if dataclasses.is_dataclass(j):
-        d = {f.name: getattr(j, f.name) for f in dataclasses.fields(j) if f.name != "api_key"}
-    else:
-        d = {"model": getattr(j, "model", str(j))}
-    d["judge_version"] = getattr(j, "version", None)
-    return _jsonable(d)
-
-
 # ------------------------------------------------------------------ verdicts
 def load_verdicts(source: str | os.PathLike, dataset: Dataset | None = None) -> pd.DataFrame:
     """Verdicts from a store (``.sqlite``, ``.sqlite3``, ``.db``) or a CSV / JSONL / Parquet export."""
@@ -469,7 +439,8 @@ def _normalise_verdicts(frame: pd.DataFrame) -> pd.DataFrame:
     if v["parse_ok"].dtype != bool:
         v["parse_ok"] = v["parse_ok"].map(_as_bool)
     v["judge"] = [
-        identity_string(*t) for t in zip(v["model"], v["backend"], v["judge_version"], strict=False)
+        str(JudgeIdentity(*t))
+        for t in zip(v["model"], v["backend"], v["judge_version"], strict=False)
     ]
     return v.reset_index(drop=True)
 
@@ -480,12 +451,6 @@ def _as_bool(x) -> bool:
     if x is None or (isinstance(x, float) and math.isnan(x)):
         return False
     return bool(x)
-
-
-# ------------------------------------------------------------------ running
-def output_dir() -> Path:
-    """Where a study writes findings.json and figures: ``$JUDGELAB_OUT`` (set by the CLI) or cwd."""
-    return Path(os.environ.get("JUDGELAB_OUT") or os.getcwd())
 
 
 # ------------------------------------------------------------------ context
@@ -510,6 +475,8 @@ class StudyContext:
     judge_specs: list = field(default_factory=list)
     extras: dict[str, Any] = field(default_factory=dict)
     summaries: list[dict] = field(default_factory=list)
+    #: the parameters the caller gave (the run record's ``parameters.given``)
+    given: dict[str, Any] = field(default_factory=dict)
 
     # -- convenience views
     @property
@@ -531,7 +498,7 @@ class StudyContext:
     def identity(self, judge: str) -> dict:
         """The identity dict of an identity string."""
         for j in self.judges:
-            if identity_string(j["model"], j["backend"], j["judge_version"]) == judge:
+            if str(JudgeIdentity.from_record(j)) == judge:
                 return j
         raise KeyError(judge)
 
@@ -577,23 +544,30 @@ class StudyContext:
     # -- findings
     def adjust(self, findings: pd.DataFrame) -> pd.DataFrame:
         """Holm over primary findings, Benjamini-Hochberg over exploratory ones
-        (:func:`judgelab.stats.multitest.adjust_findings`)."""
-        from judgelab.stats.multitest import adjust_findings
+        (:func:`judgelab.findings.adjust`)."""
+        from judgelab import findings as _findings
 
-        return adjust_findings(_findings_frame(findings))
+        return _findings.adjust(findings)
 
     def save_findings(self, findings: pd.DataFrame, adjust: bool = True) -> pd.DataFrame:
-        """Adjust p-values (unless ``adjust=False``), write ``findings.json`` into
-        :func:`output_dir` and return the adjusted findings frame."""
-        df = self.adjust(findings) if adjust else _findings_frame(findings)
-        write_findings(self, df)
-        return df
+        """The save step (:func:`judgelab.findings.save_findings`): adjust p-values once
+        (unless ``adjust=False``), render conclusions, write ``findings.json`` and the run
+        record into :func:`output_dir`; returns the adjusted findings frame."""
+        from judgelab import findings as _findings
+
+        return _findings.save_findings(self, findings, adjust_p=adjust)
+
+    def conclusions(self, findings: pd.DataFrame) -> str:
+        """The study's conclusions as Markdown (:func:`judgelab.findings.conclusions_markdown`)."""
+        from judgelab import findings as _findings
+
+        return _findings.conclusions_markdown(self.study, findings, self.judges)
 
     def findings_table(self, findings: pd.DataFrame, max_conclusion: int | None = None):
         """The findings as an HTML table for the notebook and the report (one row per finding,
         primary first; CSS class ``judgelab-findings``)."""
         return FindingsTable(
-            _findings_frame(findings), judges=self.judges, max_conclusion=max_conclusion
+            as_findings_frame(findings), judges=self.judges, max_conclusion=max_conclusion
         )
 
     def describe(self) -> str:
@@ -612,198 +586,6 @@ class StudyContext:
         return f"<p>{head}</p>" + self.identities.drop(columns=["judge"], errors="ignore").to_html(
             index=False
         )
-
-
-def _findings_frame(findings) -> pd.DataFrame:
-    from judgelab.stats._tidy import findings_frame
-
-    if isinstance(findings, pd.DataFrame):
-        return findings_frame(findings.to_dict("records"))
-    return findings_frame(list(findings))
-
-
-class FindingsTable:
-    """HTML rendering of a findings frame (see :meth:`StudyContext.findings_table`)."""
-
-    def __init__(
-        self, findings: pd.DataFrame, judges: list[dict] | None = None, max_conclusion=None
-    ):
-        self.findings = findings
-        self.max_conclusion = max_conclusion
-        self._short = {}
-        # Show the model name when it identifies the judge uniquely; else the identity string.
-        ids = [identity_string(j["model"], j["backend"], j["judge_version"]) for j in judges or []]
-        models = [j["model"] for j in judges or []]
-        for i, m in zip(ids, models, strict=False):
-            self._short[i] = m if models.count(m) == 1 else i
-
-    def frame(self) -> pd.DataFrame:
-        """Display frame: judge, slice, finding, estimate [CI], p, p adjusted, n, conclusion."""
-        f = self.findings.copy()
-        order = np.argsort(~f["primary"].fillna(False).astype(bool).to_numpy(), kind="stable")
-        f = f.iloc[order]
-        out = pd.DataFrame(
-            {
-                "finding": f["id"].astype(str)
-                + np.where(f["primary"].fillna(False).astype(bool), " (primary)", ""),
-                "judge": f["judge"].map(
-                    lambda j: (
-                        "all"
-                        if j is None or (isinstance(j, float) and math.isnan(j))
-                        else self._short.get(j, j)
-                    )
-                ),
-                "slice": f["slice"].map(lambda s: _slice_text(s, self._short)),
-                "estimate [CI]": [
-                    _estimate_text(r.estimate, r.ci_low, r.ci_high, r.ci_level)
-                    for r in f.itertuples()
-                ],
-                "p": f["p_value"].map(_p_text),
-                "p adj.": f["p_adjusted"].map(_p_text),
-                "n": f["n"].map(
-                    lambda x: (
-                        "" if x is None or (isinstance(x, float) and math.isnan(x)) else str(int(x))
-                    )
-                ),
-                "conclusion / reason": [
-                    _conclusion_text(r.conclusion, r.reason, self.max_conclusion)
-                    for r in f.itertuples()
-                ],
-            }
-        )
-        return out.reset_index(drop=True)
-
-    def _repr_html_(self) -> str:
-        return self.frame().to_html(
-            index=False, classes=FINDINGS_TABLE_CLASS, escape=True, border=0
-        )
-
-    def __repr__(self) -> str:
-        return self.frame().to_string(index=False)
-
-
-def _missing(x) -> bool:
-    return x is None or (isinstance(x, float) and math.isnan(x))
-
-
-def _slice_text(s, short: Mapping | None = None) -> str:
-    """``family=aurora``; identity strings inside a slice (judge pairs) shown by ``short`` names."""
-    if _missing(s) or s == {}:
-        return ""
-    short = short or {}
-
-    def name(v):
-        if isinstance(v, (list, tuple)):
-            return " vs ".join(name(x) for x in v)
-        return str(short.get(v, v)) if isinstance(v, str) else str(v)
-
-    if isinstance(s, Mapping):
-        return ", ".join(f"{k}={name(v)}" for k, v in s.items())
-    return name(s)
-
-
-def _fmt(x) -> str:
-    if _missing(x):
-        return "?"
-    x = float(x)
-    return f"{x:.3g}" if abs(x) < 1000 else f"{x:,.0f}"
-
-
-def _estimate_text(est, lo, hi, level) -> str:
-    if _missing(est):
-        return "undefined"
-    s = _fmt(est)
-    if not _missing(lo) and not _missing(hi):
-        lvl = "" if _missing(level) or float(level) == 0.95 else f" {float(level):.0%}"
-        s += f" [{_fmt(lo)}, {_fmt(hi)}]{lvl}"
-    return s
-
-
-def _p_text(p) -> str:
-    if _missing(p):
-        return ""
-    p = float(p)
-    return "<0.0001" if p < 1e-4 else f"{p:.4f}" if p < 0.01 else f"{p:.3f}"
-
-
-def _conclusion_text(conclusion, reason, limit) -> str:
-    parts = [str(x) for x in (conclusion, reason) if not _missing(x) and str(x)]
-    text = " ".join(parts)
-    if limit and len(text) > limit:
-        text = text[: limit - 1] + "…"
-    return text
-
-
-# ------------------------------------------------------------ findings.json
-def _jsonable(x):
-    """Recursively JSON-safe: numpy scalars -> Python, nan -> None, paths -> str, Judges -> dict."""
-    if isinstance(x, Mapping):
-        return {str(k): _jsonable(v) for k, v in x.items()}
-    if isinstance(x, (list, tuple, set)):
-        return [_jsonable(v) for v in x]
-    if isinstance(x, np.ndarray):
-        return [_jsonable(v) for v in x.tolist()]
-    if isinstance(x, (pd.Timestamp, _dt.datetime, _dt.date)):
-        return x.isoformat()
-    if isinstance(x, Path):
-        return str(x)
-    if isinstance(x, np.generic):
-        x = x.item()
-    if isinstance(x, float) and not math.isfinite(x):
-        return None
-    if x is None or isinstance(x, (str, int, float, bool)):
-        return x
-    if x is pd.NA or x is pd.NaT:
-        return None
-    if hasattr(x, "model") and hasattr(x, "version"):
-        return _judge_record(x)
-    return str(x)
-
-
-def findings_document(ctx: StudyContext, findings: pd.DataFrame) -> dict:
-    """The findings.json document of DESIGN.md (study, created_at, judgelab_version,
-    parameters, data {name, sha256}, judges, findings)."""
-    import judgelab
-    from judgelab.stats._tidy import FINDING_COLUMNS
-
-    rows = []
-    for rec in _findings_frame(findings).to_dict("records"):
-        row = {c: _jsonable(rec.get(c)) for c in FINDING_COLUMNS}
-        # Study-specific columns (mde, margin, n_assignments, ...) follow the standard ones
-        # where they have a value for this row.
-        for c, v in rec.items():
-            if c not in row and not c.startswith("_"):
-                v = _jsonable(v)
-                if v is not None:
-                    row[c] = v
-        row["primary"] = bool(row["primary"]) if row["primary"] is not None else False
-        if isinstance(row["slice"], str):  # slices read back from CSV
-            try:
-                row["slice"] = json.loads(row["slice"])
-            except ValueError:
-                pass
-        rows.append(row)
-    return {
-        "study": ctx.study,
-        "created_at": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
-        "judgelab_version": judgelab.__version__,
-        "parameters": _jsonable(ctx.parameters),
-        "data": {"name": ctx.dataset.name, "sha256": ctx.dataset.sha256},
-        "judges": _jsonable(ctx.judges),
-        "findings": rows,
-    }
-
-
-def write_findings(ctx: StudyContext, findings: pd.DataFrame, out_dir: Path | None = None) -> Path:
-    """Write findings.json into ``out_dir`` (default :func:`output_dir`)."""
-    out = Path(out_dir) if out_dir is not None else output_dir()
-    out.mkdir(parents=True, exist_ok=True)
-    path = out / "findings.json"
-    doc = findings_document(ctx, findings)
-    path.write_text(json.dumps(doc, indent=2, ensure_ascii=False, allow_nan=False) + "\n")
-    # How the verdicts were obtained (calls made / cached, cost): the CLI puts it in manifest.json.
-    (out / "run_summary.json").write_text(json.dumps(_jsonable(ctx.summaries), indent=2) + "\n")
-    return path
 
 
 # ------------------------------------------------------------------ prepare
@@ -867,7 +649,7 @@ def _judge_now(
     summary = {
         "protocol": protocol,
         "n_judges": len(specs),
-        **_jsonable(frame.attrs.get("summary", {})),
+        **jsonable(frame.attrs.get("summary", {})),
     }
     if len(frame) == 0:
         return _empty_verdicts(), summary
@@ -893,7 +675,7 @@ def prepare(study: str, **parameters) -> StudyContext:
     extras = {k: v for k, v in parameters.items() if k not in SHARED_DEFAULTS}
     if params.get("store"):
         params["store"] = str(Path(params["store"]).expanduser().resolve())
-    params["judges"] = _jsonable(params["judges"])  # Judge objects -> records (never api keys)
+    params["judges"] = jsonable(params["judges"])  # Judge objects -> records (never api keys)
 
     dataset = load_dataset(params["dataset"])
     dataset.validate()
@@ -943,7 +725,7 @@ def prepare(study: str, **parameters) -> StudyContext:
     if select:
         before = len(frame)
         frame = apply_select(frame, select)
-        summary["select"] = _jsonable(select)
+        summary["select"] = jsonable(select)
         summary["rows_selected"] = len(frame)
         if frame.empty and before and not params.get("dry_run"):
             raise DataError(
@@ -963,14 +745,34 @@ def prepare(study: str, **parameters) -> StudyContext:
     store = Path(params["store"]) if params.get("store") else None
     return StudyContext(
         study=study,
-        parameters=_jsonable(params),
+        parameters=jsonable(params),
         dataset=dataset,
         verdicts=frame,
-        judges=_jsonable(judges),
+        judges=jsonable(judges),
         identities=identities,
         store=store,
-        run_summary=_jsonable(summary),
+        run_summary=jsonable(summary),
         judge_specs=specs,
-        extras=_jsonable(extras),
-        summaries=[_jsonable(summary)],
+        extras=jsonable(extras),
+        summaries=[jsonable(summary)],
+        given=jsonable(_given(study, parameters)),
     )
+
+
+def _given(study: str, parameters: Mapping) -> dict:
+    """The parameters a caller set: a notebook passes every parameter to :func:`prepare`, so
+    a value equal to the study's declared default counts as not given."""
+    from judgelab.study import STUDY_DECLARATIONS
+
+    decl = STUDY_DECLARATIONS.get(study)
+    if decl is None:
+        return dict(parameters)
+    defaults = decl.defaults()
+    return {k: v for k, v in parameters.items() if k not in defaults or not _equal(defaults[k], v)}
+
+
+def _equal(a, b) -> bool:
+    try:
+        return bool(a == b)
+    except (TypeError, ValueError):  # e.g. a DataFrame given where a value is declared
+        return False

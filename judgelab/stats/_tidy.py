@@ -1,4 +1,9 @@
-"""The tidy findings row shared by every statistic (columns of findings.json)."""
+"""The tidy findings row shared by every statistic (columns of findings.json).
+
+Kept in ``stats`` (which imports nothing above itself) so statistics can build rows;
+:mod:`judgelab.findings` re-exports these names and owns everything done with the rows
+after a study's analysis (adjustment, conclusions, findings.json, display).
+"""
 
 from __future__ import annotations
 

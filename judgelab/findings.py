@@ -1,0 +1,413 @@
+"""Findings: the tidy finding rows of a study, their adjustment, their file and their display.
+
+A study's analysis returns finding rows (:func:`judgelab.stats._tidy.finding`, columns
+:data:`FINDING_COLUMNS`). :func:`save_findings` is the one place that turns them into a
+result: multiple testing is applied once (Holm over the primary tests, Benjamini-Hochberg
+over the exploratory ones, :func:`judgelab.stats.multitest.adjust_findings`), the study's
+conclusions are rendered from the adjusted structured fields
+(:func:`render_conclusions`), and ``findings.json``, ``run_summary.json`` and the run
+record (:mod:`judgelab.run_record`) are written. :class:`FindingsTable` shows findings in
+notebooks and HTML reports.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as _dt
+import json
+import math
+import os
+import warnings
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+
+from judgelab.identity import short_labels
+from judgelab.stats._tidy import FINDING_COLUMNS, finding, findings_frame
+
+if TYPE_CHECKING:  # pragma: no cover
+    from judgelab.studies import StudyContext
+
+__all__ = [
+    "FINDING_COLUMNS",
+    "FINDINGS_TABLE_CLASS",
+    "FindingsTable",
+    "adjust",
+    "as_findings_frame",
+    "conclusions",
+    "conclusions_markdown",
+    "finding",
+    "findings_document",
+    "findings_frame",
+    "jsonable",
+    "output_dir",
+    "render_conclusions",
+    "save_findings",
+    "write_findings",
+]
+
+#: CSS class of the findings table in notebooks and HTML reports (the browser test counts its rows).
+FINDINGS_TABLE_CLASS = "judgelab-findings"
+
+
+def output_dir() -> Path:
+    """Where a study writes findings.json and figures: ``$JUDGELAB_OUT`` (set by the CLI) or cwd."""
+    return Path(os.environ.get("JUDGELAB_OUT") or os.getcwd())
+
+
+def judge_record(j) -> dict:
+    """JSON-safe description of a Judge for recorded parameters (never the api_key)."""
+    if dataclasses.is_dataclass(j):
+        d = {f.name: getattr(j, f.name) for f in dataclasses.fields(j) if f.name != "api_key"}
+    else:
+        d = {"model": getattr(j, "model", str(j))}
+    d["judge_version"] = getattr(j, "version", None)
+    return jsonable(d)
+
+
+def as_findings_frame(findings) -> pd.DataFrame:
+    """A findings frame (a DataFrame or a list of finding rows) with the finding columns first."""
+    if isinstance(findings, pd.DataFrame):
+        return findings_frame(findings.to_dict("records"))
+    return findings_frame(list(findings))
+
+
+class FindingsTable:
+    """HTML rendering of a findings frame (see :meth:`StudyContext.findings_table`)."""
+
+    def __init__(
+        self, findings: pd.DataFrame, judges: list[dict] | None = None, max_conclusion=None
+    ):
+        self.findings = findings
+        self.max_conclusion = max_conclusion
+        # Show the model name when it identifies the judge uniquely; else the identity string.
+        self._short = short_labels(judges or [], drop_sim_prefix=False)
+
+    def frame(self) -> pd.DataFrame:
+        """Display frame: judge, slice, finding, estimate [CI], p, p adjusted, n, conclusion."""
+        f = self.findings.copy()
+        order = np.argsort(~f["primary"].fillna(False).astype(bool).to_numpy(), kind="stable")
+        f = f.iloc[order]
+        out = pd.DataFrame(
+            {
+                "finding": f["id"].astype(str)
+                + np.where(f["primary"].fillna(False).astype(bool), " (primary)", ""),
+                "judge": f["judge"].map(
+                    lambda j: (
+                        "all"
+                        if j is None or (isinstance(j, float) and math.isnan(j))
+                        else self._short.get(j, j)
+                    )
+                ),
+                "slice": f["slice"].map(lambda s: _slice_text(s, self._short)),
+                "estimate [CI]": [
+                    _estimate_text(r.estimate, r.ci_low, r.ci_high, r.ci_level)
+                    for r in f.itertuples()
+                ],
+                "p": f["p_value"].map(_p_text),
+                "p adj.": f["p_adjusted"].map(_p_text),
+                "n": f["n"].map(
+                    lambda x: (
+                        "" if x is None or (isinstance(x, float) and math.isnan(x)) else str(int(x))
+                    )
+                ),
+                "conclusion / reason": [
+                    _conclusion_text(r.conclusion, r.reason, self.max_conclusion)
+                    for r in f.itertuples()
+                ],
+            }
+        )
+        return out.reset_index(drop=True)
+
+    def _repr_html_(self) -> str:
+        return self.frame().to_html(
+            index=False, classes=FINDINGS_TABLE_CLASS, escape=True, border=0
+        )
+
+    def __repr__(self) -> str:
+        return self.frame().to_string(index=False)
+
+
+def _missing(x) -> bool:
+    return x is None or (isinstance(x, float) and math.isnan(x))
+
+
+def _slice_text(s, short: Mapping | None = None) -> str:
+    """``family=aurora``; identity strings inside a slice (judge pairs) shown by ``short`` names."""
+    if _missing(s) or s == {}:
+        return ""
+    short = short or {}
+
+    def name(v):
+        if isinstance(v, (list, tuple)):
+            return " vs ".join(name(x) for x in v)
+        return str(short.get(v, v)) if isinstance(v, str) else str(v)
+
+    if isinstance(s, Mapping):
+        return ", ".join(f"{k}={name(v)}" for k, v in s.items())
+    return name(s)
+
+
+def _fmt(x) -> str:
+    if _missing(x):
+        return "?"
+    x = float(x)
+    return f"{x:.3g}" if abs(x) < 1000 else f"{x:,.0f}"
+
+
+def _estimate_text(est, lo, hi, level) -> str:
+    if _missing(est):
+        return "undefined"
+    s = _fmt(est)
+    if not _missing(lo) and not _missing(hi):
+        lvl = "" if _missing(level) or float(level) == 0.95 else f" {float(level):.0%}"
+        s += f" [{_fmt(lo)}, {_fmt(hi)}]{lvl}"
+    return s
+
+
+def _p_text(p) -> str:
+    if _missing(p):
+        return ""
+    p = float(p)
+    return "<0.0001" if p < 1e-4 else f"{p:.4f}" if p < 0.01 else f"{p:.3f}"
+
+
+def _conclusion_text(conclusion, reason, limit) -> str:
+    parts = [str(x) for x in (conclusion, reason) if not _missing(x) and str(x)]
+    text = " ".join(parts)
+    if limit and len(text) > limit:
+        text = text[: limit - 1] + "…"
+    return text
+
+
+# ------------------------------------------------------------ findings.json
+def jsonable(x):
+    """Recursively JSON-safe: numpy scalars -> Python, nan -> None, paths -> str, Judges -> dict."""
+    if isinstance(x, Mapping):
+        return {str(k): jsonable(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple, set)):
+        return [jsonable(v) for v in x]
+    if isinstance(x, np.ndarray):
+        return [jsonable(v) for v in x.tolist()]
+    if isinstance(x, (pd.Timestamp, _dt.datetime, _dt.date)):
+        return x.isoformat()
+    if isinstance(x, Path):
+        return str(x)
+    if isinstance(x, np.generic):
+        x = x.item()
+    if isinstance(x, float) and not math.isfinite(x):
+        return None
+    if x is None or isinstance(x, (str, int, float, bool)):
+        return x
+    if x is pd.NA or x is pd.NaT:
+        return None
+    if hasattr(x, "model") and hasattr(x, "version"):
+        return judge_record(x)
+    return str(x)
+
+
+# ------------------------------------------------------------ findings.json
+def findings_document(ctx: StudyContext, findings: pd.DataFrame) -> dict:
+    """The findings.json document of DESIGN.md (study, created_at, judgelab_version,
+    parameters, data {name, sha256}, judges, findings)."""
+    import judgelab
+
+    rows = []
+    for rec in as_findings_frame(findings).to_dict("records"):
+        row = {c: jsonable(rec.get(c)) for c in FINDING_COLUMNS}
+        # Study-specific columns (mde, margin, n_assignments, ...) follow the standard ones
+        # where they have a value for this row.
+        for c, v in rec.items():
+            if c not in row and not c.startswith("_"):
+                v = jsonable(v)
+                if v is not None:
+                    row[c] = v
+        row["primary"] = bool(row["primary"]) if row["primary"] is not None else False
+        if isinstance(row["slice"], str):  # slices read back from CSV
+            try:
+                row["slice"] = json.loads(row["slice"])
+            except ValueError:
+                pass
+        rows.append(row)
+    return {
+        "study": ctx.study,
+        "created_at": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
+        "judgelab_version": judgelab.__version__,
+        "parameters": jsonable(ctx.parameters),
+        "data": {"name": ctx.dataset.name, "sha256": ctx.dataset.sha256},
+        "judges": jsonable(ctx.judges),
+        "findings": rows,
+    }
+
+
+def write_findings(ctx: StudyContext, findings: pd.DataFrame, out_dir: Path | None = None) -> Path:
+    """Write findings.json, run_summary.json and the run record into ``out_dir``
+    (default :func:`output_dir`); returns the path of findings.json."""
+    from judgelab import run_record
+
+    out = Path(out_dir) if out_dir is not None else output_dir()
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / "findings.json"
+    doc = findings_document(ctx, findings)
+    path.write_text(json.dumps(doc, indent=2, ensure_ascii=False, allow_nan=False) + "\n")
+    # How the verdicts were obtained (calls made / cached, cost): the CLI puts it in manifest.json.
+    (out / "run_summary.json").write_text(json.dumps(jsonable(ctx.summaries), indent=2) + "\n")
+    try:
+        lines = conclusions(ctx.study, findings, ctx.judges)
+    except Exception as exc:  # a conclusion must never cost the findings already computed
+        warnings.warn(f"conclusions of {ctx.study} not rendered: {exc!r}", stacklevel=2)
+        lines = None
+    run_record.write_run_record(
+        run_record.build_run_record(ctx, findings_path=path, conclusions=lines), out
+    )
+    return path
+
+
+# ------------------------------------------------------------ adjustment
+def adjust(findings) -> pd.DataFrame:
+    """Holm over primary findings, Benjamini-Hochberg over exploratory ones
+    (:func:`judgelab.stats.multitest.adjust_findings`); a copy with ``p_adjusted`` and
+    ``adjustment`` filled."""
+    from judgelab.stats.multitest import adjust_findings
+
+    return adjust_findings(as_findings_frame(findings))
+
+
+def save_findings(ctx: StudyContext, findings, adjust_p: bool = True) -> pd.DataFrame:
+    """The save step of every study: adjust p-values once (unless ``adjust_p=False``),
+    render the conclusions from the adjusted rows, write findings.json and the run record
+    into :func:`output_dir`; returns the adjusted findings frame."""
+    df = adjust(findings) if adjust_p else as_findings_frame(findings)
+    df = render_conclusions(df)
+    write_findings(ctx, df)
+    return df
+
+
+# ------------------------------------------------------------ conclusions
+#: Finding id -> function(row) -> conclusion text (or None to keep the row's own). Rendered
+#: after the adjustment so a conclusion can read ``p_adjusted``; a statistic that still writes
+#: its sentence itself registers nothing and keeps it.
+CONCLUSION_RENDERERS: dict[str, Callable[[Mapping], str | None]] = {}
+
+
+def render_conclusions(findings: pd.DataFrame) -> pd.DataFrame:
+    """Fill ``conclusion`` of the rows whose id has a renderer in :data:`CONCLUSION_RENDERERS`
+    from their structured (adjusted) fields; other rows keep theirs. Returns a copy."""
+    f = findings.copy()
+    if not CONCLUSION_RENDERERS or f.empty:
+        return f
+    texts = f["conclusion"].astype(object).tolist()
+    for i, rec in enumerate(f.to_dict("records")):
+        render = CONCLUSION_RENDERERS.get(rec.get("id"))
+        if render is not None:
+            text = render(rec)
+            if text is not None:
+                texts[i] = text
+    f["conclusion"] = pd.Series(texts, index=f.index, dtype=object)
+    return f
+
+
+def _labels(findings: pd.DataFrame, judges) -> dict[str, str]:
+    """Short labels of the judges named in ``judges`` (records or identity strings), else of
+    the judges of the findings."""
+    ids = list(judges) if judges else findings["judge"].dropna().unique().tolist()
+    return short_labels(ids)
+
+
+def _position_bias_conclusions(f: pd.DataFrame, labels: Mapping) -> list[str]:
+    lines = []
+    for judge, g in f.groupby("judge", sort=True):
+        by = g.set_index("id")
+        name = labels.get(judge, judge)
+        parts = [
+            by.at[k, "conclusion"]
+            for k in ("first_slot_share", "position_consistency")
+            if k in by.index and by.at[k, "conclusion"]
+        ]
+        lines.append(f"* **{name}**: " + " ".join(parts))
+    return lines
+
+
+def _self_preference_conclusions(f: pd.DataFrame, labels: Mapping, families: Mapping) -> list[str]:
+    lines = []
+    for judge, g in f[f["judge"].notna()].groupby("judge", sort=True):
+        prim = g[g["primary"].astype(bool)]
+        name = labels.get(judge, judge)
+        text = " ".join(c for c in prim["conclusion"].dropna())
+        harm = g[g["id"] == "harmful_self_preference"]["conclusion"].dropna()
+        if len(harm):
+            text += " " + harm.iloc[0]
+        lines.append(f"* **{name}** ({families.get(judge)}): {text}")
+    return lines
+
+
+def _family_entanglement_conclusions(f: pd.DataFrame) -> list[str]:
+    from judgelab.identity import JudgeIdentity
+
+    def row(fid, primary=True):
+        r = f[(f["id"] == fid) & (f["primary"] == primary)]
+        return r.iloc[0] if len(r) else None
+
+    lines = []
+    for fid in ("alpha_gap", "error_correlation_gap", "ensemble_accuracy_difference"):
+        r = row(fid)
+        if r is not None:
+            padj = r.get("p_adjusted")
+            lines.append(
+                f"- **{fid}**: {r['conclusion']}"
+                + (f" (Holm-adjusted p = {padj:.3g})" if pd.notna(padj) else "")
+            )
+    r = row("effective_independent_judges", primary=False)
+    if r is not None:
+        lines.append(f"- **effective_independent_judges**: {r['conclusion']}")
+    out = f[f["id"] == "outlier_rate"].sort_values("estimate", ascending=False)
+    if len(out) and pd.notna(out.iloc[0]["estimate"]):
+        dissenter = JudgeIdentity.parse(out.iloc[0]["judge"]).display_model
+        lines.append(
+            f"- The most frequent lone dissenter is {dissenter} "
+            f"({out.iloc[0]['estimate']:.1%} of disagreement units)."
+        )
+    cov = row("ensemble_coverage", primary=False)
+    if cov is not None:
+        lines.append(f"- **Unanimity**: {cov['conclusion']}")
+    return lines
+
+
+def conclusions(study: str, findings, judges=None) -> list[str]:
+    """The study's plain-language conclusions (Markdown list items) from saved findings.
+
+    The sentences are those the study notebooks printed after the findings table; they read
+    the structured fields (``conclusion``, ``p_adjusted``, ``estimate``) of the adjusted rows.
+    ``judges``: the run's judges (findings.json ``judges`` records, with ``family``) for the
+    short labels; default the judges of the findings. Studies without such a section -> [].
+    """
+    f = as_findings_frame(findings)
+    if f.empty:
+        return []
+    labels = _labels(f, judges)
+    if study == "position_bias":
+        return _position_bias_conclusions(f, labels)
+    if study == "self_preference":
+        families = {
+            str(_identity(j)): j.get("family") for j in judges or [] if isinstance(j, Mapping)
+        }
+        if not families and "judge_family" in f.columns:
+            families = dict(f.dropna(subset=["judge"]).groupby("judge")["judge_family"].first())
+        return _self_preference_conclusions(f, labels, families)
+    if study == "family_entanglement":
+        return _family_entanglement_conclusions(f)
+    return []
+
+
+def _identity(record: Mapping):
+    from judgelab.identity import JudgeIdentity
+
+    return JudgeIdentity.from_record(record)
+
+
+def conclusions_markdown(study: str, findings, judges=None) -> str:
+    """:func:`conclusions` joined as one Markdown block (what a notebook displays)."""
+    return "\n".join(conclusions(study, findings, judges))

@@ -1,0 +1,186 @@
+"""A judge identity: the (model, backend, judge_version) triple that names who produced a verdict.
+
+Findings, reports and the verdict store name a judge by its identity string
+``model|backend|judge_version`` (DESIGN.md "Judges"); :class:`JudgeIdentity` is that
+triple as a value, so that parsing, printing and display labels are written once.
+``str(JudgeIdentity(m, b, v))`` is exactly :func:`judgelab.data.identity_string` (``None``
+parts print as ``None``, as the f-string there does), so identity strings of stored
+calls and findings do not change.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+__all__ = [
+    "IDENTITY_COLUMNS",
+    "JudgeIdentity",
+    "short_labels",
+    "identities_table",
+    "SIM_PREFIX",
+]
+
+#: The verdict columns that make up an identity, in identity-string order.
+IDENTITY_COLUMNS = ("model", "backend", "judge_version")
+#: Model prefix of the simulated judges; display labels drop it.
+SIM_PREFIX = "judgelab-sim/"
+SEPARATOR = "|"
+
+
+def _text(x) -> str | None:
+    if x is None or (isinstance(x, float) and np.isnan(x)):
+        return None
+    return str(x)
+
+
+@dataclass(frozen=True, order=True)
+class JudgeIdentity:
+    """Who produced a verdict: the model, the route that answered and the judge_version hash.
+
+    Two verdicts come from the same judge only when all three agree: a new prompt,
+    template, decoding setting or parser changes ``judge_version``, a Router fallback
+    changes ``backend``.
+    """
+
+    model: str
+    backend: str | None = None
+    judge_version: str | None = None
+
+    def __str__(self) -> str:
+        # identical to judgelab.data.identity_string (an f-string: None prints as "None")
+        return f"{self.model}{SEPARATOR}{self.backend}{SEPARATOR}{self.judge_version}"
+
+    @classmethod
+    def parse(cls, text: str) -> JudgeIdentity:
+        """``model|backend|judge_version`` -> identity; ``"None"`` parts read back as None.
+
+        The model is everything before the last two separators, so a model string that
+        contains ``|`` still round-trips (backends and judge_versions never contain it).
+        """
+        if isinstance(text, JudgeIdentity):
+            return text
+        parts = str(text).rsplit(SEPARATOR, 2)
+        if len(parts) != 3:
+            raise ValueError(f"not an identity string (model|backend|judge_version): {text!r}")
+        model, backend, version = (None if p == "None" else p for p in parts)
+        return cls(model, backend, version)
+
+    @classmethod
+    def from_record(cls, record: Mapping) -> JudgeIdentity:
+        """From a mapping with model, backend and judge_version (findings.json ``judges``)."""
+        return cls(*(record.get(c) for c in IDENTITY_COLUMNS))
+
+    @classmethod
+    def from_frame(cls, verdicts: pd.DataFrame) -> list[JudgeIdentity]:
+        """The distinct identities of a verdict frame, sorted by their identity columns as text
+        (the order :func:`identities_table` lists them in)."""
+        if verdicts is None or len(verdicts) == 0:
+            return []
+        cols = {
+            c: verdicts[c] if c in verdicts.columns else pd.Series(None, index=verdicts.index)
+            for c in IDENTITY_COLUMNS
+        }
+        triples = pd.DataFrame(cols).drop_duplicates()
+        ids = [cls(*(_text(x) if x is not None else None for x in t)) for t in triples.to_numpy()]
+        return sorted(set(ids), key=lambda i: tuple(p or "" for p in i.as_tuple()))
+
+    def as_tuple(self) -> tuple:
+        return (self.model, self.backend, self.judge_version)
+
+    def as_record(self) -> dict:
+        """``{"model", "backend", "judge_version"}`` as findings.json lists judges."""
+        return dict(zip(IDENTITY_COLUMNS, self.as_tuple(), strict=True))
+
+    @property
+    def display_model(self) -> str:
+        """The model without the simulated judges' ``judgelab-sim/`` prefix."""
+        m = str(self.model)
+        return m.split("/", 1)[1] if m.startswith(SIM_PREFIX) else m
+
+
+def short_labels(identities: Iterable, drop_sim_prefix: bool = True) -> dict[str, str]:
+    """Display label of each identity: its model when no other identity of the run shares it,
+    else the full identity string (the shortest label that stays unambiguous).
+
+    Parameters
+    ----------
+    identities : iterable of JudgeIdentity, identity strings or identity mappings
+        The identities shown together (a run's judges).
+    drop_sim_prefix : bool
+        Drop ``judgelab-sim/`` from the model label (figures do; the findings table does not).
+
+    Returns
+    -------
+    dict
+        identity string -> label.
+    """
+    ids = [_as_identity(i) for i in identities]
+    models = [str(i.model) for i in ids]
+    out: dict[str, str] = {}
+    for i in ids:
+        if models.count(str(i.model)) > 1:
+            out[str(i)] = str(i)
+        else:
+            out[str(i)] = i.display_model if drop_sim_prefix else str(i.model)
+    return out
+
+
+def _as_identity(x) -> JudgeIdentity:
+    if isinstance(x, JudgeIdentity):
+        return x
+    if isinstance(x, Mapping):
+        return JudgeIdentity.from_record(x)
+    return JudgeIdentity.parse(str(x))
+
+
+IDENTITY_TABLE_COLUMNS = [
+    "model",
+    "backend",
+    "judge_version",
+    "judge_family",
+    "judge",
+    "n",
+    "n_parsed",
+    "cost_usd",
+]
+
+
+def identities_table(verdicts: pd.DataFrame) -> pd.DataFrame:
+    """One row per identity (model, backend, judge_version) with its family and counts:
+    ``judge`` (identity string), ``n`` (verdict rows), ``n_parsed``, ``cost_usd`` (when the
+    frame has costs). Sorted by the identity columns as text."""
+    if verdicts is None or len(verdicts) == 0:
+        return pd.DataFrame(columns=IDENTITY_TABLE_COLUMNS)
+    v = verdicts.copy()
+    for c in (*IDENTITY_COLUMNS, "judge_family"):
+        if c not in v.columns:
+            v[c] = None
+    v["_parsed"] = v["parse_ok"].fillna(False).astype(bool) if "parse_ok" in v.columns else True
+    v["_cost"] = (
+        pd.to_numeric(v["cost_usd"], errors="coerce") if "cost_usd" in v.columns else np.nan
+    )
+    keys = ["_k0", "_k1", "_k2"]
+    for k, c in zip(keys, IDENTITY_COLUMNS, strict=True):
+        v[k] = v[c].astype(str).where(v[c].notna(), "")
+    rows = []
+    for _, grp in v.groupby(keys, sort=True, dropna=False):
+        first = grp.iloc[0]
+        fam = grp["judge_family"].dropna()
+        identity = JudgeIdentity(first["model"], first["backend"], first["judge_version"])
+        rows.append(
+            {
+                "model": first["model"],
+                "backend": first["backend"],
+                "judge_version": first["judge_version"],
+                "judge_family": fam.iloc[0] if len(fam) else None,
+                "judge": str(identity),
+                "n": len(grp),
+                "n_parsed": int(grp["_parsed"].sum()),
+                "cost_usd": float(grp["_cost"].sum()) if grp["_cost"].notna().any() else None,
+            }
+        )
+    return pd.DataFrame(rows, columns=IDENTITY_TABLE_COLUMNS)

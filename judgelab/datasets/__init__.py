@@ -50,13 +50,20 @@ __all__ = [
 
 def _specs() -> dict[str, _base.Spec]:
     # imported lazily: judgelab.data imports this package inside load_dataset
-    from judgelab.datasets import alpaca_eval_judges, judging_the_judges, llmbar, mt_bench_human
+    from judgelab.datasets import (
+        alpaca_eval_judges,
+        judging_the_judges,
+        llmbar,
+        mt_bench_gpt4_pair,
+        mt_bench_human,
+    )
 
     out = {}
     for mod, kind, required in (
         (mt_bench_human, "dataset", (mt_bench_human.VOTES_FILE,)),
         (llmbar, "dataset", llmbar.REQUIRED),
         (judging_the_judges, "dataset", judging_the_judges.REQUIRED),
+        (mt_bench_gpt4_pair, "dataset", mt_bench_gpt4_pair.REQUIRED),
         (alpaca_eval_judges, "reference", alpaca_eval_judges.REQUIRED),
     ):
         out[mod.NAME] = _base.Spec(

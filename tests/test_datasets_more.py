@@ -123,3 +123,96 @@ def test_mt_bench_gpt4_readme_figures(mt_gpt4):
     )
     assert len(m) == 1751
     assert round(float((human_winner == m["winner"]).mean()), 4) == 0.6733
+
+
+# --------------------------------------------------------- LMArena battles, GPT-5.2 / GPT-4o-mini
+ARENA_TABLE = {  # SOURCE.md: n valid, accuracy, human A, judge A, human Claude, judge Claude
+    ("gemini-2.5-flash", "gpt-4o-mini"): (325, 0.615, 0.523, 0.569, 0.409, 0.209),
+    ("gemini-2.5-flash", "gpt-5.2"): (325, 0.560, 0.523, 0.532, 0.409, 0.486),
+    ("gemini-2.5-pro", "gpt-4o-mini"): (276, 0.685, 0.496, 0.587, 0.236, 0.159),
+    ("gemini-2.5-pro", "gpt-5.2"): (276, 0.659, 0.496, 0.518, 0.236, 0.359),
+    ("qwen3-235b-a22b-no-thinking", "gpt-4o-mini"): (275, 0.578, 0.451, 0.538, 0.400, 0.225),
+    ("qwen3-235b-a22b-no-thinking", "gpt-5.2"): (275, 0.462, 0.451, 0.545, 0.400, 0.705),
+}
+CLAUDE = "claude-opus-4-20250514"
+
+
+@pytest.fixture(scope="module")
+def arena():
+    folder = _folder("arena_judge_picks_2025")
+    return D.load("arena_judge_picks_2025", path=DATA_ROOT), folder
+
+
+def _arena_figures(df: pd.DataFrame) -> tuple:
+    """SOURCE.md's per-file figures, from the definitions (valid picks only)."""
+    d = df[df["judge_pick"].notna()]
+    human_a = d["human_winner"] == "model_a"
+    judge_a = d["judge_pick"] == "A"
+    claude_a = d["model_a"] == CLAUDE
+    return (
+        len(d),
+        round(float((human_a == judge_a).mean()), 3),
+        round(float(human_a.mean()), 3),
+        round(float(judge_a.mean()), 3),
+        round(float((human_a == claude_a).mean()), 3),
+        round(float((judge_a == claude_a).mean()), 3),
+    )
+
+
+def test_arena_readme_figures_from_the_judge_files(arena):
+    """README / SOURCE.md table, the package vignette (276 battles, human 0.236 / GPT-4o-mini
+    0.159 preference for Claude), the judges' same-pick rates and the repeat run."""
+    _, folder = arena
+    files = {}
+    for (subset, judge), expected in ARENA_TABLE.items():
+        df = pd.read_json(folder / f"judge_results/{CLAUDE}_vs_{subset}_{judge}.json")
+        files[subset, judge] = df
+        assert _arena_figures(df) == expected, (subset, judge)
+    assert sum(len(files[s, "gpt-5.2"]) for s, _ in ARENA_TABLE) // 2 == 877
+    same = {
+        s: round(
+            float(
+                (files[s, "gpt-4o-mini"]["judge_pick"] == files[s, "gpt-5.2"]["judge_pick"]).mean()
+            ),
+            2,
+        )
+        for s, _ in ARENA_TABLE
+    }
+    assert same == {
+        "gemini-2.5-flash": 0.59,
+        "gemini-2.5-pro": 0.67,
+        "qwen3-235b-a22b-no-thinking": 0.44,
+    }
+    repeat = pd.read_parquet(
+        folder / f"judge_results/{CLAUDE}_vs_qwen3-235b-a22b-no-thinking_gpt-4o-mini.parquet"
+    )
+    first = files["qwen3-235b-a22b-no-thinking", "gpt-4o-mini"]
+    assert (repeat["id"].to_numpy() == first["id"].to_numpy()).all()
+    assert int((repeat["judge_pick"] != first["judge_pick"]).sum()) == 21
+
+
+def test_arena_tables_follow_the_files(arena):
+    ds, _ = arena
+    s = ds.validate(warn=False)
+    assert s["items"] == 877 and s["preferences"] == 877
+    v = ds.verdicts
+    assert (v["order"] == "ab").all()
+    assert int((~v["parse_ok"]).sum()) == 2  # the gemini-2.5-pro battle with missing content
+    assert v.groupby("sample").size().to_dict() == {0: 1754, 1: 275}
+    # texts for the two subsets whose conversations are here, none for flash
+    r = ds.responses.merge(ds.items[["item_id", "subset"]], on="item_id")
+    has = r["text"].map(lambda t: isinstance(t, str) and bool(t.strip()))
+    assert not has[r["subset"].str.endswith("flash")].any()
+    assert has[~r["subset"].str.endswith("flash")].mean() > 0.99
+    # accuracy per subset and judge from the loaded tables = SOURCE.md's
+    human = ds.preferences.set_index("item_id")
+    main = v[(v["sample"] == 0) & v["parse_ok"]]
+    human_winner = np.where(
+        main["item_id"].map(human["preference"]) == "a",
+        main["item_id"].map(human["response_a"]),
+        main["item_id"].map(human["response_b"]),
+    )
+    main = main.assign(correct=main["winner"].to_numpy() == human_winner)
+    subset = main["item_id"].map(ds.items.set_index("item_id")["subset"])
+    acc = main.groupby([subset.str.split("_vs_").str[1], "model"])["correct"].mean().round(3)
+    assert acc.to_dict() == {k: v[1] for k, v in ARENA_TABLE.items()}

@@ -52,6 +52,7 @@ def _specs() -> dict[str, _base.Spec]:
     # imported lazily: judgelab.data imports this package inside load_dataset
     from judgelab.datasets import (
         alpaca_eval_judges,
+        arena_judge_picks,
         judging_the_judges,
         llmbar,
         mt_bench_gpt4_pair,
@@ -64,6 +65,7 @@ def _specs() -> dict[str, _base.Spec]:
         (llmbar, "dataset", llmbar.REQUIRED),
         (judging_the_judges, "dataset", judging_the_judges.REQUIRED),
         (mt_bench_gpt4_pair, "dataset", mt_bench_gpt4_pair.REQUIRED),
+        (arena_judge_picks, "dataset", arena_judge_picks.REQUIRED),
         (alpaca_eval_judges, "reference", alpaca_eval_judges.REQUIRED),
     ):
         out[mod.NAME] = _base.Spec(

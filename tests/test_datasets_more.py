@@ -216,3 +216,110 @@ def test_arena_tables_follow_the_files(arena):
     subset = main["item_id"].map(ds.items.set_index("item_id")["subset"])
     acc = main.groupby([subset.str.split("_vs_").str[1], "model"])["correct"].mean().round(3)
     assert acc.to_dict() == {k: v[1] for k, v in ARENA_TABLE.items()}
+
+
+# --------------------------------------------------------- HANNA story ratings
+HANNA_JUDGES = ("Beluga-13B", "OrcaPlatypus", "Mistral-7B", "Llama-13B", "ChatGPT")
+HANNA_CODES = ("RE", "CH", "EM", "SU", "EG", "CX")
+
+
+@pytest.fixture(scope="module")
+def hanna():
+    folder = _folder("hanna_story_ratings")
+    raw = pd.read_csv(folder / "hanna_metric_scores_llm.csv").set_index("Model")
+    return raw
+
+
+def _cells(raw: pd.DataFrame, col: str) -> np.ndarray:
+    """(11 systems x 96 prompts) from the JSON lists of one column."""
+    import json
+
+    return np.array([json.loads(c) for c in raw[col]], dtype=float)
+
+
+def test_hanna_readme_figures_from_the_file(hanna):
+    """SOURCE.md: BLEU vs human Relevance over the 960 non-Human stories (Pearson 0.112428,
+    Spearman 0.104094, Kendall 0.073779; system level p 0.005571 / 0.018573 / 0.028609), the
+    failure codes per judge (Beluga 173, OrcaPlatypus 203, Mistral 402, Llama 259, ChatGPT
+    14 of 25,344 scores below 1) and the orientation Kendall taus of Eval-Prompt 1."""
+    from scipy import stats
+
+    raw = hanna
+    assert raw.shape == (11, 254) and raw.index[0] == "Human"
+    bleu, rel = _cells(raw, "BLEU Ξ§")[1:], _cells(raw, "Relevance")[1:]
+    assert round(stats.pearsonr(bleu.ravel(), rel.ravel())[0], 6) == 0.112428
+    assert round(stats.spearmanr(bleu.ravel(), rel.ravel())[0], 6) == 0.104094
+    assert round(stats.kendalltau(bleu.ravel(), rel.ravel())[0], 6) == 0.073779
+    sys_b, sys_r = bleu.mean(axis=1), rel.mean(axis=1)
+    assert round(stats.pearsonr(sys_b, sys_r)[1], 6) == 0.005571
+    assert round(stats.spearmanr(sys_b, sys_r)[1], 6) == 0.018573
+    assert round(stats.kendalltau(sys_b, sys_r)[1], 6) == 0.028609
+    failures = {
+        j: int(
+            sum((_cells(raw, f"{j} {c} {p}") < 1).sum() for c in HANNA_CODES for p in (1, 2, 3, 4))
+        )
+        for j in HANNA_JUDGES
+    }
+    assert failures == {
+        "Beluga-13B": 173,
+        "OrcaPlatypus": 203,
+        "Mistral-7B": 402,
+        "Llama-13B": 259,
+        "ChatGPT": 14,
+    }
+    human_mean = dict(
+        zip(
+            HANNA_CODES,
+            ("Relevance", "Coherence", "Empathy", "Surprise", "Engagement", "Complexity"),
+            strict=True,
+        )
+    )
+    taus = {
+        j: [
+            round(
+                stats.kendalltau(
+                    _cells(raw, human_mean[c])[1:].ravel(), _cells(raw, f"{j} {c} 1")[1:].ravel()
+                )[0],
+                2,
+            )
+            for c in HANNA_CODES
+        ]
+        for j in ("Beluga-13B", "ChatGPT")
+    }
+    assert taus == {
+        "Beluga-13B": [0.21, 0.26, 0.27, 0.17, 0.26, 0.32],
+        "ChatGPT": [0.15, 0.22, 0.20, 0.05, 0.19, 0.27],
+    }
+    # the human column is the mean of the three rater slots
+    slots = np.mean([_cells(raw, f"Human {k} RE") for k in (1, 2, 3)], axis=0)
+    assert np.allclose(slots, _cells(raw, "Relevance"))
+
+
+def test_hanna_tables_follow_the_file(hanna):
+    raw = hanna
+    ds = D.load("hanna_story_ratings", path=DATA_ROOT, criterion="Coherence")
+    s = ds.validate(warn=False)
+    assert ds.meta["criterion"] == "Coherence"
+    assert (s["items"], s["responses"], s["labels"], s["verdicts"]) == (96, 1056, 3168, 21120)
+    assert ds.labels["rater_id"].nunique() == 3168  # a slot is not a person across stories
+    assert ds.labels["score"].between(1, 5).all()
+    v = ds.verdicts
+    assert (v["protocol"] == "single").all()
+    assert sorted(v["judge_version"].unique()) == [f"hanna-eval-prompt-{p}" for p in (1, 2, 3, 4)]
+    # a story's score is the file's cell: story id = 96 x system row + prompt index
+    one = v[(v["model"] == "Mistral-7B") & (v["judge_version"] == "hanna-eval-prompt-2")]
+    cells = _cells(raw, "Mistral-7B CH 2").ravel()
+    assert (one["response_id"].to_numpy() == [f"story-{i}" for i in range(1056)]).all()
+    assert np.array_equal(one["score_source"].to_numpy(), cells)
+    assert (one["parse_ok"].to_numpy() == (cells >= 1)).all()
+    assert one.loc[~one["parse_ok"], "score"].isna().all()
+    assert (one["score"].dropna() % 1 != 0).any()  # means of three answers
+    # every criterion's failures add up to SOURCE.md's per-judge counts (Coherence part)
+    assert int((~v["parse_ok"]).sum()) == int(
+        sum((_cells(raw, f"{j} CH {p}") < 1).sum() for j in HANNA_JUDGES for p in (1, 2, 3, 4))
+    )
+    # the reference stories' generator is Human: a generator, not a rater
+    assert (ds.responses.loc[ds.responses["generator"] == "Human", "family"] == "human").all()
+    assert not ds.labels["rater_id"].str.startswith("Human").any()
+    with pytest.raises(Exception, match="unknown criterion"):
+        D.load("hanna_story_ratings", path=DATA_ROOT, criterion="Humour")

@@ -53,6 +53,7 @@ def _specs() -> dict[str, _base.Spec]:
     from judgelab.datasets import (
         alpaca_eval_judges,
         arena_judge_picks,
+        hanna_story_ratings,
         judging_the_judges,
         llmbar,
         mt_bench_gpt4_pair,
@@ -66,6 +67,7 @@ def _specs() -> dict[str, _base.Spec]:
         (judging_the_judges, "dataset", judging_the_judges.REQUIRED),
         (mt_bench_gpt4_pair, "dataset", mt_bench_gpt4_pair.REQUIRED),
         (arena_judge_picks, "dataset", arena_judge_picks.REQUIRED),
+        (hanna_story_ratings, "dataset", hanna_story_ratings.REQUIRED),
         (alpaca_eval_judges, "reference", alpaca_eval_judges.REQUIRED),
     ):
         out[mod.NAME] = _base.Spec(

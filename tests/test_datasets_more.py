@@ -36,9 +36,10 @@ def _folder(name: str) -> Path:
 
 def test_the_three_datasets_are_registered():
     for name in ("hanna_story_ratings", "arena_judge_picks_2025", "mt_bench_gpt4_pair_and_human"):
-        if name in D.registered():
-            assert D.info(name)["licence"]
-    assert "mt_bench_gpt4_pair_and_human" in D.registered()
+        assert name in D.registered()
+        info = D.info(name)
+        assert info["licence"] and info["upstream"] and info["required"]
+    assert "provider" in D.info("arena_judge_picks_2025")["licence"]  # outputs: provider terms
 
 
 # --------------------------------------------------------- MT-Bench GPT-4 pair + human votes
@@ -323,3 +324,119 @@ def test_hanna_tables_follow_the_file(hanna):
     assert not ds.labels["rater_id"].str.startswith("Human").any()
     with pytest.raises(Exception, match="unknown criterion"):
         D.load("hanna_story_ratings", path=DATA_ROOT, criterion="Humour")
+
+
+# --------------------------------------------------------- synthetic files (no real data needed)
+def test_hanna_reader_on_a_synthetic_file(tmp_path):
+    """Failure codes below 1 become parse_ok False with an empty score; means stay as they are."""
+    import json
+
+    from judgelab.datasets import hanna_story_ratings as H
+
+    rng = np.random.default_rng(0)
+    rows = []
+    for system in ("Human", "GPT"):
+        row = {"Model": system}
+        for c in [*H.CRITERIA, "BLEU"]:
+            row[c] = json.dumps(rng.uniform(1, 5, 96).round(3).tolist())
+        for k in (1, 2, 3):
+            for code in H.CRITERIA.values():
+                row[f"Human {k} {code}"] = json.dumps(rng.integers(1, 6, 96).tolist())
+        for judge in H.JUDGE_FAMILIES:
+            for code in H.CRITERIA.values():
+                for p in H.PROMPTS:
+                    values = rng.integers(3, 16, 96) / 3  # means of three answers
+                    values[:2] = [-1.0, 2 / 3]  # all answers failed; two of three failed
+                    row[f"{judge} {code} {p}"] = json.dumps(values.tolist())
+        rows.append(row)
+    folder = tmp_path / H.FOLDER
+    folder.mkdir()
+    pd.DataFrame(rows).to_csv(folder / H.SCORES_FILE, index=False)
+    ds = D.load("hanna_story_ratings", path=tmp_path, criterion="EG")
+    s = ds.validate(warn=False)
+    assert (s["items"], s["responses"], s["labels"], s["verdicts"]) == (96, 192, 576, 3840)
+    v = ds.verdicts
+    failed = v["response_id"].isin(["story-0", "story-1", "story-96", "story-97"])
+    assert (~v.loc[failed, "parse_ok"]).all() and v.loc[failed, "score"].isna().all()
+    assert v.loc[~failed, "parse_ok"].all() and (v.loc[~failed, "score"] >= 1).all()
+    assert set(v.loc[failed, "score_source"].round(4)) == {-1.0, 0.6667}
+    assert ds.meta["criterion"] == "Engagement" and list(ds.meta["metrics"].columns)[-1] == "BLEU"
+    assert ds.responses.set_index("response_id").loc["story-96", "generator"] == "GPT"
+
+
+def test_arena_reader_on_synthetic_files(tmp_path):
+    """Single order, the null pick is unparsed, the repeat run is sample 1 (or left out)."""
+    from judgelab.datasets import arena_judge_picks as A
+
+    folder = tmp_path / A.FOLDER
+    (folder / "judge_results").mkdir(parents=True)
+    for s_i, subset in enumerate(A.SUBSETS):
+        other = subset.split("_vs_")[1]
+        battles = [
+            {"id": f"b{s_i}-0", "model_a": A.CLAUDE, "model_b": other, "human_winner": "model_a"},
+            {"id": f"b{s_i}-1", "model_a": other, "model_b": A.CLAUDE, "human_winner": "model_a"},
+        ]
+        for judge in A.JUDGES:
+            picks = [dict(b, judge_pick=p) for b, p in zip(battles, ["A", None], strict=True)]
+            pd.DataFrame(picks).to_json(
+                folder / f"judge_results/{subset}_{judge}.json", orient="records"
+            )
+    pd.DataFrame([dict(battles[0], judge_pick="B"), dict(battles[1], judge_pick="A")]).to_parquet(
+        folder / A.REPEAT_FILE
+    )
+    ds = D.load("arena_judge_picks_2025", path=tmp_path)
+    ds.validate(warn=False)
+    v = ds.verdicts
+    assert len(ds.items) == 6 and len(v) == 14
+    assert (v["order"] == "ab").all() and int((~v["parse_ok"]).sum()) == 6
+    first = v[(v["item_id"] == "b0-0") & (v["sample"] == 0)]
+    assert (first["winner"] == f"b0-0:{A.CLAUDE}").all()
+    assert v.loc[v["sample"] == 1, "run_id"].str.endswith("-repeat").all()
+    assert len(D.load("arena_judge_picks_2025", path=tmp_path, repeat=False).verdicts) == 12
+    assert ds.preferences["preference"].tolist() == ["a"] * 6
+
+
+def test_mt_bench_gpt4_reader_on_a_synthetic_file(tmp_path):
+    """Crossed rows are deduplicated on the turn; an inconsistent tie is a tie, flagged."""
+    from judgelab.datasets import mt_bench_gpt4_pair as M
+
+    def conv(m):
+        return str(
+            [("q1", "user"), (f"{m} t1", "assistant"), ("q2", "user"), (f"{m} t2", "assistant")]
+        )
+
+    rows = []
+    for turn_x, winner_x, judge_x in ((1, "model_a", "expert_1"), (2, "tie", "author_1")):
+        for turn_y, winner_y in ((1, "tie (inconsistent)"), (2, "model_b")):
+            rows.append(
+                {
+                    "question_id": 81,
+                    "model_a": "gpt-4",
+                    "model_b": "llama-13b",
+                    "winner_x": winner_x,
+                    "judge_x": judge_x,
+                    "turn_x": turn_x,
+                    "category": "writing",
+                    "winner_y": winner_y,
+                    "turn_y": turn_y,
+                    "conversation_a_x": conv("gpt-4"),
+                    "conversation_b_x": conv("llama-13b"),
+                }
+            )
+    folder = tmp_path / M.FOLDER
+    folder.mkdir()
+    pd.DataFrame(rows).to_csv(
+        folder / M.ZIP_FILE, index=False, compression={"method": "zip", "archive_name": "x.csv"}
+    )
+    ds = D.load("mt_bench_gpt4_pair_and_human", path=tmp_path)
+    ds.validate(warn=False)
+    assert ds.preferences[["item_id", "preference"]].values.tolist() == [
+        ["81-t1", "a"],
+        ["81-t2", "tie"],
+    ]
+    v = ds.verdicts.set_index("item_id")
+    assert v.loc["81-t1", "winner"] == "tie" and not v.loc["81-t1", "order_consistent"]
+    assert v.loc["81-t2", "winner"] == "81-t2:llama-13b" and v.loc["81-t2", "order_consistent"]
+    texts = ds.responses.set_index("response_id")["text"]
+    assert texts["81-t2:gpt-4"] == "gpt-4 t2"
+    assert ds.items.set_index("item_id").loc["81-t2", "prompt_turn1"] == "q1"

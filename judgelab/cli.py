@@ -11,6 +11,7 @@ from pathlib import Path
 import typer
 
 from judgelab import config
+from judgelab._version_option import root_callback
 from judgelab.importers.cli import import_command
 
 app = typer.Typer(
@@ -253,6 +254,9 @@ def diff(
     counts = d["change"].value_counts().to_dict()
     typer.echo(", ".join(f"{k}: {v}" for k, v in sorted(counts.items())))
 
+
+# `judgelab --version`
+app.callback()(root_callback)
 
 # `judgelab import FORMAT PATH... --out DIR` (docs/importing.md)
 app.command("import")(import_command)

@@ -17,7 +17,14 @@ from judgelab.datasets import _base, alpaca_eval_judges, llmbar, mt_bench_human
 
 
 def test_registry_names_and_kinds():
-    assert D.registered() == ["mt_bench_human", "llmbar", "judging_the_judges"]
+    assert D.registered() == [
+        "mt_bench_human",
+        "llmbar",
+        "judging_the_judges",
+        "mt_bench_gpt4_pair_and_human",
+        "arena_judge_picks_2025",
+        "hanna_story_ratings",
+    ]
     assert D.references() == ["alpaca_eval_judges"]
     for name in D.registered() + D.references():
         info = D.info(name)

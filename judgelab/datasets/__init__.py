@@ -84,13 +84,24 @@ def load_dataset(name_or_path, **kwargs) -> Dataset:
 
 def _specs() -> dict[str, _base.Spec]:
     # the readers are imported on first use: listing the names must stay cheap
-    from judgelab.datasets import alpaca_eval_judges, judging_the_judges, llmbar, mt_bench_human
+    from judgelab.datasets import (
+        alpaca_eval_judges,
+        arena_judge_picks,
+        hanna_story_ratings,
+        judging_the_judges,
+        llmbar,
+        mt_bench_gpt4_pair,
+        mt_bench_human,
+    )
 
     out = {}
     for mod, kind, required in (
         (mt_bench_human, "dataset", (mt_bench_human.VOTES_FILE,)),
         (llmbar, "dataset", llmbar.REQUIRED),
         (judging_the_judges, "dataset", judging_the_judges.REQUIRED),
+        (mt_bench_gpt4_pair, "dataset", mt_bench_gpt4_pair.REQUIRED),
+        (arena_judge_picks, "dataset", arena_judge_picks.REQUIRED),
+        (hanna_story_ratings, "dataset", hanna_story_ratings.REQUIRED),
         (alpaca_eval_judges, "reference", alpaca_eval_judges.REQUIRED),
     ):
         out[mod.NAME] = _base.Spec(

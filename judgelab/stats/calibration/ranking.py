@@ -13,8 +13,8 @@ import numpy as np
 import pandas as pd
 
 from judgelab.stats._tidy import finding, findings_frame
+from judgelab.stats.agreement import kendall_tau_b_rows
 from judgelab.stats.calibration._common import Resampling, result_row
-from judgelab.stats.calibration.ranks import tau_b_rows
 from judgelab.stats.calibration.units import HumanData, JudgeUnits, class_units, win_value
 from judgelab.stats.resampling import MIN_ITEMS, iter_bootstrap_weights
 
@@ -155,7 +155,7 @@ def ranking(
 
     def tau(t):
         r = rates(t)
-        out = tau_b_rows(r[:, 0], r[:, 1])
+        out = kendall_tau_b_rows(r[:, 0], r[:, 1])
         return np.where(np.isfinite(r).all(axis=(1, 2)), out, np.nan)
 
     ctx = Resampling(n_boot, seed, ci_level)

@@ -41,6 +41,9 @@ import numpy as np
 import pandas as pd
 import yaml
 
+# re-exported: DataError is defined below stats so that stats imports nothing above itself
+from judgelab.stats.errors import MAX_ROWS_SHOWN, DataError  # noqa: F401
+
 __all__ = [
     "DataError",
     "DataWarning",
@@ -95,21 +98,6 @@ def identity_string(model, backend, judge_version) -> str:
 
 
 RUBRIC_LABEL_VALUES = ("pass", "warn", "fail")
-MAX_ROWS_SHOWN = 10
-
-
-class DataError(ValueError):
-    """Bad input: the message names the table, the column and up to 10 rows."""
-
-    def __init__(self, table: str, column: str | None, problem: str, rows=None):
-        self.table, self.column, self.problem = table, column, problem
-        self.rows = list(rows)[:MAX_ROWS_SHOWN] if rows is not None else []
-        where = f"table '{table}'" + (f", column '{column}'" if column else "")
-        msg = f"{where}: {problem}"
-        if self.rows:
-            n_more = (len(list(rows)) - len(self.rows)) if rows is not None else 0
-            msg += f"; rows {self.rows}" + (f" (and {n_more} more)" if n_more > 0 else "")
-        super().__init__(msg)
 
 
 class DataWarning(UserWarning):

@@ -21,6 +21,13 @@ import json
 import math
 from collections.abc import Mapping
 
+# re-exported: the statistics read them, and stats imports nothing above itself
+from judgelab.stats.rubric_sections import (
+    DEFAULT_PASS_THRESHOLD,
+    DEFAULT_WARN_THRESHOLD,
+    section_titles,
+)
+
 __all__ = [
     "RUBRIC_VERDICTS",
     "DEFAULT_PASS_THRESHOLD",
@@ -33,8 +40,6 @@ __all__ = [
 ]
 
 RUBRIC_VERDICTS = ("pass", "warn", "fail")
-DEFAULT_PASS_THRESHOLD = 0.8
-DEFAULT_WARN_THRESHOLD = 0.5
 
 
 def validate_rubric(rubric: Mapping) -> dict:
@@ -62,11 +67,6 @@ def validate_rubric(rubric: Mapping) -> dict:
             raise ValueError(f"rubric: section {sec['title']!r}: 'bullets' must be a list")
     # a JSON round trip keeps only what the prompt and the version hash can see
     return json.loads(json.dumps(dict(rubric)))
-
-
-def section_titles(rubric: Mapping) -> list[str]:
-    """Section titles in rubric order."""
-    return [s["title"] for s in rubric["sections"]]
 
 
 def render(rubric: Mapping) -> str:

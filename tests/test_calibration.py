@@ -18,7 +18,6 @@ from sklearn.metrics import accuracy_score, cohen_kappa_score, f1_score
 from judgelab.data import DataError, Dataset, load_dataset
 from judgelab.stats import agreement as agr
 from judgelab.stats import calibration as cal
-from judgelab.stats.calibration import ranks
 from judgelab.stats.calibration._common import Resampling
 from judgelab.stats.queue import CASE_COLUMNS, QUEUE_COLUMNS, low_margin
 from judgelab.stats.reference import coded_votes, reference_labels
@@ -159,10 +158,9 @@ def test_rank_correlations_equal_scipy(pairs):
     y = np.array([p[1] for p in pairs], float)
     codes = np.arange(len(x))
     ones = np.ones((1, len(x)))
-    tau = ranks.kendall_b_weighted(ones, *ranks.kendall_matrices(x, y, codes, len(x)))[0]
-    LX, EX = ranks.rank_matrices(x, codes, len(x))
-    LY, EY = ranks.rank_matrices(y, codes, len(x))
-    rho = ranks.spearman_weighted(ones, LX, EX, LY, EY, codes)[0]
+    stats = agr.rank_correlation_statistics(x, y, codes, len(x))
+    tau = stats["kendall_tau"](ones)[0]
+    rho = stats["spearman"](ones)[0]
     if np.ptp(x) == 0 or np.ptp(y) == 0:
         assert np.isnan(tau) and np.isnan(rho)
         return
@@ -170,6 +168,19 @@ def test_rank_correlations_equal_scipy(pairs):
     assert rho == pytest.approx(sstats.spearmanr(x, y).statistic, abs=1e-9)
     assert tau == pytest.approx(agr.kendall_tau_score(x, y), abs=1e-9)
     assert rho == pytest.approx(agr.spearman_score(x, y), abs=1e-9)
+
+
+def test_kendall_tau_b_rows_equals_scipy_per_row():
+    """The row-wise tau-b of the generator ranking (one ranking per resample) is scipy's tau-b."""
+    rng = np.random.default_rng(5)
+    a = rng.integers(0, 4, (15, 6)).astype(float)
+    b = rng.integers(0, 4, (15, 6)).astype(float)
+    a[0] = 1.0  # a constant row: undefined
+    got = agr.kendall_tau_b_rows(a, b)
+    assert np.isnan(got[0])
+    for r in range(1, len(a)):
+        ref = sstats.kendalltau(a[r], b[r]).statistic
+        assert got[r] == pytest.approx(ref, abs=1e-12, nan_ok=True)
 
 
 def test_bootstrap_rank_correlations_equal_scipy_on_resampled_items():
@@ -180,12 +191,10 @@ def test_bootstrap_rank_correlations_equal_scipy_on_resampled_items():
     codes = np.repeat(np.arange(n_items), sizes)
     x = rng.integers(1, 6, len(codes)).astype(float)
     y = (x + rng.integers(-2, 3, len(codes))).astype(float)
-    S, TX, TY, sz = ranks.kendall_matrices(x, y, codes, n_items)
-    LX, EX = ranks.rank_matrices(x, codes, n_items)
-    LY, EY = ranks.rank_matrices(y, codes, n_items)
+    stats = agr.rank_correlation_statistics(x, y, codes, n_items)
     W = rng.multinomial(n_items, np.ones(n_items) / n_items, size=20).astype(float)
-    tau = ranks.kendall_b_weighted(W, S, TX, TY, sz)
-    rho = ranks.spearman_weighted(W, LX, EX, LY, EY, codes)
+    tau = stats["kendall_tau"](W)
+    rho = stats["spearman"](W)
     for r in range(len(W)):
         rows = np.concatenate(
             [np.repeat(np.flatnonzero(codes == i), int(W[r, i])) for i in range(n_items)]
@@ -879,9 +888,10 @@ def test_rank_correlation_bootstrap_equals_the_generic_row_bootstrap():
     x = rng.integers(1, 8, len(codes)).astype(float)
     y = (x + rng.integers(-3, 4, len(codes))).astype(float)
     sub = pd.DataFrame({"item_id": [f"i{c:02d}" for c in codes], "score": x, "human": y})
-    got = ranks.rank_correlation_bootstrap(
-        sub["score"], sub["human"], sub["item_id"], Resampling(n_boot=60, seed=9).boot
-    )
+    item_codes, uniq = pd.factorize(sub["item_id"])
+    boot = Resampling(n_boot=60, seed=9).boot
+    stats = agr.rank_correlation_statistics(x, y, item_codes, len(uniq))
+    got = {name: boot(np.eye(len(uniq)), stat) for name, stat in stats.items()}
     for name, fn in (("spearman", sstats.spearmanr), ("kendall_tau", sstats.kendalltau)):
         ref = cluster_bootstrap_rows(
             sub["item_id"], lambda rows, fn=fn: fn(x[rows], y[rows]).statistic, n_boot=60, seed=9

@@ -226,3 +226,17 @@ def test_ids_become_strings_once_and_missing_ids_stay_missing(tmp_path):
     # normalised when read: the Dataset keeps the very same column instead of converting again
     assert again.items["item_id"].tolist() == ["1", "2"]
     assert str(again.items["item_id"].dtype) == "str"
+
+
+def test_data_error_and_rubric_defaults_live_below_stats():
+    """stats imports nothing above itself: DataError and the rubric defaults are defined in
+    stats and re-exported, so every old import path names the same objects."""
+    import judgelab
+    from judgelab import data, rubric
+    from judgelab.stats import errors, rubric_sections
+
+    assert data.DataError is errors.DataError is judgelab.DataError
+    assert data.MAX_ROWS_SHOWN == errors.MAX_ROWS_SHOWN == 10
+    assert rubric.DEFAULT_PASS_THRESHOLD == rubric_sections.DEFAULT_PASS_THRESHOLD == 0.8
+    assert rubric.DEFAULT_WARN_THRESHOLD == rubric_sections.DEFAULT_WARN_THRESHOLD == 0.5
+    assert rubric.section_titles is rubric_sections.section_titles

@@ -133,3 +133,17 @@ def test_simulated_power_matches_exact_binomial_power():
     assert failing.power is None and failing.n_failed == 5
     grid = pw.simulated_sample_size(simulator, [10, 60], n_sim=100, seed=1)
     assert list(grid["n"]) == [10, 60] and grid["power"].iloc[1] > grid["power"].iloc[0]
+
+
+def test_bootstrap_mde_is_the_wald_mde_of_the_bootstrap_se():
+    """The one MDE home: the bootstrap SE (finite replicates, ddof 1) in the Wald formula."""
+    from types import SimpleNamespace
+
+    d = np.array([0.1, 0.3, np.nan, 0.2, 0.6])
+    se = np.std([0.1, 0.3, 0.2, 0.6], ddof=1)
+    res = SimpleNamespace(distribution=d)
+    two = (stats.norm.ppf(0.975) + stats.norm.ppf(0.8)) * se
+    one = (stats.norm.ppf(0.95) + stats.norm.ppf(0.8)) * se
+    assert pw.bootstrap_mde(res) == pytest.approx(two, rel=1e-12)
+    assert pw.bootstrap_mde(res, alternative="larger") == pytest.approx(one, rel=1e-12)
+    assert pw.bootstrap_mde(SimpleNamespace(distribution=[0.5, np.nan])) is None

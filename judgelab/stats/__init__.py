@@ -2,7 +2,10 @@
 
 Submodules: ``agreement`` (agreement, correlation, tie policies, order aggregation),
 ``resampling`` (cluster bootstrap, sign-flip, exact tests), ``models`` (conditional logit,
-GEE, Wilcoxon), ``multitest`` (Holm, Benjamini-Hochberg), ``power``. Study modules
+GEE, Wilcoxon), ``multitest`` (Holm, Benjamini-Hochberg), ``power`` (power, sample size and
+every minimum detectable effect), ``votes`` (the plurality / modal vote), ``errors``
+(:class:`~judgelab.stats.errors.DataError`) and ``rubric_sections`` (the rubric defaults the
+statistics read): ``stats`` imports nothing from judgelab above itself. Study modules
 (position, self_preference, entanglement, calibration, compare) are imported by name.
 Importing this package does no work beyond importing these modules.
 """

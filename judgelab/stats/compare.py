@@ -35,7 +35,6 @@ from functools import partial
 import numpy as np
 import pandas as pd
 
-from judgelab.data import identity_string
 from judgelab.stats._tidy import finding, findings_frame
 from judgelab.stats.agreement import (
     accuracy_from_totals,
@@ -47,6 +46,7 @@ from judgelab.stats.agreement import (
 from judgelab.stats.power import minimum_detectable_effect
 from judgelab.stats.reference import TIE, attach_reference, pair_key
 from judgelab.stats.resampling import cluster_bootstrap, mcnemar_exact
+from judgelab.stats.units import identity_of as identity_string
 
 __all__ = [
     "identity_of",

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from judgelab.stats._tidy import finding
+from judgelab.stats.power import bootstrap_mde  # noqa: F401  (re-exported: old import path)
 from judgelab.stats.resampling import cluster_bootstrap
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
@@ -133,24 +134,6 @@ def mean_over(values: np.ndarray, mask: np.ndarray) -> np.ndarray:
         cnt = np.sum(~np.isnan(v), axis=1)
         s = np.nansum(v, axis=1)
         return np.where(cnt > 0, s / np.maximum(cnt, 1), np.nan)
-
-
-def bootstrap_mde(
-    res, alpha: float = 0.05, power: float = 0.8, alternative: str = "two-sided"
-) -> float | None:
-    """Minimum detectable effect (80% power at level ``alpha``) of a Wald test with the
-    bootstrap standard error: (z_{1-alpha/2} + z_power) SE, or z_{1-alpha} one-sided
-    (:func:`judgelab.stats.power.minimum_detectable_effect` with ``se``)."""
-    from judgelab.stats.power import minimum_detectable_effect
-
-    d = np.asarray(res.distribution, dtype=float)
-    d = d[np.isfinite(d)]
-    if d.size < 2:
-        return None
-    m = minimum_detectable_effect(
-        se=float(d.std(ddof=1)), alpha=alpha, power=power, alternative=alternative
-    )
-    return float(m) if np.isfinite(m) else None
 
 
 def gap_rows(

@@ -30,6 +30,7 @@ __all__ = [
     "sample_size_proportion",
     "minimum_detectable_effect",
     "mde_wald",
+    "bootstrap_mde",
     "PowerResult",
     "simulated_power",
     "simulated_sample_size",
@@ -88,6 +89,40 @@ def mde_wald(
         return math.nan
     a = alpha / 2 if alternative == "two-sided" else alpha
     return float((special.ndtri(1 - a) + special.ndtri(power)) * float(se))
+
+
+def bootstrap_mde(
+    res, alpha: float = 0.05, power: float = 0.8, alternative: str = "two-sided"
+) -> float | None:
+    """Minimum detectable effect of a Wald test with the bootstrap standard error.
+
+    Parameters
+    ----------
+    res : BootstrapResult
+        Any object with a ``distribution`` (the bootstrap replicates).
+    alpha, power : level and power of the test (default 0.05, 0.8).
+    alternative : ``"two-sided"`` or one-sided (``"larger"`` / ``"smaller"``).
+
+    Returns
+    -------
+    float or None
+        None when fewer than 2 finite replicates (or a non-finite MDE).
+
+    Notes
+    -----
+    SE = standard deviation (ddof 1) of the finite replicates; MDE = (z_{1-alpha/2} +
+    z_power) SE, z_{1-alpha} one-sided (:func:`mde_wald`).
+
+    References
+    ----------
+    Bloom (1995), "Minimum detectable effects", Evaluation Review 19(5).
+    """
+    d = np.asarray(res.distribution, dtype=float)
+    d = d[np.isfinite(d)]
+    if d.size < 2:
+        return None
+    m = mde_wald(float(d.std(ddof=1)), alpha=alpha, power=power, alternative=alternative)
+    return float(m) if np.isfinite(m) else None
 
 
 def minimum_detectable_effect(

@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from judgelab.stats._tidy import finding
+from judgelab.stats.errors import DataError
 from judgelab.stats.resampling import BootstrapResult
 
 
@@ -79,8 +80,6 @@ def _sum_by(per_unit: np.ndarray, items) -> np.ndarray:
 
 
 def _require(df: pd.DataFrame, cols: Sequence[str], table: str) -> None:
-    from judgelab.data import DataError
-
     if not isinstance(df, pd.DataFrame):
         raise TypeError(f"expected a pandas DataFrame, got {type(df).__name__}")
     for c in cols:
@@ -95,8 +94,6 @@ def _prepare(
     need = list(cols) + ([item_col] if item_col else [])
     _require(df, need, table)
     if item_col:
-        from judgelab.data import DataError
-
         miss = df[item_col].isna().to_numpy()
         if miss.any():
             raise DataError(

@@ -18,6 +18,7 @@ from judgelab.stats.agreement._common import (
     _sorted_labels,
     _sum_by,
 )
+from judgelab.stats.errors import DataError
 from judgelab.stats.resampling import BootstrapResult, cluster_bootstrap
 
 
@@ -200,8 +201,6 @@ def krippendorff_alpha(
         values = np.arange(len(labels), dtype=float)
         tab, _ = _ratings_table(W, labels)
     else:
-        from judgelab.data import DataError
-
         Wn = W.apply(pd.to_numeric, errors="coerce")
         bad = Wn.isna() & W.notna()
         if bad.to_numpy().any():

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from functools import partial
 
 import numpy as np
 import pandas as pd
@@ -198,6 +199,68 @@ def spearman_from_weights(W, LX, EX, LY, EY, codes) -> np.ndarray:
     return np.where((vx > 1e-12) & (vy > 1e-12), out, np.nan)
 
 
+def rank_correlation_statistics(x, y, codes, n_items, kinds=("spearman", "kendall_tau")) -> dict:
+    """Spearman's rho and Kendall's tau-b of ``x`` vs ``y`` as functions of item multiplicities.
+
+    Parameters
+    ----------
+    x, y : array_like, shape ``(n_units,)``
+        The two numeric variables (finite).
+    codes : array_like of int, shape ``(n_units,)``
+        Item code 0 .. n_items-1 of each unit (every item has a unit, e.g. ``pd.factorize``).
+    n_items : int
+    kinds : the statistics wanted (their n x n pair sums are built only for these).
+
+    Returns
+    -------
+    dict
+        ``{"spearman": f, "kendall_tau": f}`` with ``f(W) -> (B,)`` the statistic of the
+        multiset in which item I appears ``W[r, I]`` times
+        (:func:`spearman_from_weights`, :func:`kendall_tau_b_from_weights`); hand them to
+        :func:`judgelab.stats.resampling.cluster_bootstrap` with ``per_item = I``.
+    """
+    x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+    out = {}
+    for kind in kinds:
+        if kind == "spearman":
+            LX, EX = rank_sums(x, codes, n_items)
+            LY, EY = rank_sums(y, codes, n_items)
+            out[kind] = partial(spearman_from_weights, LX=LX, EX=EX, LY=LY, EY=EY, codes=codes)
+        elif kind == "kendall_tau":
+            S, TX, TY, sizes = kendall_sums(x, y, codes, n_items)
+            out[kind] = partial(kendall_tau_b_from_weights, S=S, TX=TX, TY=TY, sizes=sizes)
+        else:
+            raise ValueError(f"unknown rank correlation {kind!r}: spearman | kendall_tau")
+    return out
+
+
+def kendall_tau_b_rows(a, b) -> np.ndarray:
+    """Kendall's tau-b between the rows of ``a`` and ``b`` (e.g. one ranking per resample).
+
+    Parameters
+    ----------
+    a, b : array_like, shape ``(m, G)``
+
+    Returns
+    -------
+    numpy.ndarray, shape ``(m,)``
+        tau-b of ``a[r]`` vs ``b[r]``; nan when a row is constant.
+
+    Notes
+    -----
+    tau_b = sum_{i<j} s^a_ij s^b_ij / sqrt(#{s^a_ij != 0} #{s^b_ij != 0}) with
+    s_ij = sign(v_i - v_j) (Kendall 1945; ``scipy.stats.kendalltau`` variant b).
+    """
+    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    sa = np.sign(a[:, :, None] - a[:, None, :])
+    sb = np.sign(b[:, :, None] - b[:, None, :])
+    iu = np.triu_indices(a.shape[1], 1)
+    sa, sb = sa[:, iu[0], iu[1]], sb[:, iu[0], iu[1]]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        den = np.sqrt((sa != 0).sum(1) * (sb != 0).sum(1))
+        return np.where(den > 0, (sa * sb).sum(1) / den, np.nan)
+
+
 def _correlation_finding(
     df, x_col, y_col, item_col, *, kind, n_boot, seed, ci_level, method, id, judge, slice, table
 ) -> pd.DataFrame:
@@ -243,16 +306,10 @@ def _rank_correlation_bootstrap(kind, x, y, items, **boot):
         fn = spearman_score if kind == "spearman" else kendall_tau_score
         return cluster_bootstrap_rows(items, lambda r: fn(x[r], y[r]), **boot)
     codes, uniq = pd.factorize(pd.Series(_obj(items), dtype=object), sort=False)
-    n_items = len(uniq)
-    if kind == "spearman":
-        LX, EX = rank_sums(x, codes, n_items)
-        LY, EY = rank_sums(y, codes, n_items)
-        stat = lambda W: spearman_from_weights(W, LX, EX, LY, EY, codes)  # noqa: E731
-    else:
-        S, TX, TY, sizes = kendall_sums(x, y, codes, n_items)
-        stat = lambda W: kendall_tau_b_from_weights(W, S, TX, TY, sizes)  # noqa: E731
+    name = "spearman" if kind == "spearman" else "kendall_tau"
+    stat = rank_correlation_statistics(x, y, codes, len(uniq), kinds=(name,))[name]
     # per_item = I: the totals handed to the statistic are the item multiplicities w
-    return cluster_bootstrap(np.eye(n_items), stat, **boot)
+    return cluster_bootstrap(np.eye(len(uniq)), stat, **boot)
 
 
 def pearson(

@@ -10,7 +10,6 @@ module                          finding ids / role
 :mod:`.reference_agreement`     accuracy, cohen_kappa, macro_f1 (pairs, against the
                                 reference of :mod:`judgelab.stats.reference`);
                                 weighted_kappa, spearman, kendall_tau (scores); confusion
-:mod:`.ranks`                   weighted Kendall tau-b / Spearman for the bootstrap
 :mod:`.ceiling`                 human_ceiling, human_vote_agreement,
                                 alternative_annotator_gap
 :mod:`.signed_bias`             signed_bias (per candidate family; primary per judge)
@@ -25,7 +24,8 @@ module                          finding ids / role
 The escalation queue is :mod:`judgelab.stats.queue` (re-exported here). Every CI is an
 item-cluster bootstrap (:func:`judgelab.stats.resampling.cluster_bootstrap`) of per-item
 sufficient statistics: confusion counts for accuracy / kappa / F1 (statistics of
-:mod:`judgelab.stats.agreement`), win and appearance counts for win rates.
+:mod:`judgelab.stats.agreement`), win and appearance counts for win rates; the rank
+correlations are the exact weighted forms of :mod:`judgelab.stats.agreement.correlation`.
 """
 
 from judgelab.stats.calibration.audit import AUDIT_REFERENCE, AuditSettings, audit, overview

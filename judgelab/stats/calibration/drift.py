@@ -12,7 +12,6 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from judgelab.data import DataError
 from judgelab.stats._tidy import finding, findings_frame
 from judgelab.stats.agreement import accuracy_from_totals, kappa_from_totals
 from judgelab.stats.calibration._common import (
@@ -22,6 +21,7 @@ from judgelab.stats.calibration._common import (
     result_row,
 )
 from judgelab.stats.calibration.units import _parsed, _score_classes, _sorted_pair, _winner_of
+from judgelab.stats.errors import DataError
 
 
 def drift_agreement(

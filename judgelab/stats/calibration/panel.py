@@ -5,28 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from judgelab.stats.agreement import mode_winner
 from judgelab.stats.calibration.units import _parsed, _sorted_pair, identity_of
-from judgelab.stats.entanglement import CLASSES, unit_matrix
+from judgelab.stats.units import unit_matrix
+from judgelab.stats.votes import vote_share
 
 __all__ = ["majority_verdicts"]
-
-
-def _plurality(um) -> pd.DataFrame:
-    """Per unit of a nominal unit matrix: the plurality code of the judges' votes (a split
-    vote is a tie, :func:`judgelab.stats.agreement.mode_winner`) and its ``vote_share`` (top
-    vote count / parsed votes)."""
-    unit, judge = np.nonzero(~np.isnan(um.values))
-    code = um.values[unit, judge].astype(int)
-    votes = pd.DataFrame({"unit": unit, "winner": np.asarray(CLASSES, dtype=object)[code]})
-    modal = mode_winner(votes, ["unit"]).set_index("unit")["winner"]
-    counts = np.zeros((len(um.values), len(CLASSES)))
-    np.add.at(counts, (unit, code), 1.0)
-    total = counts.sum(axis=1)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        share = np.where(total > 0, counts.max(axis=1) / total, np.nan)
-    verdict = modal.reindex(np.arange(len(um.values))).to_numpy()
-    return pd.DataFrame({"verdict": verdict, "vote_share": share})
 
 
 def majority_verdicts(verdicts: pd.DataFrame, protocol: str = "pairwise") -> pd.DataFrame:
@@ -37,7 +20,8 @@ def majority_verdicts(verdicts: pd.DataFrame, protocol: str = "pairwise") -> pd.
     Build it once and hand it to every consumer (the audit's ``panel_majority``, the
     escalation queue, the confusion table). Pairwise: plurality of the judges' parsed votes
     per (pair, order), each judge's repeats reduced to their modal verdict first
-    (:func:`judgelab.stats.entanglement.unit_matrix`); a split vote is a tie. Scores: the
+    (:func:`judgelab.stats.units.unit_matrix`), through
+    :func:`judgelab.stats.votes.vote_share` (a split vote is a tie). Scores: the
     median of the judges' mean scores; ``vote_share`` is the share of judges whose rounded
     score equals the rounded median."""
     v = verdicts[_parsed(verdicts)].copy()
@@ -71,7 +55,8 @@ def majority_verdicts(verdicts: pd.DataFrame, protocol: str = "pairwise") -> pd.
 
 def _pairwise_majority(verdicts: pd.DataFrame) -> pd.DataFrame:
     um = unit_matrix(verdicts, order_aggregation="per_call", tie_policy="class")
-    vote = _plurality(um)
+    # the one plurality rule (votes.plurality): a split top is a tie; top votes / parsed votes
+    vote = vote_share(um)
     units = um.units
     lo = units["response_a"].to_numpy()  # the unit matrix's pairs are sorted
     hi = units["response_b"].to_numpy()

@@ -13,8 +13,8 @@ import numpy as np
 import pandas as pd
 
 from judgelab.stats._tidy import finding, findings_frame
+from judgelab.stats.agreement import kendall_tau_b_rows
 from judgelab.stats.calibration._common import Resampling, result_row
-from judgelab.stats.calibration.ranks import tau_b_rows
 from judgelab.stats.calibration.units import HumanData, JudgeUnits, class_units, win_value
 from judgelab.stats.resampling import MIN_ITEMS, iter_bootstrap_weights
 
@@ -32,6 +32,32 @@ def _pair_win_shares(units: pd.DataFrame, humans: HumanData, tie_policy: str) ->
     return pd.concat([j, h], axis=1, join="inner").reset_index()
 
 
+class _GeneratorLookup:
+    """Generator of each response id, looked up by codes: the ids of a column are factorized
+    once and only their distinct values are searched (a ``Series.map(dict)`` over string ids
+    hashed every row; measured as a cost at 1M verdicts). Code -1: no known generator."""
+
+    def __init__(self, info: pd.DataFrame):
+        ids = info["response_id"].astype(str)
+        last = ~ids.duplicated(keep="last").to_numpy()  # as dict(zip(...)): the last row wins
+        self.index = pd.Index(ids.to_numpy()[last])
+        self.gen_code, self.names = pd.factorize(info["generator"].to_numpy()[last])
+
+    def codes(self, response_ids) -> np.ndarray:
+        """Generator code per response id (-1 when the id or its generator is unknown)."""
+        codes, distinct = pd.factorize(np.asarray(response_ids, dtype=object))
+        pos = self.index.get_indexer(distinct)
+        gen = np.where(pos >= 0, self.gen_code[pos], -1)
+        return np.where(codes >= 0, gen[codes], -1)
+
+    def names_of(self, codes: np.ndarray) -> np.ndarray:
+        """Generator names of codes (nan for -1, dropped by the final groupby)."""
+        out = np.full(len(codes), np.nan, dtype=object)
+        known = codes >= 0
+        out[known] = np.asarray(self.names, dtype=object)[codes[known]]
+        return out
+
+
 def win_rates(
     verdicts: pd.DataFrame | None,
     dataset,
@@ -46,7 +72,7 @@ def win_rates(
     Returns a long frame ``item_id, generator, source (judge|human), wins, n``."""
     humans = HumanData.of(dataset, "pairwise" if protocol == "pairwise" else "single")
     info = humans.info
-    gen = dict(zip(info["response_id"].astype(str), info["generator"]))
+    gen = _GeneratorLookup(info)
     recs = []
     if protocol == "pairwise":
         units_j = class_units(verdicts, order_aggregation)
@@ -57,30 +83,34 @@ def win_rates(
                 df = df.merge(keys, on=["item_id", "lo", "hi"])
                 win = win_value(df["label"].to_numpy(), side, tie_policy)
                 wt = df[w].to_numpy() if w else np.ones(len(df))
-                ok = np.isfinite(win)
                 resp = (df["lo"] if side == 0 else df["hi"]).to_numpy()
                 other = (df["hi"] if side == 0 else df["lo"]).to_numpy()
+                resp_gen, other_gen = gen.codes(resp), gen.codes(other)
+                # a response's win against its own generator's response is no win of it; a
+                # pair counts whole (the filter is a function of the group keys resp, other)
+                ok = np.isfinite(win) & (resp_gen >= 0) & (resp_gen != other_gen)
                 # the per-pair share: normalise the weights within each pair so a pair counts once
                 tmp = pd.DataFrame(
                     {
                         "item_id": df["item_id"].to_numpy()[ok],
                         "resp": resp[ok],
                         "other": other[ok],
+                        "gen": resp_gen[ok],
                         "ww": (win * wt)[ok],
                         "w": wt[ok],
                     }
                 )
-                g = tmp.groupby(["item_id", "resp", "other"])[["ww", "w"]].sum().reset_index()
+                g = tmp.groupby(["item_id", "resp", "other"])[["ww", "w", "gen"]]
+                g = g.agg({"ww": "sum", "w": "sum", "gen": "first"}).reset_index()
                 g["wins"] = g["ww"] / g["w"]
                 g["n"] = 1.0
-                g["generator"] = g["resp"].map(gen)
-                g = g[g["generator"] != g["other"].map(gen)]
+                g["generator"] = gen.names_of(g["gen"].to_numpy())
                 g["source"] = src
                 recs.append(g[["item_id", "generator", "source", "wins", "n"]])
     else:
         units = JudgeUnits.of(verdicts, "single").units
         m = units.merge(humans.median_scores, left_on="response_id", right_index=True)
-        m["generator"] = m["response_id"].map(gen)
+        m["generator"] = gen.names_of(gen.codes(m["response_id"]))
         for src, col in (("judge", "score"), ("human", "human")):
             recs.append(
                 pd.DataFrame(
@@ -155,7 +185,7 @@ def ranking(
 
     def tau(t):
         r = rates(t)
-        out = tau_b_rows(r[:, 0], r[:, 1])
+        out = kendall_tau_b_rows(r[:, 0], r[:, 1])
         return np.where(np.isfinite(r).all(axis=(1, 2)), out, np.nan)
 
     ctx = Resampling(n_boot, seed, ci_level)

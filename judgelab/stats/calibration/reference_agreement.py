@@ -7,7 +7,8 @@ pair's first / second response id in sorted order wins) and ``tie``) and ``weigh
 median human score of the response, rounded for the kappa; quadratic weights, Cohen 1968;
 tau-b, Kendall 1945), overall and per candidate family and item category; and the confusion
 table for plots. Every CI is an item-cluster bootstrap of per-item confusion counts (or, for
-the rank correlations, the exact weighted forms of :mod:`.ranks`).
+the rank correlations, the exact weighted forms of
+:func:`judgelab.stats.agreement.rank_correlation_statistics`).
 """
 
 from __future__ import annotations
@@ -18,7 +19,12 @@ import numpy as np
 import pandas as pd
 
 from judgelab.stats._tidy import findings_frame
-from judgelab.stats.agreement import accuracy_from_totals, kappa_from_totals, macro_f1_from_totals
+from judgelab.stats.agreement import (
+    accuracy_from_totals,
+    kappa_from_totals,
+    macro_f1_from_totals,
+    rank_correlation_statistics,
+)
 from judgelab.stats.calibration._common import (
     Resampling,
     excluded_text,
@@ -26,7 +32,6 @@ from judgelab.stats.calibration._common import (
     per_item_confusion,
     result_row,
 )
-from judgelab.stats.calibration.ranks import rank_correlation_bootstrap
 from judgelab.stats.calibration.units import (
     PAIR_CLASSES,
     HumanData,
@@ -224,8 +229,11 @@ def score_agreement(
                 method_prefix="quadratic weights, judge score (repeats averaged, rounded) vs rounded median human score",
             )
         )
-        rank_corr = rank_correlation_bootstrap(sub["score"], sub["human"], sub["item_id"], ctx.boot)
-        for id_, res in rank_corr.items():
+        codes, uniq = pd.factorize(pd.Series(sub["item_id"]))
+        rank_stats = rank_correlation_statistics(sub["score"], sub["human"], codes, len(uniq))
+        eye = np.eye(len(uniq))  # per_item = I: the statistic sees the item multiplicities
+        for id_, stat in rank_stats.items():
+            res = ctx.boot(eye, stat)
             rows.append(
                 result_row(
                     id_,

@@ -18,6 +18,7 @@ from judgelab.stats.agreement import accuracy_from_totals, kappa_from_totals, ma
 from judgelab.stats.calibration._common import Resampling, per_item_confusion, result_row
 from judgelab.stats.calibration.units import _parsed, _require, modal_codes
 from judgelab.stats.reference import vote_reference
+from judgelab.stats.rubric_sections import DEFAULT_PASS_THRESHOLD, section_titles
 
 
 def _sections_frame(verdicts: pd.DataFrame) -> pd.DataFrame:
@@ -48,11 +49,9 @@ def section_failure_rate(
     """Per rubric section: the share of responses whose section metric (repeats averaged)
     is below the pass threshold, with an item-cluster CI; beside it (``human_failure_rate``)
     the share of the human section labels that are not ``pass`` on the same responses."""
-    from judgelab import rubric as _rubric
-
-    # the judge's own aggregation threshold (a Judge setting, default rubric.DEFAULT_PASS_THRESHOLD);
+    # the judge's own aggregation threshold (a Judge setting, default DEFAULT_PASS_THRESHOLD);
     # the verdict frame does not carry it, so a judge with another threshold passes it here
-    thr = float(_rubric.DEFAULT_PASS_THRESHOLD if pass_threshold is None else pass_threshold)
+    thr = float(DEFAULT_PASS_THRESHOLD if pass_threshold is None else pass_threshold)
     _require(verdicts, "verdicts", ["item_id", "response_id", "sections"])
     s = _sections_frame(verdicts)
     if s.empty:
@@ -70,9 +69,7 @@ def section_failure_rate(
     s["fail"] = (s["metric"] < thr).astype(float)
     hl = dataset.rubric_labels
     titles = (
-        list(_rubric.section_titles(dataset.rubric))
-        if dataset.rubric
-        else sorted(s["section"].unique())
+        list(section_titles(dataset.rubric)) if dataset.rubric else sorted(s["section"].unique())
     )
     ctx = Resampling(n_boot, seed, ci_level)
     rows = []

@@ -1,16 +1,23 @@
-"""The five studies, each declared once: name, notebook, parameters, figures and analysis.
+"""Studies declared once: name, version, notebook, parameters, figures, analysis, conclusions.
 
 A :class:`Study` says everything a caller needs to know about a study without opening its
-notebook: its parameters (the shared ones of DESIGN.md "Studies" plus its own, each with a
-type, allowed values or range, default and help), its figures (the plotting functions the
-notebook shows and saves) and one analysis entry point with the same verb for every
-study, :meth:`Study.analyse` (``ctx -> findings``, not yet adjusted: the save step
-adjusts, :func:`judgelab.findings.save_findings`).
+notebook: its parameters (the shared ones of docs/design.md "Studies" plus its own, each
+with a type, allowed values or range, default and help), its figures (the plotting
+functions the notebook shows and saves), one analysis entry point with the same verb for
+every study, :meth:`Study.analyse` (``ctx -> findings``, not yet adjusted: the save step
+adjusts, :func:`judgelab.findings.save_findings`), and the renderers of its conclusion
+sentences (finding id -> ``row -> text``, run by the save step after the adjustment).
 
 The notebook's ``parameters`` cell must match the declaration (names, defaults and help;
-``tests/test_study_declarations.py``), so ``judgelab studies`` can print from here
-(:func:`parameter_lines`). :func:`check` / :func:`coerce` validate a parameter mapping
-against the declaration; they are not yet called before the kernel starts.
+``tests/test_study_declarations.py``; :func:`parameters_cell` writes it), so ``judgelab
+studies`` can print from here (:func:`parameter_lines`). :func:`check` / :func:`coerce`
+validate a parameter mapping against the declaration; they are not yet called before the
+kernel starts.
+
+A lab adds a study without editing the package (docs/new_study.md): a notebook
+``<name>.ipynb`` and a declaration module ``<name>.py`` beside it, in a directory on
+``$JUDGELAB_NOTEBOOKS``. The module calls :func:`register`; :func:`declaration` loads it
+the first time the study is asked for.
 """
 
 from __future__ import annotations
@@ -19,6 +26,7 @@ import dataclasses
 import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
@@ -31,10 +39,14 @@ __all__ = [
     "Figure",
     "Study",
     "StudyParameterError",
+    "StudyDeclarationError",
     "SHARED_PARAMETERS",
     "STUDY_DECLARATIONS",
     "declaration",
     "declared_studies",
+    "register",
+    "shared_parameters",
+    "parameters_cell",
     "check",
     "coerce",
     "parameter_lines",
@@ -44,6 +56,10 @@ __all__ = [
 
 #: Parameter types: how a value is checked and shown.
 TYPES = ("str", "int", "float", "bool", "mapping", "list", "judges", "dataset", "any")
+
+
+class StudyDeclarationError(ValueError):
+    """A study declaration that cannot be registered or loaded."""
 
 
 class StudyParameterError(ValueError):
@@ -166,8 +182,11 @@ class Figure:
 class Study:
     """A study declared once: notebook stem, version, parameters, figures and analysis.
 
-    ``analysis`` is the dotted ``module:function`` of ``f(ctx, params) -> findings``;
-    :meth:`analyse` is the verb every study shares.
+    ``analysis`` is ``f(ctx, params) -> findings`` or its dotted ``module:function``;
+    :meth:`analyse` is the verb every study shares. ``conclusions`` maps a finding id to
+    ``f(row) -> sentence`` (row: the finding's fields after the multiple-testing adjustment);
+    :func:`register` installs them in :data:`judgelab.findings.CONCLUSION_RENDERERS`.
+    ``version``: bump it when a finding of the study changes meaning (the run record keeps it).
     """
 
     name: str
@@ -175,8 +194,11 @@ class Study:
     title: str
     parameters: tuple[Parameter, ...]
     figures: tuple[Figure, ...]
-    analysis: str
+    analysis: str | Callable
     notebook: str = ""
+    conclusions: Mapping[str, Callable[[Mapping], str | None]] = dataclasses.field(
+        default_factory=dict, hash=False
+    )
 
     def __post_init__(self):
         if not self.notebook:
@@ -198,10 +220,12 @@ class Study:
     def analyse(self, ctx: StudyContext) -> pd.DataFrame:
         """The study's findings (not yet adjusted for multiple testing) from a prepared
         context; parameters not in ``ctx.parameters`` take their declared defaults."""
-        module, _, attr = self.analysis.partition(":")
-        import importlib
+        fn = self.analysis
+        if isinstance(fn, str):
+            import importlib
 
-        fn = getattr(importlib.import_module(module), attr)
+            module, _, attr = fn.partition(":")
+            fn = getattr(importlib.import_module(module), attr)
         params = {**self.defaults(), **ctx.parameters}
         return fn(ctx, params)
 
@@ -295,8 +319,10 @@ SHARED_PARAMETERS: tuple[Parameter, ...] = (
 )
 
 
-def _shared(**changes: Mapping[str, Any]) -> tuple[Parameter, ...]:
-    """The shared parameters with per-study changes (help, default, choices) by name."""
+def shared_parameters(**changes: Mapping[str, Any]) -> tuple[Parameter, ...]:
+    """The shared parameters with per-study changes by name, e.g.
+    ``shared_parameters(judges={"default": None, "help": "..."})`` (any field of
+    :class:`Parameter` but the name)."""
     unknown = set(changes) - {p.name for p in SHARED_PARAMETERS}
     if unknown:
         raise ValueError(f"not shared parameters: {sorted(unknown)}")
@@ -313,7 +339,7 @@ POSITION_BIAS = Study(
     version="1",
     title="Position bias",
     parameters=(
-        *_shared(),
+        *shared_parameters(),
         _p(
             "repeats",
             "int",
@@ -337,7 +363,7 @@ SELF_PREFERENCE = Study(
     version="1",
     title="Self-preference",
     parameters=(
-        *_shared(),
+        *shared_parameters(),
         _p(
             "scores",
             "bool",
@@ -358,7 +384,7 @@ FAMILY_ENTANGLEMENT = Study(
     version="1",
     title="Family entanglement",
     parameters=(
-        *_shared(
+        *shared_parameters(
             pairs={"help": "pairs to judge: human, all or baseline:<generator>"},
             tie_policy={
                 "help": "ties for kappa, alpha and errors: class (a tie is a verdict) or drop",
@@ -426,7 +452,7 @@ CALIBRATION_AUDIT = Study(
     version="1",
     title="Calibration audit",
     parameters=(
-        *_shared(
+        *shared_parameters(
             judges={
                 "help": "judges: list of model strings / Judge mappings (sim: {...} for "
                 "simulated), or panel:demo / panel:null"
@@ -504,7 +530,7 @@ JUDGE_COMPARISON = Study(
     version="1",
     title="Judge comparison",
     parameters=(
-        *_shared(
+        *shared_parameters(
             judges={
                 "default": "panel:demo/aurora-lite,basalt-s,cirrus-nano",
                 "help": "the candidates: model strings, Judge mappings, or "
@@ -565,7 +591,8 @@ JUDGE_COMPARISON = Study(
     analysis="judgelab.study:analyse_judge_comparison",
 )
 
-#: Declared studies by name, in DESIGN.md order (the order of :data:`judgelab.studies.STUDIES`).
+#: Declared studies by name: the package's in docs/design.md order (that of
+#: :data:`judgelab.studies.STUDIES`), then those a lab registered (:func:`register`).
 STUDY_DECLARATIONS: dict[str, Study] = {
     s.name: s
     for s in (
@@ -578,14 +605,82 @@ STUDY_DECLARATIONS: dict[str, Study] = {
 }
 
 
+#: The package's own studies: a lab's declaration cannot replace them.
+BUILTIN_STUDIES: dict[str, Study] = dict(STUDY_DECLARATIONS)
+#: Finding id -> the study whose conclusion renderer :func:`register` installed for it.
+_RENDERED_BY: dict[str, str] = {}
+
+
 def declared_studies() -> list[str]:
     return list(STUDY_DECLARATIONS)
 
 
+def register(study: Study) -> Study:
+    """Declare a study from outside the package (a lab's ``<name>.py`` beside its notebook,
+    docs/new_study.md); returns it. Registering the same name again replaces the earlier
+    declaration (a module re-run in a notebook), except a study of the package's own.
+    The conclusion renderers go into :data:`judgelab.findings.CONCLUSION_RENDERERS`;
+    a finding id another study already renders is refused."""
+    from judgelab import findings
+
+    if not isinstance(study, Study):
+        raise TypeError(f"register() takes a Study, not {type(study).__name__}")
+    if study.name in BUILTIN_STUDIES and BUILTIN_STUDIES[study.name] is not study:
+        raise StudyDeclarationError(f"'{study.name}' is a study of judgelab; choose another name")
+    problems = [msg for p in study.parameters if (msg := p.problem(p.default))]
+    taken = [f for f in study.conclusions if _RENDERED_BY.get(f, study.name) != study.name]
+    problems += [f"finding id '{f}' is rendered by study '{_RENDERED_BY[f]}'" for f in taken]
+    if problems:
+        raise StudyDeclarationError(f"study '{study.name}': " + "; ".join(problems))
+    for finding_id, render in study.conclusions.items():
+        findings.CONCLUSION_RENDERERS[finding_id] = render
+        _RENDERED_BY[finding_id] = study.name
+    STUDY_DECLARATIONS[study.name] = study
+    return study
+
+
+def declaration_module(study: str) -> Path | None:
+    """The declaration module ``<study>.py`` beside the study's notebook, if there is one."""
+    from judgelab import studies
+
+    try:
+        path = studies.notebook_path(study).with_suffix(".py")
+    except ValueError:  # no such notebook
+        return None
+    return path if path.is_file() else None
+
+
+def _load_declaration(study: str) -> None:
+    """Execute the study's declaration module (which calls :func:`register`)."""
+    import importlib.util
+    import sys
+
+    path = declaration_module(study)
+    if path is None:
+        return
+    name = f"judgelab_study_{study}"  # a prefix: a lab's study may share a stdlib module's name
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module  # dataclasses and pickling look their module up here
+    try:
+        spec.loader.exec_module(module)
+    except BaseException:
+        sys.modules.pop(name, None)
+        raise
+    if study not in STUDY_DECLARATIONS:
+        raise StudyDeclarationError(
+            f"{path} registers no study '{study}' (call judgelab.study.register(Study(...)))"
+        )
+
+
 def declaration(study: str | Study) -> Study:
-    """The declaration of a study; unknown names raise a ValueError listing the declared ones."""
+    """The declaration of a study: a registered one, else the one its declaration module
+    (``<study>.py`` beside the notebook) registers; unknown names raise a ValueError listing
+    the declared ones."""
     if isinstance(study, Study):
         return study
+    if study not in STUDY_DECLARATIONS:
+        _load_declaration(study)
     try:
         return STUDY_DECLARATIONS[study]
     except KeyError:
@@ -631,6 +726,17 @@ def parameter_lines(study: str | Study) -> list[str]:
     return lines
 
 
+def parameters_cell(study: str | Study) -> str:
+    """The source of the notebook's ``parameters`` cell: ``name = default  # help`` per
+    declared parameter, as papermill reads it back (paste it into the cell tagged
+    ``parameters``; the declaration tests compare the two)."""
+    lines = [
+        f"{p.name} = {p.source()}" + (f"  # {p.help}" if p.help else "")
+        for p in declaration(study).parameters
+    ]
+    return "\n".join(lines) + "\n"
+
+
 def listing(studies: list[str] | None = None) -> str:
     """The text of ``judgelab studies``: every available study and its parameters, from the
     declaration, or from the notebook's parameters cell for a study without one (a lab's
@@ -643,7 +749,7 @@ def listing(studies: list[str] | None = None) -> str:
     out = []
     for name in names:
         out.append(name)
-        if name in STUDY_DECLARATIONS:
+        if name in STUDY_DECLARATIONS or declaration_module(name):
             out.extend(parameter_lines(name))
         else:
             for p in _studies.study_parameters(name).values():

@@ -24,10 +24,15 @@ MAX_LINES = 80
 def registry(monkeypatch):
     """$JUDGELAB_NOTEBOOKS names tests/new_study; the registrations made here are undone (other
     tests count the declared studies)."""
+    from judgelab.study import registry as reg
+
     monkeypatch.setenv("JUDGELAB_NOTEBOOKS", str(NEW_STUDY))
-    monkeypatch.setattr(study, "STUDY_DECLARATIONS", dict(study.STUDY_DECLARATIONS))
-    monkeypatch.setattr(study, "_RENDERED_BY", dict(study._RENDERED_BY))
-    monkeypatch.setattr(findings, "CONCLUSION_RENDERERS", dict(findings.CONCLUSION_RENDERERS))
+    saved = [(d, dict(d)) for d in (reg.STUDY_DECLARATIONS, reg._RENDERED_BY)]
+    saved.append((findings.CONCLUSION_RENDERERS, dict(findings.CONCLUSION_RENDERERS)))
+    yield
+    for registered, before in saved:
+        registered.clear()
+        registered.update(before)
 
 
 def test_the_declaration_is_small_and_uses_only_the_public_api():

@@ -382,7 +382,8 @@ def conclusions(study: str, findings, judges=None) -> list[str]:
     The sentences are those the study notebooks printed after the findings table; they read
     the structured fields (``conclusion``, ``p_adjusted``, ``estimate``) of the adjusted rows.
     ``judges``: the run's judges (findings.json ``judges`` records, with ``family``) for the
-    short labels; default the judges of the findings. Studies without such a section -> [].
+    short labels; default the judges of the findings. A registered study: the sentences of
+    the renderers it declares (``Study.conclusions``); other studies -> [].
     """
     f = as_findings_frame(findings)
     if f.empty:
@@ -399,7 +400,19 @@ def conclusions(study: str, findings, judges=None) -> list[str]:
         return _self_preference_conclusions(f, labels, families)
     if study == "family_entanglement":
         return _family_entanglement_conclusions(f)
-    return []
+    return _declared_conclusions(study, f)
+
+
+def _declared_conclusions(study: str, f: pd.DataFrame) -> list[str]:
+    """A registered study without a section of its own (a lab's, docs/new_study.md): one item
+    per row whose id its declaration renders (``Study.conclusions``), in row order."""
+    from judgelab.study import STUDY_DECLARATIONS
+
+    decl = STUDY_DECLARATIONS.get(study)
+    if decl is None or not decl.conclusions:
+        return []
+    rendered = f["id"].isin(list(decl.conclusions)) & f["conclusion"].notna()
+    return [f"* {text}" for text in f.loc[rendered, "conclusion"] if str(text)]
 
 
 def _identity(record: Mapping):

@@ -1,0 +1,390 @@
+"""The package's five studies: the parameters they share and each study's declaration."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from typing import Any
+
+from judgelab.study.spec import Figure, Parameter, Study
+
+__all__ = [
+    "SHARED_PARAMETERS",
+    "shared_parameters",
+    "POSITION_BIAS",
+    "SELF_PREFERENCE",
+    "FAMILY_ENTANGLEMENT",
+    "CALIBRATION_AUDIT",
+    "JUDGE_COMPARISON",
+    "BUILTIN",
+]
+
+
+def _p(name, type, default, help, **kw) -> Parameter:
+    return Parameter(name, type, default, help, **kw)
+
+
+ORDER_AGGREGATIONS = ("per_call", "first_order", "consistent_only")
+TIE_POLICIES = ("class", "drop")
+
+#: The parameters every study shares, in the order of the notebooks' parameters cells.
+SHARED_PARAMETERS: tuple[Parameter, ...] = (
+    _p(
+        "dataset",
+        "dataset",
+        "demo",
+        "dataset name (demo, a registered dataset) or a dataset directory",
+    ),
+    _p(
+        "judges",
+        "judges",
+        "panel:demo",
+        "judges: list of model strings / Judge mappings, or panel:demo / panel:null",
+        nullable=True,
+    ),
+    _p(
+        "verdicts",
+        "str",
+        "call",
+        "call (judge now), dataset/published (stored verdicts) or a store / CSV / Parquet path",
+    ),
+    _p(
+        "select",
+        "mapping",
+        None,
+        "mapping of model, backend, judge_version, run_id restricting the verdicts analysed",
+        nullable=True,
+    ),
+    _p(
+        "pairs",
+        "str",
+        "human",
+        "pairs to judge: human (pairs humans compared), all or baseline:<generator>",
+    ),
+    _p(
+        "n_pairs",
+        "int",
+        None,
+        "seeded sample size of pairs (None: all pairs)",
+        nullable=True,
+        range=(1, None),
+    ),
+    _p("store", "str", "runs/verdicts.sqlite", "verdict store shared by all studies"),
+    _p(
+        "tie_policy",
+        "str",
+        "class",
+        "ties in win rates: class, drop or half (position statistics always treat a tie as a class)",
+        choices=(*TIE_POLICIES, "half"),
+    ),
+    _p(
+        "order_aggregation",
+        "str",
+        "per_call",
+        "recorded for the manifest; position statistics always use both orders",
+        choices=ORDER_AGGREGATIONS,
+    ),
+    _p(
+        "allow_mixed",
+        "bool",
+        False,
+        "analyse a selection that spans several identities per judge",
+    ),
+    _p("seed", "int", 0, "seed of the bootstrap and the permutation tests", range=(0, None)),
+    _p("n_boot", "int", 2000, "item-cluster bootstrap resamples", range=(0, None)),
+    _p("concurrency", "int", 8, "concurrent judge calls", range=(1, None)),
+    _p(
+        "max_cost_usd",
+        "float",
+        None,
+        "budget for judge calls (None: no limit)",
+        nullable=True,
+        range=(0, None),
+    ),
+    _p("dry_run", "bool", False, "only count the calls needed and their estimated cost"),
+)
+
+
+def shared_parameters(**changes: Mapping[str, Any]) -> tuple[Parameter, ...]:
+    """The shared parameters with per-study changes by name, e.g.
+    ``shared_parameters(judges={"default": None, "help": "..."})`` (any field of
+    :class:`Parameter` but the name)."""
+    unknown = set(changes) - {p.name for p in SHARED_PARAMETERS}
+    if unknown:
+        raise ValueError(f"not shared parameters: {sorted(unknown)}")
+    return tuple(
+        dataclasses.replace(p, **changes[p.name]) if p.name in changes else p
+        for p in SHARED_PARAMETERS
+    )
+
+
+_UNIT = "unit of analysis: per_call (pair, order), first_order, consistent_only"
+
+POSITION_BIAS = Study(
+    name="position_bias",
+    version="1",
+    title="Position bias",
+    parameters=(
+        *shared_parameters(),
+        _p(
+            "repeats",
+            "int",
+            1,
+            "judgments per (pair, order), 2 or more measure repetition stability "
+            "(use a temperature above 0)",
+            range=(1, None),
+        ),
+        _p("n_perm", "int", 9999, "sign-flip permutations of the primary test", range=(0, None)),
+    ),
+    figures=(
+        Figure("position_consistency", "judgelab.plots.position:consistency_per_judge"),
+        Figure("primacy_recency", "judgelab.plots.position:primacy_recency_bars"),
+        Figure("flip_vs_gap", "judgelab.plots.position:flip_vs_gap_curves"),
+    ),
+    analysis="judgelab.study.analyses:analyse_position_bias",
+)
+
+SELF_PREFERENCE = Study(
+    name="self_preference",
+    version="1",
+    title="Self-preference",
+    parameters=(
+        *shared_parameters(),
+        _p(
+            "scores",
+            "bool",
+            False,
+            "also judge single 1..N scores of the answers in the pairs (adds score_difference; "
+            "one call per judge and answer)",
+        ),
+    ),
+    figures=(
+        Figure("self_preference_forest", "judgelab.plots.self_preference:forest"),
+        Figure("family_heatmap", "judgelab.plots.self_preference:family_heatmap"),
+    ),
+    analysis="judgelab.study.analyses:analyse_self_preference",
+)
+
+FAMILY_ENTANGLEMENT = Study(
+    name="family_entanglement",
+    version="1",
+    title="Family entanglement",
+    parameters=(
+        *shared_parameters(
+            pairs={"help": "pairs to judge: human, all or baseline:<generator>"},
+            tie_policy={
+                "help": "ties for kappa, alpha and errors: class (a tie is a verdict) or drop",
+                "choices": TIE_POLICIES,
+            },
+            order_aggregation={"help": _UNIT},
+            seed={"help": "seed of bootstrap, permutations and the calibration split"},
+        ),
+        _p(
+            "reference",
+            "str",
+            "auto",
+            "errors against: auto (truth where known, else unanimous humans), truth or human",
+            choices=("auto", "truth", "human"),
+        ),
+        _p(
+            "min_raters",
+            "int",
+            2,
+            "human reference: pairs where all raters agree and at least this many rated",
+            range=(1, None),
+        ),
+        _p(
+            "ensemble_size",
+            "int",
+            None,
+            "size of the same- vs cross-family ensembles (None: smallest family size, at most "
+            "the number of families)",
+            nullable=True,
+            range=(1, None),
+        ),
+        _p(
+            "calibration_share",
+            "float",
+            0.5,
+            "share of items used to fit the weighted vote's weights",
+            range=(0, 1),
+        ),
+        _p(
+            "purpose",
+            "str",
+            "launch",
+            "composition policy purpose: launch (single-family panels refused) or exploration",
+            choices=("launch", "exploration"),
+        ),
+        _p(
+            "candidate_models",
+            "list",
+            None,
+            "models under evaluation for the policy (None: the generators of the dataset)",
+            nullable=True,
+        ),
+    ),
+    figures=(
+        Figure("kappa_heatmap", "judgelab.plots.entanglement:agreement_heatmap"),
+        Figure("error_phi_heatmap", "judgelab.plots.entanglement:agreement_heatmap"),
+        Figure("within_vs_across", "judgelab.plots.entanglement:within_vs_across"),
+        Figure("ensembles", "judgelab.plots.entanglement:ensemble_comparison"),
+    ),
+    analysis="judgelab.study.analyses:analyse_family_entanglement",
+)
+
+CALIBRATION_AUDIT = Study(
+    name="calibration_audit",
+    version="1",
+    title="Calibration audit",
+    parameters=(
+        *shared_parameters(
+            judges={
+                "help": "judges: list of model strings / Judge mappings (sim: {...} for "
+                "simulated), or panel:demo / panel:null"
+            },
+            pairs={
+                "help": "pairs to judge: human (pairs humans compared: needed for the "
+                "reference), all, baseline:<generator>"
+            },
+            tie_policy={
+                "help": "ties for kappa / F1: class (a tie is a third class) or drop "
+                "(ties removed and counted)",
+                "choices": TIE_POLICIES,
+            },
+            order_aggregation={
+                "help": "per_call (each order one judgment), first_order (ab only), "
+                "consistent_only (an inconsistent pair counts as a tie)"
+            },
+            seed={"help": "seed of bootstrap and permutations"},
+        ),
+        _p(
+            "protocol",
+            "str",
+            "pairwise",
+            "pairwise (a vs b), single (a score on the dataset's scale) or rubric "
+            "(pass/warn/fail per rubric)",
+            choices=("pairwise", "single", "rubric"),
+        ),
+        _p(
+            "gate_thresholds",
+            "mapping",
+            None,
+            "mapping overriding the gate: pass_kappa (0.75), pass_f1 (0.85), warn_kappa (0.60)",
+            nullable=True,
+        ),
+        _p(
+            "margin_threshold",
+            "float",
+            0.2,
+            "escalation: logprob margin below this is low-margin (where logprobs exist)",
+            range=(0, None),
+        ),
+        _p(
+            "vote_share_threshold",
+            "float",
+            0.7,
+            "escalation: the panel's majority share below this is low-margin",
+            range=(0, 1),
+        ),
+        _p(
+            "drift_versions",
+            "any",
+            None,
+            'optional pair of judge_versions judged on the same units, or "auto" '
+            "(a model with two versions)",
+            nullable=True,
+        ),
+        _p(
+            "ensemble",
+            "bool",
+            True,
+            "also audit the panel's majority vote (needs at least two judges)",
+        ),
+    ),
+    figures=(
+        Figure("agreement_vs_ceiling", "judgelab.plots.calibration:agreement_vs_ceiling"),
+        Figure("signed_bias", "judgelab.plots.calibration:signed_bias_plot"),
+        Figure("confusion", "judgelab.plots.calibration:confusion_heatmap"),
+        Figure("ranking", "judgelab.plots.calibration:ranking_plot"),
+    ),
+    analysis="judgelab.study.analyses:analyse_calibration_audit",
+)
+
+JUDGE_COMPARISON = Study(
+    name="judge_comparison",
+    version="1",
+    title="Judge comparison",
+    parameters=(
+        *shared_parameters(
+            judges={
+                "default": "panel:demo/aurora-lite,basalt-s,cirrus-nano",
+                "help": "the candidates: model strings, Judge mappings, or "
+                "panel:<name>[/<member>,...]",
+            },
+            select={
+                "help": "mapping of model, backend, judge_version, run_id restricting the "
+                "candidates' verdicts"
+            },
+            pairs={"help": "pairs to judge: human, all or baseline:<generator>"},
+            n_pairs={"help": "seeded sample size of pairs; None means all"},
+            tie_policy={
+                "help": "ties are a verdict class in agreement and kappa (class) or dropped (drop)",
+                "choices": TIE_POLICIES,
+            },
+            order_aggregation={"help": _UNIT},
+            allow_mixed={"help": "continue when the source selection spans several identities"},
+            seed={"help": "seed of bootstrap resamples and pair sampling"},
+            max_cost_usd={"help": "budget for judge calls in USD; None means no limit"},
+        ),
+        _p(
+            "source",
+            "mapping",
+            {"model": "judgelab-sim/aurora-max"},
+            "the verdicts to compare against: model, backend, judge_version, run_id",
+        ),
+        _p(
+            "source_judge",
+            "judges",
+            "panel:demo/aurora-max",
+            "judged first when the source selection is empty; only when verdicts is call",
+            nullable=True,
+        ),
+        _p(
+            "margin",
+            "float",
+            0.03,
+            "non-inferiority margin on the accuracy difference",
+            range=(0, 1),
+        ),
+        _p(
+            "ensemble",
+            "judges",
+            "panel:demo/aurora-max,basalt-xl,cirrus-ultra",
+            "second pass of the cascade (judges, or a select mapping for stored verdicts)",
+        ),
+        _p(
+            "thresholds",
+            "list",
+            [0.0, 0.2, 0.4, 0.6, 0.8, 0.95, 1.01],
+            "cascade: escalate pairs whose cheap-judge margin is below t",
+        ),
+    ),
+    figures=(
+        Figure("pareto", "judgelab.plots.compare:pareto"),
+        Figure("cascade", "judgelab.plots.compare:cascade"),
+    ),
+    analysis="judgelab.study.analyses:analyse_judge_comparison",
+)
+
+#: Declared studies by name: the package's in docs/design.md order (that of
+
+
+#: The package's studies in docs/design.md order (that of :data:`judgelab.studies.STUDIES`).
+BUILTIN: tuple[Study, ...] = (
+    POSITION_BIAS,
+    SELF_PREFERENCE,
+    FAMILY_ENTANGLEMENT,
+    CALIBRATION_AUDIT,
+    JUDGE_COMPARISON,
+)

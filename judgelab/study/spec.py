@@ -1,0 +1,196 @@
+"""The declaration types: :class:`Parameter`, :class:`Figure` and :class:`Study`, and the
+errors of a declaration or of parameters that do not fit it."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+
+if TYPE_CHECKING:  # pragma: no cover
+    from judgelab.studies import StudyContext
+
+__all__ = ["TYPES", "Parameter", "Figure", "Study", "StudyDeclarationError", "StudyParameterError"]
+
+#: Parameter types: how a value is checked and shown.
+TYPES = ("str", "int", "float", "bool", "mapping", "list", "judges", "dataset", "any")
+
+
+class StudyDeclarationError(ValueError):
+    """A study declaration that cannot be registered or loaded."""
+
+
+class StudyParameterError(ValueError):
+    """Parameters that do not fit a study's declaration; ``problems`` lists each one."""
+
+    def __init__(self, study: str, problems: list[str]):
+        self.study, self.problems = study, problems
+        super().__init__(f"study '{study}': " + "; ".join(problems))
+
+
+@dataclass(frozen=True)
+class Parameter:
+    """One study parameter: type, allowed values (``choices``) or ``range`` (inclusive
+    bounds, None for open), default and help. ``nullable``: None is allowed."""
+
+    name: str
+    type: str
+    default: Any
+    help: str
+    choices: tuple | None = None
+    range: tuple[float | None, float | None] | None = None
+    nullable: bool = False
+
+    def __post_init__(self):
+        if self.type not in TYPES:
+            raise ValueError(f"parameter {self.name}: unknown type {self.type!r}")
+
+    def problem(self, value) -> str | None:
+        """Why ``value`` does not fit (None when it does)."""
+        if value is None:
+            return (
+                None if self.nullable or self.default is None else f"{self.name}: None not allowed"
+            )
+        ok = {
+            "str": lambda v: isinstance(v, str),
+            "int": lambda v: isinstance(v, int) and not isinstance(v, bool),
+            "float": lambda v: isinstance(v, (int, float)) and not isinstance(v, bool),
+            "bool": lambda v: isinstance(v, bool),
+            "mapping": lambda v: isinstance(v, Mapping),
+            "list": lambda v: isinstance(v, (list, tuple)),
+            "judges": lambda v: isinstance(v, (str, list, tuple, Mapping)),
+            "dataset": lambda v: isinstance(v, (str, Mapping)),
+            "any": lambda v: True,
+        }[self.type](value)
+        if not ok:
+            return f"{self.name}: expected {self.type}, got {type(value).__name__} {value!r}"
+        if self.choices is not None and value not in self.choices:
+            return f"{self.name}: {value!r} not one of {', '.join(map(str, self.choices))}"
+        if self.range is not None and isinstance(value, (int, float)):
+            lo, hi = self.range
+            if (lo is not None and value < lo) or (hi is not None and value > hi):
+                return f"{self.name}: {value!r} outside [{lo}, {hi}]"
+        return None
+
+    def coerce(self, value):
+        """``value`` converted to the declared type where that is lossless (``"3"`` -> 3,
+        ``3`` -> 3.0 for a float, ``"true"`` -> True, ``"none"`` -> None when nullable)."""
+        if (
+            isinstance(value, str)
+            and value.strip().lower() in ("none", "null")
+            and (self.nullable or self.default is None)
+        ):
+            return None
+        try:
+            if self.type == "int" and isinstance(value, str):
+                return int(value)
+            if self.type == "int" and isinstance(value, float) and value.is_integer():
+                return int(value)
+            if (
+                self.type == "float"
+                and isinstance(value, (str, int))
+                and not isinstance(value, bool)
+            ):
+                return float(value)
+        except ValueError:
+            return value
+        if self.type == "bool" and isinstance(value, str):
+            low = value.strip().lower()
+            if low in ("true", "yes", "1"):
+                return True
+            if low in ("false", "no", "0"):
+                return False
+        return value
+
+    def source(self) -> str:
+        """The default as the notebook's parameters cell writes it (``"demo"``, ``None``)."""
+        return _source(self.default)
+
+    def type_shown(self) -> str | None:
+        """The type ``judgelab studies`` shows: that of the default (none for a None default),
+        as papermill infers it from the parameters cell."""
+        return None if self.default is None else type(self.default).__name__
+
+
+def _source(value) -> str:
+    if isinstance(value, str):
+        return json.dumps(value, ensure_ascii=False)
+    if isinstance(value, Mapping):
+        return "{" + ", ".join(f"{_source(k)}: {_source(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(_source(v) for v in value) + "]"
+    return repr(value)
+
+
+@dataclass(frozen=True)
+class Figure:
+    """A figure a study saves: its file stem and the plotting function (``module:function``)."""
+
+    name: str
+    function: str
+
+    def load(self) -> Callable:
+        import importlib
+
+        module, _, attr = self.function.partition(":")
+        return getattr(importlib.import_module(module), attr)
+
+
+@dataclass(frozen=True)
+class Study:
+    """A study declared once: notebook stem, version, parameters, figures and analysis.
+
+    ``analysis`` is ``f(ctx, params) -> findings`` or its dotted ``module:function``;
+    :meth:`analyse` is the verb every study shares. ``conclusions`` maps a finding id to
+    ``f(row) -> sentence`` (row: the finding's fields after the multiple-testing adjustment);
+    :func:`register` installs them in :data:`judgelab.findings.CONCLUSION_RENDERERS`.
+    ``version``: bump it when a finding of the study changes meaning (the run record keeps it).
+    """
+
+    name: str
+    version: str
+    title: str
+    parameters: tuple[Parameter, ...]
+    figures: tuple[Figure, ...]
+    analysis: str | Callable
+    notebook: str = ""
+    conclusions: Mapping[str, Callable[[Mapping], str | None]] = dataclasses.field(
+        default_factory=dict, hash=False
+    )
+
+    def __post_init__(self):
+        if not self.notebook:
+            object.__setattr__(self, "notebook", f"{self.name}.ipynb")
+
+    def parameter(self, name: str) -> Parameter:
+        for p in self.parameters:
+            if p.name == name:
+                return p
+        raise KeyError(f"study '{self.name}' has no parameter '{name}'")
+
+    def names(self) -> list[str]:
+        return [p.name for p in self.parameters]
+
+    def defaults(self) -> dict[str, Any]:
+        """Parameter name -> declared default (fresh copies of mutable defaults)."""
+        return {p.name: _copy(p.default) for p in self.parameters}
+
+    def analyse(self, ctx: StudyContext) -> pd.DataFrame:
+        """The study's findings (not yet adjusted for multiple testing) from a prepared
+        context; parameters not in ``ctx.parameters`` take their declared defaults."""
+        fn = self.analysis
+        if isinstance(fn, str):
+            import importlib
+
+            module, _, attr = fn.partition(":")
+            fn = getattr(importlib.import_module(module), attr)
+        params = {**self.defaults(), **ctx.parameters}
+        return fn(ctx, params)
+
+
+def _copy(value):
+    return json.loads(json.dumps(value)) if isinstance(value, (list, dict)) else value

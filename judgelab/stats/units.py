@@ -50,6 +50,7 @@ __all__ = [
     "pair_key",
     "winner_of",
     "label_codes",
+    "modal_codes",
     "model_of",
     "short_model",
     "UnitMatrix",
@@ -164,6 +165,20 @@ def label_codes(winner, lo, hi) -> np.ndarray:
     return np.where(
         text == "tie", 2.0, np.where(text == lo, 0.0, np.where(text == hi, 1.0, np.nan))
     )
+
+
+def modal_codes(df: pd.DataFrame, keys: list[str], code: str = "label") -> pd.Series:
+    """The repeats rule: the modal class code of ``code`` (0, 1, 2) per group of ``keys``,
+    several modes giving 2 (tie; :func:`judgelab.stats.votes.plurality`). Integer codes
+    indexed by ``keys`` in order of first appearance of the groups (as pandas unstacks)."""
+    counts = (
+        df.assign(_c=df[code].astype(int))
+        .groupby([*keys, "_c"], sort=False)
+        .size()
+        .unstack("_c", fill_value=0)
+        .reindex(columns=[0, 1, 2], fill_value=0)
+    )
+    return pd.Series(plurality(counts.to_numpy()).astype(int), index=counts.index, name=code)
 
 
 def model_of(identity: str) -> str:
@@ -427,16 +442,7 @@ def _pairwise_units(
         d = d[d["ab"]]
     key = ["item_id", "response_a", "response_b", "shown_first"]
     # repeats -> modal verdict per (judge, pair, order)
-    counts = (
-        d.assign(c=d["code"].astype(int))
-        .groupby(["judge", *key, "c"], sort=False)
-        .size()
-        .unstack("c", fill_value=0)
-        .reindex(columns=[0, 1, 2], fill_value=0)
-    )
-    per_order = pd.Series(
-        plurality(counts.to_numpy()), index=counts.index, name="code"
-    ).reset_index()
+    per_order = modal_codes(d, ["judge", *key], "code").astype(float).reset_index()
     pair = ["judge", "item_id", "response_a", "response_b"]
     if order_aggregation == "consistent_only":
         n_orders = per_order.groupby(pair, sort=False)["code"].transform("size")

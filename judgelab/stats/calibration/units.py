@@ -16,10 +16,10 @@ import numpy as np
 import pandas as pd
 
 from judgelab.data import DataError
-from judgelab.stats.agreement import mode_winner, win_score
+from judgelab.stats.agreement import win_score
 from judgelab.stats.reference import coded_votes
 from judgelab.stats.units import identity_strings as identity_of  # noqa: F401  (old name)
-from judgelab.stats.units import label_codes, parsed_mask, sorted_pair, winner_of
+from judgelab.stats.units import label_codes, modal_codes, parsed_mask, sorted_pair, winner_of
 from judgelab.stats.units import parsed_mask as _parsed  # noqa: F401  (old name)
 from judgelab.stats.units import sorted_pair as _sorted_pair  # noqa: F401  (old name)
 from judgelab.stats.units import winner_of as _winner_of  # noqa: F401  (old name)
@@ -60,15 +60,6 @@ def _require(df: pd.DataFrame, table: str, cols: Sequence[str]) -> None:
             raise DataError(
                 table, c, f"missing required column (columns present: {list(df.columns)})"
             )
-
-
-def modal_codes(df: pd.DataFrame, keys: list[str], code: str = "label") -> pd.Series:
-    """The modal integer code of ``code`` per group of ``keys`` (several modes -> 2, the tie
-    code), through :func:`judgelab.stats.agreement.mode_winner`; indexed by ``keys``."""
-    # codes as strings, so that the "tie" mode_winner gives a split vote maps back to 2
-    m = mode_winner(df[keys].assign(winner=df[code].astype(int).astype(str).to_numpy()), keys)
-    lab = m["winner"].map({"0": 0, "1": 1, "2": 2, "tie": 2}).astype(int)
-    return pd.Series(lab.to_numpy(), index=pd.MultiIndex.from_frame(m[keys]), name=code)
 
 
 def pairwise_units(

@@ -15,7 +15,18 @@ function, :func:`reference_labels`, which returns the rule it used so that every
 - ``truth``: the truly better answer (higher ``quality`` in the dataset's truth table).
 
 A study declares its default as an ordered list of rules: the first rule whose input the
-dataset has is used (the calibration audit: ``("majority", "truth")``).
+dataset has is used. The declarations (each study's findings name the rule in ``method``):
+
+- calibration audit: ``("majority", "truth")``
+  (:data:`judgelab.stats.calibration.reference_agreement.AUDIT_REFERENCE`);
+- judge comparison: ``("majority", "truth")``, gold labels voting with the humans
+  (:data:`judgelab.comparison.REFERENCE_RULES`);
+- family entanglement: ``("truth", "unanimous")`` with at least 2 raters, the truth only
+  where it covers every unit (:data:`judgelab.stats.entanglement.REFERENCE_RULES`,
+  :data:`~judgelab.stats.entanglement.REFERENCE_MIN_RATERS`); its ensembles' weights:
+  ``majority`` (:data:`judgelab.ensembles.WEIGHT_REFERENCE`);
+- self-preference: ``majority`` (a tie majority is no majority;
+  :data:`judgelab.stats.self_preference_judgments.HUMAN_REFERENCE`).
 
 Pairs are matched on an order-free key, ``pair_key = "<smaller id>|<larger id>"``
 (:func:`judgelab.stats.units.pair_key`), and

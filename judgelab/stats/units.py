@@ -55,7 +55,6 @@ __all__ = [
     "short_model",
     "UnitMatrix",
     "unit_matrix",
-    "preference_codes",
 ]
 
 #: Pairwise verdict classes, relative to the canonical pair (response_a < response_b).
@@ -486,28 +485,3 @@ def _single_units(v: pd.DataFrame, judge_code: np.ndarray) -> tuple[pd.DataFrame
     )
     wide.columns.name = None
     return wide.index.to_frame(index=False), wide.reset_index(drop=True)
-
-
-def preference_codes(preferences: pd.DataFrame) -> pd.DataFrame:
-    """Human votes in the unit coding: ``item_id, response_a, response_b`` (the canonical
-    pair, lo < hi), ``rater_id`` and ``code`` (0 = lo preferred, 1 = hi, 2 = tie).
-    ``preference`` is read case-insensitively (a, b or tie)."""
-    p = preferences
-    ra, rb = p["response_a"].astype(str), p["response_b"].astype(str)
-    swap = (ra > rb).to_numpy()
-    pref = p["preference"].astype(str).str.lower().to_numpy()
-    bad = ~np.isin(pref, ["a", "b", "tie"])
-    if bad.any():
-        raise DataError(
-            "preferences", "preference", "preference must be a, b or tie", np.flatnonzero(bad)
-        )
-    code = np.where(pref == "tie", 2, np.where((pref == "a") ^ swap, 0, 1)).astype(float)
-    return pd.DataFrame(
-        {
-            "item_id": p["item_id"].astype(str).to_numpy(),
-            "response_a": np.where(swap, rb, ra),
-            "response_b": np.where(swap, ra, rb),
-            "rater_id": p["rater_id"].astype(str).to_numpy(),
-            "code": code,
-        }
-    )

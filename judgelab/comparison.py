@@ -18,7 +18,8 @@ import pandas as pd
 from judgelab.data import DataError
 from judgelab.stats import compare
 from judgelab.stats._tidy import finding, findings_frame
-from judgelab.stats.reference import human_majority, pair_key, truth_winners
+from judgelab.stats.reference import coded_votes, pair_key, reference_labels, winner_reference
+from judgelab.stats.units import sorted_pair
 from judgelab.studies import (
     MixedIdentitiesError,
     StudyContext,
@@ -37,6 +38,11 @@ __all__ = [
 ]
 
 IDENTITY = ["model", "backend", "judge_version"]
+
+#: The study's reference rule (:func:`judgelab.stats.reference.reference_labels`): the strict
+#: majority of every rater's vote (gold labels included) where the dataset has preferences,
+#: else the truly better answer where the truth is known.
+REFERENCE_RULES = ("majority", "truth")
 
 
 @dataclass
@@ -152,24 +158,32 @@ def ensemble_verdicts(ctx: StudyContext, ensemble, cheap: pd.DataFrame) -> pd.Da
 
 
 def reference_for(ctx: StudyContext) -> tuple[pd.DataFrame, str]:
-    """The pair reference: the human (or gold) majority when the dataset has preferences,
-    otherwise the truth where known."""
+    """The pair reference under :data:`REFERENCE_RULES` and its name for the findings'
+    ``method``: ``gold/human majority`` (a ``gold`` rater among the voters), ``human
+    majority`` or ``truth``. The frame is :func:`judgelab.stats.reference.winner_reference`'s
+    (``attrs``: ``n_pairs``, ``n_excluded``: pairs without a strict majority)."""
     ds = ctx.dataset
-    if ds.preferences is not None and len(ds.preferences):
-        kind = (
-            "gold/human majority"
-            if "gold" in set(ds.preferences["rater_id"].astype(str))
-            else "human majority"
+    votes = coded_votes(ds.preferences)
+    has_truth = ds.truth is not None and "quality" in ds.truth.columns
+    if len(votes) == 0 and not has_truth:
+        raise DataError(
+            "preferences",
+            None,
+            f"dataset '{ds.name}' has neither human preferences nor truth to compare accuracy "
+            "against",
         )
-        return human_majority(ds.preferences), kind
-    if ds.truth is not None:
-        pairs = ctx.verdicts[["item_id", "response_a", "response_b"]].drop_duplicates()
-        return truth_winners(pairs, ds.truth), "truth"
-    raise DataError(
-        "preferences",
-        None,
-        f"dataset '{ds.name}' has neither human preferences nor truth to compare accuracy against",
+    pairs = ctx.verdicts[["item_id", "response_a", "response_b"]].drop_duplicates()
+    lo, hi = sorted_pair(pairs["response_a"], pairs["response_b"])
+    pairs = pd.DataFrame({"item_id": pairs["item_id"].to_numpy(), "lo": lo, "hi": hi})
+    ref, excluded, rule = reference_labels(
+        votes, rule=REFERENCE_RULES, truth=ds.truth if has_truth else None, pairs=pairs
     )
+    out = winner_reference(ref)
+    n_excl = excluded["no_human_majority"]
+    out.attrs.update(n_pairs=len(out) + n_excl, n_excluded=n_excl)
+    if rule == "truth":
+        return out, "truth"
+    return out, "gold/human majority" if (votes["rater_id"] == "gold").any() else "human majority"
 
 
 def compare_judges(

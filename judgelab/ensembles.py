@@ -40,9 +40,11 @@ import numpy as np
 import pandas as pd
 
 from judgelab import families as families_mod
+from judgelab.stats import reference as refs
 from judgelab.stats._tidy import finding, findings_frame
 from judgelab.stats.agreement import kappa_from_codes
-from judgelab.stats.entanglement import bootstrap_mde, human_majority, reference_labels
+from judgelab.stats.entanglement import REFERENCE_MIN_RATERS, bootstrap_mde, reference_labels
+from judgelab.stats.queue import escalation_queue
 from judgelab.stats.resampling import cluster_bootstrap
 from judgelab.stats.units import CLASSES, UnitMatrix, model_of, short_model, unit_matrix
 from judgelab.stats.votes import (  # noqa: F401  (re-exported: old import path)
@@ -188,11 +190,19 @@ def calibration_split(um: UnitMatrix, seed: int = 0, share: float = 0.5) -> np.n
     return um.units["item_id"].isin(cal_items).to_numpy()
 
 
+#: The human label the weighted vote's weights are fitted against (declared;
+#: :func:`judgelab.stats.reference.reference_labels`): the strict majority of the raters.
+WEIGHT_REFERENCE = "majority"
+
+
 def _human_codes(um: UnitMatrix, dataset) -> np.ndarray:
-    hm = human_majority(dataset)
-    key = ["item_id", "response_a", "response_b"]
-    m = um.units[key].merge(hm, on=key, how="left")
-    ref = m["code"].to_numpy(dtype=float)
+    """The :data:`WEIGHT_REFERENCE` label code of each unit (nan: none)."""
+    votes = refs.coded_votes(getattr(dataset, "preferences", None))
+    ref, _, _ = refs.reference_labels(votes, rule=WEIGHT_REFERENCE)
+    key = ["item_id", "lo", "hi"]
+    units = um.units[["item_id", "response_a", "response_b"]].set_axis(key, axis=1)
+    m = units.merge(ref[[*key, "ref"]].astype({"ref": float}), on=key, how="left")
+    ref = m["ref"].to_numpy(dtype=float)
     if um.tie_policy == "drop":
         ref = np.where(ref == 2, np.nan, ref)
     return ref
@@ -216,27 +226,11 @@ def fit_weights(
 
 def review_queue(um: UnitMatrix, members=None) -> pd.DataFrame:
     """Every unit the unanimity ensemble does not decide, for human review (the caller
-    writes it, e.g. ``review_queue.csv``).
-
-    Columns: unit columns, ``reason`` (``disagreement`` or ``missing verdict``), the
-    vote counts ``votes_a, votes_b, votes_tie``, ``vote_share`` and one column per member
-    with its verdict."""
-    idx = member_indices(um, members)
-    _, decided = unanimity(um, idx)
-    vals = um.values[:, idx]
-    missing = np.isnan(vals).any(axis=1)
-    q = um.units.copy()
-    q["reason"] = np.where(missing, "missing verdict", "disagreement")
-    for c, name in enumerate(CLASSES):
-        q[f"votes_{name}"] = (vals == c).sum(axis=1)
-    tot = q[[f"votes_{n}" for n in CLASSES]].to_numpy()
-    with np.errstate(invalid="ignore", divide="ignore"):
-        q["vote_share"] = tot.max(axis=1) / tot.sum(axis=1)
-    names = np.array([*CLASSES, None], dtype=object)
-    for k in idx:
-        v = um.values[:, k]
-        q[um.judges[k]] = names[np.where(np.isnan(v), len(CLASSES), v).astype(int)]
-    return q[~decided].reset_index(drop=True)
+    writes it, e.g. ``review_queue.csv``): :func:`judgelab.stats.queue.escalation_queue` of
+    the panel's unit matrix with a vote-share threshold of 1 (columns: the unit columns,
+    ``reason`` ``disagreement`` or ``missing verdict``, ``votes_a, votes_b, votes_tie``,
+    ``vote_share`` and one column per member with its verdict)."""
+    return escalation_queue(um, vote_share_threshold=1.0, members=members)
 
 
 def outlier_counts(um: UnitMatrix, members=None) -> tuple[np.ndarray, np.ndarray]:
@@ -686,7 +680,7 @@ def ensemble_findings(
     ci_level: float = 0.95,
     calibration_share: float = 0.5,
     review_queue_path: str | Path | None = None,
-    min_raters: int = 2,
+    min_raters: int = REFERENCE_MIN_RATERS,
     alpha: float = 0.05,
 ) -> EnsembleReport:
     """Ensemble findings on the panel (STATISTICS.md "Family entanglement", ensembles).

@@ -9,7 +9,7 @@ from sklearn.metrics import cohen_kappa_score
 from statsmodels.stats.contingency_tables import mcnemar
 
 from judgelab.stats import compare
-from judgelab.stats.reference import human_majority, pair_key
+from judgelab.stats.reference import coded_votes, pair_key, reference_labels, winner_reference
 
 
 def make_reference(n_items=120, seed=0):
@@ -198,6 +198,8 @@ def test_human_majority_reference():
             "preference": ["a", "b", "tie", "a", "a", "tie", "b"],
         }
     )
-    m = human_majority(prefs)
+    ref, excluded, rule = reference_labels(coded_votes(prefs), rule="majority")
+    m = winner_reference(ref)
     # x|y: votes x, x, tie -> x; x|z: votes x, z, tie, z -> no strict majority (2 of 4)
-    assert m["reference"].tolist() == ["x"] and m.attrs["n_excluded"] == 1
+    assert m["reference"].tolist() == ["x"] and excluded["no_human_majority"] == 1
+    assert rule == "majority" and m["pair_key"].tolist() == ["x|y"]

@@ -61,6 +61,7 @@ import numpy as np
 import pandas as pd
 
 from judgelab.data import DataError
+from judgelab.stats import reference as refs
 from judgelab.stats._tidy import finding, findings_frame
 from judgelab.stats.family_gap import (  # noqa: F401  (re-exported)
     MAX_ENUMERATE,
@@ -87,7 +88,6 @@ from judgelab.stats.units import (  # noqa: F401  (re-exported: old import path)
     TIE_POLICIES,
     UnitMatrix,
     identity_of,
-    preference_codes,
     unit_matrix,
 )
 
@@ -96,7 +96,6 @@ __all__ = [
     "UnitMatrix",
     "unit_matrix",
     "reference_labels",
-    "human_majority",
     "error_matrix",
     "pair_table",
     "kappa_matrix",
@@ -106,6 +105,11 @@ __all__ = [
 ]
 
 REFERENCES = ("auto", "truth", "human")
+#: The study's reference (declared; :func:`judgelab.stats.reference.reference_labels`):
+#: ``auto`` is the truth where it covers every unit, else the unanimous human label of pairs
+#: with at least ``min_raters`` (default :data:`REFERENCE_MIN_RATERS`) raters.
+REFERENCE_RULES = ("truth", "unanimous")
+REFERENCE_MIN_RATERS = 2
 
 
 # ---------------------------------------------------------------------------------------
@@ -113,42 +117,12 @@ REFERENCES = ("auto", "truth", "human")
 # ---------------------------------------------------------------------------------------
 
 
-def human_majority(dataset, *, unanimous: bool = False, min_raters: int = 1) -> pd.DataFrame:
-    """Per canonical pair (``response_a < response_b``): the human label code.
-
-    ``unanimous=False``: the majority (more than half of the votes; pairs without one are
-    excluded, STATISTICS.md "Reference labels"). ``unanimous=True``: only pairs where all
-    raters agree and at least ``min_raters`` rated. Columns ``item_id, response_a,
-    response_b, code, n_raters``.
-    """
-    prefs = getattr(dataset, "preferences", None)
-    cols = ["item_id", "response_a", "response_b", "code", "n_raters"]
-    if prefs is None or len(prefs) == 0:
-        return pd.DataFrame(columns=cols)
-    c = preference_codes(prefs)
-    key = ["item_id", "response_a", "response_b"]
-    counts = (
-        c.groupby([*key, "code"])
-        .size()
-        .unstack("code", fill_value=0)
-        .reindex(columns=[0.0, 1.0, 2.0], fill_value=0)
-    )
-    arr = counts.to_numpy()
-    n = arr.sum(axis=1)
-    mx = arr.max(axis=1)
-    ok = (mx == n) & (n >= min_raters) if unanimous else (mx * 2 > n)
-    out = counts.index.to_frame(index=False)
-    out["code"] = arr.argmax(axis=1).astype(float)
-    out["n_raters"] = n
-    return out[ok].reset_index(drop=True)[cols]
-
-
 def reference_labels(
     um: UnitMatrix,
     dataset,
     reference: str = "auto",
     *,
-    min_raters: int = 2,
+    min_raters: int = REFERENCE_MIN_RATERS,
     score_tolerance: float = 1.0,
 ) -> tuple[np.ndarray, str]:
     """Reference label per unit (nan = no reference) and its source.
@@ -184,22 +158,27 @@ def reference_labels(
     has_truth = truth is not None and len(truth) and "quality" in truth.columns
     if reference == "truth" and not has_truth:
         raise DataError("truth", "quality", "reference='truth' but the dataset has no truth table")
+    pairs = u[["item_id", "response_a", "response_b"]].set_axis(["item_id", "lo", "hi"], axis=1)
+    votes = refs.coded_votes(getattr(dataset, "preferences", None))
     if has_truth and reference in ("auto", "truth"):
-        q = dict(zip(truth["response_id"].astype(str), truth["quality"].astype(float), strict=True))
-        qa = u["response_a"].map(q).to_numpy(dtype=float)
-        qb = u["response_b"].map(q).to_numpy(dtype=float)
-        if reference == "truth" or not (np.isnan(qa).any() or np.isnan(qb).any()):
-            ref = np.where(qa > qb, 0.0, np.where(qb > qa, 1.0, 2.0))
-            ref[np.isnan(qa) | np.isnan(qb)] = np.nan
-            src = "truth (higher true quality wins)"
-            return _drop_ref_ties(ref, um), src
-    hm = human_majority(dataset, unanimous=True, min_raters=min_raters)
-    key = ["item_id", "response_a", "response_b"]
-    m = u[key].merge(hm, on=key, how="left")
-    ref = m["code"].to_numpy(dtype=float)
-    return _drop_ref_ties(
-        ref, um
-    ), f"human label on pairs where all raters agree (>= {min_raters} raters)"
+        rated = truth["quality"].notna().to_numpy()
+        known = set(truth["response_id"].astype(str).to_numpy()[rated])
+        covered = pairs["lo"].isin(known).all() and pairs["hi"].isin(known).all()
+        if reference == "truth" or covered:
+            ref, _, _ = refs.reference_labels(votes, rule="truth", truth=truth, pairs=pairs)
+            return _drop_ref_ties(_on_units(pairs, ref), um), "truth (higher true quality wins)"
+    ref, _, _ = refs.reference_labels(votes, rule="unanimous", min_raters=min_raters)
+    return (
+        _drop_ref_ties(_on_units(pairs, ref), um),
+        f"human label on pairs where all raters agree (>= {min_raters} raters)",
+    )
+
+
+def _on_units(pairs: pd.DataFrame, ref: pd.DataFrame) -> np.ndarray:
+    """Reference code per unit (nan: none) from coded reference labels."""
+    key = ["item_id", "lo", "hi"]
+    m = pairs.merge(ref[[*key, "ref"]].astype({"ref": float}), on=key, how="left")
+    return m["ref"].to_numpy(dtype=float)
 
 
 def _drop_ref_ties(ref: np.ndarray, um: UnitMatrix) -> np.ndarray:
@@ -319,7 +298,7 @@ def entanglement_panel(
     seed: int = 0,
     ci_level: float = 0.95,
     n_perm: int = 9999,
-    min_raters: int = 2,
+    min_raters: int = REFERENCE_MIN_RATERS,
     score_tolerance: float = 1.0,
     alpha: float = 0.05,
     permutation: bool = True,
@@ -674,7 +653,7 @@ def entanglement_findings(
     seed: int = 0,
     ci_level: float = 0.95,
     n_perm: int = 9999,
-    min_raters: int = 2,
+    min_raters: int = REFERENCE_MIN_RATERS,
     score_tolerance: float = 1.0,
     alpha: float = 0.05,
     primary_only: bool = False,

@@ -8,6 +8,8 @@ import numpy as np
 import pandas as pd
 
 from judgelab.stats.position_pairs import classify_pairs
+from judgelab.stats.reference import LO, TIE_CODE, coded_votes
+from judgelab.stats.units import pair_key
 
 __all__ = ["pair_quality_gap", "flip_vs_gap", "flip_vs_gap_curves"]
 
@@ -35,19 +37,13 @@ def pair_quality_gap(pairs: pd.DataFrame, dataset) -> tuple[pd.Series, str | Non
             return gap.astype(float), "|difference of mean human scores| (scale points)", None
     prefs = getattr(dataset, "preferences", None)
     if prefs is not None and len(prefs):
-        p = prefs.copy()
-        a, b = p["response_a"].astype(str), p["response_b"].astype(str)
-        first = np.where(a < b, a, b)
-        # vote for the lexicographically first response of the unordered pair
-        pref = p["preference"].astype(str).to_numpy()
-        win_first = np.where(
-            pref == "tie", 0.5, np.where((pref == "a") == (a.to_numpy() == first), 1.0, 0.0)
-        )
-        key = pd.Series(list(zip(first, np.where(a < b, b, a))))
-        share = pd.Series(win_first).groupby(key).mean()
-        pa, pb = pairs["response_a"].astype(str), pairs["response_b"].astype(str)
-        keys = list(zip(np.where(pa < pb, pa, pb), np.where(pa < pb, pb, pa)))
-        s = pd.Series([share.get(k, np.nan) for k in keys], index=pairs.index, dtype=float)
+        votes = coded_votes(prefs)
+        # a vote for the pair's first (sorted) response is 1, a tie 1/2
+        label = votes["label"].to_numpy()
+        win_lo = np.where(label == LO, 1.0, np.where(label == TIE_CODE, 0.5, 0.0))
+        share = pd.Series(win_lo).groupby(pair_key(votes["lo"], votes["hi"])).mean()
+        keys = pair_key(pairs["response_a"], pairs["response_b"])
+        s = pd.Series(keys, index=pairs.index).map(share).astype(float)
         if s.notna().any():
             return (2 * s - 1).abs(), "|2 x human preference share - 1|", None
     return nan, None, "the dataset has no human scores or preferences for these pairs"

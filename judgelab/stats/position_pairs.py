@@ -14,11 +14,11 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from judgelab.data import DataError, identity_string
+from judgelab.data import DataError
+from judgelab.stats.units import choice_codes, identity_strings, parsed_mask
 
 __all__ = ["classify_pairs", "position_counts", "position_consistency"]
 
-_CHOICE_MAP = {"a": "A", "b": "B", "tie": "C", "c": "C"}
 _PAIR = ["judge", "item_id", "response_a", "response_b"]
 _IDENTITY = ["model", "backend", "judge_version", "judge_family"]
 
@@ -46,15 +46,7 @@ def _pairwise_calls(verdicts: pd.DataFrame) -> pd.DataFrame:
         if col not in v.columns:
             v[col] = None
     if "judge_family" not in v.columns:
-        v["judge_family"] = None
-    miss = v["judge_family"].isna().to_numpy()
-    if miss.any():
-        from judgelab.families import family_of
-
-        # resolve once per distinct model, not per row
-        models = v.loc[miss, "model"].astype(object)
-        fam = {m: family_of(m) for m in pd.unique(models)}
-        v.loc[miss, "judge_family"] = models.map(fam).to_numpy(dtype=object)
+        v["judge_family"] = None  # filled at load (judgelab.studies.load_verdicts)
     if "sample" not in v.columns:
         v["sample"] = 0
     bad = v["response_a"].isna() | v["response_b"].isna() | v["item_id"].isna()
@@ -74,14 +66,10 @@ def _pairwise_calls(verdicts: pd.DataFrame) -> pd.DataFrame:
             "order must be 'ab' or 'ba' for pairwise verdicts",
             np.flatnonzero(bad.to_numpy()).tolist(),
         )
-    raw = v["choice"].astype(object)
-    # parse each distinct value once (verdict frames are large, their vocabularies tiny)
-    codes, distinct = pd.factorize(raw)
-    vocab = [_CHOICE_MAP.get(u.strip().lower()) if isinstance(u, str) else None for u in distinct]
-    ch = pd.Series(np.array([*vocab, None], dtype=object)[codes], index=raw.index)
+    ch = pd.Series(choice_codes(v["choice"]), index=v.index)
     parsed = ch.notna()
     if "parse_ok" in v.columns:
-        ok = pd.Series(_as_bool_array(v["parse_ok"]), index=v.index)
+        ok = pd.Series(parsed_mask(v), index=v.index)
         bad = ok & ~parsed & v["choice"].notna()
         if bad.any():
             raise DataError(
@@ -101,22 +89,8 @@ def _pairwise_calls(verdicts: pd.DataFrame) -> pd.DataFrame:
                 np.flatnonzero(bad.to_numpy()).tolist(),
             )
     v["c"] = ch.where(parsed, None)
-    ident = v[["model", "backend", "judge_version"]].astype(object)
-    keys = list(zip(*(ident[c].to_numpy(dtype=object) for c in ident.columns)))
-    cache = {k: identity_string(*k) for k in set(keys)}
-    v["judge"] = np.array([cache[k] for k in keys], dtype=object)
+    v["judge"] = identity_strings(v).to_numpy(dtype=object)
     return v
-
-
-def _as_bool_array(s: pd.Series) -> np.ndarray:
-    """parse_ok as bool (missing -> False; accepts bool, 0/1 and 'true'/'false' text); each
-    distinct value is read once."""
-    codes, distinct = pd.factorize(s.astype(object))
-    truth = [
-        x.strip().lower() in ("true", "1", "yes") if isinstance(x, str) else bool(x == x and x)
-        for x in distinct
-    ]
-    return np.array([*truth, False], dtype=bool)[codes]
 
 
 # ------------------------------------------------------------------- classification

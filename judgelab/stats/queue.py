@@ -15,26 +15,37 @@ for single scores and rubric verdicts), on parsed verdicts only:
 (:data:`QUEUE_COLUMNS`). Both return frames: the caller writes them (analysis functions never
 write files).
 
-Serving the other queues of the package (to be pointed here by the coordinator):
-
-- ``judgelab.run.low_margin(verdicts, margin_threshold)`` is :func:`low_margin` (same columns;
-  pairs keyed by their sorted response ids, winners also read from ``choice`` where
-  ``winner`` is empty; the orders compare modal winners rather than each order's first
-  sample).
-- ``judgelab.ensembles.review_queue(um)`` (units the unanimity ensemble does not decide) is
-  ``escalation_queue(verdicts, margin_threshold=None, vote_share_threshold=1.0,
-  reasons=("ensemble_vote_share_below_threshold",))``: the panel rows whose vote is not
-  unanimous (``value`` = vote share), at the panel majority's per-(pair, order) unit.
+Given a panel's :class:`judgelab.stats.units.UnitMatrix` instead of tidy verdicts,
+:func:`escalation_queue` queues the panel's units whose vote share is below the threshold or
+that a member did not judge, in the panel layout (:data:`PANEL_COLUMNS`): the unit columns,
+the vote counts and each member's verdict (the ensemble study's ``review_queue.csv``,
+:func:`judgelab.ensembles.review_queue`).
 """
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from judgelab.stats.calibration.panel import majority_verdicts
-from judgelab.stats.calibration.units import _parsed, _sorted_pair, _winner_of, identity_of
+from judgelab.stats.units import (
+    CLASSES,
+    UnitMatrix,
+    identity_strings,
+    parsed_mask,
+    sorted_pair,
+    winner_of,
+)
+from judgelab.stats.votes import member_indices
 
-__all__ = ["CASE_COLUMNS", "QUEUE_COLUMNS", "REASONS", "escalation_queue", "low_margin"]
+__all__ = [
+    "CASE_COLUMNS",
+    "PANEL_COLUMNS",
+    "QUEUE_COLUMNS",
+    "REASONS",
+    "escalation_queue",
+    "low_margin",
+]
 
 _IDENTITY = ["model", "backend", "judge_version"]
 #: :func:`low_margin`'s columns, in order.
@@ -63,6 +74,8 @@ QUEUE_COLUMNS = [
     "reason",
     "value",
 ]
+#: The panel layout's columns after the unit columns; one column per member follows.
+PANEL_COLUMNS = ["reason", *(f"votes_{c}" for c in CLASSES), "vote_share"]
 #: Why a case is in the queue.
 REASONS = (
     "repeats_disagree",
@@ -73,20 +86,23 @@ REASONS = (
 
 
 def escalation_queue(
-    verdicts: pd.DataFrame,
+    verdicts: pd.DataFrame | UnitMatrix,
     *,
     protocol: str = "pairwise",
     margin_threshold: float | None = 0.2,
     vote_share_threshold: float | None = 0.7,
     panel_majority: pd.DataFrame | None = None,
     reasons: tuple[str, ...] = REASONS,
+    members=None,
 ) -> pd.DataFrame:
     """Low-margin cases (DESIGN.md) for human review: one row per (judge, unit, reason).
 
     Parameters
     ----------
-    verdicts : DataFrame
-        Tidy verdicts of one protocol (``pairwise`` or single scores).
+    verdicts : DataFrame or UnitMatrix
+        Tidy verdicts of one protocol (``pairwise`` or single scores); or a panel's unit
+        matrix, then the panel layout below (only ``vote_share_threshold`` and ``members``
+        apply).
     protocol : {"pairwise", "single"}
     margin_threshold : float or None
         A parsed verdict whose logprob ``margin`` (where stored) is below it is a case.
@@ -98,10 +114,18 @@ def escalation_queue(
         built them already; built here otherwise.
     reasons : tuple of str
         The reasons to queue (default: all of :data:`REASONS`).
+    members : list, optional
+        Unit matrix only: the panel's members (indices or identity strings; default all).
 
     Returns
     -------
     DataFrame
+        From a unit matrix: the units whose vote share (the modal verdict's share of the
+        members' parsed verdicts) is below ``vote_share_threshold`` or that a member did not
+        judge: the unit columns, :data:`PANEL_COLUMNS` (``reason``: ``missing verdict`` or
+        ``disagreement``) and one column per member with its verdict.
+
+        From verdicts:
         :data:`QUEUE_COLUMNS`: ``judge`` (identity string; the panel majority as
         ``ensemble|majority|majority-of-<m>``), ``item_id``, ``response_a``, ``response_b``
         (pairwise; sorted), ``response_id`` (scores), ``order`` (where the case is one
@@ -109,6 +133,8 @@ def escalation_queue(
         orders that disagree, score span, margin or vote share). Sorted by item, judge and
         reason. The caller writes it; this function never writes files.
     """
+    if isinstance(verdicts, UnitMatrix):
+        return _panel_queue(verdicts, vote_share_threshold, members)
     v = _parsed_rows(verdicts)
     if v.empty:
         return pd.DataFrame(columns=QUEUE_COLUMNS)
@@ -189,6 +215,27 @@ def low_margin(verdicts: pd.DataFrame, margin_threshold: float | None = None) ->
     return df.reindex(columns=CASE_COLUMNS)
 
 
+def _panel_queue(um: UnitMatrix, vote_share_threshold, members) -> pd.DataFrame:
+    """The panel layout of :func:`escalation_queue` (its docstring)."""
+    idx = member_indices(um, members)
+    vals = um.values[:, idx]
+    missing = np.isnan(vals).any(axis=1)
+    q = um.units.copy()
+    q["reason"] = np.where(missing, "missing verdict", "disagreement")
+    for c, name in enumerate(CLASSES):
+        q[f"votes_{name}"] = (vals == c).sum(axis=1)
+    tot = q[[f"votes_{n}" for n in CLASSES]].to_numpy()
+    with np.errstate(invalid="ignore", divide="ignore"):
+        q["vote_share"] = tot.max(axis=1) / tot.sum(axis=1)
+    names = np.array([*CLASSES, None], dtype=object)
+    for k in idx:
+        v = um.values[:, k]
+        q[um.judges[k]] = names[np.where(np.isnan(v), len(CLASSES), v).astype(int)]
+    threshold = 1.0 if vote_share_threshold is None else vote_share_threshold
+    queued = missing | (q["vote_share"].to_numpy() < threshold)
+    return q[queued].reset_index(drop=True)
+
+
 def _row(judge, item_id, reason, value, response_a=None, response_b=None, response_id=None,
          order=None) -> dict:  # fmt: skip
     return {
@@ -210,17 +257,17 @@ def _unit_of(r) -> tuple:
 
 def _parsed_rows(verdicts: pd.DataFrame) -> pd.DataFrame:
     """Parsed verdicts with their identity string in ``judge``."""
-    v = verdicts[_parsed(verdicts)].copy()
-    v["judge"] = identity_of(v)
+    v = verdicts[parsed_mask(verdicts)].copy()
+    v["judge"] = identity_strings(v)
     return v
 
 
 def _pair_keyed(v: pd.DataFrame) -> pd.DataFrame:
     """Parsed pairwise rows (:func:`_parsed_rows`) keyed by the sorted pair, the winner in ``_w``."""
     v = v.copy()
-    lo, hi = _sorted_pair(v["response_a"], v["response_b"])
+    lo, hi = sorted_pair(v["response_a"], v["response_b"])
     v["response_a"], v["response_b"] = lo, hi
-    v["_w"] = _winner_of(v)
+    v["_w"] = winner_of(v)
     v["order"] = v["order"].fillna("ab")
     for c in _PAIR_KEY + ["order", "_w"]:
         v[c] = v[c].astype(object)
@@ -303,7 +350,7 @@ def _with_margin_flag(df: pd.DataFrame, verdicts: pd.DataFrame, threshold: float
             flagged.add((r.judge, str(r.item_id), a, b))
         else:
             flagged.add((r.judge, str(r.item_id), str(r.response_id)))
-    judge = identity_of(df)
+    judge = identity_strings(df)
     keys = [
         (j, str(it), str(a), str(b)) if p == "pairwise" else (j, str(it), str(rid))
         for j, it, a, b, rid, p in zip(

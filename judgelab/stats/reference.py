@@ -15,9 +15,21 @@ function, :func:`reference_labels`, which returns the rule it used so that every
 - ``truth``: the truly better answer (higher ``quality`` in the dataset's truth table).
 
 A study declares its default as an ordered list of rules: the first rule whose input the
-dataset has is used (the calibration audit: ``("majority", "truth")``).
+dataset has is used. The declarations (each study's findings name the rule in ``method``):
 
-Pairs are matched on an order-free key, ``pair_key = "<smaller id>|<larger id>"``, and
+- calibration audit: ``("majority", "truth")``
+  (:data:`judgelab.stats.calibration.reference_agreement.AUDIT_REFERENCE`);
+- judge comparison: ``("majority", "truth")``, gold labels voting with the humans
+  (:data:`judgelab.comparison.REFERENCE_RULES`);
+- family entanglement: ``("truth", "unanimous")`` with at least 2 raters, the truth only
+  where it covers every unit (:data:`judgelab.stats.entanglement.REFERENCE_RULES`,
+  :data:`~judgelab.stats.entanglement.REFERENCE_MIN_RATERS`); its ensembles' weights:
+  ``majority`` (:data:`judgelab.ensembles.WEIGHT_REFERENCE`);
+- self-preference: ``majority`` (a tie majority is no majority;
+  :data:`judgelab.stats.self_preference_judgments.HUMAN_REFERENCE`).
+
+Pairs are matched on an order-free key, ``pair_key = "<smaller id>|<larger id>"``
+(:func:`judgelab.stats.units.pair_key`), and
 verdicts are compared through their ``winner`` (a response id or ``tie``), so the order in
 which a human or a judge saw the two answers never matters for the match.
 """
@@ -30,6 +42,7 @@ import numpy as np
 import pandas as pd
 
 from judgelab.data import DataError
+from judgelab.stats.units import pair_key, sorted_pair
 
 TIE = "tie"
 #: The named reference rules (module docstring).
@@ -39,9 +52,7 @@ LO, HI, TIE_CODE = 0, 1, 2
 
 __all__ = [
     "pair_key",
-    "vote_winners",
-    "human_majority",
-    "truth_winners",
+    "winner_reference",
     "median_scores",
     "attach_reference",
     "RULES",
@@ -51,77 +62,22 @@ __all__ = [
 ]
 
 
-def pair_key(a, b) -> np.ndarray:
-    """Order-free key of pairs: ``"<min>|<max>"`` of the two response ids (vectorised)."""
-    a = np.asarray(a, dtype=object).astype(str)
-    b = np.asarray(b, dtype=object).astype(str)
-    lo, hi = np.where(a <= b, a, b), np.where(a <= b, b, a)
-    return np.char.add(np.char.add(lo.astype(str), "|"), hi.astype(str))
-
-
-def vote_winners(preferences: pd.DataFrame) -> pd.Series:
-    """Each human vote as the winning response id (or ``tie``)."""
-    p = preferences
-    return pd.Series(
-        np.select(
-            [p["preference"] == "a", p["preference"] == "b"],
-            [p["response_a"].to_numpy(), p["response_b"].to_numpy()],
-            TIE,
-        ),
-        index=p.index,
-        dtype=object,
-    )
-
-
-def human_majority(preferences: pd.DataFrame, min_votes: int = 1) -> pd.DataFrame:
-    """Majority human verdict per pair.
-
-    Returns one row per pair with a strict majority (more than half of its votes name the
-    same winner, ties counted as a label): ``item_id, pair_key, reference`` (winner id or
-    ``tie``), ``n_votes``, ``agreement`` (share of votes for the majority). A pair with a
-    single vote has that vote as its majority when ``min_votes`` is 1. ``attrs`` holds
-    ``n_pairs`` and ``n_excluded`` (pairs without a majority or with fewer votes).
-    """
-    if preferences is None or len(preferences) == 0:
-        out = pd.DataFrame(columns=["item_id", "pair_key", "reference", "n_votes", "agreement"])
-        out.attrs.update(n_pairs=0, n_excluded=0)
-        return out
-    p = preferences.assign(
-        pair_key=pair_key(preferences["response_a"], preferences["response_b"]),
-        _winner=vote_winners(preferences).to_numpy(),
-    )
-    counts = (
-        p.groupby(["item_id", "pair_key", "_winner"], sort=False).size().rename("k").reset_index()
-    )
-    tot = counts.groupby(["item_id", "pair_key"], sort=False)["k"].transform("sum")
-    counts = counts.assign(n_votes=tot)
-    top = counts.sort_values("k", ascending=False, kind="stable").drop_duplicates(
-        ["item_id", "pair_key"]
-    )
-    n_pairs = len(top)
-    keep = (top["k"] * 2 > top["n_votes"]) & (top["n_votes"] >= min_votes)
-    out = top.loc[keep].rename(columns={"_winner": "reference"})
-    out = out.assign(agreement=out["k"] / out["n_votes"])[
-        ["item_id", "pair_key", "reference", "n_votes", "agreement"]
-    ]
-    out = out.reset_index(drop=True)
-    out.attrs.update(n_pairs=n_pairs, n_excluded=int(n_pairs - len(out)))
-    return out
-
-
-def truth_winners(pairs: pd.DataFrame, truth: pd.DataFrame, by: str = "quality") -> pd.DataFrame:
-    """The truly better answer of each pair (higher ``quality``; the demo's truth), as
-    ``item_id, pair_key, reference``. Equal quality gives ``tie``."""
-    q = dict(zip(truth["response_id"].astype(str), truth[by].astype(float), strict=False))
-    a, b = pairs["response_a"].astype(str).to_numpy(), pairs["response_b"].astype(str).to_numpy()
-    qa = np.array([q.get(x, np.nan) for x in a])
-    qb = np.array([q.get(x, np.nan) for x in b])
-    ref = np.where(qa > qb, a, np.where(qb > qa, b, TIE)).astype(object)
-    ref[np.isnan(qa) | np.isnan(qb)] = None
+def winner_reference(reference: pd.DataFrame) -> pd.DataFrame:
+    """Coded reference labels (:func:`reference_labels`) as the winner of each pair:
+    ``item_id, pair_key, reference`` (the winning response id, or ``tie``) and ``n_votes``,
+    the form :func:`attach_reference` joins on. ``attrs`` keeps those of ``reference``."""
+    lo, hi = reference["lo"].to_numpy(dtype=object), reference["hi"].to_numpy(dtype=object)
+    ref = reference["ref"].to_numpy()
     out = pd.DataFrame(
-        {"item_id": pairs["item_id"].to_numpy(), "pair_key": pair_key(a, b), "reference": ref}
+        {
+            "item_id": reference["item_id"].to_numpy(dtype=object),
+            "pair_key": pair_key(lo, hi),
+            "reference": np.where(ref == LO, lo, np.where(ref == HI, hi, TIE)).astype(object),
+            "n_votes": reference["n_votes"].to_numpy(),
+        }
     )
-    return out.dropna(subset=["reference"]).drop_duplicates("pair_key").reset_index(drop=True)
+    out.attrs.update(reference.attrs)
+    return out
 
 
 def median_scores(labels: pd.DataFrame) -> pd.DataFrame:
@@ -155,7 +111,7 @@ def coded_votes(preferences: pd.DataFrame | None) -> pd.DataFrame:
     ``lo < hi`` are the pair's response ids in sorted order and ``label`` is 0 (``lo``
     wins), 1 (``hi`` wins) or 2 (tie), whatever order the rater saw. Raises
     :class:`judgelab.data.DataError` on a missing column or a preference not in
-    ``{a, b, tie}``.
+    ``{a, b, tie}`` (read in any case).
     """
     cols = ["item_id", "lo", "hi", "rater_id", "label"]
     p = preferences
@@ -166,7 +122,8 @@ def coded_votes(preferences: pd.DataFrame | None) -> pd.DataFrame:
             raise DataError(
                 "preferences", c, f"missing required column (columns present: {list(p.columns)})"
             )
-    bad = ~p["preference"].isin(["a", "b", "tie"])
+    pref = p["preference"].astype(str).str.lower()
+    bad = ~pref.isin(["a", "b", "tie"])
     if bad.any():
         raise DataError(
             "preferences",
@@ -175,8 +132,8 @@ def coded_votes(preferences: pd.DataFrame | None) -> pd.DataFrame:
             np.flatnonzero(bad.to_numpy()).tolist(),
         )
     a, b = p["response_a"].astype(str).to_numpy(), p["response_b"].astype(str).to_numpy()
-    win = np.where(p["preference"] == "a", a, np.where(p["preference"] == "b", b, TIE))
-    lo, hi = np.where(a <= b, a, b), np.where(a <= b, b, a)
+    win = np.where(pref == "a", a, np.where(pref == "b", b, TIE))
+    lo, hi = sorted_pair(a, b)
     label = np.where(win == lo, LO, np.where(win == hi, HI, TIE_CODE))
     return pd.DataFrame(
         {

@@ -8,11 +8,15 @@ import numpy as np
 import pandas as pd
 
 from judgelab.data import DataError
-from judgelab.families import family_of, relation
+from judgelab.families import relation
+from judgelab.stats.reference import HI, LO, TIE_CODE, coded_votes, reference_labels
+from judgelab.stats.units import choice_codes, identity_strings, parsed_mask, sorted_pair
 
-__all__ = ["judgment_table", "human_pair_table", "panel_families"]
+__all__ = ["HUMAN_REFERENCE", "judgment_table", "human_pair_table", "panel_families"]
 
-_CHOICE = {"a": "A", "b": "B", "tie": "C", "c": "C"}
+#: The human reference of a pair (declared; :func:`judgelab.stats.reference.reference_labels`):
+#: the strict majority of the raters' votes (a pair whose majority is a tie has none).
+HUMAN_REFERENCE = "majority"
 
 
 def _response_table(dataset) -> pd.DataFrame:
@@ -100,23 +104,22 @@ def judgment_table(verdicts: pd.DataFrame, dataset) -> pd.DataFrame:
             "order must be 'ab' or 'ba' for pairwise verdicts",
             np.flatnonzero(bad).tolist(),
         )
-    swap = ra0 > rb0
+    lo, hi = sorted_pair(ra0, rb0)
+    swap = lo != ra0
     out = pd.DataFrame(
         {
             "model": v["model"].astype(str).to_numpy(dtype=object),
             "item_id": v["item_id"].astype(str).to_numpy(),
-            "ra": np.where(swap, rb0, ra0),
-            "rb": np.where(swap, ra0, rb0),
+            "ra": lo,
+            "rb": hi,
         }
     )
-    out["judge"] = _identity_strings(v)
-    out["judge_family"] = _judge_families(v, out["model"].to_numpy(dtype=object))
+    out["judge"] = identity_strings(v).to_numpy(dtype=object)
+    out["judge_family"] = _judge_families(v)
     # stored response_a shown first in order ab; canonical a shown first when (ab and not swapped) or (ba and swapped)
     out["first_a"] = ((order == "ab") != swap).astype(int)
-    ch = _choice_codes(v["choice"])
-    parsed = pd.notna(ch)
-    if "parse_ok" in v.columns:
-        parsed &= _parse_ok(v["parse_ok"])
+    ch = choice_codes(v["choice"])
+    parsed = pd.notna(ch) & parsed_mask(v)
     out["parsed"] = parsed
     out["tie"] = parsed & (ch == "C")
     shown_first_won = ch == "A"
@@ -147,56 +150,12 @@ def judgment_table(verdicts: pd.DataFrame, dataset) -> pd.DataFrame:
     return out
 
 
-def _identity_strings(v: pd.DataFrame) -> np.ndarray:
-    """``model|backend|judge_version`` per row, as judgelab.data.identity_string writes it
-    (str() of each part); each distinct part is formatted once."""
-    parts = [
-        _as_text(v[c].to_numpy(dtype=object)) if c in v.columns else np.full(len(v), "None")
-        for c in ("model", "backend", "judge_version")
-    ]
-    return (pd.Series(parts[0], dtype=object) + "|" + parts[1] + "|" + parts[2]).to_numpy(
-        dtype=object
-    )
-
-
-def _as_text(values: np.ndarray) -> np.ndarray:
-    """str() of each value (None -> "None", NaN -> "nan"), computed per distinct value."""
-    codes, distinct = pd.factorize(values)
-    out = np.array([str(x) for x in distinct] + [""], dtype=object)[codes]
-    missing = codes < 0  # None and NaN share the missing code but print differently
-    if missing.any():
-        out[missing] = [str(x) for x in values[missing]]
-    return out
-
-
-def _judge_families(v: pd.DataFrame, models: np.ndarray) -> np.ndarray:
-    """The stored judge family, else judgelab.families.family_of(model) (once per model)."""
-    if "judge_family" in v.columns:
-        jf = v["judge_family"]
-        fam = jf.astype(object).where(jf.notna(), None).to_numpy(copy=True)
-    else:
-        fam = np.full(len(v), None, dtype=object)
-    miss = pd.isna(fam)
-    if miss.any():
-        codes, distinct = pd.factorize(models[miss])
-        fam[miss] = np.array([family_of(m) for m in distinct], dtype=object)[codes]
-    return fam
-
-
-def _choice_codes(choice: pd.Series) -> np.ndarray:
-    """A / B / C (tie) / None per row; each distinct stored value is parsed once."""
-    raw = choice.astype(object)
-    codes, distinct = pd.factorize(raw)
-    parsed = [_CHOICE.get(str(x).strip().lower()) if isinstance(x, str) else None for x in distinct]
-    out = np.array([*parsed, None], dtype=object)  # code -1 (missing) -> None
-    return out[codes]
-
-
-def _parse_ok(flags: pd.Series) -> np.ndarray:
-    """parse_ok as bool: missing -> False, anything else by its truth value."""
-    codes, distinct = pd.factorize(flags.astype(object))
-    truth = [bool(x) if x is not None and x == x else False for x in distinct]
-    return np.array([*truth, False], dtype=bool)[codes]
+def _judge_families(v: pd.DataFrame) -> np.ndarray:
+    """The stored judge family (filled at load; None where missing)."""
+    if "judge_family" not in v.columns:
+        return np.full(len(v), None, dtype=object)
+    jf = v["judge_family"]
+    return jf.astype(object).where(jf.notna(), None).to_numpy(copy=True)
 
 
 def _relations(cols: pd.DataFrame, aliases: dict) -> np.ndarray:
@@ -247,39 +206,29 @@ def _human_gap(jt: pd.DataFrame, dataset) -> tuple[np.ndarray, np.ndarray]:
 
 
 def human_pair_table(dataset) -> pd.DataFrame:
-    """Human preferences per canonical pair (ids sorted): item_id, ra, rb, votes, votes_a, votes_b,
-    ties, share_a (ties count half), majority ('a' | 'b' | None when no strict majority)."""
+    """Human preferences per canonical pair (ids sorted): item_id, ra, rb, votes, votes_a,
+    votes_b, ties, share_a (ties count half), majority (``a`` | ``b``: the
+    :data:`HUMAN_REFERENCE` label; None when no strict majority or a tie majority)."""
     cols = ["item_id", "ra", "rb", "votes", "votes_a", "votes_b", "ties", "share_a", "majority"]
     p = getattr(dataset, "preferences", None)
     if p is None or len(p) == 0:
         return pd.DataFrame(columns=cols)
-    a, b = p["response_a"].astype(str).to_numpy(), p["response_b"].astype(str).to_numpy()
-    swap = a > b
-    pref = p["preference"].astype(str).to_numpy()
-    va = np.where(swap, pref == "b", pref == "a").astype(float)
-    vb = np.where(swap, pref == "a", pref == "b").astype(float)
-    t = (pref == "tie").astype(float)
-    df = pd.DataFrame(
-        {
-            "item_id": p["item_id"].astype(str).to_numpy(),
-            "ra": np.where(swap, b, a),
-            "rb": np.where(swap, a, b),
-            "va": va,
-            "vb": vb,
-            "t": t,
-        }
-    )
+    votes = coded_votes(p)
+    key = ["item_id", "lo", "hi"]
+    label = votes["label"].to_numpy()
     g = (
-        df.groupby(["item_id", "ra", "rb"], sort=False)
+        votes[key]
+        .assign(va=(label == LO) * 1.0, vb=(label == HI) * 1.0, t=(label == TIE_CODE) * 1.0)
+        .groupby(key, sort=False)
         .agg(votes_a=("va", "sum"), votes_b=("vb", "sum"), ties=("t", "sum"))
         .reset_index()
     )
     g["votes"] = g["votes_a"] + g["votes_b"] + g["ties"]
     g["share_a"] = (g["votes_a"] + 0.5 * g["ties"]) / g["votes"]
-    g["majority"] = np.where(
-        g["votes_a"] > g["votes"] / 2, "a", np.where(g["votes_b"] > g["votes"] / 2, "b", None)
-    )
-    return g[cols]
+    ref, _, _ = reference_labels(votes, rule=HUMAN_REFERENCE)
+    code = g[key].merge(ref[[*key, "ref"]], on=key, how="left")["ref"].to_numpy()
+    g["majority"] = np.where(code == LO, "a", np.where(code == HI, "b", None))
+    return g.rename(columns={"lo": "ra", "hi": "rb"})[cols]
 
 
 def panel_families(jt: pd.DataFrame) -> list:

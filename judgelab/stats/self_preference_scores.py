@@ -6,12 +6,12 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from judgelab.data import identity_string
 from judgelab.families import relation
 from judgelab.stats._tidy import finding
 from judgelab.stats.resampling import cluster_bootstrap
 from judgelab.stats.self_preference_judgments import _response_table
 from judgelab.stats.self_preference_pairs import _sums_by_item
+from judgelab.stats.units import identity_of, identity_strings, parsed_mask
 
 __all__ = ["score_difference"]
 
@@ -36,7 +36,7 @@ def score_difference(
                 finding(
                     "score_difference",
                     None,
-                    judge=identity_string(j.model, j.backend, j.judge_version),
+                    judge=identity_of(j.model, j.backend, j.judge_version),
                     reason="no human scores in the dataset",
                     n=0,
                 )
@@ -49,14 +49,11 @@ def score_difference(
     )
     resp = _response_table(dataset)
     v = v.copy()
-    ok = v["parse_ok"].astype(bool) if "parse_ok" in v.columns else pd.Series(True, index=v.index)
-    v = v[ok.to_numpy() & v["score"].notna().to_numpy()]
+    v = v[parsed_mask(v) & v["score"].notna().to_numpy()]
     v["rid"] = v["response_id"].astype(str)
     v["diff"] = pd.to_numeric(v["score"], errors="coerce") - v["rid"].map(med)
     v = v[v["diff"].notna()]
-    v["judge"] = [
-        identity_string(m, b, j) for m, b, j in zip(v["model"], v["backend"], v["judge_version"])
-    ]
+    v["judge"] = identity_strings(v)
     jf = (
         v["judge_family"]
         if "judge_family" in v.columns

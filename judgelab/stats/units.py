@@ -4,20 +4,25 @@ Every study that compares judges on the same judgments starts here, so the rules
 written once:
 
 - **judge identity**: :func:`identity_of` = ``model|backend|judge_version`` (DESIGN.md);
-- **pair key**: the canonical pair has ``response_a < response_b`` (the ``lo | hi`` order
-  of :func:`judgelab.stats.reference.pair_key`);
+- **judge identity** of verdict rows: :func:`identity_strings` (``str()`` of each part, so a
+  missing backend reads ``None``);
+- **pair key**: the canonical pair has ``response_a < response_b`` (:func:`sorted_pair`), and
+  its order-free key is ``"<lo>|<hi>"`` (:func:`pair_key`);
+- **displayed choice**: :func:`choice_codes` reads ``A`` / ``B`` / ``tie`` (or ``C``) in any
+  case, surrounding blanks ignored, as ``A`` / ``B`` / ``C``;
+- **parsed**: :func:`parsed_mask` (``parse_ok`` missing or false-like: not parsed);
 - **label coding** (:data:`CLASSES`): 0 = ``a`` (the lo response wins), 1 = ``b`` (hi
   wins), 2 = tie, nan = no verdict;
-- **winner**: the stored ``winner`` when present, else from the displayed ``choice`` and
-  the ``order`` (``A`` is the answer shown first; ``tie`` / ``C`` is a tie; choice case is
-  normalised);
+- **winner** (:func:`winner_of`): the stored ``winner`` when present, else from the displayed
+  ``choice`` and the ``order`` (``A`` is the answer shown first; ``tie`` / ``C`` is a tie);
 - **repeats and orders**: repeats (``sample``) reduce to their modal verdict within
   (judge, pair, order) (a tie between modes is a tie, :func:`judgelab.stats.votes.plurality`),
   or the mean score; ``order_aggregation`` (STATISTICS.md "Orders") then defines the
   unit: ``per_call`` (pair, order), ``first_order`` (pair, ``ab`` order only) or
   ``consistent_only`` (pair judged in both orders; an inconsistent pair is a tie);
-- **judge family**: filled once per identity (override, else ``judge_family``, else
-  :func:`judgelab.families.family_of`).
+- **judge family**: filled once per identity (an override mapping, else the ``judge_family``
+  column that loading fills, :func:`judgelab.studies.load_verdicts`); statistics never guess a
+  family from a model name.
 
 String columns are turned into sorted categorical codes first, so grouping and pivoting
 work on integers (sorted codes keep every order the strings would give).
@@ -30,8 +35,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from judgelab import families as families_mod
-from judgelab.data import DataError
+from judgelab.stats.errors import DataError
 from judgelab.stats.votes import plurality
 
 __all__ = [
@@ -39,11 +43,18 @@ __all__ = [
     "ORDER_AGGREGATIONS",
     "TIE_POLICIES",
     "identity_of",
+    "identity_strings",
+    "choice_codes",
+    "parsed_mask",
+    "sorted_pair",
+    "pair_key",
+    "winner_of",
+    "label_codes",
+    "modal_codes",
     "model_of",
     "short_model",
     "UnitMatrix",
     "unit_matrix",
-    "preference_codes",
 ]
 
 #: Pairwise verdict classes, relative to the canonical pair (response_a < response_b).
@@ -57,6 +68,116 @@ _IDENTITY = ["model", "backend", "judge_version"]
 def identity_of(model, backend, judge_version) -> str:
     """The identity string ``model|backend|judge_version`` (DESIGN.md)."""
     return f"{model}|{backend}|{judge_version}"
+
+
+def identity_strings(df: pd.DataFrame) -> pd.Series:
+    """The identity string of each verdict row (``str()`` of each part, as
+    :func:`identity_of` writes it: a missing part reads ``None`` or ``nan``); an absent column
+    reads ``None``. Each distinct value of a part is formatted once."""
+    parts = [
+        _as_text(df[c].to_numpy(dtype=object)) if c in df.columns else np.full(len(df), "None")
+        for c in _IDENTITY
+    ]
+    joined = pd.Series(parts[0], index=df.index, dtype=object) + "|" + parts[1] + "|" + parts[2]
+    return joined.astype(object)
+
+
+def _as_text(values: np.ndarray) -> np.ndarray:
+    """str() of each value (None -> "None", NaN -> "nan"), computed per distinct value."""
+    codes, distinct = pd.factorize(values)
+    out = np.array([str(x) for x in distinct] + [""], dtype=object)[codes]
+    missing = codes < 0  # None and NaN share the missing code but print differently
+    if missing.any():
+        out[missing] = [str(x) for x in values[missing]]
+    return out
+
+
+#: Displayed choices as stored (any case, blanks ignored) -> slot code: A (shown first),
+#: B (shown second), C (tie).
+_CHOICE_CODES = {"a": "A", "b": "B", "tie": "C", "c": "C"}
+
+
+def choice_codes(choice: pd.Series) -> np.ndarray:
+    """``A`` / ``B`` / ``C`` (tie) / None per row of a displayed-choice column (module
+    docstring); each distinct stored value is read once."""
+    codes, distinct = pd.factorize(pd.Series(choice).astype(object))
+    vocab = [_CHOICE_CODES.get(x.strip().lower()) if isinstance(x, str) else None for x in distinct]
+    return np.array([*vocab, None], dtype=object)[codes]  # code -1 (missing) -> None
+
+
+def parsed_mask(v: pd.DataFrame) -> np.ndarray:
+    """``parse_ok`` as bool per row (no column: every row parsed; missing: not parsed; text
+    ``true`` / ``1`` / ``yes`` is true); each distinct value is read once."""
+    if "parse_ok" not in v.columns:
+        return np.ones(len(v), dtype=bool)
+    codes, distinct = pd.factorize(v["parse_ok"].astype(object))
+    truth = [
+        x.strip().lower() in ("true", "1", "yes") if isinstance(x, str) else bool(x == x and x)
+        for x in distinct
+    ]
+    return np.array([*truth, False], dtype=bool)[codes]
+
+
+def sorted_pair(a, b) -> tuple[np.ndarray, np.ndarray]:
+    """The canonical pair of each row: ``(lo, hi)``, the two response ids as strings with
+    ``lo <= hi``."""
+    a = np.asarray(a, dtype=object).astype(str).astype(object)
+    b = np.asarray(b, dtype=object).astype(str).astype(object)
+    first = a <= b
+    return np.where(first, a, b), np.where(first, b, a)
+
+
+def pair_key(a, b) -> np.ndarray:
+    """Order-free key of pairs: ``"<lo>|<hi>"`` of the two response ids (vectorised)."""
+    lo, hi = sorted_pair(a, b)
+    return np.char.add(np.char.add(lo.astype(str), "|"), hi.astype(str))
+
+
+def winner_of(v: pd.DataFrame) -> np.ndarray:
+    """The winning response id (or ``tie``; None when neither says) of each pairwise row: the
+    stored ``winner`` when it is a non-empty string, else the displayed choice
+    (:func:`choice_codes`) read through the ``order`` (``ba``: ``response_b`` was shown
+    first; anything else: ``response_a``)."""
+    n = len(v)
+    win = v["winner"].to_numpy(dtype=object) if "winner" in v.columns else np.full(n, None, object)
+    has_win = _is_text(pd.Series(win))
+    if "choice" not in v.columns:
+        return np.where(has_win, win, None)
+    ch = choice_codes(v["choice"])
+    order = v["order"].to_numpy(dtype=object) if "order" in v.columns else np.full(n, "ab")
+    ra, rb = v["response_a"].to_numpy(dtype=object), v["response_b"].to_numpy(dtype=object)
+    ba = order == "ba"
+    first, second = np.where(ba, rb, ra), np.where(ba, ra, rb)
+    derived = np.where(
+        ch == "A", first, np.where(ch == "B", second, np.where(ch == "C", "tie", None))
+    )
+    return np.where(has_win, win, derived)
+
+
+def label_codes(winner, lo, hi) -> np.ndarray:
+    """The label code of each winner relative to its canonical pair (:data:`CLASSES`):
+    0.0 (``lo`` wins), 1.0 (``hi``), 2.0 (tie), nan (no winner, or not a response of the
+    pair)."""
+    w = np.asarray(winner, dtype=object)
+    text = np.where(pd.isna(w), None, w.astype(str)).astype(object)
+    lo, hi = np.asarray(lo, dtype=object), np.asarray(hi, dtype=object)
+    return np.where(
+        text == "tie", 2.0, np.where(text == lo, 0.0, np.where(text == hi, 1.0, np.nan))
+    )
+
+
+def modal_codes(df: pd.DataFrame, keys: list[str], code: str = "label") -> pd.Series:
+    """The repeats rule: the modal class code of ``code`` (0, 1, 2) per group of ``keys``,
+    several modes giving 2 (tie; :func:`judgelab.stats.votes.plurality`). Integer codes
+    indexed by ``keys`` in order of first appearance of the groups (as pandas unstacks)."""
+    counts = (
+        df.assign(_c=df[code].astype(int))
+        .groupby([*keys, "_c"], sort=False)
+        .size()
+        .unstack("_c", fill_value=0)
+        .reindex(columns=[0, 1, 2], fill_value=0)
+    )
+    return pd.Series(plurality(counts.to_numpy()).astype(int), index=counts.index, name=code)
 
 
 def model_of(identity: str) -> str:
@@ -148,13 +269,6 @@ def _is_text(col: pd.Series) -> np.ndarray:
     return ok[codes]
 
 
-def _upper(col: pd.Series) -> np.ndarray:
-    """Strings upper-cased (anything else as ''), computed once per distinct value."""
-    codes, uniq = pd.factorize(col.to_numpy(dtype=object))
-    up = np.array([u.upper() if isinstance(u, str) else "" for u in uniq] + [""], dtype=object)
-    return up[codes]
-
-
 def _text(col: pd.Series) -> np.ndarray:
     """A column as strings (missing values as 'nan' / 'None', as ``str()`` gives them)."""
     return col.astype(str).to_numpy(dtype=object)
@@ -173,7 +287,7 @@ def _identity_families(
     v: pd.DataFrame, code: np.ndarray, ident: pd.DataFrame, families: dict | None
 ) -> dict[str, str | None]:
     """Family per identity: an override (key identity or model), else the first non-empty
-    ``judge_family`` of its rows, else :func:`judgelab.families.family_of` of the model."""
+    ``judge_family`` of its rows (filled at load), else None."""
     if "judge_family" in v.columns:
         fam = v["judge_family"].to_numpy(dtype=object)
         named = _is_text(v["judge_family"])
@@ -183,10 +297,9 @@ def _identity_families(
     out: dict[str, str | None] = {}
     for k, (model, name) in enumerate(zip(ident["model"], ident["identity"], strict=True)):
         if families and (name in families or model in families):
-            f = families.get(name, families.get(model))
+            out[name] = families.get(name, families.get(model))
         else:
-            f = given.get(k)
-        out[name] = f if f is not None else families_mod.family_of(model)
+            out[name] = given.get(k)
     return out
 
 
@@ -205,7 +318,7 @@ def unit_matrix(
     (judge, unit); ``order_aggregation`` defines the unit (module docstring);
     ``tie_policy="drop"`` removes a judge's tie verdicts (after aggregation).
     ``families`` overrides a judge's family (keys: identity strings or models);
-    otherwise the ``judge_family`` column, else :func:`judgelab.families.family_of`.
+    otherwise the ``judge_family`` column (filled at load), else None.
     ``judges`` fixes the column order (identity strings).
     """
     _check_settings(order_aggregation, tie_policy)
@@ -268,34 +381,21 @@ def unit_matrix(
     )
 
 
-def _verdict_codes(v: pd.DataFrame, lo, hi, first, second, ids: np.ndarray) -> np.ndarray:
-    """Label code per verdict row (nan = no verdict): the stored winner when present, else
-    the displayed choice mapped through the order (A = the answer shown first)."""
-    n = len(v)
-    win = v["winner"] if "winner" in v.columns else pd.Series([None] * n, index=v.index)
-    has_win = _is_text(win)
-    win_text = np.where(has_win, win.to_numpy(dtype=object), "")
-    win_code = pd.Index(ids).get_indexer(win_text)  # -1: not a response id
-    choice = _upper(v["choice"]) if "choice" in v.columns else np.full(n, "", dtype=object)
-    code = np.full(n, np.nan)
-    # winner present: a response of the pair or 'tie'
-    code[has_win & (win_text == "tie")] = 2.0
-    code[has_win & (win_text != "tie") & (win_code == lo)] = 0.0
-    code[has_win & (win_text != "tie") & (win_code == hi)] = 1.0
-    bad = has_win & np.isnan(code)
-    if bad.any():
-        rows = np.flatnonzero(bad)
-        raise DataError(
-            "verdicts",
-            "winner",
-            f"winner {win_text[rows[0]]!r} is neither response of its pair nor 'tie'",
-            [int(i) for i in v.index[rows]],  # row labels of the verdict table as given
-        )
-    # no winner: the choice
-    shown = np.where(choice == "A", first, np.where(choice == "B", second, -1))
-    from_choice = np.where(shown == lo, 0.0, np.where(shown == hi, 1.0, np.nan))
-    from_choice[np.isin(choice, ["TIE", "C"])] = 2.0
-    return np.where(has_win, code, from_choice)
+def _verdict_codes(v: pd.DataFrame, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+    """Label code per verdict row (nan = no verdict) through :func:`winner_of`; a stored
+    winner that is neither response of its pair nor ``tie`` is an error."""
+    code = label_codes(winner_of(v), lo, hi)
+    if "winner" in v.columns:
+        bad = _is_text(v["winner"]) & np.isnan(code)
+        if bad.any():
+            rows = np.flatnonzero(bad)
+            raise DataError(
+                "verdicts",
+                "winner",
+                f"winner {v['winner'].iloc[rows[0]]!r} is neither response of its pair nor 'tie'",
+                [int(i) for i in v.index[rows]],  # row labels of the verdict table as given
+            )
+    return code
 
 
 def _pairwise_units(
@@ -320,8 +420,9 @@ def _pairwise_units(
     ra, rb = both[: len(v)], both[len(v) :]
     lo, hi = np.minimum(ra, rb), np.maximum(ra, rb)
     ab = order == "ab"
-    first, second = np.where(ab, ra, rb), np.where(ab, rb, ra)
-    code = _verdict_codes(v, lo, hi, first, second, np.asarray(ids, dtype=object))
+    first = np.where(ab, ra, rb)
+    ids = np.asarray(ids, dtype=object)
+    code = _verdict_codes(v.assign(order=order), ids[lo], ids[hi])
     item_code, items = pd.factorize(_text(v["item_id"]), sort=True)
     d = pd.DataFrame(
         {
@@ -340,16 +441,7 @@ def _pairwise_units(
         d = d[d["ab"]]
     key = ["item_id", "response_a", "response_b", "shown_first"]
     # repeats -> modal verdict per (judge, pair, order)
-    counts = (
-        d.assign(c=d["code"].astype(int))
-        .groupby(["judge", *key, "c"], sort=False)
-        .size()
-        .unstack("c", fill_value=0)
-        .reindex(columns=[0, 1, 2], fill_value=0)
-    )
-    per_order = pd.Series(
-        plurality(counts.to_numpy()), index=counts.index, name="code"
-    ).reset_index()
+    per_order = modal_codes(d, ["judge", *key], "code").astype(float).reset_index()
     pair = ["judge", "item_id", "response_a", "response_b"]
     if order_aggregation == "consistent_only":
         n_orders = per_order.groupby(pair, sort=False)["code"].transform("size")
@@ -367,7 +459,6 @@ def _pairwise_units(
     )
     wide.columns.name = None
     units = wide.index.to_frame(index=False)
-    ids = np.asarray(ids, dtype=object)
     units["item_id"] = np.asarray(items, dtype=object)[units["item_id"].to_numpy()]
     for c in key[1:]:
         units[c] = ids[units[c].to_numpy()]
@@ -394,28 +485,3 @@ def _single_units(v: pd.DataFrame, judge_code: np.ndarray) -> tuple[pd.DataFrame
     )
     wide.columns.name = None
     return wide.index.to_frame(index=False), wide.reset_index(drop=True)
-
-
-def preference_codes(preferences: pd.DataFrame) -> pd.DataFrame:
-    """Human votes in the unit coding: ``item_id, response_a, response_b`` (the canonical
-    pair, lo < hi), ``rater_id`` and ``code`` (0 = lo preferred, 1 = hi, 2 = tie).
-    ``preference`` is read case-insensitively (a, b or tie)."""
-    p = preferences
-    ra, rb = p["response_a"].astype(str), p["response_b"].astype(str)
-    swap = (ra > rb).to_numpy()
-    pref = p["preference"].astype(str).str.lower().to_numpy()
-    bad = ~np.isin(pref, ["a", "b", "tie"])
-    if bad.any():
-        raise DataError(
-            "preferences", "preference", "preference must be a, b or tie", np.flatnonzero(bad)
-        )
-    code = np.where(pref == "tie", 2, np.where((pref == "a") ^ swap, 0, 1)).astype(float)
-    return pd.DataFrame(
-        {
-            "item_id": p["item_id"].astype(str).to_numpy(),
-            "response_a": np.where(swap, rb, ra),
-            "response_b": np.where(swap, ra, rb),
-            "rater_id": p["rater_id"].astype(str).to_numpy(),
-            "code": code,
-        }
-    )

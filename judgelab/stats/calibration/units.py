@@ -16,22 +16,16 @@ import numpy as np
 import pandas as pd
 
 from judgelab.data import DataError
-from judgelab.stats.agreement import mode_winner, win_score
+from judgelab.stats.agreement import win_score
 from judgelab.stats.reference import coded_votes
+from judgelab.stats.units import identity_strings as identity_of  # noqa: F401  (old name)
+from judgelab.stats.units import label_codes, modal_codes, parsed_mask, sorted_pair, winner_of
+from judgelab.stats.units import parsed_mask as _parsed  # noqa: F401  (old name)
+from judgelab.stats.units import sorted_pair as _sorted_pair  # noqa: F401  (old name)
+from judgelab.stats.units import winner_of as _winner_of  # noqa: F401  (old name)
 
 #: Pairwise classes: the first (sorted) response of the pair wins, the second wins, tie.
 PAIR_CLASSES = ("a", "b", "tie")
-
-
-def identity_of(df: pd.DataFrame) -> pd.Series:
-    """The identity string ``model|backend|judge_version`` of each verdict row."""
-    return (
-        df["model"].astype(str)
-        + "|"
-        + df["backend"].astype(str)
-        + "|"
-        + df["judge_version"].astype(str)
-    )
 
 
 def _obj(df: pd.DataFrame) -> pd.DataFrame:
@@ -68,46 +62,6 @@ def _require(df: pd.DataFrame, table: str, cols: Sequence[str]) -> None:
             )
 
 
-def _sorted_pair(a: pd.Series, b: pd.Series) -> tuple[np.ndarray, np.ndarray]:
-    a, b = a.astype(str).to_numpy(), b.astype(str).to_numpy()
-    return np.where(a <= b, a, b), np.where(a <= b, b, a)
-
-
-def _winner_of(v: pd.DataFrame) -> np.ndarray:
-    """Winner response id (or 'tie'); from ``choice`` and ``order`` where ``winner`` is empty."""
-    win = (
-        v["winner"].astype(object).to_numpy()
-        if "winner" in v.columns
-        else np.full(len(v), None, object)
-    )
-    if "choice" in v.columns:
-        ch = v["choice"].to_numpy()
-        order = v["order"].to_numpy() if "order" in v.columns else np.full(len(v), "ab", object)
-        first = np.where(order == "ba", v["response_b"].to_numpy(), v["response_a"].to_numpy())
-        second = np.where(order == "ba", v["response_a"].to_numpy(), v["response_b"].to_numpy())
-        derived = np.where(
-            ch == "A", first, np.where(ch == "B", second, np.where(ch == "tie", "tie", None))
-        )
-        missing = pd.isna(pd.Series(win)).to_numpy()
-        win = np.where(missing, derived, win)
-    return win
-
-
-def _parsed(v: pd.DataFrame) -> np.ndarray:
-    if "parse_ok" not in v.columns:
-        return np.ones(len(v), bool)
-    return v["parse_ok"].fillna(False).astype(bool).to_numpy().copy()
-
-
-def modal_codes(df: pd.DataFrame, keys: list[str], code: str = "label") -> pd.Series:
-    """The modal integer code of ``code`` per group of ``keys`` (several modes -> 2, the tie
-    code), through :func:`judgelab.stats.agreement.mode_winner`; indexed by ``keys``."""
-    # codes as strings, so that the "tie" mode_winner gives a split vote maps back to 2
-    m = mode_winner(df[keys].assign(winner=df[code].astype(int).astype(str).to_numpy()), keys)
-    lab = m["winner"].map({"0": 0, "1": 1, "2": 2, "tie": 2}).astype(int)
-    return pd.Series(lab.to_numpy(), index=pd.MultiIndex.from_frame(m[keys]), name=code)
-
-
 def pairwise_units(
     verdicts: pd.DataFrame, order_aggregation: str = "per_call", tie_policy: str = "class"
 ) -> tuple[pd.DataFrame, dict]:
@@ -124,11 +78,10 @@ def pairwise_units(
     _check_settings(tie_policy, order_aggregation)
     _require(verdicts, "verdicts", ["item_id", "response_a", "response_b"])
     v = verdicts
-    ok = _parsed(v)
-    win = _winner_of(v)
-    lo, hi = _sorted_pair(v["response_a"], v["response_b"])
-    label = np.where(win == lo, 0, np.where(win == hi, 1, np.where(win == "tie", 2, -1)))
-    ok &= label >= 0
+    lo, hi = sorted_pair(v["response_a"], v["response_b"])
+    code = label_codes(winner_of(v), lo, hi)
+    ok = parsed_mask(v) & ~np.isnan(code)
+    label = np.nan_to_num(code, nan=-1).astype(int)
     order = v["order"].fillna("ab").to_numpy() if "order" in v.columns else np.full(len(v), "ab")
     sample = v["sample"].fillna(0).to_numpy() if "sample" in v.columns else np.zeros(len(v))
     df = pd.DataFrame(
@@ -173,7 +126,9 @@ def score_units(verdicts: pd.DataFrame) -> tuple[pd.DataFrame, dict]:
     """One judge's single-score verdicts: ``item_id, response_id, score`` (mean of the
     parsed repeats of a response)."""
     _require(verdicts, "verdicts", ["item_id", "response_id", "score"])
-    ok = _parsed(verdicts) & pd.to_numeric(verdicts["score"], errors="coerce").notna().to_numpy()
+    ok = (
+        parsed_mask(verdicts) & pd.to_numeric(verdicts["score"], errors="coerce").notna().to_numpy()
+    )
     v = verdicts[ok]
     units = (
         v.assign(

@@ -1,0 +1,78 @@
+"""judgelab.stats.units: the one pair key, choice coding, winner rule, repeats rule and
+identity string that every study reads verdicts through (hand-computed values)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from judgelab.stats import units
+from judgelab.stats.queue import PANEL_COLUMNS, escalation_queue
+
+
+def test_identity_strings_print_each_part_with_str():
+    v = pd.DataFrame(
+        {
+            "model": ["m", "m", "n"],
+            "backend": pd.Series([None, "b", "b"], dtype=object),
+            "judge_version": pd.Series(["v", np.nan, "v"], dtype=object),
+        }
+    )
+    assert units.identity_strings(v).tolist() == ["m|None|v", "m|b|nan", "n|b|v"]
+    assert units.identity_strings(v[["model"]]).tolist() == ["m|None|None"] * 2 + ["n|None|None"]
+    assert units.identity_of("m", "b", "v") == "m|b|v"
+
+
+def test_choice_codes_and_parsed_mask():
+    ch = pd.Series([" a ", "B", "TIE", "c", None, "x", np.nan], dtype=object)
+    assert units.choice_codes(ch).tolist() == ["A", "B", "C", "C", None, None, None]
+    ok = pd.DataFrame({"parse_ok": pd.Series([True, 0, "false", "yes", None, 1.0], dtype=object)})
+    assert units.parsed_mask(ok).tolist() == [True, False, False, True, False, True]
+    assert units.parsed_mask(pd.DataFrame({"x": [1, 2]})).tolist() == [True, True]
+
+
+def test_pair_key_winner_and_label_codes():
+    lo, hi = units.sorted_pair(["y", "a", 3], ["x", "b", 10])
+    assert lo.tolist() == ["x", "a", "10"] and hi.tolist() == ["y", "b", "3"]  # string order
+    assert units.pair_key(["y", "a"], ["x", "b"]).tolist() == ["x|y", "a|b"]
+    v = pd.DataFrame(
+        {
+            "response_a": ["x", "x", "x", "x", "x"],
+            "response_b": ["y", "y", "y", "y", "y"],
+            "order": ["ab", "ba", "ba", "ab", "ab"],
+            "choice": ["A", "A", "tie", "B", None],
+            "winner": [None, None, None, "x", ""],  # a stored winner wins over the choice
+        }
+    )
+    win = units.winner_of(v)
+    assert win.tolist() == ["x", "y", "tie", "x", None]
+    lo, hi = units.sorted_pair(v["response_a"], v["response_b"])
+    codes = units.label_codes(win, lo, hi)
+    assert codes[:4].tolist() == [0.0, 1.0, 2.0, 0.0] and np.isnan(codes[4])
+
+
+def test_modal_codes_split_mode_is_a_tie():
+    d = pd.DataFrame({"k": ["p", "p", "p", "q", "q", "r"], "label": [0, 0, 1, 0, 1, 2]})
+    m = units.modal_codes(d, ["k"])
+    assert m.to_dict() == {"p": 0, "q": 2, "r": 2}
+
+
+def test_escalation_queue_panel_layout():
+    um = units.UnitMatrix(
+        units=pd.DataFrame(
+            {"item_id": ["i1", "i2", "i3"], "response_a": ["a"] * 3, "response_b": ["b"] * 3}
+        ),
+        values=np.array([[0.0, 0.0], [0.0, 1.0], [2.0, np.nan]]),
+        judges=["j1|x|v", "j2|x|v"],
+        families=["f", "g"],
+        kind="nominal",
+        order_aggregation="first_order",
+        tie_policy="class",
+        protocol="pairwise",
+    )
+    q = escalation_queue(um, vote_share_threshold=1.0)
+    assert list(q.columns) == ["item_id", "response_a", "response_b", *PANEL_COLUMNS, *um.judges]
+    assert q["item_id"].tolist() == ["i2", "i3"]
+    assert q["reason"].tolist() == ["disagreement", "missing verdict"]
+    assert q["vote_share"].tolist() == [0.5, 1.0]
+    assert q["j2|x|v"].iloc[0] == "b" and pd.isna(q["j2|x|v"].iloc[1])

@@ -86,11 +86,9 @@ ALLOWED = {
     # the closure handed to the bootstrap: agreement.kendall_tau_b_rows of the win rates
     "judgelab/stats/calibration/ranking.py:ranking.tau": "calls agreement.kendall_tau_b_rows",
     # label codes <-> votes.mode_winner labels, the modal rule itself is votes'
-    "judgelab/stats/calibration/units.py:modal_codes": "delegates to votes.mode_winner",
     # the reference rule 'majority' (a strict majority of human raters, STATISTICS.md
     # "Reference labels"): a different rule from the plurality vote, and the reference
     # module is its home (issue 11 item 2)
-    "judgelab/stats/reference.py:human_majority": "the reference rule, not the plurality vote",
 }
 
 #: Leftovers in modules another branch (unitsref) rewrites in parallel. The coordinator
@@ -98,8 +96,6 @@ ALLOWED = {
 KNOWN = {
     "judgelab/ensembles.py:_kappa_or_none",  # wrapper of kappa_from_codes: call it directly
     "judgelab/ensembles.py:_mean_pairwise_kappa",  # the mean pairwise kappa: judge_pairs
-    "judgelab/run.py:low_margin",  # second low-margin rule: stats.queue.low_margin
-    "judgelab/stats/entanglement.py:human_majority",  # second reference majority: reference.py
     "judgelab/stats/position_pairs.py:_classify_calls.modal",  # argmax mode: votes.plurality
 }
 

@@ -60,9 +60,9 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from judgelab.data import DataError
 from judgelab.stats import reference as refs
 from judgelab.stats._tidy import finding, findings_frame
+from judgelab.stats.errors import DataError
 from judgelab.stats.family_gap import (  # noqa: F401  (re-exported)
     MAX_ENUMERATE,
     bootstrap_mde,

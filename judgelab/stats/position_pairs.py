@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from judgelab.data import DataError
+from judgelab.stats.errors import DataError
 from judgelab.stats.units import choice_codes, identity_strings, parsed_mask
 
 __all__ = ["classify_pairs", "position_counts", "position_consistency"]

@@ -41,7 +41,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from judgelab.data import DataError
+from judgelab.stats.errors import DataError
 from judgelab.stats.units import pair_key, sorted_pair
 
 TIE = "tie"

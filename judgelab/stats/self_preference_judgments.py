@@ -7,8 +7,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from judgelab.data import DataError
 from judgelab.families import relation
+from judgelab.stats.errors import DataError
 from judgelab.stats.reference import HI, LO, TIE_CODE, coded_votes, reference_labels
 from judgelab.stats.units import choice_codes, identity_strings, parsed_mask, sorted_pair
 

@@ -36,7 +36,7 @@ import numpy as np
 import pandas as pd
 
 from judgelab.stats.errors import DataError
-from judgelab.stats.votes import plurality
+from judgelab.stats.votes import modal_codes, plurality  # noqa: F401  (modal_codes: the repeats rule, re-exported)
 
 __all__ = [
     "CLASSES",
@@ -164,20 +164,6 @@ def label_codes(winner, lo, hi) -> np.ndarray:
     return np.where(
         text == "tie", 2.0, np.where(text == lo, 0.0, np.where(text == hi, 1.0, np.nan))
     )
-
-
-def modal_codes(df: pd.DataFrame, keys: list[str], code: str = "label") -> pd.Series:
-    """The repeats rule: the modal class code of ``code`` (0, 1, 2) per group of ``keys``,
-    several modes giving 2 (tie; :func:`judgelab.stats.votes.plurality`). Integer codes
-    indexed by ``keys`` in order of first appearance of the groups (as pandas unstacks)."""
-    counts = (
-        df.assign(_c=df[code].astype(int))
-        .groupby([*keys, "_c"], sort=False)
-        .size()
-        .unstack("_c", fill_value=0)
-        .reindex(columns=[0, 1, 2], fill_value=0)
-    )
-    return pd.Series(plurality(counts.to_numpy()).astype(int), index=counts.index, name=code)
 
 
 def model_of(identity: str) -> str:

@@ -65,6 +65,20 @@ def mode_winner(df: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
     return best.drop_duplicates(keys)[keys + ["winner"]]
 
 
+def modal_codes(df: pd.DataFrame, keys: list[str], code: str = "label") -> pd.Series:
+    """The repeats rule: the modal class code of ``code`` (0, 1, 2) per group of ``keys``,
+    several modes giving 2 (tie; :func:`judgelab.stats.votes.plurality`). Integer codes
+    indexed by ``keys`` in order of first appearance of the groups (as pandas unstacks)."""
+    counts = (
+        df.assign(_c=df[code].astype(int))
+        .groupby([*keys, "_c"], sort=False)
+        .size()
+        .unstack("_c", fill_value=0)
+        .reindex(columns=[0, 1, 2], fill_value=0)
+    )
+    return pd.Series(plurality(counts.to_numpy()).astype(int), index=counts.index, name=code)
+
+
 def member_indices(um: UnitMatrix, members) -> list[int]:
     """Column indices of ensemble members given as indices or identity strings (None: all)."""
     if members is None:

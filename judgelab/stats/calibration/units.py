@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from judgelab.data import DataError
 from judgelab.stats.agreement import win_score
+from judgelab.stats.errors import DataError
 from judgelab.stats.reference import coded_votes
 from judgelab.stats.units import identity_strings as identity_of  # noqa: F401  (old name)
 from judgelab.stats.units import label_codes, modal_codes, parsed_mask, sorted_pair, winner_of

@@ -49,7 +49,12 @@ import numpy as np
 import pandas as pd
 
 from judgelab import config
-from judgelab.data import DataError, Dataset, read_table
+from judgelab.data import (
+    DataError,
+    Dataset,
+    identity_string,  # noqa: F401  (old path: use JudgeIdentity)
+    read_table,
+)
 from judgelab.datasets import load_dataset
 from judgelab.findings import (  # noqa: F401  (re-exported: old import paths keep working)
     FINDINGS_TABLE_CLASS,

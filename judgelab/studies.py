@@ -73,7 +73,7 @@ from judgelab.findings import (  # noqa: F401  (re-exported: old import paths ke
     redact_credentials,
     write_findings,
 )
-from judgelab.identity import IDENTITY_COLUMNS, JudgeIdentity, identities_table
+from judgelab.identity import IDENTITY_COLUMNS, SIM_PREFIX, JudgeIdentity, identities_table
 
 # old private names, still imported by report.py (the coordinator removes these aliases)
 _jsonable = jsonable
@@ -342,7 +342,7 @@ def _judge_from_mapping(spec: dict):
         raise ValueError(
             f"judges: a mapping needs at least 'model' (or 'name' with 'sim'): {spec!r}"
         )
-    if spec.get("sim") is not None and str(spec.get("model", "")).startswith("judgelab-sim/"):
+    if spec.get("sim") is not None and str(spec.get("model", "")).startswith(SIM_PREFIX):
         return _judge_module().Judge.from_spec(spec)
     if spec.get("sim") is not None:
         sim = _sim_module()

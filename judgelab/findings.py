@@ -279,8 +279,8 @@ def jsonable(x):
 
 # ------------------------------------------------------------ findings.json
 def findings_document(ctx: StudyContext, findings: pd.DataFrame) -> dict:
-    """The findings.json document of DESIGN.md (study, created_at, judgelab_version,
-    parameters, data {name, sha256}, judges, findings)."""
+    """The findings.json document (docs/design.md "findings.json"): study, created_at,
+    judgelab_version, parameters, data {name, sha256}, judges, findings."""
     import judgelab
 
     rows = []

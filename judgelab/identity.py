@@ -1,7 +1,7 @@
 """A judge identity: the (model, backend, judge_version) triple that names who produced a verdict.
 
 Findings, reports and the verdict store name a judge by its identity string
-``model|backend|judge_version`` (DESIGN.md "Judges"); :class:`JudgeIdentity` is that
+``model|backend|judge_version`` (docs/design.md "Judge identity"); :class:`JudgeIdentity` is that
 triple as a value, so that parsing, printing and display labels are written once.
 ``str(JudgeIdentity(m, b, v))`` is exactly :func:`judgelab.data.identity_string` (``None``
 parts print as ``None``, as the f-string there does), so identity strings of stored

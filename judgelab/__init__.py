@@ -6,10 +6,10 @@ parameterized notebooks over a versioned verdict store. See README.md.
 
 from __future__ import annotations
 
-import os
+from judgelab import config
 
 # litellm downloads its price map at import unless told otherwise; researchers run offline.
-os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+config.use_local_cost_map()
 
 from judgelab import (  # noqa: E402
     ensembles,
@@ -22,7 +22,8 @@ from judgelab import (  # noqa: E402
     studies,
     study,
 )
-from judgelab.data import DataError, Dataset, load_dataset  # noqa: E402
+from judgelab.data import DataError, Dataset  # noqa: E402
+from judgelab.datasets import load_dataset  # noqa: E402
 from judgelab.identity import JudgeIdentity  # noqa: E402
 from judgelab.judges import Judge  # noqa: E402
 from judgelab.run import judge_pairwise, judge_rubric, judge_single  # noqa: E402

@@ -31,23 +31,9 @@ def _fail(message: str, code: int = 1):
 @app.command()
 def studies():
     """List the studies and their parameters (type, default, help)."""
-    from judgelab import studies as st
+    from judgelab import study
 
-    names = st.available_studies()
-    if not names:
-        typer.echo(f"no study notebooks installed (looked in {st.notebooks_dir()})")
-        return
-    for name in names:
-        typer.echo(name)
-        for p in st.study_parameters(name).values():
-            kind = p["inferred_type_name"]
-            typed = (
-                f": {kind}" if kind and kind != "None" else ""
-            )  # no type to show for a None default
-            typer.echo(
-                f"  {p['name']}{typed} = {p['default']}" + (f"  # {p['help']}" if p["help"] else "")
-            )
-        typer.echo("")
+    typer.echo(study.listing())
 
 
 @app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})

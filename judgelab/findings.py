@@ -16,7 +16,7 @@ import dataclasses
 import datetime as _dt
 import json
 import math
-import os
+import re
 import warnings
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from judgelab import config
 from judgelab.identity import short_labels
 from judgelab.stats._tidy import FINDING_COLUMNS, finding, findings_frame
 
@@ -39,6 +40,10 @@ __all__ = [
     "as_findings_frame",
     "conclusions",
     "conclusions_markdown",
+    "credential_values",
+    "is_credential_name",
+    "redact_credentials",
+    "scrub_text",
     "finding",
     "findings_document",
     "findings_frame",
@@ -54,8 +59,9 @@ FINDINGS_TABLE_CLASS = "judgelab-findings"
 
 
 def output_dir() -> Path:
-    """Where a study writes findings.json and figures: ``$JUDGELAB_OUT`` (set by the CLI) or cwd."""
-    return Path(os.environ.get("JUDGELAB_OUT") or os.getcwd())
+    """Where a study writes findings.json and figures: ``$JUDGELAB_OUT`` (set by the CLI) or cwd
+    (:func:`judgelab.config.output_dir`)."""
+    return config.output_dir()
 
 
 def judge_record(j) -> dict:
@@ -183,6 +189,68 @@ def _conclusion_text(conclusion, reason, limit) -> str:
     return text
 
 
+# ------------------------------------------------------------ credentials
+#: Words of a mapping key that mark its value as a credential (``api_key``, ``apiKey``,
+#: ``access_token``, ``client_secret``, an ``Authorization`` header, ...). Whole words only:
+#: ``max_tokens`` is a decoding setting, not a token.
+CREDENTIAL_WORDS = frozenset(
+    {"key", "apikey", "token", "secret", "password", "passwd", "authorization", "credentials"}
+)
+#: What a written file holds instead of a credential.
+REDACTED = "<redacted>"
+
+
+def is_credential_name(name) -> bool:
+    """True for a mapping key naming a credential (one of :data:`CREDENTIAL_WORDS` among its
+    snake_case, kebab-case or camelCase words)."""
+    words = re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", str(name)).lower()
+    return any(w in CREDENTIAL_WORDS for w in re.split(r"[^a-z0-9]+", words))
+
+
+def redact_credentials(x):
+    """A copy of ``x`` (mappings and lists, recursively) with the value of every credential key
+    (:func:`is_credential_name`) replaced by :data:`REDACTED`. Parameters, judge settings and
+    manifests pass through here before they are written: an ``api_key`` given in a ``judges``
+    mapping is used for the calls and never recorded."""
+    if isinstance(x, Mapping):
+        return {
+            k: REDACTED
+            if is_credential_name(k) and not _missing(v) and v != ""
+            else redact_credentials(v)
+            for k, v in x.items()
+        }
+    if isinstance(x, (list, tuple)):
+        return [redact_credentials(v) for v in x]
+    return x
+
+
+def credential_values(x) -> list[str]:
+    """The string values of the credential keys in ``x`` (mappings and lists, recursively):
+    what must not appear in a written notebook or command line."""
+    out: list[str] = []
+    if isinstance(x, Mapping):
+        for k, v in x.items():
+            if is_credential_name(k) and isinstance(v, str) and v:
+                out.append(v)
+            else:
+                out.extend(credential_values(v))
+    elif isinstance(x, (list, tuple)):
+        for v in x:
+            out.extend(credential_values(v))
+    return out
+
+
+def scrub_text(text: str, secrets) -> str:
+    """``text`` with every value of ``secrets`` (and its JSON-escaped form) replaced by
+    :data:`REDACTED`."""
+    for s in sorted({str(s) for s in secrets if s}, key=len, reverse=True):
+        text = text.replace(s, REDACTED)
+        escaped = json.dumps(s)[1:-1]
+        if escaped != s:
+            text = text.replace(escaped, REDACTED)
+    return text
+
+
 # ------------------------------------------------------------ findings.json
 def jsonable(x):
     """Recursively JSON-safe: numpy scalars -> Python, nan -> None, paths -> str, Judges -> dict."""
@@ -211,8 +279,8 @@ def jsonable(x):
 
 # ------------------------------------------------------------ findings.json
 def findings_document(ctx: StudyContext, findings: pd.DataFrame) -> dict:
-    """The findings.json document of DESIGN.md (study, created_at, judgelab_version,
-    parameters, data {name, sha256}, judges, findings)."""
+    """The findings.json document (docs/design.md "findings.json"): study, created_at,
+    judgelab_version, parameters, data {name, sha256}, judges, findings."""
     import judgelab
 
     rows = []
@@ -236,9 +304,9 @@ def findings_document(ctx: StudyContext, findings: pd.DataFrame) -> dict:
         "study": ctx.study,
         "created_at": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
         "judgelab_version": judgelab.__version__,
-        "parameters": jsonable(ctx.parameters),
+        "parameters": redact_credentials(jsonable(ctx.parameters)),
         "data": {"name": ctx.dataset.name, "sha256": ctx.dataset.sha256},
-        "judges": jsonable(ctx.judges),
+        "judges": redact_credentials(jsonable(ctx.judges)),
         "findings": rows,
     }
 
@@ -254,7 +322,9 @@ def write_findings(ctx: StudyContext, findings: pd.DataFrame, out_dir: Path | No
     doc = findings_document(ctx, findings)
     path.write_text(json.dumps(doc, indent=2, ensure_ascii=False, allow_nan=False) + "\n")
     # How the verdicts were obtained (calls made / cached, cost): the CLI puts it in manifest.json.
-    (out / "run_summary.json").write_text(json.dumps(jsonable(ctx.summaries), indent=2) + "\n")
+    (out / "run_summary.json").write_text(
+        json.dumps(redact_credentials(jsonable(ctx.summaries)), indent=2) + "\n"
+    )
     try:
         lines = conclusions(ctx.study, findings, ctx.judges)
     except Exception as exc:  # a conclusion must never cost the findings already computed

@@ -1,7 +1,7 @@
 """A judge identity: the (model, backend, judge_version) triple that names who produced a verdict.
 
 Findings, reports and the verdict store name a judge by its identity string
-``model|backend|judge_version`` (DESIGN.md "Judges"); :class:`JudgeIdentity` is that
+``model|backend|judge_version`` (docs/design.md "Judge identity"); :class:`JudgeIdentity` is that
 triple as a value, so that parsing, printing and display labels are written once.
 ``str(JudgeIdentity(m, b, v))`` is exactly :func:`judgelab.data.identity_string` (``None``
 parts print as ``None``, as the f-string there does), so identity strings of stored
@@ -118,14 +118,15 @@ def short_labels(identities: Iterable, drop_sim_prefix: bool = True) -> dict[str
     dict
         identity string -> label.
     """
-    ids = [_as_identity(i) for i in identities]
-    models = [str(i.model) for i in ids]
+    # an identity listed twice (a frame's judge column) is still one judge
+    keyed = list(dict(_keyed_identity(i) for i in identities).items())
+    models = [str(i.model) for _, i in keyed]
     out: dict[str, str] = {}
-    for i in ids:
+    for key, i in keyed:
         if models.count(str(i.model)) > 1:
-            out[str(i)] = str(i)
+            out[key] = key
         else:
-            out[str(i)] = i.display_model if drop_sim_prefix else str(i.model)
+            out[key] = i.display_model if drop_sim_prefix else str(i.model)
     return out
 
 
@@ -135,6 +136,18 @@ def _as_identity(x) -> JudgeIdentity:
     if isinstance(x, Mapping):
         return JudgeIdentity.from_record(x)
     return JudgeIdentity.parse(str(x))
+
+
+def _keyed_identity(x) -> tuple[str, JudgeIdentity]:
+    """(the key :func:`short_labels` files the label under, the identity). A string is its own
+    key; one that is not an identity string (a bare model, as some tables hold) is a model."""
+    if isinstance(x, str):
+        try:
+            return x, JudgeIdentity.parse(x)
+        except ValueError:
+            return x, JudgeIdentity(x)
+    ident = _as_identity(x)
+    return str(ident), ident
 
 
 IDENTITY_TABLE_COLUMNS = [

@@ -33,6 +33,7 @@ from dataclasses import dataclass, field, fields
 from typing import Any
 
 from judgelab import rubric as rubric_mod
+from judgelab.identity import JudgeIdentity
 
 __all__ = [
     "Judge",
@@ -560,8 +561,15 @@ class Judge:
         return self.provider
 
     def identity(self, backend: str | None = None) -> str:
-        """``model|backend|judge_version`` (DESIGN.md); backend defaults to :meth:`default_backend`."""
-        return f"{self.model}|{backend if backend is not None else self.default_backend()}|{self.version}"
+        """``model|backend|judge_version`` (DESIGN.md): the string of :meth:`judge_identity`."""
+        return str(self.judge_identity(backend))
+
+    def judge_identity(self, backend: str | None = None) -> JudgeIdentity:
+        """This judge's :class:`~judgelab.identity.JudgeIdentity`; ``backend`` defaults to
+        :meth:`default_backend` (a Router fallback that answered names its own)."""
+        return JudgeIdentity(
+            self.model, backend if backend is not None else self.default_backend(), self.version
+        )
 
     def __getstate__(self):
         # a pickled judge (multiprocessing, notebook state) must not carry the key; the

@@ -35,6 +35,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from judgelab import config
+
 if TYPE_CHECKING:  # pragma: no cover
     from judgelab.studies import StudyContext
 
@@ -102,15 +104,22 @@ def _git(root: Path, *args: str) -> str | None:
 
 
 def code_revision() -> dict | None:
-    """``{"describe", "commit"}`` of the checkout judgelab runs from (``git describe --always
-    --dirty``); None when judgelab is not run from a git checkout or git is missing."""
-    root = Path(__file__).resolve().parent.parent
+    """``{"describe", "commit", "dirty"}`` of the checkout judgelab runs from
+    (:data:`judgelab.config.CHECKOUT_DIR`): ``git describe --always --dirty``, HEAD, and
+    whether tracked files differ from it (the manifest's ``git``); None when judgelab is not
+    run from a git checkout or git is missing."""
+    root = config.CHECKOUT_DIR
     if not (root / ".git").exists():
         return None
     commit = _git(root, "rev-parse", "HEAD")
     if commit is None:
         return None
-    return {"describe": _git(root, "describe", "--always", "--dirty", "--tags"), "commit": commit}
+    status = _git(root, "status", "--porcelain", "--untracked-files=no")
+    return {
+        "describe": _git(root, "describe", "--always", "--dirty", "--tags"),
+        "commit": commit,
+        "dirty": bool(status),
+    }
 
 
 def call_summary(summaries) -> dict[str, Any]:
@@ -143,7 +152,7 @@ def call_summary(summaries) -> dict[str, Any]:
 def _judges(ctx: StudyContext) -> list[dict]:
     """The identities analysed, with the settings hashed into judge_version when this run
     called the judge (stored verdicts carry no settings)."""
-    from judgelab.findings import jsonable
+    from judgelab.findings import jsonable, redact_credentials
     from judgelab.identity import JudgeIdentity
 
     settings = {}
@@ -157,7 +166,7 @@ def _judges(ctx: StudyContext) -> list[dict]:
         rec = dict(j)
         rec["judge"] = str(JudgeIdentity.from_record(j))
         rec["settings"] = settings.get(str(j.get("judge_version")))
-        out.append(jsonable(rec))
+        out.append(redact_credentials(jsonable(rec)))
     return out
 
 
@@ -199,7 +208,7 @@ def build_run_record(
     n_findings: int | None = None,
 ) -> dict:
     """The run record of a prepared (and analysed) study context; see the module docstring."""
-    from judgelab.findings import jsonable
+    from judgelab.findings import jsonable, redact_credentials
 
     if n_findings is None and findings_path is not None and Path(findings_path).exists():
         n_findings = len(json.loads(Path(findings_path).read_text()).get("findings") or [])
@@ -208,8 +217,8 @@ def build_run_record(
         "created_at": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
         "study": _study(ctx),
         "parameters": {
-            "given": jsonable(_parameters_given(ctx)),
-            "effective": jsonable(ctx.parameters),
+            "given": redact_credentials(jsonable(_parameters_given(ctx))),
+            "effective": redact_credentials(jsonable(ctx.parameters)),
         },
         "dataset": {"name": ctx.dataset.name, "sha256": ctx.dataset.sha256},
         "judges": _judges(ctx),

@@ -46,6 +46,7 @@ from typing import Any
 
 import pandas as pd
 
+from judgelab import config
 from judgelab.data import VERDICT_COLUMNS
 
 __all__ = ["VerdictStore", "StoreError", "SCHEMA_VERSION", "FRAME_COLUMNS"]
@@ -329,7 +330,7 @@ def _connect(path: str) -> sqlite3.Connection:
             f"the verdict store {path} cannot use SQLite's write-ahead log (journal_mode is '{mode}'). "
             "This happens on filesystems without shared-memory locking (network filesystems such as "
             "NFS or SMB, some container mounts). Put the store on a local disk, e.g. "
-            "store='runs/verdicts.sqlite' under a local working directory."
+            f"store='{config.DEFAULT_STORE}' under a local working directory."
         )
     con.execute("PRAGMA synchronous=NORMAL")
     con.execute("PRAGMA foreign_keys=ON")

@@ -48,7 +48,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from judgelab.data import DataError, Dataset, identity_string, load_dataset, read_table
+from judgelab import config
+from judgelab.data import (
+    DataError,
+    Dataset,
+    identity_string,  # noqa: F401  (old path: use JudgeIdentity)
+    read_table,
+)
+from judgelab.datasets import load_dataset
 from judgelab.findings import (  # noqa: F401  (re-exported: old import paths keep working)
     FINDINGS_TABLE_CLASS,
     FindingsTable,
@@ -63,9 +70,10 @@ from judgelab.findings import (  # noqa: F401  (re-exported: old import paths ke
     jsonable,
     judge_record,
     output_dir,
+    redact_credentials,
     write_findings,
 )
-from judgelab.identity import IDENTITY_COLUMNS, JudgeIdentity, identities_table
+from judgelab.identity import IDENTITY_COLUMNS, SIM_PREFIX, JudgeIdentity, identities_table
 
 # old private names, still imported by report.py (the coordinator removes these aliases)
 _jsonable = jsonable
@@ -88,7 +96,6 @@ __all__ = [
     "apply_select",
     "identities_of",
     "check_identities",
-    "identity_string",
     "output_dir",
     "findings_document",
     "write_findings",
@@ -113,7 +120,7 @@ SHARED_DEFAULTS: dict[str, Any] = {
     "select": None,
     "pairs": "human",
     "n_pairs": None,
-    "store": "runs/verdicts.sqlite",
+    "store": config.DEFAULT_STORE,
     "tie_policy": "class",
     "order_aggregation": "per_call",
     "allow_mixed": False,
@@ -140,18 +147,13 @@ class MixedIdentitiesError(ValueError):
 # ----------------------------------------------------------------- notebooks
 def notebooks_dir() -> Path:
     """The study notebooks shipped inside the package (works from a wheel too)."""
-    return Path(__file__).resolve().parent / "notebooks"
+    return config.NOTEBOOKS_DIR
 
 
 def notebook_dirs() -> list[Path]:
     """Where studies are looked up: directories in ``$JUDGELAB_NOTEBOOKS`` (os.pathsep-separated;
     a lab's own study notebooks, or test notebooks) before the package's notebooks."""
-    extra = [
-        Path(p).expanduser()
-        for p in os.environ.get("JUDGELAB_NOTEBOOKS", "").split(os.pathsep)
-        if p
-    ]
-    return [*extra, notebooks_dir()]
+    return [*config.extra_notebook_dirs(), notebooks_dir()]
 
 
 def _notebook_files() -> dict[str, Path]:
@@ -208,10 +210,8 @@ def study_parameters(study: str) -> dict[str, dict[str, Any]]:
 
 
 # --------------------------------------------------------------- identities
-def identities_of(verdicts: pd.DataFrame) -> pd.DataFrame:
-    """One row per identity (model, backend, judge_version) with its family and counts
-    (:func:`judgelab.identity.identities_table`)."""
-    return identities_table(verdicts)
+#: old name of :func:`judgelab.identity.identities_table` (comparison.py imports it from here)
+identities_of = identities_table
 
 
 def check_identities(
@@ -228,7 +228,7 @@ def check_identities(
     Returns the identities table; raises :class:`MixedIdentitiesError` listing every
     identity of the mixed models with its verdict count.
     """
-    ids = identities_of(verdicts)
+    ids = identities_table(verdicts)
     if allow_mixed or ids.empty:
         return ids
     per_model = ids.groupby(ids["model"].astype(str))["judge"].transform("count")
@@ -342,7 +342,7 @@ def _judge_from_mapping(spec: dict):
         raise ValueError(
             f"judges: a mapping needs at least 'model' (or 'name' with 'sim'): {spec!r}"
         )
-    if spec.get("sim") is not None and str(spec.get("model", "")).startswith("judgelab-sim/"):
+    if spec.get("sim") is not None and str(spec.get("model", "")).startswith(SIM_PREFIX):
         return _judge_module().Judge.from_spec(spec)
     if spec.get("sim") is not None:
         sim = _sim_module()
@@ -605,9 +605,6 @@ def _judge_now(
         raise ValueError(f"protocol must be one of {', '.join(PROTOCOLS)}, not {protocol!r}")
     if not specs:
         raise ValueError("judges: no judge given to call")
-    if any(getattr(j, "sim", None) for j in specs):
-        # The simulated judges look answers' truth and generator up in a registry filled from the dataset.
-        _sim_module().register_dataset(dataset)
     seed = int(params.get("seed") or 0)
     if repeats is None:
         repeats = params.get("repeats") or 1
@@ -619,7 +616,7 @@ def _judge_now(
         max_cost_usd=params.get("max_cost_usd"),
         dry_run=bool(params.get("dry_run")),
         # reports hold no progress bars; interactive runs keep run.py's default
-        **({"progress": False} if os.environ.get("JUDGELAB_OUT") else {}),
+        **({"progress": False} if config.running_as_report() else {}),
     )
     common.update(kwargs)
     if protocol == "pairwise":
@@ -743,9 +740,11 @@ def prepare(study: str, **parameters) -> StudyContext:
         for r in identities.itertuples()
     ]
     store = Path(params["store"]) if params.get("store") else None
+    # what the context records (findings.json, run record) never holds a credential; the
+    # calls above used the keys given
     return StudyContext(
         study=study,
-        parameters=jsonable(params),
+        parameters=redact_credentials(jsonable(params)),
         dataset=dataset,
         verdicts=frame,
         judges=jsonable(judges),
@@ -753,9 +752,9 @@ def prepare(study: str, **parameters) -> StudyContext:
         store=store,
         run_summary=jsonable(summary),
         judge_specs=specs,
-        extras=jsonable(extras),
+        extras=redact_credentials(jsonable(extras)),
         summaries=[jsonable(summary)],
-        given=jsonable(_given(study, parameters)),
+        given=redact_credentials(jsonable(_given(study, parameters))),
     )
 
 

@@ -269,3 +269,103 @@ def test_published_verdicts_with_prompt_versions_are_mixed_until_selected(shared
         "PaLM2|published|llmbar-Vanilla",
     ]
     assert ctx.run_summary["mode"] == "stored" and ctx.run_summary["source"] == "dataset 'llmbar'"
+
+
+def test_each_notebooks_store_default_is_config_default_store():
+    """The parameters cell of every study notebook states the verdict store default as a
+    literal; it must be :data:`judgelab.config.DEFAULT_STORE`."""
+    import ast
+
+    import nbformat
+
+    from judgelab import config
+
+    for study in studies.STUDIES:
+        nb = nbformat.read(str(studies.notebook_path(study)), as_version=4)
+        cell = next(c for c in nb.cells if "parameters" in c.metadata.get("tags", []))
+        stores = [
+            node.value.value
+            for node in ast.parse(cell.source).body
+            if isinstance(node, ast.Assign)
+            and [getattr(t, "id", None) for t in node.targets] == ["store"]
+        ]
+        assert stores == [config.DEFAULT_STORE], study
+    assert studies.SHARED_DEFAULTS["store"] == config.DEFAULT_STORE
+
+
+SECRET = "sk-test-0123456789abcdef"
+
+
+def test_credential_names_and_redaction():
+    from judgelab.findings import (
+        REDACTED,
+        credential_values,
+        is_credential_name,
+        redact_credentials,
+    )
+
+    for name in (
+        "api_key",
+        "apiKey",
+        "x-api-key",
+        "OPENAI_API_KEY",
+        "access_token",
+        "client_secret",
+        "password",
+        "Authorization",
+    ):
+        assert is_credential_name(name), name
+    for name in ("max_tokens", "model", "keys_seen", "monkey", "judge_version", "top_logprobs"):
+        assert not is_credential_name(name), name
+    params = {
+        "judges": [{"model": "m", "api_key": SECRET, "max_tokens": 5}, "panel:demo"],
+        "router": {"model_list": [{"litellm_params": {"api_key": SECRET, "model": "x"}}]},
+        "extra": {"headers": {"Authorization": "Bearer " + SECRET}},
+        "unset": {"api_key": None},
+    }
+    red = redact_credentials(params)
+    assert SECRET not in json.dumps(red)
+    assert red["judges"][0] == {"model": "m", "api_key": REDACTED, "max_tokens": 5}
+    assert red["unset"] == {"api_key": None} and red["judges"][1] == "panel:demo"
+    assert params["judges"][0]["api_key"] == SECRET  # a copy: the calls keep their key
+    assert sorted(credential_values(params)) == sorted([SECRET, SECRET, "Bearer " + SECRET])
+
+
+def test_an_api_key_in_the_judges_parameter_is_never_written(toy_verdicts, tmp_path, monkeypatch):
+    from judgelab import run_record
+
+    monkeypatch.setenv("JUDGELAB_OUT", str(tmp_path))
+    monkeypatch.delenv(run_record.PARAMETERS_GIVEN_ENV, raising=False)
+    judges = [{"model": "judgelab-sim/aurora-mini", "api_key": SECRET}]
+    ctx = studies.prepare("toy", verdicts=str(toy_verdicts), judges=judges, n_boot=50)
+    assert ctx.identities["model"].tolist() == ["judgelab-sim/aurora-mini"]
+    rows = [finding("first_slot_share", 0.5, judge=ctx.verdicts["judge"].iloc[0], p_value=0.5)]
+    ctx.save_findings(findings_frame(rows))
+    for name in ("findings.json", "run_record.json", "run_summary.json"):
+        assert SECRET not in (tmp_path / name).read_text(), name
+    doc = json.loads((tmp_path / "findings.json").read_text())
+    assert doc["parameters"]["judges"] == [
+        {"model": "judgelab-sim/aurora-mini", "api_key": "<redacted>"}
+    ]
+    rec = run_record.read_run_record(tmp_path)
+    assert rec["parameters"]["given"]["judges"][0]["api_key"] == "<redacted>"
+
+
+def test_cli_run_writes_no_api_key_into_manifest_notebook_or_report(cli, toy_run, tmp_path):
+    store = toy_run.parent / "store.sqlite"
+    judges = "[{model: judgelab-sim/aurora-lite, api_key: " + SECRET + "}]"
+    out = tmp_path / "run"
+    res = cli("run", "toy", "-p", "verdicts", store, "-p", "judges", judges, "--out", out)
+    assert res.exit_code == 0, res.output
+    written = [
+        p for p in out.rglob("*") if p.is_file() and p.suffix in (".json", ".ipynb", ".html")
+    ]
+    assert {"manifest.json", "findings.json", "run_record.json", "toy.ipynb", "toy.html"} <= {
+        p.name for p in written
+    }
+    for p in written:
+        assert SECRET not in p.read_text(), p.name
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["parameters_given"]["judges"][0]["api_key"] == "<redacted>"
+    given = json.loads((out / "run_record.json").read_text())["parameters"]["given"]
+    assert given["judges"] == [{"model": "judgelab-sim/aurora-lite", "api_key": "<redacted>"}]

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import copy
 import hashlib
-import os
 import shutil
 import tempfile
 import time
@@ -32,9 +31,10 @@ from typing import Any
 
 import pandas as pd
 
+from judgelab import config
 from judgelab.data import DataError, Dataset
 
-ENV_DATA = "JUDGELAB_DATA"
+ENV_DATA = config.ENV_DATA
 USER_AGENT = "judgelab-dataset-loader (+https://github.com/; urllib)"
 DOWNLOAD_TIMEOUT_S = 60
 
@@ -77,8 +77,8 @@ class Reference:
 
 
 def default_cache_root() -> Path:
-    base = os.environ.get("XDG_CACHE_HOME")
-    return (Path(base) if base else Path.home() / ".cache") / "judgelab"
+    """The dataset download cache (:func:`judgelab.config.dataset_cache_dir`)."""
+    return config.dataset_cache_dir()
 
 
 def has_files(directory: Path, required: tuple[str, ...]) -> bool:
@@ -92,9 +92,8 @@ def candidates(spec: Spec, path=None, cache_dir=None) -> list[tuple[str, Path]]:
         p = Path(path).expanduser()
         out += [("path argument", p), ("path argument", p / spec.folder)]
         return out  # an explicit path is authoritative: never fall back silently
-    env = os.environ.get(ENV_DATA)
-    if env:
-        root = Path(env).expanduser()
+    root = config.data_env_dir()
+    if root is not None:
         out += [(f"${ENV_DATA}", root / spec.folder), (f"${ENV_DATA}", root)]
     root = Path(cache_dir).expanduser() if cache_dir is not None else default_cache_root()
     out.append(("cache", root / spec.name))

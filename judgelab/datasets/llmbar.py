@@ -41,12 +41,12 @@ Mapping into judgelab's tables:
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from judgelab import config
 from judgelab.data import VERDICT_COLUMNS, DataError, Dataset
 from judgelab.datasets import _base
 
@@ -117,9 +117,9 @@ def _votes_folder(directory: Path, given=True) -> Path | None:
         p = p.parent if p.is_file() else p
         return p if (p / VOTES_FILE).is_file() else None
     places = [directory.parent / VOTES_FOLDER]
-    env = os.environ.get(_base.ENV_DATA)
-    if env:
-        places.append(Path(env).expanduser() / VOTES_FOLDER)
+    env = config.data_env_dir()
+    if env is not None:
+        places.append(env / VOTES_FOLDER)
     places.append(_base.default_cache_root() / "mt_bench_human")
     return next((p.resolve() for p in places if (p / VOTES_FILE).is_file()), None)
 

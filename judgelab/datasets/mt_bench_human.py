@@ -25,12 +25,12 @@ No verdicts (the ``gpt4_pair`` split is not included).
 from __future__ import annotations
 
 import hashlib
-import os
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from judgelab import config
 from judgelab.data import DataError, Dataset
 from judgelab.datasets import _base
 
@@ -65,9 +65,9 @@ def find_companion(directory: Path) -> Path | None:
     """The Judging-the-Judges folder with the MT-Bench questions and answers, if present:
     beside this dataset's folder, under $JUDGELAB_DATA, or in the judgelab cache."""
     places = [directory.parent / COMPANION_FOLDER]
-    env = os.environ.get(_base.ENV_DATA)
-    if env:
-        places.append(Path(env).expanduser() / COMPANION_FOLDER)
+    env = config.data_env_dir()
+    if env is not None:
+        places.append(env / COMPANION_FOLDER)
     places.append(_base.default_cache_root() / "judging_the_judges")
     for p in places:
         if _base.has_files(p, COMPANION_FILES):

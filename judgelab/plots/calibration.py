@@ -8,6 +8,8 @@ import json
 import numpy as np
 import pandas as pd
 
+from judgelab.plots.labels import short_label as _short_label
+
 __all__ = [
     "short_label",
     "agreement_vs_ceiling",
@@ -17,17 +19,13 @@ __all__ = [
 ]
 
 
+#: Label of the audit's ensemble rows (no judge identity).
+ENSEMBLE_LABEL = "majority (ensemble)"
+
+
 def short_label(judge, all_judges=None) -> str:
-    """The model part of an identity string without the ``judgelab-sim/`` prefix (the full
-    identity when two identities share a model); ``None`` (the ensemble) -> ``majority``."""
-    if judge is None or (isinstance(judge, float) and np.isnan(judge)):
-        return "majority (ensemble)"
-    model = str(judge).split("|")[0]
-    if all_judges is not None:
-        models = [str(j).split("|")[0] for j in all_judges if isinstance(j, str)]
-        if models.count(model) > 1:
-            return str(judge)
-    return model.split("/", 1)[1] if model.startswith("judgelab-sim/") else model
+    """:func:`judgelab.plots.labels.short_label`; ``None`` (the ensemble) -> ``majority``."""
+    return _short_label(judge, all_judges, missing=ENSEMBLE_LABEL)
 
 
 def _overall(findings: pd.DataFrame, fid: str) -> pd.DataFrame:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from judgelab.stats.units import short_model
+from judgelab.plots.labels import short_label
 
 __all__ = ["agreement_heatmap", "within_vs_across", "ensemble_comparison"]
 
@@ -32,7 +32,7 @@ def agreement_heatmap(matrix: pd.DataFrame, families: list, title: str = "pairwi
     order = sorted(range(len(fam)), key=lambda i: (fam[i], str(matrix.index[i])))
     M = matrix.iloc[order, order]
     fam = [fam[i] for i in order]
-    labels = [short_model(j) for j in M.index]
+    labels = [short_label(j) for j in M.index]
     n = len(labels)
     fig, ax = plt.subplots(figsize=(0.6 * n + 2.6, 0.55 * n + 1.6))
     mask = np.eye(n, dtype=bool)

@@ -1,20 +1,25 @@
 """Display names and colours shared by the figures and the notebooks: one short label per
-judge identity and one colour per judge family."""
+judge identity (:func:`judgelab.identity.short_labels`) and one colour per judge family."""
 
 from __future__ import annotations
+
+import math
+
+from judgelab.identity import short_labels
 
 __all__ = ["short_label", "family_palette"]
 
 
-def short_label(judge: str, all_judges=None) -> str:
-    """The model part of an identity string (``model|backend|version``) when it is unique
-    among ``all_judges``, else the full identity; the ``judgelab-sim/`` prefix is dropped."""
-    model = str(judge).split("|")[0]
-    if all_judges is not None:
-        models = [str(j).split("|")[0] for j in all_judges]
-        if models.count(model) > 1:
-            return str(judge)
-    return model.split("/", 1)[1] if model.startswith("judgelab-sim/") else model
+def short_label(judge, all_judges=None, missing: str | None = None) -> str:
+    """The label :func:`judgelab.identity.short_labels` gives ``judge`` among ``all_judges``
+    (default: alone): its model without the ``judgelab-sim/`` prefix, or the full identity
+    string when two identities share the model. ``missing``: the label of a judge that is
+    None or nan (e.g. the calibration audit's ensemble rows); default ``str(judge)``."""
+    if missing is not None and (judge is None or (isinstance(judge, float) and math.isnan(judge))):
+        return missing
+    key = str(judge)
+    shown = [str(j) for j in all_judges if isinstance(j, str)] if all_judges is not None else []
+    return short_labels([*shown, key])[key]
 
 
 def family_palette(families) -> dict:

@@ -18,6 +18,7 @@ import yaml
 from judgelab import config
 from judgelab import studies as _studies
 from judgelab.config import REAL_STUDIES_DIR, real_data_dir
+from judgelab.findings import jsonable, redact_credentials
 from judgelab.report.execution import environ, run_study
 from judgelab.report.html import write_index
 from judgelab.report.results import RunResult, StudyError
@@ -35,7 +36,7 @@ __all__ = [
 # --------------------------------------------------------------------- demo
 def demo_check(log: Callable[[str], None] = print) -> dict:
     """Validate the demo data and say what was checked (what ``judgelab demo`` does before studies exist)."""
-    from judgelab import load_dataset
+    from judgelab.datasets import load_dataset
 
     d = load_dataset("demo")
     summary = d.validate()
@@ -119,7 +120,7 @@ def run_demo(
 
 def _judge_panel_on(store: str, pairs: pd.DataFrame, params: dict) -> dict:
     """Judge the demo panel on some of the demo pairs (a worker of :func:`_warm_store`)."""
-    from judgelab.data import load_dataset
+    from judgelab.datasets import load_dataset
 
     specs = _studies.panel_judges("panel:demo")
     _, summary = _studies._judge_now(
@@ -138,7 +139,7 @@ def _warm_store(store: Path, params: Mapping, jobs: int, log: Callable[[str], No
     import concurrent.futures as cf
     import multiprocessing
 
-    from judgelab.data import load_dataset
+    from judgelab.datasets import load_dataset
 
     merged = {**_studies.SHARED_DEFAULTS, **dict(params)}
     pairs = load_dataset("demo").pairs(
@@ -181,7 +182,7 @@ def _run_in_process(study: str, params: Mapping, sdir: Path, log: Callable[[str]
     """``judgelab run`` in a child process (studies share no process state: env, kernelspec)."""
     log(f"running {study} -> {sdir} (separate process)")
     with tempfile.NamedTemporaryFile("w", suffix=".yaml", delete=False) as fh:
-        yaml.safe_dump(_studies._jsonable(dict(params)), fh)
+        yaml.safe_dump(jsonable(dict(params)), fh)
         pfile = fh.name
     try:
         cmd = [
@@ -268,5 +269,5 @@ def _completed(sdir: Path, study: str, params: Mapping) -> bool:
     if not m.exists() or not (sdir / "findings.json").exists():
         return False
     man = json.loads(m.read_text())
-    given = _studies._jsonable(dict(params))
+    given = redact_credentials(jsonable(dict(params)))  # as the manifest records them
     return man.get("status") == "ok" and man.get("parameters_given") == given

@@ -6,11 +6,9 @@ from __future__ import annotations
 import contextlib
 import datetime as _dt
 import hashlib
-import importlib.metadata
 import json
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
@@ -18,8 +16,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from judgelab import config
+from judgelab import config, run_record
 from judgelab import studies as _studies
+from judgelab.findings import credential_values, jsonable, redact_credentials, scrub_text
 from judgelab.report.export import read_findings
 from judgelab.report.html import notebook_to_html
 from judgelab.report.parameters import effective_parameters, notebook_defaults
@@ -27,23 +26,8 @@ from judgelab.report.results import OUTPUT_FILES, CellError, RunResult, StudyErr
 
 __all__ = ["Kernel", "temporary_kernel", "environ", "run_study", "PACKAGES"]
 
-PACKAGES = (
-    "judgelab",
-    "pandas",
-    "numpy",
-    "scipy",
-    "statsmodels",
-    "krippendorff",
-    "seaborn",
-    "matplotlib",
-    "litellm",
-    "papermill",
-    "nbconvert",
-    "nbformat",
-    "ipykernel",
-    "jupyter_client",
-    "pyarrow",
-)
+#: Packages whose versions the manifest records (:data:`judgelab.run_record.PACKAGES`).
+PACKAGES = run_record.PACKAGES
 
 
 # ------------------------------------------------------------------- kernel
@@ -102,48 +86,11 @@ def environ(**values):
                 os.environ[k] = v
 
 
-def _package_versions() -> dict[str, str | None]:
-    out: dict[str, str | None] = {"python": sys.version.split()[0]}
-    for pkg in PACKAGES:
-        try:
-            out[pkg] = importlib.metadata.version(pkg)
-        except importlib.metadata.PackageNotFoundError:
-            out[pkg] = None
-    return out
-
-
 def _git_revision() -> dict | None:
-    """HEAD of the checkout judgelab runs from (None outside a git checkout or without git)."""
-    root = config.CHECKOUT_DIR
-    if not (root / ".git").exists():
-        return None
-    try:
-        rev = subprocess.run(
-            ["git", "-C", str(root), "rev-parse", "HEAD"],
-            capture_output=True,
-            text=True,
-            timeout=10,
-        )
-        if rev.returncode != 0:
-            return None
-        dirty = subprocess.run(
-            # --no-optional-locks: a manifest must not touch the checkout's index
-            [
-                "git",
-                "--no-optional-locks",
-                "-C",
-                str(root),
-                "status",
-                "--porcelain",
-                "--untracked-files=no",
-            ],
-            capture_output=True,
-            text=True,
-            timeout=10,
-        )
-        return {"revision": rev.stdout.strip(), "dirty": bool(dirty.stdout.strip())}
-    except (OSError, subprocess.SubprocessError):
-        return None
+    """HEAD of the checkout judgelab runs from and whether tracked files changed
+    (:func:`judgelab.run_record.code_revision`); None outside a git checkout or without git."""
+    rev = run_record.code_revision()
+    return None if rev is None else {"revision": rev["commit"], "dirty": rev["dirty"]}
 
 
 def _prepare_out_dir(out: Path, study: str, resume: bool, force: bool) -> None:
@@ -195,10 +142,12 @@ def run_study(
     started = _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")
     if log:
         log(f"running {study} -> {out_dir}")
-    with temporary_kernel() as kernel, environ(**config.kernel_environment(out_dir)):
+    # the kernel's run record lists the parameters this caller gave, not the notebook's defaults
+    given = {run_record.PARAMETERS_GIVEN_ENV: json.dumps(redact_credentials(jsonable(params)))}
+    with temporary_kernel() as kernel, environ(**config.kernel_environment(out_dir), **given):
         error = _execute(study, nb_in, nb_out, passed, kernel, out_dir, start_timeout)
     seconds = time.perf_counter() - t0
-    _restore_kernelspec(nb_in, nb_out)
+    _restore_kernelspec(nb_in, nb_out, secrets=credential_values(jsonable(params)))
     html = None
     with contextlib.suppress(Exception):
         html = notebook_to_html(nb_out, html_out, show_code=show_code)
@@ -289,9 +238,9 @@ def _write_manifest(
         "error": str(error) if error else None,
         "started_at": run["started_at"],
         "seconds": round(run["seconds"], 2),
-        "command": sys.argv,
-        "parameters": _studies._jsonable(effective),
-        "parameters_given": _studies._jsonable(params),
+        "command": [scrub_text(a, credential_values(jsonable(params))) for a in sys.argv],
+        "parameters": redact_credentials(jsonable(effective)),
+        "parameters_given": redact_credentials(jsonable(params)),
         "notebook": str(nb_in),
         "notebook_sha256": hashlib.sha256(Path(nb_in).read_bytes()).hexdigest(),
         "outputs": {
@@ -302,7 +251,7 @@ def _write_manifest(
             if (out_dir / "figures").is_dir()
             else [],
         },
-        "packages": _package_versions(),
+        "packages": run_record.package_versions(),
         "git": _git_revision(),
         "data": doc["data"] if doc else _data_identity(effective.get("dataset")),
         "judges": doc["judges"] if doc else None,
@@ -316,10 +265,12 @@ def _write_manifest(
     return mpath
 
 
-def _restore_kernelspec(nb_in: Path, nb_out: Path) -> None:
+def _restore_kernelspec(nb_in: Path, nb_out: Path, secrets=()) -> None:
     """Give the executed notebook the source notebook's kernelspec back: the temporary
     ``judgelab-<hash>`` kernel no longer exists when someone opens the notebook later (the
-    manifest records the kernel that ran it)."""
+    manifest records the kernel that ran it). ``secrets`` (credentials given in the
+    parameters, e.g. an ``api_key`` in a ``judges`` mapping) are replaced in every cell, the
+    injected parameters first, so neither the notebook nor its HTML report holds them."""
     import nbformat
 
     if not nb_out.exists():
@@ -332,12 +283,15 @@ def _restore_kernelspec(nb_in: Path, nb_out: Path) -> None:
         "language": "python",
     }
     out.metadata["kernelspec"] = spec
-    nbformat.write(out, str(nb_out))
+    text = nbformat.writes(out)
+    if secrets:
+        text = scrub_text(text, secrets)
+    Path(nb_out).write_text(text if text.endswith("\n") else text + "\n", encoding="utf-8")
 
 
 def _data_identity(dataset) -> dict | None:
     try:
-        from judgelab import load_dataset
+        from judgelab.datasets import load_dataset
 
         d = load_dataset(dataset)
         return {"name": d.name, "sha256": d.sha256}

@@ -133,7 +133,7 @@ def _tex(s) -> str:
 
 
 def _latex_table(doc: dict, f: pd.DataFrame) -> str:
-    from judgelab.studies import _estimate_text, _p_text, _slice_text
+    from judgelab.findings import _estimate_text, _p_text, _slice_text
 
     judges = doc.get("judges") or []
     models = [j.get("model") for j in judges]

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from judgelab import studies as _studies
+from judgelab.findings import FINDINGS_TABLE_CLASS
 from judgelab.report.export import findings_frame, read_findings
 from judgelab.report.results import RunResult, StudyError
 
@@ -60,7 +60,7 @@ class _ReportDom(HTMLParser):
         a = dict(attrs)
         if tag == "img":
             self.images += 1
-        elif tag == "table" and _studies.FINDINGS_TABLE_CLASS in (a.get("class") or "").split():
+        elif tag == "table" and FINDINGS_TABLE_CLASS in (a.get("class") or "").split():
             self._in_table, self.tables = True, self.tables + 1
         elif tag == "tbody" and self._in_table:
             self._in_body = True
@@ -126,7 +126,7 @@ def _headline(doc: dict, max_primary: int = 12, min_rows: int = 5) -> pd.DataFra
 
 def write_index(out_dir: Path, results: Mapping[str, RunResult | Exception]) -> Path:
     """``index.html``: each study's report link, status and headline findings (primary first)."""
-    from judgelab.studies import FindingsTable
+    from judgelab.findings import FindingsTable
 
     parts = [
         "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>judgelab demo</title>",

@@ -10,6 +10,7 @@ from typing import Any
 
 import yaml
 
+from judgelab import config
 from judgelab import studies as _studies
 from judgelab.report.results import StudyError
 
@@ -82,13 +83,13 @@ def notebook_defaults(spec: Mapping[str, Mapping]) -> dict:
 
 def effective_parameters(study: str, params: Mapping, cwd: Path | None = None) -> tuple[dict, dict]:
     """(parameters passed to papermill, notebook spec). Checks names; makes ``store`` absolute
-    (default ``runs/verdicts.sqlite`` under the current directory) and a relative
+    (default :data:`judgelab.config.DEFAULT_STORE` under the current directory) and a relative
     ``verdicts`` / ``dataset`` path absolute, since the notebook runs in the output directory."""
     spec = check_parameters(study, params)
     cwd = Path(cwd or os.getcwd())
     p = dict(params)
     if "store" in spec:
-        store = p.get("store") or _studies.SHARED_DEFAULTS["store"]
+        store = p.get("store") or config.DEFAULT_STORE
         p["store"] = str((cwd / Path(store).expanduser()).resolve())
     for key in ("verdicts", "dataset"):
         v = p.get(key)

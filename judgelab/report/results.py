@@ -35,7 +35,7 @@ class CellError(StudyError):
 
 
 # ------------------------------------------------------------------ running
-OUTPUT_FILES = ("findings.json", "manifest.json", "run_summary.json")
+OUTPUT_FILES = ("findings.json", "manifest.json", "run_summary.json", "run_record.json")
 
 
 @dataclass

@@ -388,7 +388,7 @@ def load_only(ds_dir: str, vfile: str) -> None:
     """What ``studies.prepare`` does before any statistic, timed by phase (JSON on stdout)."""
     import warnings
 
-    from judgelab.data import load_dataset
+    from judgelab.datasets import load_dataset
     from judgelab.studies import check_identities, load_verdicts
 
     phases = {}

@@ -52,7 +52,6 @@ __all__ = [
     "REQUIRED_COLUMNS",
     "VERDICT_COLUMNS",
     "identity_string",
-    "load_dataset",
     "read_table",
     "demo_data_dir",
 ]
@@ -547,14 +546,3 @@ def load_dataset_dir(directory: str | Path) -> Dataset:
         sha256=_sha256_of_files(files),
         **tables,
     )
-
-
-def load_dataset(name_or_path, **kwargs) -> Dataset:
-    """Kept for importers not yet moved: :func:`judgelab.datasets.load_dataset` resolves names.
-
-    (The name resolver sits above the dataset readers, which sit above this module; this
-    delegate is the last import of ``judgelab.datasets`` from here and goes once every importer
-    uses the new path.)"""
-    from judgelab.datasets import load_dataset as resolve
-
-    return resolve(name_or_path, **kwargs)

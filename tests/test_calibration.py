@@ -15,7 +15,8 @@ from hypothesis import strategies as st
 from scipy import stats as sstats
 from sklearn.metrics import accuracy_score, cohen_kappa_score, f1_score
 
-from judgelab.data import DataError, Dataset, load_dataset
+from judgelab.data import DataError, Dataset
+from judgelab.datasets import load_dataset
 from judgelab.stats import agreement as agr
 from judgelab.stats import calibration as cal
 from judgelab.stats.calibration._common import Resampling

@@ -24,11 +24,7 @@ CONTRACTS = {
 
 #: Contracts broken on main when they were written, with the branch that mends them. Strict:
 #: once mended the test fails as XPASS, and the entry is removed.
-BROKEN_ON_MAIN = {
-    "layers": "data imports datasets (data.load_dataset delegates to the registry) and "
-    "comparison imports studies",
-    "data-below-datasets": "data imports datasets to load registered datasets (branch simrun)",
-}
+BROKEN_ON_MAIN: dict[str, str] = {}
 
 
 def _contract_params():

@@ -75,7 +75,7 @@ def run(
     Parameters: -p NAME VALUE (repeatable; VALUE is read as YAML, so 120, [a, b] and
     {model: x} give a number, a list and a mapping), after --params FILE.yaml.
     """
-    from judgelab import report
+    from judgelab import preflight, report
 
     try:
         pairs = parse_p_options(ctx.args)
@@ -83,10 +83,14 @@ def run(
         if dry_run or values.get("dry_run") is True:  # -p dry_run true means the same: plan only
             _dry_run(study, values)
             return
+        passed, spec = report.effective_parameters(study, values)
+        # before the kernel starts: judges that cannot be called stop the run here, with the
+        # provider's message on the terminal
+        preflight.preflight_study(study, {**report.notebook_defaults(spec), **passed}, typer.echo)
         report.run_study(
             study, values, out, resume=resume, force=force, show_code=show_code, log=typer.echo
         )
-    except report.StudyError as exc:
+    except (report.StudyError, preflight.PreflightError) as exc:
         _fail(str(exc))
 
 
@@ -114,16 +118,23 @@ def _dry_run(study: str, values: dict):
     cost. Calls a notebook adds later with ``ctx.call`` are not counted."""
     import json
 
-    from judgelab import report, studies
+    from judgelab import preflight, report, studies
 
     passed, spec = report.effective_parameters(study, values)
     passed = {**report.notebook_defaults(spec), **passed, "dry_run": True}
     try:
-        ctx = studies.prepare(study, **passed)
+        with preflight.planned() as plans:
+            ctx = studies.prepare(study, **passed)
     except Exception as exc:  # a plan that cannot be made is an error of the inputs
         raise report.StudyError(f"dry run of {study}: {type(exc).__name__}: {exc}") from exc
     typer.echo(f"dry run of {study} (nothing executed, nothing paid):")
     typer.echo(json.dumps(ctx.run_summary, indent=2))
+    judges = list({id(j): j for plan in plans for j in plan.judges}.values())
+    for warning in preflight.price_warnings(judges):
+        typer.echo(f"warning: {warning}", err=True)
+    problems = preflight.judge_problems(judges)
+    if problems:
+        raise report.StudyError("the judges cannot be called:\n  " + "\n  ".join(problems))
 
 
 @app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})

@@ -6,6 +6,7 @@ read back with their accounting (:class:`RunSummary`)."""
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import json
 import threading
 import time
@@ -19,7 +20,7 @@ from typing import Any
 import pandas as pd
 
 from judgelab.judges import Judge, endpoint_of
-from judgelab.llm import LLMClient, expected_cost
+from judgelab.llm import CallResult, LLMClient, expected_cost
 from judgelab.store import FRAME_COLUMNS, VerdictStore, context_key
 
 DEFAULT_STORE = "runs/verdicts.sqlite"
@@ -71,6 +72,76 @@ class RunSummary(dict):
         if self.get("not_sent_budget"):
             text += f"; STOPPED by max_cost_usd={self['max_cost_usd']}: {self['not_sent_budget']} calls not sent"
         return text
+
+
+# ------------------------------------------------------------------ plans
+@dataclass
+class Plan:
+    """What a dry run would send: its judges, the first task of every call still to send
+    (in task order) and the store, handed to :data:`PLAN_OBSERVER` (pre-flight checks)."""
+
+    protocol: str
+    judges: list[Judge]
+    pending: list[_Task]
+    store: VerdictStore | str | Path | None
+    client: LLMClient
+    summary: dict
+
+
+#: While set to a list, every dry run appends its :class:`Plan` to it (judgelab.preflight
+#: plans a study this way in the CLI process, before the kernel starts).
+PLAN_OBSERVER: contextvars.ContextVar[list | None] = contextvars.ContextVar(
+    "judgelab_plan_observer", default=None
+)
+
+
+def probe_first_calls(plan: Plan) -> list[tuple[Judge, CallResult | None]]:
+    """Send each judge's first pending call of ``plan`` alone and without retries, one judge
+    after the other, and record it in the store (done: later runs reuse it; failed: retried
+    later). Stops at the first failure. Returns (judge, result) pairs; result None when the
+    call cannot be sent within the plan's budget."""
+    firsts: dict[int, _Task] = {}
+    for t in plan.pending:
+        firsts.setdefault(t.judge, t)
+
+    async def go():
+        out = []
+        st = _as_store(plan.store)
+        try:
+            for ji, t in sorted(firsts.items()):
+                judge = plan.judges[ji]
+                reserved = plan.client.reserve(judge, t.messages)
+                if reserved is None:
+                    out.append((judge, None))
+                    break
+                prev = await asyncio.wrap_future(
+                    st.claim(
+                        t.address,
+                        judge.model,
+                        t.route,
+                        judge.default_backend(),
+                        t.sample,
+                        t.request,
+                    )
+                )
+                if prev == "done":
+                    plan.client.settle(reserved, None)
+                    continue
+                res = await plan.client.call(judge, t.messages, t.sample, retries=0)
+                plan.client.settle(reserved, res.cost_usd)
+                await asyncio.wrap_future(
+                    st.finish(t.address, res.status, res.store_fields(plan.protocol, judge))
+                )
+                out.append((judge, res))
+                if res.status != "done":
+                    break
+        finally:
+            st.flush()
+            if not isinstance(plan.store, VerdictStore):
+                st.close()
+        return out
+
+    return _run_sync(go)
 
 
 # --------------------------------------------------------------- helpers
@@ -329,6 +400,9 @@ def _plan_and_run(
             verdicts=len(tasks),
             wall_s=time.perf_counter() - t_start,
         )
+        observer = PLAN_OBSERVER.get()
+        if observer is not None:
+            observer.append(Plan(protocol, judges, todo, store, client, summary))
         if verbose:
             print(summary.line())
         df = pd.DataFrame(columns=FRAME_COLUMNS)

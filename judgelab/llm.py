@@ -511,6 +511,9 @@ class LLMClient:
     rate_limits : ``{provider: {"rpm": .., "tpm": ..}}``; judges' ``rpm`` / ``tpm`` add to it
         (the smaller limit wins), shared by every judge of the provider.
     max_cost_usd : budget for the calls this client sends.
+    max_consecutive_failures : a judge stops (its remaining calls are not sent) after this
+        many failed calls in a row, in completion order, with the same class, status and
+        normalised message (:attr:`CallResult.failure_key`); 0 or None never stops.
     seed : seed of the jitter generator.
     """
 
@@ -525,6 +528,7 @@ class LLMClient:
         rate_limits: dict[str, dict] | None = None,
         max_cost_usd: float | None = None,
         seed: int = 0,
+        max_consecutive_failures: int | None = 5,
     ):
         if concurrency < 1:
             raise ValueError("concurrency must be >= 1")
@@ -536,6 +540,7 @@ class LLMClient:
         self.retry_after_max = float(retry_after_max)
         self.rate_limits = {k: dict(v) for k, v in (rate_limits or {}).items()}
         self.max_cost_usd = max_cost_usd
+        self.max_consecutive_failures = int(max_consecutive_failures or 0)
         self.spent_usd = 0.0
         self.reserved_usd = 0.0
         self.budget_refused = 0

@@ -1,6 +1,6 @@
 """Pre-flight checks: a study that cannot call its judges stops before any call is sent.
 
-``judgelab run`` calls :func:`preflight_study` in its own process before the notebook's
+``judgelab run`` runs these checks in its own process before the notebook's
 kernel starts; per judge (each Router deployment counts as one; judges served by a
 registered :class:`judgelab.judges.Endpoint`, such as the simulated panel, need none of it):
 
@@ -12,8 +12,9 @@ b. the credentials: a judge with a non-default ``api_base`` and no ``api_key`` i
    ``litellm.validate_environment(model, api_base=...)`` with empty variables counted as
    missing (litellm counts them as set), checked after (a) because it reports unknown
    providers as fine;
-c. the study is planned as a dry run in this process and each judge's first pending call
-   is sent alone, without retries (recorded in the store: the run reuses it).
+c. the study is planned as a dry run in this process (:func:`planned`) and each judge's
+   first pending call is sent alone, without retries (:func:`probe`; recorded in the
+   store: the run reuses it).
 
 A failure at any step raises :class:`PreflightError` with every problem found at that step,
 the provider's message redacted. :func:`check_judges` runs (a) and (b) alone, for
@@ -25,7 +26,6 @@ from __future__ import annotations
 
 import contextlib
 import difflib
-import io
 import os
 from collections.abc import Iterator, Mapping
 
@@ -43,7 +43,7 @@ __all__ = [
     "price_warnings",
     "planned",
     "probe",
-    "preflight_study",
+    "needs_preflight",
 ]
 
 
@@ -207,23 +207,7 @@ def probe(plans: list) -> int:
     return sent
 
 
-def _calls_judges(params: Mapping) -> bool:
-    return (params.get("verdicts") or "call") == "call"
-
-
-def preflight_study(study: str, params: Mapping, log=print) -> None:
-    """Steps (a), (b) and (c) for a study run with the effective ``params`` (the notebook's
-    defaults and the given values), in this process. Raises :class:`PreflightError`."""
-    if not _calls_judges(params):
-        return
-    from judgelab import studies
-
-    judges = studies.resolve_judges(params.get("judges"))
-    if not any(routes(j) for j in judges):
-        return  # every judge is served by a registered endpoint (e.g. the simulated panel)
-    check_judges(judges)
-    with planned() as plans, contextlib.redirect_stdout(io.StringIO()):
-        studies.prepare(study, **{**params, "dry_run": True})
-    sent = probe(plans)
-    if log and sent:
-        log(f"pre-flight: the first call of each judge answered ({sent} sent)")
+def needs_preflight(judges: list[Judge]) -> bool:
+    """True when some judge is called through litellm's providers (not a registered endpoint
+    such as the simulated panel, which needs no check)."""
+    return any(routes(j) for j in judges)

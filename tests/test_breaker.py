@@ -105,3 +105,27 @@ def test_a_budget_stop_reads_like_a_breaker_stop(fake_openai, tmp_path):
         r"\(\$0\.\d{4} of \$1\.0000\)",
         line,
     ), line
+
+
+def test_a_judge_without_a_parsed_verdict_is_named_with_its_errors(fake_openai, tmp_path):
+    from judgelab.verdict_checks import NoParsedVerdictsError, require_parsed_verdicts
+
+    fake_openai.responder = lambda body, n: (
+        {"status": 404, "error": f"model gone (req_{n:012x})"}
+        if body["model"] == "bad"
+        else default_responder(body, n)
+    )
+    judges = [_judge(fake_openai, "openai/good"), _judge(fake_openai, "openai/bad")]
+    df = judge_pairwise(
+        tiny_dataset(1, 3), judges, store=tmp_path / "s.sqlite", **FAST, max_consecutive_failures=0
+    )
+    require_parsed_verdicts(df[df["model"] == "openai/good"])
+    with pytest.raises(NoParsedVerdictsError) as err:
+        require_parsed_verdicts(df)
+    text = str(err.value)
+    assert re.search(r"no parsed verdicts for openai/bad\|openai:\S+\|bad-\w+: NotFoundError", text)
+    assert "model gone" in text and "(6)" in text and "openai/good" not in text
+    # stored verdicts without an error column: the rows are counted all the same
+    stored = df.drop(columns=["error"]).assign(parse_ok=False)
+    with pytest.raises(NoParsedVerdictsError, match=r"parse_ok false \(no error recorded\) \(6\)"):
+        require_parsed_verdicts(stored)

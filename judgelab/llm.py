@@ -64,6 +64,8 @@ __all__ = [
     "env_key_guard",
     "credential_guard",
     "is_default_api_base",
+    "resolve_api_key",
+    "ENV_KEY_PREFIX",
 ]
 
 log = logging.getLogger("judgelab.llm")
@@ -469,9 +471,27 @@ def is_default_api_base(model: str, api_base: str | None) -> bool:
     return api_base.rstrip("/") in {str(d).rstrip("/") for d in defaults if d}
 
 
+#: An api_key of this form names the environment variable holding the key (litellm's own
+#: convention for Router deployments), so that parameters, notebooks and manifests never
+#: hold the key itself.
+ENV_KEY_PREFIX = "os.environ/"
+
+
+def resolve_api_key(api_key: str | None) -> str | None:
+    """The key to send: ``api_key`` itself, or the value of the variable an
+    ``os.environ/NAME`` reference names (None when unset or empty)."""
+    if isinstance(api_key, str) and api_key.startswith(ENV_KEY_PREFIX):
+        return os.environ.get(api_key[len(ENV_KEY_PREFIX) :]) or None
+    return api_key
+
+
 def env_key_guard(model: str, api_base: str | None, api_key: str | None) -> str | None:
     """Why a call may not be sent, or None: a model with a non-default ``api_base`` and no
     ``api_key`` would get the provider's environment key sent to that server."""
+    if isinstance(api_key, str) and api_key.startswith(ENV_KEY_PREFIX):
+        if resolve_api_key(api_key):
+            return None
+        return f"{model}: api_key {api_key} names a variable that is not set or empty"
     if api_key or is_default_api_base(model, api_base):
         return None
     return (
@@ -658,14 +678,15 @@ class LLMClient:
         endpoint = endpoint_of(judge)
         if endpoint is not None and endpoint.request_kwargs is not None:
             kwargs.update(endpoint.request_kwargs(judge, sample) or {})
-        register_secret(judge.api_key)
+        api_key = resolve_api_key(judge.api_key)
+        register_secret(api_key)
         router = _router_obj(judge)
         if router is None:
             kwargs.update(num_retries=0, max_retries=0)
             if judge.api_base:
                 kwargs["api_base"] = judge.api_base
-            if judge.api_key:
-                kwargs["api_key"] = judge.api_key
+            if api_key:
+                kwargs["api_key"] = api_key
         schedule = self._schedule(judge)
         tokens = (
             (estimate_prompt_tokens(messages) // 4 + judge.max_tokens)
@@ -738,7 +759,7 @@ class LLMClient:
         return CallResult(
             status="failed",
             backend=judge.default_backend(),
-            error=error_text(last_err, [judge.api_key]),
+            error=error_text(last_err, [api_key]),
             attempts=attempts,
             error_kind=cls.kind,
             error_status=cls.status,

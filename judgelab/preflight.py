@@ -31,7 +31,16 @@ from collections.abc import Iterator, Mapping
 
 from judgelab import config
 from judgelab.judges import Judge, endpoint_of
-from judgelab.llm import _lit, env_key_guard, error_text, is_priced, redact
+from judgelab.llm import (
+    ENV_KEY_PREFIX,
+    _lit,
+    env_key_guard,
+    error_text,
+    is_priced,
+    redact,
+    register_secret,
+    resolve_api_key,
+)
 
 __all__ = [
     "PreflightError",
@@ -44,6 +53,8 @@ __all__ = [
     "planned",
     "probe",
     "needs_preflight",
+    "keys_to_environment",
+    "KEY_VARIABLE",
 ]
 
 
@@ -115,10 +126,8 @@ def environment_problem(
     model: str, api_base: str | None = None, api_key: str | None = None
 ) -> str | None:
     """Step (b): the key a call would lack (after :func:`provider_problem` found none)."""
-    if api_key:
-        return None
     guard = env_key_guard(model, api_base, api_key)
-    if guard:
+    if guard or api_key:
         return guard
     with _empty_credentials_unset():
         found = _lit().validate_environment(model, api_base=api_base)
@@ -202,7 +211,7 @@ def probe(plans: list) -> int:
             if result.status != "done":
                 raise PreflightError(
                     f"the first call of {judge.model} failed (sent alone, not retried; nothing "
-                    f"else was sent): {redact(result.error, [judge.api_key])}"
+                    f"else was sent): {redact(result.error, [resolve_api_key(judge.api_key)])}"
                 )
     return sent
 
@@ -211,3 +220,39 @@ def needs_preflight(judges: list[Judge]) -> bool:
     """True when some judge is called through litellm's providers (not a registered endpoint
     such as the simulated panel, which needs no check)."""
     return any(routes(j) for j in judges)
+
+
+#: The variables :func:`keys_to_environment` moves inline keys to (``<n>``: their order).
+KEY_VARIABLE = "JUDGELAB_JUDGE_KEY_{n}"
+
+
+def keys_to_environment(judges):
+    """``judges`` (the parameter: mappings, lists, model strings) with every inline
+    ``api_key`` (also a Router deployment's) replaced by ``os.environ/JUDGELAB_JUDGE_KEY_<n>``
+    and that variable set in this process, which the notebook's kernel inherits: the
+    parameters recorded in the notebook, findings.json and manifest.json never hold a key.
+    ``api_key: none`` and ``os.environ/`` references stay as they are."""
+    counter = iter(range(10_000))
+
+    def move(key):
+        if not isinstance(key, str) or key.startswith(ENV_KEY_PREFIX) or key == "none":
+            return key
+        name = KEY_VARIABLE.format(n=next(counter))
+        os.environ[name] = key
+        register_secret(key)
+        return ENV_KEY_PREFIX + name
+
+    def walk(spec):
+        if isinstance(spec, list):
+            return [walk(x) for x in spec]
+        if not isinstance(spec, Mapping):
+            return spec
+        out = {
+            k: walk(v) if k in ("router", "model_list", "litellm_params") else v
+            for k, v in spec.items()
+        }
+        if "api_key" in out:
+            out["api_key"] = move(out["api_key"])
+        return out
+
+    return walk(judges)

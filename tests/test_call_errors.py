@@ -132,3 +132,11 @@ def test_classification_and_signature():
     assert failure_signature("NotFoundError: req_0a1b2c3d4e5f6a7b9 at 12:01") == failure_signature(
         "NotFoundError: req_99aa88bb77cc66dd5 at 13:44"
     )
+
+
+def test_an_environment_reference_sends_the_variables_value(monkeypatch, fake_openai, tmp_path):
+    monkeypatch.setenv("MY_SERVER_KEY", "sk-server-0123456789")
+    judge = Judge("openai/x", api_base=fake_openai.base_url, api_key="os.environ/MY_SERVER_KEY")
+    df, calls = _one_call(judge, tmp_path / "s.sqlite")
+    assert calls["status"].tolist() == ["done"]
+    assert fake_openai.requests[0]["authorization"] == "Bearer sk-server-0123456789"

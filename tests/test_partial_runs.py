@@ -20,7 +20,8 @@ def test_a_judge_stopped_by_the_breaker_makes_a_partial_run(cli, fake_openai, tm
     fake_openai.responder = lambda body, n: (
         default_responder(body, n) if n == 0 else {"status": 404, "error": "model gone"}
     )
-    judge = f"{{model: openai/x, api_base: '{fake_openai.base_url}', api_key: k}}"
+    canary = "sk-inline-canary-5e1f0a9b7c3d"  # given inline: must reach no file
+    judge = f"{{model: openai/x, api_base: '{fake_openai.base_url}', api_key: {canary}}}"
     args = ("run", "toy", "-p", "verdicts", "call", "-p", "judges", judge, "-p", "n_pairs", "10")
     store, out = tmp_path / "s.sqlite", tmp_path / "toy"
     res = cli(*args, "-p", "store", store, "--out", out)
@@ -41,6 +42,13 @@ def test_a_judge_stopped_by_the_breaker_makes_a_partial_run(cli, fake_openai, tm
         and html.index("data-where='conclusions'") < table.start()
     )
     assert report_counts(html)["findings_tables"] == 1
+    # the key was sent (by the pre-flight and by the kernel) but is in no output
+    assert {r["authorization"] for r in fake_openai.requests} == {f"Bearer {canary}"}
+    assert canary not in res.output and canary not in store.read_bytes().decode("latin-1")
+    for f in out.rglob("*"):
+        if f.is_file():
+            assert canary not in f.read_bytes().decode("latin-1"), f
+    assert "os.environ/JUDGELAB_JUDGE_KEY_0" in json.dumps(manifest["parameters_given"])
     # accepted with --allow-partial (the rerun's pre-flight call answers, then the judge fails
     # again: partial again)
     fake_openai.responder = lambda body, n: (

@@ -187,3 +187,40 @@ def test_dry_run_warns_about_an_unpriced_model(cli, fake_openai, tmp_path):
         in res.output
     )
     assert fake_openai.requests == []
+
+
+def test_inline_keys_move_to_the_environment(monkeypatch):
+    from judgelab.preflight import keys_to_environment
+
+    judges = [
+        "openai/gpt-4o",
+        {"model": "openai/x", "api_base": "http://h/v1", "api_key": "sk-one-0123456789"},
+        {"model": "openai/y", "api_base": "http://h/v1", "api_key": "none"},
+        {
+            "model": "g",
+            "router": {
+                "model_list": [
+                    {"model_name": "g", "litellm_params": {"model": "openai/z", "api_key": "k2"}}
+                ]
+            },
+        },
+    ]
+    for n in range(2):
+        monkeypatch.delenv(f"JUDGELAB_JUDGE_KEY_{n}", raising=False)
+    moved = keys_to_environment(judges)
+    assert moved[0] == "openai/gpt-4o" and moved[2]["api_key"] == "none"
+    assert moved[1]["api_key"] == "os.environ/JUDGELAB_JUDGE_KEY_0"
+    lp = moved[3]["router"]["model_list"][0]["litellm_params"]
+    assert lp == {"model": "openai/z", "api_key": "os.environ/JUDGELAB_JUDGE_KEY_1"}
+    import os
+
+    assert os.environ["JUDGELAB_JUDGE_KEY_0"] == "sk-one-0123456789"
+    assert (
+        judge_problems([Judge("openai/x", api_base="http://h/v1", api_key=moved[1]["api_key"])])
+        == []
+    )
+    monkeypatch.delenv("JUDGELAB_JUDGE_KEY_0")
+    [problem] = judge_problems(
+        [Judge("openai/x", api_base="http://h/v1", api_key=moved[1]["api_key"])]
+    )
+    assert "names a variable that is not set" in problem

@@ -45,8 +45,12 @@ def require_parsed_verdicts(verdicts: pd.DataFrame) -> None:
     """Raise :class:`NoParsedVerdictsError` naming every judge of ``verdicts`` with no
     parsed verdict: ``no parsed verdicts for <judge>: <message> (<count>); ...``.
 
-    An empty selection passes (the study reports it as not estimable)."""
-    if verdicts.empty or "parse_ok" not in verdicts.columns:
+    An empty selection is refused too (e.g. every call stopped by ``max_cost_usd``)."""
+    if verdicts.empty:
+        raise NoParsedVerdictsError(
+            "verdicts", None, "no verdicts to analyse: no call was answered or none selected"
+        )
+    if "parse_ok" not in verdicts.columns:
         return
     parsed = verdicts["parse_ok"].fillna(False).astype(bool)
     labels = _judge_labels(verdicts)

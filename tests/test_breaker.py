@@ -129,3 +129,5 @@ def test_a_judge_without_a_parsed_verdict_is_named_with_its_errors(fake_openai, 
     stored = df.drop(columns=["error"]).assign(parse_ok=False)
     with pytest.raises(NoParsedVerdictsError, match=r"parse_ok false \(no error recorded\) \(6\)"):
         require_parsed_verdicts(stored)
+    with pytest.raises(NoParsedVerdictsError, match="no verdicts to analyse"):
+        require_parsed_verdicts(df.iloc[:0])

@@ -224,3 +224,41 @@ def test_inline_keys_move_to_the_environment(monkeypatch):
         [Judge("openai/x", api_base="http://h/v1", api_key=moved[1]["api_key"])]
     )
     assert "names a variable that is not set" in problem
+
+
+def test_the_command_with_a_missing_key_sends_nothing(tmp_path):
+    # the one end-to-end run of the installed command: exit code, message on stderr, no store
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OPENAI_")}
+    store = tmp_path / "s.sqlite"
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "judgelab",
+            "run",
+            "position_bias",
+            "-p",
+            "judges",
+            "openai/gpt-4o-mini",
+            "-p",
+            "n_pairs",
+            "5",
+            "-p",
+            "store",
+            str(store),
+            "--out",
+            str(tmp_path / "o"),
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=600,
+        cwd=tmp_path,
+    )
+    assert proc.returncode == 1, proc.stderr
+    assert "OPENAI_API_KEY" in proc.stderr and "Traceback" not in proc.stderr + proc.stdout
+    assert not store.exists() and not (tmp_path / "o").exists()

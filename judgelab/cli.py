@@ -23,6 +23,10 @@ app = typer.Typer(
 )
 
 
+#: Exit code of a run that did not send every call (without --allow-partial).
+PARTIAL_EXIT_CODE = 3
+
+
 def _fail(message: str, code: int = 1):
     typer.echo(f"error: {message}", err=True)
     raise typer.Exit(code)
@@ -56,25 +60,66 @@ def run(
         False, "--force", help="replace the report in an existing output directory"
     ),
     show_code: bool = typer.Option(False, "--show-code", help="show code cells in the HTML report"),
+    allow_partial: bool = typer.Option(
+        False,
+        "--allow-partial",
+        help="exit 0 when calls were not sent (max_cost_usd reached, or a judge stopped after "
+        f"repeated failures); such a run exits {PARTIAL_EXIT_CODE} otherwise",
+    ),
 ):
     """Execute a study notebook with papermill into OUT: .ipynb, .html, findings.json, manifest.json.
 
     Parameters: -p NAME VALUE (repeatable; VALUE is read as YAML, so 120, [a, b] and
     {model: x} give a number, a list and a mapping), after --params FILE.yaml.
     """
-    from judgelab import report
+    from judgelab import preflight, report
 
     try:
         pairs = parse_p_options(ctx.args)
         values = report.parse_parameters(pairs, params)
+        if "judges" in values:  # inline keys go to the kernel's environment, not its parameters
+            values["judges"] = preflight.keys_to_environment(values["judges"])
         if dry_run or values.get("dry_run") is True:  # -p dry_run true means the same: plan only
             _dry_run(study, values)
             return
-        report.run_study(
+        passed, spec = report.effective_parameters(study, values)
+        # before the kernel starts: judges that cannot be called stop the run here, with the
+        # provider's message on the terminal
+        _preflight(study, {**report.notebook_defaults(spec), **passed})
+        result = report.run_study(
             study, values, out, resume=resume, force=force, show_code=show_code, log=typer.echo
         )
-    except report.StudyError as exc:
+    except (report.StudyError, preflight.PreflightError) as exc:
         _fail(str(exc))
+    if result is not None and result.stopped and not allow_partial:
+        _fail(
+            f"{study} is a partial run (STOPPED above): its findings rest on part of the data. "
+            "Raise max_cost_usd or fix the judge and rerun with --resume (answered calls are "
+            "reused), or pass --allow-partial to accept it",
+            PARTIAL_EXIT_CODE,
+        )
+
+
+def _preflight(study: str, params: dict) -> None:
+    """judgelab.preflight's steps for a study that calls judges, in this process before the
+    kernel starts: (a) and (b) for its judges, then (c) its plan's first call per judge.
+    Raises :class:`judgelab.preflight.PreflightError`."""
+    import contextlib
+    import io
+
+    from judgelab import preflight, studies
+
+    if (params.get("verdicts") or "call") != "call":
+        return
+    judges = studies.resolve_judges(params.get("judges"))
+    if not preflight.needs_preflight(judges):
+        return
+    preflight.check_judges(judges)
+    with preflight.planned() as plans, contextlib.redirect_stdout(io.StringIO()):
+        studies.prepare(study, **{**params, "dry_run": True})
+    sent = preflight.probe(plans)
+    if sent:
+        typer.echo(f"pre-flight: the first call of each judge answered ({sent} sent)")
 
 
 def parse_p_options(args: list[str]) -> list[tuple[str, str]]:
@@ -101,16 +146,23 @@ def _dry_run(study: str, values: dict):
     cost. Calls a notebook adds later with ``ctx.call`` are not counted."""
     import json
 
-    from judgelab import report, studies
+    from judgelab import preflight, report, studies
 
     passed, spec = report.effective_parameters(study, values)
     passed = {**report.notebook_defaults(spec), **passed, "dry_run": True}
     try:
-        ctx = studies.prepare(study, **passed)
+        with preflight.planned() as plans:
+            ctx = studies.prepare(study, **passed)
     except Exception as exc:  # a plan that cannot be made is an error of the inputs
         raise report.StudyError(f"dry run of {study}: {type(exc).__name__}: {exc}") from exc
     typer.echo(f"dry run of {study} (nothing executed, nothing paid):")
     typer.echo(json.dumps(ctx.run_summary, indent=2))
+    judges = list({id(j): j for plan in plans for j in plan.judges}.values())
+    for warning in preflight.price_warnings(judges):
+        typer.echo(f"warning: {warning}", err=True)
+    problems = preflight.judge_problems(judges)
+    if problems:
+        raise report.StudyError("the judges cannot be called:\n  " + "\n  ".join(problems))
 
 
 @app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})

@@ -6,6 +6,7 @@ read back with their accounting (:class:`RunSummary`)."""
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import json
 import threading
 import time
@@ -19,7 +20,7 @@ from typing import Any
 import pandas as pd
 
 from judgelab.judges import Judge, endpoint_of
-from judgelab.llm import LLMClient, expected_cost
+from judgelab.llm import CallResult, LLMClient, expected_cost
 from judgelab.store import FRAME_COLUMNS, VerdictStore, context_key
 
 DEFAULT_STORE = "runs/verdicts.sqlite"
@@ -48,7 +49,8 @@ class _Task:
 
 
 class RunSummary(dict):
-    """The run's accounting (a dict) with a one-line text form."""
+    """The run's accounting (a dict) with a one-line text form. ``stopped`` lists why calls
+    were not sent (:func:`stop_line` gives each its terminal line)."""
 
     def line(self) -> str:
         if self.get("dry_run"):
@@ -68,9 +70,99 @@ class RunSummary(dict):
             f"{self['repaid']} re-paid after an interruption), {self['verdicts']} verdicts, "
             f"{self['parse_failures']} parse failures, ${self['cost_usd']:.4f}, {self['wall_s']:.1f} s"
         )
-        if self.get("not_sent_budget"):
-            text += f"; STOPPED by max_cost_usd={self['max_cost_usd']}: {self['not_sent_budget']} calls not sent"
+        for stop in self.get("stopped") or []:
+            text += "; " + stop_line(stop)
         return text
+
+
+BY_BUDGET = "max_cost_usd"
+BY_FAILURES = "repeated failures"
+
+
+def stop_line(stop: dict) -> str:
+    """The terminal line of one entry of a summary's ``stopped`` list:
+    ``STOPPED by max_cost_usd: N of M calls not sent ($spent of $budget)`` or
+    ``STOPPED by repeated failures: <message>``."""
+    if stop.get("by") == BY_BUDGET:
+        return (
+            f"STOPPED by max_cost_usd: {stop['not_sent']} of {stop['calls']} calls not sent "
+            f"(${stop['spent_usd']:.4f} of ${stop['budget_usd']:.4f})"
+        )
+    return (
+        f"STOPPED by repeated failures: {stop.get('message')} "
+        f"({stop.get('judge')}: {stop.get('failures')} failures in a row, "
+        f"{stop.get('not_sent')} of {stop.get('calls')} calls not sent)"
+    )
+
+
+# ------------------------------------------------------------------ plans
+@dataclass
+class Plan:
+    """What a dry run would send: its judges, the first task of every call still to send
+    (in task order) and the store, handed to :data:`PLAN_OBSERVER` (pre-flight checks)."""
+
+    protocol: str
+    judges: list[Judge]
+    pending: list[_Task]
+    store: VerdictStore | str | Path | None
+    client: LLMClient
+    summary: dict
+
+
+#: While set to a list, every dry run appends its :class:`Plan` to it (judgelab.preflight
+#: plans a study this way in the CLI process, before the kernel starts).
+PLAN_OBSERVER: contextvars.ContextVar[list | None] = contextvars.ContextVar(
+    "judgelab_plan_observer", default=None
+)
+
+
+def probe_first_calls(plan: Plan) -> list[tuple[Judge, CallResult | None]]:
+    """Send each judge's first pending call of ``plan`` alone and without retries, one judge
+    after the other, and record it in the store (done: later runs reuse it; failed: retried
+    later). Stops at the first failure. Returns (judge, result) pairs; result None when the
+    call cannot be sent within the plan's budget."""
+    firsts: dict[int, _Task] = {}
+    for t in plan.pending:
+        firsts.setdefault(t.judge, t)
+
+    async def go():
+        out = []
+        st = _as_store(plan.store)
+        try:
+            for ji, t in sorted(firsts.items()):
+                judge = plan.judges[ji]
+                reserved = plan.client.reserve(judge, t.messages)
+                if reserved is None:
+                    out.append((judge, None))
+                    break
+                prev = await asyncio.wrap_future(
+                    st.claim(
+                        t.address,
+                        judge.model,
+                        t.route,
+                        judge.default_backend(),
+                        t.sample,
+                        t.request,
+                    )
+                )
+                if prev == "done":
+                    plan.client.settle(reserved, None)
+                    continue
+                res = await plan.client.call(judge, t.messages, t.sample, retries=0)
+                plan.client.settle(reserved, res.cost_usd)
+                await asyncio.wrap_future(
+                    st.finish(t.address, res.status, res.store_fields(plan.protocol, judge))
+                )
+                out.append((judge, res))
+                if res.status != "done":
+                    break
+        finally:
+            st.flush()
+            if not isinstance(plan.store, VerdictStore):
+                st.close()
+        return out
+
+    return _run_sync(go)
 
 
 # --------------------------------------------------------------- helpers
@@ -199,16 +291,24 @@ async def _execute(
 
     sem = client.semaphore()
     stop = {"budget": False}
+    breaker = _Breaker(client.max_consecutive_failures)
+
+    def not_sent(ji: int) -> bool:
+        if stop["budget"]:
+            counts["not_sent_budget"] += 1
+            return True
+        if ji in breaker.stopped:
+            breaker.not_sent[ji] += 1
+            return True
+        return False
 
     async def one(addr: str):
         group = by_addr[addr]
         t0, judge = group[0], judges[group[0].judge]
-        if stop["budget"]:
-            counts["not_sent_budget"] += 1
+        if not_sent(t0.judge):
             return
         async with sem:
-            if stop["budget"]:
-                counts["not_sent_budget"] += 1
+            if not_sent(t0.judge):
                 return
             reserved = client.reserve(judge, t0.messages)
             if reserved is None:  # this call could overspend: stop sending
@@ -237,6 +337,7 @@ async def _execute(
             counts["repaid"] += prev == "pending"
             counts["failed"] += st == "failed"
             counts["cost_usd"] += res.cost_usd or 0.0
+            breaker.record(t0.judge, res)
         run_rows = [
             {
                 "run_id": run_id,
@@ -265,7 +366,62 @@ async def _execute(
         pbar.close()
         for f in futures:
             await asyncio.wrap_future(f)
+    counts["breaker"] = breaker
     return counts
+
+
+class _Breaker:
+    """Stops a judge after ``limit`` failed calls in a row (completion order) with the same
+    :attr:`judgelab.llm.CallResult.failure_key`; a success or another failure resets it."""
+
+    def __init__(self, limit: int):
+        self.limit = limit
+        self.last: dict[int, tuple] = {}
+        self.run: dict[int, int] = defaultdict(int)
+        self.stopped: dict[int, dict] = {}
+        self.not_sent: dict[int, int] = defaultdict(int)
+
+    def record(self, ji: int, res: CallResult) -> None:
+        key = res.failure_key
+        if key is None:
+            self.run[ji] = 0
+            self.last.pop(ji, None)
+            return
+        self.run[ji] = self.run[ji] + 1 if self.last.get(ji) == key else 1
+        self.last[ji] = key
+        if self.limit and self.run[ji] >= self.limit and ji not in self.stopped:
+            self.stopped[ji] = {"message": res.error, "failures": self.run[ji]}
+
+
+def _stops(counts, tasks, judges, client, n_calls, max_cost_usd) -> list[dict]:
+    """The summary's ``stopped`` entries: the budget stop, then one per judge the breaker
+    stopped."""
+    out = []
+    if counts["not_sent_budget"]:
+        out.append(
+            {
+                "by": BY_BUDGET,
+                "not_sent": int(counts["not_sent_budget"]),
+                "calls": n_calls,
+                "spent_usd": float(client.spent_usd),
+                "budget_usd": float(max_cost_usd if max_cost_usd is not None else 0.0),
+            }
+        )
+    breaker = counts.get("breaker")
+    for ji, info in sorted(breaker.stopped.items()) if breaker else ():
+        j = judges[ji]
+        out.append(
+            {
+                "by": BY_FAILURES,
+                "judge": j.identity(),
+                "model": j.model,
+                "message": info["message"],
+                "failures": info["failures"],
+                "not_sent": int(breaker.not_sent[ji]),
+                "calls": len({t.address for t in tasks if t.judge == ji}),
+            }
+        )
+    return out
 
 
 def _plan_and_run(
@@ -329,6 +485,9 @@ def _plan_and_run(
             verdicts=len(tasks),
             wall_s=time.perf_counter() - t_start,
         )
+        observer = PLAN_OBSERVER.get()
+        if observer is not None:
+            observer.append(Plan(protocol, judges, todo, store, client, summary))
         if verbose:
             print(summary.line())
         df = pd.DataFrame(columns=FRAME_COLUMNS)
@@ -346,6 +505,7 @@ def _plan_and_run(
             )
         )
         st.flush()
+        stops = _stops(counts, tasks, judges, client, n_calls, max_cost_usd)
         df = st.to_frame(run_id=run_id)
         summary = RunSummary(
             protocol=protocol,
@@ -358,7 +518,9 @@ def _plan_and_run(
             parse_failures=int(((df["status"] == "done") & ~df["parse_ok"]).sum()),
             verdicts=len(df),
             not_sent_budget=int(counts["not_sent_budget"]),
+            not_sent_failures=sum(s["not_sent"] for s in stops if s["by"] == BY_FAILURES),
             max_cost_usd=max_cost_usd,
+            stopped=stops,
             cost_usd=float(counts["cost_usd"]),
             wall_s=time.perf_counter() - t_start,
             store=str(st.path),
@@ -367,7 +529,7 @@ def _plan_and_run(
     finally:
         if own_store:
             st.close()
-    if summary["not_sent_budget"]:
+    if summary["stopped"]:
         warnings.warn(summary.line(), UserWarning, stacklevel=3)
     if verbose:
         print(summary.line())
@@ -375,9 +537,12 @@ def _plan_and_run(
     return df
 
 
-def _client_kwargs(timeout, max_retries, backoff_base, backoff_max, rate_limits) -> dict:
+def _client_kwargs(
+    timeout, max_retries, backoff_base, backoff_max, rate_limits, max_consecutive_failures=None
+) -> dict:
     kw = {}
     for k, v in (
+        ("max_consecutive_failures", max_consecutive_failures),
         ("timeout", timeout),
         ("max_retries", max_retries),
         ("backoff_base", backoff_base),

@@ -6,7 +6,9 @@
 * a requests-per-minute and tokens-per-minute limit per provider, shared by all judges of
   that provider (requests are spaced at ``60 / rpm`` seconds and ``60 * tokens / tpm``
   seconds, a strict schedule without bursts);
-* retries of 429, 5xx, timeouts and connection errors with exponential backoff and jitter
+* retries of 408, 409, 425, 429, 5xx, timeouts and connection errors (never of a missing or
+  invalid credential, nor of 400, 401, 402, 403, 404, 422: :func:`classify_error`) with
+  exponential backoff and jitter
   (wait ``b/2 + U(0, b/2)`` with ``b = min(backoff_max, backoff_base * 2**k)``), honouring
   ``Retry-After`` (seconds or an HTTP date) when the provider sends it;
 * a per-call timeout (litellm's ``timeout`` plus an outer ``asyncio`` guard);
@@ -29,6 +31,7 @@ from __future__ import annotations
 
 import asyncio
 import email.utils
+import functools
 import hashlib
 import json
 import logging
@@ -53,6 +56,16 @@ __all__ = [
     "redact",
     "is_priced",
     "token_prices",
+    "ErrorClass",
+    "classify_error",
+    "is_credential_message",
+    "error_text",
+    "failure_signature",
+    "env_key_guard",
+    "credential_guard",
+    "is_default_api_base",
+    "resolve_api_key",
+    "ENV_KEY_PREFIX",
 ]
 
 log = logging.getLogger("judgelab.llm")
@@ -268,6 +281,15 @@ class CallResult:
     error: str | None = None
     attempts: int = 0
     extra: dict = field(default_factory=dict)
+    error_kind: str | None = None  # ErrorClass.kind of the last failed attempt
+    error_status: int | None = None
+
+    @property
+    def failure_key(self) -> tuple | None:
+        """(kind, status, normalised message) of a failed call: what the breaker compares."""
+        if self.status != "failed":
+            return None
+        return (self.error_kind, self.error_status, failure_signature(self.error))
 
     def store_fields(self, protocol: str, judge: Judge) -> dict:
         """Fields of the ``calls`` row (logprob fields computed here, once per call)."""
@@ -313,16 +335,78 @@ class _Schedule:
             await asyncio.sleep(wait)
 
 
-# --------------------------------------------------------------- the client
-_RETRYABLE_STATUS = {408, 409, 425, 429, 500, 502, 503, 504, 520, 522, 524, 529}
+# ------------------------------------------------------ error classification
+#: Provider messages that mean a missing or invalid credential, whatever the exception class:
+#: litellm reports a missing OpenAI key as InternalServerError (500) and a missing Gemini key
+#: as APIConnectionError (500), so the class and status cannot tell.
+CREDENTIAL_MESSAGES = (
+    re.compile(r"Missing credentials"),
+    re.compile(r"api_key client option must be set"),
+    re.compile(r"Missing .{0,40}API Key", re.I),
+    re.compile(r"No API key provided"),
+    re.compile(r"Incorrect API key"),
+)
+#: Statuses retried with backoff: request timeout, conflict, too early, rate limit (and 5xx).
+RETRYABLE_STATUS = frozenset({408, 409, 425, 429})
+#: Statuses never retried: the same request would fail the same way.
+FINAL_STATUS = frozenset({400, 401, 402, 403, 404, 422})
+
+
+@dataclass(frozen=True)
+class ErrorClass:
+    """How a failed attempt is treated. ``kind`` is ``credentials``, ``status`` (an HTTP
+    status), ``timeout``, ``connection`` or ``other``; ``retry`` whether it is retried."""
+
+    kind: str
+    status: int | None
+    retry: bool
+    name: str  # the exception's class name
 
 
 def _status_of(exc: BaseException) -> int | None:
     for attr in ("status_code", "http_status", "code"):
         v = getattr(exc, attr, None)
-        if isinstance(v, int):
+        if isinstance(v, int) and not isinstance(v, bool):
             return v
     return None
+
+
+def is_credential_message(text: str) -> bool:
+    """True when a provider's message says a credential is missing or invalid."""
+    return any(rx.search(text) for rx in CREDENTIAL_MESSAGES)
+
+
+def classify_error(exc: BaseException) -> ErrorClass:
+    """Classify a failed attempt: credentials first (never retried, whatever the class),
+    then the HTTP status (400, 401, 402, 403, 404, 422 final; 408, 409, 425, 429 and every
+    5xx retried; other 4xx final), then timeouts and connection errors (retried)."""
+    name = type(exc).__name__
+    status = _status_of(exc)
+    if is_credential_message(str(exc)):
+        return ErrorClass("credentials", status, False, name)
+    if isinstance(exc, (asyncio.TimeoutError, TimeoutError)):
+        return ErrorClass("timeout", status or 408, True, name)
+    if status is not None:
+        retry = status in RETRYABLE_STATUS or status >= 500
+        return ErrorClass("status", status, retry and status not in FINAL_STATUS, name)
+    if isinstance(exc, ConnectionError):
+        return ErrorClass("connection", None, True, name)
+    return ErrorClass("other", None, False, name)
+
+
+def error_text(exc: BaseException, secrets: Iterable[str | None] = ()) -> str:
+    """``<Class>: <message>`` of a failed attempt, redacted, without a traceback."""
+    msg = str(exc).split("Traceback (most recent call last)", 1)[0].strip()
+    return redact(f"{type(exc).__name__}: {msg}", secrets)[:2000]
+
+
+_VOLATILE = re.compile(r"\b(?:[0-9a-f]{8,}|[A-Za-z]*_[A-Za-z0-9]{10,}|\d+(?:\.\d+)?)\b")
+
+
+def failure_signature(error: str | None) -> str:
+    """An error text with request ids, hashes and numbers blanked: failures of one cause in
+    different calls share it (the breaker counts them)."""
+    return re.sub(r"\s+", " ", _VOLATILE.sub("#", str(error or "")))[:300]
 
 
 def _retry_after(exc: BaseException) -> float | None:
@@ -356,20 +440,84 @@ def _retry_after(exc: BaseException) -> float | None:
     return None
 
 
-def _retryable(exc: BaseException) -> bool:
-    if isinstance(exc, (asyncio.TimeoutError, TimeoutError, ConnectionError)):
-        return True
-    lit = _lit()
-    if isinstance(
-        exc, (lit.Timeout, lit.APIConnectionError, lit.RateLimitError, lit.InternalServerError)
-    ):
-        return True
-    if isinstance(exc, getattr(lit, "ServiceUnavailableError", ())):
-        return True
-    st = _status_of(exc)
-    return st is not None and (st in _RETRYABLE_STATUS or st >= 500)
+# ------------------------------------------------------------ credentials
+#: Endpoints that providers' environment keys are meant for, where litellm does not say
+#: (``get_llm_provider`` returns the default api_base of OpenAI-compatible providers only).
+KNOWN_DEFAULT_API_BASES = {
+    "openai": ("https://api.openai.com/v1", "https://api.openai.com"),
+    "anthropic": ("https://api.anthropic.com", "https://api.anthropic.com/v1"),
+    "mistral": ("https://api.mistral.ai/v1",),
+    "gemini": ("https://generativelanguage.googleapis.com",),
+}
 
 
+@functools.lru_cache(maxsize=256)
+def is_default_api_base(model: str, api_base: str | None) -> bool:
+    """True when ``api_base`` is unset or the provider's own endpoint (litellm's default, the
+    ``<PROVIDER>_API_BASE`` variable, or :data:`KNOWN_DEFAULT_API_BASES`)."""
+    if not api_base:
+        return True
+    try:
+        _, provider, _, default = _lit().get_llm_provider(model)
+    except Exception:  # an unknown provider has no default endpoint
+        return False
+    from judgelab import config
+
+    defaults = {
+        default,
+        config.provider_api_base(provider),
+        *KNOWN_DEFAULT_API_BASES.get(provider, ()),
+    }
+    return api_base.rstrip("/") in {str(d).rstrip("/") for d in defaults if d}
+
+
+#: An api_key of this form names the environment variable holding the key (litellm's own
+#: convention for Router deployments), so that parameters, notebooks and manifests never
+#: hold the key itself.
+ENV_KEY_PREFIX = "os.environ/"
+
+
+def resolve_api_key(api_key: str | None) -> str | None:
+    """The key to send: ``api_key`` itself, or the value of the variable an
+    ``os.environ/NAME`` reference names (None when unset or empty)."""
+    if isinstance(api_key, str) and api_key.startswith(ENV_KEY_PREFIX):
+        return os.environ.get(api_key[len(ENV_KEY_PREFIX) :]) or None
+    return api_key
+
+
+def env_key_guard(model: str, api_base: str | None, api_key: str | None) -> str | None:
+    """Why a call may not be sent, or None: a model with a non-default ``api_base`` and no
+    ``api_key`` would get the provider's environment key sent to that server."""
+    if isinstance(api_key, str) and api_key.startswith(ENV_KEY_PREFIX):
+        if resolve_api_key(api_key):
+            return None
+        return f"{model}: api_key {api_key} names a variable that is not set or empty"
+    if api_key or is_default_api_base(model, api_base):
+        return None
+    return (
+        f"{model} at api_base {api_base} has no api_key, and judgelab never sends a "
+        "provider's key from the environment to a server you named. For a local server "
+        "that ignores keys give `api_key: none`; otherwise give that server's key as api_key."
+    )
+
+
+def credential_guard(judge: Judge) -> str | None:
+    """:func:`env_key_guard` for a judge (every Router deployment); None for endpoints."""
+    if endpoint_of(judge) is not None:
+        return None
+    if judge.router is None:
+        return env_key_guard(judge.model, judge.api_base, judge.api_key)
+    r = judge.router
+    model_list = r.get("model_list", []) if isinstance(r, dict) else getattr(r, "model_list", [])
+    for dep in model_list or []:
+        lp = dep.get("litellm_params", {}) or {}
+        problem = env_key_guard(str(lp.get("model")), lp.get("api_base"), lp.get("api_key"))
+        if problem:
+            return problem
+    return None
+
+
+# --------------------------------------------------------------- the client
 class LLMClient:
     """Async litellm caller shared by all judges of a run (see the module docstring).
 
@@ -383,6 +531,9 @@ class LLMClient:
     rate_limits : ``{provider: {"rpm": .., "tpm": ..}}``; judges' ``rpm`` / ``tpm`` add to it
         (the smaller limit wins), shared by every judge of the provider.
     max_cost_usd : budget for the calls this client sends.
+    max_consecutive_failures : a judge stops (its remaining calls are not sent) after this
+        many failed calls in a row, in completion order, with the same class, status and
+        normalised message (:attr:`CallResult.failure_key`); 0 or None never stops.
     seed : seed of the jitter generator.
     """
 
@@ -397,6 +548,7 @@ class LLMClient:
         rate_limits: dict[str, dict] | None = None,
         max_cost_usd: float | None = None,
         seed: int = 0,
+        max_consecutive_failures: int | None = 5,
     ):
         if concurrency < 1:
             raise ValueError("concurrency must be >= 1")
@@ -408,6 +560,7 @@ class LLMClient:
         self.retry_after_max = float(retry_after_max)
         self.rate_limits = {k: dict(v) for k, v in (rate_limits or {}).items()}
         self.max_cost_usd = max_cost_usd
+        self.max_consecutive_failures = int(max_consecutive_failures or 0)
         self.spent_usd = 0.0
         self.reserved_usd = 0.0
         self.budget_refused = 0
@@ -508,10 +661,16 @@ class LLMClient:
         return judge.default_backend()
 
     async def call(
-        self, judge: Judge, messages: list[dict], sample: int = 0, extra_kwargs: dict | None = None
+        self,
+        judge: Judge,
+        messages: list[dict],
+        sample: int = 0,
+        extra_kwargs: dict | None = None,
+        retries: int | None = None,
     ) -> CallResult:
-        """One judgement call with retries. Never raises for provider errors: a call that
-        cannot be completed returns ``status='failed'`` with a redacted error."""
+        """One judgement call with retries (``retries`` overrides ``max_retries``; failures
+        are classified by :func:`classify_error`). Never raises for provider errors: a call
+        that cannot be completed returns ``status='failed'`` with a redacted error."""
         lit = _lit()
         timeout = float(judge.timeout or self.timeout)
         kwargs: dict[str, Any] = dict(judge.request_params())
@@ -519,22 +678,32 @@ class LLMClient:
         endpoint = endpoint_of(judge)
         if endpoint is not None and endpoint.request_kwargs is not None:
             kwargs.update(endpoint.request_kwargs(judge, sample) or {})
-        register_secret(judge.api_key)
+        api_key = resolve_api_key(judge.api_key)
+        register_secret(api_key)
         router = _router_obj(judge)
         if router is None:
             kwargs.update(num_retries=0, max_retries=0)
             if judge.api_base:
                 kwargs["api_base"] = judge.api_base
-            if judge.api_key:
-                kwargs["api_key"] = judge.api_key
+            if api_key:
+                kwargs["api_key"] = api_key
         schedule = self._schedule(judge)
         tokens = (
             (estimate_prompt_tokens(messages) // 4 + judge.max_tokens)
             if schedule is not None
             else 0
         )
+        guard = credential_guard(judge)
+        if guard is not None:  # never send the environment's key to a server the user named
+            return CallResult(
+                status="failed",
+                backend=judge.default_backend(),
+                error=f"CredentialError: {guard}",
+                error_kind="credentials",
+            )
+        max_retries = self.max_retries if retries is None else int(retries)
         attempts, last_err = 0, None
-        for attempt in range(self.max_retries + 1):
+        for attempt in range(max_retries + 1):
             attempts = attempt + 1
             if schedule is not None:
                 await schedule.acquire(tokens)
@@ -554,7 +723,7 @@ class LLMClient:
                 raise
             except Exception as exc:  # provider errors: classify, maybe retry
                 last_err = exc
-                if attempt < self.max_retries and _retryable(exc):
+                if attempt < max_retries and classify_error(exc).retry:
                     await asyncio.sleep(self._wait(attempt, exc))
                     continue
                 break
@@ -586,12 +755,14 @@ class LLMClient:
                 logprobs=lp_content,
                 attempts=attempts,
             )
-        err = f"{type(last_err).__name__}: {last_err}"
+        cls = classify_error(last_err)
         return CallResult(
             status="failed",
             backend=judge.default_backend(),
-            error=redact(err, [judge.api_key])[:2000],
+            error=error_text(last_err, [api_key]),
             attempts=attempts,
+            error_kind=cls.kind,
+            error_status=cls.status,
         )
 
     def _wait(self, attempt: int, exc: BaseException) -> float:

@@ -12,6 +12,11 @@ this run, with ``df.attrs["summary"]`` holding the run's accounting:
 ``parse_failures``        verdict rows of answered calls whose output did not parse
 ``repaid``                calls re-sent because a killed run left them pending
 ``not_sent_budget``       calls not sent because ``max_cost_usd`` would have been exceeded
+``not_sent_failures``     calls not sent because their judge's breaker tripped
+``stopped``               why calls were not sent: ``{"by": "max_cost_usd", ...}`` and one
+                          ``{"by": "repeated failures", "judge", "message", ...}`` per
+                          judge stopped after ``max_consecutive_failures`` (default 5) failed
+                          calls in a row with the same error (:func:`judgelab.engine.stop_line`)
 ``cost_usd``              cost of the calls sent by this run
 ``wall_s``                wall time
 ========================= ===============================================================
@@ -132,6 +137,7 @@ def judge_pairwise(
     backoff_base: float | None = None,
     backoff_max: float | None = None,
     rate_limits: dict | None = None,
+    max_consecutive_failures: int | None = None,
     verbose: bool = True,
 ) -> pd.DataFrame:
     """Judge pairs of responses with each judge, in both orders by default.
@@ -194,7 +200,9 @@ def judge_pairwise(
         scale=None,
         rubric=None,
         client=client,
-        client_kwargs=_client_kwargs(timeout, max_retries, backoff_base, backoff_max, rate_limits),
+        client_kwargs=_client_kwargs(
+            timeout, max_retries, backoff_base, backoff_max, rate_limits, max_consecutive_failures
+        ),
         verbose=verbose,
     )
 
@@ -286,6 +294,7 @@ def judge_single(
     backoff_base: float | None = None,
     backoff_max: float | None = None,
     rate_limits: dict | None = None,
+    max_consecutive_failures: int | None = None,
     verbose: bool = True,
 ) -> pd.DataFrame:
     """Score responses on the dataset's scale (``Rating: [[N]]``), one row per (judge, response,
@@ -310,7 +319,9 @@ def judge_single(
         dry_run,
         progress,
         client,
-        _client_kwargs(timeout, max_retries, backoff_base, backoff_max, rate_limits),
+        _client_kwargs(
+            timeout, max_retries, backoff_base, backoff_max, rate_limits, max_consecutive_failures
+        ),
         verbose,
         scale=tuple(scale),
     )
@@ -337,6 +348,7 @@ def judge_rubric(
     backoff_base: float | None = None,
     backoff_max: float | None = None,
     rate_limits: dict | None = None,
+    max_consecutive_failures: int | None = None,
     verbose: bool = True,
 ) -> pd.DataFrame:
     """Grade responses against a rubric (a judge's own ``rubric``, else ``rubric=``, else the
@@ -369,7 +381,9 @@ def judge_rubric(
         dry_run,
         progress,
         client,
-        _client_kwargs(timeout, max_retries, backoff_base, backoff_max, rate_limits),
+        _client_kwargs(
+            timeout, max_retries, backoff_base, backoff_max, rate_limits, max_consecutive_failures
+        ),
         verbose,
         rubric=rubric,
     )

@@ -23,6 +23,7 @@ from judgelab.report.export import read_findings
 from judgelab.report.html import notebook_to_html
 from judgelab.report.parameters import effective_parameters, notebook_defaults
 from judgelab.report.results import OUTPUT_FILES, CellError, RunResult, StudyError
+from judgelab.report.stops import add_banners, run_stops, stop_line
 
 __all__ = ["Kernel", "temporary_kernel", "environ", "run_study", "PACKAGES"]
 
@@ -138,7 +139,7 @@ def run_study(
     html_out = out_dir / f"{study}.html"
     effective = {**notebook_defaults(spec), **passed}
     (out_dir / "findings.json").unlink(missing_ok=True)  # never report a stale one
-    t0 = time.perf_counter()
+    t0, since = time.perf_counter(), time.time()
     started = _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")
     if log:
         log(f"running {study} -> {out_dir}")
@@ -155,7 +156,14 @@ def run_study(
         html = notebook_to_html(nb_out, html_out, show_code=show_code)  # raise the real reason
     findings = out_dir / "findings.json"
     doc = read_findings(out_dir) if findings.exists() else None
+    stopped = run_stops(out_dir, effective.get("store"), since)
+    if html is not None and stopped:
+        add_banners(html, stopped)
+    if log:
+        for stop in stopped:
+            log(stop_line(stop))
     run = {"started_at": started, "seconds": seconds, "error": error, "kernel": kernel}
+    run["stopped"] = stopped
     mpath = _write_manifest(study, nb_in, out_dir, params, effective, run, html, doc)
     if error:
         raise error
@@ -164,7 +172,7 @@ def run_study(
             f"warning: the {study} notebook wrote no findings.json (it should call ctx.save_findings)"
         )
     if log:
-        log(f"  {study}: ok in {seconds:.1f} s -> {html}")
+        log(f"  {study}: {'partial' if stopped else 'ok'} in {seconds:.1f} s -> {html}")
     return RunResult(
         study,
         out_dir,
@@ -176,6 +184,7 @@ def run_study(
         seconds,
         None,
         effective,
+        stopped,
     )
 
 
@@ -236,6 +245,9 @@ def _write_manifest(
         "study": study,
         "status": "failed" if error else "ok",
         "error": str(error) if error else None,
+        # calls not sent (max_cost_usd, or a judge stopped after repeated failures)
+        "partial": bool(run["stopped"]),
+        "stopped": run["stopped"],
         "started_at": run["started_at"],
         "seconds": round(run["seconds"], 2),
         "command": [scrub_text(a, credential_values(jsonable(params))) for a in sys.argv],

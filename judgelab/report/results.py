@@ -42,7 +42,7 @@ OUTPUT_FILES = ("findings.json", "manifest.json", "run_summary.json", "run_recor
 class RunResult:
     study: str
     out_dir: Path
-    status: str  # ok | failed
+    status: str  # ok | failed (a partial run is ok with ``stopped`` entries)
     notebook: Path
     html: Path | None
     findings: Path | None
@@ -50,3 +50,5 @@ class RunResult:
     seconds: float
     error: str | None = None
     parameters: dict = field(default_factory=dict)
+    #: calls not sent (judgelab.engine.stop_line): non-empty for a partial run
+    stopped: list = field(default_factory=list)

@@ -681,6 +681,10 @@ def prepare(study: str, **parameters) -> StudyContext:
     specs: list = []
     if mode == "call":
         specs = resolve_judges(parameters.get("judges", params["judges"]))
+        if not params.get("dry_run"):
+            from judgelab.preflight import check_judges
+
+            check_judges(specs)  # unknown providers, missing keys: before any call
         frame, summary = _judge_now(
             dataset,
             specs,
@@ -729,6 +733,10 @@ def prepare(study: str, **parameters) -> StudyContext:
                 "verdicts", None, f"select={select!r} keeps none of the {before} verdicts"
             )
 
+    if not params.get("dry_run"):
+        from judgelab.verdict_checks import require_parsed_verdicts
+
+        require_parsed_verdicts(frame)  # a judge without one parsed verdict: say why
     identities = check_identities(frame, allow_mixed=bool(params.get("allow_mixed")))
     judges = [
         {

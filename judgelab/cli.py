@@ -1,4 +1,4 @@
-"""The ``judgelab`` command line (DESIGN.md "Command line").
+"""The ``judgelab`` command line (docs/design.md#command-line).
 
 ``judgelab studies`` · ``judgelab run STUDY`` · ``judgelab demo`` · ``judgelab verdicts STORE`` ·
 ``judgelab export RUN_DIR --to DIR`` · ``judgelab diff RUN_A RUN_B``

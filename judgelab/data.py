@@ -1,6 +1,6 @@
 """Datasets: items, responses, human labels and preferences, and stored verdicts.
 
-A :class:`Dataset` holds judgelab's tidy long-format tables (DESIGN.md "Data model"):
+A :class:`Dataset` holds judgelab's tidy long-format tables (docs/design.md#data-model):
 
 ========== ==========================================================================
 table      columns
@@ -68,7 +68,7 @@ REQUIRED_COLUMNS: dict[str, tuple[str, ...]] = {
     "rubric_labels": ("response_id", "rater_id", "section", "label"),
 }
 
-#: The tidy verdict table (DESIGN.md); analyses rely on these names.
+#: The tidy verdict table (docs/design.md); analyses rely on these names.
 VERDICT_COLUMNS = (
     "model",
     "backend",
@@ -193,7 +193,7 @@ class Dataset:
     """A judge benchmark in judgelab's tidy tables (see the module docstring).
 
     ``scale`` is ``(min, max)`` of the human and judge score scale, or None.
-    ``rubric`` is the rubric mapping of DESIGN.md, or None.
+    ``rubric`` is the rubric mapping of docs/design.md, or None.
     """
 
     name: str

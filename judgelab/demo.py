@@ -179,7 +179,7 @@ def _render(generator: str, family: str, ans: str, steps: str | None, fillers: l
 
 
 def _aggregate(metrics: list[float]) -> str:
-    """pass/warn/fail from section metrics (the DESIGN.md rubric rule, default thresholds)."""
+    """pass/warn/fail from section metrics (the docs/design.md rubric rule, default thresholds)."""
     below_warn = sum(m < WARN_THRESHOLD for m in metrics)
     gaps = sum(WARN_THRESHOLD <= m < PASS_THRESHOLD for m in metrics)
     if below_warn or gaps >= 2:

@@ -1,5 +1,5 @@
 """Judge ensembles: majority, weighted and unanimity votes, the review queue, and the
-composition policy (DESIGN.md idea 3: independence is the point of an ensemble).
+composition policy (docs/design.md idea 3: independence is the point of an ensemble).
 
 All aggregation works on a :class:`judgelab.stats.units.UnitMatrix` (units x judges,
 pairwise verdict codes 0 = ``a`` (response_a wins), 1 = ``b``, 2 = tie; nan = no parsed
@@ -18,9 +18,9 @@ live in :mod:`judgelab.stats.votes` and are re-exported here.
   to the human-review queue (:func:`review_queue`; the caller writes it).
 - :func:`vote_share`: per unit the ensemble verdict, the winning share of the (weighted)
   vote and a ``low_margin`` flag below a threshold, reusable by the calibration audit's
-  escalation queue and the judge-comparison cascade (DESIGN.md "low-margin").
+  escalation queue and the judge-comparison cascade (docs/design.md#low-margin-cases).
 
-Findings (:func:`ensemble_findings`, definitions in STATISTICS.md "Family entanglement"):
+Findings (:func:`ensemble_findings`, definitions in docs/statistics.md#family-entanglement):
 ``ensemble_accuracy`` per ensemble, ``ensemble_coverage`` (unanimity),
 ``ensemble_accuracy_difference`` (**primary**: cross-family minus same-family majority
 accuracy of equal size, paired on the same units, item-cluster bootstrap CI) and
@@ -683,7 +683,7 @@ def ensemble_findings(
     min_raters: int = REFERENCE_MIN_RATERS,
     alpha: float = 0.05,
 ) -> EnsembleReport:
-    """Ensemble findings on the panel (STATISTICS.md "Family entanglement", ensembles).
+    """Ensemble findings on the panel (docs/statistics.md#family-entanglement, ensembles).
 
     Accuracy is agreement with the study reference (truth where known, else unanimous
     humans; :func:`judgelab.stats.entanglement.reference_labels`); the weighted vote's

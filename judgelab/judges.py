@@ -2,7 +2,7 @@
 
 A judge is not a model name: it is model + backend (the route that actually answered) +
 ``judge_version``, a stable hash of everything that shapes its verdicts
-(DESIGN.md "Judges, protocols and identity")::
+(docs/design.md#judge-identity)::
 
     judge.version = f"{name}-{sha256(canonical JSON of settings)[:12]}"
 
@@ -16,7 +16,7 @@ prices are not part of it: they change neither the request nor its interpretatio
 Default templates follow MT-Bench (Zheng et al., 2023, "Judging LLM-as-a-Judge with
 MT-Bench and Chatbot Arena"): pairwise answers end with ``[[A]]``, ``[[B]]`` or ``[[C]]``
 (tie), single scores with ``Rating: [[N]]``. The simulated panel (judgelab.sim) parses
-these markers, so custom templates must keep them (docs/architecture.md).
+these markers, so custom templates must keep them (docs/design.md).
 
 Parsing is strict: an output that does not match is returned with ``ok=False`` and an
 error, never guessed.
@@ -561,7 +561,7 @@ class Judge:
         return self.provider
 
     def identity(self, backend: str | None = None) -> str:
-        """``model|backend|judge_version`` (DESIGN.md): the string of :meth:`judge_identity`."""
+        """``model|backend|judge_version`` (docs/design.md): the string of :meth:`judge_identity`."""
         return str(self.judge_identity(backend))
 
     def judge_identity(self, backend: str | None = None) -> JudgeIdentity:

@@ -1,6 +1,6 @@
 """Every LLM call goes through litellm here.
 
-:class:`LLMClient` adds to ``litellm.acompletion`` (DESIGN.md "LLM calls and the store"):
+:class:`LLMClient` adds to ``litellm.acompletion`` (docs/design.md#llm-calls):
 
 * bounded async concurrency (a semaphore);
 * a requests-per-minute and tokens-per-minute limit per provider, shared by all judges of

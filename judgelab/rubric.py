@@ -1,7 +1,7 @@
 """Rubrics: validation, rendering into a prompt, and the pass / warn / fail aggregation.
 
 A rubric is ``{"name": ..., "sections": [{"title": ..., "body": ..., "bullets": [...]}]}``
-(DESIGN.md "Judges, protocols and identity"). A rubric judge answers one JSON object
+(docs/design.md#judge-identity). A rubric judge answers one JSON object
 ``{"verdict": "pass|warn|fail", "reasoning": "...", "metrics": {"<section title>": 0..1}}``.
 
 Aggregation (:func:`aggregate`), with thresholds ``warn_threshold < pass_threshold``:

@@ -1,6 +1,6 @@
 """Judge a dataset: pairwise (both orders by default), single score, or rubric grading.
 
-Every function returns the tidy verdict frame of docs/architecture.md ("Verdict frame"),
+Every function returns the tidy verdict frame of docs/design.md ("Verdict frame"),
 one row per (judge, judged pair or response, order, sample), read back from the store for
 this run, with ``df.attrs["summary"]`` holding the run's accounting:
 

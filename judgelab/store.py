@@ -1,6 +1,6 @@
 """The verdict store: one SQLite file recording every call, every parsed verdict and run membership.
 
-Design (DESIGN.md "LLM calls and the store"):
+Design (docs/design.md#llm-calls):
 
 * SQLite in WAL mode with ``synchronous=NORMAL`` (a commit survives a killed process; only
   an OS crash can lose the last transactions), ``busy_timeout`` so that several processes
@@ -53,7 +53,7 @@ __all__ = ["VerdictStore", "StoreError", "SCHEMA_VERSION", "FRAME_COLUMNS"]
 
 SCHEMA_VERSION = 1
 
-#: Columns of :meth:`VerdictStore.to_frame` (docs/architecture.md "Verdict frame").
+#: Columns of :meth:`VerdictStore.to_frame` (docs/design.md "Verdict frame").
 FRAME_COLUMNS = [
     *VERDICT_COLUMNS,
     "verdict",

@@ -5,7 +5,7 @@ Every study notebook (``judgelab/notebooks/<study>.ipynb``) starts with a
 
     ctx = jl.studies.prepare("position_bias", **{name: value for every parameter})
 
-``prepare`` does what every study needs before its statistics (DESIGN.md "Studies"):
+``prepare`` does what every study needs before its statistics (docs/design.md#studies):
 
 1. loads the dataset (``"demo"``, a registered name or a directory) and validates it;
 2. resolves ``judges``: a list of model strings, mappings of :class:`judgelab.judges.Judge`
@@ -102,7 +102,7 @@ __all__ = [
     "FINDINGS_TABLE_CLASS",
 ]
 
-#: The studies of DESIGN.md, in the order reports and the demo index show them.
+#: The studies of docs/design.md, in the order reports and the demo index show them.
 STUDIES = (
     "position_bias",
     "self_preference",
@@ -111,7 +111,7 @@ STUDIES = (
     "judge_comparison",
 )
 
-#: Defaults of the parameters every study shares (DESIGN.md "Studies"). A notebook's own
+#: Defaults of the parameters every study shares (docs/design.md#studies). A notebook's own
 #: parameters cell states its defaults; these fill in what a caller left out.
 SHARED_DEFAULTS: dict[str, Any] = {
     "dataset": "demo",
@@ -167,7 +167,7 @@ def _notebook_files() -> dict[str, Path]:
 
 
 def available_studies() -> list[str]:
-    """Studies whose notebook exists, known studies first in DESIGN.md order."""
+    """Studies whose notebook exists, known studies first in docs/design.md order."""
     present = set(_notebook_files())
     known = [s for s in STUDIES if s in present]
     return known + sorted(present - set(STUDIES))
@@ -458,7 +458,7 @@ def _as_bool(x) -> bool:
 class StudyContext:
     """Everything a study notebook needs after :func:`prepare`.
 
-    ``verdicts`` is the tidy verdict frame (docs/architecture.md) with an extra ``judge``
+    ``verdicts`` is the tidy verdict frame (docs/design.md) with an extra ``judge``
     column (identity string); ``judges`` lists the identities analysed as dicts
     (model, backend, judge_version, family); ``identities`` has their verdict counts;
     ``run_summary`` describes how the verdicts were obtained (calls made, cached, cost).
@@ -662,7 +662,7 @@ def _empty_verdicts() -> pd.DataFrame:
 def prepare(study: str, **parameters) -> StudyContext:
     """Load, judge or read, select and check the verdicts a study analyses.
 
-    ``parameters`` are the notebook's parameters (shared ones of DESIGN.md plus
+    ``parameters`` are the notebook's parameters (shared ones of docs/design.md plus
     study-specific ones such as ``protocol``, ``repeats``, ``source``, ``margin``, which
     are recorded as given). Raises :class:`judgelab.data.DataError` for bad data or
     verdict files, :class:`MixedIdentitiesError` for a mixed selection without

@@ -5,7 +5,7 @@ A dataset is looked for, in this order (the first place that holds all of its
 required files wins):
 
 1. the ``path`` argument: the dataset folder itself, or a directory that contains
-   the dataset folder (as ``../shared/data`` does);
+   the dataset folder (as the workplace data folder does, see :mod:`judgelab.config`);
 2. ``$JUDGELAB_DATA/<folder>`` (``JUDGELAB_DATA`` is a directory of dataset folders);
 3. the cache directory ``<cache_dir>/<name>`` (default ``~/.cache/judgelab/<name>``,
    or ``$XDG_CACHE_HOME/judgelab/<name>``), filled by downloading from the dataset's
@@ -44,7 +44,7 @@ class Spec:
     """What the registry knows about one dataset (or reference table)."""
 
     name: str
-    folder: str  # folder name under JUDGELAB_DATA / ../shared/data
+    folder: str  # folder name under JUDGELAB_DATA (config.real_data_dir)
     required: tuple[str, ...]  # files that must all exist for the folder to count
     kind: str  # "dataset" (-> Dataset) or "reference" (-> Reference)
     licence: str

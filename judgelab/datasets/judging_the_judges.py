@@ -371,7 +371,7 @@ def upstream_consistency(
     parsed orders agree: AB, BA or tie-tie in displayed slots) + (pairs with exactly one
     order parsed: upstream counts that single parsed judgment as consistent);
     ``consistency_rate = consistent / extracted``. This differs from judgelab's
-    ``position_consistency`` (STATISTICS.md: pairs with both orders parsed only) when
+    ``position_consistency`` (docs/statistics.md: pairs with both orders parsed only) when
     verdicts are unparsed. Reproduces upstream_consistency_summary.csv exactly.
     """
     v = verdicts[verdicts["protocol"] == "pairwise"]

@@ -41,7 +41,7 @@ COMPANION_FOLDER = "position_bias_mtbench_devbench"
 COMPANION_FILES = ("mtbench_questions.jsonl", "mtbench_answers.jsonl")
 LICENCE = "CC BY 4.0 (LMSYS, Zheng et al. 2023); attribute the MT-Bench paper"
 DESCRIPTION = "MT-Bench expert/author pairwise votes on turn-1 answers of 6 models (1,689 votes, 80 questions)"
-# The copy used for ../shared/data (a field subset of the CC BY 4.0 release's `human` split).
+# The copy in the workplace data folder (a field subset of the CC BY 4.0 release's `human` split).
 UPSTREAM_URL = (
     "https://raw.githubusercontent.com/cprentice9/eval-platform/"
     "a138b749b2eb55903ceb1dfcfc378a82dc464307/data/mt_bench/human_judgments.jsonl"

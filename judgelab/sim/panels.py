@@ -54,7 +54,7 @@ def judge(name: str, **params):
 # average would pick the worse family's answers more often with no bias planted (a
 # confound measured at +0.03 own-family excess), which the null panel must not contain.
 # Biases are moderate and documented in docs/simulated_panel.md; self-preference sits on
-# the worst family (cirrus), so that quality cannot pass for it (STATISTICS.md).
+# the worst family (cirrus), so that quality cannot pass for it (docs/statistics.md).
 _TIERS = {
     "flagship": dict(noise=0.12, tie_band=0.02, parse_failure_rate=0.0),
     "mid": dict(noise=0.3, tie_band=0.05, parse_failure_rate=0.01),

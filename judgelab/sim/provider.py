@@ -132,7 +132,7 @@ def _rubric_sections(text: str) -> list[str]:
 
 def parse_prompt(messages: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
     """Read protocol, question, answers, scale, rubric sections and tie option from a prompt
-    built with the default templates (docs/architecture.md). ValueError if no answer is found."""
+    built with the default templates (docs/design.md). ValueError if no answer is found."""
     text = _message_text(messages)
     qm = _QUESTION_RE.search(text)
     question = qm.group(1).strip() if qm else ""

@@ -547,7 +547,7 @@ def sample_verdicts(
     judges'. At temperature 0 repeats are identical. ``render=True`` also returns the
     exact ``raw_output`` texts of the provider (else None).
 
-    Returns the verdict frame of docs/architecture.md: ``model, backend, judge_version,
+    Returns the verdict frame of docs/design.md: ``model, backend, judge_version,
     judge_family, protocol, item_id, response_a, response_b, response_id, order,
     sample, choice, winner, score, parse_ok, p_a, p_b, p_tie, margin, raw_output``
     (+ ``verdict`` (recomputed with each Judge's ``pass_threshold`` / ``warn_threshold``, as

@@ -1,4 +1,4 @@
-"""Pure statistics: DataFrame in, tidy findings DataFrame out (see STATISTICS.md).
+"""Pure statistics: DataFrame in, tidy findings DataFrame out (see docs/statistics.md).
 
 Submodules: ``agreement`` (agreement, correlation, tie policies, order aggregation),
 ``resampling`` (cluster bootstrap, sign-flip, exact tests), ``models`` (conditional logit,

@@ -1,6 +1,6 @@
-"""Judge comparison: can a cheaper judge replace an expensive one (STATISTICS.md "Judge comparison").
+"""Judge comparison: can a cheaper judge replace an expensive one (docs/statistics.md#judge-comparison).
 
-Every function takes tidy verdict frames (docs/architecture.md "Verdict frame") that hold
+Every function takes tidy verdict frames (docs/design.md "Verdict frame") that hold
 exactly one judge identity each (``source`` and each candidate), a pair reference from
 :mod:`judgelab.stats.reference`, and returns findings rows (:mod:`judgelab.stats._tidy`).
 

@@ -1,6 +1,6 @@
 """Family entanglement: do judges of one provider family share blind spots?
 
-Definitions follow STATISTICS.md "Family entanglement". For every judge pair (i, j),
+Definitions follow docs/statistics.md#family-entanglement. For every judge pair (i, j),
 over the units both judged and parsed:
 
 - ``pairwise_kappa``: Cohen's kappa of their verdicts, kappa = (p_o - p_e) / (1 - p_e)
@@ -35,7 +35,7 @@ the family labels over judges (family sizes kept) with the number of distinct
 assignments; with few judges this test is coarse (6 judges in 3 families of 2 have
 only 15 assignments, so p >= 1/15).
 
-**Unit of analysis.** ``order_aggregation`` (STATISTICS.md "Orders") decides it:
+**Unit of analysis.** ``order_aggregation`` (docs/statistics.md#orders-and-repeats) decides it:
 ``per_call`` (default): a unit is a (pair, order), i.e. a pair as displayed with a given
 answer first; two judges agree on a unit when they pick the same *response* (verdicts
 are mapped back to response ids, so both orders of a pair are separate units that

@@ -1,4 +1,4 @@
-"""Multiple-testing adjustment (STATISTICS.md "Multiple testing").
+"""Multiple-testing adjustment (docs/statistics.md#multiple-testing).
 
 Holm (1979) across a study's primary tests (family-wise error), Benjamini-Hochberg
 (1995) across the exploratory ones (false discovery rate), both via

@@ -1,6 +1,6 @@
 """Position bias: does a pairwise verdict depend on which answer is shown first?
 
-Definitions follow STATISTICS.md "Position bias" (after Shi et al. 2024, *Judging the
+Definitions follow docs/statistics.md#position-bias (after Shi et al. 2024, *Judging the
 Judges: A Systematic Investigation of Position Bias in Pairwise Comparative
 Assessments by LLMs*; code: Slimshilin/Position-Bias-Analyzer).
 
@@ -104,7 +104,7 @@ def _boot(per_item, stat, n_boot, seed, ci_level):
 
 
 def _ci(res, n_items):
-    """(ci_low, ci_high, reason) honouring STATISTICS.md's degenerate-case rule."""
+    """(ci_low, ci_high, reason) honouring docs/statistics.md's degenerate-case rule."""
     if n_items < _MIN_ITEMS_FOR_CI:
         return None, None, f"CI withheld: only {n_items} items (< {_MIN_ITEMS_FOR_CI})"
     if getattr(res, "reason", None):

@@ -1,4 +1,4 @@
-"""Order flips against the pair's human quality gap (STATISTICS.md "Position bias"):
+"""Order flips against the pair's human quality gap (docs/statistics.md#position-bias):
 the quality gap of a pair from human scores or preferences, and the logistic GEE of
 "order-inconsistent" on it, clustered by item."""
 

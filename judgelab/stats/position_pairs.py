@@ -1,4 +1,4 @@
-"""Position classes of pairs judged in both orders (STATISTICS.md "Position bias").
+"""Position classes of pairs judged in both orders (docs/statistics.md#position-bias).
 
 Each pair judged in both orders is classified by its displayed choices (A = first slot,
 B = second slot, C = tie) in order ``ab`` then ``ba``: consistent = {AB, BA, CC},
@@ -103,7 +103,7 @@ def classify_pairs(verdicts: pd.DataFrame) -> pd.DataFrame:
     (fractional counts, see the module docstring; NaN when excluded), ``cls``
     (``consistent|primacy|recency``, the class with the largest weight; ``None`` when
     excluded) and ``reason`` (why a pair is excluded: an order missing or unparsed).
-    Position statistics treat a tie as a class (STATISTICS.md "Ties")."""
+    Position statistics treat a tie as a class (docs/statistics.md#ties)."""
     return _classify_calls(_pairwise_calls(verdicts))
 
 

@@ -1,4 +1,4 @@
-"""Power, sample size and minimum detectable effects (STATISTICS.md "Power").
+"""Power, sample size and minimum detectable effects (docs/statistics.md#minimum-detectable-effect).
 
 Closed form for one-sample proportions via Cohen's arcsine effect size
 h = 2 asin(sqrt p1) - 2 asin(sqrt p0) and the normal power function

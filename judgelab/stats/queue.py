@@ -1,6 +1,6 @@
 """The escalation (human review) queue: one low-margin rule, one frame schema.
 
-The low-margin rule (DESIGN.md), for one judge identity and one case (a pair, or a response
+The low-margin rule (docs/design.md), for one judge identity and one case (a pair, or a response
 for single scores and rubric verdicts), on parsed verdicts only:
 
 - ``repeats_disagree``: the repeats (samples) of one order name more than one winner (pairwise),
@@ -95,7 +95,7 @@ def escalation_queue(
     reasons: tuple[str, ...] = REASONS,
     members=None,
 ) -> pd.DataFrame:
-    """Low-margin cases (DESIGN.md) for human review: one row per (judge, unit, reason).
+    """Low-margin cases (docs/design.md) for human review: one row per (judge, unit, reason).
 
     Parameters
     ----------

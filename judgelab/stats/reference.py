@@ -1,4 +1,4 @@
-"""Reference labels that judges are compared with (STATISTICS.md "Reference labels").
+"""Reference labels that judges are compared with (docs/statistics.md#reference-labels).
 
 - Pairwise: the human majority per pair (pairs without a majority are excluded and counted).
 - Scores: the median human score per response.

@@ -1,7 +1,7 @@
 """Resampling and exact tests: item-cluster bootstrap, sign-flip permutation, Wilson, binomial, McNemar.
 
 Judgments that share an item are not independent, so every interval here resamples
-*items* (clusters), never rows (STATISTICS.md, "Clustering").
+*items* (clusters), never rows (docs/statistics.md, "Clustering").
 
 The fast path is :func:`cluster_bootstrap`. A statistic that is a function of sums over
 items (kappa, accuracy, F1 from confusion counts; means and ratios; Pearson from
@@ -50,9 +50,9 @@ __all__ = [
     "single_thread_blas",
 ]
 
-#: Fewer items than this in a slice: the estimate is kept, the CI is null (STATISTICS.md).
+#: Fewer items than this in a slice: the estimate is kept, the CI is null (docs/statistics.md).
 MIN_ITEMS = 30
-#: More than this share of undefined resamples: the CI is null (STATISTICS.md).
+#: More than this share of undefined resamples: the CI is null (docs/statistics.md).
 MAX_DEGENERATE = 0.01
 # Elements of one block of resample weights; bounds memory (8 bytes each -> 32 MB) whatever
 # n_boot * n_items is, so 1,000,000-row analyses stay far below the 2 GB target.

@@ -1,6 +1,6 @@
 """Self-preference: does a judge favour its own model / family beyond answer quality?
 
-Definitions follow STATISTICS.md "Self-preference". A judge J and a response's generator
+Definitions follow docs/statistics.md#self-preference. A judge J and a response's generator
 G stand in one relation (:func:`judgelab.families.relation`): ``self`` (same model),
 ``family`` (same provider family, other model), ``lineage`` (declared derivation) or
 ``other``. The judge's family is the verdict frame's ``judge_family``; the response's

@@ -1,6 +1,6 @@
 """The self-preference study's inputs: one row per pairwise judgment in canonical pair
 orientation (ids sorted) with the judge's relation to each answer's generator, and the
-human preferences per canonical pair (STATISTICS.md "Self-preference")."""
+human preferences per canonical pair (docs/statistics.md#self-preference)."""
 
 from __future__ import annotations
 

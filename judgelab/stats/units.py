@@ -3,7 +3,7 @@
 Every study that compares judges on the same judgments starts here, so the rules are
 written once:
 
-- **judge identity**: :func:`identity_of` = ``model|backend|judge_version`` (DESIGN.md);
+- **judge identity**: :func:`identity_of` = ``model|backend|judge_version`` (docs/design.md);
 - **judge identity** of verdict rows: :func:`identity_strings` (``str()`` of each part, so a
   missing backend reads ``None``);
 - **pair key**: the canonical pair has ``response_a < response_b`` (:func:`sorted_pair`), and
@@ -17,7 +17,7 @@ written once:
   ``choice`` and the ``order`` (``A`` is the answer shown first; ``tie`` / ``C`` is a tie);
 - **repeats and orders**: repeats (``sample``) reduce to their modal verdict within
   (judge, pair, order) (a tie between modes is a tie, :func:`judgelab.stats.votes.plurality`),
-  or the mean score; ``order_aggregation`` (STATISTICS.md "Orders") then defines the
+  or the mean score; ``order_aggregation`` (docs/statistics.md#orders-and-repeats) then defines the
   unit: ``per_call`` (pair, order), ``first_order`` (pair, ``ab`` order only) or
   ``consistent_only`` (pair judged in both orders; an inconsistent pair is a tie);
 - **judge family**: filled once per identity (an override mapping, else the ``judge_family``
@@ -66,7 +66,7 @@ _IDENTITY = ["model", "backend", "judge_version"]
 
 
 def identity_of(model, backend, judge_version) -> str:
-    """The identity string ``model|backend|judge_version`` (DESIGN.md)."""
+    """The identity string ``model|backend|judge_version`` (docs/design.md)."""
     return f"{model}|{backend}|{judge_version}"
 
 
@@ -244,7 +244,7 @@ def _check_settings(order_aggregation: str, tie_policy: str) -> None:
     if tie_policy not in TIE_POLICIES:
         raise ValueError(
             f"tie_policy must be 'class' or 'drop' for kappa, alpha and error rates "
-            f"(STATISTICS.md 'Ties'), not {tie_policy!r}"
+            f"(docs/statistics.md 'Ties'), not {tie_policy!r}"
         )
 
 

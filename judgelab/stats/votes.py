@@ -156,7 +156,7 @@ def vote_share(
     Columns: the unit columns (``item_id, response_a, response_b`` [, ``shown_first``]),
     ``verdict`` (``a|b|tie``, relative to the sorted pair), ``winner`` (response id or
     ``tie``), ``vote_share`` = top vote total / all parsed votes (1 = unanimous), ``n_votes``,
-    and ``low_margin`` = vote_share < threshold (DESIGN.md: a case for escalation).
+    and ``low_margin`` = vote_share < threshold (docs/design.md: a case for escalation).
     """
     from judgelab.stats.units import UnitMatrix, unit_matrix
 

@@ -21,7 +21,7 @@ Three layers, so that every study module can reuse the pieces it needs:
    :func:`kendall_tau`, :func:`pearson`. Each returns a findings frame
    (:data:`judgelab.stats._tidy.FINDING_COLUMNS` plus ``n_items`` and ``n_degenerate``).
 
-Plus the tie policies and order aggregation of STATISTICS.md ("Ties", "Orders"):
+Plus the tie policies and order aggregation of docs/statistics.md#ties, #orders-and-repeats:
 :func:`check_tie_policy`, :func:`apply_tie_policy`, :func:`win_score`,
 :func:`aggregate_orders`.
 

@@ -186,7 +186,7 @@ def cohen_kappa(
     table: str = "data",
 ) -> pd.DataFrame:
     """Cohen's kappa (``weights`` None, ``"linear"`` or ``"quadratic"``) of two label
-    columns with an item-cluster bootstrap CI (BCa by default, STATISTICS.md).
+    columns with an item-cluster bootstrap CI (BCa by default, docs/statistics.md).
 
     Undefined kappa (chance agreement p_e = 1: both raters constant on one label) gives
     estimate None with a reason. Resamples where kappa is undefined are counted in

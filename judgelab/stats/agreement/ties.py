@@ -1,4 +1,4 @@
-"""Tie policies and order aggregation of pairwise verdicts (STATISTICS.md "Ties", "Orders")."""
+"""Tie policies and order aggregation of pairwise verdicts (docs/statistics.md#ties, "Orders")."""
 
 from __future__ import annotations
 
@@ -66,7 +66,7 @@ _IDENTITY = ["model", "backend", "judge_version"]
 
 
 def aggregate_orders(verdicts: pd.DataFrame, how: str = "per_call") -> pd.DataFrame:
-    """Pairwise verdicts -> judgments for agreement with a reference (STATISTICS.md "Orders").
+    """Pairwise verdicts -> judgments for agreement with a reference (docs/statistics.md#orders-and-repeats).
 
     Unparsed rows (``parse_ok`` false or ``winner`` missing) are dropped first.
 

@@ -1,6 +1,6 @@
 """Calibration audit: can this judge stand in for humans on this distribution?
 
-Every finding id of STATISTICS.md "Calibration audit", one module per concept:
+Every finding id of docs/statistics.md#calibration-audit, one module per concept:
 
 ==============================  ===========================================================
 module                          finding ids / role

@@ -1,15 +1,15 @@
 """The calibration audit: can this judge stand in for humans on this distribution?
 
-:func:`audit` composes every finding id of STATISTICS.md "Calibration audit" from the tidy
-verdict frame (docs/architecture.md) and a :class:`judgelab.data.Dataset`. It prepares each
+:func:`audit` composes every finding id of docs/statistics.md#calibration-audit from the tidy
+verdict frame (docs/design.md) and a :class:`judgelab.data.Dataset`. It prepares each
 input once and hands it to every statistic: the human side (:class:`HumanData`), each judge's
 units (:class:`JudgeUnits`), the panel's majority (:func:`majority_verdicts`, or the caller's
 ``panel_majority``) and the human ceiling (read by every judge's gate).
 
-Reference (STATISTICS.md "Reference labels"): :data:`AUDIT_REFERENCE`, the human majority of
+Reference (docs/statistics.md#reference-labels): :data:`AUDIT_REFERENCE`, the human majority of
 each pair (the gold label where the dataset's rater is ``gold``), else the truth.
 
-Settings (STATISTICS.md): ``tie_policy`` ``class`` (a tie is a third class) or ``drop``
+Settings (docs/statistics.md): ``tie_policy`` ``class`` (a tie is a third class) or ``drop``
 (tie verdicts and tie references are removed and counted); ``half`` is refused for kappa
 and F1. ``order_aggregation``: ``per_call`` (each order is one judgment; repeats within
 (pair, order) share a weight of one), ``first_order`` (order ``ab`` only),

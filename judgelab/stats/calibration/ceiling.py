@@ -1,5 +1,5 @@
 """The human ceiling, the judge against individual human votes, and the alternative-annotator
-test (STATISTICS.md "Calibration audit").
+test (docs/statistics.md#calibration-audit).
 
 ``human_ceiling``: agreement of two different humans on the same unit, pooled over every
 (unit, ordered rater pair) (Zheng et al. 2023, MT-Bench). ``human_vote_agreement``: the judge

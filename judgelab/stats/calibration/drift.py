@@ -1,4 +1,4 @@
-"""Drift between two judge versions (STATISTICS.md "Calibration audit").
+"""Drift between two judge versions (docs/statistics.md#calibration-audit).
 
 ``drift_agreement``: the same units under two judge_versions: agreement, kappa and an
 item-level permutation test of the change in verdict distribution;

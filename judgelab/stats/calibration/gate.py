@@ -1,4 +1,4 @@
-"""The calibration gate (STATISTICS.md "Calibration audit").
+"""The calibration gate (docs/statistics.md#calibration-audit).
 
 2 pass / 1 warn / 0 fail from the point estimates (kappa >= 0.75 and macro-F1 >= 0.85;
 kappa >= 0.60), stated with the CI, the human ceiling and the alternative-annotator gap. The

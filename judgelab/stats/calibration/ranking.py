@@ -1,4 +1,4 @@
-"""Generator ranking by the judge against the humans (STATISTICS.md "Calibration audit").
+"""Generator ranking by the judge against the humans (docs/statistics.md#calibration-audit).
 
 ``ranking_kendall_tau``: Kendall tau-b of generator win rates (or mean scores), judge vs
 humans, item-cluster CI. ``separability``: share of generator pairs whose 95% win-rate CIs do

@@ -1,4 +1,4 @@
-"""Agreement of one judge with the reference (STATISTICS.md "Calibration audit").
+"""Agreement of one judge with the reference (docs/statistics.md#calibration-audit).
 
 ``accuracy``, ``cohen_kappa``, ``macro_f1`` (pairwise: the judge's verdict against the pair's
 reference label; pairs without one are excluded and counted; classes ``a`` / ``b`` (the
@@ -41,7 +41,7 @@ from judgelab.stats.calibration.units import (
 )
 from judgelab.stats.reference import reference_labels
 
-#: The audit's reference rule (STATISTICS.md "Reference labels"): the human majority of each
+#: The audit's reference rule (docs/statistics.md#reference-labels): the human majority of each
 #: pair (the gold label where the dataset's rater is ``gold``, as LLMBar's), else the truth.
 AUDIT_REFERENCE = ("majority", "truth")
 #: How a finding's ``method`` names each reference rule.

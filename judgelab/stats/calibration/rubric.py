@@ -1,4 +1,4 @@
-"""Rubric mode of the audit (STATISTICS.md "Calibration audit").
+"""Rubric mode of the audit (docs/statistics.md#calibration-audit).
 
 ``section_failure_rate``: per rubric section, the share of responses below the pass threshold,
 beside the share of human labels that are not ``pass``; ``rubric_agreement``: the aggregated

@@ -1,4 +1,4 @@
-"""Signed bias of a judge per candidate family (STATISTICS.md "Calibration audit").
+"""Signed bias of a judge per candidate family (docs/statistics.md#calibration-audit).
 
 Per candidate family: judge minus human win rate (pairs; corrected for the judge's
 attenuation, :func:`attenuation_residual`) or mean judge minus median human score (scores);
@@ -32,7 +32,7 @@ def signed_bias(
     seed: int = 0,
     ci_level: float = 0.95,
 ) -> pd.DataFrame:
-    """Signed bias of one judge per candidate family (STATISTICS.md).
+    """Signed bias of one judge per candidate family (docs/statistics.md).
 
     Pairs: the judge's minus the humans' win rate of family f's responses on the same pairs
     (pairs where both responses are from f carry no information and are skipped; ties per
@@ -44,7 +44,7 @@ def signed_bias(
     study-level Holm over judges starts from a selection-adjusted p). Non-significant
     primary rows carry the minimum detectable bias (80% power, alpha 0.05) in ``mde``.
 
-    Pairs: judge noise attenuates win rates toward 0.5, so the raw difference of STATISTICS.md
+    Pairs: judge noise attenuates win rates toward 0.5, so the raw difference of docs/statistics.md
     makes an unbiased but noisy judge look biased against the best family and for the worst
     (a null panel was flagged for every judge). The estimate is therefore the raw difference
     corrected for the judge's attenuation (:func:`attenuation_residual`); the raw difference

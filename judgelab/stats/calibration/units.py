@@ -69,7 +69,7 @@ def pairwise_units(
 
     ``lo < hi`` are the pair's response ids in sorted order; ``label`` 0 = lo wins, 1 = hi
     wins, 2 = tie. ``per_call``: every parsed (pair, order) is a unit of weight 1 shared by
-    its repeats (1 / r each: repeats averaged within (pair, order), STATISTICS.md).
+    its repeats (1 / r each: repeats averaged within (pair, order), docs/statistics.md).
     ``first_order``: order ``ab`` only. ``consistent_only``: one unit per pair with both
     orders parsed, labelled by the modal repeat of each order; orders that disagree give a
     tie. ``tie_policy='drop'`` removes tie units afterwards. Returns (units, counts of

@@ -12,6 +12,7 @@ import typer
 
 from judgelab import config
 from judgelab._version_option import root_callback
+from judgelab.check import check_command
 from judgelab.importers.cli import import_command
 
 app = typer.Typer(
@@ -298,6 +299,9 @@ app.callback()(root_callback)
 
 # `judgelab import FORMAT PATH... --out DIR` (docs/importing.md)
 app.command("import")(import_command)
+
+# `judgelab check DIR`: does a dataset validate, and which studies can it feed (docs/your_data.md)
+app.command("check")(check_command)
 
 
 def main():

@@ -157,21 +157,33 @@ def ensemble_verdicts(ctx: StudyContext, ensemble, cheap: pd.DataFrame) -> pd.Da
     return frame
 
 
+#: ``reference_for``'s name when the dataset has no human preferences and no truth
+NO_REFERENCE = "no human reference"
+
+
 def reference_for(ctx: StudyContext) -> tuple[pd.DataFrame, str]:
     """The pair reference under :data:`REFERENCE_RULES` and its name for the findings'
     ``method``: ``gold/human majority`` (a ``gold`` rater among the voters), ``human
     majority`` or ``truth``. The frame is :func:`judgelab.stats.reference.winner_reference`'s
-    (``attrs``: ``n_pairs``, ``n_excluded``: pairs without a strict majority)."""
+    (``attrs``: ``n_pairs``, ``n_excluded``: pairs without a strict majority). With neither
+    preferences nor truth the frame is empty, the name is :data:`NO_REFERENCE` and
+    ``attrs["undefined_reason"]`` is the reason every accuracy finding states."""
     ds = ctx.dataset
     votes = coded_votes(ds.preferences)
     has_truth = ds.truth is not None and "quality" in ds.truth.columns
     if len(votes) == 0 and not has_truth:
-        raise DataError(
-            "preferences",
-            None,
-            f"dataset '{ds.name}' has neither human preferences nor truth to compare accuracy "
-            "against",
+        # agreement with the source needs no reference: run it, and leave every accuracy
+        # finding undefined with this reason rather than stopping the study
+        out = pd.DataFrame(
+            {c: pd.Series(dtype=object) for c in ("item_id", "pair_key", "reference", "n_votes")}
         )
+        out.attrs.update(
+            n_pairs=0,
+            n_excluded=0,
+            undefined_reason=f"dataset '{ds.name}' has neither human preferences nor truth: "
+            "accuracy is undefined (agreement with the source is reported)",
+        )
+        return out, NO_REFERENCE
     pairs = ctx.verdicts[["item_id", "response_a", "response_b"]].drop_duplicates()
     lo, hi = sorted_pair(pairs["response_a"], pairs["response_b"])
     pairs = pd.DataFrame({"item_id": pairs["item_id"].to_numpy(), "lo": lo, "hi": hi})

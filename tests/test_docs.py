@@ -100,7 +100,8 @@ def test_every_relative_link_resolves():
 
 def test_the_documentation_pages_exist_and_are_linked_from_the_readme():
     readme = set(relative_links(ROOT / "README.md"))
-    for page in ("statistics", "design", "verdicts", "datasets", "simulated_panel"):
+    pages = ("statistics", "design", "verdicts", "datasets", "simulated_panel")
+    for page in (*pages, "your_data", "your_judges"):
         assert (ROOT / "docs" / f"{page}.md").exists(), page
         assert f"docs/{page}.md" in readme, f"README does not link docs/{page}.md"
 

@@ -181,13 +181,22 @@ def ranking_plot(findings: pd.DataFrame, judge: str | None = None):
     import matplotlib.pyplot as plt
 
     f = _overall(findings, "ranking_kendall_tau")
-    if "judge_rates" in f.columns:
-        f = f[f["judge_rates"].notna()]
+    # no ranking row carries rates when none was computable (e.g. a single generator)
+    if "judge_rates" in f.columns and "human_rates" in f.columns:
+        f = f[f["judge_rates"].notna() & f["human_rates"].notna()]
+    else:
+        f = f.iloc[0:0]
     if judge is not None:
         f = f[f["judge"] == judge]
     fig, ax = plt.subplots(figsize=(6.5, 5.5))
     if f.empty:
-        ax.text(0.5, 0.5, "no ranking computed", ha="center", transform=ax.transAxes)
+        ax.text(
+            0.5,
+            0.5,
+            "no ranking computed (it needs two or more generators with judge and human rates)",
+            ha="center",
+            transform=ax.transAxes,
+        )
         return fig
     allv = []
     for k, r in enumerate(f.itertuples(index=False)):

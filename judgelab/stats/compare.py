@@ -162,8 +162,11 @@ def accuracy_findings(
     seed: int = 0,
     reference_name: str = "human majority",
 ) -> list[dict]:
-    """``accuracy_vs_human`` of the candidate and the primary ``accuracy_difference``."""
+    """``accuracy_vs_human`` of the candidate and the primary ``accuracy_difference``.
+    Both are undefined, with ``reference.attrs["undefined_reason"]`` as their reason when the
+    reference carries one (no human reference at all)."""
     judge = identity_of(candidate)
+    undefined = reference.attrs.get("undefined_reason")
     c = attach_reference(units(candidate, order_aggregation), reference)
     c_ok = c[c["correct"].notna()]
     rows = []
@@ -197,7 +200,7 @@ def accuracy_findings(
                 None,
                 judge=judge,
                 n=0,
-                reason=f"no candidate unit has a {reference_name} reference",
+                reason=undefined or f"no candidate unit has a {reference_name} reference",
             )
         )
 
@@ -215,7 +218,7 @@ def accuracy_findings(
                 judge=judge,
                 primary=True,
                 n=0,
-                reason="no unit judged by both with a reference",
+                reason=undefined or "no unit judged by both with a reference",
             )
         )
         return rows
@@ -444,7 +447,8 @@ def cascade_findings(
                     judge=judge,
                     slice=sl,
                     n=0,
-                    reason="no pair decided by both passes with a reference",
+                    reason=reference.attrs.get("undefined_reason")
+                    or "no pair decided by both passes with a reference",
                 )
             )
             continue

@@ -91,21 +91,9 @@ def _block_rows(n_items: int, n_boot: int) -> int:
     return int(max(1, min(n_boot, _BLOCK_ELEMENTS // max(n_items, 1))))
 
 
-def iter_bootstrap_weights(
-    n_items: int, n_boot: int, seed: int | np.random.Generator = 0, block: int | None = None
+def _draw_weight_blocks(
+    n_items: int, n_boot: int, rng: np.random.Generator, block: int
 ) -> Iterator[np.ndarray]:
-    """Yield the rows of :func:`bootstrap_weights` in blocks of at most ``block`` resamples.
-
-    Each block is an integer array ``(b, n_items)`` of multinomial counts: row r says how
-    often each item is drawn in resample r (rows sum to ``n_items``). Concatenating the
-    blocks gives exactly ``bootstrap_weights(n_items, n_boot, seed)`` for any block size,
-    because the item indices are drawn row by row from one seeded generator.
-    """
-    n_items, n_boot = int(n_items), int(n_boot)
-    if n_items < 1 or n_boot < 1:
-        raise ValueError(f"n_items and n_boot must be >= 1 (got {n_items}, {n_boot})")
-    rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
-    block = _block_rows(n_items, n_boot) if block is None else int(block)
     done = 0
     while done < n_boot:
         b = min(block, n_boot - done)
@@ -117,6 +105,65 @@ def iter_bootstrap_weights(
         idx += (np.arange(b, dtype=np.int32) * n_items)[:, None]
         yield np.bincount(idx.ravel(), minlength=b * n_items).reshape(b, n_items)
         done += b
+
+
+# Weights drawn from an integer seed, kept for reuse: a study bootstraps many statistics
+# (every judge, every slice) over the same items with the same seed, so the same
+# (n_items, n_boot, seed) recurs and its draws are identical by construction. Stored in
+# the smallest unsigned type that holds n_items (uint16 at 14k items: 28 MB per 1,000
+# resamples) and at most _WEIGHT_CACHE_BYTES in all, oldest entry dropped first.
+_WEIGHT_CACHE: dict[tuple[int, int, int, int], tuple[np.ndarray, ...]] = {}
+_WEIGHT_CACHE_BYTES = 160_000_000
+
+
+def _cached_bytes() -> int:
+    return sum(w.nbytes for blocks in _WEIGHT_CACHE.values() for w in blocks)
+
+
+def _weight_blocks(
+    n_items: int, n_boot: int, seed: int | np.random.Generator, block: int | None
+) -> Iterator[np.ndarray]:
+    """Blocks of resample counts, compact dtype when drawn from a cached integer seed."""
+    n_items, n_boot = int(n_items), int(n_boot)
+    if n_items < 1 or n_boot < 1:
+        raise ValueError(f"n_items and n_boot must be >= 1 (got {n_items}, {n_boot})")
+    block = _block_rows(n_items, n_boot) if block is None else int(block)
+    if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool):
+        # a caller's generator (its stream continues after this call) or another seed
+        # form: drawn every time, nothing to reuse
+        rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+        yield from _draw_weight_blocks(n_items, n_boot, rng, block)
+        return
+    key = (n_items, n_boot, int(seed), block)
+    blocks = _WEIGHT_CACHE.pop(key, None)
+    if blocks is None:
+        dtype = np.min_scalar_type(n_items)
+        rng = np.random.default_rng(seed)
+        blocks = tuple(w.astype(dtype) for w in _draw_weight_blocks(n_items, n_boot, rng, block))
+        for w in blocks:
+            w.flags.writeable = False
+    size = sum(w.nbytes for w in blocks)
+    if size <= _WEIGHT_CACHE_BYTES:
+        while _WEIGHT_CACHE and size + _cached_bytes() > _WEIGHT_CACHE_BYTES:
+            del _WEIGHT_CACHE[next(iter(_WEIGHT_CACHE))]  # least recently used
+        _WEIGHT_CACHE[key] = blocks  # most recently used last
+    yield from blocks
+
+
+def iter_bootstrap_weights(
+    n_items: int, n_boot: int, seed: int | np.random.Generator = 0, block: int | None = None
+) -> Iterator[np.ndarray]:
+    """Yield the rows of :func:`bootstrap_weights` in blocks of at most ``block`` resamples.
+
+    Each block is an integer array ``(b, n_items)`` of multinomial counts: row r says how
+    often each item is drawn in resample r (rows sum to ``n_items``). Concatenating the
+    blocks gives exactly ``bootstrap_weights(n_items, n_boot, seed)`` for any block size,
+    because the item indices are drawn row by row from one seeded generator. With an
+    integer seed the draws are kept and reused by later calls with the same arguments
+    (they are identical by construction); a ``Generator`` is drawn from every time.
+    """
+    for w in _weight_blocks(n_items, n_boot, seed, block):
+        yield w.astype(np.int64)
 
 
 def bootstrap_weights(n_items: int, n_boot: int, seed: int | np.random.Generator = 0) -> np.ndarray:
@@ -348,7 +395,7 @@ def cluster_bootstrap(
     dist = np.empty(n_boot)
     pos = 0
     with single_thread_blas():
-        for W in iter_bootstrap_weights(n_items, n_boot, seed):
+        for W in _weight_blocks(n_items, n_boot, seed, None):
             # Counts and sufficient statistics are integers in the usual case, so the
             # float64 product is exact; one BLAS call per block of resamples.
             totals = W.astype(float) @ S

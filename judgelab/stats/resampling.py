@@ -109,21 +109,34 @@ def _draw_weight_blocks(
 
 # Weights drawn from an integer seed, kept for reuse: a study bootstraps many statistics
 # (every judge, every slice) over the same items with the same seed, so the same
-# (n_items, n_boot, seed) recurs and its draws are identical by construction. Stored in
-# the smallest unsigned type that holds n_items (uint16 at 14k items: 28 MB per 1,000
-# resamples) and at most _WEIGHT_CACHE_BYTES in all, oldest entry dropped first.
+# (n_items, n_boot, seed) recurs and its draws are identical by construction. Stored as
+# uint8 (an item drawn more than 255 times in one resample does not happen at these sizes;
+# if it does, the block keeps a wider type): 14 MB per 1,000 resamples of 13,889 items. At
+# most _WEIGHT_CACHE_BYTES in all; once full, new weights are drawn and not kept (a study
+# cycles through its slices judge after judge, where evicting the oldest would miss every
+# time).
 _WEIGHT_CACHE: dict[tuple[int, int, int, int], tuple[np.ndarray, ...]] = {}
-_WEIGHT_CACHE_BYTES = 160_000_000
+_WEIGHT_CACHE_BYTES = 200_000_000
 
 
 def _cached_bytes() -> int:
     return sum(w.nbytes for blocks in _WEIGHT_CACHE.values() for w in blocks)
 
 
+def _compact(w: np.ndarray, n_items: int) -> np.ndarray:
+    small = (
+        w.astype(np.uint8)
+        if w.size and int(w.max()) < 256
+        else w.astype(np.min_scalar_type(n_items))
+    )
+    small.flags.writeable = False
+    return small
+
+
 def _weight_blocks(
     n_items: int, n_boot: int, seed: int | np.random.Generator, block: int | None
 ) -> Iterator[np.ndarray]:
-    """Blocks of resample counts, compact dtype when drawn from a cached integer seed."""
+    """Blocks of resample counts, compact dtype when drawn from an integer seed."""
     n_items, n_boot = int(n_items), int(n_boot)
     if n_items < 1 or n_boot < 1:
         raise ValueError(f"n_items and n_boot must be >= 1 (got {n_items}, {n_boot})")
@@ -135,18 +148,14 @@ def _weight_blocks(
         yield from _draw_weight_blocks(n_items, n_boot, rng, block)
         return
     key = (n_items, n_boot, int(seed), block)
-    blocks = _WEIGHT_CACHE.pop(key, None)
+    blocks = _WEIGHT_CACHE.get(key)
     if blocks is None:
-        dtype = np.min_scalar_type(n_items)
         rng = np.random.default_rng(seed)
-        blocks = tuple(w.astype(dtype) for w in _draw_weight_blocks(n_items, n_boot, rng, block))
-        for w in blocks:
-            w.flags.writeable = False
-    size = sum(w.nbytes for w in blocks)
-    if size <= _WEIGHT_CACHE_BYTES:
-        while _WEIGHT_CACHE and size + _cached_bytes() > _WEIGHT_CACHE_BYTES:
-            del _WEIGHT_CACHE[next(iter(_WEIGHT_CACHE))]  # least recently used
-        _WEIGHT_CACHE[key] = blocks  # most recently used last
+        blocks = tuple(
+            _compact(w, n_items) for w in _draw_weight_blocks(n_items, n_boot, rng, block)
+        )
+        if sum(w.nbytes for w in blocks) + _cached_bytes() <= _WEIGHT_CACHE_BYTES:
+            _WEIGHT_CACHE[key] = blocks
     yield from blocks
 
 

@@ -163,3 +163,27 @@ def test_reused_weights_equal_fresh_draws():
     r1 = resampling.cluster_bootstrap(S, lambda t: t[:, 0] / t[:, 1], n_boot=50, seed=3)
     r2 = resampling.cluster_bootstrap(S, lambda t: t[:, 0] / t[:, 1], n_boot=50, seed=3)
     assert np.array_equal(r1.distribution, r2.distribution)
+
+
+def test_bootstrap_each_equals_one_call_per_statistic():
+    """Several statistics of one table share the resample totals; each result is the one
+    cluster_bootstrap gives for that statistic alone (an undefined one included)."""
+    rng = np.random.default_rng(1)
+    S = rng.integers(0, 4, size=(200, 2)).astype(float)
+    stats_ = [
+        lambda t: t[:, 0] / t[:, 1],
+        lambda t: t[:, 0] - t[:, 1],
+        lambda t: np.full(len(t), np.nan),
+    ]
+    for method in ("percentile", "bca"):
+        each = rs.cluster_bootstrap_each(S, stats_, n_boot=300, seed=4, method=method)
+        for stat, got in zip(stats_, each, strict=True):
+            one = rs.cluster_bootstrap(S, stat, n_boot=300, seed=4, method=method)
+            assert (got.estimate, got.ci_low, got.ci_high, got.reason, got.method) == (
+                one.estimate,
+                one.ci_low,
+                one.ci_high,
+                one.reason,
+                one.method,
+            )
+            assert np.array_equal(got.distribution, one.distribution)

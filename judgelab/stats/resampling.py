@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import contextlib
 import math
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
@@ -41,6 +41,7 @@ __all__ = [
     "bootstrap_weights",
     "iter_bootstrap_weights",
     "cluster_bootstrap",
+    "cluster_bootstrap_each",
     "cluster_bootstrap_rows",
     "bootstrap_p_value",
     "sign_flip_test",
@@ -387,6 +388,33 @@ def cluster_bootstrap(
         ``max_degenerate`` of them, or fewer than ``min_items`` items, the estimate is kept
         and the CI is None with a reason. An undefined estimate gives ``estimate=None``.
     """
+    return cluster_bootstrap_each(
+        per_item,
+        [statistic],
+        n_boot,
+        seed,
+        ci_level,
+        method,
+        min_items=min_items,
+        max_degenerate=max_degenerate,
+    )[0]
+
+
+def cluster_bootstrap_each(
+    per_item,
+    statistics: Sequence[Callable[[np.ndarray], np.ndarray]],
+    n_boot: int = 2000,
+    seed: int | np.random.Generator = 0,
+    ci_level: float = 0.95,
+    method: str = "percentile",
+    *,
+    min_items: int = MIN_ITEMS,
+    max_degenerate: float = MAX_DEGENERATE,
+) -> list[BootstrapResult]:
+    """:func:`cluster_bootstrap` of several statistics of the same per-item table, on the same
+    resamples: the resample totals ``W @ per_item`` are computed once and every statistic is
+    evaluated on them (accuracy, kappa and F1 of one confusion table, for instance). Each
+    result equals ``cluster_bootstrap(per_item, statistic, ...)`` with the same arguments."""
     _check_common(n_boot, ci_level, method)
     S = np.asarray(per_item, dtype=float)
     if S.ndim == 1:
@@ -396,36 +424,49 @@ def cluster_bootstrap(
     n_items, n_boot = S.shape[0], int(n_boot)
     label = _method_label(method, n_boot, ci_level)
     if n_items == 0:
-        return _undefined(0, n_boot, ci_level, label, "no items")
+        return [_undefined(0, n_boot, ci_level, label, "no items") for _ in statistics]
     total = S.sum(axis=0)
-    est = float(np.asarray(statistic(total[None, :]), dtype=float).reshape(-1)[0])
-    if not math.isfinite(est):
-        return _undefined(n_items, n_boot, ci_level, label, "statistic undefined on this data")
-    dist = np.empty(n_boot)
-    pos = 0
-    with single_thread_blas():
-        for W in _weight_blocks(n_items, n_boot, seed, None):
-            # Counts and sufficient statistics are integers in the usual case, so the
-            # float64 product is exact; one BLAS call per block of resamples.
-            totals = W.astype(float) @ S
-            dist[pos : pos + len(W)] = np.asarray(statistic(totals), dtype=float).reshape(-1)
-            pos += len(W)
+    estimates = [
+        float(np.asarray(stat(total[None, :]), dtype=float).reshape(-1)[0]) for stat in statistics
+    ]
+    defined = [i for i, est in enumerate(estimates) if math.isfinite(est)]
+    dists = {i: np.empty(n_boot) for i in defined}
+    if defined:
+        pos = 0
+        with single_thread_blas():
+            for W in _weight_blocks(n_items, n_boot, seed, None):
+                # Counts and sufficient statistics are integers in the usual case, so the
+                # float64 product is exact; one BLAS call per block of resamples.
+                totals = W.astype(float) @ S
+                for i in defined:
+                    value = np.asarray(statistics[i](totals), dtype=float).reshape(-1)
+                    dists[i][pos : pos + len(W)] = value
+                pos += len(W)
 
-    def jack():
-        return np.asarray(statistic(total[None, :] - S), dtype=float).reshape(-1)
+    def jack(stat):
+        return lambda: np.asarray(stat(total[None, :] - S), dtype=float).reshape(-1)
 
-    return _summarise(
-        est,
-        dist,
-        jack,
-        n_items=n_items,
-        n_boot=n_boot,
-        ci_level=ci_level,
-        method=method,
-        min_items=min_items,
-        max_degenerate=max_degenerate,
-        label=label,
-    )
+    out = []
+    for i, stat in enumerate(statistics):
+        if i not in dists:
+            reason = "statistic undefined on this data"
+            out.append(_undefined(n_items, n_boot, ci_level, label, reason))
+            continue
+        out.append(
+            _summarise(
+                estimates[i],
+                dists[i],
+                jack(stat),
+                n_items=n_items,
+                n_boot=n_boot,
+                ci_level=ci_level,
+                method=method,
+                min_items=min_items,
+                max_degenerate=max_degenerate,
+                label=label,
+            )
+        )
+    return out
 
 
 def cluster_bootstrap_rows(

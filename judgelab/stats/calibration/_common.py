@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from judgelab.stats._tidy import finding
-from judgelab.stats.resampling import BootstrapResult, cluster_bootstrap
+from judgelab.stats.resampling import BootstrapResult, cluster_bootstrap, cluster_bootstrap_each
 
 
 def per_item_confusion(items: np.ndarray, ref: np.ndarray, lab: np.ndarray, w: np.ndarray, k: int):
@@ -32,6 +32,12 @@ class Resampling:
     def boot(self, per_item, statistic) -> BootstrapResult:
         return cluster_bootstrap(
             per_item, statistic, n_boot=self.n_boot, seed=self.seed, ci_level=self.ci_level
+        )
+
+    def boot_each(self, per_item, statistics) -> list[BootstrapResult]:
+        """:meth:`boot` of several statistics of one table on the same resample totals."""
+        return cluster_bootstrap_each(
+            per_item, statistics, n_boot=self.n_boot, seed=self.seed, ci_level=self.ci_level
         )
 
 

@@ -462,7 +462,13 @@ def _no_missing(table: str, df: pd.DataFrame, col: str) -> None:
 
 
 def _known(table: str, df: pd.DataFrame, col: str, known: set, problem: str) -> None:
-    bad = ~df[col].isin(known)
+    # An Index's hash lookup: Series.isin(set) on a string column first turns every member
+    # of the set into an Arrow scalar in Python (1.7 s for 125,000 ids, against 0.2 s here).
+    lookup = pd.Index(list(known))
+    if lookup.is_unique:
+        bad = lookup.get_indexer(df[col]) < 0
+    else:  # None and nan both in the set: one missing value to the Index, two to the set
+        bad = ~df[col].isin(known).to_numpy()
     if bad.any():
         raise DataError(table, col, problem, _offending(df, bad))
 

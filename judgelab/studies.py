@@ -438,11 +438,31 @@ def _normalise_verdicts(frame: pd.DataFrame) -> pd.DataFrame:
         v["sample"] = pd.to_numeric(v["sample"], errors="coerce").fillna(0).astype(int)
     if v["parse_ok"].dtype != bool:
         v["parse_ok"] = v["parse_ok"].map(_as_bool)
-    v["judge"] = [
-        str(JudgeIdentity(*t))
-        for t in zip(v["model"], v["backend"], v["judge_version"], strict=False)
-    ]
+    v["judge"] = _identity_strings(v[["model", "backend", "judge_version"]])
     return v.reset_index(drop=True)
+
+
+def _identity_strings(triples: pd.DataFrame) -> list[str]:
+    """``str(JudgeIdentity(model, backend, judge_version))`` of every row, built once per
+    distinct triple (a million verdicts hold a handful of identities)."""
+    if len(triples) == 0:
+        return []
+    codes = np.zeros(len(triples), dtype=np.int64)
+    for col in triples.columns:
+        values = triples[col]
+        c, uniques = pd.factorize(values, use_na_sentinel=True)
+        missing = c < 0
+        if missing.any():
+            # missing values print as they iterate (None, nan, <NA>): one code per spelling
+            spelled = pd.factorize(np.array([str(x) for x in values[missing]], dtype=object))[0]
+            c[missing] = len(uniques) + spelled
+        codes = codes * (int(c.max()) + 1) + c
+    _, first, inverse = np.unique(codes, return_index=True, return_inverse=True)
+    names = np.array(
+        [str(JudgeIdentity(*t)) for t in zip(*(triples[c].iloc[first] for c in triples.columns))],
+        dtype=object,
+    )
+    return names[inverse.reshape(-1)].tolist()
 
 
 def _as_bool(x) -> bool:

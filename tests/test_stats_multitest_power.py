@@ -147,3 +147,21 @@ def test_bootstrap_mde_is_the_wald_mde_of_the_bootstrap_se():
     assert pw.bootstrap_mde(res) == pytest.approx(two, rel=1e-12)
     assert pw.bootstrap_mde(res, alternative="larger") == pytest.approx(one, rel=1e-12)
     assert pw.bootstrap_mde(SimpleNamespace(distribution=[0.5, np.nan])) is None
+
+
+def test_holm_is_bit_identical_to_statsmodels():
+    """holm() computes Holm itself (statsmodels' multipletests runs gc.collect() per call);
+    the values must be exactly statsmodels', ties and p = 1 included."""
+    import numpy as np
+    from statsmodels.stats.multitest import multipletests
+
+    from judgelab.stats.multitest import holm
+
+    rng = np.random.default_rng(0)
+    for k in range(300):
+        p = rng.random(int(rng.integers(1, 30)))
+        if k % 3 == 0:
+            p = np.round(p, 1)
+        if k % 5 == 0:
+            p[: len(p) // 2] = 1.0
+        assert np.array_equal(holm(p), multipletests(p, method="holm")[1])

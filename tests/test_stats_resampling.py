@@ -140,3 +140,50 @@ def test_exact_tests_and_wilson_match_references(k, extra):
         assert abs(rs.binom_test(k, n, 0.3) - stats.binomtest(k, n, 0.3).pvalue) < 1e-12
     ref = mcnemar(np.array([[5, k], [extra, 7]]), exact=True).pvalue
     assert abs(rs.mcnemar_exact(k, extra) - min(1.0, ref)) < 1e-12
+
+
+def test_reused_weights_equal_fresh_draws():
+    """Weights kept for an integer seed are the draws a fresh generator gives; a Generator
+    seed is drawn from every time (its stream moves on)."""
+    from judgelab.stats import resampling
+
+    def fresh(n_items, n_boot, seed):
+        rng = np.random.default_rng(seed)
+        block = resampling._block_rows(n_items, n_boot)
+        return np.concatenate(list(resampling._draw_weight_blocks(n_items, n_boot, rng, block)))
+
+    first = resampling.bootstrap_weights(300, 50, 7)
+    again = resampling.bootstrap_weights(300, 50, 7)
+    assert first.dtype == again.dtype == np.int64
+    assert np.array_equal(first, fresh(300, 50, 7)) and np.array_equal(again, first)
+    rng = np.random.default_rng(7)
+    a, b = resampling.bootstrap_weights(300, 50, rng), resampling.bootstrap_weights(300, 50, rng)
+    assert np.array_equal(a, first) and not np.array_equal(b, first)
+    S = np.arange(600, dtype=float).reshape(300, 2) % 5
+    r1 = resampling.cluster_bootstrap(S, lambda t: t[:, 0] / t[:, 1], n_boot=50, seed=3)
+    r2 = resampling.cluster_bootstrap(S, lambda t: t[:, 0] / t[:, 1], n_boot=50, seed=3)
+    assert np.array_equal(r1.distribution, r2.distribution)
+
+
+def test_bootstrap_each_equals_one_call_per_statistic():
+    """Several statistics of one table share the resample totals; each result is the one
+    cluster_bootstrap gives for that statistic alone (an undefined one included)."""
+    rng = np.random.default_rng(1)
+    S = rng.integers(0, 4, size=(200, 2)).astype(float)
+    stats_ = [
+        lambda t: t[:, 0] / t[:, 1],
+        lambda t: t[:, 0] - t[:, 1],
+        lambda t: np.full(len(t), np.nan),
+    ]
+    for method in ("percentile", "bca"):
+        each = rs.cluster_bootstrap_each(S, stats_, n_boot=300, seed=4, method=method)
+        for stat, got in zip(stats_, each, strict=True):
+            one = rs.cluster_bootstrap(S, stat, n_boot=300, seed=4, method=method)
+            assert (got.estimate, got.ci_low, got.ci_high, got.reason, got.method) == (
+                one.estimate,
+                one.ci_low,
+                one.ci_high,
+                one.reason,
+                one.method,
+            )
+            assert np.array_equal(got.distribution, one.distribution)

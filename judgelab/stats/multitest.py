@@ -1,8 +1,9 @@
 """Multiple-testing adjustment (docs/statistics.md#multiple-testing).
 
 Holm (1979) across a study's primary tests (family-wise error), Benjamini-Hochberg
-(1995) across the exploratory ones (false discovery rate), both via
-``statsmodels.stats.multitest.multipletests``. Missing p-values stay missing and do not
+(1995) across the exploratory ones (false discovery rate), both as
+``statsmodels.stats.multitest.multipletests`` computes them (Holm with its operations,
+written out here to skip its per-call garbage collection). Missing p-values stay missing and do not
 count towards the number of tests. Confidence intervals are never adjusted.
 """
 
@@ -25,7 +26,25 @@ def _adjust(p, method: str) -> np.ndarray:
     if ok.any():
         if np.any((p[ok] < 0) | (p[ok] > 1)):
             raise ValueError("p-values must lie in [0, 1]")
-        out[ok] = multipletests(p[ok], method=method)[1]
+        out[ok] = (
+            _holm_step_down(p[ok]) if method == "holm" else multipletests(p[ok], method=method)[1]
+        )
+    return out
+
+
+def _holm_step_down(p: np.ndarray) -> np.ndarray:
+    """Holm adjusted p-values with the very operations of statsmodels' ``multipletests``
+    (same sort, products and running maximum, so bit-identical results), without its full
+    garbage collection on every call (``gc.collect()``: 0.2 s and more per call while a
+    million-row verdict frame is alive, once per judge in the audit).
+
+    With p sorted ascending, p_adj(i) = min(1, max_{j <= i} (m - j + 1) p(j)) (Holm 1979)."""
+    order = np.argsort(p)
+    ranked = np.take(p, order)
+    adjusted = np.maximum.accumulate(ranked * np.arange(len(ranked), 0, -1))
+    adjusted[adjusted > 1] = 1
+    out = np.empty_like(adjusted)
+    out[order] = adjusted
     return out
 
 

@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import contextlib
 import math
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
@@ -41,6 +41,7 @@ __all__ = [
     "bootstrap_weights",
     "iter_bootstrap_weights",
     "cluster_bootstrap",
+    "cluster_bootstrap_each",
     "cluster_bootstrap_rows",
     "bootstrap_p_value",
     "sign_flip_test",
@@ -91,21 +92,9 @@ def _block_rows(n_items: int, n_boot: int) -> int:
     return int(max(1, min(n_boot, _BLOCK_ELEMENTS // max(n_items, 1))))
 
 
-def iter_bootstrap_weights(
-    n_items: int, n_boot: int, seed: int | np.random.Generator = 0, block: int | None = None
+def _draw_weight_blocks(
+    n_items: int, n_boot: int, rng: np.random.Generator, block: int
 ) -> Iterator[np.ndarray]:
-    """Yield the rows of :func:`bootstrap_weights` in blocks of at most ``block`` resamples.
-
-    Each block is an integer array ``(b, n_items)`` of multinomial counts: row r says how
-    often each item is drawn in resample r (rows sum to ``n_items``). Concatenating the
-    blocks gives exactly ``bootstrap_weights(n_items, n_boot, seed)`` for any block size,
-    because the item indices are drawn row by row from one seeded generator.
-    """
-    n_items, n_boot = int(n_items), int(n_boot)
-    if n_items < 1 or n_boot < 1:
-        raise ValueError(f"n_items and n_boot must be >= 1 (got {n_items}, {n_boot})")
-    rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
-    block = _block_rows(n_items, n_boot) if block is None else int(block)
     done = 0
     while done < n_boot:
         b = min(block, n_boot - done)
@@ -117,6 +106,74 @@ def iter_bootstrap_weights(
         idx += (np.arange(b, dtype=np.int32) * n_items)[:, None]
         yield np.bincount(idx.ravel(), minlength=b * n_items).reshape(b, n_items)
         done += b
+
+
+# Weights drawn from an integer seed, kept for reuse: a study bootstraps many statistics
+# (every judge, every slice) over the same items with the same seed, so the same
+# (n_items, n_boot, seed) recurs and its draws are identical by construction. Stored as
+# uint8 (an item drawn more than 255 times in one resample does not happen at these sizes;
+# if it does, the block keeps a wider type): 14 MB per 1,000 resamples of 13,889 items. At
+# most _WEIGHT_CACHE_BYTES in all; once full, new weights are drawn and not kept (a study
+# cycles through its slices judge after judge, where evicting the oldest would miss every
+# time).
+_WEIGHT_CACHE: dict[tuple[int, int, int, int], tuple[np.ndarray, ...]] = {}
+_WEIGHT_CACHE_BYTES = 200_000_000
+
+
+def _cached_bytes() -> int:
+    return sum(w.nbytes for blocks in _WEIGHT_CACHE.values() for w in blocks)
+
+
+def _compact(w: np.ndarray, n_items: int) -> np.ndarray:
+    small = (
+        w.astype(np.uint8)
+        if w.size and int(w.max()) < 256
+        else w.astype(np.min_scalar_type(n_items))
+    )
+    small.flags.writeable = False
+    return small
+
+
+def _weight_blocks(
+    n_items: int, n_boot: int, seed: int | np.random.Generator, block: int | None
+) -> Iterator[np.ndarray]:
+    """Blocks of resample counts, compact dtype when drawn from an integer seed."""
+    n_items, n_boot = int(n_items), int(n_boot)
+    if n_items < 1 or n_boot < 1:
+        raise ValueError(f"n_items and n_boot must be >= 1 (got {n_items}, {n_boot})")
+    block = _block_rows(n_items, n_boot) if block is None else int(block)
+    if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool):
+        # a caller's generator (its stream continues after this call) or another seed
+        # form: drawn every time, nothing to reuse
+        rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+        yield from _draw_weight_blocks(n_items, n_boot, rng, block)
+        return
+    key = (n_items, n_boot, int(seed), block)
+    blocks = _WEIGHT_CACHE.get(key)
+    if blocks is None:
+        rng = np.random.default_rng(seed)
+        blocks = tuple(
+            _compact(w, n_items) for w in _draw_weight_blocks(n_items, n_boot, rng, block)
+        )
+        if sum(w.nbytes for w in blocks) + _cached_bytes() <= _WEIGHT_CACHE_BYTES:
+            _WEIGHT_CACHE[key] = blocks
+    yield from blocks
+
+
+def iter_bootstrap_weights(
+    n_items: int, n_boot: int, seed: int | np.random.Generator = 0, block: int | None = None
+) -> Iterator[np.ndarray]:
+    """Yield the rows of :func:`bootstrap_weights` in blocks of at most ``block`` resamples.
+
+    Each block is an integer array ``(b, n_items)`` of multinomial counts: row r says how
+    often each item is drawn in resample r (rows sum to ``n_items``). Concatenating the
+    blocks gives exactly ``bootstrap_weights(n_items, n_boot, seed)`` for any block size,
+    because the item indices are drawn row by row from one seeded generator. With an
+    integer seed the draws are kept and reused by later calls with the same arguments
+    (they are identical by construction); a ``Generator`` is drawn from every time.
+    """
+    for w in _weight_blocks(n_items, n_boot, seed, block):
+        yield w.astype(np.int64)
 
 
 def bootstrap_weights(n_items: int, n_boot: int, seed: int | np.random.Generator = 0) -> np.ndarray:
@@ -331,6 +388,33 @@ def cluster_bootstrap(
         ``max_degenerate`` of them, or fewer than ``min_items`` items, the estimate is kept
         and the CI is None with a reason. An undefined estimate gives ``estimate=None``.
     """
+    return cluster_bootstrap_each(
+        per_item,
+        [statistic],
+        n_boot,
+        seed,
+        ci_level,
+        method,
+        min_items=min_items,
+        max_degenerate=max_degenerate,
+    )[0]
+
+
+def cluster_bootstrap_each(
+    per_item,
+    statistics: Sequence[Callable[[np.ndarray], np.ndarray]],
+    n_boot: int = 2000,
+    seed: int | np.random.Generator = 0,
+    ci_level: float = 0.95,
+    method: str = "percentile",
+    *,
+    min_items: int = MIN_ITEMS,
+    max_degenerate: float = MAX_DEGENERATE,
+) -> list[BootstrapResult]:
+    """:func:`cluster_bootstrap` of several statistics of the same per-item table, on the same
+    resamples: the resample totals ``W @ per_item`` are computed once and every statistic is
+    evaluated on them (accuracy, kappa and F1 of one confusion table, for instance). Each
+    result equals ``cluster_bootstrap(per_item, statistic, ...)`` with the same arguments."""
     _check_common(n_boot, ci_level, method)
     S = np.asarray(per_item, dtype=float)
     if S.ndim == 1:
@@ -340,36 +424,49 @@ def cluster_bootstrap(
     n_items, n_boot = S.shape[0], int(n_boot)
     label = _method_label(method, n_boot, ci_level)
     if n_items == 0:
-        return _undefined(0, n_boot, ci_level, label, "no items")
+        return [_undefined(0, n_boot, ci_level, label, "no items") for _ in statistics]
     total = S.sum(axis=0)
-    est = float(np.asarray(statistic(total[None, :]), dtype=float).reshape(-1)[0])
-    if not math.isfinite(est):
-        return _undefined(n_items, n_boot, ci_level, label, "statistic undefined on this data")
-    dist = np.empty(n_boot)
-    pos = 0
-    with single_thread_blas():
-        for W in iter_bootstrap_weights(n_items, n_boot, seed):
-            # Counts and sufficient statistics are integers in the usual case, so the
-            # float64 product is exact; one BLAS call per block of resamples.
-            totals = W.astype(float) @ S
-            dist[pos : pos + len(W)] = np.asarray(statistic(totals), dtype=float).reshape(-1)
-            pos += len(W)
+    estimates = [
+        float(np.asarray(stat(total[None, :]), dtype=float).reshape(-1)[0]) for stat in statistics
+    ]
+    defined = [i for i, est in enumerate(estimates) if math.isfinite(est)]
+    dists = {i: np.empty(n_boot) for i in defined}
+    if defined:
+        pos = 0
+        with single_thread_blas():
+            for W in _weight_blocks(n_items, n_boot, seed, None):
+                # Counts and sufficient statistics are integers in the usual case, so the
+                # float64 product is exact; one BLAS call per block of resamples.
+                totals = W.astype(float) @ S
+                for i in defined:
+                    value = np.asarray(statistics[i](totals), dtype=float).reshape(-1)
+                    dists[i][pos : pos + len(W)] = value
+                pos += len(W)
 
-    def jack():
-        return np.asarray(statistic(total[None, :] - S), dtype=float).reshape(-1)
+    def jack(stat):
+        return lambda: np.asarray(stat(total[None, :] - S), dtype=float).reshape(-1)
 
-    return _summarise(
-        est,
-        dist,
-        jack,
-        n_items=n_items,
-        n_boot=n_boot,
-        ci_level=ci_level,
-        method=method,
-        min_items=min_items,
-        max_degenerate=max_degenerate,
-        label=label,
-    )
+    out = []
+    for i, stat in enumerate(statistics):
+        if i not in dists:
+            reason = "statistic undefined on this data"
+            out.append(_undefined(n_items, n_boot, ci_level, label, reason))
+            continue
+        out.append(
+            _summarise(
+                estimates[i],
+                dists[i],
+                jack(stat),
+                n_items=n_items,
+                n_boot=n_boot,
+                ci_level=ci_level,
+                method=method,
+                min_items=min_items,
+                max_degenerate=max_degenerate,
+                label=label,
+            )
+        )
+    return out
 
 
 def cluster_bootstrap_rows(
@@ -490,14 +587,18 @@ def sign_flip_test(
     # Floating sums of the same values in another order can differ in the last bits, so
     # "as extreme" allows a relative tolerance (otherwise T* = T can be missed).
     thresh = abs(t_obs) - 1e-9 * max(1.0, float(np.abs(v).sum()))
+    v_sum = float(v.sum())
     k = 0
     block = _block_rows(v.size, n_perm)
     done = 0
     with single_thread_blas():
         while done < n_perm:
             b = min(block, n_perm - done)
-            signs = (rng.integers(0, 2, size=(b, v.size), dtype=np.int8) * 2 - 1).astype(float)
-            k += int(np.count_nonzero(np.abs(signs @ v) >= thresh))
+            # s_i = 2 u_i - 1 with u_i in {0, 1}, so T* = 2 (u @ v) - sum(v): the 0/1 draws
+            # are used as they come (no float matrix of signs, which cost more than the draws)
+            flips = rng.integers(0, 2, size=(b, v.size), dtype=np.int8)
+            t_perm = 2.0 * np.einsum("ij,j->i", flips, v) - v_sum
+            k += int(np.count_nonzero(np.abs(t_perm) >= thresh))
             done += b
     return SignFlipResult(t_obs, (k + 1) / (n_perm + 1))
 

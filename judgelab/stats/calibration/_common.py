@@ -9,7 +9,8 @@ import numpy as np
 import pandas as pd
 
 from judgelab.stats._tidy import finding
-from judgelab.stats.resampling import BootstrapResult, cluster_bootstrap
+from judgelab.stats.calibration.units import win_value
+from judgelab.stats.resampling import BootstrapResult, cluster_bootstrap, cluster_bootstrap_each
 
 
 def per_item_confusion(items: np.ndarray, ref: np.ndarray, lab: np.ndarray, w: np.ndarray, k: int):
@@ -19,6 +20,29 @@ def per_item_confusion(items: np.ndarray, ref: np.ndarray, lab: np.ndarray, w: n
     out = np.zeros((len(uniq), k * k))
     np.add.at(out, (codes, ref.astype(int) * k + lab.astype(int)), w)
     return out, len(uniq)
+
+
+def human_pair_win_shares(humans, side: int, tie_policy: str) -> pd.Series:
+    """The humans' mean win of side ``side``'s response (0: ``lo``, 1: ``hi``) per pair
+    ``(item_id, lo, hi)``, ties per ``tie_policy``, named ``human``.
+
+    It depends on the human votes only, so it is computed once per prepared
+    :class:`~judgelab.stats.calibration.units.HumanData` and kept on that object (signed
+    bias and ranking read it for every judge: 0.26 s per side and judge at 1M verdicts).
+    The frozen dataclass has no field for it yet, so it lives in the instance's
+    ``__dict__``; it goes with the object, unlike the old ``id()``-keyed caches."""
+    memo = humans.__dict__.setdefault("_pair_win_shares", {})
+    key = (int(side), tie_policy)
+    if key not in memo:
+        hv = humans.votes
+        hh = hv.assign(win=win_value(hv["label"].to_numpy(), side, tie_policy))
+        memo[key] = (
+            hh[np.isfinite(hh["win"])]
+            .groupby(["item_id", "lo", "hi"])["win"]
+            .mean()
+            .rename("human")
+        )
+    return memo[key]
 
 
 @dataclass
@@ -32,6 +56,12 @@ class Resampling:
     def boot(self, per_item, statistic) -> BootstrapResult:
         return cluster_bootstrap(
             per_item, statistic, n_boot=self.n_boot, seed=self.seed, ci_level=self.ci_level
+        )
+
+    def boot_each(self, per_item, statistics) -> list[BootstrapResult]:
+        """:meth:`boot` of several statistics of one table on the same resample totals."""
+        return cluster_bootstrap_each(
+            per_item, statistics, n_boot=self.n_boot, seed=self.seed, ci_level=self.ci_level
         )
 
 

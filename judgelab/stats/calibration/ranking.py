@@ -14,7 +14,7 @@ import pandas as pd
 
 from judgelab.stats._tidy import finding, findings_frame
 from judgelab.stats.agreement import kendall_tau_b_rows
-from judgelab.stats.calibration._common import Resampling, result_row
+from judgelab.stats.calibration._common import Resampling, human_pair_win_shares, result_row
 from judgelab.stats.calibration.units import HumanData, JudgeUnits, class_units, win_value
 from judgelab.stats.resampling import MIN_ITEMS, iter_bootstrap_weights
 
@@ -25,10 +25,7 @@ def _pair_win_shares(units: pd.DataFrame, humans: HumanData, tie_policy: str) ->
     u = u[np.isfinite(u["win"])]
     j = u.assign(ww=u["win"] * u["weight"]).groupby(["item_id", "lo", "hi"])[["ww", "weight"]].sum()
     j = (j["ww"] / j["weight"]).rename("judge")
-    hv = humans.votes
-    hv = hv.assign(win=win_value(hv["label"].to_numpy(), 0, tie_policy))
-    hv = hv[np.isfinite(hv["win"])]
-    h = hv.groupby(["item_id", "lo", "hi"])["win"].mean().rename("human")
+    h = human_pair_win_shares(humans, 0, tie_policy)
     return pd.concat([j, h], axis=1, join="inner").reset_index()
 
 

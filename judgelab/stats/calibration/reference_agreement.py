@@ -152,12 +152,13 @@ def pairwise_agreement(
             sub["weight"].to_numpy(),
             3,
         )
-        for id_, fn in (
-            ("accuracy", accuracy_from_totals),
-            ("cohen_kappa", kappa_from_totals),
-            ("macro_f1", macro_f1_from_totals),
-        ):
-            res = ctx.boot(per_item, lambda t, fn=fn: fn(t, 3))
+        statistics = {
+            "accuracy": accuracy_from_totals,
+            "cohen_kappa": kappa_from_totals,
+            "macro_f1": macro_f1_from_totals,
+        }
+        results = ctx.boot_each(per_item, [lambda t, fn=fn: fn(t, 3) for fn in statistics.values()])
+        for id_, res in zip(statistics, results, strict=True):
             rows.append(
                 result_row(
                     id_,

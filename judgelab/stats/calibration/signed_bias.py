@@ -13,7 +13,7 @@ import pandas as pd
 
 from judgelab.stats import multitest
 from judgelab.stats._tidy import finding, findings_frame
-from judgelab.stats.calibration._common import Resampling, result_row
+from judgelab.stats.calibration._common import Resampling, human_pair_win_shares, result_row
 from judgelab.stats.calibration.units import HumanData, JudgeUnits, class_units, win_value
 from judgelab.stats.power import minimum_detectable_effect
 from judgelab.stats.resampling import sign_flip_test
@@ -56,7 +56,6 @@ def signed_bias(
     fam = dict(zip(info["response_id"].astype(str), info["family"]))
     if protocol == "pairwise":
         units_j = class_units(verdicts, order_aggregation)
-        hv = humans.votes
         recs = []
         for side in (0, 1):
             uj = units_j.assign(win=win_value(units_j["label"].to_numpy(), side, tie_policy))
@@ -67,13 +66,7 @@ def signed_bias(
                 .sum()
             )
             jj = (jj["ww"] / jj["weight"]).rename("judge")
-            hh = hv.assign(win=win_value(hv["label"].to_numpy(), side, tie_policy))
-            hh = (
-                hh[np.isfinite(hh["win"])]
-                .groupby(["item_id", "lo", "hi"])["win"]
-                .mean()
-                .rename("human")
-            )
+            hh = human_pair_win_shares(humans, side, tie_policy)
             both = pd.concat([jj, hh], axis=1, join="inner").reset_index()
             resp = both["lo"] if side == 0 else both["hi"]
             other = both["hi"] if side == 0 else both["lo"]

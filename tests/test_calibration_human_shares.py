@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from judgelab.data import load_dataset
+from judgelab.datasets import load_dataset
 from judgelab.stats.calibration._common import human_pair_win_shares
 from judgelab.stats.calibration.units import HumanData, win_value
 

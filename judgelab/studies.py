@@ -49,22 +49,11 @@ import numpy as np
 import pandas as pd
 
 from judgelab import config
-from judgelab.data import (
-    DataError,
-    Dataset,
-    identity_string,  # noqa: F401  (old path: use JudgeIdentity)
-    read_table,
-)
+from judgelab.data import DataError, Dataset, read_table
 from judgelab.datasets import load_dataset
 from judgelab.findings import (  # noqa: F401  (re-exported: old import paths keep working)
     FINDINGS_TABLE_CLASS,
     FindingsTable,
-    _conclusion_text,
-    _estimate_text,
-    _fmt,
-    _missing,
-    _p_text,
-    _slice_text,
     as_findings_frame,
     findings_document,
     jsonable,
@@ -74,11 +63,6 @@ from judgelab.findings import (  # noqa: F401  (re-exported: old import paths ke
     write_findings,
 )
 from judgelab.identity import IDENTITY_COLUMNS, SIM_PREFIX, JudgeIdentity, identities_table
-
-# old private names, still imported by report.py (the coordinator removes these aliases)
-_jsonable = jsonable
-_judge_record = judge_record
-_findings_frame = as_findings_frame
 
 __all__ = [
     "STUDIES",

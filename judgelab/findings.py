@@ -207,6 +207,12 @@ def is_credential_name(name) -> bool:
     return any(w in CREDENTIAL_WORDS for w in re.split(r"[^a-z0-9]+", words))
 
 
+def _env_reference(v) -> bool:
+    """``os.environ/NAME`` (litellm's convention) names where a key is read, not the key: kept
+    so the record says which variable a run used."""
+    return isinstance(v, str) and v.startswith("os.environ/")
+
+
 def redact_credentials(x):
     """A copy of ``x`` (mappings and lists, recursively) with the value of every credential key
     (:func:`is_credential_name`) replaced by :data:`REDACTED`. Parameters, judge settings and
@@ -215,7 +221,7 @@ def redact_credentials(x):
     if isinstance(x, Mapping):
         return {
             k: REDACTED
-            if is_credential_name(k) and not _missing(v) and v != ""
+            if is_credential_name(k) and not _missing(v) and v != "" and not _env_reference(v)
             else redact_credentials(v)
             for k, v in x.items()
         }
@@ -230,7 +236,7 @@ def credential_values(x) -> list[str]:
     out: list[str] = []
     if isinstance(x, Mapping):
         for k, v in x.items():
-            if is_credential_name(k) and isinstance(v, str) and v:
+            if is_credential_name(k) and isinstance(v, str) and v and not _env_reference(v):
                 out.append(v)
             else:
                 out.extend(credential_values(v))

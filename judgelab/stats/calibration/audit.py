@@ -48,9 +48,9 @@ from judgelab.stats.calibration.units import (
     _check_settings,
     _obj,
     _require,
-    _sorted_pair,
     identity_of,
 )
+from judgelab.stats.units import sorted_pair
 
 __all__ = ["AUDIT_REFERENCE", "AuditSettings", "audit", "overview"]
 
@@ -177,7 +177,7 @@ def _judge_groups(base: pd.DataFrame, s: AuditSettings, ensemble: bool, panel_ma
 def _judged_units_ceiling(base: pd.DataFrame, humans: HumanData, s: AuditSettings):
     """The human ceiling on the units the judges saw, so that it sits beside their agreement."""
     if s.protocol == "pairwise":
-        lo, hi = _sorted_pair(base["response_a"], base["response_b"])
+        lo, hi = sorted_pair(base["response_a"], base["response_b"])
         judged_units = set(np.char.add(np.char.add(lo.astype(str), "|"), hi.astype(str)))
     else:
         judged_units = set(base["response_id"].astype(str))

@@ -20,8 +20,9 @@ from judgelab.stats.calibration._common import (
     per_item_confusion,
     result_row,
 )
-from judgelab.stats.calibration.units import _parsed, _score_classes, _sorted_pair, _winner_of
+from judgelab.stats.calibration.units import _score_classes
 from judgelab.stats.errors import DataError
+from judgelab.stats.units import parsed_mask, sorted_pair, winner_of
 
 
 def drift_agreement(
@@ -56,10 +57,10 @@ def drift_agreement(
     keyed = []
     for ver in (v1, v2):
         d = verdicts[(verdicts["judge_version"].astype(str) == ver)]
-        d = d[_parsed(d)]
+        d = d[parsed_mask(d)]
         if protocol == "pairwise":
-            lo, hi = _sorted_pair(d["response_a"], d["response_b"])
-            win = _winner_of(d)
+            lo, hi = sorted_pair(d["response_a"], d["response_b"])
+            win = winner_of(d)
             lab = np.where(win == lo, 0, np.where(win == hi, 1, np.where(win == "tie", 2, -1)))
             key = pd.Series(
                 lo

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from judgelab.stats.calibration.units import _parsed, _sorted_pair, identity_of
-from judgelab.stats.units import unit_matrix
+from judgelab.stats.calibration.units import identity_of
+from judgelab.stats.units import parsed_mask, sorted_pair, unit_matrix
 from judgelab.stats.votes import vote_share
 
 __all__ = ["majority_verdicts"]
@@ -24,7 +24,7 @@ def majority_verdicts(verdicts: pd.DataFrame, protocol: str = "pairwise") -> pd.
     :func:`judgelab.stats.votes.vote_share` (a split vote is a tie). Scores: the
     median of the judges' mean scores; ``vote_share`` is the share of judges whose rounded
     score equals the rounded median."""
-    v = verdicts[_parsed(verdicts)].copy()
+    v = verdicts[parsed_mask(verdicts)].copy()
     v["_judge"] = identity_of(v)
     m = v["_judge"].nunique()
     if protocol == "pairwise":
@@ -66,7 +66,7 @@ def _pairwise_majority(verdicts: pd.DataFrame) -> pd.DataFrame:
     units, winner, share = units[keep], winner[keep], vote["vote_share"].to_numpy()[keep]
     # the stored orientation of each pair: order 'ab' showed the stored response_a first
     stored = verdicts.drop_duplicates(["item_id", "response_a", "response_b"])
-    s_lo, s_hi = _sorted_pair(stored["response_a"], stored["response_b"])
+    s_lo, s_hi = sorted_pair(stored["response_a"], stored["response_b"])
     stored_a = dict(
         zip(zip(stored["item_id"].astype(str), s_lo, s_hi), stored["response_a"].astype(str))
     )

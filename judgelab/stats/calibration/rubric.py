@@ -16,14 +16,15 @@ import pandas as pd
 from judgelab.stats._tidy import finding, findings_frame
 from judgelab.stats.agreement import accuracy_from_totals, kappa_from_totals, macro_f1_from_totals
 from judgelab.stats.calibration._common import Resampling, per_item_confusion, result_row
-from judgelab.stats.calibration.units import _parsed, _require, modal_codes
+from judgelab.stats.calibration.units import _require, modal_codes
 from judgelab.stats.reference import vote_reference
 from judgelab.stats.rubric_sections import DEFAULT_PASS_THRESHOLD, section_titles
+from judgelab.stats.units import parsed_mask
 
 
 def _sections_frame(verdicts: pd.DataFrame) -> pd.DataFrame:
     recs = []
-    ok = _parsed(verdicts)
+    ok = parsed_mask(verdicts)
     for (item, resp, sec), good in zip(
         verdicts[["item_id", "response_id", "sections"]].itertuples(index=False), ok
     ):
@@ -133,7 +134,7 @@ def rubric_agreement(
     ``overall`` label of the response (``slice`` {"subset": "overall"})."""
     classes = {"pass": 0, "warn": 1, "fail": 2}
     col = "verdict" if "verdict" in verdicts.columns else "judge_verdict"
-    v = verdicts[_parsed(verdicts) & verdicts[col].isin(list(classes))]
+    v = verdicts[parsed_mask(verdicts) & verdicts[col].isin(list(classes))]
     hl = dataset.rubric_labels
     if hl is None or v.empty:
         return findings_frame(

@@ -20,9 +20,6 @@ from judgelab.stats.errors import DataError
 from judgelab.stats.reference import coded_votes
 from judgelab.stats.units import identity_strings as identity_of  # noqa: F401  (old name)
 from judgelab.stats.units import label_codes, modal_codes, parsed_mask, sorted_pair, winner_of
-from judgelab.stats.units import parsed_mask as _parsed  # noqa: F401  (old name)
-from judgelab.stats.units import sorted_pair as _sorted_pair  # noqa: F401  (old name)
-from judgelab.stats.units import winner_of as _winner_of  # noqa: F401  (old name)
 
 #: Pairwise classes: the first (sorted) response of the pair wins, the second wins, tie.
 PAIR_CLASSES = ("a", "b", "tie")

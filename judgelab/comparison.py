@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from judgelab.data import DataError
+from judgelab.identity import identities_table
 from judgelab.stats import compare
 from judgelab.stats._tidy import finding, findings_frame
 from judgelab.stats.reference import coded_votes, pair_key, reference_labels, winner_reference
@@ -24,7 +25,6 @@ from judgelab.studies import (
     MixedIdentitiesError,
     StudyContext,
     apply_select,
-    identities_of,
     load_verdicts,
 )
 
@@ -113,7 +113,7 @@ def select_source(
                 None,
                 f"source_judge was judged but source={dict(source)!r} selects none of its verdicts",
             )
-    ids = identities_of(frame)
+    ids = identities_table(frame)
     mixed = len(ids) > 1
     if mixed and not allow_mixed:
         lines = [f"  {r.judge}  ({r.n} verdicts)" for r in ids.itertuples()]
@@ -212,7 +212,9 @@ def compare_judges(
 ) -> pd.DataFrame:
     """All per-candidate findings against one source (plus ``mixed_identities``)."""
     rows = []
-    n_ids = len(source_identities) if source_identities is not None else len(identities_of(source))
+    n_ids = (
+        len(source_identities) if source_identities is not None else len(identities_table(source))
+    )
     rows.append(
         finding(
             "mixed_identities",

@@ -51,7 +51,6 @@ __all__ = [
     "TABLES",
     "REQUIRED_COLUMNS",
     "VERDICT_COLUMNS",
-    "identity_string",
     "read_table",
     "demo_data_dir",
 ]
@@ -89,11 +88,6 @@ VERDICT_COLUMNS = (
 )
 
 PREFERENCE_VALUES = ("a", "b", "tie")
-
-
-def identity_string(model, backend, judge_version) -> str:
-    """``model|backend|judge_version``: how findings and reports name a judge identity."""
-    return f"{model}|{backend}|{judge_version}"
 
 
 RUBRIC_LABEL_VALUES = ("pass", "warn", "fail")

@@ -43,7 +43,8 @@ from judgelab import families as families_mod
 from judgelab.stats import reference as refs
 from judgelab.stats._tidy import finding, findings_frame
 from judgelab.stats.agreement import kappa_from_codes
-from judgelab.stats.entanglement import REFERENCE_MIN_RATERS, bootstrap_mde, reference_labels
+from judgelab.stats.entanglement import REFERENCE_MIN_RATERS, reference_labels
+from judgelab.stats.power import bootstrap_mde
 from judgelab.stats.queue import escalation_queue
 from judgelab.stats.resampling import cluster_bootstrap
 from judgelab.stats.units import CLASSES, UnitMatrix, model_of, short_model, unit_matrix

@@ -37,6 +37,7 @@ __all__ = [
     "FINDINGS_TABLE_CLASS",
     "FindingsTable",
     "adjust",
+    "adjusted_findings",
     "as_findings_frame",
     "conclusions",
     "conclusions_markdown",
@@ -346,18 +347,28 @@ def write_findings(ctx: StudyContext, findings: pd.DataFrame, out_dir: Path | No
 def adjust(findings) -> pd.DataFrame:
     """Holm over primary findings, Benjamini-Hochberg over exploratory ones
     (:func:`judgelab.stats.multitest.adjust_findings`); a copy with ``p_adjusted`` and
-    ``adjustment`` filled."""
-    from judgelab.stats.multitest import adjust_findings
+    ``adjustment`` filled, and ``mde`` kept only beside a primary finding that is not
+    significant after the adjustment (:func:`judgelab.stats.power.withhold_mde`)."""
+    from judgelab.stats.multitest import ALPHA, adjust_findings
+    from judgelab.stats.power import withhold_mde
 
-    return adjust_findings(as_findings_frame(findings))
+    return withhold_mde(adjust_findings(as_findings_frame(findings)), ALPHA)
+
+
+def adjusted_findings(findings, adjust_p: bool = True) -> pd.DataFrame:
+    """What the save step writes, without writing it: p-values adjusted once (:func:`adjust`,
+    unless ``adjust_p=False``), then the conclusions rendered from the adjusted rows
+    (:func:`render_conclusions`). Tests and interactive sessions that call a study's
+    statistics directly read its final rows from here."""
+    df = adjust(findings) if adjust_p else as_findings_frame(findings)
+    return render_conclusions(df)
 
 
 def save_findings(ctx: StudyContext, findings, adjust_p: bool = True) -> pd.DataFrame:
-    """The save step of every study: adjust p-values once (unless ``adjust_p=False``),
-    render the conclusions from the adjusted rows, write findings.json and the run record
-    into :func:`output_dir`; returns the adjusted findings frame."""
-    df = adjust(findings) if adjust_p else as_findings_frame(findings)
-    df = render_conclusions(df)
+    """The save step of every study: :func:`adjusted_findings` (adjust p-values once unless
+    ``adjust_p=False``, render the conclusions from the adjusted rows), then findings.json and
+    the run record written into :func:`output_dir`; returns the adjusted findings frame."""
+    df = adjusted_findings(findings, adjust_p)
     write_findings(ctx, df)
     return df
 

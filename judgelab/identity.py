@@ -3,9 +3,10 @@
 Findings, reports and the verdict store name a judge by its identity string
 ``model|backend|judge_version`` (docs/design.md "Judge identity"); :class:`JudgeIdentity` is that
 triple as a value, so that parsing, printing and display labels are written once.
-``str(JudgeIdentity(m, b, v))`` is exactly :func:`judgelab.data.identity_string` (``None``
-parts print as ``None``, as the f-string there does), so identity strings of stored
-calls and findings do not change.
+:func:`identity_string` is the one rule that writes the string (``None`` parts print as
+``None``); ``str(JudgeIdentity(m, b, v))`` and :func:`identity_strings` (the ``judge``
+column of a verdict frame) call it, so identity strings of stored calls and findings do not
+change. This module imports nothing from judgelab: the statistics read it too.
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ import pandas as pd
 
 __all__ = [
     "IDENTITY_COLUMNS",
+    "identity_string",
+    "identity_strings",
     "JudgeIdentity",
     "short_labels",
     "identities_table",
@@ -29,6 +32,52 @@ IDENTITY_COLUMNS = ("model", "backend", "judge_version")
 #: Model prefix of the simulated judges; display labels drop it.
 SIM_PREFIX = "judgelab-sim/"
 SEPARATOR = "|"
+
+
+def identity_string(model, backend, judge_version) -> str:
+    """The identity string ``model|backend|judge_version`` (docs/design.md "Judge identity").
+
+    Each part is written as an f-string writes it, so a missing part reads ``None`` (or
+    ``nan``, ``<NA>``: as the value prints). Every identity string of the package is written
+    here.
+    """
+    return f"{model}{SEPARATOR}{backend}{SEPARATOR}{judge_version}"
+
+
+def identity_strings(frame: pd.DataFrame) -> pd.Series:
+    """:func:`identity_string` of every row of a frame with ``model``, ``backend`` and
+    ``judge_version`` columns (an absent column reads None), the ``judge`` column of a
+    verdict frame.
+
+    Written once per distinct triple (a million verdicts hold a handful of identities);
+    missing values keep their own spelling (None, nan, <NA>).
+
+    Returns
+    -------
+    pandas.Series
+        Object dtype, on the index of ``frame``.
+    """
+    n = len(frame)
+    present = [c for c in IDENTITY_COLUMNS if c in frame.columns]
+    if n == 0:
+        return pd.Series([], index=frame.index, dtype=object)
+    codes = np.zeros(n, dtype=np.int64)
+    for col in present:
+        values = frame[col]
+        c, uniques = pd.factorize(values, use_na_sentinel=True)
+        missing = c < 0
+        if missing.any():
+            # missing values print as they iterate (None, nan, <NA>): one code per spelling
+            spelled = pd.factorize(np.array([str(x) for x in values[missing]], dtype=object))[0]
+            c[missing] = len(uniques) + spelled
+        codes = codes * (int(c.max()) + 1) + c
+    _, first, inverse = np.unique(codes, return_index=True, return_inverse=True)
+    parts = [
+        frame[c].iloc[first].tolist() if c in frame.columns else [None] * len(first)
+        for c in IDENTITY_COLUMNS
+    ]
+    names = np.array([identity_string(*t) for t in zip(*parts)], dtype=object)
+    return pd.Series(names[inverse.reshape(-1)], index=frame.index, dtype=object)
 
 
 def _text(x) -> str | None:
@@ -51,8 +100,7 @@ class JudgeIdentity:
     judge_version: str | None = None
 
     def __str__(self) -> str:
-        # identical to judgelab.data.identity_string (an f-string: None prints as "None")
-        return f"{self.model}{SEPARATOR}{self.backend}{SEPARATOR}{self.judge_version}"
+        return identity_string(self.model, self.backend, self.judge_version)
 
     @classmethod
     def parse(cls, text: str) -> JudgeIdentity:

@@ -51,18 +51,20 @@ import pandas as pd
 from judgelab import config
 from judgelab.data import DataError, Dataset, read_table
 from judgelab.datasets import load_dataset
-from judgelab.findings import (  # noqa: F401  (re-exported: old import paths keep working)
-    FINDINGS_TABLE_CLASS,
+from judgelab.findings import (
     FindingsTable,
     as_findings_frame,
-    findings_document,
     jsonable,
-    judge_record,
     output_dir,
     redact_credentials,
-    write_findings,
 )
-from judgelab.identity import IDENTITY_COLUMNS, SIM_PREFIX, JudgeIdentity, identities_table
+from judgelab.identity import (
+    IDENTITY_COLUMNS,
+    SIM_PREFIX,
+    JudgeIdentity,
+    identities_table,
+    identity_strings,
+)
 
 __all__ = [
     "STUDIES",
@@ -78,12 +80,7 @@ __all__ = [
     "resolve_judges",
     "load_verdicts",
     "apply_select",
-    "identities_of",
     "check_identities",
-    "output_dir",
-    "findings_document",
-    "write_findings",
-    "FINDINGS_TABLE_CLASS",
 ]
 
 #: The studies of docs/design.md, in the order reports and the demo index show them.
@@ -194,10 +191,6 @@ def study_parameters(study: str) -> dict[str, dict[str, Any]]:
 
 
 # --------------------------------------------------------------- identities
-#: old name of :func:`judgelab.identity.identities_table` (comparison.py imports it from here)
-identities_of = identities_table
-
-
 def check_identities(
     verdicts: pd.DataFrame, allow_mixed: bool = False, what: str = "the selected verdicts"
 ) -> pd.DataFrame:
@@ -422,31 +415,8 @@ def _normalise_verdicts(frame: pd.DataFrame) -> pd.DataFrame:
         v["sample"] = pd.to_numeric(v["sample"], errors="coerce").fillna(0).astype(int)
     if v["parse_ok"].dtype != bool:
         v["parse_ok"] = v["parse_ok"].map(_as_bool)
-    v["judge"] = _identity_strings(v[["model", "backend", "judge_version"]])
+    v["judge"] = identity_strings(v).to_numpy(dtype=object)
     return v.reset_index(drop=True)
-
-
-def _identity_strings(triples: pd.DataFrame) -> list[str]:
-    """``str(JudgeIdentity(model, backend, judge_version))`` of every row, built once per
-    distinct triple (a million verdicts hold a handful of identities)."""
-    if len(triples) == 0:
-        return []
-    codes = np.zeros(len(triples), dtype=np.int64)
-    for col in triples.columns:
-        values = triples[col]
-        c, uniques = pd.factorize(values, use_na_sentinel=True)
-        missing = c < 0
-        if missing.any():
-            # missing values print as they iterate (None, nan, <NA>): one code per spelling
-            spelled = pd.factorize(np.array([str(x) for x in values[missing]], dtype=object))[0]
-            c[missing] = len(uniques) + spelled
-        codes = codes * (int(c.max()) + 1) + c
-    _, first, inverse = np.unique(codes, return_index=True, return_inverse=True)
-    names = np.array(
-        [str(JudgeIdentity(*t)) for t in zip(*(triples[c].iloc[first] for c in triples.columns))],
-        dtype=object,
-    )
-    return names[inverse.reshape(-1)].tolist()
 
 
 def _as_bool(x) -> bool:

@@ -13,9 +13,10 @@ from judgelab import ensembles as ens
 from judgelab import sim
 from judgelab.judges import Judge
 from judgelab.stats import entanglement as ent
+from judgelab.stats.units import UnitMatrix, unit_matrix
 
 
-def _um(codes, families=None, items=None, tie_policy="class") -> ent.UnitMatrix:
+def _um(codes, families=None, items=None, tie_policy="class") -> UnitMatrix:
     codes = np.asarray(codes, dtype=float)
     n, m = codes.shape
     units = pd.DataFrame(
@@ -25,7 +26,7 @@ def _um(codes, families=None, items=None, tie_policy="class") -> ent.UnitMatrix:
             "response_b": [f"r{u}b" for u in range(n)],
         }
     )
-    return ent.UnitMatrix(
+    return UnitMatrix(
         units=units,
         values=codes,
         judges=[f"j{k}|x|v" for k in range(m)],
@@ -160,7 +161,7 @@ def test_ensemble_findings_on_the_panel(demo, tmp_path):
     ds, resp, pairs = demo
     judges = [_spec(n, **{**p, "family_taste": 1.0}) for n, p in sim.PANELS["null"].items()]
     v = sim.sample_verdicts(pairs, resp, judges, seed=4)
-    um = ent.unit_matrix(v)
+    um = unit_matrix(v)
     rep = ens.ensemble_findings(um, ds, n_boot=200, seed=0, review_queue_path=tmp_path / "rq.csv")
     f = rep.findings
     assert set(f["id"]) == {

@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import pytest
 
-from judgelab.data import identity_string
-from judgelab.identity import JudgeIdentity, identities_table, short_labels
+from judgelab.identity import (
+    JudgeIdentity,
+    identities_table,
+    identity_string,
+    identity_strings,
+    short_labels,
+)
 
 
 @pytest.mark.parametrize(
@@ -23,6 +29,22 @@ def test_str_is_the_identity_string_and_parse_inverts_it(parts):
     assert str(ident) == identity_string(*parts)
     assert JudgeIdentity.parse(str(ident)) == ident
     assert JudgeIdentity.from_record(dict(ident.as_record())) == ident
+
+
+def test_identity_strings_write_each_row_with_the_one_rule():
+    v = pd.DataFrame(
+        {
+            "model": ["m", "m", "n"],
+            "backend": pd.Series([None, "b", "b"], dtype=object),
+            "judge_version": pd.Series(["v", np.nan, "v"], dtype=object),
+        }
+    ).set_axis([5, 6, 7])
+    got = identity_strings(v)
+    assert got.tolist() == ["m|None|v", "m|b|nan", "n|b|v"] and got.index.tolist() == [5, 6, 7]
+    # an absent column reads None
+    assert identity_strings(v[["model"]]).tolist() == ["m|None|None"] * 2 + ["n|None|None"]
+    assert identity_string("m", "b", "v") == "m|b|v" == str(JudgeIdentity("m", "b", "v"))
+    assert identity_strings(v.iloc[:0]).empty
 
 
 def test_parse_refuses_what_is_not_an_identity():

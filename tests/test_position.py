@@ -12,6 +12,7 @@ import pytest
 from scipy import stats
 
 from judgelab.data import DataError
+from judgelab.findings import adjusted_findings
 from judgelab.stats import position as pos
 
 
@@ -149,7 +150,7 @@ def test_sign_flip_p_matches_exact_binomial_with_one_pair_per_item():
     rows = [("m", f"i{k}", "p", "A", "A") for k in range(40)] + [
         ("m", f"j{k}", "p", "B", "B") for k in range(22)
     ]
-    f = pos.position_findings(_frame(rows), n_boot=200, n_perm=9999, seed=1, adjust=False)
+    f = pos.position_findings(_frame(rows), n_boot=200, n_perm=9999, seed=1)
     r = f[f["id"] == "first_slot_share"].iloc[0]
     exact = stats.binomtest(40, 62, 0.5).pvalue
     assert r["estimate"] == pytest.approx(40 / 62)
@@ -287,7 +288,8 @@ def test_findings_order_planted_biases(demo):
         {"model": "judgelab-sim/none", "sim": {"noise": 0.8}},
     ]
     v = sim.sample_verdicts(pairs, resp, judges, seed=0)
-    f = pos.position_findings(v, ds, n_boot=300, n_perm=1999, seed=0)
+    # adjusted and concluded as the save step does
+    f = adjusted_findings(pos.position_findings(v, ds, n_boot=300, n_perm=1999, seed=0))
     pc = f[f["id"] == "position_consistency"].set_index("model")["estimate"]
     fss = f[f["id"] == "first_slot_share"].set_index("model")
     assert pc["judgelab-sim/high"] < pc["judgelab-sim/low"] < pc["judgelab-sim/none"] + 0.05

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from judgelab import report, studies
+from judgelab import findings, report, studies
 
 
 def test_demo_without_study_notebooks_validates_the_demo_data(monkeypatch, tmp_path, capsys):
@@ -40,7 +40,7 @@ def test_index_links_reports_with_primary_findings_first(toy_run, tmp_path):
     rel = os.path.relpath(toy_run / "toy.html", tmp_path)
     assert f"<a href='{rel}'>toy</a>" in html
     assert "ValueError: boom" in html and "failed" in html
-    table = html.split(f'class="dataframe {studies.FINDINGS_TABLE_CLASS}"')[1].split("</table>")[0]
+    table = html.split(f'class="dataframe {findings.FINDINGS_TABLE_CLASS}"')[1].split("</table>")[0]
     rows = table.split("<tbody>")[1].split("<tr")[1:]
     doc = json.loads((toy_run / "findings.json").read_text())
     n_primary = sum(f["primary"] for f in doc["findings"])

@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 
 from judgelab import findings, run_record, studies
+from judgelab.identity import identities_table
 from judgelab.stats._tidy import finding, findings_frame
 
 
@@ -139,4 +140,4 @@ def test_old_import_paths_still_work():
     ):
         assert getattr(studies, name) is getattr(findings, name)
     assert findings._estimate_text(0.5, 0.4, 0.6, 0.95) == "0.5 [0.4, 0.6]"
-    assert studies.identities_of(None).empty
+    assert identities_table(None).empty

@@ -11,6 +11,7 @@ import pytest
 import judgelab as jl
 from judgelab import sim
 from judgelab.data import DataError, Dataset
+from judgelab.findings import adjusted_findings
 from judgelab.stats import self_preference as sp
 
 
@@ -135,10 +136,10 @@ def test_judgment_table_orientation_relations_and_picks():
 
 
 def test_judgment_table_identity_family_and_parse_flags_per_row():
-    """Identity strings as judgelab.data.identity_string writes them (a missing backend reads
+    """Identity strings as judgelab.identity.identity_string writes them (a missing backend reads
     "None", a NaN version "nan"), the family looked up when not stored, and parse_ok /
     choice read per distinct value (the judgment table formats each distinct value once)."""
-    from judgelab.data import identity_string
+    from judgelab.identity import identity_string
 
     ds = _tiny_dataset()
     rows = [
@@ -313,7 +314,7 @@ def test_judge_without_self_pairs_has_family_term_primary(demo):
         {"model": "judgelab-sim/cirrus-base", "sim": {"noise": 0.6}},
     ]
     v = sim.sample_verdicts(pairs, resp, judges, seed=0)
-    f = sp.self_preference_findings(v, ds, n_boot=100)
+    f = adjusted_findings(sp.self_preference_findings(v, ds, n_boot=100))
     prim = f[f["primary"].astype(bool)].set_index("judge")
     j = [k for k in prim.index if "aurora-next" in k][0]
     assert prim.at[j, "id"] == "family_preference_logit"
@@ -442,7 +443,7 @@ def test_demo_panel_findings_flag_the_planted_cirrus_judges(demo):
     ds, resp = demo
     pairs = ds.pairs("human")
     v = sim.sample_verdicts(pairs, resp, sim.panel("demo"), seed=0)
-    f = sp.self_preference_findings(v, ds, n_boot=200)
+    f = adjusted_findings(sp.self_preference_findings(v, ds, n_boot=200))
     prim = f[f["primary"].astype(bool)].assign(
         model=lambda d: d["judge"].str.split("|").str[0].str.replace("judgelab-sim/", "")
     )

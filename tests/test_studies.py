@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 from statsmodels.stats.multitest import multipletests
 
-from judgelab import studies
+from judgelab import findings, studies
 from judgelab.data import DataError
 from judgelab.stats._tidy import FINDING_COLUMNS, finding, findings_frame
 
@@ -180,7 +180,7 @@ def test_findings_table_has_one_row_per_finding_primary_first(toy_verdicts):
     f = f.iloc[::-1].reset_index(drop=True)  # primary last in the input
     table = ctx.findings_table(f)
     html = table._repr_html_()
-    assert f'class="dataframe {studies.FINDINGS_TABLE_CLASS}"' in html
+    assert f'class="dataframe {findings.FINDINGS_TABLE_CLASS}"' in html
     body = html.split("<tbody>")[1]
     assert body.count("<tr") == len(f)  # one row per finding
     shown = table.frame()

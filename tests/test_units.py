@@ -1,5 +1,6 @@
-"""judgelab.stats.units: the one pair key, choice coding, winner rule, repeats rule and
-identity string that every study reads verdicts through (hand-computed values)."""
+"""judgelab.stats.units: the one pair key, choice coding, winner rule and repeats rule that
+every study reads verdicts through (hand-computed values; the identity string:
+tests/test_identity.py)."""
 
 from __future__ import annotations
 
@@ -8,19 +9,6 @@ import pandas as pd
 
 from judgelab.stats import units
 from judgelab.stats.queue import PANEL_COLUMNS, escalation_queue
-
-
-def test_identity_strings_print_each_part_with_str():
-    v = pd.DataFrame(
-        {
-            "model": ["m", "m", "n"],
-            "backend": pd.Series([None, "b", "b"], dtype=object),
-            "judge_version": pd.Series(["v", np.nan, "v"], dtype=object),
-        }
-    )
-    assert units.identity_strings(v).tolist() == ["m|None|v", "m|b|nan", "n|b|v"]
-    assert units.identity_strings(v[["model"]]).tolist() == ["m|None|None"] * 2 + ["n|None|None"]
-    assert units.identity_of("m", "b", "v") == "m|b|v"
 
 
 def test_choice_codes_and_parsed_mask():

@@ -6,8 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from judgelab.identity import JudgeIdentity
-from judgelab.studies import _identity_strings
+from judgelab.identity import JudgeIdentity, identity_strings
 
 
 def _reference(df: pd.DataFrame) -> list[str]:
@@ -24,4 +23,4 @@ def test_identity_strings_equal_row_by_row():
     )
     text = obj.astype("str")
     for df in (obj, text, obj.iloc[:0]):
-        assert _identity_strings(df) == _reference(df)
+        assert identity_strings(df).tolist() == _reference(df)

@@ -10,6 +10,8 @@ from pathlib import Path
 
 import typer
 
+from judgelab.identity import JudgeIdentity
+
 # CLI option -> (formats that use it, the reader's keyword)
 _FORMAT_OPTIONS = {
     "judge_model": {"alpaca_eval": "judge_model", "arena_hard": "judge"},
@@ -116,7 +118,7 @@ def import_command(
         )
     for ident in report["identities"]:
         typer.echo(
-            f"  {ident['model']}|{ident['backend']}|{ident['judge_version']} "
+            f"  {JudgeIdentity.from_record(ident)} "
             f"({ident['protocol']}): {ident['verdicts']} verdicts, {ident['parsed']} parsed"
         )
     if report["judge_generator_aliases"]:

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from judgelab.identity import JudgeIdentity
 from judgelab.report.results import StudyError
 
 __all__ = [
@@ -138,7 +139,7 @@ def _latex_table(doc: dict, f: pd.DataFrame) -> str:
     judges = doc.get("judges") or []
     models = [j.get("model") for j in judges]
     short = {
-        f"{j.get('model')}|{j.get('backend')}|{j.get('judge_version')}": j.get("model")
+        str(JudgeIdentity.from_record(j)): j.get("model")
         for j in judges
         if models.count(j.get("model")) == 1
     }

@@ -35,6 +35,7 @@ from functools import partial
 import numpy as np
 import pandas as pd
 
+from judgelab.identity import IDENTITY_COLUMNS, identity_string
 from judgelab.stats._tidy import finding, findings_frame
 from judgelab.stats.agreement import (
     accuracy_from_totals,
@@ -46,7 +47,6 @@ from judgelab.stats.agreement import (
 from judgelab.stats.power import minimum_detectable_effect
 from judgelab.stats.reference import TIE, attach_reference, pair_key
 from judgelab.stats.resampling import cluster_bootstrap, mcnemar_exact
-from judgelab.stats.units import identity_of as identity_string
 
 __all__ = [
     "identity_of",
@@ -59,7 +59,7 @@ __all__ = [
     "DEFAULT_THRESHOLDS",
 ]
 
-IDENTITY = ["model", "backend", "judge_version"]
+IDENTITY = list(IDENTITY_COLUMNS)
 DEFAULT_THRESHOLDS = (0.0, 0.2, 0.4, 0.6, 0.8, 0.95, 1.01)
 
 

@@ -63,9 +63,7 @@ import pandas as pd
 from judgelab.stats import reference as refs
 from judgelab.stats._tidy import finding, findings_frame
 from judgelab.stats.errors import DataError
-from judgelab.stats.family_gap import (  # noqa: F401  (re-exported)
-    MAX_ENUMERATE,
-    bootstrap_mde,
+from judgelab.stats.family_gap import (  # noqa: F401  (family_label_assignments: public here)
     family_label_assignments,
     gap_rows,
     mean_over,
@@ -82,26 +80,15 @@ from judgelab.stats.judge_pairs import (  # noqa: F401  (re-exported)
     relation,
 )
 from judgelab.stats.resampling import cluster_bootstrap
-from judgelab.stats.units import (  # noqa: F401  (re-exported: old import path)
-    CLASSES,
-    ORDER_AGGREGATIONS,
-    TIE_POLICIES,
-    UnitMatrix,
-    identity_of,
-    unit_matrix,
-)
+from judgelab.stats.units import UnitMatrix, unit_matrix
 
 __all__ = [
-    "CLASSES",
-    "UnitMatrix",
-    "unit_matrix",
     "reference_labels",
     "error_matrix",
     "pair_table",
     "kappa_matrix",
     "family_label_assignments",
     "entanglement_findings",
-    "identity_of",
 ]
 
 REFERENCES = ("auto", "truth", "human")

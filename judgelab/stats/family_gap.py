@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from judgelab.stats._tidy import finding
-from judgelab.stats.power import bootstrap_mde  # noqa: F401  (re-exported: old import path)
+from judgelab.stats.power import bootstrap_mde
 from judgelab.stats.resampling import cluster_bootstrap
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
@@ -31,7 +31,6 @@ __all__ = [
     "gap_for_assignments",
     "observed_assignment",
     "mean_over",
-    "bootstrap_mde",
     "gap_rows",
 ]
 

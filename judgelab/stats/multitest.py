@@ -13,8 +13,11 @@ import numpy as np
 import pandas as pd
 from statsmodels.stats.multitest import multipletests
 
-__all__ = ["holm", "benjamini_hochberg", "adjust_findings"]
+__all__ = ["ALPHA", "holm", "benjamini_hochberg", "adjust_findings"]
 
+#: Significance level the conclusions and the minimum-detectable-effect rule read the adjusted
+#: p-values at (docs/statistics.md#minimum-detectable-effect).
+ALPHA = 0.05
 HOLM_LABEL = "holm (primary tests)"
 BH_LABEL = "benjamini-hochberg (exploratory)"
 

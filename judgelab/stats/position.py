@@ -39,7 +39,7 @@ import numpy as np
 import pandas as pd
 
 from judgelab.stats._tidy import finding, findings_frame
-from judgelab.stats.multitest import adjust_findings
+from judgelab.stats.multitest import ALPHA
 from judgelab.stats.position_gap import _gee_fit, flip_vs_gap, flip_vs_gap_curves, pair_quality_gap
 from judgelab.stats.position_pairs import (
     _classify_calls,
@@ -61,6 +61,7 @@ __all__ = [
     "flip_vs_gap",
     "flip_vs_gap_curves",
     "position_findings",
+    "first_slot_share_conclusion",
     "POSITION_IDS",
 ]
 
@@ -268,18 +269,22 @@ def position_findings(
     n_perm: int = 9999,
     seed: int = 0,
     ci_level: float = 0.95,
-    alpha: float = 0.05,
-    adjust: bool = True,
+    alpha: float = ALPHA,
     progress: bool = False,
 ) -> pd.DataFrame:
-    """The position-bias findings frame (one row per judge identity and finding id).
+    """The position-bias findings frame (one row per judge identity and finding id), not
+    yet adjusted for multiple testing.
 
     ``dataset`` supplies human scores / preferences for ``flip_vs_gap_slope``. The primary
     test per judge is ``first_slot_share`` (H0 = 0.5, item-level sign-flip permutation with
-    ``n_perm`` permutations); when ``adjust`` the primary p-values are Holm-adjusted across
-    judges here (judgelab.stats.multitest) so that conclusions and the minimum detectable
-    effect (column ``mde``) refer to the adjusted p-value. Extra columns: ``primacy``,
-    ``recency``, ``consistent`` counts on the primary rows for the figures."""
+    ``n_perm`` permutations); its minimum detectable effect (column ``mde``, 80% power at
+    ``alpha``) is on every estimable primary row. The save step
+    (:func:`judgelab.findings.save_findings`, or :func:`judgelab.findings.adjust` then
+    :func:`judgelab.findings.render_conclusions`) Holm-adjusts the primary p-values across
+    judges once, keeps ``mde`` only beside a non-significant one and writes the first-slot
+    conclusion from the adjusted p-value (:func:`first_slot_share_conclusion`). Extra
+    columns: ``primacy``, ``recency``, ``consistent`` counts on the primary rows for the
+    figures."""
     calls = _pairwise_calls(verdicts)
     classified = _classify_calls(calls)
     counts = _judge_counts(classified)
@@ -305,25 +310,16 @@ def position_findings(
         rows.append(
             _slope_row(fg[fg["judge"] == judge], judge, gap_method, gap_reason, ci_level, ex, info)
         )
-    df = findings_frame(rows)
-    if adjust and len(df):
-        df = adjust_findings(df)
-    return _with_conclusions(df, alpha)
+    return findings_frame(rows)
 
 
-def _with_conclusions(df: pd.DataFrame, alpha: float) -> pd.DataFrame:
-    """The first-slot conclusions from the (adjusted) p-values, and the minimum detectable
-    effect kept only beside a primary finding that is not significant."""
-    df["conclusion"] = [
-        _conclude(r, alpha)
-        if r["id"] == "first_slot_share" and r["estimate"] is not None
-        else r["conclusion"]
-        for _, r in df.iterrows()
-    ]
-    if "mde" in df.columns:
-        sig = df.apply(lambda r: _p_of(r) is not None and _p_of(r) < alpha, axis=1)
-        df["mde"] = df["mde"].astype(object).where(~sig & df["mde"].notna(), None)
-    return df
+def first_slot_share_conclusion(row) -> str | None:
+    """The conclusion of a ``first_slot_share`` row from its adjusted p-value (a finding row
+    after :func:`judgelab.findings.adjust`; the study's renderer, run by the save step).
+    None for a row without an estimate: it keeps the reason it was written with."""
+    if row["estimate"] is None:
+        return None
+    return _conclude(row, ALPHA)
 
 
 def _p_of(r):

@@ -14,8 +14,9 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from judgelab.identity import identity_strings
 from judgelab.stats.errors import DataError
-from judgelab.stats.units import choice_codes, identity_strings, parsed_mask
+from judgelab.stats.units import choice_codes, parsed_mask
 
 __all__ = ["classify_pairs", "position_counts", "position_consistency"]
 

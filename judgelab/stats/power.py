@@ -31,6 +31,7 @@ __all__ = [
     "minimum_detectable_effect",
     "mde_wald",
     "bootstrap_mde",
+    "withhold_mde",
     "PowerResult",
     "simulated_power",
     "simulated_sample_size",
@@ -234,3 +235,24 @@ def simulated_sample_size(
             }
         )
     return pd.DataFrame(rows)
+
+
+def withhold_mde(df: pd.DataFrame, alpha: float = 0.05) -> pd.DataFrame:
+    """``mde`` kept only beside a primary finding that is not significant (``p_adjusted`` below
+    ``alpha``: the effect was detected, so what the data could detect is no longer asked;
+    docs/statistics.md#minimum-detectable-effect). Run after
+    :func:`judgelab.stats.multitest.adjust_findings`; a frame
+    without an ``mde`` column is returned unchanged. Returns a copy."""
+    out = df.copy()
+    if "mde" not in out.columns or "p_adjusted" not in out.columns:
+        return out
+    p = pd.to_numeric(out["p_adjusted"], errors="coerce").to_numpy(dtype=float)
+    primary = (
+        out["primary"].fillna(False).astype(bool).to_numpy()
+        if "primary" in out.columns
+        else np.zeros(len(out), dtype=bool)
+    )
+    significant = primary & np.isfinite(p) & (p < alpha)
+    if significant.any():
+        out["mde"] = out["mde"].astype(object).where(~significant, None)
+    return out

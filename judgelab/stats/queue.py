@@ -27,11 +27,11 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from judgelab.identity import IDENTITY_COLUMNS, identity_strings
 from judgelab.stats.calibration.panel import majority_verdicts
 from judgelab.stats.units import (
     CLASSES,
     UnitMatrix,
-    identity_strings,
     parsed_mask,
     sorted_pair,
     winner_of,
@@ -47,7 +47,7 @@ __all__ = [
     "low_margin",
 ]
 
-_IDENTITY = ["model", "backend", "judge_version"]
+_IDENTITY = list(IDENTITY_COLUMNS)
 #: :func:`low_margin`'s columns, in order.
 CASE_COLUMNS = [
     *_IDENTITY,

@@ -36,7 +36,7 @@ import numpy as np
 import pandas as pd
 
 from judgelab.stats._tidy import findings_frame
-from judgelab.stats.multitest import adjust_findings
+from judgelab.stats.multitest import ALPHA
 from judgelab.stats.power import mde_wald
 from judgelab.stats.self_preference_judgments import (
     human_pair_table,
@@ -74,6 +74,8 @@ __all__ = [
     "family_preference_matrix",
     "panel_families",
     "self_preference_findings",
+    "logit_conclusion",
+    "LOGIT_IDS",
 ]
 
 SELF_PREFERENCE_IDS = (
@@ -87,6 +89,9 @@ SELF_PREFERENCE_IDS = (
     "score_difference",
 )
 
+#: The conditional-logit terms' finding ids (their conclusions read the adjusted p-value).
+LOGIT_IDS = tuple(_TERM_ID.values())
+
 
 def self_preference_findings(
     verdicts: pd.DataFrame,
@@ -95,18 +100,22 @@ def self_preference_findings(
     n_boot: int = 2000,
     seed: int = 0,
     ci_level: float = 0.95,
-    alpha: float = 0.05,
+    alpha: float = ALPHA,
     tie_policy: str = "half",
-    adjust: bool = True,
     judgments: pd.DataFrame | None = None,
     coefficients: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Every self-preference finding per judge identity (see the module docstring).
 
     Primary per judge: the conditional-logit self term, or the family term for a judge
-    without self pairs; Holm across judges when ``adjust``. A single-family panel gives the
-    logit findings estimate None with the reason that preference cannot be separated from
-    quality. Extra columns: ``se``, ``mde`` (primary, not significant), ``judge_family``.
+    without self pairs. A single-family panel gives the logit findings estimate None with the
+    reason that preference cannot be separated from quality. Extra columns: ``se``, ``mde``
+    (the Wald minimum detectable |log-odds| at ``alpha``, on every primary term with an
+    estimate), ``judge_family``. The findings are not yet adjusted for multiple testing: the
+    save step (:func:`judgelab.findings.save_findings`, or :func:`judgelab.findings.adjust`
+    then :func:`judgelab.findings.render_conclusions`) Holm-adjusts the primary terms across
+    judges once, keeps ``mde`` only beside a non-significant one and writes the logit terms'
+    conclusions from the adjusted p-values (:func:`logit_conclusion`).
 
     ``judgments`` (:func:`judgment_table` of the pairwise verdicts) and ``coefficients``
     (:func:`fit_self_preference_logit` of it) may be passed when the caller already has them
@@ -123,11 +132,7 @@ def self_preference_findings(
     df = findings_frame(rows)
     if df.empty:
         return df
-    if "mde" not in df.columns:
-        df["mde"] = None
-    if adjust:
-        df = adjust_findings(df)
-    return _with_conclusions(df, alpha)
+    return _with_detectable_effects_and_reasons(df, alpha)
 
 
 def _pairwise_rows(jt, coefs, dataset, n_boot, seed, ci_level, tie_policy) -> list[dict]:
@@ -149,24 +154,19 @@ def _pairwise_rows(jt, coefs, dataset, n_boot, seed, ci_level, tie_policy) -> li
     return rows
 
 
-def _with_conclusions(df: pd.DataFrame, alpha: float) -> pd.DataFrame:
-    """Conclusions from the (adjusted) p-values; the logit terms' minimum detectable
-    |log-odds| (80% power, Wald) only beside a primary term that is not significant."""
+def _with_detectable_effects_and_reasons(df: pd.DataFrame, alpha: float) -> pd.DataFrame:
+    """The logit terms' minimum detectable |log-odds| (80% power, Wald) on every primary
+    term with an estimate (the save step keeps it only beside a non-significant one), and
+    ``Not estimated: <reason>.`` as the conclusion of a descriptive row without one."""
     mde, concl = [], []
     for _, r in df.iterrows():
         r = r.to_dict()
         m = None
-        if r["id"] in _TERM_ID.values():
-            p = r["p_adjusted"] if r["primary"] else r["p_value"]
-            if (
-                r["primary"]
-                and r["estimate"] is not None
-                and not (p is not None and p == p and p < alpha)
-            ):
-                m = mde_wald(r.get("se"))
+        if r["id"] in LOGIT_IDS:
+            if r["primary"] and r["estimate"] is not None:
+                m = mde_wald(r.get("se"), alpha=alpha)
                 m = float(m) if np.isfinite(m) else None
-            r["mde"] = m
-            concl.append(_conclude_logit(r, alpha))
+            concl.append(r["conclusion"])
         else:
             concl.append(
                 r["conclusion"]
@@ -177,3 +177,10 @@ def _with_conclusions(df: pd.DataFrame, alpha: float) -> pd.DataFrame:
     df["mde"] = mde
     df["conclusion"] = concl
     return df
+
+
+def logit_conclusion(row) -> str:
+    """The conclusion of a conditional-logit term's row (:data:`LOGIT_IDS`) from its adjusted
+    p-value (a finding row after :func:`judgelab.findings.adjust`; the study's renderer, run
+    by the save step)."""
+    return _conclude_logit(row, ALPHA)

@@ -8,9 +8,10 @@ import numpy as np
 import pandas as pd
 
 from judgelab.families import relation
+from judgelab.identity import identity_strings
 from judgelab.stats.errors import DataError
 from judgelab.stats.reference import HI, LO, TIE_CODE, coded_votes, reference_labels
-from judgelab.stats.units import choice_codes, identity_strings, parsed_mask, sorted_pair
+from judgelab.stats.units import choice_codes, parsed_mask, sorted_pair
 
 __all__ = ["HUMAN_REFERENCE", "judgment_table", "human_pair_table", "panel_families"]
 

@@ -7,11 +7,12 @@ import numpy as np
 import pandas as pd
 
 from judgelab.families import relation
+from judgelab.identity import identity_string, identity_strings
 from judgelab.stats._tidy import finding
 from judgelab.stats.resampling import cluster_bootstrap
 from judgelab.stats.self_preference_judgments import _response_table
 from judgelab.stats.self_preference_pairs import _sums_by_item
-from judgelab.stats.units import identity_of, identity_strings, parsed_mask
+from judgelab.stats.units import parsed_mask
 
 __all__ = ["score_difference"]
 
@@ -36,7 +37,7 @@ def score_difference(
                 finding(
                     "score_difference",
                     None,
-                    judge=identity_of(j.model, j.backend, j.judge_version),
+                    judge=identity_string(j.model, j.backend, j.judge_version),
                     reason="no human scores in the dataset",
                     n=0,
                 )

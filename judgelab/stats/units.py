@@ -3,9 +3,9 @@
 Every study that compares judges on the same judgments starts here, so the rules are
 written once:
 
-- **judge identity**: :func:`identity_of` = ``model|backend|judge_version`` (docs/design.md);
-- **judge identity** of verdict rows: :func:`identity_strings` (``str()`` of each part, so a
-  missing backend reads ``None``);
+- **judge identity**: ``model|backend|judge_version`` as :mod:`judgelab.identity` writes it
+  (:func:`~judgelab.identity.identity_string`, per row
+  :func:`~judgelab.identity.identity_strings`: a missing backend reads ``None``);
 - **pair key**: the canonical pair has ``response_a < response_b`` (:func:`sorted_pair`), and
   its order-free key is ``"<lo>|<hi>"`` (:func:`pair_key`);
 - **displayed choice**: :func:`choice_codes` reads ``A`` / ``B`` / ``tie`` (or ``C``) in any
@@ -35,6 +35,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from judgelab.identity import IDENTITY_COLUMNS, identity_string
 from judgelab.stats.errors import DataError
 from judgelab.stats.votes import modal_codes, plurality  # noqa: F401  (modal_codes: the repeats rule, re-exported)
 
@@ -42,8 +43,6 @@ __all__ = [
     "CLASSES",
     "ORDER_AGGREGATIONS",
     "TIE_POLICIES",
-    "identity_of",
-    "identity_strings",
     "choice_codes",
     "parsed_mask",
     "sorted_pair",
@@ -62,34 +61,7 @@ CLASSES = ("a", "b", "tie")
 TIE_CODE = 2
 ORDER_AGGREGATIONS = ("per_call", "first_order", "consistent_only")
 TIE_POLICIES = ("class", "drop")
-_IDENTITY = ["model", "backend", "judge_version"]
-
-
-def identity_of(model, backend, judge_version) -> str:
-    """The identity string ``model|backend|judge_version`` (docs/design.md)."""
-    return f"{model}|{backend}|{judge_version}"
-
-
-def identity_strings(df: pd.DataFrame) -> pd.Series:
-    """The identity string of each verdict row (``str()`` of each part, as
-    :func:`identity_of` writes it: a missing part reads ``None`` or ``nan``); an absent column
-    reads ``None``. Each distinct value of a part is formatted once."""
-    parts = [
-        _as_text(df[c].to_numpy(dtype=object)) if c in df.columns else np.full(len(df), "None")
-        for c in _IDENTITY
-    ]
-    joined = pd.Series(parts[0], index=df.index, dtype=object) + "|" + parts[1] + "|" + parts[2]
-    return joined.astype(object)
-
-
-def _as_text(values: np.ndarray) -> np.ndarray:
-    """str() of each value (None -> "None", NaN -> "nan"), computed per distinct value."""
-    codes, distinct = pd.factorize(values)
-    out = np.array([str(x) for x in distinct] + [""], dtype=object)[codes]
-    missing = codes < 0  # None and NaN share the missing code but print differently
-    if missing.any():
-        out[missing] = [str(x) for x in values[missing]]
-    return out
+_IDENTITY = list(IDENTITY_COLUMNS)
 
 
 #: Displayed choices as stored (any case, blanks ignored) -> slot code: A (shown first),
@@ -265,7 +237,7 @@ def _judge_identities(v: pd.DataFrame) -> tuple[np.ndarray, pd.DataFrame]:
     ids = v[_IDENTITY].astype(object)
     code = ids.groupby(_IDENTITY, sort=False, dropna=False).ngroup().to_numpy()
     first = ids.drop_duplicates().reset_index(drop=True)
-    first["identity"] = [identity_of(*t) for t in first[_IDENTITY].itertuples(index=False)]
+    first["identity"] = [identity_string(*t) for t in first[_IDENTITY].itertuples(index=False)]
     return code, first
 
 

@@ -57,6 +57,7 @@ def analyse_family_entanglement(ctx: StudyContext, params: Mapping) -> pd.DataFr
     import judgelab.ensembles as ens
     from judgelab.identity import JudgeIdentity
     from judgelab.stats import entanglement as ent
+    from judgelab.stats import units
 
     candidates = params["candidate_models"] or sorted(
         ctx.dataset.responses["generator"].dropna().astype(str).unique()
@@ -65,7 +66,7 @@ def analyse_family_entanglement(ctx: StudyContext, params: Mapping) -> pd.DataFr
         warnings.simplefilter("ignore")
         ens.check_composition(ctx.judges, candidates, purpose=params["purpose"])
     families = {str(JudgeIdentity.from_record(j)): j["family"] for j in ctx.judges}
-    um = ent.unit_matrix(
+    um = units.unit_matrix(
         ctx.verdicts,
         order_aggregation=params["order_aggregation"],
         tie_policy=params["tie_policy"],

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
+import importlib
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from judgelab.study.spec import Figure, Parameter, Study
@@ -22,6 +23,18 @@ __all__ = [
 
 def _p(name, type, default, help, **kw) -> Parameter:
     return Parameter(name, type, default, help, **kw)
+
+
+def _renderer(target: str) -> Callable[[Mapping], str | None]:
+    """The conclusion renderer ``module:function``, imported when first called (declaring
+    the studies imports none of their statistics)."""
+    module, _, attr = target.partition(":")
+
+    def render(row: Mapping) -> str | None:
+        return getattr(importlib.import_module(module), attr)(row)
+
+    render.__qualname__ = render.__name__ = attr
+    return render
 
 
 ORDER_AGGREGATIONS = ("per_call", "first_order", "consistent_only")
@@ -142,6 +155,9 @@ POSITION_BIAS = Study(
         Figure("flip_vs_gap", "judgelab.plots.position:flip_vs_gap_curves"),
     ),
     analysis="judgelab.study.analyses:analyse_position_bias",
+    conclusions={
+        "first_slot_share": _renderer("judgelab.stats.position:first_slot_share_conclusion")
+    },
 )
 
 SELF_PREFERENCE = Study(
@@ -163,6 +179,15 @@ SELF_PREFERENCE = Study(
         Figure("family_heatmap", "judgelab.plots.self_preference:family_heatmap"),
     ),
     analysis="judgelab.study.analyses:analyse_self_preference",
+    # the conditional-logit terms (judgelab.stats.self_preference.LOGIT_IDS)
+    conclusions={
+        fid: _renderer("judgelab.stats.self_preference:logit_conclusion")
+        for fid in (
+            "self_preference_logit",
+            "family_preference_logit",
+            "lineage_preference_logit",
+        )
+    },
 )
 
 FAMILY_ENTANGLEMENT = Study(

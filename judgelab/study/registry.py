@@ -33,11 +33,11 @@ __all__ = [
 
 #: Declared studies by name: the package's in docs/design.md order (that of
 #: :data:`judgelab.studies.STUDIES`), then those a lab registered (:func:`register`).
-STUDY_DECLARATIONS: dict[str, Study] = {s.name: s for s in BUILTIN}
+STUDY_DECLARATIONS: dict[str, Study] = {}
 
 
 #: The package's own studies: a lab's declaration cannot replace them.
-BUILTIN_STUDIES: dict[str, Study] = dict(STUDY_DECLARATIONS)
+BUILTIN_STUDIES: dict[str, Study] = {s.name: s for s in BUILTIN}
 #: Finding id -> the study whose conclusion renderer :func:`register` installed for it.
 _RENDERED_BY: dict[str, str] = {}
 
@@ -68,6 +68,11 @@ def register(study: Study) -> Study:
         _RENDERED_BY[finding_id] = study.name
     STUDY_DECLARATIONS[study.name] = study
     return study
+
+
+# the package's studies, registered like a lab's (their conclusion renderers installed)
+for _study in BUILTIN:
+    register(_study)
 
 
 def declaration_module(study: str) -> Path | None:

@@ -51,7 +51,6 @@ from judgelab.stats.calibration.units import (
     HumanData,
     JudgeUnits,
     human_votes_pairwise,
-    identity_of,
     pairwise_units,
     score_units,
 )
@@ -86,7 +85,6 @@ __all__ = [
     "win_rates",
     "majority_verdicts",
     "escalation_queue",
-    "identity_of",
 ]
 
 

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from judgelab.identity import identity_strings
 from judgelab.stats._tidy import finding, findings_frame
 from judgelab.stats.calibration.ceiling import (
     alternative_annotator_gap,
@@ -48,7 +49,6 @@ from judgelab.stats.calibration.units import (
     _check_settings,
     _obj,
     _require,
-    identity_of,
 )
 from judgelab.stats.units import sorted_pair
 
@@ -164,7 +164,7 @@ def audited_verdicts(verdicts: pd.DataFrame, drift_versions: Sequence[str] | Non
 
 def _judge_groups(base: pd.DataFrame, s: AuditSettings, ensemble: bool, panel_majority):
     """(identity, verdicts, ensemble slice) per judge, the panel majority last (built once)."""
-    ids = identity_of(base)
+    ids = identity_strings(base)
     groups = [(ident, base[ids.to_numpy() == ident], None) for ident in sorted(ids.unique())]
     if ensemble and len(groups) >= 2 and s.protocol != "rubric":
         panel = (

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from judgelab.stats.calibration.units import identity_of
+from judgelab.identity import identity_strings
 from judgelab.stats.units import parsed_mask, sorted_pair, unit_matrix
 from judgelab.stats.votes import vote_share
 
@@ -25,7 +25,7 @@ def majority_verdicts(verdicts: pd.DataFrame, protocol: str = "pairwise") -> pd.
     median of the judges' mean scores; ``vote_share`` is the share of judges whose rounded
     score equals the rounded median."""
     v = verdicts[parsed_mask(verdicts)].copy()
-    v["_judge"] = identity_of(v)
+    v["_judge"] = identity_strings(v)
     m = v["_judge"].nunique()
     if protocol == "pairwise":
         out = _pairwise_majority(verdicts)

@@ -18,7 +18,6 @@ import pandas as pd
 from judgelab.stats.agreement import win_score
 from judgelab.stats.errors import DataError
 from judgelab.stats.reference import coded_votes
-from judgelab.stats.units import identity_strings as identity_of  # noqa: F401  (old name)
 from judgelab.stats.units import label_codes, modal_codes, parsed_mask, sorted_pair, winner_of
 
 #: Pairwise classes: the first (sorted) response of the pair wins, the second wins, tie.

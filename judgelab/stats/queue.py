@@ -36,7 +36,7 @@ from judgelab.stats.units import (
     sorted_pair,
     winner_of,
 )
-from judgelab.stats.votes import member_indices
+from judgelab.stats.votes import member_indices, mode_winner, vote_share, vote_totals
 
 __all__ = [
     "CASE_COLUMNS",
@@ -222,11 +222,11 @@ def _panel_queue(um: UnitMatrix, vote_share_threshold, members) -> pd.DataFrame:
     missing = np.isnan(vals).any(axis=1)
     q = um.units.copy()
     q["reason"] = np.where(missing, "missing verdict", "disagreement")
+    # the votes and their share as the ensembles count them (judgelab.stats.votes)
+    tot, _ = vote_totals(um, idx)
     for c, name in enumerate(CLASSES):
-        q[f"votes_{name}"] = (vals == c).sum(axis=1)
-    tot = q[[f"votes_{n}" for n in CLASSES]].to_numpy()
-    with np.errstate(invalid="ignore", divide="ignore"):
-        q["vote_share"] = tot.max(axis=1) / tot.sum(axis=1)
+        q[f"votes_{name}"] = tot[:, c].astype(int)
+    q["vote_share"] = vote_share(um, idx)["vote_share"].to_numpy()
     names = np.array([*CLASSES, None], dtype=object)
     for k in idx:
         v = um.values[:, k]
@@ -279,23 +279,16 @@ _PAIR_KEY = ["judge", "item_id", "response_a", "response_b"]
 
 def _pairwise_disagreement(v: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(orders whose repeats disagree, with ``n_winners``; per pair: ``disagree`` = both orders
-    judged and their modal winners differ, a split mode counting as a tie)."""
+    judged and their modal winners differ, a split mode counting as a tie: the repeats rule
+    :func:`judgelab.stats.votes.mode_winner`)."""
     key = _PAIR_KEY
-    # counts of each winner per (judge, pair, order), vectorised
+    v = v[v["_w"].notna()]
+    # distinct winners per (judge, pair, order): more than one is a disagreement of repeats
     cnt = v.groupby(key + ["order", "_w"], sort=False).size().rename("c").reset_index()
-    g = cnt.groupby(key + ["order"], sort=False)["c"]
-    cnt["n_winners"] = g.transform("size")
-    cnt["top"] = g.transform("max")
-    cnt["n_top"] = (
-        (cnt["c"] == cnt["top"])
-        .groupby([cnt[k] for k in key + ["order"]], sort=False)
-        .transform("sum")
-    )
+    cnt["n_winners"] = cnt.groupby(key + ["order"], sort=False)["c"].transform("size")
     repeats = cnt[cnt["n_winners"] > 1].drop_duplicates(key + ["order"])
-    modal = cnt[cnt["c"] == cnt["top"]].copy()
-    modal.loc[modal["n_top"] > 1, "_w"] = "tie"
-    modal = modal.drop_duplicates(key + ["order"])
-    orders = modal.groupby(key, sort=False)["_w"].agg(["nunique", "size"]).reset_index()
+    modal = mode_winner(v[key + ["order", "_w"]].rename(columns={"_w": "winner"}), key + ["order"])
+    orders = modal.groupby(key, sort=False)["winner"].agg(["nunique", "size"]).reset_index()
     orders["disagree"] = (orders["size"] == 2) & (orders["nunique"] > 1)
     return repeats, orders
 

@@ -5,18 +5,18 @@ All aggregation works on a :class:`judgelab.stats.units.UnitMatrix` (units x jud
 pairwise verdict codes 0 = ``a`` (response_a wins), 1 = ``b``, 2 = tie; nan = no parsed
 verdict), so the unit of analysis is the one ``order_aggregation`` defines there.
 
-The votes (:func:`majority`, :func:`weighted`, :func:`unanimity`, :func:`vote_share`)
-live in :mod:`judgelab.stats.votes` and are re-exported here.
+The votes (``majority``, ``weighted``, ``unanimity``, ``vote_share``) live in
+:mod:`judgelab.stats.votes`; this module composes them into ensembles.
 
-- :func:`majority`: plurality of the members' parsed votes; a split vote (two or more
+- :func:`~judgelab.stats.votes.majority`: plurality of the members' parsed votes; a split vote (two or more
   verdicts share the top count) is a tie (or undecided under ``tie_policy="drop"``).
-- :func:`weighted`: the same with weights; :func:`fit_weights` sets w_j = max(0, kappa_j)
+- :func:`~judgelab.stats.votes.weighted`: the same with weights; :func:`fit_weights` sets w_j = max(0, kappa_j)
   where kappa_j is judge j's Cohen kappa against the human majority label on a seeded
   50% *calibration* split of items (:func:`calibration_split`); accuracy is reported on
   the other half only, so the weights never see the units they are scored on.
-- :func:`unanimity`: decided when every member parsed and all agree; every other unit goes
+- :func:`~judgelab.stats.votes.unanimity`: decided when every member parsed and all agree; every other unit goes
   to the human-review queue (:func:`review_queue`; the caller writes it).
-- :func:`vote_share`: per unit the ensemble verdict, the winning share of the (weighted)
+- :func:`~judgelab.stats.votes.vote_share`: per unit the ensemble verdict, the winning share of the (weighted)
   vote and a ``low_margin`` flag below a threshold, reusable by the calibration audit's
   escalation queue and the judge-comparison cascade (docs/design.md#low-margin-cases).
 
@@ -48,11 +48,10 @@ from judgelab.stats.power import bootstrap_mde
 from judgelab.stats.queue import escalation_queue
 from judgelab.stats.resampling import cluster_bootstrap
 from judgelab.stats.units import CLASSES, UnitMatrix, model_of, short_model, unit_matrix
-from judgelab.stats.votes import (  # noqa: F401  (re-exported: old import path)
+from judgelab.stats.votes import (
     majority,
     member_indices,
     unanimity,
-    vote_share,
     weighted,
 )
 
@@ -60,10 +59,6 @@ __all__ = [
     "CompositionError",
     "CompositionWarning",
     "check_composition",
-    "majority",
-    "weighted",
-    "unanimity",
-    "vote_share",
     "calibration_split",
     "fit_weights",
     "review_queue",

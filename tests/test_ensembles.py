@@ -13,6 +13,7 @@ from judgelab import ensembles as ens
 from judgelab import sim
 from judgelab.judges import Judge
 from judgelab.stats import entanglement as ent
+from judgelab.stats import votes
 from judgelab.stats.units import UnitMatrix, unit_matrix
 
 
@@ -48,25 +49,25 @@ def _spec(name: str, **params) -> dict:
 
 def test_majority_weighted_unanimity_by_hand():
     um = _um([[0, 0, 1], [0, 1, 2], [1, 1, 1], [NAN, 1, 0], [NAN, NAN, NAN]])
-    maj = ens.majority(um)
+    maj = votes.majority(um)
     assert maj[:4].tolist() == [0, 2, 1, 2] and np.isnan(maj[4])  # split votes are ties
-    w = ens.weighted(um, {"j0|x|v": 0.1, "j1|x|v": 0.1, "j2|x|v": 1.0})
+    w = votes.weighted(um, {"j0|x|v": 0.1, "j1|x|v": 0.1, "j2|x|v": 1.0})
     assert w[:4].tolist() == [1, 2, 1, 0]
-    verdict, decided = ens.unanimity(um)
+    verdict, decided = votes.unanimity(um)
     assert decided.tolist() == [False, False, True, False, False]
     assert verdict[2] == 1 and np.isnan(verdict[0])
     drop = _um([[0, 1]], tie_policy="drop")
-    assert np.isnan(ens.majority(drop)[0])  # no tie class: a split vote is undecided
+    assert np.isnan(votes.majority(drop)[0])  # no tie class: a split vote is undecided
 
 
 def test_vote_share_and_low_margin():
     um = _um([[0, 0, 1, 0], [0, 1, 2, 2], [1, 1, 1, 1]])
-    vs = ens.vote_share(um, threshold=0.7)
+    vs = votes.vote_share(um, threshold=0.7)
     assert vs["vote_share"].tolist() == [0.75, 0.5, 1.0]
     assert vs["verdict"].tolist() == ["a", "tie", "b"]
     assert vs["winner"].tolist() == ["r0a", "tie", "r2b"]
     assert vs["low_margin"].tolist() == [False, True, False]
-    vw = ens.vote_share(um, weights={"j0|x|v": 3.0, "j1|x|v": 1.0})
+    vw = votes.vote_share(um, weights={"j0|x|v": 3.0, "j1|x|v": 1.0})
     assert vw["vote_share"].iloc[1] == pytest.approx(0.75)
 
 
@@ -183,7 +184,7 @@ def test_ensemble_findings_on_the_panel(demo, tmp_path):
     )
     assert diff["estimate"] > 0  # shared family taste hurts same-family majorities
     cov = f[f["id"] == "ensemble_coverage"].iloc[0]
-    _, decided = ens.unanimity(um)
+    _, decided = votes.unanimity(um)
     assert cov["estimate"] == pytest.approx(decided.mean())
     assert len(rep.review_queue) == int((~decided).sum()) == cov["n_review"]
     assert cov["review_queue"] == str(tmp_path / "rq.csv")

@@ -17,6 +17,7 @@ from sklearn import metrics
 from judgelab.data import DataError
 from judgelab.stats import agreement as ag
 from judgelab.stats._tidy import FINDING_COLUMNS
+from judgelab.stats.agreement._common import _ratings_table
 from judgelab.stats.resampling import bootstrap_weights, cluster_bootstrap
 
 TOL = 1e-9
@@ -198,7 +199,7 @@ def test_krippendorff_coincidence_form_matches_package(n_raters, n_units, n_vals
     data = rng.integers(1, n_vals + 1, size=(n_raters, n_units)).astype(float)
     data[rng.random(data.shape) < 0.25] = np.nan
     ref = ag.krippendorff_alpha_score(data, level)
-    table, labels = ag._ratings_table(pd.DataFrame(data.T))
+    table, labels = _ratings_table(pd.DataFrame(data.T))
     ok = table.sum(axis=1) >= 2
     if len(labels) < 2 or not ok.any():
         assert math.isnan(ref)
@@ -455,7 +456,6 @@ def test_plurality_and_mode_winner_share_the_split_rule():
     assert np.isnan(votes.plurality(totals, split=np.nan)[1])
     df = pd.DataFrame({"pair": [1, 1, 1, 2, 2], "winner": ["x", "x", "y", "x", "y"]})
     assert votes.mode_winner(df, ["pair"])["winner"].tolist() == ["x", "tie"]
-    assert ag.mode_winner is votes.mode_winner  # old import path kept
 
 
 def test_rank_correlations_of_item_resamples_equal_scipy_on_the_expanded_resample():

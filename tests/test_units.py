@@ -9,6 +9,7 @@ import pandas as pd
 
 from judgelab.stats import units
 from judgelab.stats.queue import PANEL_COLUMNS, escalation_queue
+from judgelab.stats.votes import modal_codes
 
 
 def test_choice_codes_and_parsed_mask():
@@ -41,7 +42,7 @@ def test_pair_key_winner_and_label_codes():
 
 def test_modal_codes_split_mode_is_a_tie():
     d = pd.DataFrame({"k": ["p", "p", "p", "q", "q", "r"], "label": [0, 0, 1, 0, 1, 2]})
-    m = units.modal_codes(d, ["k"])
+    m = modal_codes(d, ["k"])
     assert m.to_dict() == {"p": 0, "q": 2, "r": 2}
 
 

@@ -42,11 +42,11 @@ from judgelab.stats.agreement import (
     aggregate_orders,
     confusion_counts,
     kappa_from_totals,
-    mode_winner,
 )
 from judgelab.stats.power import minimum_detectable_effect
 from judgelab.stats.reference import TIE, attach_reference, pair_key
 from judgelab.stats.resampling import cluster_bootstrap, mcnemar_exact
+from judgelab.stats.votes import mode_winner
 
 __all__ = [
     "identity_of",

@@ -37,7 +37,7 @@ import pandas as pd
 
 from judgelab.identity import IDENTITY_COLUMNS, identity_string
 from judgelab.stats.errors import DataError
-from judgelab.stats.votes import modal_codes, plurality  # noqa: F401  (modal_codes: the repeats rule, re-exported)
+from judgelab.stats.votes import modal_codes
 
 __all__ = [
     "CLASSES",
@@ -49,7 +49,6 @@ __all__ = [
     "pair_key",
     "winner_of",
     "label_codes",
-    "modal_codes",
     "model_of",
     "short_model",
     "UnitMatrix",

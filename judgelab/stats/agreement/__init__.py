@@ -40,7 +40,6 @@ difference functions); Kendall (1945) for tau-b.
 
 from __future__ import annotations
 
-from judgelab.stats.agreement._common import _ratings_table  # noqa: F401  (tests, calibration)
 from judgelab.stats.agreement.alpha import (
     alpha_from_totals,
     alpha_interval_from_moments,
@@ -101,7 +100,6 @@ from judgelab.stats.agreement.ties import (
     check_tie_policy,
     win_score,
 )
-from judgelab.stats.votes import mode_winner  # re-export: the modal vote lives in votes
 
 __all__ = [
     # plain
@@ -160,5 +158,4 @@ __all__ = [
     "apply_tie_policy",
     "win_score",
     "aggregate_orders",
-    "mode_winner",
 ]

@@ -16,10 +16,11 @@ import pandas as pd
 from judgelab.stats._tidy import finding, findings_frame
 from judgelab.stats.agreement import accuracy_from_totals, kappa_from_totals, macro_f1_from_totals
 from judgelab.stats.calibration._common import Resampling, per_item_confusion, result_row
-from judgelab.stats.calibration.units import _require, modal_codes
+from judgelab.stats.calibration.units import _require
 from judgelab.stats.reference import vote_reference
 from judgelab.stats.rubric_sections import DEFAULT_PASS_THRESHOLD, section_titles
 from judgelab.stats.units import parsed_mask
+from judgelab.stats.votes import modal_codes
 
 
 def _sections_frame(verdicts: pd.DataFrame) -> pd.DataFrame:

@@ -18,7 +18,8 @@ import pandas as pd
 from judgelab.stats.agreement import win_score
 from judgelab.stats.errors import DataError
 from judgelab.stats.reference import coded_votes
-from judgelab.stats.units import label_codes, modal_codes, parsed_mask, sorted_pair, winner_of
+from judgelab.stats.units import label_codes, parsed_mask, sorted_pair, winner_of
+from judgelab.stats.votes import modal_codes
 
 #: Pairwise classes: the first (sorted) response of the pair wins, the second wins, tie.
 PAIR_CLASSES = ("a", "b", "tie")

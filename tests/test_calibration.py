@@ -20,7 +20,7 @@ from judgelab.datasets import load_dataset
 from judgelab.stats import agreement as agr
 from judgelab.stats import calibration as cal
 from judgelab.stats.calibration._common import Resampling
-from judgelab.stats.queue import CASE_COLUMNS, QUEUE_COLUMNS, low_margin
+from judgelab.stats.queue import CASE_COLUMNS, QUEUE_COLUMNS, escalation_queue, low_margin
 from judgelab.stats.reference import coded_votes, reference_labels
 
 # ----------------------------------------------------------------------------- helpers
@@ -604,7 +604,7 @@ def test_escalation_queue_flags_low_margin_cases():
     v3 = _verdicts({0: ["b", "b"], 1: ["b", "b"]}, model="m3", orders=("ab", "ba")).assign(
         margin=[0.05, 0.5, 0.5, 0.5]
     )
-    q = cal.escalation_queue(
+    q = escalation_queue(
         pd.concat([v, rep, v2, v3]), margin_threshold=0.2, vote_share_threshold=0.7
     )
     got = set(zip(q["judge"].str.split("|").str[0], q["item_id"], q["reason"]))
@@ -629,11 +629,11 @@ def test_escalation_queue_reads_a_given_panel_majority_and_filters_reasons():
     b = _verdicts({0: "a", 1: "a", 2: "b"}, model="m2")
     v = pd.concat([a, b])
     panel = cal.majority_verdicts(v)
-    built = cal.escalation_queue(v, vote_share_threshold=1.0)
-    given = cal.escalation_queue(v, vote_share_threshold=1.0, panel_majority=panel)
+    built = escalation_queue(v, vote_share_threshold=1.0)
+    given = escalation_queue(v, vote_share_threshold=1.0, panel_majority=panel)
     pd.testing.assert_frame_equal(built, given)
     # the ensembles' review queue: the panel rows whose vote is not unanimous
-    review = cal.escalation_queue(
+    review = escalation_queue(
         v,
         margin_threshold=None,
         vote_share_threshold=1.0,

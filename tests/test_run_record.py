@@ -130,14 +130,32 @@ def test_conclusions_are_rendered_from_adjusted_rows(monkeypatch):
     assert findings.conclusions("toy", f) == []
 
 
-def test_old_import_paths_still_work():
+def test_findings_names_have_one_home():
+    # the save step's names live in judgelab.findings only (no re-export from studies)
     for name in (
         "write_findings",
         "findings_document",
-        "FindingsTable",
         "FINDINGS_TABLE_CLASS",
-        "output_dir",
+        "adjusted_findings",
     ):
-        assert getattr(studies, name) is getattr(findings, name)
+        assert hasattr(findings, name) and not hasattr(studies, name), name
     assert findings._estimate_text(0.5, 0.4, 0.6, 0.95) == "0.5 [0.4, 0.6]"
     assert identities_table(None).empty
+
+
+def test_builtin_renderers_read_the_adjusted_p_value():
+    """position_findings returns unadjusted rows; the save step's adjustment and the declared
+    renderer write the first-slot conclusion from the Holm-adjusted p-value, and the MDE
+    stays only beside the non-significant primary row."""
+    rows = [
+        finding("first_slot_share", 0.9, judge="m|b|v1", p_value=0.01, primary=True, n=40,
+                mde=0.2),
+        finding("first_slot_share", 0.55, judge="m|b|v2", p_value=0.4, primary=True, n=40,
+                mde=0.2),
+    ]  # fmt: skip
+    out = findings.adjusted_findings(findings_frame(rows)).set_index("judge")
+    assert out["p_adjusted"].tolist() == [0.02, 0.4]
+    assert out.at["m|b|v1", "mde"] is None and out.at["m|b|v2", "mde"] == 0.2
+    assert out.at["m|b|v1", "conclusion"].startswith("Position bias: when its verdict flips")
+    assert out.at["m|b|v1", "conclusion"].endswith("Holm-adjusted p = 0.02.")
+    assert "beyond 0.5 ± 0.20" in out.at["m|b|v2", "conclusion"]

@@ -21,7 +21,7 @@ module                          finding ids / role
 :mod:`.audit`                   the composition (:func:`audit`) and :func:`overview`
 ==============================  ===========================================================
 
-The escalation queue is :mod:`judgelab.stats.queue` (re-exported here). Every CI is an
+The escalation queue is :mod:`judgelab.stats.queue`. Every CI is an
 item-cluster bootstrap (:func:`judgelab.stats.resampling.cluster_bootstrap`) of per-item
 sufficient statistics: confusion counts for accuracy / kappa / F1 (statistics of
 :mod:`judgelab.stats.agreement`), win and appearance counts for win rates; the rank
@@ -84,15 +84,4 @@ __all__ = [
     "confusion_table",
     "win_rates",
     "majority_verdicts",
-    "escalation_queue",
 ]
-
-
-def __getattr__(name: str):
-    # the queue lives in judgelab.stats.queue, which imports this package's units and panel:
-    # re-exported lazily so that either module can be imported first
-    if name == "escalation_queue":
-        from judgelab.stats.queue import escalation_queue
-
-        return escalation_queue
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -19,6 +19,8 @@ import judgelab as jl
 from judgelab import sim
 from judgelab.stats import entanglement as ent
 from judgelab.stats.errors import DataError
+from judgelab.stats.family_gap import family_label_assignments
+from judgelab.stats.judge_pairs import error_matrix, pair_table
 from judgelab.stats.units import UnitMatrix, unit_matrix
 
 N_BOOT = 300
@@ -70,7 +72,7 @@ def test_pairwise_kappa_and_alpha_match_references(seed, n, missing):
         _frame_from_codes(codes, items, ["f", "f", "g"]),
         judges=["judge0|x|v", "judge1|x|v", "judge2|x|v"],
     )
-    pt = ent.pair_table(um)
+    pt = pair_table(um)
     for r in pt.itertuples():
         i, j = int(r.judge_i[5]), int(r.judge_j[5])
         both = ~(np.isnan(codes[:, i]) | np.isnan(codes[:, j]))
@@ -123,7 +125,7 @@ def test_interval_alpha_and_weighted_kappa_on_scores():
             )
     um = unit_matrix(pd.DataFrame(rows), judges=[f"judge{j}|x|v" for j in range(3)])
     assert um.kind == "interval"
-    for r in ent.pair_table(um).itertuples():
+    for r in pair_table(um).itertuples():
         i, j = int(r.judge_i[5]), int(r.judge_j[5])
         both = ~(np.isnan(scores[i]) | np.isnan(scores[j]))
         a, b = scores[i][both], scores[j][both]
@@ -152,8 +154,8 @@ def test_error_phi_matches_numpy_corrcoef_and_null_without_errors():
         _frame_from_codes(codes, np.arange(n) // 3, ["f", "f", "g", "g"]),
         judges=[f"judge{j}|x|v" for j in range(4)],
     )
-    err = ent.error_matrix(um, truth)
-    pt = ent.pair_table(um, err)
+    err = error_matrix(um, truth)
+    pt = pair_table(um, err)
     for r in pt.itertuples():
         i, j = int(r.judge_i[5]), int(r.judge_j[5])
         ei, ej = (codes[:, i] != truth).astype(float), (codes[:, j] != truth).astype(float)
@@ -164,13 +166,13 @@ def test_error_phi_matches_numpy_corrcoef_and_null_without_errors():
 
 
 def test_family_label_assignments_count_and_distinct():
-    a, n, full = ent.family_label_assignments(["x", "x", "y", "y", "z", "z"])
+    a, n, full = family_label_assignments(["x", "x", "y", "y", "z", "z"])
     assert full and n == 15 and len(a) == 15
     parts = {frozenset(frozenset(np.flatnonzero(row == b)) for b in set(row)) for row in a}
     assert len(parts) == 15
-    a, n, full = ent.family_label_assignments(["x"] * 3 + ["y"] * 3 + ["z"] * 3)
+    a, n, full = family_label_assignments(["x"] * 3 + ["y"] * 3 + ["z"] * 3)
     assert full and n == 280 and len(a) == 280
-    a, n, full = ent.family_label_assignments(["x"] * 4 + ["y"] * 2)
+    a, n, full = family_label_assignments(["x"] * 4 + ["y"] * 2)
     assert n == 15 and len(a) == 15  # 6! / (4! 2!)
 
 
@@ -335,7 +337,7 @@ def test_gap_point_estimates_equal_pair_table_means(demo):
     )
     um = unit_matrix(v)
     f = ent.entanglement_findings(um, ds, n_boot=50, seed=0)
-    pt = ent.pair_table(um)
+    pt = pair_table(um)
     within = pt["relation"] == "within"
     gap = pt.loc[within, "alpha"].mean() - pt.loc[~within, "alpha"].mean()
     assert _primary(f, "alpha_gap")["estimate"] == pytest.approx(gap, abs=1e-12)

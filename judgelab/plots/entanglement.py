@@ -22,7 +22,7 @@ def _palette(families) -> dict:
 
 
 def agreement_heatmap(matrix: pd.DataFrame, families: list, title: str = "pairwise Cohen's kappa"):
-    """Judges x judges heatmap (e.g. :func:`judgelab.stats.entanglement.kappa_matrix`),
+    """Judges x judges heatmap (e.g. :func:`judgelab.stats.judge_pairs.kappa_matrix`),
     ordered by family, with family blocks outlined: entanglement shows as bright blocks
     on the diagonal. ``families`` is the family of each row, in the matrix's order."""
     import matplotlib.pyplot as plt

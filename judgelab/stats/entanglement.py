@@ -63,18 +63,15 @@ import pandas as pd
 from judgelab.stats import reference as refs
 from judgelab.stats._tidy import finding, findings_frame
 from judgelab.stats.errors import DataError
-from judgelab.stats.family_gap import (  # noqa: F401  (family_label_assignments: public here)
+from judgelab.stats.family_gap import (
     family_label_assignments,
     gap_rows,
     mean_over,
 )
-from judgelab.stats.judge_pairs import (  # noqa: F401  (re-exported)
+from judgelab.stats.judge_pairs import (
     PairStats,
     error_matrix,
-    judge_pairs,
-    kappa_matrix,
     pair_stats,
-    pair_table,
     phi_from_counts,
     phi_reason,
     relation,
@@ -84,10 +81,6 @@ from judgelab.stats.units import UnitMatrix, unit_matrix
 
 __all__ = [
     "reference_labels",
-    "error_matrix",
-    "pair_table",
-    "kappa_matrix",
-    "family_label_assignments",
     "entanglement_findings",
 ]
 

@@ -40,6 +40,7 @@ import numpy as np
 import pandas as pd
 
 from judgelab import families as families_mod
+from judgelab.identity import JudgeIdentity, model_of
 from judgelab.stats import reference as refs
 from judgelab.stats._tidy import finding, findings_frame
 from judgelab.stats.agreement import kappa_from_codes
@@ -47,7 +48,7 @@ from judgelab.stats.entanglement import REFERENCE_MIN_RATERS, reference_labels
 from judgelab.stats.power import bootstrap_mde
 from judgelab.stats.queue import escalation_queue
 from judgelab.stats.resampling import cluster_bootstrap
-from judgelab.stats.units import CLASSES, UnitMatrix, model_of, short_model, unit_matrix
+from judgelab.stats.units import CLASSES, UnitMatrix, unit_matrix
 from judgelab.stats.votes import (
     majority,
     member_indices,
@@ -496,7 +497,9 @@ def same_family_accuracy_rows(pn: EnsemblePanel, same, k: int) -> list[dict]:
     for fam in sorted({f for f in um.families if f is not None}):
         ens = [c for c in same if um.families[c[0]] == fam]
         for c in ens[:1] if len(ens) == 1 else ens:
-            label = f"same-family {fam}: " + ", ".join(short_model(um.judges[i]) for i in c)
+            label = f"same-family {fam}: " + ", ".join(
+                JudgeIdentity.parse(um.judges[i]).display_model for i in c
+            )
             rows.append(
                 _accuracy_row(pn, label, majority(um, list(c)), pn.all_units,
                               f"plurality vote of {k} judges of family {fam}", judges_idx=list(c))

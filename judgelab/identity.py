@@ -22,6 +22,7 @@ __all__ = [
     "identity_string",
     "identity_strings",
     "JudgeIdentity",
+    "model_of",
     "short_labels",
     "identities_table",
     "SIM_PREFIX",
@@ -176,6 +177,12 @@ def short_labels(identities: Iterable, drop_sim_prefix: bool = True) -> dict[str
         else:
             out[key] = i.display_model if drop_sim_prefix else str(i.model)
     return out
+
+
+def model_of(text) -> str:
+    """The model of an identity string, or ``text`` itself when it is a bare model string
+    (as tables that name a judge by its model hold)."""
+    return str(_keyed_identity(str(text))[1].model)
 
 
 def _as_identity(x) -> JudgeIdentity:

@@ -11,6 +11,7 @@ from judgelab.identity import (
     identities_table,
     identity_string,
     identity_strings,
+    model_of,
     short_labels,
 )
 
@@ -45,6 +46,12 @@ def test_identity_strings_write_each_row_with_the_one_rule():
     assert identity_strings(v[["model"]]).tolist() == ["m|None|None"] * 2 + ["n|None|None"]
     assert identity_string("m", "b", "v") == "m|b|v" == str(JudgeIdentity("m", "b", "v"))
     assert identity_strings(v.iloc[:0]).empty
+
+
+def test_model_of_reads_identity_strings_and_bare_models():
+    assert model_of("a|b|router:x|v1") == "a|b"  # the model is all before the last two parts
+    assert model_of("judgelab-sim/aurora-max|s|v") == "judgelab-sim/aurora-max"
+    assert model_of("gpt-4o") == "gpt-4o"
 
 
 def test_parse_refuses_what_is_not_an_identity():

@@ -49,8 +49,6 @@ __all__ = [
     "pair_key",
     "winner_of",
     "label_codes",
-    "model_of",
-    "short_model",
     "UnitMatrix",
     "unit_matrix",
 ]
@@ -135,17 +133,6 @@ def label_codes(winner, lo, hi) -> np.ndarray:
     return np.where(
         text == "tie", 2.0, np.where(text == lo, 0.0, np.where(text == hi, 1.0, np.nan))
     )
-
-
-def model_of(identity: str) -> str:
-    """The model of an identity string (or of a bare model string)."""
-    return str(identity).split("|", 1)[0]
-
-
-def short_model(identity: str) -> str:
-    """Display label of a judge: its model without the simulated panel's routing prefix."""
-    model = model_of(identity)
-    return model.split("/", 1)[1] if model.startswith("judgelab-sim/") else model
 
 
 @dataclass

@@ -35,7 +35,9 @@ import numpy as np
 import pandas as pd
 
 from judgelab.stats.errors import DataError, DataWarning
-from judgelab.stats.units import choice_codes, parsed_mask, winner_of
+
+# ORDERS / DISPLAY_ORDERS live beside winner_of, the rule that reads a choice through them
+from judgelab.stats.units import DISPLAY_ORDERS, ORDERS, choice_codes, parsed_mask, winner_of
 
 __all__ = [
     "PROTOCOLS",
@@ -54,11 +56,6 @@ __all__ = [
 ]
 
 PROTOCOLS = ("pairwise", "single", "rubric")
-#: pairwise display orders: ab (response_a shown first), ba, unknown (not recorded), both
-#: (a verdict the tool already aggregated over the two orders)
-ORDERS = ("ab", "ba", "unknown", "both")
-#: the orders whose displayed choice can be read back to a response
-DISPLAY_ORDERS = ("ab", "ba")
 CHOICES = ("A", "B", "tie")
 PREFERENCES = ("a", "b", "tie")
 REQUIRED = ("model", "backend", "judge_version", "protocol", "item_id")
@@ -348,11 +345,13 @@ def _check_pairwise(out: pd.DataFrame, pw: np.ndarray, table: str) -> None:
     if "winner" in out.columns:
         winner = out["winner"].to_numpy(dtype=object)
         has_winner = pw & _present(out["winner"])
+        winner_rewritten = False
         if not _canonical(
             out["winner"].where(~has_winner | (winner != ra) & (winner != rb)), ["tie"]
         ):
             low = _lower(out["winner"])
             winner = np.where(has_winner & (low == "tie"), "tie", winner)
+            winner_rewritten = True
         wins = has_winner & (winner != ra) & (winner != rb) & (winner != "tie")
         if wins.any():
             raise DataError(
@@ -366,6 +365,7 @@ def _check_pairwise(out: pd.DataFrame, pw: np.ndarray, table: str) -> None:
     else:
         winner = np.full(n, None, dtype=object)
         has_winner = np.zeros(n, dtype=bool)
+        winner_rewritten = True
 
     shown = pw & ((order == "ab") | (order == "ba"))
     frame = pd.DataFrame(
@@ -407,7 +407,7 @@ def _check_pairwise(out: pd.DataFrame, pw: np.ndarray, table: str) -> None:
     need_winner = shown & has_choice & ~has_winner
     if choice_rewritten:
         _set(out, "choice", choice)
-    if need_winner.any() or "winner" not in out.columns:
+    if need_winner.any() or "winner" not in out.columns or winner_rewritten:
         _set(out, "winner", np.where(need_winner, from_choice, winner))
 
 
@@ -433,7 +433,8 @@ def _check_order_consistent(out, pw, order, table) -> None:
             "verdict aggregated over both orders agreed in each): leave it empty there",
             _rows(stray),
         )
-    out["order_consistent"] = np.where(given, flag, None)
+    # a nullable boolean: `~` and sums work on it as on a bool column
+    out["order_consistent"] = pd.array(np.where(given, flag, None), dtype="boolean")
 
 
 # ------------------------------------------------------------------ optional columns

@@ -128,6 +128,8 @@ def _present(col: pd.Series) -> np.ndarray:
     """Not missing and not blank text."""
     if col.dtype.kind in "iufbmM":
         return col.notna().to_numpy()
+    if isinstance(col.dtype, pd.StringDtype):  # vectorised text ops beat a factorisation
+        return (col.notna() & col.str.strip().ne("")).to_numpy(dtype=bool, na_value=False)
     codes, distinct = _factorized(col)
     ok = [not (isinstance(x, str) and not x.strip()) for x in distinct]
     return np.array([*ok, False], dtype=bool)[codes]
@@ -275,6 +277,13 @@ def check_verdicts(
 
 
 # ------------------------------------------------------------------ pairwise
+def _parsed(out: pd.DataFrame) -> np.ndarray:
+    """parse_ok as bool (:func:`judgelab.stats.units.parsed_mask`; a bool column as it is)."""
+    if "parse_ok" in out.columns and out["parse_ok"].dtype == bool:
+        return out["parse_ok"].to_numpy()
+    return parsed_mask(out)
+
+
 def _canonical(col: pd.Series, allowed) -> bool:
     """Every present value of ``col`` already one of ``allowed`` (nothing to rewrite)."""
     _, distinct = _factorized(col)
@@ -319,7 +328,7 @@ def _check_pairwise(out: pd.DataFrame, pw: np.ndarray, table: str) -> None:
         _check_order_consistent(out, pw, order, table)
 
     parse_given = out["parse_ok"].notna().to_numpy() if "parse_ok" in out.columns else None
-    unparsed = parse_given & ~parsed_mask(out) if parse_given is not None else np.zeros(n, bool)
+    unparsed = parse_given & ~_parsed(out) if parse_given is not None else np.zeros(n, bool)
     if "choice" in out.columns:
         codes = choice_codes(out["choice"])
         given = _present(out["choice"])
@@ -499,7 +508,7 @@ def _check_optional(out: pd.DataFrame, table: str) -> None:
 # ------------------------------------------------------------------ pointwise scores
 def _check_scores(out, single, scale, grades, judge_scales, table) -> None:
     unparsed = (
-        out["parse_ok"].notna().to_numpy() & ~parsed_mask(out)
+        out["parse_ok"].notna().to_numpy() & ~_parsed(out)
         if "parse_ok" in out.columns
         else np.zeros(len(out), bool)
     )
@@ -582,7 +591,7 @@ def _parse_ok(out: pd.DataFrame, protocol: np.ndarray) -> np.ndarray:
     n = len(out)
     given = out["parse_ok"].notna().to_numpy() if "parse_ok" in out.columns else np.zeros(n, bool)
     if given.all():
-        return parsed_mask(out)
+        return _parsed(out)
     says = np.zeros(n, dtype=bool)
     for col, proto in (
         ("choice", "pairwise"),
@@ -672,7 +681,8 @@ def _check_responses(out, pw, responses, table) -> None:
 
 # ------------------------------------------------------------------ duplicates
 def _drop_duplicates(out: pd.DataFrame, table: str, warn: bool) -> pd.DataFrame:
-    key = [c for c in _KEY if c in out.columns]
+    # an all-missing column (response_id of pairwise rows) separates no rows: left out
+    key = [c for c in _KEY if c in out.columns and out[c].notna().any()] or ["model"]
     dup = out[key].duplicated(keep=False).to_numpy()
     if not dup.any():
         return out

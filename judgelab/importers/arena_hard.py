@@ -109,12 +109,6 @@ def read(
             choice, strength = (
                 LABELS.get(label, (None, None)) if isinstance(label, str) else (None, None)
             )
-            winner = None
-            if choice is not None:
-                shown_first, shown_second = (ra, rb) if order == "ab" else (rb, ra)
-                winner = (
-                    "tie" if choice == "tie" else (shown_first if choice == "A" else shown_second)
-                )
             builder.add_verdict(
                 model=judge_model,
                 backend=BACKEND,
@@ -126,8 +120,7 @@ def read(
                 order=order,
                 sample=0,
                 raw_output=game.get("judgment"),
-                choice=choice,
-                winner=winner,
+                choice=choice,  # the winner is derived by the verdict schema (stats.units)
                 parse_ok=choice is not None,
                 strength=strength,
                 source_label=label,

@@ -11,7 +11,8 @@ labels     ``response_id, rater_id, score`` (human scores on the dataset's scale
 preferences ``item_id, response_a, response_b, rater_id, preference`` (a | b | tie)
 verdicts   stored judge verdicts (identity columns ``model, backend, judge_version,
            judge_family`` then ``protocol, item_id, response_a, response_b,
-           response_id, order, sample, raw_output, choice, winner, score, parse_ok``)
+           response_id, order, sample, raw_output, choice, winner, score, parse_ok``;
+           the schema: :mod:`judgelab.verdict_schema`, docs/verdicts.md)
 truth      ``response_id, quality, correct`` (simulated data only; read by the
            simulated panel and by tests, never by analyses of real data)
 rubric_labels ``response_id, rater_id, section, label`` (pass | warn | fail;
@@ -19,7 +20,9 @@ rubric_labels ``response_id, rater_id, section, label`` (pass | warn | fail;
 ========== ==========================================================================
 
 A dataset directory holds ``dataset.yaml`` (name, description, licence, optional
-``scale: {min, max}``, optional ``rubric`` file name) and the tables as CSV, JSONL
+``scale: {min, max}``, optional ``grades`` (a grade set of pointwise verdicts, e.g.
+``grades: {C: 1, P: 0.5, I: 0}`` or ``grades: [fail, pass]``), optional ``judge_scales:
+{<judge_version>: {min, max}}``, optional ``rubric`` file name) and the tables as CSV, JSONL
 or Parquet files named after the table (``items.csv``, ``responses.jsonl`` ...).
 
 Bad input raises :class:`DataError` naming the table, the column and up to ten
@@ -42,7 +45,16 @@ import pandas as pd
 import yaml
 
 # re-exported: DataError is defined below stats so that stats imports nothing above itself
-from judgelab.stats.errors import MAX_ROWS_SHOWN, DataError  # noqa: F401
+from judgelab.stats.errors import MAX_ROWS_SHOWN, DataError, DataWarning  # noqa: F401
+from judgelab.verdict_schema import (
+    PREFERENCES,
+    VERDICT_COLUMNS,
+    check_verdicts,
+    normalise_preferences,
+    parse_grades,
+    require_columns,
+)
+from judgelab.verdict_schema import REQUIRED as _VERDICT_REQUIRED
 
 __all__ = [
     "DataError",
@@ -62,39 +74,15 @@ REQUIRED_COLUMNS: dict[str, tuple[str, ...]] = {
     "responses": ("response_id", "item_id", "generator"),
     "labels": ("response_id", "rater_id", "score"),
     "preferences": ("item_id", "response_a", "response_b", "rater_id", "preference"),
-    "verdicts": ("model", "backend", "judge_version", "protocol", "item_id"),
+    "verdicts": _VERDICT_REQUIRED,
     "truth": ("response_id", "quality", "correct"),
     "rubric_labels": ("response_id", "rater_id", "section", "label"),
 }
 
-#: The tidy verdict table (docs/design.md); analyses rely on these names.
-VERDICT_COLUMNS = (
-    "model",
-    "backend",
-    "judge_version",
-    "judge_family",
-    "protocol",
-    "item_id",
-    "response_a",
-    "response_b",
-    "response_id",
-    "order",
-    "sample",
-    "raw_output",
-    "choice",
-    "winner",
-    "score",
-    "parse_ok",
-)
-
-PREFERENCE_VALUES = ("a", "b", "tie")
+PREFERENCE_VALUES = PREFERENCES  # the verdict schema is their home (judgelab.verdict_schema)
 
 
 RUBRIC_LABEL_VALUES = ("pass", "warn", "fail")
-
-
-class DataWarning(UserWarning):
-    """Data that can still be analysed but deserves attention (e.g. empty texts)."""
 
 
 def _offending(df: pd.DataFrame, mask) -> list[int]:
@@ -187,6 +175,9 @@ class Dataset:
     """A judge benchmark in judgelab's tidy tables (see the module docstring).
 
     ``scale`` is ``(min, max)`` of the human and judge score scale, or None.
+    ``grades`` is a declared grade set of pointwise judge verdicts, ``{label: score}`` (a
+    list of labels from the lowest is read as scores 0, 1 ...; ``[0, 1]`` is binary), or
+    None; ``judge_scales`` maps a judge_version to its own ``(min, max)`` score scale.
     ``rubric`` is the rubric mapping of docs/design.md, or None.
     """
 
@@ -200,6 +191,8 @@ class Dataset:
     rubric_labels: pd.DataFrame | None = None
     rubric: dict | None = None
     scale: tuple[float, float] | None = None
+    grades: dict[str, float] | None = None
+    judge_scales: dict[str, tuple[float, float]] | None = None
     description: str = ""
     licence: str = ""
     path: Path | None = None
@@ -213,6 +206,11 @@ class Dataset:
                 setattr(self, name, _normalise_ids(pd.DataFrame(df)))
         if self.scale is not None:
             self.scale = (float(self.scale[0]), float(self.scale[1]))
+        self.grades = parse_grades(self.grades)
+        if self.judge_scales:
+            self.judge_scales = {
+                str(k): _scale_pair(s, f"judge_scales.{k}") for k, s in self.judge_scales.items()
+            }
         if self.sha256 is None:
             self.sha256 = _sha256_of_frames({t: getattr(self, t) for t in TABLES})
 
@@ -370,23 +368,19 @@ class Dataset:
             _known(
                 "preferences", p, "response_b", response_ids, "preference of an unknown response"
             )
-            bad = ~p["preference"].isin(PREFERENCE_VALUES)
-            if bad.any():
-                raise DataError(
-                    "preferences", "preference", "preference not in {a, b, tie}", _offending(p, bad)
-                )
+            p = self.preferences = normalise_preferences(p)
             _pairs_well_formed("preferences", p, response_item)
 
         if self.verdicts is not None:
-            v = self.verdicts
-            _require_columns("verdicts", v)
-            if "response_a" in v.columns:
-                pw = v["response_a"].notna() & v["response_b"].notna()
-                if pw.any():
-                    sub = v[pw.to_numpy()]
-                    _pairs_well_formed(
-                        "verdicts", sub, response_item, index=np.flatnonzero(pw.to_numpy())
-                    )
+            # the verdict schema, normalised once here (docs/verdicts.md)
+            self.verdicts = check_verdicts(
+                self.verdicts,
+                responses=responses[["response_id", "item_id"]],
+                scale=self.scale,
+                grades=self.grades,
+                judge_scales=self.judge_scales,
+                warn=warn,
+            )
 
         if self.truth is not None:
             _require_columns("truth", self.truth)
@@ -436,11 +430,19 @@ class Dataset:
 
 
 def _require_columns(table: str, df: pd.DataFrame) -> None:
-    for col in REQUIRED_COLUMNS[table]:
-        if col not in df.columns:
-            raise DataError(
-                table, col, f"missing required column (columns present: {list(df.columns)})"
-            )
+    """Every missing required column of ``table`` named in one error."""
+    require_columns(table, df, REQUIRED_COLUMNS[table])
+
+
+def _scale_pair(spec, where: str) -> tuple[float, float]:
+    """``{min, max}`` or ``(min, max)`` as floats; anything else names where it was written."""
+    try:
+        lo, hi = (spec["min"], spec["max"]) if isinstance(spec, dict) else spec
+        return float(lo), float(hi)
+    except (KeyError, TypeError, ValueError):
+        raise DataError(
+            "dataset.yaml", where, f"a scale is {{min: <number>, max: <number>}}, not {spec!r}"
+        ) from None
 
 
 def _no_duplicates(table: str, df: pd.DataFrame, col: str) -> None:
@@ -540,6 +542,8 @@ def load_dataset_dir(directory: str | Path) -> Dataset:
         description=str(meta.get("description", "")),
         licence=str(meta.get("licence", meta.get("license", ""))),
         scale=scale,
+        grades=meta.get("grades"),
+        judge_scales=meta.get("judge_scales"),
         rubric=rubric,
         path=directory,
         meta=meta,

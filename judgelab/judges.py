@@ -34,6 +34,7 @@ from typing import Any
 
 from judgelab import rubric as rubric_mod
 from judgelab.identity import JudgeIdentity
+from judgelab.verdict_schema import PROTOCOLS  # the one list of protocols
 
 __all__ = [
     "Judge",
@@ -60,7 +61,6 @@ __all__ = [
     "endpoint_of",
 ]
 
-PROTOCOLS = ("pairwise", "single", "rubric")
 
 #: Parser variants (part of judge_version). ``strict``: every verdict marker in the output
 #: must agree; ``last``: the last marker counts (for judges that restate the format first).

@@ -65,6 +65,7 @@ from judgelab.identity import (
     identities_table,
     identity_strings,
 )
+from judgelab.verdict_schema import PROTOCOLS
 
 __all__ = [
     "STUDIES",
@@ -114,7 +115,6 @@ SHARED_DEFAULTS: dict[str, Any] = {
 
 IDENTITY = list(IDENTITY_COLUMNS)
 SELECT_KEYS = ("model", "backend", "judge_version", "run_id")
-PROTOCOLS = ("pairwise", "single", "rubric")
 
 
 class MixedIdentitiesError(ValueError):
@@ -388,20 +388,30 @@ def load_verdicts(source: str | os.PathLike, dataset: Dataset | None = None) -> 
             None,
             f"verdicts='{source}': unsupported file type (use .sqlite, .csv, .jsonl or .parquet)",
         )
-    return _normalise_verdicts(frame)
+    return _normalise_verdicts(frame, dataset)
 
 
-def _normalise_verdicts(frame: pd.DataFrame) -> pd.DataFrame:
-    """Tidy verdict frame with identity and judge columns; checks the required columns."""
+def _normalise_verdicts(frame: pd.DataFrame, dataset: Dataset | None = None) -> pd.DataFrame:
+    """Tidy verdict frame with identity and judge columns, checked against the verdict schema
+    (:func:`judgelab.verdict_schema.check_verdicts`; with ``dataset``, against its responses,
+    scale and grades too). A frame :meth:`Dataset.validate` already checked is not checked
+    twice."""
     from judgelab import families
-    from judgelab.data import REQUIRED_COLUMNS, VERDICT_COLUMNS
+    from judgelab.data import VERDICT_COLUMNS
+    from judgelab.verdict_schema import SCHEMA_CHECKED, check_verdicts
 
-    v = frame.copy()
-    for col in REQUIRED_COLUMNS["verdicts"]:
-        if col not in v.columns:
-            raise DataError(
-                "verdicts", col, f"missing required column (columns present: {list(v.columns)})"
-            )
+    if frame.attrs.get(SCHEMA_CHECKED):
+        v = frame.copy()
+    elif dataset is None:
+        v = check_verdicts(frame)
+    else:
+        v = check_verdicts(
+            frame,
+            responses=dataset.responses[["response_id", "item_id"]],
+            scale=dataset.scale,
+            grades=dataset.grades,
+            judge_scales=dataset.judge_scales,
+        )
     for col in VERDICT_COLUMNS:
         if col not in v.columns:
             v[col] = None

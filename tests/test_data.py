@@ -97,7 +97,7 @@ def test_non_numeric_score():
 
 def test_preference_not_in_allowed_values():
     p = small().preferences.copy()
-    p.loc[1, "preference"] = "A"
+    p.loc[1, "preference"] = "first"  # (A / B / TIE are read as a / b / tie: issue 12)
     assert "{a, b, tie}" in expect(small(preferences=p), "preferences", "preference", rows=[1])
 
 

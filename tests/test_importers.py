@@ -243,7 +243,7 @@ def test_arena_hard_labels_strength_and_baseline(tmp_path):
     ds = load(tmp_path / "out")
     v = ds.verdicts.sort_values(["item_id", "order"])
     assert vals(v["choice"]) == ["A", "B", "tie", None]
-    assert v["strength"].tolist()[:2] == ["strong", "weak"]
+    assert v["strength"].tolist()[:2] == [2, 1]  # A>>B, A>B
     assert v["parse_ok"].tolist() == [True, True, True, False]
     # both games of q1 prefer the baseline (game 2 shows the model first)
     assert v["winner"].tolist()[:2] == ["q1|base-model", "q1|base-model"]

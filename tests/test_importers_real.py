@@ -223,7 +223,7 @@ def test_arena_hard_consistency_table(imported):
     assert ((c["ab"] == "A") & (c["ba"] == "A")).sum() == 1
     assert ((c["ab"] == "B") & (c["ba"] == "B")).sum() == 2
     assert ((g["ab"] == "tie") & (g["ba"] == "base")).sum() == 1
-    assert v["strength"].value_counts().to_dict() == {"weak": 12, "strong": 1}
+    assert v["strength"].value_counts().to_dict() == {1: 12, 2: 1}  # A>B: 1, A>>B: 2
 
 
 def test_arena_hard_variant_null_score(tmp_path):

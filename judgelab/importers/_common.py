@@ -22,6 +22,7 @@ import pandas as pd
 import yaml
 
 from judgelab.data import VERDICT_COLUMNS, load_dataset_dir
+from judgelab.verdict_schema import check_verdicts
 
 #: The judge of a verdict when the file does not name it (never guessed).
 UNKNOWN_JUDGE = "unknown"
@@ -192,8 +193,14 @@ class DatasetBuilder:
                 f"no verdicts imported from {[f.path for f in self.files]}: "
                 f"{self._skip_summary() or 'the files hold no records'}"
             )
+        # the verdict schema before writing: derived columns (winner from choice and order,
+        # parse_ok) are written, and a contradiction stops the import with the rows named
+        verdicts = check_verdicts(
+            self.verdict_frame(),
+            responses=pd.DataFrame(list(self.responses.values()))[["response_id", "item_id"]],
+            scale=scale,
+        )
         out.mkdir(parents=True, exist_ok=True)
-        verdicts = self.verdict_frame()
         generators = sorted({r["generator"] for r in self.responses.values()})
         judges = sorted(verdicts["model"].astype(str).unique())
         found = alias_map(judges, generators)

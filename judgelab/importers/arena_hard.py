@@ -4,7 +4,7 @@ One line per question: ``question_id``, ``model``, ``judge`` and ``games``, a li
 ``{user_prompt, judgment, score}``. Game 1 shows the baseline as Assistant A (order ``ab``: the
 stored pair is (baseline, model)); game 2 shows the model as A (order ``ba``). ``score`` is the
 label the tool parsed from the judgment, relative to the displayed A / B: ``A>>B`` and ``A>B``
-are choice A with ``strength`` strong / weak, ``A=B`` a tie, ``B>A`` / ``B>>A`` choice B; null
+are choice A with ``strength`` 2 / 1 (the verdict schema's number: 2 for ``>>``), ``A=B`` a tie, ``B>A`` / ``B>>A`` choice B; null
 (or a label outside this set) is unparsed.
 
 The baseline is not named in the file: ``baseline`` (default ``gpt-4-0314``, the v0.1
@@ -35,17 +35,17 @@ SKIP_NOT_OBJECT = "not a judgment object"
 SKIP_NO_GAMES = "no games"
 
 #: label -> (displayed choice, strength)
-LABELS: dict[str, tuple[str, str | None]] = {
-    "A>>B": ("A", "strong"),
-    "A>B": ("A", "weak"),
+LABELS: dict[str, tuple[str, int | None]] = {
+    "A>>B": ("A", 2),
+    "A>B": ("A", 1),
     "A=B": ("tie", None),
     "B=A": ("tie", None),
-    "B>A": ("B", "weak"),
-    "B>>A": ("B", "strong"),
-    "A<B": ("B", "weak"),
-    "A<<B": ("B", "strong"),
-    "B<A": ("A", "weak"),
-    "B<<A": ("A", "strong"),
+    "B>A": ("B", 1),
+    "B>>A": ("B", 2),
+    "A<B": ("B", 1),
+    "A<<B": ("B", 2),
+    "B<A": ("A", 1),
+    "B<<A": ("A", 2),
 }
 
 
@@ -109,12 +109,6 @@ def read(
             choice, strength = (
                 LABELS.get(label, (None, None)) if isinstance(label, str) else (None, None)
             )
-            winner = None
-            if choice is not None:
-                shown_first, shown_second = (ra, rb) if order == "ab" else (rb, ra)
-                winner = (
-                    "tie" if choice == "tie" else (shown_first if choice == "A" else shown_second)
-                )
             builder.add_verdict(
                 model=judge_model,
                 backend=BACKEND,
@@ -126,8 +120,7 @@ def read(
                 order=order,
                 sample=0,
                 raw_output=game.get("judgment"),
-                choice=choice,
-                winner=winner,
+                choice=choice,  # the winner is derived by the verdict schema (stats.units)
                 parse_ok=choice is not None,
                 strength=strength,
                 source_label=label,

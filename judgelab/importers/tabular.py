@@ -189,10 +189,7 @@ def _add_row(builder: DatasetBuilder, row: dict, n: int, path: Path) -> str | No
         choice = CHOICES.get(str(raw_choice).strip().lower()) if raw_choice is not None else None
         verdict["choice"] = choice
         order = str(_val(row, "order") or "").strip().lower() or None
-        verdict["order"] = order
-        if verdict.get("winner") is None and choice is not None and order in ("ab", "ba"):
-            first, second = (ra, rb) if order == "ab" else (rb, ra)
-            verdict["winner"] = "tie" if choice == "tie" else (first if choice == "A" else second)
+        verdict["order"] = order  # the winner of a choice is derived by the verdict schema
         parsed = choice is not None
     else:
         rid = _val(row, "response_id")

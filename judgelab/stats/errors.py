@@ -7,7 +7,7 @@ are this class).
 
 from __future__ import annotations
 
-__all__ = ["DataError", "MAX_ROWS_SHOWN"]
+__all__ = ["DataError", "DataWarning", "MAX_ROWS_SHOWN"]
 
 #: A DataError message lists at most this many offending rows.
 MAX_ROWS_SHOWN = 10
@@ -25,3 +25,8 @@ class DataError(ValueError):
             n_more = (len(list(rows)) - len(self.rows)) if rows is not None else 0
             msg += f"; rows {self.rows}" + (f" (and {n_more} more)" if n_more > 0 else "")
         super().__init__(msg)
+
+
+class DataWarning(UserWarning):
+    """Data that can still be analysed but deserves attention (e.g. empty texts, identical
+    duplicate verdicts dropped)."""

@@ -16,12 +16,14 @@ import pandas as pd
 
 from judgelab.identity import identity_strings
 from judgelab.stats.errors import DataError
-from judgelab.stats.units import choice_codes, parsed_mask
+from judgelab.stats.units import DISPLAY_ORDERS, ORDERS, choice_codes, parsed_mask
 
 __all__ = ["classify_pairs", "position_counts", "position_consistency"]
 
 _PAIR = ["judge", "item_id", "response_a", "response_b"]
 _IDENTITY = ["model", "backend", "judge_version", "judge_family"]
+#: pairwise orders that name no display slot
+_UNORDERED = tuple(o for o in ORDERS if o not in DISPLAY_ORDERS)
 
 
 # ----------------------------------------------------------------------------- input
@@ -59,15 +61,19 @@ def _pairwise_calls(verdicts: pd.DataFrame) -> pd.DataFrame:
             np.flatnonzero(bad.to_numpy()).tolist(),
         )
     order = v["order"].astype(object)
-    bad = ~order.isin(["ab", "ba"])
+    bad = ~order.isin(ORDERS)
     if bad.any():
         raise DataError(
             "verdicts",
             "order",
-            "order must be 'ab' or 'ba' for pairwise verdicts",
+            "order must be ab, ba, unknown or both for pairwise verdicts",
             np.flatnonzero(bad.to_numpy()).tolist(),
         )
     ch = pd.Series(choice_codes(v["choice"]), index=v.index)
+    # a verdict without a display order (unknown) or aggregated over both orders says nothing
+    # about either slot: it is kept out of the classes, and its pair is counted as excluded
+    # with the reason (_classify_calls)
+    ch = ch.where(~order.isin(_UNORDERED).to_numpy(), None)
     parsed = ch.notna()
     if "parse_ok" in v.columns:
         ok = pd.Series(parsed_mask(v), index=v.index)
@@ -134,7 +140,9 @@ def _classify_calls(v: pd.DataFrame) -> pd.DataFrame:
         )
         .reindex(columns=["A", "B", "C"], fill_value=0)
     )
-    pairs = v.groupby(_PAIR, sort=False, dropna=False)[_IDENTITY].first().reset_index()
+    v["unordered"] = v["order"].isin(_UNORDERED).to_numpy()
+    grouped = v.groupby(_PAIR, sort=False, dropna=False)
+    pairs = grouped[_IDENTITY].first().join(grouped["unordered"].any()).reset_index()
     out = pairs
     for o in ("ab", "ba"):
         if len(counts):
@@ -183,6 +191,11 @@ def _classify_calls(v: pd.DataFrame) -> pd.DataFrame:
     reason = np.where(
         out["n_ba"] == 0,
         np.where(reason == "", "order ba missing or unparsed", "both orders missing or unparsed"),
+        reason,
+    )
+    reason = np.where(
+        out["unordered"].to_numpy(dtype=bool),
+        "display order not recorded (order unknown or both): position needs ab and ba verdicts",
         reason,
     )
     out["reason"] = np.where(ok, None, reason)

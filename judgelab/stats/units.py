@@ -42,6 +42,8 @@ from judgelab.stats.votes import modal_codes
 __all__ = [
     "CLASSES",
     "ORDER_AGGREGATIONS",
+    "ORDERS",
+    "DISPLAY_ORDERS",
     "TIE_POLICIES",
     "choice_codes",
     "parsed_mask",
@@ -58,6 +60,11 @@ CLASSES = ("a", "b", "tie")
 TIE_CODE = 2
 ORDER_AGGREGATIONS = ("per_call", "first_order", "consistent_only")
 TIE_POLICIES = ("class", "drop")
+#: Pairwise display orders (docs/verdicts.md): ``ab`` (response_a shown first), ``ba``
+#: (response_b first), ``unknown`` (not recorded), ``both`` (a verdict the tool already
+#: aggregated over the two orders). Only ab and ba name the slot a displayed choice means.
+ORDERS = ("ab", "ba", "unknown", "both")
+DISPLAY_ORDERS = ("ab", "ba")
 _IDENTITY = list(IDENTITY_COLUMNS)
 
 

@@ -77,7 +77,9 @@ def run(
 
     try:
         pairs = parse_p_options(ctx.args)
-        values = report.parse_parameters(pairs, params)
+        # typed and checked against the study's declaration before anything else: a bad value
+        # stops here, before the kernel starts and before any call (--dry-run included)
+        values = report.typed_parameters(study, report.parse_parameters(pairs, params))
         if "judges" in values:  # inline keys go to the kernel's environment, not its parameters
             values["judges"] = preflight.keys_to_environment(values["judges"])
         if dry_run or values.get("dry_run") is True:  # -p dry_run true means the same: plan only

@@ -670,8 +670,13 @@ def prepare(study: str, **parameters) -> StudyContext:
     study-specific ones such as ``protocol``, ``repeats``, ``source``, ``margin``, which
     are recorded as given). Raises :class:`judgelab.data.DataError` for bad data or
     verdict files, :class:`MixedIdentitiesError` for a mixed selection without
-    ``allow_mixed`` and ValueError for malformed parameters.
+    ``allow_mixed`` and ValueError for malformed parameters (a
+    :class:`judgelab.study.StudyParameterError` naming each bad value, checked against the
+    study's declaration before anything is loaded or judged, as ``judgelab run`` does).
     """
+    from judgelab.study import typed
+
+    parameters = typed(study, parameters)  # interactive runs: the CLI's checks, coerced values
     params = {**SHARED_DEFAULTS, **parameters}
     extras = {k: v for k, v in parameters.items() if k not in SHARED_DEFAULTS}
     if params.get("store"):

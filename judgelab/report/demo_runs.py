@@ -56,7 +56,7 @@ def demo_check(log: Callable[[str], None] = print) -> dict:
 
 
 def run_demo(
-    out: str | os.PathLike = config.DEFAULT_DEMO_OUT,
+    out: str | os.PathLike | None = None,
     *,
     resume: bool = False,
     force: bool = False,
@@ -74,7 +74,7 @@ def run_demo(
     its own ``judgelab run`` process. A failing study does not stop the others; the index
     marks it failed. With ``resume`` a study whose manifest says it completed with the same
     parameters is kept."""
-    out_dir = Path(out).expanduser().resolve()
+    out_dir = Path(out or config.default_demo_out()).expanduser().resolve()
     todo = studies or _studies.available_studies()
     typed = demo_parameters(todo, params or {})  # before anything is judged
     params = {k: v for values in typed.values() for k, v in values.items()}

@@ -102,14 +102,16 @@ def notebook_defaults(spec: Mapping[str, Mapping]) -> dict:
 def effective_parameters(study: str, params: Mapping, cwd: Path | None = None) -> tuple[dict, dict]:
     """(parameters passed to papermill, notebook spec). Checks names and values
     (:func:`typed_parameters`: the values passed are the coerced ones); makes ``store`` absolute
-    (default :data:`judgelab.config.DEFAULT_STORE` under the current directory) and a relative
+    (default :func:`judgelab.config.default_store`, in the project directory) and a relative
     ``verdicts`` / ``dataset`` path absolute, since the notebook runs in the output directory."""
     p = typed_parameters(study, params)
     spec = check_parameters(study, p)
     cwd = Path(cwd or os.getcwd())
     if "store" in spec:
-        store = p.get("store") or config.DEFAULT_STORE
-        p["store"] = str((cwd / Path(store).expanduser()).resolve())
+        store = p.get("store")  # typed by the user: relative to where they typed it
+        p["store"] = str(
+            (cwd / Path(store).expanduser()).resolve() if store else config.default_store()
+        )
     for key in ("verdicts", "dataset"):
         v = p.get(key)
         if isinstance(v, str) and v not in ("call", "dataset", "published", "demo"):

@@ -76,14 +76,14 @@ def run_demo(
     parameters is kept."""
     out_dir = Path(out or config.default_demo_out()).expanduser().resolve()
     todo = studies or _studies.available_studies()
+    if todo and out_dir.exists() and any(out_dir.iterdir()) and not (resume or force):
+        raise StudyError(f"output directory {out_dir} exists; use --resume or --force")
     typed = demo_parameters(todo, params or {})  # before anything is judged
     params = {k: v for values in typed.values() for k, v in values.items()}
     demo_check(log)
     if not todo:
         log("no study notebooks installed yet: validated the demo data only")
         return {}
-    if out_dir.exists() and any(out_dir.iterdir()) and not (resume or force):
-        raise StudyError(f"output directory {out_dir} exists; use --resume or --force")
     out_dir.mkdir(parents=True, exist_ok=True)
     store = out_dir / config.STORE_FILE_NAME
     jobs = jobs or min(2, os.cpu_count() or 1)
@@ -125,7 +125,10 @@ def run_demo(
 def demo_parameters(studies: list[str], params: Mapping) -> dict[str, dict]:
     """Study -> the ``params`` it takes, typed and checked (:func:`typed_parameters`). A name
     no study takes is an error (a typo such as ``n_pair`` is never silently ignored)."""
-    specs = {s: _studies.study_parameters(s) for s in studies}
+    try:
+        specs = {s: _studies.study_parameters(s) for s in studies}
+    except ValueError as exc:  # an unknown study
+        raise StudyError(str(exc)) from exc
     taken = list(dict.fromkeys(name for spec in specs.values() for name in spec))
     unknown = [k for k in params if k not in taken]
     if unknown:

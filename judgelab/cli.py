@@ -47,7 +47,10 @@ def run(
     study: str = typer.Argument(..., help="study name (see `judgelab studies`)"),
     params: Path = typer.Option(None, "--params", help="YAML file of parameters (-p overrides it)"),
     out: Path = typer.Option(
-        None, "--out", help=f"output directory (default {config.REPORTS_DIR}/<study>)"
+        None,
+        "--out",
+        help=f"output directory (default {config.REPORTS_DIR}/<study> in the project directory: "
+        f"${config.ENV_HOME}, else the working directory)",
     ),
     dry_run: bool = typer.Option(
         False,
@@ -77,7 +80,9 @@ def run(
 
     try:
         pairs = parse_p_options(ctx.args)
-        values = report.parse_parameters(pairs, params)
+        # typed and checked against the study's declaration before anything else: a bad value
+        # stops here, before the kernel starts and before any call (--dry-run included)
+        values = report.typed_parameters(study, report.parse_parameters(pairs, params))
         if "judges" in values:  # inline keys go to the kernel's environment, not its parameters
             values["judges"] = preflight.keys_to_environment(values["judges"])
         if dry_run or values.get("dry_run") is True:  # -p dry_run true means the same: plan only
@@ -90,7 +95,7 @@ def run(
         result = report.run_study(
             study, values, out, resume=resume, force=force, show_code=show_code, log=typer.echo
         )
-    except (report.StudyError, preflight.PreflightError) as exc:
+    except (report.StudyError, preflight.PreflightError, config.ProjectDirError) as exc:
         _fail(str(exc))
     if result is not None and result.stopped and not allow_partial:
         _fail(
@@ -169,7 +174,12 @@ def _dry_run(study: str, values: dict):
 @app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
 def demo(
     ctx: typer.Context,
-    out: Path = typer.Option(Path(config.DEFAULT_DEMO_OUT), "--out", help="output directory"),
+    out: Path = typer.Option(
+        None,
+        "--out",
+        help=f"output directory (default {config.DEFAULT_DEMO_OUT} in the project directory: "
+        f"${config.ENV_HOME}, else the working directory)",
+    ),
     resume: bool = typer.Option(False, "--resume", help="keep studies already completed in OUT"),
     force: bool = typer.Option(False, "--force", help="rerun into an existing OUT"),
     jobs: int = typer.Option(
@@ -191,13 +201,14 @@ def demo(
 
     try:
         values = report.parse_parameters(parse_p_options(ctx.args))
+        out = out or config.default_demo_out()
         results = report.run_demo(
             out, resume=resume, force=force, params=values, jobs=jobs, log=typer.echo
         )
         if real:  # after the demo studies, into the same out dir and index
             results = {**results, **report.run_real_studies(out, resume=resume, log=typer.echo)}
             report.write_index(out.expanduser().resolve(), results)
-    except report.StudyError as exc:
+    except (report.StudyError, config.ProjectDirError) as exc:
         _fail(str(exc))
     failed = [s for s, r in results.items() if not isinstance(r, report.RunResult)]
     if failed:

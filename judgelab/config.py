@@ -11,13 +11,30 @@ Paths inside the installed package
 real-data studies). ``CHECKOUT_DIR`` is the directory above it: the source checkout when
 judgelab runs from one (its git revision goes into a run's manifest).
 
-Paths relative to the working directory
----------------------------------------
-``DEFAULT_STORE`` (``runs/verdicts.sqlite``): the verdict store when a study or a
-``judge_*`` call names none. ``REPORTS_DIR`` (``reports``): ``judgelab run STUDY`` writes
-to ``reports/<study>`` and ``judgelab demo`` to ``DEFAULT_DEMO_OUT`` (``reports/demo``).
+The project directory: where runs and reports go
+-------------------------------------------------
+Every run, from the CLI or from a notebook opened in JupyterLab, writes into one place, the
+project directory (:func:`project_dir`):
+
+1. ``$JUDGELAB_HOME`` (:data:`ENV_HOME`) when set;
+2. else the working directory, unless it lies inside the installed package: ``judgelab``
+   started in a shell writes where it was started;
+3. else (a notebook opened in JupyterLab runs with its own folder, ``judgelab/notebooks/``,
+   as working directory) the nearest directory above the package that holds
+   ``pyproject.toml`` or ``.git`` (:data:`PROJECT_MARKERS`): the source checkout, or the
+   project whose virtual environment holds judgelab. Without one, :class:`ProjectDirError`
+   asks for ``$JUDGELAB_HOME``: nothing is ever written into the installed package.
+
+Under it: ``DEFAULT_STORE`` (``runs/verdicts.sqlite``, :func:`default_store`), the verdict
+store when a study or a ``judge_*`` call names none (a relative ``store`` a notebook or
+``prepare`` is given is read from the project directory too), and ``REPORTS_DIR``
+(``reports``): ``judgelab run STUDY`` writes to ``reports/<study>``
+(:func:`default_study_out`), and so does the same study run interactively
+(:func:`output_dir`); ``judgelab demo`` writes to ``DEFAULT_DEMO_OUT`` (``reports/demo``).
 ``judgelab demo`` and the real-data runs share one store, ``STORE_FILE_NAME``
-(``verdicts.sqlite``), in their output directory.
+(``verdicts.sqlite``), in their output directory. ``reports/`` and ``runs/`` are
+git-ignored. A path typed on the command line (``--out``, ``-p store``) is relative to the
+shell's working directory, as usual.
 
 Environment variables
 ---------------------
@@ -33,10 +50,15 @@ Environment variables
 ``JUDGELAB_NOTEBOOKS`` (:data:`ENV_NOTEBOOKS`)
     Directories (``os.pathsep``-separated) searched for study notebooks before the
     package's own (:func:`extra_notebook_dirs`).
+``JUDGELAB_HOME`` (:data:`ENV_HOME`)
+    The project directory (above): where ``reports/`` and ``runs/`` go.
 ``JUDGELAB_OUT`` (:data:`ENV_OUT`)
     Set by ``judgelab run`` for the notebook's kernel: the output directory of the run,
     where figures and findings.json go (:func:`output_dir`); its presence also means
-    "running as a report" (no progress bars, :func:`running_as_report`).
+    "running as a report" (no progress bars, :func:`running_as_report`). Unset in an
+    interactive session, where a study writes to ``reports/<study>`` of the project
+    directory and shows plain-text progress bars (tqdm's widget bars would need ipywidgets,
+    which judgelab does not require).
 ``LITELLM_LOCAL_MODEL_COST_MAP`` (:data:`ENV_LITELLM_COST_MAP`)
     Set to ``True`` unless already set (:func:`use_local_cost_map`) so that litellm reads
     its bundled price map instead of downloading one at import: researchers run offline.
@@ -64,6 +86,13 @@ __all__ = [
     "REPORTS_DIR",
     "DEFAULT_DEMO_OUT",
     "STORE_FILE_NAME",
+    "PROJECT_MARKERS",
+    "ENV_HOME",
+    "ProjectDirError",
+    "project_dir",
+    "project_path",
+    "default_store",
+    "default_demo_out",
     "ENV_DATA",
     "ENV_NOTEBOOKS",
     "ENV_OUT",
@@ -99,8 +128,8 @@ DEMO_DATA_DIR = PACKAGE_DIR / "demo_data"
 #: ``<study>__<dataset>.yaml`` parameter files of the real-data studies.
 REAL_STUDIES_DIR = PACKAGE_DIR / "real_studies"
 
-# ------------------------------------------------ paths under the working dir
-#: The verdict store when none is named (relative to the working directory).
+# ---------------------------------------------- paths under the project dir
+#: The verdict store when none is named (relative to the project directory).
 DEFAULT_STORE = "runs/verdicts.sqlite"
 #: Where ``judgelab run`` and ``judgelab demo`` write by default (relative).
 REPORTS_DIR = "reports"
@@ -109,11 +138,57 @@ DEFAULT_DEMO_OUT = f"{REPORTS_DIR}/demo"
 #: The store shared by the studies of ``judgelab demo`` (and the real-data runs) in their
 #: output directory.
 STORE_FILE_NAME = "verdicts.sqlite"
+#: Files that mark a project directory above the package (:func:`project_dir`).
+PROJECT_MARKERS = ("pyproject.toml", ".git")
+ENV_HOME = "JUDGELAB_HOME"
+
+
+class ProjectDirError(RuntimeError):
+    """No project directory: judgelab runs inside its installed package with no
+    ``$JUDGELAB_HOME`` and no project above it."""
+
+
+def project_dir(cwd: str | os.PathLike | None = None) -> Path:
+    """The directory that holds ``reports/`` and ``runs/`` (the module docstring's rules):
+    ``$JUDGELAB_HOME``, else the working directory ``cwd`` unless it is inside
+    :data:`PACKAGE_DIR`, else the nearest directory above the package with one of
+    :data:`PROJECT_MARKERS`. Raises :class:`ProjectDirError` when none fits."""
+    home = os.environ.get(ENV_HOME)
+    if home:
+        return Path(home).expanduser().resolve()
+    here = Path(cwd or os.getcwd()).resolve()
+    if here != PACKAGE_DIR and PACKAGE_DIR not in here.parents:
+        return here
+    for d in PACKAGE_DIR.parents:
+        if any((d / m).exists() for m in PROJECT_MARKERS):
+            return d
+    raise ProjectDirError(
+        f"judgelab runs in its installed package ({here}) and finds no project directory "
+        f"above it (none holds {' or '.join(PROJECT_MARKERS)}); set ${ENV_HOME} to the "
+        "directory where reports/ and runs/ should go"
+    )
+
+
+def project_path(path: str | os.PathLike) -> Path:
+    """``path`` made absolute: a relative one is taken in :func:`project_dir`."""
+    p = Path(path).expanduser()
+    return (p if p.is_absolute() else project_dir() / p).resolve()
+
+
+def default_store() -> Path:
+    """``runs/verdicts.sqlite`` in :func:`project_dir`: the store when none is named."""
+    return project_path(DEFAULT_STORE)
 
 
 def default_study_out(study: str) -> Path:
-    """``reports/<study>``: the output directory of ``judgelab run STUDY`` without ``--out``."""
-    return Path(REPORTS_DIR) / study
+    """``reports/<study>`` in :func:`project_dir`: the output directory of ``judgelab run
+    STUDY`` without ``--out``, and of the study run interactively (:func:`output_dir`)."""
+    return project_path(Path(REPORTS_DIR) / study)
+
+
+def default_demo_out() -> Path:
+    """``reports/demo`` in :func:`project_dir`: ``judgelab demo``'s output directory."""
+    return project_path(DEFAULT_DEMO_OUT)
 
 
 # ------------------------------------------------------- environment: names
@@ -176,9 +251,14 @@ def extra_notebook_dirs() -> list[Path]:
     return [Path(p).expanduser() for p in os.environ.get(ENV_NOTEBOOKS, "").split(os.pathsep) if p]
 
 
-def output_dir() -> Path:
-    """Where a study writes findings.json and figures: ``$JUDGELAB_OUT`` (set by the CLI) or cwd."""
-    return Path(os.environ.get(ENV_OUT) or os.getcwd())
+def output_dir(study: str | None = None) -> Path:
+    """Where a study writes findings.json and figures: ``$JUDGELAB_OUT`` (set by ``judgelab
+    run``), else, in an interactive session, ``reports/<study>`` in :func:`project_dir`
+    (where ``judgelab run STUDY`` writes), ``reports/`` there for no study."""
+    env = os.environ.get(ENV_OUT)
+    if env:
+        return Path(env)
+    return default_study_out(study) if study else project_path(REPORTS_DIR)
 
 
 def running_as_report() -> bool:

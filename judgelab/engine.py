@@ -19,11 +19,14 @@ from typing import Any
 
 import pandas as pd
 
+from judgelab import config
 from judgelab.judges import Judge, endpoint_of
 from judgelab.llm import CallResult, LLMClient, expected_cost
 from judgelab.store import FRAME_COLUMNS, VerdictStore, context_key
 
-DEFAULT_STORE = "runs/verdicts.sqlite"
+#: The default store's path relative to the project directory (its one home is judgelab.config;
+#: a call that names no store uses :func:`judgelab.config.default_store`).
+DEFAULT_STORE = config.DEFAULT_STORE
 
 
 @dataclass
@@ -169,7 +172,7 @@ def probe_first_calls(plan: Plan) -> list[tuple[Judge, CallResult | None]]:
 def _as_store(store) -> VerdictStore:
     if isinstance(store, VerdictStore):
         return store
-    return VerdictStore(store if store is not None else DEFAULT_STORE)
+    return VerdictStore(store if store is not None else config.default_store())
 
 
 def _run_sync(coro_fn):
@@ -248,7 +251,9 @@ def _verdict_rows(
 async def _execute(
     tasks, judges, store, client, run_id, protocol, scale, rubric, progress, max_cost_usd
 ):
-    from tqdm.auto import tqdm
+    # tqdm's plain text bar: it renders in JupyterLab and a terminal alike, where tqdm.auto
+    # needs ipywidgets (not a dependency) and prints 'IProgress not found' without it
+    from tqdm.std import tqdm
 
     by_addr: dict[str, list[_Task]] = defaultdict(list)
     for t in tasks:
@@ -458,7 +463,7 @@ def _plan_and_run(
         path = (
             store.path
             if isinstance(store, VerdictStore)
-            else Path(store if store is not None else DEFAULT_STORE)
+            else Path(store if store is not None else config.default_store())
         )
         done: set[str] = set()
         if isinstance(store, VerdictStore) or path.exists():

@@ -59,10 +59,10 @@ __all__ = [
 FINDINGS_TABLE_CLASS = "judgelab-findings"
 
 
-def output_dir() -> Path:
-    """Where a study writes findings.json and figures: ``$JUDGELAB_OUT`` (set by the CLI) or cwd
-    (:func:`judgelab.config.output_dir`)."""
-    return config.output_dir()
+def output_dir(study: str | None = None) -> Path:
+    """Where a study writes findings.json and figures: ``$JUDGELAB_OUT`` (set by the CLI), else
+    ``reports/<study>`` in the project directory (:func:`judgelab.config.output_dir`)."""
+    return config.output_dir(study)
 
 
 def judge_record(j) -> dict:
@@ -323,7 +323,7 @@ def write_findings(ctx: StudyContext, findings: pd.DataFrame, out_dir: Path | No
     (default :func:`output_dir`); returns the path of findings.json."""
     from judgelab import run_record
 
-    out = Path(out_dir) if out_dir is not None else output_dir()
+    out = Path(out_dir) if out_dir is not None else output_dir(ctx.study)
     out.mkdir(parents=True, exist_ok=True)
     path = out / "findings.json"
     doc = findings_document(ctx, findings)

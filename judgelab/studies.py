@@ -78,6 +78,7 @@ __all__ = [
     "available_studies",
     "notebook_path",
     "study_parameters",
+    "current_study",
     "resolve_judges",
     "load_verdicts",
     "apply_select",
@@ -477,7 +478,7 @@ class StudyContext:
 
     @property
     def out_dir(self) -> Path:
-        return output_dir()
+        return output_dir(self.study)
 
     def identity(self, judge: str) -> dict:
         """The identity dict of an identity string."""
@@ -650,12 +651,17 @@ def prepare(study: str, **parameters) -> StudyContext:
     study-specific ones such as ``protocol``, ``repeats``, ``source``, ``margin``, which
     are recorded as given). Raises :class:`judgelab.data.DataError` for bad data or
     verdict files, :class:`MixedIdentitiesError` for a mixed selection without
-    ``allow_mixed`` and ValueError for malformed parameters.
+    ``allow_mixed`` and ValueError for malformed parameters (checked against the study's
+    declaration first, as by ``judgelab run``: :func:`judgelab.study.typed`).
     """
+    from judgelab.study import typed
+
+    parameters = typed(study, parameters)  # interactive runs: the CLI's checks, coerced values
+    _CURRENT["study"] = study  # where show() saves this study's figures interactively
     params = {**SHARED_DEFAULTS, **parameters}
     extras = {k: v for k, v in parameters.items() if k not in SHARED_DEFAULTS}
-    if params.get("store"):
-        params["store"] = str(Path(params["store"]).expanduser().resolve())
+    if params.get("store"):  # a relative store is the project's (a notebook's cwd is no guide)
+        params["store"] = str(config.project_path(params["store"]))
     params["judges"] = jsonable(params["judges"])  # Judge objects -> records (never api keys)
 
     dataset = load_dataset(params["dataset"])
@@ -748,6 +754,14 @@ def prepare(study: str, **parameters) -> StudyContext:
         summaries=[jsonable(summary)],
         given=redact_credentials(jsonable(_given(study, parameters))),
     )
+
+
+_CURRENT: dict[str, str] = {}  # the study last prepared in this process
+
+
+def current_study() -> str | None:
+    """The study last prepared in this process (one kernel runs one study)."""
+    return _CURRENT.get("study")
 
 
 def _given(study: str, parameters: Mapping) -> dict:

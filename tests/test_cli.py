@@ -72,7 +72,7 @@ def test_unknown_study_and_parameter_list_the_valid_ones(cli, tmp_path):
     res = cli("run", "toy", "-p", "n_pears", "3", "--out", tmp_path / "x")
     assert res.exit_code == 1
     assert (
-        "unknown parameter(s) n_pears for study 'toy'; valid parameters: dataset, judges, verdicts"
+        "study 'toy': unknown parameter 'n_pears'; valid parameters: dataset, judges, verdicts"
         in res.output
     )
     assert not (tmp_path / "x").exists()

@@ -105,7 +105,7 @@ def test_demo_runs_each_study_and_indexes_failures(toy_env, tmp_path, monkeypatc
         res = report.run_demo(
             tmp_path / "demo",
             studies=["toy", "toy_b"],
-            params={"fail": True, "nope": 1},
+            params={"fail": True},
             jobs=2,
             log=logs.append,
         )
@@ -117,13 +117,18 @@ def test_demo_runs_each_study_and_indexes_failures(toy_env, tmp_path, monkeypatc
     assert html.count("failed</span>") == 2 and "planted failure" in html
     for s in ("toy", "toy_b"):
         m = json.loads((tmp_path / "demo" / s / "manifest.json").read_text())
-        # one shared store; parameters a study lacks ('nope') are not passed to it
-        assert (
-            m["store"] == str(tmp_path / "demo" / "verdicts.sqlite")
-            and "nope" not in m["parameters"]
-        )
+        assert m["store"] == str(tmp_path / "demo" / "verdicts.sqlite")  # one shared store
     with pytest.raises(report.StudyError, match="use --resume or --force"):
         report.run_demo(tmp_path / "demo", studies=["toy"], log=logs.append)
+    # a parameter no study takes is refused before anything runs (a typo is never ignored)
+    with (
+        patched_env({**toy_env, "JUDGELAB_NOTEBOOKS": str(nbs)}),
+        pytest.raises(
+            report.StudyError, match="no study of the demo takes unknown parameter 'nope'"
+        ),
+    ):
+        report.run_demo(tmp_path / "demo2", studies=["toy"], params={"nope": 1}, log=logs.append)
+    assert not (tmp_path / "demo2").exists()
 
 
 def test_real_data_dir_searches_env_then_beside_cwd_then_beside_checkout(tmp_path, monkeypatch):

@@ -67,6 +67,7 @@ from judgelab.report.parameters import (
     notebook_defaults,
     parse_parameters,
     parse_value,
+    typed_parameters,
 )
 from judgelab.report.results import OUTPUT_FILES, CellError, RunResult, StudyError
 
@@ -78,6 +79,7 @@ __all__ = [
     "parse_value",
     "parse_parameters",
     "check_parameters",
+    "typed_parameters",
     "temporary_kernel",
     "run_study",
     "run_demo",

@@ -21,10 +21,13 @@ from judgelab.config import REAL_STUDIES_DIR, real_data_dir
 from judgelab.findings import jsonable, redact_credentials
 from judgelab.report.execution import environ, run_study
 from judgelab.report.html import write_index
+from judgelab.report.parameters import typed_parameters
 from judgelab.report.results import RunResult, StudyError
+from judgelab.study import unknown_parameter
 
 __all__ = [
     "demo_check",
+    "demo_parameters",
     "run_demo",
     "real_data_dir",
     "real_studies",
@@ -53,7 +56,7 @@ def demo_check(log: Callable[[str], None] = print) -> dict:
 
 
 def run_demo(
-    out: str | os.PathLike = config.DEFAULT_DEMO_OUT,
+    out: str | os.PathLike | None = None,
     *,
     resume: bool = False,
     force: bool = False,
@@ -71,22 +74,23 @@ def run_demo(
     its own ``judgelab run`` process. A failing study does not stop the others; the index
     marks it failed. With ``resume`` a study whose manifest says it completed with the same
     parameters is kept."""
-    out_dir = Path(out).expanduser().resolve()
-    demo_check(log)
+    out_dir = Path(out or config.default_demo_out()).expanduser().resolve()
     todo = studies or _studies.available_studies()
+    if todo and out_dir.exists() and any(out_dir.iterdir()) and not (resume or force):
+        raise StudyError(f"output directory {out_dir} exists; use --resume or --force")
+    typed = demo_parameters(todo, params or {})  # before anything is judged
+    params = {k: v for values in typed.values() for k, v in values.items()}
+    demo_check(log)
     if not todo:
         log("no study notebooks installed yet: validated the demo data only")
         return {}
-    if out_dir.exists() and any(out_dir.iterdir()) and not (resume or force):
-        raise StudyError(f"output directory {out_dir} exists; use --resume or --force")
     out_dir.mkdir(parents=True, exist_ok=True)
     store = out_dir / config.STORE_FILE_NAME
     jobs = jobs or min(2, os.cpu_count() or 1)
     results: dict[str, RunResult | Exception] = {}
     plans = []
     for study in todo:
-        spec = _studies.study_parameters(study)
-        p = {k: v for k, v in {"store": str(store), **(params or {})}.items() if k in spec}
+        p = {"store": str(store), **typed[study]}
         sdir = out_dir / study
         if resume and _completed(sdir, study, p):
             log(f"  {study}: already complete, kept")
@@ -116,6 +120,25 @@ def run_demo(
     write_index(out_dir, ordered)
     log(f"index: {out_dir / 'index.html'}")
     return ordered
+
+
+def demo_parameters(studies: list[str], params: Mapping) -> dict[str, dict]:
+    """Study -> the ``params`` it takes, typed and checked (:func:`typed_parameters`). A name
+    no study takes is an error (a typo such as ``n_pair`` is never silently ignored)."""
+    try:
+        specs = {s: _studies.study_parameters(s) for s in studies}
+    except ValueError as exc:  # an unknown study
+        raise StudyError(str(exc)) from exc
+    taken = list(dict.fromkeys(name for spec in specs.values() for name in spec))
+    unknown = [k for k in params if k not in taken]
+    if unknown:
+        raise StudyError(
+            "no study of the demo takes " + "; ".join(unknown_parameter(k, taken) for k in unknown)
+        )
+    return {
+        s: typed_parameters(s, {k: v for k, v in params.items() if k in spec})
+        for s, spec in specs.items()
+    }
 
 
 def _judge_panel_on(store: str, pairs: pd.DataFrame, params: dict) -> dict:

@@ -7,6 +7,7 @@ import re
 from pathlib import Path
 
 from judgelab import config
+from judgelab import studies as _studies
 
 __all__ = ["show", "SavedFigures"]
 
@@ -28,7 +29,9 @@ def show(
     """Display ``fig`` (matplotlib Figure, or a seaborn grid with ``.figure``) once and save it.
 
     Saves ``<out>/figures/<name>.<fmt>`` for each format (default SVG and PDF), where
-    ``<out>`` is ``out_dir``, else ``$JUDGELAB_OUT``, else the working directory. The figure
+    ``<out>`` is ``out_dir``, else ``$JUDGELAB_OUT``, else ``reports/<study>`` of the project
+    directory for the study last prepared in this process (:func:`judgelab.config.output_dir`,
+    :func:`judgelab.studies.current_study`). The figure
     is closed afterwards so that the inline backend does not display it a second time.
     Returns the list of saved paths (as :class:`SavedFigures`, which displays as nothing when it
     ends a notebook cell: the figure itself was just shown).
@@ -40,7 +43,7 @@ def show(
         raise ValueError(
             f"figure name {name!r}: use letters, digits, '_', '-', '.' only (it is a file name)"
         )
-    out = Path(out_dir) if out_dir is not None else config.output_dir()
+    out = Path(out_dir) if out_dir is not None else config.output_dir(_studies.current_study())
     fdir = out / "figures"
     fdir.mkdir(parents=True, exist_ok=True)
     saved = []

@@ -12,12 +12,14 @@ import yaml
 
 from judgelab import config
 from judgelab import studies as _studies
+from judgelab import study as _study
 from judgelab.report.results import StudyError
 
 __all__ = [
     "parse_value",
     "parse_parameters",
     "check_parameters",
+    "typed_parameters",
     "notebook_defaults",
     "effective_parameters",
 ]
@@ -55,17 +57,33 @@ def parse_parameters(
 
 
 def check_parameters(study: str, params: Mapping) -> dict[str, dict]:
-    """Unknown study or parameter -> StudyError listing the valid ones; returns the notebook's parameters."""
+    """Unknown study or parameter -> StudyError listing the valid ones (and the closest
+    name); returns the notebook's parameters."""
     try:
         spec = _studies.study_parameters(study)
     except ValueError as exc:
         raise StudyError(str(exc)) from exc
-    unknown = sorted(set(params) - set(spec))
+    unknown = [k for k in params if k not in spec]
     if unknown:
-        raise StudyError(
-            f"unknown parameter(s) {', '.join(unknown)} for study '{study}'; valid parameters: {', '.join(spec)}"
-        )
+        problems = [_study.unknown_parameter(k, spec) for k in unknown]
+        raise StudyError(f"study '{study}': " + "; ".join(problems))
     return spec
+
+
+def typed_parameters(study: str, params: Mapping) -> dict:
+    """``params`` with known names (:func:`check_parameters`) converted losslessly to their
+    declared types and checked against the declaration (types, choices, ranges:
+    :func:`judgelab.study.typed`), before the kernel starts and before any call. A bad value
+    raises StudyError naming the parameter, what it got and what it accepts."""
+    check_parameters(study, params)
+    try:
+        return _study.typed(study, params)
+    except _study.StudyParameterError as exc:
+        raise StudyError(
+            f"parameters of study '{study}' do not fit its declaration:\n  "
+            + "\n  ".join(exc.problems)
+            + "\n(`judgelab studies` lists every parameter with its type and default)"
+        ) from exc
 
 
 def notebook_defaults(spec: Mapping[str, Mapping]) -> dict:
@@ -82,15 +100,18 @@ def notebook_defaults(spec: Mapping[str, Mapping]) -> dict:
 
 
 def effective_parameters(study: str, params: Mapping, cwd: Path | None = None) -> tuple[dict, dict]:
-    """(parameters passed to papermill, notebook spec). Checks names; makes ``store`` absolute
-    (default :data:`judgelab.config.DEFAULT_STORE` under the current directory) and a relative
+    """(parameters passed to papermill, notebook spec). Checks names and values
+    (:func:`typed_parameters`: the values passed are the coerced ones); makes ``store`` absolute
+    (default :func:`judgelab.config.default_store`, in the project directory) and a relative
     ``verdicts`` / ``dataset`` path absolute, since the notebook runs in the output directory."""
-    spec = check_parameters(study, params)
+    p = typed_parameters(study, params)
+    spec = check_parameters(study, p)
     cwd = Path(cwd or os.getcwd())
-    p = dict(params)
     if "store" in spec:
-        store = p.get("store") or config.DEFAULT_STORE
-        p["store"] = str((cwd / Path(store).expanduser()).resolve())
+        store = p.get("store")  # typed by the user: relative to where they typed it
+        p["store"] = str(
+            (cwd / Path(store).expanduser()).resolve() if store else config.default_store()
+        )
     for key in ("verdicts", "dataset"):
         v = p.get(key)
         if isinstance(v, str) and v not in ("call", "dataset", "published", "demo"):

@@ -293,7 +293,9 @@ def position_findings(
     rows: list[dict] = []
     it = counts.items()
     if progress:
-        from tqdm.auto import tqdm
+        # tqdm's plain text bar: it renders in JupyterLab and a terminal alike, where tqdm.auto
+        # needs ipywidgets (not a dependency) and prints 'IProgress not found' without it
+        from tqdm.std import tqdm
 
         it = tqdm(list(it), desc="position bias")
     for k, (judge, jc) in enumerate(it):

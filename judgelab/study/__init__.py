@@ -11,8 +11,9 @@ sentences (finding id -> ``row -> text``, run by the save step after the adjustm
 The notebook's ``parameters`` cell must match the declaration (names, defaults and help;
 ``tests/test_study_declarations.py``; :func:`parameters_cell` writes it), so ``judgelab
 studies`` can print from here (:func:`parameter_lines`). :func:`check` / :func:`coerce`
-validate a parameter mapping against the declaration; they are not yet called before the
-kernel starts.
+validate a parameter mapping against the declaration; :func:`typed` does both, and is
+called before anything is judged: by ``judgelab run`` / ``judgelab demo`` (before the kernel
+starts, ``--dry-run`` included) and by :func:`judgelab.studies.prepare` (interactive runs).
 
 A lab adds a study without editing the package (docs/new_study.md): a notebook
 ``<name>.ipynb`` and a declaration module ``<name>.py`` beside it, in a directory on
@@ -53,6 +54,8 @@ from judgelab.study.registry import (
     parameter_lines,
     parameters_cell,
     register,
+    typed,
+    unknown_parameter,
 )
 from judgelab.study.spec import (
     TYPES,
@@ -80,6 +83,8 @@ __all__ = [
     "parameters_cell",
     "check",
     "coerce",
+    "typed",
+    "unknown_parameter",
     "parameter_lines",
     "listing",
     "analyse",

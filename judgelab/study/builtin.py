@@ -104,7 +104,7 @@ SHARED_PARAMETERS: tuple[Parameter, ...] = (
         "analyse a selection that spans several identities per judge",
     ),
     _p("seed", "int", 0, "seed of the bootstrap and the permutation tests", range=(0, None)),
-    _p("n_boot", "int", 2000, "item-cluster bootstrap resamples", range=(0, None)),
+    _p("n_boot", "int", 2000, "item-cluster bootstrap resamples", range=(1, None)),
     _p("concurrency", "int", 8, "concurrent judge calls", range=(1, None)),
     _p(
         "max_cost_usd",
@@ -147,7 +147,7 @@ POSITION_BIAS = Study(
             "(use a temperature above 0)",
             range=(1, None),
         ),
-        _p("n_perm", "int", 9999, "sign-flip permutations of the primary test", range=(0, None)),
+        _p("n_perm", "int", 9999, "sign-flip permutations of the primary test", range=(1, None)),
     ),
     figures=(
         Figure("position_consistency", "judgelab.plots.position:consistency_per_judge"),
@@ -233,6 +233,7 @@ FAMILY_ENTANGLEMENT = Study(
             0.5,
             "share of items used to fit the weighted vote's weights",
             range=(0, 1),
+            exclusive=(True, True),  # both the fit and the evaluation need items
         ),
         _p(
             "purpose",
@@ -381,6 +382,7 @@ JUDGE_COMPARISON = Study(
             0.03,
             "non-inferiority margin on the accuracy difference",
             range=(0, 1),
+            exclusive=(False, True),  # a margin of 1 would call any judge non-inferior
         ),
         _p(
             "ensemble",

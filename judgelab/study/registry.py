@@ -25,6 +25,8 @@ __all__ = [
     "declaration",
     "coerce",
     "check",
+    "typed",
+    "unknown_parameter",
     "parameter_lines",
     "parameters_cell",
     "listing",
@@ -139,15 +141,42 @@ def check(study: str | Study, params: Mapping) -> dict:
     that does not fit its declaration; returns the effective parameters (defaults filled in)."""
     decl = declaration(study)
     known = {p.name: p for p in decl.parameters}
-    problems = [
-        f"unknown parameter '{k}'; valid parameters: {', '.join(known)}"
-        for k in params
-        if k not in known
-    ]
+    problems = [unknown_parameter(k, known) for k in params if k not in known]
     problems += [msg for k, v in params.items() if k in known and (msg := known[k].problem(v))]
     if problems:
         raise StudyParameterError(decl.name, problems)
     return {**decl.defaults(), **params}
+
+
+def unknown_parameter(name: str, valid) -> str:
+    """The message for a parameter no declaration takes: the valid names and the closest."""
+    import difflib
+
+    valid = list(valid)
+    close = difflib.get_close_matches(str(name), valid, n=3, cutoff=0.6)
+    hint = f"; did you mean {' or '.join(close)}?" if close else ""
+    return f"unknown parameter '{name}'; valid parameters: {', '.join(valid)}{hint}"
+
+
+def typed(study: str | Study, params: Mapping) -> dict:
+    """``params`` converted losslessly to their declared types (:func:`coerce`) and checked
+    (:func:`check`), before anything is loaded or judged: what the CLI hands to the kernel
+    and what :func:`judgelab.studies.prepare` works with. A study without a declaration
+    (a lab's notebook alone) has its shared parameters checked and the others kept as
+    given. Raises :class:`StudyParameterError` naming each bad value."""
+    from judgelab.study.builtin import SHARED_PARAMETERS
+
+    name = study.name if isinstance(study, Study) else study
+    if isinstance(study, Study) or study in STUDY_DECLARATIONS or declaration_module(study):
+        values = coerce(study, params)
+        check(study, values)
+        return values
+    shared = {p.name: p for p in SHARED_PARAMETERS}
+    values = {k: shared[k].coerce(v) if k in shared else v for k, v in params.items()}
+    problems = [msg for k, v in values.items() if k in shared and (msg := shared[k].problem(v))]
+    if problems:
+        raise StudyParameterError(name, problems)
+    return values
 
 
 # ----------------------------------------------------------------- listing

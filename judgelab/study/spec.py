@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
+import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -32,10 +34,25 @@ class StudyParameterError(ValueError):
         super().__init__(f"study '{study}': " + "; ".join(problems))
 
 
+#: What a value of each type looks like, as the error of a bad value says it.
+_KINDS = {
+    "str": "a string",
+    "int": "an integer",
+    "float": "a number",
+    "bool": "true or false",
+    "mapping": "a mapping",
+    "list": "a list",
+    "judges": "a panel name (panel:<name>), a model string, or a list of models / Judge mappings",
+    "dataset": "a dataset name or directory",
+    "any": "any value",
+}
+
+
 @dataclass(frozen=True)
 class Parameter:
-    """One study parameter: type, allowed values (``choices``) or ``range`` (inclusive
-    bounds, None for open), default and help. ``nullable``: None is allowed."""
+    """One study parameter: type, allowed values (``choices``) or ``range`` (bounds, None for
+    open; inclusive unless ``exclusive`` says which end is not), default and help.
+    ``nullable``: None is allowed."""
 
     name: str
     type: str
@@ -44,47 +61,78 @@ class Parameter:
     choices: tuple | None = None
     range: tuple[float | None, float | None] | None = None
     nullable: bool = False
+    exclusive: tuple[bool, bool] = (False, False)
 
     def __post_init__(self):
         if self.type not in TYPES:
             raise ValueError(f"parameter {self.name}: unknown type {self.type!r}")
 
+    def accepts(self) -> str:
+        """What the parameter accepts, in words: ``an integer >= 1``, ``one of class, drop``,
+        ``a number in (0, 1)``, ``..., or null``."""
+        if self.choices is not None:
+            text = "one of " + ", ".join(map(str, self.choices))
+        else:
+            text = _KINDS[self.type]
+        if self.range is not None:
+            (lo, hi), (xlo, xhi) = self.range, self.exclusive
+            if lo is not None and hi is not None:
+                text += f" in {'(' if xlo else '['}{lo}, {hi}{')' if xhi else ']'}"
+            elif lo is not None:
+                text += f" {'>' if xlo else '>='} {lo}"
+            elif hi is not None:
+                text += f" {'<' if xhi else '<='} {hi}"
+        if self.nullable or self.default is None:
+            text += ", or null"
+        return text
+
     def problem(self, value) -> str | None:
-        """Why ``value`` does not fit (None when it does)."""
+        """Why ``value`` does not fit (None when it does): the parameter, the value it got and
+        what it accepts (:meth:`accepts`)."""
         if value is None:
-            return (
-                None if self.nullable or self.default is None else f"{self.name}: None not allowed"
-            )
+            return None if self.nullable or self.default is None else self._bad(value)
         ok = {
             "str": lambda v: isinstance(v, str),
             "int": lambda v: isinstance(v, int) and not isinstance(v, bool),
-            "float": lambda v: isinstance(v, (int, float)) and not isinstance(v, bool),
+            # a non-finite number (nan, inf) passes every comparison with a bound: refused
+            "float": lambda v: (
+                isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+            ),
             "bool": lambda v: isinstance(v, bool),
             "mapping": lambda v: isinstance(v, Mapping),
             "list": lambda v: isinstance(v, (list, tuple)),
-            "judges": lambda v: isinstance(v, (str, list, tuple, Mapping)),
-            "dataset": lambda v: isinstance(v, (str, Mapping)),
+            # from Python also a Judge object, and a Dataset object or a path
+            "judges": lambda v: isinstance(v, (str, list, tuple, Mapping)) or _is_judge(v),
+            "dataset": lambda v: isinstance(v, (str, Mapping, os.PathLike)) or _is_dataset(v),
             "any": lambda v: True,
         }[self.type](value)
         if not ok:
-            return f"{self.name}: expected {self.type}, got {type(value).__name__} {value!r}"
+            return self._bad(value)
         if self.choices is not None and value not in self.choices:
-            return f"{self.name}: {value!r} not one of {', '.join(map(str, self.choices))}"
+            return self._bad(value)
         if self.range is not None and isinstance(value, (int, float)):
-            lo, hi = self.range
-            if (lo is not None and value < lo) or (hi is not None and value > hi):
-                return f"{self.name}: {value!r} outside [{lo}, {hi}]"
+            (lo, hi), (xlo, xhi) = self.range, self.exclusive
+            below = lo is not None and (value <= lo if xlo else value < lo)
+            above = hi is not None and (value >= hi if xhi else value > hi)
+            if below or above:
+                return self._bad(value)
         return None
+
+    def _bad(self, value) -> str:
+        return f"{self.name}: got {value!r} ({type(value).__name__}); accepts {self.accepts()}"
 
     def coerce(self, value):
         """``value`` converted to the declared type where that is lossless (``"3"`` -> 3,
-        ``3`` -> 3.0 for a float, ``"true"`` -> True, ``"none"`` -> None when nullable)."""
+        ``3`` -> 3.0 for a float, ``"true"`` -> True, ``"none"`` -> None when nullable);
+        anything else is returned as given, for :meth:`problem` to refuse."""
         if (
             isinstance(value, str)
             and value.strip().lower() in ("none", "null")
             and (self.nullable or self.default is None)
         ):
             return None
+        if self.type == "str" and isinstance(value, os.PathLike):  # a path given from Python
+            return os.fspath(value)
         try:
             if self.type == "int" and isinstance(value, str):
                 return int(value)
@@ -114,6 +162,17 @@ class Parameter:
         """The type ``judgelab studies`` shows: that of the default (none for a None default),
         as papermill infers it from the parameters cell."""
         return None if self.default is None else type(self.default).__name__
+
+
+def _is_judge(value) -> bool:
+    """A Judge object (as :func:`judgelab.studies.resolve_judges` recognises one)."""
+    return hasattr(value, "model") and hasattr(value, "version")
+
+
+def _is_dataset(value) -> bool:
+    from judgelab.data import Dataset
+
+    return isinstance(value, Dataset)
 
 
 def _source(value) -> str:

@@ -136,7 +136,9 @@ def audit(
         out.append(ceiling)
     it = groups
     if progress:
-        from tqdm.auto import tqdm
+        # tqdm's plain text bar: it renders in JupyterLab and a terminal alike, where tqdm.auto
+        # needs ipywidgets (not a dependency) and prints 'IProgress not found' without it
+        from tqdm.std import tqdm
 
         it = tqdm(groups, desc="calibration audit")
     for ident, g, ens_slice in it:

@@ -21,6 +21,8 @@ def pareto(table: pd.DataFrame, source: str | None = None):
     import matplotlib.pyplot as plt
 
     t = table.dropna(subset=["cost_per_1k_usd", "accuracy_vs_human"]).sort_values("cost_per_1k_usd")
+    # one point per identity (the source can also be listed among the candidates)
+    t = t.drop_duplicates("judge")
     fig, ax = plt.subplots(figsize=figsize(3.0))
     if t.empty:
         ax.text(

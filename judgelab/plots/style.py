@@ -99,9 +99,14 @@ def wrap(text: str, width: int = 70) -> str:
 
 
 def plain_log_axis(axis) -> None:
-    """Log-scale tick labels as plain numbers (``0.2``, ``1e-05``) instead of mathtext
-    powers of ten, whose superscripts print at 70% of the tick font (under 7 pt)."""
+    """Log-scale tick labels as plain numbers (``0.2``, ``30``) instead of mathtext powers of
+    ten, whose superscripts print at 70% of the tick font (under 7 pt); matplotlib still
+    decides which minor ticks get a label."""
     from matplotlib.ticker import LogFormatter
 
-    axis.set_major_formatter(LogFormatter())
-    axis.set_minor_formatter(LogFormatter(labelOnlyBase=False))
+    class _Plain(LogFormatter):
+        def _num_to_string(self, x, vmin, vmax):
+            return f"{x:g}"
+
+    axis.set_major_formatter(_Plain())
+    axis.set_minor_formatter(_Plain(labelOnlyBase=False))

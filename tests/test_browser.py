@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
+from html import unescape as html_unescape
 
 import numpy as np
 import pytest
@@ -59,3 +61,47 @@ def test_report_renders_figures_and_findings_in_chromium(toy_run, tmp_path):
     n_findings = len(json.loads((toy_run / "findings.json").read_text())["findings"])
     assert n_figures == 2 and counts["images"] == n_figures
     assert counts["findings_tables"] == 1 and counts["findings_rows"] == n_findings
+
+
+_MEASURE = """<script>
+window.addEventListener('load', () => {
+  const imgs = [...document.images];
+  const m = {
+    overflow: document.documentElement.scrollWidth > document.documentElement.clientWidth + 1,
+    images: imgs.length,
+    broken: imgs.filter(i => !(i.complete && i.naturalWidth > 0)).length,
+  };
+  const out = document.createElement('pre');
+  out.id = 'judgelab-measure';
+  out.textContent = JSON.stringify(m);
+  document.body.appendChild(out);
+});
+</script>"""
+
+
+def browser_measure(html_path, tmp_path, width: int = 1024) -> dict:
+    """Open a copy of a report (beside it, so relative links resolve) in headless chromium at
+    ``width`` px and return what the page measured once loaded: horizontal ``overflow`` of
+    the page, ``images`` and ``broken`` (images not loaded)."""
+    src = html_path.read_text()
+    probe = html_path.with_name(f".measure-{html_path.name}")
+    probe.write_text(src.replace("</body>", _MEASURE + "</body>"))
+    try:
+        res = _browser(
+            tmp_path,
+            f"--window-size={width},900",
+            "--virtual-time-budget=10000",
+            "--dump-dom",
+            probe.resolve().as_uri(),
+        )
+    finally:
+        probe.unlink()
+    m = re.search(r'<pre id="judgelab-measure">(.*?)</pre>', res.stdout)
+    assert m, res.stderr[-2000:]
+    return json.loads(html_unescape(m.group(1)))
+
+
+def test_report_has_no_horizontal_overflow_and_every_image_loads(toy_run, tmp_path):
+    m = browser_measure(toy_run / "toy.html", tmp_path)
+    assert m["images"] >= 2 and m["broken"] == 0, m
+    assert not m["overflow"], m

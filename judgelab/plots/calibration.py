@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from judgelab.plots.labels import short_label as _short_label
+from judgelab.plots.style import OKABE_ITO, figsize, paper_figure, wrap
 
 __all__ = [
     "short_label",
@@ -49,6 +50,7 @@ def _err(f: pd.DataFrame):
     return est, np.vstack([est - lo, hi - est])
 
 
+@paper_figure
 def agreement_vs_ceiling(
     findings: pd.DataFrame, protocol: str = "pairwise", thresholds: dict | None = None
 ):
@@ -66,7 +68,7 @@ def agreement_vs_ceiling(
     kp = _overall(findings, kid)
     ceil = findings[findings["id"] == "human_ceiling"]
     fig, axes = plt.subplots(
-        1, 2, figsize=(11, 0.45 * max(len(kp), len(hv), 3) + 1.6), sharey=False
+        1, 2, figsize=figsize(0.22 * max(len(kp), len(hv), 3) + 1.9), sharey=False
     )
     for ax, f, title in (
         (axes[0], hv, "agreement with individual human votes"),
@@ -80,7 +82,7 @@ def agreement_vs_ceiling(
         est, err = _err(f)
         ax.errorbar(est, y, xerr=err, fmt="o", color="C0", capsize=3)
         ax.set_yticks(y, f["label"])
-        ax.set_title(title)
+        ax.set_title(wrap(title, 45))
         if not ceil.empty:
             c = ceil.iloc[0]
             if ax is axes[0]:
@@ -106,12 +108,14 @@ def agreement_vs_ceiling(
             ax.axvline(
                 th["warn_kappa"], color="C1", ls="--", lw=1, label=f"warn {th['warn_kappa']}"
             )
-        ax.legend(loc="lower right", fontsize=8)
+        if ax.get_legend_handles_labels()[0]:
+            # below the axes: the bands and thresholds span the whole height of the data
+            ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.22), ncol=2, frameon=False)
         ax.grid(axis="x", alpha=0.3)
-    fig.tight_layout()
     return fig
 
 
+@paper_figure
 def signed_bias_plot(findings: pd.DataFrame):
     """Signed bias per candidate family (judge minus humans) with 95% CIs, one row per
     judge; the primary (largest |bias|) of each judge is a filled marker."""
@@ -119,7 +123,7 @@ def signed_bias_plot(findings: pd.DataFrame):
 
     f = findings[findings["id"] == "signed_bias"].copy()
     f = f[f["estimate"].notna()]
-    fig, ax = plt.subplots(figsize=(8, 0.45 * max(f["judge"].nunique(), 3) + 1.6))
+    fig, ax = plt.subplots(figsize=figsize(0.3 * max(f["judge"].nunique(), 3) + 1.3))
     if f.empty:
         ax.text(0.5, 0.5, "no signed bias estimated", ha="center", transform=ax.transAxes)
         return fig
@@ -143,12 +147,12 @@ def signed_bias_plot(findings: pd.DataFrame):
     unit = "score points" if f["method"].astype(str).str.contains("score").any() else "win rate"
     ax.set_xlabel(f"judge minus humans ({unit}); filled = primary (largest |bias|)")
     ax.set_title("signed bias per candidate family")
-    ax.legend(title="family", fontsize=8)
+    ax.legend(title="family", loc="upper left", bbox_to_anchor=(1.01, 1), frameon=False)
     ax.grid(axis="x", alpha=0.3)
-    fig.tight_layout()
     return fig
 
 
+@paper_figure
 def confusion_heatmap(table: pd.DataFrame, title: str = "judge vs human reference"):
     """Row-normalised confusion table (rows: human reference, columns: judge) with counts."""
     import matplotlib.pyplot as plt
@@ -157,7 +161,7 @@ def confusion_heatmap(table: pd.DataFrame, title: str = "judge vs human referenc
     t = table.astype(float)
     share = t.div(t.sum(axis=1).replace(0, np.nan), axis=0)
     k = len(t)
-    fig, ax = plt.subplots(figsize=(min(4 + 0.5 * k, 10), min(3.2 + 0.45 * k, 9)))
+    fig, ax = plt.subplots(figsize=figsize(min(2.0 + 0.3 * k, 9), single=True))
     annot = t.round(1).astype(str) if k <= 5 else False
     sns.heatmap(
         share,
@@ -169,15 +173,17 @@ def confusion_heatmap(table: pd.DataFrame, title: str = "judge vs human referenc
         ax=ax,
         cbar_kws={"label": "share of row"},
     )
-    ax.set_title(title)
-    fig.tight_layout()
+    ax.set_title(wrap(title, 40))
     return fig
 
 
+@paper_figure
 def ranking_plot(findings: pd.DataFrame, judge: str | None = None):
-    """Generators' win rates (or mean scores) under each judge against the humans', one
-    panel; the diagonal is perfect calibration of the ranking. Reads the
-    ``judge_rates`` / ``human_rates`` columns of the ``ranking_kendall_tau`` rows."""
+    """Generators' win rates (or mean scores) under each judge beside the humans', one row
+    per generator (ordered by the humans' rate): a judge that ranks like the humans has its
+    dots in the same order as the black bars. Judges are in the legend with their Kendall
+    tau. Reads the ``judge_rates`` / ``human_rates`` columns of the ``ranking_kendall_tau``
+    rows."""
     import matplotlib.pyplot as plt
 
     f = _overall(findings, "ranking_kendall_tau")
@@ -188,39 +194,53 @@ def ranking_plot(findings: pd.DataFrame, judge: str | None = None):
         f = f.iloc[0:0]
     if judge is not None:
         f = f[f["judge"] == judge]
-    fig, ax = plt.subplots(figsize=(6.5, 5.5))
     if f.empty:
+        fig, ax = plt.subplots(figsize=figsize(1.5))
         ax.text(
             0.5,
             0.5,
-            "no ranking computed (it needs two or more generators with judge and human rates)",
+            wrap(
+                "no ranking computed (it needs two or more generators with judge and human rates)"
+            ),
             ha="center",
+            va="center",
             transform=ax.transAxes,
         )
+        ax.set_axis_off()
         return fig
-    allv = []
+    hr = json.loads(f.iloc[0]["human_rates"])
+    gens = sorted(hr, key=lambda g: (hr[g], g))
+    fig, ax = plt.subplots(figsize=figsize(0.3 * len(gens) + 1.3))
+    y = np.arange(len(gens))
+    ax.scatter(
+        [hr[g] for g in gens],
+        y,
+        marker="|",
+        s=220,
+        lw=2.5,
+        color="black",
+        zorder=4,
+        label="humans",
+    )
+    # judges side by side within a generator's row (a dot per judge, never on top of another)
+    off = np.linspace(-0.3, 0.3, len(f)) if len(f) > 1 else np.zeros(1)
+    markers = "os^Dv<>P"
     for k, r in enumerate(f.itertuples(index=False)):
-        jr, hr = json.loads(r.judge_rates), json.loads(r.human_rates)
-        gens = sorted(hr)
-        x = [hr[g] for g in gens]
-        y = [jr[g] for g in gens]
-        allv += x + y
+        jr = json.loads(r.judge_rates)
         tau = r.estimate
         ax.scatter(
-            x,
-            y,
-            s=18,
-            color=f"C{k % 10}",
-            label=f"{r.label} (tau {tau:.2f})" if tau is not None else r.label,
+            [jr.get(g, np.nan) for g in gens],
+            y + off[k],
+            s=14,
+            color=OKABE_ITO[k % 7],
+            marker=markers[(k // 7) % len(markers)],
+            zorder=3,
+            label=f"{r.label} (tau {tau:.2f})" if tau is not None and pd.notna(tau) else r.label,
         )
-    hr = json.loads(f.iloc[0]["human_rates"])
-    for g, x in hr.items():
-        ax.annotate(g, (x, x), fontsize=7, color="grey", xytext=(3, -8), textcoords="offset points")
-    lo, hi = np.nanmin(allv), np.nanmax(allv)
-    ax.plot([lo, hi], [lo, hi], color="grey", lw=1)
-    ax.set_xlabel("humans")
-    ax.set_ylabel("judge")
-    ax.set_title("generator win rates: judge vs humans")
-    ax.legend(fontsize=7, loc="upper left")
-    fig.tight_layout()
+    ax.set_yticks(y, gens)
+    ax.set_ylabel("generator (ordered by the humans' rate)")
+    ax.set_xlabel("win rate or mean score (judges: dots; humans: bars)")
+    ax.set_title("Generator win rates under each judge and under the humans")
+    ax.grid(axis="x", alpha=0.3)
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1), frameon=False)
     return fig

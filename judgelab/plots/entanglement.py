@@ -8,19 +8,13 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from judgelab.plots.labels import short_label
+from judgelab.plots.labels import family_palette, short_label
+from judgelab.plots.style import figsize, paper_figure, wrap
 
 __all__ = ["agreement_heatmap", "within_vs_across", "ensemble_comparison"]
 
 
-def _palette(families) -> dict:
-    import seaborn as sns
-
-    fams = sorted({str(f) for f in families})
-    cols = sns.color_palette("colorblind", max(len(fams), 3))
-    return {f: cols[i] for i, f in enumerate(fams)}
-
-
+@paper_figure
 def agreement_heatmap(matrix: pd.DataFrame, families: list, title: str = "pairwise Cohen's kappa"):
     """Judges x judges heatmap (e.g. :func:`judgelab.stats.judge_pairs.kappa_matrix`),
     ordered by family, with family blocks outlined: entanglement shows as bright blocks
@@ -32,9 +26,9 @@ def agreement_heatmap(matrix: pd.DataFrame, families: list, title: str = "pairwi
     order = sorted(range(len(fam)), key=lambda i: (fam[i], str(matrix.index[i])))
     M = matrix.iloc[order, order]
     fam = [fam[i] for i in order]
-    labels = [short_label(j) for j in M.index]
+    labels = [short_label(j, list(M.index)) for j in M.index]
     n = len(labels)
-    fig, ax = plt.subplots(figsize=(0.6 * n + 2.6, 0.55 * n + 1.6))
+    fig, ax = plt.subplots(figsize=figsize(0.45 * n + 1.8))
     mask = np.eye(n, dtype=bool)
     sns.heatmap(
         M.to_numpy(dtype=float),
@@ -56,13 +50,12 @@ def agreement_heatmap(matrix: pd.DataFrame, families: list, title: str = "pairwi
                 plt.Rectangle((start, start), k - start, k - start, fill=False, ec="white", lw=2.5)
             )
             start = k
-    pal = _palette(fam)
+    pal = family_palette(fam)
     for t, f in zip(ax.get_yticklabels(), fam, strict=True):
         t.set_color(pal[f])
     for t, f in zip(ax.get_xticklabels(), fam, strict=True):
         t.set_color(pal[f])
-    ax.set_title(f"{title} (ordered by family; white boxes = same family)")
-    fig.tight_layout()
+    ax.set_title(wrap(f"{title} (ordered by family; white boxes = same family)", 60))
     return fig
 
 
@@ -70,6 +63,7 @@ def _val(x):
     return np.nan if x is None or (isinstance(x, float) and np.isnan(x)) else float(x)
 
 
+@paper_figure
 def within_vs_across(findings: pd.DataFrame):
     """Two panels: agreement (alpha) and error correlation (phi), each within every family,
     within pooled, across families and the gap, with item-cluster bootstrap CIs."""
@@ -84,7 +78,7 @@ def within_vs_across(findings: pd.DataFrame):
             "error correlation (phi)",
         ),
     ]
-    fig, axes = plt.subplots(1, 2, figsize=(11, 3.8), sharey=False)
+    fig, axes = plt.subplots(1, 2, figsize=figsize(3.0), sharey=False)
     for ax, (w_id, a_id, g_id, label) in zip(axes, panels, strict=True):
         rows = []
         f = findings
@@ -105,12 +99,12 @@ def within_vs_across(findings: pd.DataFrame):
         ax.set_yticks(range(len(rows)), [r[0] for r in rows])
         ax.invert_yaxis()
         ax.axvline(0, color="grey", lw=1, ls=":")
-        ax.set_xlabel(f"{label} (95% cluster-bootstrap CI)")
+        ax.set_xlabel(wrap(f"{label} (95% cluster-bootstrap CI)", 40))
         ax.set_title(label)
-    fig.tight_layout()
     return fig
 
 
+@paper_figure
 def ensemble_comparison(findings: pd.DataFrame, agreement: pd.DataFrame | None = None):
     """Ensemble accuracy against the reference (with CIs) and, beside it, each ensemble's
     inter-judge kappa next to its kappa with humans: high inter-judge agreement with low
@@ -122,7 +116,7 @@ def ensemble_comparison(findings: pd.DataFrame, agreement: pd.DataFrame | None =
     f = f[f["estimate"].notna()]
     ncols = 2 if agreement is not None and len(agreement) else 1
     fig, axes = plt.subplots(
-        1, ncols, figsize=(6.5 * ncols, 0.45 * max(len(f), 3) + 1.5), squeeze=False
+        ncols, 1, figsize=figsize(ncols * (0.25 * max(len(f), 3) + 1.3)), squeeze=False
     )
     ax = axes[0, 0]
     for k, r in enumerate(f.itertuples()):
@@ -139,7 +133,7 @@ def ensemble_comparison(findings: pd.DataFrame, agreement: pd.DataFrame | None =
     ax.set_xlabel("accuracy vs reference (95% cluster-bootstrap CI)")
     ax.set_title("ensemble accuracy")
     if ncols == 2:
-        ax2 = axes[0, 1]
+        ax2 = axes[1, 0]
         a = agreement.dropna(subset=["inter_judge_kappa", "ensemble_vs_human_kappa"])
         y = np.arange(len(a))
         ax2.barh(
@@ -160,8 +154,5 @@ def ensemble_comparison(findings: pd.DataFrame, agreement: pd.DataFrame | None =
         ax2.invert_yaxis()
         ax2.set_xlabel("Cohen's kappa")
         ax2.set_title("inter-judge agreement vs agreement with humans")
-        ax2.legend(
-            loc="upper center", bbox_to_anchor=(0.5, -0.2), fontsize=8, ncol=2, frameon=False
-        )
-    fig.tight_layout()
+        ax2.legend(loc="upper left", bbox_to_anchor=(1.01, 1), frameon=False)
     return fig

@@ -7,6 +7,7 @@ import numpy as np
 import pandas as pd
 
 from judgelab.plots.labels import family_palette, short_label
+from judgelab.plots.style import figsize, paper_figure, wrap
 
 __all__ = [
     "short_label",
@@ -26,6 +27,7 @@ def _rows(findings: pd.DataFrame, fid: str) -> pd.DataFrame:
     return f.sort_values(["judge_family", "label"]).reset_index(drop=True)
 
 
+@paper_figure
 def consistency_per_judge(findings: pd.DataFrame, chance: float | None = None):
     """Position consistency per judge with its item-cluster bootstrap CI (dots and bars),
     coloured by family. A judge whose CI is withheld shows the point only."""
@@ -33,7 +35,7 @@ def consistency_per_judge(findings: pd.DataFrame, chance: float | None = None):
 
     f = _rows(findings, "position_consistency")
     pal = family_palette(f["judge_family"])
-    fig, ax = plt.subplots(figsize=(6.5, 0.45 * max(len(f), 3) + 1.2))
+    fig, ax = plt.subplots(figsize=figsize(0.22 * max(len(f), 3) + 1.1))
     y = np.arange(len(f))
     for i, r in f.iterrows():
         c = pal[r["judge_family"]]
@@ -48,13 +50,20 @@ def consistency_per_judge(findings: pd.DataFrame, chance: float | None = None):
     if chance is not None:
         ax.axvline(chance, color="grey", ls=":", lw=1)
     handles = [plt.Line2D([], [], color=pal[k], marker="o", ls="-", label=k) for k in pal]
-    ax.legend(handles=handles, title="judge family", loc="lower left", fontsize=8, frameon=False)
+    # outside the axes: a legend never covers a judge's interval
+    ax.legend(
+        handles=handles,
+        title="judge family",
+        loc="upper left",
+        bbox_to_anchor=(1.01, 1),
+        frameon=False,
+    )
     ax.set_title("Position consistency per judge (95% item-cluster bootstrap CI)")
     ax.grid(axis="x", alpha=0.3)
-    fig.tight_layout()
     return fig
 
 
+@paper_figure
 def primacy_recency_bars(counts: pd.DataFrame):
     """Bars of primacy vs recency counts per judge (the inconsistent pairs), with the
     first-slot share written beside them. ``counts`` is
@@ -70,7 +79,7 @@ def primacy_recency_bars(counts: pd.DataFrame):
     c["label"] = [short_label(j, c["judge"].unique()) for j in c["judge"]]
     c["judge_family"] = c.get("judge_family", pd.Series("?", index=c.index)).fillna("?").astype(str)
     c = c.sort_values(["judge_family", "label"]).reset_index(drop=True)
-    fig, ax = plt.subplots(figsize=(6.5, 0.45 * max(len(c), 3) + 1.2))
+    fig, ax = plt.subplots(figsize=figsize(0.3 * max(len(c), 3) + 1.1))
     y = np.arange(len(c))
     h = 0.38
     ax.barh(
@@ -87,26 +96,24 @@ def primacy_recency_bars(counts: pd.DataFrame):
         color="#0072b2",
         label="recency (second slot wins)",
     )
+    longest = float(np.nanmax(c[["n_primacy", "n_recency"]].astype(float).to_numpy(), initial=0))
     for i, r in c.iterrows():
         tot = float(r["n_primacy"]) + float(r["n_recency"])
         if tot > 0:
-            ax.text(
-                max(float(r["n_primacy"]), float(r["n_recency"])) + 0.5,
-                i,
-                f" {r['n_primacy'] / tot:.0%} first",
-                va="center",
-                fontsize=8,
-            )
+            # written right of the longest bar of all judges: the shares form one column
+            ax.text(longest * 1.03 + 0.2, i, f"{r['n_primacy'] / tot:.0%} first", va="center")
+    # room for that column inside the axes (it is data, not a label outside the plot)
+    ax.set_xlim(0, longest * 1.28 + 1)
     ax.set_yticks(y, c["label"])
     ax.invert_yaxis()
     ax.set_xlabel("order-inconsistent pairs")
-    ax.legend(loc="lower right", fontsize=8, frameon=False)
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1), frameon=False)
     ax.set_title("Which slot wins when the verdict flips with the order")
     ax.grid(axis="x", alpha=0.3)
-    fig.tight_layout()
     return fig
 
 
+@paper_figure
 def flip_vs_gap_curves(
     curves: pd.DataFrame,
     points: pd.DataFrame | None = None,
@@ -123,7 +130,7 @@ def flip_vs_gap_curves(
     ncol = min(3, n)
     nrow = int(np.ceil(n / ncol))
     fig, axes = plt.subplots(
-        nrow, ncol, figsize=(3.2 * ncol, 2.6 * nrow), sharex=True, sharey=True, squeeze=False
+        nrow, ncol, figsize=figsize(1.9 * nrow + 0.6), sharex=True, sharey=True, squeeze=False
     )
     pal = family_palette((families or {}).values()) if families else None
     for ax, j in zip(axes.flat, judges):
@@ -141,18 +148,18 @@ def flip_vs_gap_curves(
                         x=("gap", "mean"), y=("inconsistent", "mean")
                     )
                     ax.plot(b["x"], b["y"], "o", color="black", ms=3.5, alpha=0.7)
-        ax.set_title(short_label(j, judges), fontsize=9)
+        ax.set_title(short_label(j, judges))
         ax.set_ylim(0, 1)
         ax.grid(alpha=0.3)
     for ax in axes.flat[len(judges) :]:
         ax.axis("off")
-    for ax in axes[-1]:
-        ax.set_xlabel(xlabel, fontsize=8)
-    for ax in axes[:, 0]:
-        ax.set_ylabel("P(order flip)", fontsize=8)
+    # one label per figure: under a column of narrow panels a long label runs off the page
+    fig.supxlabel(wrap(xlabel, 90))
+    fig.supylabel("P(order flip)")
     fig.suptitle(
-        "Order flips against the quality gap (line: GEE fit, band: 95% CI; dots: binned rates)",
-        fontsize=10,
+        wrap(
+            "Order flips against the quality gap (line: GEE fit, band: 95% CI; dots: binned rates)",
+            90,
+        )
     )
-    fig.tight_layout()
     return fig

@@ -7,6 +7,7 @@ import numpy as np
 import pandas as pd
 
 from judgelab.plots.labels import family_palette, short_label
+from judgelab.plots.style import figsize, paper_figure, wrap
 
 __all__ = ["forest", "family_heatmap"]
 
@@ -20,6 +21,7 @@ _TERM_LABEL = {
 }
 
 
+@paper_figure
 def forest(coefs: pd.DataFrame, terms=("self", "fam", "lin", "pos"), families: dict | None = None):
     """Forest plot of the conditional-logit terms per judge: log-odds relative to the panel
     with 95% cluster-robust CIs; one panel per term; terms not estimated are listed as
@@ -35,8 +37,8 @@ def forest(coefs: pd.DataFrame, terms=("self", "fam", "lin", "pos"), families: d
     pal = family_palette((families or {}).values()) if families else None
     fig, axes = plt.subplots(
         1,
-        len(terms),
-        figsize=(2.9 * len(terms) + 1.2, 0.42 * len(judges) + 1.4),
+        max(len(terms), 1),
+        figsize=figsize(0.22 * len(judges) + 1.6),
         sharey=True,
         squeeze=False,
     )
@@ -49,10 +51,10 @@ def forest(coefs: pd.DataFrame, terms=("self", "fam", "lin", "pos"), families: d
                 ax.plot([g.at[j, "ci_low"], g.at[j, "ci_high"]], [i, i], color=col, lw=2)
                 ax.plot(g.at[j, "estimate"], i, "s", color=col, ms=6)
             else:
-                ax.text(0, i, "n/a", ha="center", va="center", fontsize=7, color="grey")
+                ax.text(0, i, "n/a", ha="center", va="center", color="grey")
         ax.axvline(0, color="grey", lw=1, ls="--")
-        ax.set_title(_TERM_LABEL.get(t, t), fontsize=9)
-        ax.set_xlabel("log-odds vs panel", fontsize=8)
+        ax.set_title(_TERM_LABEL.get(t, t))
+        ax.set_xlabel("log-odds vs panel")
         ax.grid(axis="x", alpha=0.3)
     axes[0, 0].set_yticks(y, [short_label(j, judges) for j in judges])
     axes[0, 0].invert_yaxis()
@@ -61,19 +63,15 @@ def forest(coefs: pd.DataFrame, terms=("self", "fam", "lin", "pos"), families: d
         fig.legend(
             handles=handles,
             title="judge family",
-            loc="lower center",
+            loc="outside lower center",
             ncol=len(pal),
-            fontsize=8,
             frameon=False,
         )
-    fig.suptitle(
-        "Conditional logit (stratified by pair): each judge relative to the panel, 95% CI",
-        fontsize=10,
-    )
-    fig.tight_layout(rect=(0, 0.06 if pal else 0, 1, 1))
+    fig.suptitle("Conditional logit (stratified by pair): each judge relative to the panel, 95% CI")
     return fig
 
 
+@paper_figure
 def family_heatmap(matrix: pd.DataFrame, value: str = "excess"):
     """Heatmap of judge family (rows) x generator family (columns). ``value``: ``excess``
     (judges' win rate minus humans' on the same pairs) or ``judge_win_rate``."""
@@ -83,9 +81,7 @@ def family_heatmap(matrix: pd.DataFrame, value: str = "excess"):
     if value not in matrix.columns or matrix[value].isna().all():
         value = "judge_win_rate"
     tab = matrix.pivot(index="judge_family", columns="generator_family", values=value)
-    fig, ax = plt.subplots(
-        figsize=(1.3 * max(tab.shape[1], 2) + 2.5, 0.9 * max(tab.shape[0], 2) + 1.5)
-    )
+    fig, ax = plt.subplots(figsize=figsize(0.5 * max(tab.shape[0], 2) + 1.6))
     if value == "excess":
         lim = float(np.nanmax(np.abs(tab.to_numpy()))) if tab.size else 0.1
         sns.heatmap(
@@ -100,7 +96,10 @@ def family_heatmap(matrix: pd.DataFrame, value: str = "excess"):
             cbar_kws={"label": "judge - human win rate"},
         )
         ax.set_title(
-            "Win rate of a generator family's answers:\njudges of each family minus humans, same pairs"
+            wrap(
+                "Win rate of a generator family's answers: judges of each family minus humans, "
+                "same pairs"
+            )
         )
     else:
         sns.heatmap(
@@ -121,5 +120,4 @@ def family_heatmap(matrix: pd.DataFrame, value: str = "excess"):
             ax.add_patch(plt.Rectangle((k, i), 1, 1, fill=False, ec="black", lw=2))
     ax.set_xlabel("generator family")
     ax.set_ylabel("judge family")
-    fig.tight_layout()
     return fig

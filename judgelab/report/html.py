@@ -15,6 +15,7 @@ import pandas as pd
 
 from judgelab.findings import FINDINGS_TABLE_CLASS
 from judgelab.report.export import findings_frame, read_findings
+from judgelab.report.machinery import run_details, strip_machinery
 from judgelab.report.results import RunResult, StudyError
 
 __all__ = ["external_references", "report_counts", "notebook_to_html", "write_index"]
@@ -95,6 +96,11 @@ def notebook_to_html(
 
     nb = nbformat.read(str(nb_path), as_version=4)
     nb.metadata.pop("widgets", None)  # widget state needs CDN scripts to render
+    # a report shows findings, not machinery: log lines, warnings and machine paths are taken
+    # out and summarised in a closing "Run details" section (the .ipynb keeps them)
+    run_dir = Path(nb_path).resolve().parent
+    found = strip_machinery(nb, base=run_dir)
+    nb.cells.append(nbformat.v4.new_markdown_cell(run_details(run_dir, found)))
     exporter = HTMLExporter(
         template_name="lab",
         extra_loaders=[jinja2.DictLoader({"judgelab.html.j2": _TEMPLATE})],

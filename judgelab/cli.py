@@ -84,6 +84,8 @@ def run(
             _dry_run(study, values)
             return
         passed, spec = report.effective_parameters(study, values)
+        out_dir = Path(out or config.default_study_out(study)).expanduser().resolve()
+        report.check_out_dir(out_dir, resume, force)
         # before the kernel starts: bad data, a bad verdict file and judges that cannot be
         # called stop the run here, with one message on the terminal
         inputs.check_inputs(study, {**report.notebook_defaults(spec), **passed}, log=typer.echo)

@@ -76,7 +76,7 @@ def run(
     Parameters: -p NAME VALUE (repeatable; VALUE is read as YAML, so 120, [a, b] and
     {model: x} give a number, a list and a mapping), after --params FILE.yaml.
     """
-    from judgelab import preflight, report
+    from judgelab import inputs, preflight, report
 
     try:
         pairs = parse_p_options(ctx.args)
@@ -89,9 +89,11 @@ def run(
             _dry_run(study, values)
             return
         passed, spec = report.effective_parameters(study, values)
-        # before the kernel starts: judges that cannot be called stop the run here, with the
-        # provider's message on the terminal
-        _preflight(study, {**report.notebook_defaults(spec), **passed})
+        out_dir = Path(out or config.default_study_out(study)).expanduser().resolve()
+        report.check_out_dir(out_dir, resume, force)
+        # before the kernel starts: bad data, a bad verdict file and judges that cannot be
+        # called stop the run here, with one message on the terminal
+        inputs.check_inputs(study, {**report.notebook_defaults(spec), **passed}, log=typer.echo)
         result = report.run_study(
             study, values, out, resume=resume, force=force, show_code=show_code, log=typer.echo
         )
@@ -104,28 +106,6 @@ def run(
             "reused), or pass --allow-partial to accept it",
             PARTIAL_EXIT_CODE,
         )
-
-
-def _preflight(study: str, params: dict) -> None:
-    """judgelab.preflight's steps for a study that calls judges, in this process before the
-    kernel starts: (a) and (b) for its judges, then (c) its plan's first call per judge.
-    Raises :class:`judgelab.preflight.PreflightError`."""
-    import contextlib
-    import io
-
-    from judgelab import preflight, studies
-
-    if (params.get("verdicts") or "call") != "call":
-        return
-    judges = studies.resolve_judges(params.get("judges"))
-    if not preflight.needs_preflight(judges):
-        return
-    preflight.check_judges(judges)
-    with preflight.planned() as plans, contextlib.redirect_stdout(io.StringIO()):
-        studies.prepare(study, **{**params, "dry_run": True})
-    sent = preflight.probe(plans)
-    if sent:
-        typer.echo(f"pre-flight: the first call of each judge answered ({sent} sent)")
 
 
 def parse_p_options(args: list[str]) -> list[tuple[str, str]]:

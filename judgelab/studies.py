@@ -718,12 +718,12 @@ def prepare(study: str, **parameters) -> StudyContext:
         frame = apply_select(frame, select)
         summary["select"] = jsonable(select)
         summary["rows_selected"] = len(frame)
-        if frame.empty and before and not params.get("dry_run"):
+        if frame.empty and before and (mode != "call" or not params.get("dry_run")):
             raise DataError(
                 "verdicts", None, f"select={select!r} keeps none of the {before} verdicts"
             )
 
-    if not params.get("dry_run"):
+    if mode != "call" or not params.get("dry_run"):  # stored verdicts are there to check
         from judgelab.verdict_checks import require_parsed_verdicts
 
         require_parsed_verdicts(frame)  # a judge without one parsed verdict: say why

@@ -162,7 +162,10 @@ def test_failing_cell_exits_non_zero_naming_cell_and_error(cli, tmp_path):
     (out / "figures" / "stale.svg").write_text("<svg/>")
     (out / "findings.json").write_text("{}")
     (out / "mine.txt").write_text("keep")
-    res = cli("run", "toy", "-p", "fail", "true", "--out", out, "--force")
+    # inputs that pass the checks before the kernel; the notebook fails in its first cell
+    res = cli(
+        "run", "toy", "-p", "judges", "panel:demo", "-p", "fail", "true", "--out", out, "--force"
+    )
     assert res.exit_code == 1
     assert (
         "failed in cell 4 of the executed notebook (execution count 3)" in res.output

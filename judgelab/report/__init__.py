@@ -45,7 +45,13 @@ from judgelab.report.demo_runs import (
     run_demo,
     run_real_studies,
 )
-from judgelab.report.execution import PACKAGES, Kernel, run_study, temporary_kernel
+from judgelab.report.execution import (
+    PACKAGES,
+    Kernel,
+    check_out_dir,
+    run_study,
+    temporary_kernel,
+)
 from judgelab.report.export import (
     DIFF_FIELDS,
     diff_runs,
@@ -82,6 +88,7 @@ __all__ = [
     "typed_parameters",
     "temporary_kernel",
     "run_study",
+    "check_out_dir",
     "run_demo",
     "real_data_dir",
     "real_studies",

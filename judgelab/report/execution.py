@@ -94,7 +94,9 @@ def _git_revision() -> dict | None:
     return None if rev is None else {"revision": rev["commit"], "dirty": rev["dirty"]}
 
 
-def _prepare_out_dir(out: Path, study: str, resume: bool, force: bool) -> None:
+def check_out_dir(out: Path, resume: bool, force: bool) -> None:
+    """Raise :class:`StudyError` when a run cannot write into ``out`` as asked (checked
+    before the inputs, so that a forgotten --resume costs nothing)."""
     if resume and force:
         raise StudyError("--resume and --force exclude each other")
     if out.exists() and not out.is_dir():
@@ -105,6 +107,11 @@ def _prepare_out_dir(out: Path, study: str, resume: bool, force: bool) -> None:
                 f"output directory {out} exists; use --resume to rerun into it (cached verdicts are reused) "
                 "or --force to replace its report"
             )
+
+
+def _prepare_out_dir(out: Path, study: str, resume: bool, force: bool) -> None:
+    check_out_dir(out, resume, force)
+    if out.exists() and any(out.iterdir()):
         if force:
             # remove only what a run writes: the directory may hold the user's other files
             for name in (f"{study}.ipynb", f"{study}.html", *OUTPUT_FILES):

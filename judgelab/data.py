@@ -112,6 +112,13 @@ def read_table(path: str | Path, table: str | None = None) -> pd.DataFrame:
             raise DataError(name, None, f"unsupported file type '{path.suffix}' ({path})")
     except DataError:
         raise
+    except UnicodeDecodeError as exc:  # a spreadsheet's default export (latin-1, cp1252)
+        raise DataError(
+            name,
+            None,
+            f"could not read {path}: not UTF-8 text ({exc.reason} at byte {exc.start}); "
+            "save the file as UTF-8 (e.g. 'CSV UTF-8' in a spreadsheet) and try again",
+        ) from exc
     except Exception as exc:  # parse errors name the file
         raise DataError(name, None, f"could not read {path}: {exc}") from exc
     return _normalise_ids(df)

@@ -136,7 +136,7 @@ def _(tmp, server):
 @case("unknown parameter")
 def _(tmp, server):
     return ["run", "position_bias", "-p", "n_pair", "3"], [
-        "unknown parameter(s) n_pair",
+        "unknown parameter 'n_pair'",
         "valid parameters:",
     ]
 
@@ -266,7 +266,7 @@ def _(tmp, server):
 def _(tmp, server):
     d = _write_dataset(tmp / "d")
     (d / "items.csv").write_bytes("item_id,prompt\ni1,caf\xe9\ni2,p\ni3,p\n".encode("latin-1"))
-    return _stored(d), ["items", "UTF-8"]
+    return _stored(d), ["items", "not UTF-8", "save the file as UTF-8"]
 
 
 @case("an empty verdict table")
@@ -332,7 +332,7 @@ def _(tmp, server):
     v = _verdicts()
     dup = v.iloc[[0]].assign(choice="B", winner="i1-y")
     d = _write_dataset(tmp / "d", verdicts=pd.concat([v, dup], ignore_index=True))
-    return _stored(d), ["verdicts", "duplicate", "0"]
+    return _stored(d), ["verdicts", "give different verdicts", "rows [0, 12]", "keep one"]
 
 
 @case("a verdict naming an unknown response")
@@ -401,7 +401,7 @@ def _(tmp, server):
 
 @case("dry_run that is not a boolean")
 def _(tmp, server):
-    return ["run", "position_bias", "-p", "dry_run", "maybe"], ["dry_run", "maybe", "bool"]
+    return ["run", "position_bias", "-p", "dry_run", "maybe"], ["dry_run", "maybe", "accepts true or false"]
 
 
 @case("tie_policy not among its values")

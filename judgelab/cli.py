@@ -97,7 +97,12 @@ def run(
         result = report.run_study(
             study, values, out, resume=resume, force=force, show_code=show_code, log=typer.echo
         )
-    except (report.StudyError, preflight.PreflightError, config.ProjectDirError) as exc:
+    except (
+        report.StudyError,
+        inputs.InputError,
+        preflight.PreflightError,
+        config.ProjectDirError,
+    ) as exc:
         _fail(str(exc))
     if result is not None and result.stopped and not allow_partial:
         _fail(

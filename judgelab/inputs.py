@@ -4,7 +4,7 @@
 matches nothing only inside the kernel, as a failing cell half a minute later, and a judge
 that cannot be called only after its calls were retried. :func:`check_inputs` runs the same
 checks as :func:`judgelab.studies.prepare` first, here, and turns each problem into one
-message (:class:`judgelab.report.StudyError`) naming what is wrong and how to fix it:
+message (:class:`InputError`) naming what is wrong and how to fix it:
 
 * stored verdicts (``verdicts`` = ``published`` / ``dataset`` / a file): ``prepare`` runs
   in full with ``dry_run`` (loading, validation against the verdict schema, the ``judges``
@@ -26,17 +26,20 @@ import contextlib
 import io
 from collections.abc import Callable, Mapping
 
-__all__ = ["check_inputs", "STORED_MODES"]
+__all__ = ["check_inputs", "InputError", "STORED_MODES"]
 
 #: ``verdicts`` values that read stored verdicts (any other value but ``call`` is a path).
 STORED_MODES = ("published", "dataset")
 
 
+class InputError(ValueError):
+    """A study's inputs that cannot run: the message names what is wrong and how to fix it."""
+
+
 def check_inputs(study: str, params: Mapping, log: Callable[[str], None] | None = None) -> None:
-    """Raise :class:`judgelab.report.StudyError` when ``study`` cannot run on ``params`` (the
-    parameters the notebook will receive, defaults included); return quietly otherwise."""
+    """Raise :class:`InputError` when ``study`` cannot run on ``params`` (the parameters the
+    notebook will receive, defaults included); return quietly otherwise."""
     from judgelab import preflight
-    from judgelab.report.results import StudyError
 
     try:
         if (params.get("verdicts") or "call") == "call":
@@ -46,7 +49,7 @@ def check_inputs(study: str, params: Mapping, log: Callable[[str], None] | None 
     except preflight.PreflightError:
         raise
     except (ValueError, LookupError, OSError) as exc:  # DataError is a ValueError
-        raise StudyError(f"{study}: {exc}") from exc
+        raise InputError(f"{study}: {exc}") from exc
 
 
 def _check_stored(study: str, params: Mapping) -> None:

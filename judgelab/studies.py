@@ -15,13 +15,15 @@ Every study notebook (``judgelab/notebooks/<study>.ipynb``) starts with a
    default, or ``protocol="single" | "rubric"``) against the verdict store;
    ``"dataset"`` / ``"published"`` takes the dataset's stored verdicts; any other value
    is a path to a verdict store (``.sqlite``/``.db``) or a CSV / JSONL / Parquet verdict
-   export. For anything but ``"call"`` the ``judges`` parameter is a filter on ``model``;
+   export. For anything but ``"call"`` the ``judges`` parameter is a filter on ``model``
+   (left at its default, the demo's panel, it keeps every stored identity);
 4. applies ``select`` (mapping of ``model, backend, judge_version, run_id``; values may
    be lists);
 5. refuses a *mixed* selection unless ``allow_mixed``: a study expects one identity per
    judge, so a model whose verdicts come from more than one (backend, judge_version)
    identity (two prompt versions of the same model, or a Router fallback that answered
-   some calls) is mixed. The error lists every identity with its verdict count.
+   some calls) is mixed. The error lists every identity with its verdict count. Stored
+   verdicts not filtered by ``judges`` are never mixed: each identity is its own judge.
 
 The context then offers ``ctx.call(...)`` (judge more: judge_comparison judges a missing
 source and the candidates with it), ``ctx.save_findings(df)`` (the save step of
@@ -712,7 +714,9 @@ def prepare(study: str, **parameters) -> StudyContext:
             params["verdicts"] = str(Path(mode).expanduser().resolve())
             source = params["verdicts"]
         n_read = len(frame)
-        models = _judge_filter_models(parameters.get("judges", params["judges"]))
+        if "judges" not in parameters or not _given(study, {"judges": parameters["judges"]}):
+            params["judges"] = None  # left at its default (the demo's panel): every stored identity
+        models = _judge_filter_models(params["judges"])
         if models:
             known = sorted(frame["model"].astype(str).unique())
             frame = frame[frame["model"].astype(str).isin(models)].reset_index(drop=True)
@@ -724,6 +728,10 @@ def prepare(study: str, **parameters) -> StudyContext:
                     "With stored verdicts `judges` is a filter: name some of these models, or "
                     "pass judges=None (-p judges null) to analyse them all",
                 )
+        from judgelab.study import STUDY_DECLARATIONS
+
+        if study in STUDY_DECLARATIONS:  # e.g. position bias on single scores: say so now
+            STUDY_DECLARATIONS[study].require_protocols(frame, source)
         summary = {"mode": "stored", "source": source, "rows_read": n_read, "rows_kept": len(frame)}
 
     select = params.get("select")
@@ -741,7 +749,12 @@ def prepare(study: str, **parameters) -> StudyContext:
         from judgelab.verdict_checks import require_parsed_verdicts
 
         require_parsed_verdicts(frame)  # a judge without one parsed verdict: say why
-    identities = check_identities(frame, allow_mixed=bool(params.get("allow_mixed")))
+    # stored verdicts unfiltered by `judges`: every identity is its own judge (analyses group
+    # by identity), so a model's several judge_versions are kept apart, not refused
+    per_identity = mode != "call" and params["judges"] is None
+    identities = check_identities(
+        frame, allow_mixed=bool(params.get("allow_mixed")) or per_identity
+    )
     judges = [
         {
             "model": r.model,

@@ -142,6 +142,7 @@ POSITION_BIAS = Study(
         Figure("flip_vs_gap", "judgelab.plots.position:flip_vs_gap_curves"),
     ),
     analysis="judgelab.study.analyses:analyse_position_bias",
+    protocols=("pairwise",),  # order effects need the two orders of a pair
 )
 
 SELF_PREFERENCE = Study(
@@ -231,6 +232,8 @@ FAMILY_ENTANGLEMENT = Study(
         Figure("ensembles", "judgelab.plots.entanglement:ensemble_comparison"),
     ),
     analysis="judgelab.study.analyses:analyse_family_entanglement",
+    # the study's ensembles aggregate a | b | tie votes (judgelab.stats.votes), not scores
+    protocols=("pairwise",),
 )
 
 CALIBRATION_AUDIT = Study(
@@ -375,6 +378,7 @@ JUDGE_COMPARISON = Study(
         Figure("cascade", "judgelab.plots.compare:cascade"),
     ),
     analysis="judgelab.study.analyses:analyse_judge_comparison",
+    protocols=("pairwise",),
 )
 
 #: Declared studies by name: the package's in docs/design.md order (that of

@@ -5,7 +5,9 @@ and compare each candidate with the source (statistics in :mod:`judgelab.stats.c
 ``source`` is a selection (model, backend, judge_version, run_id) of stored verdicts; when
 it spans several identities the study stops unless ``allow_mixed`` (the answer would mix
 two instruments); when it is empty in a fresh store, the source judge is run first on the
-study's pairs. Candidates (the study's ``judges``) are judged on the same units.
+study's pairs. Candidates (the study's ``judges``) are judged on the same units. On stored
+verdicts, what was left at its default is derived from the data by :func:`stored_defaults`
+(docs/statistics.md, "Judge comparison") and stated first in the report.
 """
 
 from __future__ import annotations

@@ -152,30 +152,32 @@ def test_defaults_fit_the_dataset(data_env, dataset, study_name):
     assert not DEMO_NAMES.search(recorded), recorded[:2000]
 
 
-def test_llmbar_identities_of_one_model_are_analysed_apart(data_env, shared_data):
+@pytest.mark.parametrize("study_name", ["position_bias", "self_preference", "calibration_audit"])
+def test_llmbar_identities_of_one_model_are_analysed_apart(data_env, shared_data, study_name):
     """Several judge_versions of one model: each identity's findings are those it has when
-    analysed alone (never pooled), here for position bias on two LLMBar strategies."""
+    analysed alone (never pooled), here on two LLMBar strategies."""
+    import pandas as pd
+
     if not (shared_data / "llmbar_judges").is_dir():
         pytest.skip("llmbar_judges not in the shared data")
-    base = _parameters("position_bias", "llmbar")
+    base = _parameters(study_name, "llmbar")
     versions = ["llmbar-Vanilla", "llmbar-CoT"]
-    both = studies.prepare("position_bias", **{**base, "select": {"judge_version": versions}})
+    both = studies.prepare(study_name, **{**base, "select": {"judge_version": versions}})
     ids = set(both.identities["judge"])
     assert {f"GPT-4|published|{v}" for v in versions} <= ids
     assert len(ids) > both.verdicts["model"].nunique()  # models under two identities each
-    decl = study.declaration("position_bias")
-    together = decl.analyse(both)
-    alone = decl.analyse(
-        studies.prepare(
-            "position_bias", **{**base, "select": {"judge_version": "llmbar-CoT", "model": "GPT-4"}}
-        )
-    )
     one = "GPT-4|published|llmbar-CoT"
+    alone = studies.prepare(
+        study_name, **{**base, "select": {"judge_version": "llmbar-CoT", "model": "GPT-4"}}
+    )
+    decl = study.declaration(study_name)
     cols = ["id", "estimate", "n"]
-    got = together[together["judge"] == one][cols].reset_index(drop=True)
-    want = alone[alone["judge"] == one][cols].reset_index(drop=True)
+    got, want = (
+        f[f["judge"] == one][cols].reset_index(drop=True)
+        for f in (decl.analyse(both), decl.analyse(alone))
+    )
     assert len(want) > 0
-    assert got.to_dict("records") == want.to_dict("records")
+    pd.testing.assert_frame_equal(got, want)
 
 
 # ---------------------------------------------------------------- end to end

@@ -137,8 +137,13 @@ def _ask_for_source(ids: pd.DataFrame, unpriced: list[str]) -> DataError:
         "verdicts",
         "cost_usd",
         "judge_comparison needs a source (the judge to replace): it defaults to the most "
-        "expensive identity, but these verdicts record no cost and litellm has no price for "
-        f"{', '.join(unpriced[:10])}. Name it, e.g. -p source '{{model: M, judge_version: V}}' "
+        + (
+            "expensive identity, but these verdicts record no cost and litellm has no price "
+            f"for {', '.join(unpriced[:10])}"
+            if unpriced
+            else "expensive stored identity that is not a candidate, and there is none"
+        )
+        + ". Name it, e.g. -p source '{model: M, judge_version: V}' "
         "(never pick it by agreement with the human labels the comparison then tests). "
         "Identities present:\n" + "\n".join(lines),
     )
@@ -173,10 +178,19 @@ def stored_defaults(ctx: StudyContext) -> StoredDefaults | None:
     ids = identities_of(ctx.verdicts)
     chosen = []
     if _left_default(ctx, "source"):
-        costs, basis = _cost_ranking(ids, ctx.verdicts)
+        # the source is one of the selected identities, or (candidates named in `judges`)
+        # one of the other stored identities
+        pool = ctx.verdicts
+        if not _left_default(ctx, "judges"):
+            pool = _normalised(_stored_frame(ctx))
+            pool = pool[~pool["judge"].isin(ids["judge"])]
+        pool_ids = identities_of(pool)
+        if pool_ids.empty:
+            raise _ask_for_source(ids, [])
+        costs, basis = _cost_ranking(pool_ids, pool)
         top = costs.reset_index().sort_values([0, "index"], ascending=[False, True])
         src_id = str(top["index"].iloc[0])
-        source = _identity_record(ids[ids["judge"] == src_id].iloc[0])
+        source = _identity_record(pool_ids[pool_ids["judge"] == src_id].iloc[0])
         chosen.append("source")
     else:
         source, basis = dict(ctx.parameters["source"]), "given"

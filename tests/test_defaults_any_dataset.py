@@ -219,3 +219,70 @@ def test_cli_judge_comparison_states_its_choices(data_env, tmp_path):
     assert not DEMO_NAMES.search(doc)
     html = (out / "judge_comparison.html").read_text()
     assert "Compared:" in html and not DEMO_NAMES.search(html)
+
+
+# ------------------------------------------------ judge comparison's stored defaults
+def _costed(toy_verdicts, tmp_path, costs: dict, extra: dict | None = None):
+    """The toy CSV with a recorded cost per verdict by model, plus copies of aurora-mini's
+    verdicts under other (model, family) names."""
+    import pandas as pd
+
+    v = pd.read_csv(toy_verdicts)
+    aurora = v[v["model"] == "judgelab-sim/aurora-mini"]
+    copies = [aurora.assign(model=m, judge_family=f) for m, f in (extra or {}).items()]
+    v = pd.concat([v, *copies], ignore_index=True)
+    v["cost_usd"] = v["model"].map(costs)
+    path = tmp_path / "costed.csv"
+    v.to_csv(path, index=False)
+    return path
+
+
+def _comparison_context(path, **given):
+    from judgelab import comparison
+
+    params = {**study.declaration("judge_comparison").defaults(), "verdicts": str(path), **given}
+    ctx = studies.prepare("judge_comparison", **params)
+    return ctx, comparison.stored_defaults(ctx)
+
+
+def test_source_is_the_most_expensive_identity_and_the_others_are_candidates(
+    toy_verdicts, tmp_path
+):
+    a, b = "judgelab-sim/aurora-mini", "judgelab-sim/basalt-pro"
+    ctx, choice = _comparison_context(_costed(toy_verdicts, tmp_path, {a: 0.001, b: 0.002}))
+    assert choice.source == {"model": b, "backend": "csv", "judge_version": "v1"}
+    assert choice.source_basis == "recorded cost per 1,000 judgments"
+    assert choice.candidates == [f"{a}|csv|v1"] and ctx.verdicts["model"].unique().tolist() == [a]
+    assert choice.ensemble is None and "needs 3" in choice.ensemble_reason
+    assert ctx.run_summary["choices"]["source"] == f"{b}|csv|v1"
+    assert not DEMO_NAMES.search(
+        json.dumps({k: ctx.parameters[k] for k in ("judges", "ensemble", "source_judge")})
+    )
+    assert choice.markdown().startswith(f"**Compared:** source **{b}|csv|v1**")
+    # equal costs: ties broken by name
+    _, tied = _comparison_context(_costed(toy_verdicts, tmp_path, {a: 0.002, b: 0.002}))
+    assert tied.source["model"] == a
+
+
+def test_source_is_asked_for_when_some_identity_has_no_cost_or_price(toy_verdicts, tmp_path):
+    import pandas as pd
+
+    v = pd.read_csv(toy_verdicts).replace(
+        {"judgelab-sim/basalt-pro": "acme-unpriced-judge"}
+    )  # neither a recorded cost nor a litellm price
+    path = tmp_path / "unpriced.csv"
+    v.to_csv(path, index=False)
+    with pytest.raises(DataError, match=r"(?s)needs a source.*acme-unpriced-judge.*present"):
+        _comparison_context(path)
+
+
+def test_ensemble_is_the_cross_family_trio_outside_the_candidates(toy_verdicts, tmp_path):
+    a, b = "judgelab-sim/aurora-mini", "judgelab-sim/basalt-pro"
+    more = {"x-cirrus": "cirrus", "y-dolomite": "dolomite", "z-cirrus": "cirrus"}
+    costs = {a: 0.003, b: 0.001, **dict.fromkeys(more, 0.002)}
+    ctx, choice = _comparison_context(_costed(toy_verdicts, tmp_path, costs, more), judges=[b])
+    # candidates named: the source is the priciest of the rest, the ensemble comes from the
+    # identities that are not candidates, one per family (cirrus: the first by name)
+    assert choice.candidates == [f"{b}|csv|v1"]
+    assert choice.source["model"] == a
+    assert choice.ensemble == [f"{a}|csv|v1", "x-cirrus|csv|v1", "y-dolomite|csv|v1"]

@@ -5,7 +5,9 @@ and compare each candidate with the source (statistics in :mod:`judgelab.stats.c
 ``source`` is a selection (model, backend, judge_version, run_id) of stored verdicts; when
 it spans several identities the study stops unless ``allow_mixed`` (the answer would mix
 two instruments); when it is empty in a fresh store, the source judge is run first on the
-study's pairs. Candidates (the study's ``judges``) are judged on the same units.
+study's pairs. Candidates (the study's ``judges``) are judged on the same units. On stored
+verdicts, what was left at its default is derived from the data by :func:`stored_defaults`
+(docs/statistics.md, "Judge comparison") and stated first in the report.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from judgelab.data import DataError
-from judgelab.identity import identities_table
+from judgelab.identity import SEPARATOR, JudgeIdentity, identities_table
 from judgelab.stats import compare
 from judgelab.stats._tidy import finding, findings_frame
 from judgelab.stats.reference import coded_votes, pair_key, reference_labels, winner_reference
@@ -30,6 +32,8 @@ from judgelab.studies import (
 
 __all__ = [
     "SourceSelection",
+    "StoredDefaults",
+    "stored_defaults",
     "select_source",
     "reference_for",
     "compare_judges",
@@ -51,6 +55,193 @@ class SourceSelection:
     identities: pd.DataFrame
     judged_now: bool
     mixed: bool
+
+
+@dataclass
+class StoredDefaults:
+    """What the comparison compares on stored verdicts, and why (the report states it first).
+
+    ``source``: a select mapping of one identity; ``candidates``: identity strings;
+    ``ensemble``: identity strings of the cascade's second pass, or None (``ensemble_reason``
+    says why); ``chosen``: the parameters left at their default and derived here."""
+
+    source: dict
+    source_basis: str
+    candidates: list[str]
+    ensemble: list[str] | None
+    ensemble_reason: str
+    chosen: list[str]
+
+    def record(self) -> dict:
+        """The structured field of the run summary (``choices``)."""
+        return {
+            "source": str(JudgeIdentity(**self.source)),
+            "source_basis": self.source_basis,
+            "candidates": list(self.candidates),
+            "ensemble": None if self.ensemble is None else list(self.ensemble),
+            "ensemble_reason": self.ensemble_reason,
+            "derived": list(self.chosen),
+        }
+
+    def markdown(self) -> str:
+        """One line for the top of the report."""
+        derived = ", ".join(self.chosen) if self.chosen else "none"
+        ens = ", ".join(self.ensemble) if self.ensemble else f"none ({self.ensemble_reason})"
+        return (
+            f"**Compared:** source **{JudgeIdentity(**self.source)}** ({self.source_basis}); "
+            f"{len(self.candidates)} candidate(s): {', '.join(self.candidates)}; "
+            f"cascade ensemble: {ens}. Derived from the stored verdicts (not given): {derived}."
+        )
+
+
+def _left_default(ctx: StudyContext, name: str) -> bool:
+    return name not in ctx.given
+
+
+def _identity_record(row) -> dict:
+    return {"model": row.model, "backend": row.backend, "judge_version": row.judge_version}
+
+
+def _cost_ranking(ids: pd.DataFrame, verdicts: pd.DataFrame) -> tuple[pd.Series, str]:
+    """Per identity string, what one judgment costs: the recorded cost when every identity
+    has one (:func:`judgelab.stats.compare.cost_findings`), else the litellm price per token
+    (prompt + completion) when every model has one; else a DataError asking for ``source``."""
+    from judgelab.judges import Judge
+    from judgelab.llm import token_prices
+
+    recorded = {}
+    for r in ids.itertuples():
+        rows = compare.cost_findings(verdicts[verdicts["judge"] == r.judge])
+        recorded[r.judge] = rows[0]["estimate"]
+    if all(v is not None and pd.notna(v) for v in recorded.values()):
+        return pd.Series(recorded, dtype=float), "recorded cost per 1,000 judgments"
+    priced = {}
+    for r in ids.itertuples():
+        try:
+            prices = token_prices(Judge(str(r.model)))
+        except Exception:  # a published model name that is no litellm route has no price
+            prices = None
+        priced[r.judge] = None if prices is None else sum(prices)
+    unpriced = sorted({str(m) for m, p in zip(ids["model"], priced.values()) if p is None})
+    if not unpriced:
+        return pd.Series(priced, dtype=float), "litellm price per prompt + completion token"
+    raise _ask_for_source(ids, unpriced)
+
+
+def _ask_for_source(ids: pd.DataFrame, unpriced: list[str]) -> DataError:
+    lines = [f"  {r.judge}  ({r.n} verdicts)" for r in ids.head(40).itertuples()]
+    if len(ids) > 40:
+        lines.append(f"  ... and {len(ids) - 40} more")
+    return DataError(
+        "verdicts",
+        "cost_usd",
+        "judge_comparison needs a source (the judge to replace): it defaults to the most "
+        + (
+            "expensive identity, but these verdicts record no cost and litellm has no price "
+            f"for {', '.join(unpriced[:10])}"
+            if unpriced
+            else "expensive stored identity that is not a candidate, and there is none"
+        )
+        + ". Name it, e.g. -p source '{model: M, judge_version: V}' "
+        "(never pick it by agreement with the human labels the comparison then tests). "
+        "Identities present:\n" + "\n".join(lines),
+    )
+
+
+def _ensemble_trio(pool: pd.DataFrame) -> tuple[list[str] | None, str]:
+    """The cross-family trio with the most verdicts: per family its identity with the most
+    verdicts (ties by name), the three families whose pick has the most verdicts."""
+    fam = pool.assign(family=pool["judge_family"].fillna("unknown").astype(str))
+    best = fam.sort_values(["n", "judge"], ascending=[False, True]).drop_duplicates("family")
+    if len(best) < 3:
+        return None, (
+            f"the identities that are neither source nor candidate span {len(best)} "
+            "famil(ies); a cross-family ensemble needs 3"
+        )
+    trio = best.head(3)
+    return sorted(trio["judge"]), "cross-family trio with the most verdicts"
+
+
+def stored_defaults(ctx: StudyContext) -> StoredDefaults | None:
+    """Derive the comparison's ``source``, candidates and ``ensemble`` from stored verdicts
+    where they were left at their defaults (which name the demo panel), and restrict
+    ``ctx`` to the candidates. None when verdicts are called (the defaults then apply).
+
+    source: the most expensive identity by recorded cost, else litellm price, ties broken by
+    name; no cost and no price for some identity stops the study asking for ``source``
+    (choosing it by agreement with the human labels would be selection on the outcome).
+    candidates: every other identity. ensemble: :func:`_ensemble_trio` among identities that
+    are neither, or None. The choices go into ``ctx.parameters`` and the run summary."""
+    if (ctx.parameters.get("verdicts") or "call") == "call":
+        return None
+    ids = identities_table(ctx.verdicts)
+    chosen = []
+    if _left_default(ctx, "source"):
+        # the source is one of the selected identities, or (candidates named in `judges`)
+        # one of the other stored identities
+        pool = ctx.verdicts
+        if not _left_default(ctx, "judges"):
+            pool = _normalised(_stored_frame(ctx))
+            pool = pool[~pool["judge"].isin(ids["judge"])]
+        pool_ids = identities_table(pool)
+        if pool_ids.empty:
+            raise _ask_for_source(ids, [])
+        costs, basis = _cost_ranking(pool_ids, pool)
+        top = costs.reset_index().sort_values([0, "index"], ascending=[False, True])
+        src_id = str(top["index"].iloc[0])
+        source = _identity_record(pool_ids[pool_ids["judge"] == src_id].iloc[0])
+        chosen.append("source")
+    else:
+        source, basis = dict(ctx.parameters["source"]), "given"
+        src_id = None
+        match = apply_select(ctx.verdicts, source)
+        if len(match):
+            src_id = str(match["judge"].iloc[0]) if match["judge"].nunique() == 1 else None
+    candidates = [j for j in ids["judge"] if j != src_id]
+    if not candidates:
+        raise DataError(
+            "verdicts",
+            "model",
+            f"judge_comparison needs a candidate besides the source {src_id}: the selected "
+            "verdicts hold no other identity",
+        )
+    if _left_default(ctx, "ensemble"):
+        stored = identities_table(_normalised(_stored_frame(ctx)))
+        pool = stored[~stored["judge"].isin(candidates)]
+        ensemble, reason = _ensemble_trio(pool)
+        chosen.append("ensemble")
+    else:
+        ensemble, reason = ctx.parameters.get("ensemble"), "given"
+    if _left_default(ctx, "judges"):
+        chosen.append("judges")
+    choice = StoredDefaults(source, basis, candidates, ensemble, reason, chosen)
+    _restrict_context(ctx, choice)
+    return choice
+
+
+def _normalised(frame: pd.DataFrame) -> pd.DataFrame:
+    from judgelab.studies import _normalise_verdicts
+
+    return frame if "judge" in frame.columns else _normalise_verdicts(frame)
+
+
+def _restrict_context(ctx: StudyContext, choice: StoredDefaults) -> None:
+    """The context holds the candidates only; its parameters and run summary hold the
+    choices (so no demo default is recorded for a run on another dataset)."""
+    keep = ctx.verdicts["judge"].isin(choice.candidates)
+    ctx.verdicts = ctx.verdicts[keep].reset_index(drop=True)
+    ctx.identities = ctx.identities[ctx.identities["judge"].isin(choice.candidates)]
+    ctx.identities = ctx.identities.reset_index(drop=True)
+    ctx.judges = [j for j in ctx.judges if str(JudgeIdentity.from_record(j)) in choice.candidates]
+    ctx.parameters.update(
+        source=choice.source,
+        source_judge=None,
+        ensemble=choice.ensemble,
+        judges=ctx.parameters.get("judges") if "judges" in ctx.given else None,
+    )
+    ctx.run_summary["choices"] = choice.record()
+    if ctx.summaries:
+        ctx.summaries[0]["choices"] = choice.record()
 
 
 def restrict_to_pairs(verdicts: pd.DataFrame, pairs: pd.DataFrame) -> pd.DataFrame:
@@ -136,16 +327,19 @@ def select_source(
 def ensemble_verdicts(ctx: StudyContext, ensemble, cheap: pd.DataFrame) -> pd.DataFrame:
     """The cascade's second pass on the cheap judge's pairs: judged now (``verdicts="call"``;
     ``ensemble`` in the forms of ``judges``), or selected from the stored verdicts (a
-    ``select`` mapping, or model names)."""
+    ``select`` mapping, model names or identity strings ``model|backend|judge_version``)."""
     pairs = cheap[["item_id", "response_a", "response_b"]].drop_duplicates()
     if (ctx.parameters.get("verdicts") or "call") == "call":
         frame = ctx.call(ensemble, pairs=pairs)
     else:
         stored = _stored_frame(ctx)
+        names = [ensemble] if isinstance(ensemble, str) else ensemble
         if isinstance(ensemble, Mapping):
             frame = apply_select(stored, dict(ensemble))
+        elif all(SEPARATOR in str(n) for n in names):  # identity strings
+            stored = _normalised(stored)
+            frame = stored[stored["judge"].isin([str(n) for n in names])]
         else:
-            names = [ensemble] if isinstance(ensemble, str) else list(ensemble)
             frame = stored[stored["model"].astype(str).isin([str(n) for n in names])]
         frame = restrict_to_pairs(frame, pairs)
     if len(frame) == 0:

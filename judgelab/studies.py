@@ -15,13 +15,14 @@ Every study notebook (``judgelab/notebooks/<study>.ipynb``) starts with a
    default, or ``protocol="single" | "rubric"``) against the verdict store;
    ``"dataset"`` / ``"published"`` takes the dataset's stored verdicts; any other value
    is a path to a verdict store (``.sqlite``/``.db``) or a CSV / JSONL / Parquet verdict
-   export. For anything but ``"call"`` the ``judges`` parameter is a filter on ``model``;
+   export. Otherwise ``judges`` filters on ``model`` (its default keeps every identity);
 4. applies ``select`` (mapping of ``model, backend, judge_version, run_id``; values may
    be lists);
 5. refuses a *mixed* selection unless ``allow_mixed``: a study expects one identity per
    judge, so a model whose verdicts come from more than one (backend, judge_version)
    identity (two prompt versions of the same model, or a Router fallback that answered
-   some calls) is mixed. The error lists every identity with its verdict count.
+   some calls) is mixed; the error lists every identity with its verdict count. Unfiltered
+   stored verdicts are never mixed: each identity is its own judge.
 
 The context then offers ``ctx.call(...)`` (judge more: judge_comparison judges a missing
 source and the candidates with it), ``ctx.save_findings(df)`` (the save step of
@@ -698,7 +699,9 @@ def prepare(study: str, **parameters) -> StudyContext:
             params["verdicts"] = str(Path(mode).expanduser().resolve())
             source = params["verdicts"]
         n_read = len(frame)
-        models = _judge_filter_models(parameters.get("judges", params["judges"]))
+        if "judges" not in parameters or not _given(study, {"judges": parameters["judges"]}):
+            params["judges"] = None  # left at its default (the demo's panel): every stored identity
+        models = _judge_filter_models(params["judges"])
         if models:
             known = sorted(frame["model"].astype(str).unique())
             frame = frame[frame["model"].astype(str).isin(models)].reset_index(drop=True)
@@ -710,6 +713,8 @@ def prepare(study: str, **parameters) -> StudyContext:
                     "With stored verdicts `judges` is a filter: name some of these models, or "
                     "pass judges=None (-p judges null) to analyse them all",
                 )
+        if study in (decls := _declarations()):  # e.g. position bias on single scores: say so
+            decls[study].require_protocols(frame, source)
         summary = {"mode": "stored", "source": source, "rows_read": n_read, "rows_kept": len(frame)}
 
     select = params.get("select")
@@ -727,7 +732,9 @@ def prepare(study: str, **parameters) -> StudyContext:
         from judgelab.verdict_checks import require_parsed_verdicts
 
         require_parsed_verdicts(frame)  # a judge without one parsed verdict: say why
-    identities = check_identities(frame, allow_mixed=bool(params.get("allow_mixed")))
+    # stored verdicts unfiltered by `judges`: each identity is its own judge (analyses group by it)
+    apart = bool(params.get("allow_mixed")) or (mode != "call" and params["judges"] is None)
+    identities = check_identities(frame, allow_mixed=apart)
     judges = [
         {
             "model": r.model,
@@ -767,9 +774,7 @@ def current_study() -> str | None:
 def _given(study: str, parameters: Mapping) -> dict:
     """The parameters a caller set: a notebook passes every parameter to :func:`prepare`, so
     a value equal to the study's declared default counts as not given."""
-    from judgelab.study import STUDY_DECLARATIONS
-
-    decl = STUDY_DECLARATIONS.get(study)
+    decl = _declarations().get(study)
     if decl is None:
         return dict(parameters)
     defaults = decl.defaults()
@@ -781,3 +786,9 @@ def _equal(a, b) -> bool:
         return bool(a == b)
     except (TypeError, ValueError):  # e.g. a DataFrame given where a value is declared
         return False
+
+
+def _declarations() -> dict:
+    from judgelab.study import STUDY_DECLARATIONS
+
+    return STUDY_DECLARATIONS

@@ -401,7 +401,11 @@ def _(tmp, server):
 
 @case("dry_run that is not a boolean")
 def _(tmp, server):
-    return ["run", "position_bias", "-p", "dry_run", "maybe"], ["dry_run", "maybe", "accepts true or false"]
+    return ["run", "position_bias", "-p", "dry_run", "maybe"], [
+        "dry_run",
+        "maybe",
+        "accepts true or false",
+    ]
 
 
 @case("tie_policy not among its values")

@@ -88,8 +88,19 @@ def test_bad_filters_and_sources_name_what_is_wrong(toy_verdicts, tmp_path):
 
 
 def test_two_judge_versions_of_one_model_are_mixed(mixed_csv):
+    """Unfiltered stored verdicts: every identity is its own judge (issue 12 item 8). Naming
+    the model in `judges` asks for one judge: its two identities are refused until one is
+    selected or allow_mixed keeps them apart."""
+    ctx = studies.prepare("toy", verdicts=str(mixed_csv), judges=None)
+    assert ctx.identities["judge"].tolist() == [
+        "judgelab-sim/aurora-mini|csv|v1",
+        "judgelab-sim/aurora-mini|csv|v2",
+        "judgelab-sim/basalt-pro|csv|v1",
+    ]
+    assert ctx.identities["n"].tolist()[:2] == [120, 30]
+    named = ["judgelab-sim/aurora-mini", "judgelab-sim/basalt-pro"]
     with pytest.raises(studies.MixedIdentitiesError) as err:
-        studies.prepare("toy", verdicts=str(mixed_csv), judges=None)
+        studies.prepare("toy", verdicts=str(mixed_csv), judges=named)
     msg = str(err.value)
     assert "judgelab-sim/aurora-mini|csv|v1  (120 verdicts)" in msg
     assert "judgelab-sim/aurora-mini|csv|v2  (30 verdicts)" in msg
@@ -98,10 +109,10 @@ def test_two_judge_versions_of_one_model_are_mixed(mixed_csv):
     assert err.value.identities["n"].tolist() == [120, 30]
     # selecting one version resolves it; allow_mixed keeps both identities apart
     ctx = studies.prepare(
-        "toy", verdicts=str(mixed_csv), judges=None, select={"judge_version": "v2"}
+        "toy", verdicts=str(mixed_csv), judges=named, select={"judge_version": "v2"}
     )
     assert ctx.identities["judge"].tolist() == ["judgelab-sim/aurora-mini|csv|v2"]
-    ctx = studies.prepare("toy", verdicts=str(mixed_csv), judges=None, allow_mixed=True)
+    ctx = studies.prepare("toy", verdicts=str(mixed_csv), judges=named, allow_mixed=True)
     assert len(ctx.judges) == 3
 
 
@@ -247,16 +258,21 @@ def test_verdicts_exported_from_a_store_analyse_like_the_call(cli, tmp_store, tm
     assert res.exit_code == 1 and "no verdict store" in res.output
 
 
-def test_published_verdicts_with_prompt_versions_are_mixed_until_selected(shared_data, monkeypatch):
-    """LLMBar stores each judge under 15 prompting strategies (judge_versions): pooling them is
-    refused with the list; selecting one strategy gives one identity per judge."""
+def test_published_verdicts_with_prompt_versions_are_judges_of_their_own(shared_data, monkeypatch):
+    """LLMBar stores each judge under 15 prompting strategies (judge_versions). Left unfiltered,
+    each identity is analysed as its own judge; naming a model in `judges` asks for one judge
+    and its 15 identities are refused with the list; selecting one strategy gives one
+    identity per judge."""
     if not (shared_data / "llmbar_judges").is_dir():
         pytest.skip("llmbar_judges not in the shared data")
     monkeypatch.setenv("JUDGELAB_DATA", str(shared_data))
+    ctx = studies.prepare("position_bias", dataset="llmbar", verdicts="published")
+    assert len(ctx.identities) == ctx.verdicts.groupby(["model", "judge_version"]).ngroups > 15
+    assert ctx.parameters["judges"] is None
     with pytest.raises(
         studies.MixedIdentitiesError, match=r"GPT-4\|published\|llmbar-CoT  \(\d+ verdicts\)"
     ):
-        studies.prepare("position_bias", dataset="llmbar", verdicts="published", judges=None)
+        studies.prepare("position_bias", dataset="llmbar", verdicts="published", judges=["GPT-4"])
     ctx = studies.prepare(
         "position_bias",
         dataset="llmbar",

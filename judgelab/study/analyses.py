@@ -119,6 +119,13 @@ def analyse_judge_comparison(ctx: StudyContext, params: Mapping) -> pd.DataFrame
     from judgelab.identity import JudgeIdentity
     from judgelab.stats import compare
 
+    # on stored verdicts, source / candidates / ensemble left at their (demo) defaults are
+    # derived from the data; ctx.parameters then holds the choices
+    comparison.stored_defaults(ctx)
+    params = {
+        **params,
+        **{k: ctx.parameters.get(k) for k in ("source", "source_judge", "ensemble")},
+    }
     src = comparison.select_source(ctx, params["source"], params["source_judge"])
     reference, reference_name = comparison.reference_for(ctx)
     findings = comparison.compare_judges(
@@ -135,6 +142,8 @@ def analyse_judge_comparison(ctx: StudyContext, params: Mapping) -> pd.DataFrame
     source_id = str(
         JudgeIdentity(*src.verdicts[["model", "backend", "judge_version"]].iloc[0].tolist())
     )
+    if params["ensemble"] is None:  # no cross-family trio outside the candidates: no cascade
+        return findings
     cheap_id = comparison.cheap_candidate(findings, source_id)
     cheap = ctx.verdicts[ctx.verdicts["judge"] == cheap_id]
     ens_verdicts = comparison.ensemble_verdicts(ctx, params["ensemble"], cheap)

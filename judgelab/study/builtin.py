@@ -158,6 +158,7 @@ POSITION_BIAS = Study(
     conclusions={
         "first_slot_share": _renderer("judgelab.stats.position:first_slot_share_conclusion")
     },
+    protocols=("pairwise",),  # order effects need the two orders of a pair
 )
 
 SELF_PREFERENCE = Study(
@@ -257,6 +258,8 @@ FAMILY_ENTANGLEMENT = Study(
         Figure("ensembles", "judgelab.plots.entanglement:ensemble_comparison"),
     ),
     analysis="judgelab.study.analyses:analyse_family_entanglement",
+    # the study's ensembles aggregate a | b | tie votes (judgelab.stats.votes), not scores
+    protocols=("pairwise",),
 )
 
 CALIBRATION_AUDIT = Study(
@@ -402,6 +405,7 @@ JUDGE_COMPARISON = Study(
         Figure("cascade", "judgelab.plots.compare:cascade"),
     ),
     analysis="judgelab.study.analyses:analyse_judge_comparison",
+    protocols=("pairwise",),
 )
 
 #: Declared studies by name: the package's in docs/design.md order (that of

@@ -220,6 +220,9 @@ class Study:
     conclusions: Mapping[str, Callable[[Mapping], str | None]] = dataclasses.field(
         default_factory=dict, hash=False
     )
+    #: verdict protocols the analysis reads (empty: any); stored verdicts holding none of
+    #: them are refused by :meth:`require_protocols` before the analysis starts
+    protocols: tuple[str, ...] = ()
 
     def __post_init__(self):
         if not self.notebook:
@@ -237,6 +240,25 @@ class Study:
     def defaults(self) -> dict[str, Any]:
         """Parameter name -> declared default (fresh copies of mutable defaults)."""
         return {p.name: _copy(p.default) for p in self.parameters}
+
+    def require_protocols(self, verdicts: pd.DataFrame, source: str) -> None:
+        """Raise :class:`judgelab.data.DataError` when ``verdicts`` (read from ``source``)
+        hold none of :attr:`protocols`, naming the protocols they do hold."""
+        if not self.protocols or len(verdicts) == 0:
+            return
+        held = verdicts["protocol"].astype(str).value_counts()
+        if held.index.isin(self.protocols).any():
+            return
+        from judgelab.data import DataError
+
+        counts = ", ".join(f"{k} ({v} rows)" for k, v in held.items())
+        raise DataError(
+            "verdicts",
+            "protocol",
+            f"{self.name} analyses {' or '.join(self.protocols)} verdicts; {source} holds "
+            f"only {counts}. Use a dataset or verdict file with {self.protocols[0]} verdicts, "
+            "or judge them now (verdicts: call, with judges)",
+        )
 
     def analyse(self, ctx: StudyContext) -> pd.DataFrame:
         """The study's findings (not yet adjusted for multiple testing) from a prepared

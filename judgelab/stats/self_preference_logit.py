@@ -407,7 +407,8 @@ def _sharpness_caveat(s: dict) -> str | None:
         f"{s['own_pairs_humans_other']} of its {s['own_pairs']} own-answer pairs{picked}. Its "
         "self term rests on the few close pairs, where its choice follows how it perceives those "
         "particular answers (a perception it may share with its family) more than the quality "
-        "human votes measure; for such a judge the 95% CI can miss a real self-preference (in "
-        "simulation, docs/statistics.md#sharp-judges), so a small or negative estimate does not "
-        "show that it has none."
+        "human votes measure. For such a judge the 95% CI is unreliable in both directions (in "
+        "simulation it often misses a real self-preference and flags one that is absent more "
+        "often than 5%: docs/statistics.md#sharp-judges), so a small or negative estimate does "
+        "not show that it has none, and a significant one needs confirming on more close pairs."
     )

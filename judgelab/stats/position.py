@@ -39,6 +39,7 @@ import numpy as np
 import pandas as pd
 
 from judgelab.stats._tidy import finding, findings_frame
+from judgelab.stats.intervals import edge_share_interval
 from judgelab.stats.multitest import ALPHA
 from judgelab.stats.position_gap import _gee_fit, flip_vs_gap, flip_vs_gap_curves, pair_quality_gap
 from judgelab.stats.position_pairs import (
@@ -119,6 +120,17 @@ def _ci(res, n_items):
     return res.ci_low, res.ci_high, None
 
 
+def _share_ci(res, k, n, n_items, ci_level):
+    """(ci_low, ci_high, reason, CI method or None) of a share: Clopper-Pearson on item-level
+    counts at the edges or with few contributing items (judgelab.stats.intervals, the rule's one
+    home; its method text returned), else the item-cluster bootstrap under :func:`_ci`'s rule
+    (None: the caller's own method text names it)."""
+    edge = edge_share_interval(k, n, ci_level)
+    if edge is not None:
+        return edge.ci_low, edge.ci_high, None, edge.method
+    return (*_ci(res, n_items), None)
+
+
 def _fmt(x, nd=2):
     return "NA" if x is None or (isinstance(x, float) and not np.isfinite(x)) else f"{x:.{nd}f}"
 
@@ -159,7 +171,13 @@ def _not_estimable_rows(judge: str, n_excluded: int, info: dict) -> list[dict]:
 def _position_consistency_row(jc: _JudgeCounts, n_boot, seed, ci_level, info) -> dict:
     c, p, r = (float(x) for x in jc.per_item.sum(axis=0))
     res = _boot(jc.per_item, _PC, n_boot, seed, ci_level)
-    lo, hi, why = _ci(res, len(jc.items))
+    lo, hi, why, method = _share_ci(
+        res,
+        jc.per_item[:, 0],
+        jc.per_item.sum(axis=1),
+        len(jc.items),
+        ci_level,
+    )
     pc = c / (c + p + r)
     return finding(
         "position_consistency",
@@ -168,7 +186,8 @@ def _position_consistency_row(jc: _JudgeCounts, n_boot, seed, ci_level, info) ->
         ci_low=lo,
         ci_high=hi,
         ci_level=ci_level,
-        method=f"n_consistent / n_pairs over pairs with both orders parsed; item-cluster percentile bootstrap (B={n_boot})",
+        method="n_consistent / n_pairs over pairs with both orders parsed; "
+        + (method or f"item-cluster percentile bootstrap (B={n_boot})"),
         n=jc.n_pairs,
         n_excluded=jc.n_excluded,
         reason=why,
@@ -204,7 +223,13 @@ def _first_slot_share_row(jc: _JudgeCounts, n_boot, n_perm, seed, ci_level, alph
             **info,
         )
     res = _boot(jc.per_item, _FSS, n_boot, seed, ci_level)
-    lo, hi, why = _ci(res, len(jc.items))
+    lo, hi, why, ci_method = _share_ci(
+        res,
+        jc.per_item[:, 1],
+        jc.per_item[:, 1] + jc.per_item[:, 2],
+        len(jc.items),
+        ci_level,
+    )
     diff = jc.per_item[:, 1] - jc.per_item[:, 2]
     stat, pval = sign_flip_test(diff, n_perm=n_perm, seed=seed + 1)
     mde = minimum_detectable_effect(
@@ -221,7 +246,8 @@ def _first_slot_share_row(jc: _JudgeCounts, n_boot, n_perm, seed, ci_level, alph
         ci_low=lo,
         ci_high=hi,
         ci_level=ci_level,
-        method=f"n_primacy / (n_primacy + n_recency); H0 = 0.5 by item-level sign-flip permutation of (primacy - recency) counts (B={n_perm}); item-cluster percentile bootstrap CI (B={n_boot})",
+        method=f"n_primacy / (n_primacy + n_recency); H0 = 0.5 by item-level sign-flip permutation of (primacy - recency) counts (B={n_perm}); "
+        + (ci_method or f"item-cluster percentile bootstrap CI (B={n_boot})"),
         statistic=stat,
         p_value=pval,
         primary=True,

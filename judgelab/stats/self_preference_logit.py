@@ -16,6 +16,8 @@ __all__ = [
     "logit_design",
     "fit_self_preference_logit",
     "logit_findings",
+    "SHARP_CONSISTENCY",
+    "sharpness_table",
 ]
 
 TERMS = ("pos", "self", "fam", "lin", "len", "qual", "qpref")
@@ -29,6 +31,11 @@ SINGLE_FAMILY_REASON = (
     "cannot be separated from the quality of that family's answers (no judge of another "
     "family judges the same pairs)"
 )
+#: Order consistency (same verdict in both orders) at or above which a judge's self term is
+#: flagged: in validation/self_preference_coverage.py the demo's flagship judges (noise 0.12,
+#: consistency 0.87-0.92 on the demo pairs) under-cover a planted self-preference of 1 logit
+#: (docs/statistics.md#sharp-judges), the mid and small tiers (0.60-0.78) do not.
+SHARP_CONSISTENCY = 0.85
 #: |log-odds| beyond which a non-converged coefficient is treated as diverging (separation)
 _DIVERGED = 15.0
 
@@ -240,6 +247,7 @@ def fit_self_preference_logit(jt: pd.DataFrame) -> pd.DataFrame:
             rows.append(row)
     out = pd.DataFrame(rows)
     out.attrs["single_family"] = len(fams) < 2
+    out.attrs["sharpness"] = sharpness_table(jt)
     out.attrs["n_rows"] = len(frame)
     return out
 
@@ -249,6 +257,8 @@ def logit_findings(coefs: pd.DataFrame, judge_info: dict) -> list[dict]:
     for a judge without self pairs. Extra column ``term_position`` / ``term_length`` carry the
     nuisance terms for the forest plot."""
     rows = []
+    sharp = coefs.attrs.get("sharpness")
+    sharp = {} if sharp is None else {r["judge"]: r for r in sharp.to_dict("records")}
     for j, g in coefs.groupby("judge", sort=True):
         t = g.set_index("term")
         # the self term is primary unless the judge never saw its own model's answers
@@ -262,6 +272,11 @@ def logit_findings(coefs: pd.DataFrame, judge_info: dict) -> list[dict]:
                 "per-judge position/self/family/lineage/length terms; log-odds relative to the panel; "
                 "cluster-robust (sandwich, by item) SE; Wald z"
             )
+            extra = {}
+            if term == "self" and term == primary_term and est is not None:
+                caveat = _sharpness_caveat(sharp.get(j, {}))
+                if caveat:
+                    extra["identifiability"] = caveat
             rows.append(
                 finding(
                     _TERM_ID[term],
@@ -277,6 +292,7 @@ def logit_findings(coefs: pd.DataFrame, judge_info: dict) -> list[dict]:
                     n=int(r["n"]),
                     reason=r["reason"],
                     se=r["se"],
+                    **extra,
                     **judge_info.get(j, {}),
                 )
             )
@@ -297,6 +313,12 @@ def _conclude_logit(r: dict, alpha: float) -> str:
     )
     if est is None:
         return f"Not estimated: {r['reason']}."
+    caveat = r.get("identifiability")
+    tail = f" {caveat}" if isinstance(caveat, str) and caveat else ""
+    return _conclude_estimate(r, est, p, what, alpha) + tail
+
+
+def _conclude_estimate(r: dict, est: float, p, what: str, alpha: float) -> str:
     odds = np.exp(est)
     padj = "Holm-adjusted p" if r["primary"] else "p"
     if p is not None and p < alpha:
@@ -312,3 +334,81 @@ def _conclude_logit(r: dict, alpha: float) -> str:
 
 def _fmt_p(p):
     return "NA" if p is None or p != p else f"{p:.3g}"
+
+
+def sharpness_table(jt: pd.DataFrame) -> pd.DataFrame:
+    """Per judge, what decides whether its self term can be read (docs/statistics.md#sharp-judges).
+
+    Columns: judge, pairs_both_orders (pairs with a non-tie verdict in both orders),
+    consistency (share of them decided the same way in both orders: the judge's sharpness),
+    own_pairs (pairs with one answer of the judge's own model), own_pairs_humans_other (of
+    them, pairs where the human vote share favours the other answer), picks_own_there
+    (share of the judge's non-tie verdicts on those pairs that pick its own answer)."""
+    cols = [
+        "judge",
+        "pairs_both_orders",
+        "consistency",
+        "own_pairs",
+        "own_pairs_humans_other",
+        "picks_own_there",
+    ]
+    d = jt[jt["pick_a"].notna()]
+    if d.empty:
+        return pd.DataFrame(columns=cols)
+    key = ["judge", "item_id", "ra", "rb"]
+    w = d.groupby([*key, "first_a"], sort=False)["pick_a"].mean().unstack("first_a")
+    both = w.dropna() if {0, 1} <= set(w.columns) else w.iloc[:0]
+    same = (both[0] == both[1]).groupby(level="judge").agg(["size", "mean"]) if len(both) else None
+    own_a = (d["rel_a"] == "self").to_numpy()
+    own = d[own_a | (d["rel_b"] == "self").to_numpy()]
+    own_is_a = (own["rel_a"] == "self").to_numpy()
+    pgap = own["pgap"].to_numpy(dtype=float) if "pgap" in own.columns else np.full(len(own), np.nan)
+    h_other = np.where(own_is_a, pgap < 0, pgap > 0)
+    picks_own = np.where(own_is_a, own["pick_a"] == 1, own["pick_a"] == 0)
+    rows = []
+    for j in sorted(d["judge"].unique()):
+        mine = (own["judge"] == j).to_numpy()
+        o = own[mine]
+        oh = mine & h_other
+        rows.append(
+            {
+                "judge": j,
+                "pairs_both_orders": int(same.at[j, "size"])
+                if same is not None and j in same.index
+                else 0,
+                "consistency": float(same.at[j, "mean"])
+                if same is not None and j in same.index
+                else np.nan,
+                "own_pairs": int(o[["item_id", "ra", "rb"]].drop_duplicates().shape[0]),
+                "own_pairs_humans_other": int(
+                    own.loc[oh, ["item_id", "ra", "rb"]].drop_duplicates().shape[0]
+                ),
+                "picks_own_there": float(picks_own[oh].mean()) if oh.any() else np.nan,
+            }
+        )
+    return pd.DataFrame(rows, columns=cols)
+
+
+def _sharpness_caveat(s: dict) -> str | None:
+    """The identifiability statement for a sharp judge's self term, from its own figures
+    (:func:`sharpness_table` row), or None when the judge is not sharp or has no own pairs."""
+    c = s.get("consistency")
+    if c is None or c != c or c < SHARP_CONSISTENCY or not s.get("own_pairs"):
+        return None
+    there = s.get("picks_own_there")
+    picked = (
+        f" (it picked its own in {there * 100:.0f}% of its verdicts there)"
+        if there is not None and there == there
+        else ""
+    )
+    return (
+        f"Caution: this judge is sharp (the same verdict in both orders on {c * 100:.0f}% of "
+        f"{s['pairs_both_orders']} pairs), and humans favour the other answer on "
+        f"{s['own_pairs_humans_other']} of its {s['own_pairs']} own-answer pairs{picked}. Its "
+        "self term rests on the few close pairs, where its choice follows how it perceives those "
+        "particular answers (a perception it may share with its family) more than the quality "
+        "human votes measure. For such a judge the 95% CI is unreliable in both directions (in "
+        "simulation it often misses a real self-preference and flags one that is absent more "
+        "often than 5%: docs/statistics.md#sharp-judges), so a small or negative estimate does "
+        "not show that it has none, and a significant one needs confirming on more close pairs."
+    )

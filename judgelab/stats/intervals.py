@@ -1,0 +1,114 @@
+"""Intervals for a share at the edges (docs/statistics.md#degenerate-cases).
+
+An item-cluster bootstrap of a share is degenerate when the share is 0 or 1 (every resample
+gives the same value: "95% CI 1.00-1.00" for 9 of 9) and unreliable when few items
+contribute. There the share gets an exact Clopper-Pearson interval on the item-level counts,
+with several calls per item counted once: effective n = n / design effect. This module is
+the one home of that rule; the bootstrap stays for the other cases.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.stats import beta
+
+__all__ = ["MIN_CONTRIBUTING_ITEMS", "EdgeInterval", "clopper_pearson", "edge_share_interval"]
+
+#: fewer contributing items than this, or a share of 0 or 1: Clopper-Pearson, not the bootstrap
+MIN_CONTRIBUTING_ITEMS = 30
+
+
+@dataclass(frozen=True)
+class EdgeInterval:
+    """A Clopper-Pearson interval on effective counts and how it was obtained."""
+
+    ci_low: float
+    ci_high: float
+    n_items: int
+    n_effective: float
+    design_effect: float
+    method: str
+
+
+def clopper_pearson(k: float, n: float, ci_level: float = 0.95) -> tuple[float, float]:
+    """Exact (beta) interval for k successes in n trials; k and n may be non-integer
+    (effective counts). Matches ``statsmodels.stats.proportion.proportion_confint(k, n,
+    alpha, method="beta")``."""
+    if n <= 0:
+        raise ValueError(f"clopper_pearson needs n > 0, not {n}")
+    if not 0 <= k <= n:
+        raise ValueError(f"clopper_pearson needs 0 <= k <= n, not k={k}, n={n}")
+    a = 1.0 - ci_level
+    lo = 0.0 if k <= 0 else float(beta.ppf(a / 2, k, n - k + 1))
+    hi = 1.0 if k >= n else float(beta.ppf(1 - a / 2, k + 1, n - k))
+    return lo, hi
+
+
+def _design_effect(k: np.ndarray, n: np.ndarray) -> float:
+    """Cluster variance of the share over its binomial variance, at least 1 (Kish). At a share
+    of 0 or 1 the data say nothing about the correlation of one item's calls, so the
+    conservative bound is used: every item counts once (design effect = mean calls per item)."""
+    tot = n.sum()
+    p = k.sum() / tot
+    g = len(n)
+    if p <= 0 or p >= 1 or g < 2:
+        return float(max(1.0, tot / g))
+    v_cluster = g / (g - 1) * np.sum((k - p * n) ** 2) / tot**2
+    return float(max(1.0, v_cluster / (p * (1 - p) / tot)))
+
+
+def edge_share_interval(
+    k_per_item,
+    n_per_item,
+    ci_level: float = 0.95,
+    min_items: int = MIN_CONTRIBUTING_ITEMS,
+) -> EdgeInterval | None:
+    """The Clopper-Pearson interval of the share sum(k) / sum(n) when it is at an edge (0 or 1)
+    or fewer than ``min_items`` items contribute (n > 0); None otherwise (use the bootstrap).
+
+    Parameters
+    ----------
+    k_per_item, n_per_item : array-like
+        Per item: successes and calls counting towards the share (items with n = 0 do not
+        contribute).
+    ci_level : float
+        Confidence level.
+    min_items : int
+        Contributing items below which the bootstrap is not trusted.
+
+    Returns
+    -------
+    EdgeInterval or None
+        The interval on effective counts (k / design effect of n / design effect), or None
+        when no item contributes or the bootstrap applies."""
+    k = np.asarray(k_per_item, dtype=float).reshape(-1)
+    n = np.asarray(n_per_item, dtype=float).reshape(-1)
+    if k.shape != n.shape:
+        raise ValueError(f"k and n must have one value per item, not {k.shape} and {n.shape}")
+    if np.any(k < 0) or np.any(k > n):
+        raise ValueError("each item's successes must lie between 0 and its calls")
+    use = n > 0
+    k, n = k[use], n[use]
+    if not len(n):
+        return None
+    p = k.sum() / n.sum()
+    if 0 < p < 1 and len(n) >= min_items:
+        return None
+    deff = _design_effect(k, n)
+    k_eff, n_eff = k.sum() / deff, n.sum() / deff
+    lo, hi = clopper_pearson(k_eff, n_eff, ci_level)
+    why = f"share of {p:.0f}" if p in (0, 1) else f"{len(n)} contributing items < {min_items}"
+    return EdgeInterval(
+        ci_low=lo,
+        ci_high=hi,
+        n_items=len(n),
+        n_effective=float(n_eff),
+        design_effect=deff,
+        method=(
+            f"Clopper-Pearson interval ({why}) on item-level counts: {k.sum():.0f} of "
+            f"{n.sum():.0f} over {len(n)} items, design effect {deff:.2f}, effective n "
+            f"{n_eff:.1f}"
+        ),
+    )

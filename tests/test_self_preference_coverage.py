@@ -1,0 +1,98 @@
+"""The self-preference coverage simulation (judgelab.sim.self_preference_coverage, issue 14
+item 6): the re-planted judge keeps its log-odds, replicate 0 is the demo study's own fit, and
+a reduced coverage run fails when the estimator's coverage drops where the full run
+(validation/self_preference_coverage.py) shows it adequate."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import judgelab as jl
+from judgelab.sim import PANELS
+from judgelab.sim.self_preference_coverage import (
+    coverage_replicates,
+    coverage_table,
+    replanted_panel,
+)
+
+
+@pytest.fixture(scope="module")
+def ds():
+    return jl.load_dataset("demo")
+
+
+def test_replanted_judge_keeps_its_log_odds_and_the_others_stay():
+    demo = PANELS["demo"]
+    judges = {j["model"].split("/")[1]: j["sim"] for j in replanted_panel("cirrus-ultra", 0.6)}
+    u, d = judges["cirrus-ultra"], demo["cirrus-ultra"]
+    assert u["noise"] == 0.6 and u["self_preference"] == pytest.approx(0.6)
+    for k in ("position_bias", "family_preference", "length_bias"):
+        assert u[k] / u["noise"] == pytest.approx(d[k] / d["noise"])
+    assert u["family_taste"] == d["family_taste"]  # quality units: not scaled
+    assert all(judges[n] == demo[n] for n in demo if n != "cirrus-ultra")
+    tasteless = {j["model"]: j["sim"] for j in replanted_panel(family_taste=0.0)}
+    assert [m for m, p in tasteless.items() if p["family_taste"] == 0] == [
+        f"judgelab-sim/cirrus-{t}" for t in ("ultra", "base", "nano")
+    ]
+    with pytest.raises(ValueError, match="not a judge of panel"):
+        replanted_panel("nobody")
+
+
+def test_replicate_zero_is_the_demo_studys_fit(ds):
+    # the demo panel as shipped (noise 0.12, planted 0.12) at seed 0 is what `judgelab run
+    # self_preference` reports for cirrus-ultra (-0.26 [-0.99, 0.48])
+    r = coverage_replicates(ds, noises=[0.12], controls=["human"], n_rep=1)
+    assert len(r) == 1
+    assert r.at[0, "estimate"] == pytest.approx(-0.2559, abs=1e-3)
+    assert r.at[0, "ci_low"] == pytest.approx(-0.9880, abs=1e-3)
+    assert not r.at[0, "covers"]
+    with pytest.raises(ValueError, match="unknown quality control"):
+        coverage_replicates(ds, controls=["oracle"], n_rep=1)
+
+
+def test_sharp_judges_self_term_carries_the_statement_computed_from_the_data(ds):
+    from judgelab import sim
+    from judgelab.stats import self_preference as sp
+    from judgelab.stats.self_preference_logit import SHARP_CONSISTENCY, sharpness_table
+
+    v = sim.sample_verdicts(ds.pairs("human"), sim.responses_frame(ds), replanted_panel(), seed=0)
+    jt = sp.judgment_table(v, ds)
+    s = sharpness_table(jt).set_index("judge")
+    # consistency recomputed by a plain loop over pairs judged (non-tie) in both orders
+    for j in s.index:
+        d = jt[(jt["judge"] == j) & jt["pick_a"].notna()]
+        by_pair = {}
+        for r in d.itertuples():
+            by_pair.setdefault((r.item_id, r.ra, r.rb), {})[r.first_a] = r.pick_a
+        both = [p for p in by_pair.values() if len(p) == 2]
+        assert s.at[j, "pairs_both_orders"] == len(both)
+        assert s.at[j, "consistency"] == pytest.approx(np.mean([p[0] == p[1] for p in both]))
+    short = {j.split("|")[0].split("/")[1]: j for j in s.index}
+    assert s.at[short["cirrus-ultra"], "consistency"] >= SHARP_CONSISTENCY
+    assert s.at[short["cirrus-base"], "consistency"] < SHARP_CONSISTENCY
+    f = sp.self_preference_findings(v, ds, n_boot=20)
+    concl = f[f["id"] == "self_preference_logit"].set_index("judge")["conclusion"]
+    ultra = s.loc[short["cirrus-ultra"]]
+    assert "Caution: this judge is sharp" in concl[short["cirrus-ultra"]]
+    assert (
+        f"humans favour the other answer on {int(ultra['own_pairs_humans_other'])} of its "
+        f"{int(ultra['own_pairs'])} own-answer pairs" in concl[short["cirrus-ultra"]]
+    )
+    assert "Caution" not in concl[short["cirrus-base"]]
+
+
+@pytest.mark.slow
+def test_reduced_coverage_run(ds):
+    # validation/self_preference_coverage.py (50 replicates): at noise 0.3 the study's
+    # estimator covers a planted 1 logit in 90% of replicates (P(<= 3 of 6 | 0.9) = 0.016).
+    # A sharp judge with nothing planted (noise 0.12, the demo's family taste) is flagged low
+    # in 6% of 50 replicates (2 of these first 6) and high in none: it must never be found to
+    # favour its own answers, and its low flags stay rare (the sharp-judge statement says the
+    # interval is unreliable both ways: docs/statistics.md#sharp-judges).
+    mid = coverage_table(coverage_replicates(ds, noises=[0.3], controls=["human"], n_rep=6))
+    assert mid.at[0, "coverage"] >= 4 / 6, mid
+    null = coverage_table(
+        coverage_replicates(ds, noises=[0.12], effective=0.0, controls=["human"], n_rep=6)
+    )
+    assert null.at[0, "rejects_high"] == 0 and null.at[0, "rejects_low"] <= 2 / 6, null

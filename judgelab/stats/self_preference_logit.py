@@ -295,8 +295,9 @@ def _conclude_logit(r: dict, alpha: float) -> str:
         if r.get("p_adjusted") is not None and r["p_adjusted"] == r["p_adjusted"]
         else r["p_value"],
     )
-    if est is None:
-        return f"Not estimated: {r['reason']}."
+    if est is None or not np.isfinite(est):
+        # an undefined log-odds has no odds ratio to print ("odds xnan")
+        return f"Not estimated: {r.get('reason') or 'the term is undefined on this data'}."
     odds = np.exp(est)
     padj = "Holm-adjusted p" if r["primary"] else "p"
     if p is not None and p < alpha:

@@ -6,6 +6,7 @@ import dataclasses
 from collections.abc import Mapping
 from typing import Any
 
+from judgelab.study import conclusions
 from judgelab.study.spec import Figure, Parameter, Study
 
 __all__ = [
@@ -231,6 +232,8 @@ FAMILY_ENTANGLEMENT = Study(
         Figure("ensembles", "judgelab.plots.entanglement:ensemble_comparison"),
     ),
     analysis="judgelab.study.analyses:analyse_family_entanglement",
+    summary="judgelab.study.conclusions:family_entanglement_summary",
+    caveats="judgelab.study.conclusions:family_entanglement_caveats",
 )
 
 CALIBRATION_AUDIT = Study(
@@ -309,6 +312,9 @@ CALIBRATION_AUDIT = Study(
         Figure("ranking", "judgelab.plots.calibration:ranking_plot"),
     ),
     analysis="judgelab.study.analyses:analyse_calibration_audit",
+    conclusions={"gate": conclusions.render_gate},
+    summary="judgelab.study.conclusions:calibration_audit_summary",
+    caveats="judgelab.study.conclusions:calibration_audit_caveats",
 )
 
 JUDGE_COMPARISON = Study(
@@ -375,6 +381,9 @@ JUDGE_COMPARISON = Study(
         Figure("cascade", "judgelab.plots.compare:cascade"),
     ),
     analysis="judgelab.study.analyses:analyse_judge_comparison",
+    conclusions={"accuracy_difference": conclusions.render_accuracy_difference},
+    summary="judgelab.study.conclusions:judge_comparison_summary",
+    caveats="judgelab.study.conclusions:judge_comparison_caveats",
 )
 
 #: Declared studies by name: the package's in docs/design.md order (that of

@@ -148,6 +148,9 @@ class Study:
     :meth:`analyse` is the verb every study shares. ``conclusions`` maps a finding id to
     ``f(row) -> sentence`` (row: the finding's fields after the multiple-testing adjustment);
     :func:`register` installs them in :data:`judgelab.findings.CONCLUSION_RENDERERS`.
+    ``summary`` and ``caveats`` (``f(findings, labels) -> [Markdown items]`` or its dotted
+    ``module:function``): the report's "Conclusions" (one or two sentences per judge) and the
+    study's own "Caveats" (:func:`judgelab.findings.conclusions`, :func:`judgelab.findings.caveats`).
     ``version``: bump it when a finding of the study changes meaning (the run record keeps it).
     """
 
@@ -161,6 +164,8 @@ class Study:
     conclusions: Mapping[str, Callable[[Mapping], str | None]] = dataclasses.field(
         default_factory=dict, hash=False
     )
+    summary: str | Callable | None = None
+    caveats: str | Callable | None = None
 
     def __post_init__(self):
         if not self.notebook:
@@ -179,17 +184,24 @@ class Study:
         """Parameter name -> declared default (fresh copies of mutable defaults)."""
         return {p.name: _copy(p.default) for p in self.parameters}
 
+    def section(self, which: str) -> Callable | None:
+        """The ``summary`` or ``caveats`` function, imported when declared as a dotted name."""
+        fn = getattr(self, which)
+        return _load(fn) if isinstance(fn, str) else fn
+
     def analyse(self, ctx: StudyContext) -> pd.DataFrame:
         """The study's findings (not yet adjusted for multiple testing) from a prepared
         context; parameters not in ``ctx.parameters`` take their declared defaults."""
-        fn = self.analysis
-        if isinstance(fn, str):
-            import importlib
-
-            module, _, attr = fn.partition(":")
-            fn = getattr(importlib.import_module(module), attr)
+        fn = _load(self.analysis) if isinstance(self.analysis, str) else self.analysis
         params = {**self.defaults(), **ctx.parameters}
         return fn(ctx, params)
+
+
+def _load(dotted: str) -> Callable:
+    import importlib
+
+    module, _, attr = dotted.partition(":")
+    return getattr(importlib.import_module(module), attr)
 
 
 def _copy(value):

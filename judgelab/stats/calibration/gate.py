@@ -2,8 +2,9 @@
 
 2 pass / 1 warn / 0 fail from the point estimates (kappa >= 0.75 and macro-F1 >= 0.85;
 kappa >= 0.60), stated with the CI, the human ceiling and the alternative-annotator gap. The
-structured ``established`` column (the CI lower bounds clear the same level) is what callers
-read, not the conclusion's wording.
+structured ``established`` column (the CI lower bounds clear the same level) and the
+``verdict`` column (:func:`stand_in_verdict`: can the judge stand in for humans) are what
+callers read, not the conclusion's wording.
 """
 
 from __future__ import annotations
@@ -14,11 +15,14 @@ from collections.abc import Mapping
 import pandas as pd
 
 from judgelab.stats._tidy import finding, findings_frame
+from judgelab.stats.calibration.ceiling import AAG_MARGIN
 
 #: The seeds' calibration gate: pass needs kappa >= pass_kappa and macro-F1 >= pass_f1;
 #: warn needs kappa >= warn_kappa; anything else fails.
 DEFAULT_GATE = {"pass_kappa": 0.75, "pass_f1": 0.85, "warn_kappa": 0.60}
 GATE_LABELS = {2: "pass", 1: "warn", 0: "fail"}
+#: The audit's answer per judge (the ``verdict`` column of its ``gate`` row).
+STAND_IN, CANNOT, NOT_ESTABLISHED = "stand_in", "cannot", "not_established"
 
 
 def _first(df: pd.DataFrame, id_: str, col: str):
@@ -27,6 +31,48 @@ def _first(df: pd.DataFrame, id_: str, col: str):
         return None
     v = r[col].iloc[0]
     return None if v is None or (isinstance(v, float) and math.isnan(v)) else v
+
+
+def _num(x) -> float | None:
+    return None if x is None or (isinstance(x, float) and math.isnan(x)) else float(x)
+
+
+def stand_in_verdict(
+    *,
+    gate_at_ci_low: int | None,
+    kappa_ci_high: float | None,
+    human_kappa: float | None,
+    as_good_as_human: bool | None,
+    aag_ci_high: float | None,
+    thresholds: Mapping | None = None,
+) -> tuple[str, int]:
+    """Can the judge stand in for humans? ``(verdict, required_level)``.
+
+    The bar is the gate's pass level (2), unless the humans themselves agree with each other
+    below the pass kappa (``human_kappa``): then no single annotator could clear pass, and the
+    bar is the warn level (1) *and* the alternative-annotator test (``as_good_as_human``).
+
+    - :data:`STAND_IN`: the CI lower bounds clear the bar (``gate_at_ci_low >= bar``), and,
+      when the bar is warn, the judge is shown as good as a human annotator;
+    - :data:`CANNOT`: the data rule the bar out: the kappa CI upper bound lies below the bar's
+      kappa, or (bar warn) the alternative-annotator gap's CI upper bound lies below
+      ``-AAG_MARGIN`` (the judge is shown worse than a human annotator);
+    - :data:`NOT_ESTABLISHED`: anything else (the CI spans the bar, or a CI is missing).
+    """
+    th = {**DEFAULT_GATE, **(thresholds or {})}
+    hk = _num(human_kappa)
+    required = 1 if hk is not None and hk < th["pass_kappa"] else 2
+    bar_kappa = th["pass_kappa"] if required == 2 else th["warn_kappa"]
+    hi = _num(kappa_ci_high)
+    aag_hi = _num(aag_ci_high)
+    if gate_at_ci_low is not None and gate_at_ci_low >= required:
+        if required == 2 or as_good_as_human:
+            return STAND_IN, required
+    if hi is not None and hi < bar_kappa:
+        return CANNOT, required
+    if required == 1 and aag_hi is not None and aag_hi < -AAG_MARGIN:
+        return CANNOT, required
+    return NOT_ESTABLISHED, required
 
 
 def gate(
@@ -70,6 +116,7 @@ def gate(
                     judge=judge,
                     slice=slice_,
                     reason=f"{kid}{' or macro_f1' if protocol != 'single' else ''} undefined",
+                    verdict=NOT_ESTABLISHED,
                 )
             ]
         )
@@ -133,10 +180,11 @@ def gate(
                 )
         else:
             hk = None
-    aag_est = None
+    aag_est = good = aag_hi = None
     if aag is not None and not aag.empty and aag["estimate"].iloc[0] is not None:
         aag_est = aag["estimate"].iloc[0]
         good = bool(aag.get("as_good_as_human", pd.Series([False])).iloc[0])
+        aag_hi = _num(aag["ci_high"].iloc[0]) if "ci_high" in aag.columns else None
         parts.append(
             f"alternative-annotator gap {aag_est:+.3f} ({'as good as a human annotator' if good else 'not shown as good as a human annotator'})"
         )
@@ -144,6 +192,15 @@ def gate(
         f"{kid} >= {th['pass_kappa']}"
         + (f" and macro-F1 >= {th['pass_f1']}" if protocol != "single" else "")
         + f" -> pass (2); {kid} >= {th['warn_kappa']} -> warn (1); else fail (0); point estimates"
+    )
+    kap_hi = _first(overall, kid, "ci_high")
+    verdict, required = stand_in_verdict(
+        gate_at_ci_low=g_lo,
+        kappa_ci_high=kap_hi,
+        human_kappa=hk,
+        as_good_as_human=good,
+        aag_ci_high=aag_hi,
+        thresholds=th,
     )
     return findings_frame(
         [
@@ -161,6 +218,17 @@ def gate(
                 established=bool(g > 0 and g_lo is not None and g_lo >= g),
                 human_kappa=hk,
                 alternative_annotator_gap=aag_est,
+                # the structured answer and what it was read from (the conclusion renderer
+                # of the calibration audit words it; docs/verdicts.md)
+                verdict=verdict,
+                required_level=GATE_LABELS[required],
+                kappa=_num(kap),
+                kappa_ci_low=_num(kap_lo),
+                kappa_ci_high=_num(kap_hi),
+                as_good_as_human=good,
+                aag_ci_high=aag_hi,
+                pass_kappa=th["pass_kappa"],
+                warn_kappa=th["warn_kappa"],
             )
         ]
     )

@@ -540,6 +540,8 @@ def answers(findings, judges=None) -> pd.DataFrame:
         if not _missing(r.get("judge")):
             return str(labels.get(r["judge"], r["judge"]))
         sl = r.get("slice")
+        if isinstance(sl, Mapping) and "ensemble" in sl:
+            return "panel majority"
         return _slice_text(sl, labels) or "all" if not _missing(sl) else "all"
 
     recs = f.to_dict("records")

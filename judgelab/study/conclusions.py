@@ -66,7 +66,6 @@ def _gate_reason(row: Mapping) -> str:
     """Why the gate row's ``verdict`` is what it is, from the numbers it was read from."""
     verdict = row.get("verdict")
     k, lo, hi = (_num(row.get(c)) for c in ("kappa", "kappa_ci_low", "kappa_ci_high"))
-    hk = _num(row.get("human_kappa"))
     aag, aag_hi = _num(row.get("alternative_annotator_gap")), _num(row.get("aag_ci_high"))
     warn_bar = _num(row.get("warn_kappa"))
     pass_bar = _num(row.get("pass_kappa"))
@@ -78,39 +77,27 @@ def _gate_reason(row: Mapping) -> str:
     ci = (
         f"kappa {k:.2f} (95% CI {lo:.2f} to {hi:.2f})" if None not in (lo, hi) else f"kappa {k:.2f}"
     )
-    why_warn = (
-        f"humans agree with each other at kappa {hk:.2f}, below the pass bar {pass_bar:g}, so "
-        f"the bar is warn ({warn_bar:g}) and being as good as a human annotator; "
-        if warn and hk is not None
-        else ""
-    )
     gap = (
         f"alternative-annotator gap {aag:+.3f}"
         if aag is not None
         else "no alternative-annotator gap"
     )
     if verdict == "stand_in":
-        return why_warn + (
-            f"its {ci} clears the {level} bar {bar:g} at the CI lower bound"
-            + (f", and it is as good as a human annotator ({gap})" if warn else "")
+        return f"its {ci} clears the {level} bar {bar:g} at the CI lower bound" + (
+            f", and it is as good as a human annotator ({gap})" if warn else ""
         )
     if verdict == "cannot":
         if hi is not None and bar is not None and hi < bar:
-            return (
-                why_warn + f"even the CI upper bound of its {ci} lies below the {level} bar {bar:g}"
-            )
-        return why_warn + (
+            return f"even the CI upper bound of its {ci} lies below the {level} bar {bar:g}"
+        return (
             f"it agrees with human raters less than they agree with each other ({gap}, "
             f"CI upper bound {aag_hi:+.3f})"
         )
     if lo is not None and bar is not None and lo < bar:
-        return why_warn + f"its {ci} spans the {level} bar {bar:g}"
+        return f"its {ci} spans the {level} bar {bar:g}"
     if warn and not row.get("as_good_as_human"):
-        return (
-            why_warn
-            + f"it clears the warn bar but is not shown as good as a human annotator ({gap})"
-        )
-    return why_warn + f"its {ci} has no CI to establish the {level} bar with"
+        return f"it clears the warn bar but is not shown as good as a human annotator ({gap})"
+    return f"its {ci} has no CI to establish the {level} bar with"
 
 
 _STAND_IN_WORDS = {
@@ -118,6 +105,24 @@ _STAND_IN_WORDS = {
     "cannot": "cannot stand in for humans on this data",
     "not_established": "not established whether it can stand in for humans on this data",
 }
+
+
+def _bar_line(gates: pd.DataFrame) -> list[str]:
+    """Which bar the answers are read against, once for all judges (it depends on the humans'
+    own agreement, the same for every judge of the run)."""
+    warn = gates[gates.get("required_level", pd.Series(dtype=object)) == "warn"]
+    if warn.empty:
+        return []
+    r = warn.iloc[0]
+    hk, pb, wb = (_num(r.get(c)) for c in ("human_kappa", "pass_kappa", "warn_kappa"))
+    if None in (hk, pb, wb):
+        return []
+    return [
+        f"* The bar: humans agree with each other at kappa {hk:.2f}, below the gate's pass level "
+        f"{pb:g}, which no single annotator clears here; so a judge stands in for humans when "
+        f"its kappa clears warn ({wb:g}) at the CI lower bound and it is as good as a human "
+        "annotator (alternative-annotator test)."
+    ]
 
 
 def render_gate(row: Mapping) -> str | None:
@@ -154,7 +159,7 @@ def calibration_audit_summary(f: pd.DataFrame, labels: Mapping) -> list[str]:
     """One item per audited judge (and the panel majority): its stand-in answer and why, plus
     its primary signed-bias test when significant."""
     gates = f[f["id"] == "gate"]
-    lines = []
+    lines = _bar_line(gates)
     for r in gates.to_dict("records"):
         text = render_gate(r) or str(r.get("conclusion") or "")
         lines.append(
@@ -170,7 +175,7 @@ def calibration_audit_caveats(f: pd.DataFrame, labels: Mapping) -> list[str]:
     acc = f[(f["id"].isin(["accuracy", "weighted_kappa"])) & f["slice"].isna() & f["judge"].notna()]
     if len(acc):
         r = acc.iloc[0]
-        ref = str(r.get("method") or "").split(";")[0].strip()
+        ref = str(r.get("method") or "").split(";")[0].strip().removeprefix("vs ")
         excl = pd.to_numeric(acc["n_excluded"], errors="coerce")
         out.append(
             f"* Reference: {ref or 'the human majority'} of each pair (the gold label where the "

@@ -37,6 +37,14 @@ def _num(x) -> float | None:
     return None if x is None or (isinstance(x, float) and math.isnan(x)) else float(x)
 
 
+def _method(kid: str, th: Mapping, protocol: str) -> str:
+    return (
+        f"{kid} >= {th['pass_kappa']}"
+        + (f" and macro-F1 >= {th['pass_f1']}" if protocol != "single" else "")
+        + f" -> pass (2); {kid} >= {th['warn_kappa']} -> warn (1); else fail (0); point estimates"
+    )
+
+
 def stand_in_verdict(
     *,
     gate_at_ci_low: int | None,
@@ -188,11 +196,7 @@ def gate(
         parts.append(
             f"alternative-annotator gap {aag_est:+.3f} ({'as good as a human annotator' if good else 'not shown as good as a human annotator'})"
         )
-    method = (
-        f"{kid} >= {th['pass_kappa']}"
-        + (f" and macro-F1 >= {th['pass_f1']}" if protocol != "single" else "")
-        + f" -> pass (2); {kid} >= {th['warn_kappa']} -> warn (1); else fail (0); point estimates"
-    )
+    method = _method(kid, th, protocol)
     kap_hi = _first(overall, kid, "ci_high")
     verdict, required = stand_in_verdict(
         gate_at_ci_low=g_lo,

@@ -49,6 +49,8 @@ def test_columns_format_once_missing_values_blank_booleans_words():
     assert format_column(pd.Series([1234.56, 2.5, None])).tolist() == ["1234.6", "2.5", ""]
     assert format_column(pd.Series([True, False, None], dtype=object)).tolist() == ["yes", "no", ""]
     assert format_column(pd.Series([3.0, np.nan])).tolist() == ["3", ""]
+    assert format_column(pd.Series([0.0, 1.0])).tolist() == ["0.000", "1.000"]  # a share
+    assert format_column(pd.Series([0, 1])).tolist() == ["0", "1"]  # a count
     assert format_column(pd.Series(["n/a", "0.5 [0.4, 0.6]"])).tolist() == ["n/a", "0.5 [0.4, 0.6]"]
 
 

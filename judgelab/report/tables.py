@@ -71,11 +71,17 @@ def format_number(x, decimals: int | None = 3) -> str:
 
 
 def format_column(values: pd.Series, digits: int = 3) -> pd.Series:
-    """A column as text: counts (every number integral) as integers, other numbers with the
+    """A column as text: counts (every number integral, not only 0 and 1) as integers, other numbers with the
     decimals the column needs (:func:`_decimals`), booleans as yes/no, text unchanged."""
-    numbers = [float(v) for v in values if _is_number(v) and not _missing(v)]
-    finite = [v for v in numbers if math.isfinite(v)]
-    integral = bool(finite) and all(v.is_integer() for v in finite)
+    given = [v for v in values if _is_number(v) and not _missing(v)]
+    finite = [float(v) for v in given if math.isfinite(float(v))]
+    # a count stored as float (a column with gaps) prints as an integer; a share that happens
+    # to be 0 or 1 throughout does not
+    integral = (
+        bool(finite)
+        and all(v.is_integer() for v in finite)
+        and (any(abs(v) > 1 for v in finite) or all(isinstance(v, int | np.integer) for v in given))
+    )
     decimals = 0 if integral or not finite else _decimals(finite, digits)
 
     def one(v):

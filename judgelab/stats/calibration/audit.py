@@ -257,13 +257,14 @@ def _ranking_words(r: dict) -> str:
     a negative tau reverses the humans' ranking, it does not reproduce it."""
     lo, hi, e = r.get("ci_low"), r.get("ci_high"), float(r["estimate"])
     clear = not _missing(lo) and not _missing(hi) and (lo > 0 or hi < 0)
+    # the caller appends the CI in parentheses, so the tau is stated after a colon
     if clear and e > 0:
-        return "{who} ranks the generators like the humans (Kendall tau-b {e:.3f})"
+        return "{who} ranks the generators like the humans: Kendall tau-b {e:.3f}"
     if clear and e < 0:
-        return "{who} reverses the humans' ranking of the generators (Kendall tau-b {e:.3f})"
+        return "{who} reverses the humans' ranking of the generators: Kendall tau-b {e:.3f}"
     return (
         "{whos} ranking of the generators is not shown to follow or reverse the humans' "
-        "(Kendall tau-b {e:.3f}, a CI that includes 0 or none)"
+        "(a CI that includes 0, or none): Kendall tau-b {e:.3f}"
     )
 
 

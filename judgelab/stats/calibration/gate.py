@@ -83,6 +83,70 @@ def stand_in_verdict(
     return NOT_ESTABLISHED, required
 
 
+def gate_level(kappa, f1, *, protocol: str = "pairwise", thresholds: Mapping | None = None):
+    """The gate's level (2 pass, 1 warn, 0 fail) of a kappa and macro-F1 (None without a
+    kappa); single scores need no F1."""
+    th = {**DEFAULT_GATE, **(thresholds or {})}
+    if kappa is None:
+        return None
+    if kappa >= th["pass_kappa"] and (
+        protocol == "single" or (f1 is not None and f1 >= th["pass_f1"])
+    ):
+        return 2
+    return 1 if kappa >= th["warn_kappa"] else 0
+
+
+def _established_text(g, g_lo, kid, kap_lo, f1_lo, kap_hi) -> str:
+    """Whether the CI lower bounds clear the point estimates' level, in words."""
+    if g == 0:
+        return "fails the warn threshold" + (
+            f" (CI upper bound of {kid} {kap_hi:.3f})" if kap_hi is not None else ""
+        )
+    if g_lo is None:
+        return "not established: no CI"
+    if g_lo >= g:
+        return (
+            f"established: the CI lower bounds ({kid} {kap_lo:.3f}"
+            + (f", F1 {f1_lo:.3f}" if f1_lo is not None else "")
+            + ") clear it"
+        )
+    return f"not established: the CI lower bounds only support {GATE_LABELS[g_lo]}"
+
+
+def _ceiling_text(ceiling: pd.DataFrame | None, kid: str, th: Mapping) -> tuple[float | None, list]:
+    """The human-human kappa (None without one) and what it says about the bar."""
+    if ceiling is None or ceiling.empty or "kappa" not in ceiling.columns:
+        return None, []
+    hk = _num(ceiling["kappa"].iloc[0])
+    if hk is None:
+        return None, []
+    parts = [f"human-human {kid.replace('cohen_', '')} {hk:.3f}"]
+    if hk < th["pass_kappa"]:
+        # judge vs the majority of several raters can exceed one human's agreement,
+        # so this is a statement about the bar, not a verdict on the judge
+        lvl, bar = (
+            ("pass", th["pass_kappa"]) if hk >= th["warn_kappa"] else ("warn", th["warn_kappa"])
+        )
+        parts.append(
+            f"humans agree with each other below the {lvl} threshold {bar}: a single human "
+            "annotator cannot meet it on this data, so read the judge against the human "
+            "ceiling and the alternative-annotator gap"
+        )
+    return hk, parts
+
+
+def _aag_text(aag: pd.DataFrame | None):
+    """``(gap, as_good_as_human, gap CI upper bound, [text])`` of the alternative-annotator
+    test (all None without one)."""
+    if aag is None or aag.empty or aag["estimate"].iloc[0] is None:
+        return None, None, None, []
+    est = aag["estimate"].iloc[0]
+    good = bool(aag.get("as_good_as_human", pd.Series([False])).iloc[0])
+    hi = _num(aag["ci_high"].iloc[0]) if "ci_high" in aag.columns else None
+    word = "as good as a human annotator" if good else "not shown as good as a human annotator"
+    return est, good, hi, [f"alternative-annotator gap {est:+.3f} ({word})"]
+
+
 def gate(
     metrics: pd.DataFrame,
     *,
@@ -100,7 +164,8 @@ def gate(
     The conclusion says whether the CI lower bounds clear the same thresholds
     ("established"), and sets the gate beside the human ceiling (human-human kappa) and the
     alternative-annotator gap: where humans agree with each other below a threshold, it says
-    that threshold cannot be met on this data."""
+    that threshold cannot be met on this data. ``verdict`` (:func:`stand_in_verdict`) is the
+    structured answer."""
     th = {**DEFAULT_GATE, **(thresholds or {})}
     overall = metrics[metrics["slice"].isna()] if "slice" in metrics.columns else metrics
 
@@ -111,11 +176,7 @@ def gate(
     kid = "cohen_kappa" if protocol != "single" else "weighted_kappa"
     kap, kap_lo = get(kid)
     f1, f1_lo = get("macro_f1") if protocol != "single" else (None, None)
-    if (
-        kap is None
-        or (isinstance(kap, float) and math.isnan(kap))
-        or (protocol != "single" and f1 is None)
-    ):
+    if _num(kap) is None or (protocol != "single" and f1 is None):
         return findings_frame(
             [
                 finding(
@@ -128,76 +189,23 @@ def gate(
                 )
             ]
         )
-
-    def level(k, f):
-        if k is None:
-            return None
-        if k >= th["pass_kappa"] and (
-            protocol == "single" or (f is not None and f >= th["pass_f1"])
-        ):
-            return 2
-        return 1 if k >= th["warn_kappa"] else 0
-
-    g = level(kap, f1)
+    g = gate_level(kap, f1, protocol=protocol, thresholds=th)
     g_lo = (
-        level(kap_lo, f1_lo)
+        gate_level(kap_lo, f1_lo, protocol=protocol, thresholds=th)
         if kap_lo is not None and (protocol == "single" or f1_lo is not None)
         else None
     )
+    kap_hi = _first(overall, kid, "ci_high")
+    hk, ceiling_parts = _ceiling_text(ceiling, kid, th)
+    aag_est, good, aag_hi, aag_parts = _aag_text(aag)
     parts = [
         f"gate {GATE_LABELS[g]} on point estimates ({kid} {kap:.3f}"
         + (f", macro-F1 {f1:.3f}" if f1 is not None else "")
-        + ")"
+        + ")",
+        _established_text(g, g_lo, kid, kap_lo, f1_lo, kap_hi),
+        *ceiling_parts,
+        *aag_parts,
     ]
-    if g == 0:
-        parts.append(
-            "fails the warn threshold"
-            + (
-                f" (CI upper bound of {kid} {hi_k:.3f})"
-                if (hi_k := _first(overall, kid, "ci_high")) is not None
-                else ""
-            )
-        )
-    elif g_lo is None:
-        parts.append("not established: no CI")
-    elif g_lo >= g:
-        parts.append(
-            f"established: the CI lower bounds ({kid} {kap_lo:.3f}"
-            + (f", F1 {f1_lo:.3f}" if f1_lo is not None else "")
-            + ") clear it"
-        )
-    else:
-        parts.append(f"not established: the CI lower bounds only support {GATE_LABELS[g_lo]}")
-    hk = None
-    if ceiling is not None and not ceiling.empty:
-        hk = ceiling["kappa"].iloc[0] if "kappa" in ceiling.columns else None
-        if hk is not None and not (isinstance(hk, float) and math.isnan(hk)):
-            parts.append(f"human-human {kid.replace('cohen_', '')} {hk:.3f}")
-            if hk < th["pass_kappa"]:
-                # judge vs the majority of several raters can exceed one human's agreement,
-                # so this is a statement about the bar, not a verdict on the judge
-                lvl, bar = (
-                    ("pass", th["pass_kappa"])
-                    if hk >= th["warn_kappa"]
-                    else ("warn", th["warn_kappa"])
-                )
-                parts.append(
-                    f"humans agree with each other below the {lvl} threshold {bar}: a single human "
-                    "annotator cannot meet it on this data, so read the judge against the human "
-                    "ceiling and the alternative-annotator gap"
-                )
-        else:
-            hk = None
-    aag_est = good = aag_hi = None
-    if aag is not None and not aag.empty and aag["estimate"].iloc[0] is not None:
-        aag_est = aag["estimate"].iloc[0]
-        good = bool(aag.get("as_good_as_human", pd.Series([False])).iloc[0])
-        aag_hi = _num(aag["ci_high"].iloc[0]) if "ci_high" in aag.columns else None
-        parts.append(
-            f"alternative-annotator gap {aag_est:+.3f} ({'as good as a human annotator' if good else 'not shown as good as a human annotator'})"
-        )
-    method = _method(kid, th, protocol)
-    kap_hi = _first(overall, kid, "ci_high")
     verdict, required = stand_in_verdict(
         gate_at_ci_low=g_lo,
         kappa_ci_high=kap_hi,
@@ -213,7 +221,7 @@ def gate(
                 g,
                 judge=judge,
                 slice=slice_,
-                method=method,
+                method=_method(kid, th, protocol),
                 ci_level=None,
                 n=_first(overall, kid, "n"),
                 conclusion="; ".join(parts),

@@ -41,6 +41,12 @@ __all__ = [
     "as_findings_frame",
     "conclusions",
     "conclusions_markdown",
+    "caveats",
+    "caveats_markdown",
+    "answers",
+    "answer_rows",
+    "legend",
+    "shorten",
     "credential_values",
     "is_credential_name",
     "redact_credentials",
@@ -90,8 +96,8 @@ class FindingsTable:
     ):
         self.findings = findings
         self.max_conclusion = max_conclusion
-        # Show the model name when it identifies the judge uniquely; else the identity string.
-        self._short = short_labels(judges or [], drop_sim_prefix=False)
+        # The run's short labels (identity.short_labels); findings.json keeps full identities.
+        self._short = _labels(findings, judges)
 
     def frame(self) -> pd.DataFrame:
         """Display frame: judge, slice, finding, estimate [CI], p, p adjusted, n, conclusion."""
@@ -122,7 +128,11 @@ class FindingsTable:
                     )
                 ),
                 "conclusion / reason": [
-                    _conclusion_text(r.conclusion, r.reason, self.max_conclusion)
+                    _conclusion_text(
+                        shorten(r.conclusion, self._short),
+                        shorten(r.reason, self._short),
+                        self.max_conclusion,
+                    )
                     for r in f.itertuples()
                 ],
             }
@@ -383,6 +393,8 @@ CONCLUSION_RENDERERS: dict[str, Callable[[Mapping], str | None]] = {}
 def render_conclusions(findings: pd.DataFrame) -> pd.DataFrame:
     """Fill ``conclusion`` of the rows whose id has a renderer in :data:`CONCLUSION_RENDERERS`
     from their structured (adjusted) fields; other rows keep theirs. Returns a copy."""
+    import judgelab.study  # noqa: F401  (installs the package's studies' renderers)
+
     f = findings.copy()
     if not CONCLUSION_RENDERERS or f.empty:
         return f
@@ -398,9 +410,11 @@ def render_conclusions(findings: pd.DataFrame) -> pd.DataFrame:
 
 
 def _labels(findings: pd.DataFrame, judges) -> dict[str, str]:
-    """Short labels of the judges named in ``judges`` (records or identity strings), else of
+    """Short labels of the judges named in ``judges`` (records or identity strings) and of
     the judges of the findings."""
-    ids = list(judges) if judges else findings["judge"].dropna().unique().tolist()
+    ids = list(judges or [])
+    # judges the findings name beyond the run's (the comparison's source) get labels too
+    ids += findings["judge"].dropna().unique().tolist() if "judge" in findings.columns else []
     return short_labels(ids)
 
 
@@ -431,43 +445,12 @@ def _self_preference_conclusions(f: pd.DataFrame, labels: Mapping, families: Map
     return lines
 
 
-def _family_entanglement_conclusions(f: pd.DataFrame) -> list[str]:
-    from judgelab.identity import JudgeIdentity
-
-    def row(fid, primary=True):
-        r = f[(f["id"] == fid) & (f["primary"] == primary)]
-        return r.iloc[0] if len(r) else None
-
-    lines = []
-    for fid in ("alpha_gap", "error_correlation_gap", "ensemble_accuracy_difference"):
-        r = row(fid)
-        if r is not None:
-            padj = r.get("p_adjusted")
-            lines.append(
-                f"- **{fid}**: {r['conclusion']}"
-                + (f" (Holm-adjusted p = {padj:.3g})" if pd.notna(padj) else "")
-            )
-    r = row("effective_independent_judges", primary=False)
-    if r is not None:
-        lines.append(f"- **effective_independent_judges**: {r['conclusion']}")
-    out = f[f["id"] == "outlier_rate"].sort_values("estimate", ascending=False)
-    if len(out) and pd.notna(out.iloc[0]["estimate"]):
-        dissenter = JudgeIdentity.parse(out.iloc[0]["judge"]).display_model
-        lines.append(
-            f"- The most frequent lone dissenter is {dissenter} "
-            f"({out.iloc[0]['estimate']:.1%} of disagreement units)."
-        )
-    cov = row("ensemble_coverage", primary=False)
-    if cov is not None:
-        lines.append(f"- **Unanimity**: {cov['conclusion']}")
-    return lines
-
-
 def conclusions(study: str, findings, judges=None) -> list[str]:
     """The study's plain-language conclusions (Markdown list items) from saved findings.
 
     The sentences are those the study notebooks printed after the findings table; they read
     the structured fields (``conclusion``, ``p_adjusted``, ``estimate``) of the adjusted rows.
+    A study that declares a ``summary`` (:class:`judgelab.study.Study`) gets its items.
     ``judges``: the run's judges (findings.json ``judges`` records, with ``family``) for the
     short labels; default the judges of the findings. A registered study: the sentences of
     the renderers it declares (``Study.conclusions``); other studies -> [].
@@ -476,6 +459,9 @@ def conclusions(study: str, findings, judges=None) -> list[str]:
     if f.empty:
         return []
     labels = _labels(f, judges)
+    summary = _section(study, "summary")
+    if summary is not None:
+        return [shorten(line, labels) for line in summary(f, labels)]
     if study == "position_bias":
         return _position_bias_conclusions(f, labels)
     if study == "self_preference":
@@ -485,9 +471,15 @@ def conclusions(study: str, findings, judges=None) -> list[str]:
         if not families and "judge_family" in f.columns:
             families = dict(f.dropna(subset=["judge"]).groupby("judge")["judge_family"].first())
         return _self_preference_conclusions(f, labels, families)
-    if study == "family_entanglement":
-        return _family_entanglement_conclusions(f)
     return _declared_conclusions(study, f)
+
+
+def _section(study: str, which: str):
+    """The declared ``summary`` / ``caveats`` function of ``study`` (None when it has none)."""
+    from judgelab.study import STUDY_DECLARATIONS
+
+    decl = STUDY_DECLARATIONS.get(study)
+    return decl.section(which) if decl is not None else None
 
 
 def _declared_conclusions(study: str, f: pd.DataFrame) -> list[str]:
@@ -511,3 +503,146 @@ def _identity(record: Mapping):
 def conclusions_markdown(study: str, findings, judges=None) -> str:
     """:func:`conclusions` joined as one Markdown block (what a notebook displays)."""
     return "\n".join(conclusions(study, findings, judges))
+
+
+# ------------------------------------------------------------ caveats, answers, legend
+def shorten(text, labels: Mapping) -> str:
+    """``text`` with every full identity string of ``labels`` replaced by its short label
+    (longest first, so an identity that contains another is replaced whole)."""
+    if _missing(text):
+        return text
+    text = str(text)
+    for ident in sorted(labels, key=len, reverse=True):
+        if "|" in ident and ident in text:
+            text = text.replace(ident, str(labels[ident]))
+    return text
+
+
+def answer_rows(findings) -> pd.DataFrame:
+    """The rows that answer a study's question per judge: those carrying a ``verdict`` (the
+    audit's ``gate``, the comparison's ``accuracy_difference``), else the primary tests."""
+    f = as_findings_frame(findings)
+    if "verdict" in f.columns and f["verdict"].notna().any():
+        return f[f["verdict"].notna()]
+    return f[f["primary"].fillna(False).astype(bool)]
+
+
+def answers(findings, judges=None) -> pd.DataFrame:
+    """One row per answer row (:func:`answer_rows`): ``judge`` (short label, "all" for a
+    study-wide test), ``answer`` (the verdict, else significant / not significant after the
+    adjustment) and ``conclusion`` (identities shortened). What the index page shows."""
+    f = answer_rows(findings)
+    if f.empty:
+        return pd.DataFrame(columns=["judge", "answer", "conclusion"])
+    labels = _labels(as_findings_frame(findings), judges)
+
+    def answer(r) -> str:
+        if "verdict" in r and not _missing(r.get("verdict")):
+            return str(r["verdict"]).replace("_", " ")
+        p = r.get("p_adjusted")
+        p = r.get("p_value") if _missing(p) else p
+        if _missing(r.get("estimate")):
+            return "not estimable"
+        if _missing(p):
+            return "no test"
+        return "significant" if float(p) < 0.05 else "not significant"
+
+    def who(r) -> str:
+        if not _missing(r.get("judge")):
+            return str(labels.get(r["judge"], r["judge"]))
+        sl = r.get("slice")
+        if isinstance(sl, Mapping) and "ensemble" in sl:
+            return "panel majority"
+        return _slice_text(sl, labels) or "all" if not _missing(sl) else "all"
+
+    recs = f.to_dict("records")
+    return pd.DataFrame(
+        {
+            "judge": [who(r) for r in recs],
+            "answer": [answer(r) for r in recs],
+            "conclusion": [
+                shorten(_conclusion_text(r.get("conclusion"), r.get("reason"), None), labels)
+                for r in recs
+            ],
+        }
+    )
+
+
+def legend(judges) -> pd.DataFrame:
+    """The run's judges: short label beside the full identity (model, backend, judge_version)
+    and family; the table conclusions and figures refer to."""
+    recs = [j for j in judges or [] if isinstance(j, Mapping)]
+    if not recs:
+        return pd.DataFrame(columns=["label", "model", "backend", "judge_version", "family"])
+    from judgelab.identity import JudgeIdentity
+
+    labels = short_labels(recs)
+    rows = []
+    for j in recs:
+        ident = JudgeIdentity.from_record(j)
+        rows.append(
+            {
+                "label": labels.get(str(ident), str(ident)),
+                **ident.as_record(),
+                "family": j.get("family"),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def caveats(study: str, findings, judges=None, summaries=None) -> list[str]:
+    """The study's caveats (Markdown list items) from its findings and run: the sample size of
+    its answers, findings that could not be estimated and why, calls a partial run did not
+    send (``summaries``: the run summaries, ``ctx.summaries``), then the study's declared
+    caveats (``Study.caveats``: its reference rule and method limits)."""
+    f = as_findings_frame(findings)
+    labels = _labels(f, judges) if not f.empty else {}
+    out: list[str] = []
+    if not f.empty:
+        ans = answer_rows(f)
+        n = pd.to_numeric(ans["n"], errors="coerce").dropna()
+        if len(n):
+            span = f"{int(n.min())}" if n.min() == n.max() else f"{int(n.min())} to {int(n.max())}"
+            out.append(
+                f"* Sample size: each answer above rests on {span} units "
+                "(a unit is a judged pair or response, several per item; CIs resample items)."
+            )
+        undefined = f[f["estimate"].isna() & f["reason"].notna()]
+        for (fid, reason), g in undefined.groupby(["id", "reason"], sort=False):
+            who = sorted({str(labels.get(j, j)) for j in g["judge"].dropna()})
+            out.append(
+                f"* `{fid}` not estimable"
+                + (
+                    f" for {', '.join(who[:6])}{' and others' if len(who) > 6 else ''}"
+                    if who
+                    else ""
+                )
+                + f": {shorten(reason, labels)}."
+            )
+    from judgelab.engine import stop_line
+
+    for s in summaries or []:
+        for stop in (s.get("stopped") or []) if isinstance(s, Mapping) else []:
+            out.append(
+                f"* Partial run: {shorten(stop_line(stop), labels)}; findings use the verdicts obtained."
+            )
+    declared = _section(study, "caveats")
+    if declared is not None and not f.empty:
+        out += [shorten(line, labels) for line in declared(f, labels)]
+    return out
+
+
+def caveats_markdown(study: str, findings, judges=None, summaries=None) -> str:
+    """:func:`caveats` joined as one Markdown block, then the legend of the judges' labels."""
+    lines = caveats(study, findings, judges, summaries)
+    leg = legend(judges)
+    if len(leg):
+        lines += ["", "**Judges** (labels used above and their full identities):", ""]
+        lines += ["| label | model | backend | judge_version | family |", "|---|---|---|---|---|"]
+        lines += [
+            "| " + " | ".join("" if _missing(v) else str(v) for v in r) + " |"
+            for r in leg[["label", "model", "backend", "judge_version", "family"]].itertuples(
+                index=False
+            )
+        ]
+    return "\n".join(lines)

@@ -151,9 +151,26 @@ class JudgeIdentity:
         return m.split("/", 1)[1] if m.startswith(SIM_PREFIX) else m
 
 
+#: Between a model and the part of its identity that tells two judges of that model apart.
+LABEL_SEPARATOR = " · "
+# characters at which a shared prefix of judge_versions or backends is cut ("llmbar-")
+_BREAKS = "-_:/.|@ "
+# a hash fragment is cut to the shortest unique prefix, but no shorter than git's 7
+_MIN_HASH = 7
+
+
 def short_labels(identities: Iterable, drop_sim_prefix: bool = True) -> dict[str, str]:
-    """Display label of each identity: its model when no other identity of the run shares it,
-    else the full identity string (the shortest label that stays unambiguous).
+    """Display label of each identity: the shortest label that stays unambiguous among the
+    identities shown together.
+
+    An identity whose model no other identity shares is labelled by its model. Identities
+    that share a model (LLMBar's prompting strategies of one model; a prompt revision; a
+    Router fallback) are labelled ``model · part``, where ``part`` is the backend or the
+    judge_version (whichever alone tells them apart with the shorter text; both, joined by
+    the same separator, when neither does), without the prefix the group shares (cut at a
+    ``-``, ``_``, ``:`` ...) and with hashes cut to their shortest unique prefix (at least 7
+    characters): ``GPT-4 · CoT``, ``GPT-4 · Vanilla_NoRules``, ``aurora-mini · 0123abc``.
+    The full identity stays in the legend table (:func:`identities_table`) and findings.json.
 
     Parameters
     ----------
@@ -168,14 +185,21 @@ def short_labels(identities: Iterable, drop_sim_prefix: bool = True) -> dict[str
         identity string -> label.
     """
     # an identity listed twice (a frame's judge column) is still one judge
-    keyed = list(dict(_keyed_identity(i) for i in identities).items())
-    models = [str(i.model) for _, i in keyed]
-    out: dict[str, str] = {}
-    for key, i in keyed:
-        if models.count(str(i.model)) > 1:
-            out[key] = key
-        else:
-            out[key] = i.display_model if drop_sim_prefix else str(i.model)
+    keyed = dict(_keyed_identity(i) for i in identities)
+    base = {k: (i.display_model if drop_sim_prefix else str(i.model)) for k, i in keyed.items()}
+    # two models that print alike once the prefix is dropped keep their full model names
+    for group in _groups(base).values():
+        if len({str(keyed[k].model) for k in group}) > 1:
+            base.update({k: str(keyed[k].model) for k in group})
+    out = dict(base)
+    for label, group in _groups(base).items():
+        if len(group) > 1:
+            parts = _distinguishing([keyed[k] for k in group])
+            out.update(
+                {k: f"{label}{LABEL_SEPARATOR}{p}" for k, p in zip(group, parts, strict=True)}
+            )
+    if len(set(out.values())) < len(out):  # cannot happen for distinct identities; never guess
+        return {k: k for k in out}
     return out
 
 
@@ -183,6 +207,53 @@ def model_of(text) -> str:
     """The model of an identity string, or ``text`` itself when it is a bare model string
     (as tables that name a judge by its model hold)."""
     return str(_keyed_identity(str(text))[1].model)
+
+
+def _groups(labels: Mapping[str, str]) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {}
+    for key, label in labels.items():
+        out.setdefault(label, []).append(key)
+    return out
+
+
+def _distinguishing(idents: list[JudgeIdentity]) -> list[str]:
+    """What tells identities of one model apart, one short text each (same order)."""
+    columns = [[str(i.backend) for i in idents], [str(i.judge_version) for i in idents]]
+    alone = [_fragments(c) for c in columns if len(set(c)) == len(c)]
+    if alone:
+        return min(alone, key=lambda frags: sum(map(len, frags)))
+    # neither part alone: each part that varies, joined
+    varying = [_fragments(c) for c in columns if len(set(c)) > 1]
+    return [LABEL_SEPARATOR.join(p) for p in zip(*varying, strict=True)]
+
+
+def _fragments(values: list[str]) -> list[str]:
+    """Each value without the prefix all share (cut after a break character), hashes cut to
+    their shortest unique prefix; distinct values stay distinct."""
+    common = _common_prefix(values)
+    cut = max((common.rfind(c) for c in _BREAKS), default=-1) + 1
+    rest = [v[cut:] or v for v in values]
+    if len(set(rest)) < len(set(values)):  # a value that was all prefix met another's rest
+        rest = list(values)
+    hashes = {r for r in rest if _is_hash(r)}
+    if not hashes:
+        return rest
+    n = _MIN_HASH
+    while len({h[:n] for h in hashes} | (set(rest) - hashes)) < len(set(rest)):
+        n += 1
+    return [r[:n] if r in hashes else r for r in rest]
+
+
+def _common_prefix(values: list[str]) -> str:
+    first, last = min(values), max(values)
+    n = 0
+    while n < min(len(first), len(last)) and first[n] == last[n]:
+        n += 1
+    return first[:n]
+
+
+def _is_hash(text: str) -> bool:
+    return len(text) > _MIN_HASH + 1 and all(c in "0123456789abcdef" for c in text.lower())
 
 
 def _as_identity(x) -> JudgeIdentity:

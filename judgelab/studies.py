@@ -549,6 +549,13 @@ class StudyContext:
 
         return _findings.conclusions_markdown(self.study, findings, self.judges)
 
+    def caveats(self, findings: pd.DataFrame) -> str:
+        """The study's caveats as Markdown, with the legend of the judges' short labels
+        (:func:`judgelab.findings.caveats_markdown`; partial-run stops from this run)."""
+        from judgelab import findings as _findings
+
+        return _findings.caveats_markdown(self.study, findings, self.judges, self.summaries)
+
     def findings_table(self, findings: pd.DataFrame, max_conclusion: int | None = None):
         """The findings as an HTML table for the notebook and the report (one row per finding,
         primary first; CSS class ``judgelab-findings``)."""

@@ -84,8 +84,62 @@ def test_short_labels_are_the_model_unless_two_identities_share_it():
     ]
     assert short_labels(ids) == {
         ids[0]: "aurora-mini",
-        ids[1]: ids[1],
-        ids[2]: ids[2],
+        ids[1]: "basalt-s · v1",
+        ids[2]: "basalt-s · v2",
     }
     records = [{"model": "judgelab-sim/aurora-mini", "backend": "s", "judge_version": "v1"}]
     assert short_labels(records, drop_sim_prefix=False) == {ids[0]: "judgelab-sim/aurora-mini"}
+
+
+LLMBAR_STRATEGIES = [
+    "Vanilla", "Vanilla_NoRules", "Vanilla_1shot", "Vanilla_2shot", "CoT", "Swap", "Swap_CoT",
+    "Metrics", "Reference", "Metrics_Reference", "Rating", "Rating_NoRules", "Rating_Metrics",
+    "Rating_Reference", "Rating_Metrics_Reference",
+]  # fmt: skip
+
+
+def test_short_labels_of_one_model_under_many_judge_versions_name_the_strategy():
+    # LLMBar: 15 prompting strategies of one model, each its own judge_version
+    ids = [f"GPT-4|published|llmbar-{s}" for s in LLMBAR_STRATEGIES] + [
+        "ChatGPT|published|llmbar-CoT"
+    ]
+    labels = short_labels(ids)
+    assert labels["GPT-4|published|llmbar-CoT"] == "GPT-4 · CoT"
+    assert labels["GPT-4|published|llmbar-Vanilla"] == "GPT-4 · Vanilla"
+    assert labels["GPT-4|published|llmbar-Vanilla_NoRules"] == "GPT-4 · Vanilla_NoRules"
+    assert labels["ChatGPT|published|llmbar-CoT"] == "ChatGPT"  # its model is unique
+    assert len(set(labels.values())) == len(ids)
+    assert all("|" not in label and "llmbar-" not in label for label in labels.values())
+
+
+def test_short_labels_pick_the_shorter_distinguishing_part_and_cut_hashes():
+    # a Router fallback: same model and judge_version, the backend tells them apart
+    fallback = ["gpt-4o|router:openai|v1", "gpt-4o|router:azure|v1"]
+    assert short_labels(fallback) == {fallback[0]: "gpt-4o · openai", fallback[1]: "gpt-4o · azure"}
+    # a prompt revision: judge_version hashes after a shared model prefix, cut to 7+ characters
+    revised = [
+        "judgelab-sim/aurora-mini|s|aurora-mini-0123456789ab",
+        "judgelab-sim/aurora-mini|s|aurora-mini-fedcba987654",
+    ]
+    assert short_labels(revised) == {
+        revised[0]: "aurora-mini · 0123456",
+        revised[1]: "aurora-mini · fedcba9",
+    }
+    hashes = ["m|s|0123456789ab", "m|s|0123456fffff"]  # longer where 7 do not tell them apart
+    assert short_labels(hashes) == {hashes[0]: "m · 01234567", hashes[1]: "m · 0123456f"}
+    # neither part alone distinguishes: both are named
+    both = ["m|a|v1", "m|b|v1", "m|a|v2"]
+    assert short_labels(both) == {
+        both[0]: "m · a · v1",
+        both[1]: "m · b · v1",
+        both[2]: "m · a · v2",
+    }
+
+
+def test_short_labels_keep_models_apart_that_print_alike_without_the_sim_prefix():
+    ids = ["judgelab-sim/g|s|v", "g|s|v"]
+    assert short_labels(ids) == {ids[0]: "judgelab-sim/g", ids[1]: "g"}
+    # a value that is all shared prefix still leaves distinct labels
+    odd = ["m|s|a-", "m|s|a-a-"]
+    labels = short_labels(odd)
+    assert len(set(labels.values())) == 2 and all(v.startswith("m · ") for v in labels.values())

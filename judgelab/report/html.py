@@ -11,14 +11,18 @@ from collections.abc import Mapping
 from html.parser import HTMLParser
 from pathlib import Path
 
-import pandas as pd
-
 from judgelab.findings import FINDINGS_TABLE_CLASS
 from judgelab.report.export import findings_frame, read_findings
 from judgelab.report.machinery import run_details, strip_machinery
 from judgelab.report.results import RunResult, StudyError
 
-__all__ = ["external_references", "report_counts", "notebook_to_html", "write_index"]
+__all__ = [
+    "ANSWERS_TABLE_CLASS",
+    "external_references",
+    "report_counts",
+    "notebook_to_html",
+    "write_index",
+]
 
 # --------------------------------------------------------------------- HTML
 _TEMPLATE = r"""{%- extends 'index.html.j2' -%}
@@ -32,6 +36,9 @@ _TEMPLATE = r"""{%- extends 'index.html.j2' -%}
 table.judgelab-findings { border-collapse: collapse; font-size: 12px; margin: 0.5em 0; }
 table.judgelab-findings th, table.judgelab-findings td { border-bottom: 1px solid #ddd; padding: 3px 8px; text-align: left !important; vertical-align: top; }
 table.judgelab-findings td:nth-child(8) { max-width: 40em; }
+.jp-RenderedHTMLCommon, .jp-OutputArea-output { overflow-x: auto; max-width: 100%; }
+.jp-RenderedHTMLCommon table { max-width: 100%; }
+.jp-RenderedHTMLCommon td { overflow-wrap: anywhere; }
 </style>
 {% endblock extra_css %}
 """
@@ -119,30 +126,34 @@ def notebook_to_html(
     return out
 
 
-def _headline(doc: dict, max_primary: int = 12, min_rows: int = 5) -> pd.DataFrame:
-    """Headline findings of a study: its primary findings (at most ``max_primary``), topped up
-    with the first exploratory ones to ``min_rows``."""
-    f = findings_frame(doc)
-    if f.empty:
-        return f
-    primary = f[f["primary"]].head(max_primary)
-    other = f[~f["primary"]].head(max(0, min_rows - len(primary)))
-    return pd.concat([primary, other])
+#: CSS class of the index page's per-study table of answers (one row per judge).
+ANSWERS_TABLE_CLASS = "judgelab-answers"
+
+
+def _answers_html(doc: dict) -> str:
+    """The study's answer per judge (:func:`judgelab.findings.answers`) as an HTML table."""
+    from judgelab.findings import answers
+
+    table = answers(doc.get("findings") or [], doc.get("judges"))
+    if table.empty:
+        return "<p>No finding answers the study's question (see the report).</p>"
+    return table.to_html(index=False, classes=ANSWERS_TABLE_CLASS, escape=True, border=0)
 
 
 def write_index(out_dir: Path, results: Mapping[str, RunResult | Exception]) -> Path:
-    """``index.html``: each study's report link, status and headline findings (primary first)."""
-    from judgelab.findings import FindingsTable
-
+    """``index.html``: each study's report link, status and its answer per judge (the rows
+    carrying a ``verdict``, else the primary tests: :func:`judgelab.findings.answers`)."""
     parts = [
         "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>judgelab demo</title>",
         "<style>body{font-family:sans-serif;max-width:75em;margin:2em auto;padding:0 1em}"
         "table{border-collapse:collapse;font-size:13px}th,td{border-bottom:1px solid #ddd;padding:3px 8px;"
-        "text-align:left;vertical-align:top}.failed{color:#b00}</style></head><body>",
+        "text-align:left;vertical-align:top}td{overflow-wrap:anywhere}"
+        ".failed{color:#b00}</style></head><body>",
         "<h1>judgelab reports</h1>",
         f"<p>Generated {_html.escape(_dt.datetime.now(_dt.UTC).isoformat(timespec='seconds'))}; "
-        "offline, demo data, simulated judge panel. Primary findings first; p adj. = Holm for primary, "
-        "Benjamini-Hochberg for exploratory tests.</p>",
+        "offline. Per study, its answer per judge: the verdict where the study states one "
+        "(calibration audit: can the judge stand in for humans; judge comparison: can the "
+        "candidate replace the source), else its primary tests after the Holm adjustment.</p>",
     ]
     if any("__" in name for name in results):  # run_real_studies' <study>__<dataset> runs
         parts.append(
@@ -165,11 +176,7 @@ def write_index(out_dir: Path, results: Mapping[str, RunResult | Exception]) -> 
                 f"<p>{len(f)} findings ({n_primary} primary), {len(doc.get('judges') or [])} judge identities, "
                 f"{res.seconds:.0f} s.</p>"
             )
-            parts.append(
-                FindingsTable(
-                    _headline(doc), judges=doc.get("judges"), max_conclusion=200
-                )._repr_html_()
-            )
+            parts.append(_answers_html(doc))
         else:
             nb = Path(out_dir) / study / f"{study}.html"
             link = f"<a href='{study}/{study}.html'>{title}</a>" if nb.exists() else title

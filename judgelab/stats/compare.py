@@ -15,6 +15,9 @@ Definitions
   judged and the reference covers; item-cluster bootstrap CI. Non-inferiority with margin
   delta: the candidate can replace the source when ``ci_low > -delta``. The p-value is the
   one-sided bootstrap p of H0: difference <= -delta, ``(1 + #{d* <= -delta}) / (B + 1)``.
+  ``verdict`` (:func:`replacement_verdict`): ``can_replace`` (``ci_low > -delta``),
+  ``cannot_replace`` (``ci_high < -delta``: worse by more than the margin) or
+  ``not_established``.
   With at most one unit per item, the exact McNemar p of the discordant counts is added.
 - ``cost_per_1k_usd``: 1000 x mean stored cost per call (cached calls count at their
   original cost: the store keeps what was paid once); ``latency_p50_s``: median latency.
@@ -61,6 +64,21 @@ __all__ = [
 
 IDENTITY = list(IDENTITY_COLUMNS)
 DEFAULT_THRESHOLDS = (0.0, 0.2, 0.4, 0.6, 0.8, 0.95, 1.01)
+
+
+#: The comparison's answer per candidate (the ``verdict`` column of ``accuracy_difference``).
+CAN_REPLACE, CANNOT_REPLACE, NOT_ESTABLISHED = "can_replace", "cannot_replace", "not_established"
+
+
+def replacement_verdict(ci_low, ci_high, margin: float) -> str:
+    """Non-inferiority as an answer: :data:`CAN_REPLACE` when the CI of candidate minus source
+    accuracy lies above ``-margin``, :data:`CANNOT_REPLACE` when it lies below (the candidate
+    is worse by more than the margin), else :data:`NOT_ESTABLISHED` (also without a CI)."""
+    if ci_low is not None and ci_low > -margin:
+        return CAN_REPLACE
+    if ci_high is not None and ci_high < -margin:
+        return CANNOT_REPLACE
+    return NOT_ESTABLISHED
 
 
 def identity_of(verdicts: pd.DataFrame) -> str | None:
@@ -219,6 +237,8 @@ def accuracy_findings(
                 primary=True,
                 n=0,
                 reason=undefined or "no unit judged by both with a reference",
+                margin=margin,
+                verdict=NOT_ESTABLISHED,
             )
         )
         return rows
@@ -235,7 +255,8 @@ def accuracy_findings(
         cdis = int(((m["correct_c"] == 0) & (m["correct_s"] == 1)).sum())
         extra["mcnemar_p"] = mcnemar_exact(b, cdis)
         method += f"; exact McNemar p = {extra['mcnemar_p']:.3g} (one unit per item)"
-    can = r.ci_low is not None and r.ci_low > -margin
+    verdict = replacement_verdict(r.ci_low, r.ci_high, margin)
+    can = verdict == CAN_REPLACE
     if r.estimate is None:
         concl = None
     elif r.ci_low is None:
@@ -267,6 +288,7 @@ def accuracy_findings(
             conclusion=concl,
             margin=margin,
             non_inferior=bool(can),
+            verdict=verdict,
             **{**r.finding_kwargs(), "method": method},
             **extra,
         )

@@ -311,8 +311,9 @@ def _conclude_logit(r: dict, alpha: float) -> str:
         if r.get("p_adjusted") is not None and r["p_adjusted"] == r["p_adjusted"]
         else r["p_value"],
     )
-    if est is None:
-        return f"Not estimated: {r['reason']}."
+    if est is None or not np.isfinite(est):
+        # an undefined log-odds has no odds ratio to print ("odds xnan")
+        return f"Not estimated: {r.get('reason') or 'the term is undefined on this data'}."
     caveat = r.get("identifiability")
     tail = f" {caveat}" if isinstance(caveat, str) and caveat else ""
     return _conclude_estimate(r, est, p, what, alpha) + tail

@@ -7,6 +7,7 @@ import importlib
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from judgelab.study import conclusions
 from judgelab.study.spec import Figure, Parameter, Study
 
 __all__ = [
@@ -260,6 +261,8 @@ FAMILY_ENTANGLEMENT = Study(
     analysis="judgelab.study.analyses:analyse_family_entanglement",
     # the study's ensembles aggregate a | b | tie votes (judgelab.stats.votes), not scores
     protocols=("pairwise",),
+    summary="judgelab.study.conclusions:family_entanglement_summary",
+    caveats="judgelab.study.conclusions:family_entanglement_caveats",
 )
 
 CALIBRATION_AUDIT = Study(
@@ -338,6 +341,9 @@ CALIBRATION_AUDIT = Study(
         Figure("ranking", "judgelab.plots.calibration:ranking_plot"),
     ),
     analysis="judgelab.study.analyses:analyse_calibration_audit",
+    conclusions={"gate": conclusions.render_gate},
+    summary="judgelab.study.conclusions:calibration_audit_summary",
+    caveats="judgelab.study.conclusions:calibration_audit_caveats",
 )
 
 JUDGE_COMPARISON = Study(
@@ -406,6 +412,9 @@ JUDGE_COMPARISON = Study(
     ),
     analysis="judgelab.study.analyses:analyse_judge_comparison",
     protocols=("pairwise",),
+    conclusions={"accuracy_difference": conclusions.render_accuracy_difference},
+    summary="judgelab.study.conclusions:judge_comparison_summary",
+    caveats="judgelab.study.conclusions:judge_comparison_caveats",
 )
 
 #: Declared studies by name: the package's in docs/design.md order (that of

@@ -54,7 +54,6 @@ def register(study: Study) -> Study:
     declaration (a module re-run in a notebook), except a study of the package's own.
     The conclusion renderers go into :data:`judgelab.findings.CONCLUSION_RENDERERS`;
     a finding id another study already renders is refused."""
-    from judgelab import findings
 
     if not isinstance(study, Study):
         raise TypeError(f"register() takes a Study, not {type(study).__name__}")
@@ -65,11 +64,22 @@ def register(study: Study) -> Study:
     problems += [f"finding id '{f}' is rendered by study '{_RENDERED_BY[f]}'" for f in taken]
     if problems:
         raise StudyDeclarationError(f"study '{study.name}': " + "; ".join(problems))
+    _install_renderers(study)
+    STUDY_DECLARATIONS[study.name] = study
+    return study
+
+
+def _install_renderers(study: Study) -> None:
+    from judgelab import findings
+
     for finding_id, render in study.conclusions.items():
         findings.CONCLUSION_RENDERERS[finding_id] = render
         _RENDERED_BY[finding_id] = study.name
-    STUDY_DECLARATIONS[study.name] = study
-    return study
+
+
+# the package's own studies render their conclusions as a lab's registered ones do
+for _study in BUILTIN:
+    _install_renderers(_study)
 
 
 # the package's studies, registered like a lab's (their conclusion renderers installed)

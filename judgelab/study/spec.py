@@ -207,6 +207,9 @@ class Study:
     :meth:`analyse` is the verb every study shares. ``conclusions`` maps a finding id to
     ``f(row) -> sentence`` (row: the finding's fields after the multiple-testing adjustment);
     :func:`register` installs them in :data:`judgelab.findings.CONCLUSION_RENDERERS`.
+    ``summary`` and ``caveats`` (``f(findings, labels) -> [Markdown items]`` or its dotted
+    ``module:function``): the report's "Conclusions" (one or two sentences per judge) and the
+    study's own "Caveats" (:func:`judgelab.findings.conclusions`, :func:`judgelab.findings.caveats`).
     ``version``: bump it when a finding of the study changes meaning (the run record keeps it).
     """
 
@@ -223,6 +226,8 @@ class Study:
     #: verdict protocols the analysis reads (empty: any); stored verdicts holding none of
     #: them are refused by :meth:`require_protocols` before the analysis starts
     protocols: tuple[str, ...] = ()
+    summary: str | Callable | None = None
+    caveats: str | Callable | None = None
 
     def __post_init__(self):
         if not self.notebook:
@@ -260,17 +265,24 @@ class Study:
             "or judge them now (verdicts: call, with judges)",
         )
 
+    def section(self, which: str) -> Callable | None:
+        """The ``summary`` or ``caveats`` function, imported when declared as a dotted name."""
+        fn = getattr(self, which)
+        return _load(fn) if isinstance(fn, str) else fn
+
     def analyse(self, ctx: StudyContext) -> pd.DataFrame:
         """The study's findings (not yet adjusted for multiple testing) from a prepared
         context; parameters not in ``ctx.parameters`` take their declared defaults."""
-        fn = self.analysis
-        if isinstance(fn, str):
-            import importlib
-
-            module, _, attr = fn.partition(":")
-            fn = getattr(importlib.import_module(module), attr)
+        fn = _load(self.analysis) if isinstance(self.analysis, str) else self.analysis
         params = {**self.defaults(), **ctx.parameters}
         return fn(ctx, params)
+
+
+def _load(dotted: str) -> Callable:
+    import importlib
+
+    module, _, attr = dotted.partition(":")
+    return getattr(importlib.import_module(module), attr)
 
 
 def _copy(value):

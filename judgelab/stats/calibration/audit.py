@@ -251,8 +251,23 @@ _DESCRIBE = {
     "kendall_tau": "{whos} Kendall tau-b with the median human score is {e:.3f}",
     "human_ceiling": "two different humans agree at {e:.3f} on the judged units (the ceiling to read the judges against)",
     "human_vote_agreement": "{who} agrees with an individual human vote at {e:.3f}, computed like the human ceiling",
-    "ranking_kendall_tau": "{who} ranks the generators like the humans with Kendall tau-b {e:.3f}",
 }
+
+
+def _ranking_words(r: dict) -> str:
+    """The ranking conclusion's words from the sign of tau-b and whether its CI excludes 0:
+    a negative tau reverses the humans' ranking, it does not reproduce it."""
+    lo, hi, e = r.get("ci_low"), r.get("ci_high"), float(r["estimate"])
+    clear = not _missing(lo) and not _missing(hi) and (lo > 0 or hi < 0)
+    # the caller appends the CI in parentheses, so the tau is stated after a colon
+    if clear and e > 0:
+        return "{who} ranks the generators like the humans: Kendall tau-b {e:.3f}"
+    if clear and e < 0:
+        return "{who} reverses the humans' ranking of the generators: Kendall tau-b {e:.3f}"
+    return (
+        "{whos} ranking of the generators is not shown to follow or reverse the humans' "
+        "(a CI that includes 0, or none): Kendall tau-b {e:.3f}"
+    )
 
 
 def _missing(x) -> bool:
@@ -277,6 +292,8 @@ def _with_conclusion(r: dict) -> dict:
         r["conclusion"] = f"{r['id']} undefined{where}: {r.get('reason') or 'no data'}"
         return r
     tmpl = _DESCRIBE.get(r["id"], r["id"] + " = {e:.3f}")
+    if r["id"] == "ranking_kendall_tau":
+        tmpl = _ranking_words(r)
     text = tmpl.format(e=float(r["estimate"]), who=who, whos=who + "'s")
     ci = ""
     if not _missing(r.get("ci_low")) and not _missing(r.get("ci_high")):

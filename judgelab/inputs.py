@@ -80,13 +80,13 @@ def _check_calls(study: str, params: Mapping, log) -> None:
 
 
 def _study_requirements(study: str, ctx) -> None:
-    """The study's declared ``requires(ctx)`` check, when it declares one."""
+    """The study's declared ``requires(ctx)`` check (:attr:`judgelab.study.Study.requires`)."""
     from judgelab import study as _study
 
     try:
         decl = _study.declaration(study)
     except (KeyError, ValueError):
         return  # a notebook without a declaration: prepare's checks are all there is
-    requires = getattr(decl, "requires", None)
+    requires = decl.section("requires")
     if requires is not None:
         requires(ctx)

@@ -382,7 +382,7 @@ def _(tmp, server):
 def _(tmp, server):
     d = _write_dataset(tmp / "d")
     return _stored(d, "position_bias", "-p", "select", "{judge_version: v9}"), [
-        "keeps none of the 24 verdicts"
+        "keeps none of the 12 verdicts"
     ]
 
 

@@ -415,6 +415,7 @@ JUDGE_COMPARISON = Study(
     conclusions={"accuracy_difference": conclusions.render_accuracy_difference},
     summary="judgelab.study.conclusions:judge_comparison_summary",
     caveats="judgelab.study.conclusions:judge_comparison_caveats",
+    requires="judgelab.comparison:stored_defaults",
 )
 
 #: Declared studies by name: the package's in docs/design.md order (that of

@@ -228,6 +228,10 @@ class Study:
     protocols: tuple[str, ...] = ()
     summary: str | Callable | None = None
     caveats: str | Callable | None = None
+    #: the study's own check of a prepared context, ``f(ctx)`` raising on inputs it cannot
+    #: analyse (e.g. the judge comparison's source that stored verdicts do not decide); the
+    #: CLI runs it before the kernel starts (:mod:`judgelab.inputs`)
+    requires: str | Callable | None = None
 
     def __post_init__(self):
         if not self.notebook:
@@ -266,7 +270,8 @@ class Study:
         )
 
     def section(self, which: str) -> Callable | None:
-        """The ``summary`` or ``caveats`` function, imported when declared as a dotted name."""
+        """The ``summary``, ``caveats`` or ``requires`` function, imported when declared as a
+        dotted name."""
         fn = getattr(self, which)
         return _load(fn) if isinstance(fn, str) else fn
 

@@ -751,8 +751,9 @@ def test_audit_reads_a_given_panel_majority():
 
 
 def test_stats_import_nothing_above_stats():
-    """The audit's modules import only judgelab.stats and judgelab.data (its DataError) at
-    module level, and keep no module-level cache."""
+    """The audit's modules import only judgelab.stats, judgelab.data (its DataError) and the
+    leaf judgelab.identity (the identity-string rule) at module level, and keep no
+    module-level cache."""
     import ast
     import pathlib
 
@@ -764,7 +765,9 @@ def test_stats_import_nothing_above_stats():
         tree = ast.parse(f.read_text())
         for node in tree.body:
             if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("judgelab"):
-                assert node.module.startswith(("judgelab.stats", "judgelab.data")), (f, node.module)
+                assert node.module.startswith(
+                    ("judgelab.stats", "judgelab.data", "judgelab.identity")
+                ), (f, node.module)
             if isinstance(node, ast.Assign | ast.AnnAssign):
                 targets = node.targets if isinstance(node, ast.Assign) else [node.target]
                 names = [t.id for t in targets if isinstance(t, ast.Name)]

@@ -718,7 +718,7 @@ def prepare(study: str, **parameters) -> StudyContext:
                     "model",
                     f"none of the judges {models} occur in {source}; models present: {known}. "
                     "With stored verdicts `judges` is a filter: name some of these models, or "
-                    "pass judges=None (-p judges null) to analyse them all",
+                    "leave judges out to analyse every stored identity",
                 )
         if study in (decls := _declarations()):  # e.g. position bias on single scores: say so
             decls[study].require_protocols(frame, source)

@@ -150,16 +150,17 @@ def _facts(ds) -> dict[str, Any]:
 
 
 def _stored_parameters(facts: dict) -> tuple[dict, list[str]]:
-    """``verdicts: dataset, judges: null`` and, when one model has several judge versions, the
-    choice between ``select`` and ``allow_mixed`` (studies refuse to pool them silently)."""
-    params: dict[str, Any] = {"verdicts": "dataset", "judges": None}
+    """``verdicts: dataset``: with ``judges`` left at its default every stored identity is
+    analysed as its own judge (identities sharing a model are kept apart), so nothing else is
+    needed; naming models in ``judges`` filters them, and then a model under several judge
+    versions must be narrowed with ``select`` (or kept apart with ``allow_mixed``)."""
+    params: dict[str, Any] = {"verdicts": "dataset"}
     notes = []
     several = facts.get("models_with_several_versions") or []
     if several:
-        params["allow_mixed"] = True
         notes.append(
-            f"{', '.join(several)} appear under several judge_versions: analyse each with "
-            "allow_mixed true, or pick one with select {judge_version: ...}"
+            f"{', '.join(several)} appear under several judge_versions: each is analysed as "
+            "its own judge; to analyse one, add select {judge_version: ...}"
         )
     return params, notes
 
@@ -306,15 +307,22 @@ def _judge_comparison(facts: dict) -> StudySupport:
                 "or judge candidates now with verdicts call"
             )
         else:
-            model, backend, version = identities[0].split("|", 2)
-            s.parameters["source"] = {"model": model, "judge_version": version}
-            if not facts.get("cost_recorded"):
+            # the study derives source, candidates and ensemble from stored verdicts
+            # (judgelab.comparison.stored_defaults); only a source it cannot rank is asked for
+            if facts.get("cost_recorded"):
                 s.notes.append(
-                    "no cost is recorded: the cascade cannot rank candidates by cost; "
-                    "choose the reference judge yourself with source"
+                    "source: the most expensive stored identity by recorded cost (name another "
+                    "with source); candidates: the others; ensemble: a cross-family trio"
                 )
-            # the default ensemble names demo judges, which stored verdicts do not hold
-            s.parameters["ensemble"] = {"model": model, "judge_version": version}
+            else:
+                model, backend, version = identities[0].split("|", 2)
+                s.parameters["source"] = {"model": model, "judge_version": version}
+                s.notes.append(
+                    "no cost is recorded: the study ranks the identities by litellm price when "
+                    "every model has one, else it asks for source (the judge to replace; the "
+                    "value shown is an example, never choose it by agreement with the human "
+                    "labels the comparison tests)"
+                )
     elif s.supported:
         s.parameters.update(source="<mapping naming the source judge>", source_judge="<model>")
     if s.supported and not (facts["human_preferences"] or facts["truth"]):

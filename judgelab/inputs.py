@@ -61,10 +61,10 @@ def _check_stored(study: str, params: Mapping) -> None:
 
 
 def _check_calls(study: str, params: Mapping, log) -> None:
-    from judgelab import preflight, studies
+    from judgelab import judge_specs, preflight, studies
     from judgelab.datasets import load_dataset
 
-    judges = studies.resolve_judges(params.get("judges"))
+    judges = judge_specs.resolve_judges(params.get("judges"))
     if not judges:
         raise ValueError("judges: no judge to call; name some, or read stored verdicts")
     if not preflight.needs_preflight(judges):

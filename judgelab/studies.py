@@ -8,9 +8,9 @@ Every study notebook (``judgelab/notebooks/<study>.ipynb``) starts with a
 ``prepare`` does what every study needs before its statistics (docs/design.md#studies):
 
 1. loads the dataset (``"demo"``, a registered name or a directory) and validates it;
-2. resolves ``judges``: a list of model strings, mappings of :class:`judgelab.judges.Judge`
-   fields (``sim`` for simulated judges), Judge objects, or ``"panel:demo"`` /
-   ``"panel:null"`` (:func:`judgelab.sim.panel`);
+2. resolves ``judges`` (:mod:`judgelab.judge_specs`): a list of model strings, mappings of
+   :class:`judgelab.judges.Judge` fields (``sim`` for simulated judges), Judge objects, or
+   ``"panel:demo"`` / ``"panel:null"`` (:func:`judgelab.sim.panel`);
 3. obtains verdicts: ``"call"`` judges now through :mod:`judgelab.run` (pairwise by
    default, or ``protocol="single" | "rubric"``) against the verdict store;
    ``"dataset"`` / ``"published"`` takes the dataset's stored verdicts; any other value
@@ -37,11 +37,10 @@ saved as SVG and PDF for ``judgelab export``.
 
 from __future__ import annotations
 
-import dataclasses
 import html as _html
 import math
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -61,11 +60,11 @@ from judgelab.findings import (
 )
 from judgelab.identity import (
     IDENTITY_COLUMNS,
-    SIM_PREFIX,
     JudgeIdentity,
     identities_table,
     identity_strings,
 )
+from judgelab.judge_specs import as_list, filter_models, resolve_judges
 from judgelab.verdict_schema import PROTOCOLS
 
 __all__ = [
@@ -80,7 +79,7 @@ __all__ = [
     "notebook_path",
     "study_parameters",
     "current_study",
-    "resolve_judges",
+    "resolve_judges",  # its home is judgelab.judge_specs
     "load_verdicts",
     "apply_select",
     "check_identities",
@@ -231,14 +230,6 @@ def check_identities(
     raise MixedIdentitiesError(msg, mixed.reset_index(drop=True))
 
 
-def _as_list(v) -> list:
-    if v is None:
-        return []
-    if isinstance(v, (str, bytes)) or not isinstance(v, Iterable) or isinstance(v, Mapping):
-        return [v]
-    return list(v)
-
-
 def apply_select(verdicts: pd.DataFrame, select: Mapping | None) -> pd.DataFrame:
     """Keep rows matching ``select`` (keys among model, backend, judge_version, run_id;
     a value or a list of values; None means any)."""
@@ -257,108 +248,9 @@ def apply_select(verdicts: pd.DataFrame, select: Mapping | None) -> pd.DataFrame
             raise DataError(
                 "verdicts", key, f"select on '{key}' but the verdicts have no such column"
             )
-        wanted = {str(x) for x in _as_list(value)}
+        wanted = {str(x) for x in as_list(value)}
         mask &= verdicts[key].astype(str).isin(wanted).to_numpy()
     return verdicts[mask].reset_index(drop=True)
-
-
-# -------------------------------------------------------------------- judges
-def _judge_module():
-    from judgelab import judges as _judges
-
-    return _judges
-
-
-def _sim_module():
-    from judgelab import sim as _sim
-
-    return _sim
-
-
-def panel_judges(spec: str) -> list:
-    """``panel:<name>`` -> the simulated panel's judges; ``panel:<name>/<member>,<member>``
-    -> only the named members (e.g. ``panel:demo/aurora-lite,basalt-s``), in that order."""
-    name, _, members = spec.split(":", 1)[1].partition("/")
-    judges = _sim_module().panel(name)
-    if not members:
-        return judges
-    by_name = {j.model.split("/", 1)[-1]: j for j in judges}
-    wanted = [m.strip() for m in members.split(",") if m.strip()]
-    unknown = [m for m in wanted if m not in by_name]
-    if unknown:
-        raise ValueError(f"judges: {unknown} not in panel '{name}'; members: {sorted(by_name)}")
-    return [by_name[m] for m in wanted]
-
-
-def resolve_judges(judges) -> list:
-    """``judges`` parameter -> list of :class:`judgelab.judges.Judge`.
-
-    Accepts ``"panel:demo"`` / ``"panel:null"`` (:func:`judgelab.sim.panel`; ``panel:demo/a,b``
-    picks members by name), a model
-    string, a mapping of Judge fields (with ``sim`` for a simulated judge), a Judge, or a
-    list mixing these (panels are flattened)."""
-    out: list = []
-    for spec in _as_list(judges):
-        if isinstance(spec, str) and spec.startswith("panel:"):
-            out.extend(panel_judges(spec))
-        elif isinstance(spec, str):
-            out.append(_judge_module().Judge(spec))
-        elif isinstance(spec, Mapping):
-            out.append(_judge_from_mapping(dict(spec)))
-        elif hasattr(spec, "model") and hasattr(spec, "version"):
-            out.append(spec)
-        else:
-            raise ValueError(
-                f"judges: cannot read {spec!r}; give model strings, mappings of Judge fields, "
-                "Judge objects or 'panel:demo' / 'panel:null'"
-            )
-    return out
-
-
-def _judge_from_mapping(spec: dict):
-    Judge = _judge_module().Judge
-    if "model" not in spec and "name" not in spec:
-        raise ValueError(
-            f"judges: a mapping needs at least 'model' (or 'name' with 'sim'): {spec!r}"
-        )
-    if spec.get("sim") is not None and str(spec.get("model", "")).startswith(SIM_PREFIX):
-        return _judge_module().Judge.from_spec(spec)
-    if spec.get("sim") is not None:
-        sim = _sim_module()
-        params = dict(spec.pop("sim"))
-        model = spec.pop("model", None)
-        name = spec.pop("name", None) or (str(model).split("/", 1)[-1] if model else None)
-        j = sim.judge(name, **params)
-        # Other Judge fields given beside `sim` (templates, allow_tie, ...) override the sim judge's.
-        valid = {f.name for f in dataclasses.fields(j)} if dataclasses.is_dataclass(j) else set()
-        extra = {k: v for k, v in spec.items() if k in valid}
-        unknown = sorted(set(spec) - valid)
-        if unknown:
-            raise ValueError(f"judges: unknown Judge field(s) {unknown} in {spec!r}")
-        return dataclasses.replace(j, **extra) if extra else j
-    try:
-        return Judge(**spec)
-    except TypeError as exc:
-        raise ValueError(f"judges: {exc} in {spec!r}") from exc
-
-
-def _judge_filter_models(judges) -> list[str]:
-    """Model strings named by ``judges`` when it is a filter (no Judge is built for plain strings
-    so that published verdicts of any model string can be selected)."""
-    models: list[str] = []
-    for spec in _as_list(judges):
-        if isinstance(spec, str) and spec.startswith("panel:"):
-            models.extend(j.model for j in panel_judges(spec))
-        elif isinstance(spec, str):
-            models.append(spec)
-        elif isinstance(spec, Mapping):
-            if spec.get("sim") is not None:
-                models.append(_judge_from_mapping(dict(spec)).model)
-            else:
-                models.append(str(spec["model"]))
-        elif hasattr(spec, "model"):
-            models.append(spec.model)
-    return models
 
 
 # ------------------------------------------------------------------ verdicts
@@ -708,7 +600,7 @@ def prepare(study: str, **parameters) -> StudyContext:
         n_read = len(frame)
         if "judges" not in parameters or not _given(study, {"judges": parameters["judges"]}):
             params["judges"] = None  # left at its default (the demo's panel): every stored identity
-        models = _judge_filter_models(params["judges"])
+        models = filter_models(params["judges"])
         if models:
             known = sorted(frame["model"].astype(str).unique())
             frame = frame[frame["model"].astype(str).isin(models)].reset_index(drop=True)
@@ -718,7 +610,7 @@ def prepare(study: str, **parameters) -> StudyContext:
                     "model",
                     f"none of the judges {models} occur in {source}; models present: {known}. "
                     "With stored verdicts `judges` is a filter: name some of these models, or "
-                    "pass judges=None (-p judges null) to analyse them all",
+                    "leave judges out to analyse every stored identity",
                 )
         if study in (decls := _declarations()):  # e.g. position bias on single scores: say so
             decls[study].require_protocols(frame, source)

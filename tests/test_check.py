@@ -114,10 +114,12 @@ def test_stored_pairwise_verdicts_in_both_orders(tmp_path):
     by = _by_study(report)
     assert report.facts["pairs_in_both_orders"] == 12
     assert by["position_bias"].supported
-    assert by["position_bias"].parameters == {"verdicts": "dataset", "judges": None}
+    # judges left at its default analyses every stored identity: nothing else to give
+    assert by["position_bias"].parameters == {"verdicts": "dataset"}
     comparison = by["judge_comparison"]
     assert comparison.supported
     assert comparison.parameters["source"] == {"model": "gpt-4o", "judge_version": "v1"}
+    assert "ensemble" not in comparison.parameters  # derived from the stored identities
     assert any("no cost is recorded" in n for n in comparison.notes)
     assert any("accuracy findings are undefined" in n for n in comparison.notes)
     calibration = by["calibration_audit"]

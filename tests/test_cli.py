@@ -107,7 +107,7 @@ def test_run_writes_report_findings_and_manifest(toy_run):
     m = json.loads((toy_run / "manifest.json").read_text())
     assert m["status"] == "ok"
     assert m["parameters"]["judges"] == "panel:demo" and m["parameters"]["n_pairs"] == 10
-    assert m["parameters"]["n_boot"] == 200  # notebook default recorded
+    assert m["parameters"]["n_boot"] == 200  # notebook default, as the study resolved it
     assert m["store"] == str(toy_run.parent / "store.sqlite")
     assert m["data"] == doc["data"] and m["judges"] == doc["judges"] and m["seed"] == 0
     assert m["packages"]["litellm"] and m["packages"]["papermill"] and m["packages"]["python"]

@@ -10,7 +10,7 @@ from types import SimpleNamespace
 import pandas as pd
 import pytest
 
-from judgelab import findings, run_record, studies
+from judgelab import findings, judge_specs, run_record, studies
 from judgelab.identity import identities_table
 from judgelab.stats._tidy import finding, findings_frame
 
@@ -101,7 +101,7 @@ def test_call_summary_totals_and_budget_stop():
 def test_called_judges_record_the_settings_their_version_hashes():
     from judgelab.judges import canonical_json
 
-    specs = studies.resolve_judges("panel:demo/aurora-lite")
+    specs = judge_specs.resolve_judges("panel:demo/aurora-lite")
     j = specs[0]
     ctx = SimpleNamespace(
         judges=[{"model": j.model, "backend": "b", "judge_version": j.version, "family": "aurora"}],

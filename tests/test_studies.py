@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 from statsmodels.stats.multitest import multipletests
 
-from judgelab import findings, studies
+from judgelab import findings, judge_specs, studies
 from judgelab.data import DataError
 from judgelab.stats._tidy import FINDING_COLUMNS, finding, findings_frame
 
@@ -213,9 +213,9 @@ def test_resolve_judges_panel_and_mappings():
     sim = pytest.importorskip("judgelab.sim")
     if not hasattr(sim, "panel"):
         pytest.skip("judgelab.sim.panel not available yet")
-    panel = studies.resolve_judges("panel:demo")
+    panel = judge_specs.resolve_judges("panel:demo")
     assert len(panel) == 9 and len({j.family for j in panel}) == 3
-    js = studies.resolve_judges(
+    js = judge_specs.resolve_judges(
         [
             "openai/gpt-4o",
             {"model": "anthropic/claude-3-5-sonnet", "temperature": 0.5},
@@ -225,7 +225,7 @@ def test_resolve_judges_panel_and_mappings():
     assert js[0].model == "openai/gpt-4o" and js[1].temperature == 0.5
     assert js[2].model.startswith("judgelab-sim/") and js[2].family == "aurora"
     with pytest.raises(ValueError, match="cannot read"):
-        studies.resolve_judges([3])
+        judge_specs.resolve_judges([3])
 
 
 def test_verdicts_exported_from_a_store_analyse_like_the_call(cli, tmp_store, tmp_path):

@@ -15,7 +15,7 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
-from judgelab import config
+from judgelab import config, judge_specs
 from judgelab import studies as _studies
 from judgelab.config import REAL_STUDIES_DIR, real_data_dir
 from judgelab.findings import jsonable, redact_credentials
@@ -145,7 +145,7 @@ def _judge_panel_on(store: str, pairs: pd.DataFrame, params: dict) -> dict:
     """Judge the demo panel on some of the demo pairs (a worker of :func:`_warm_store`)."""
     from judgelab.datasets import load_dataset
 
-    specs = _studies.panel_judges("panel:demo")
+    specs = judge_specs.panel_judges("panel:demo")
     _, summary = _studies._judge_now(
         load_dataset("demo"), specs, {**params, "store": store}, pairs=pairs, progress=False
     )

@@ -171,7 +171,8 @@ def run_study(
             log(stop_line(stop))
     run = {"started_at": started, "seconds": seconds, "error": error, "kernel": kernel}
     run["stopped"] = stopped
-    mpath = _write_manifest(study, nb_in, out_dir, params, effective, run, html, doc)
+    recorded = _recorded_parameters(doc, passed)
+    mpath = _write_manifest(study, nb_in, out_dir, params, recorded, effective, run, html, doc)
     if error:
         raise error
     if doc is None and log:
@@ -190,7 +191,7 @@ def run_study(
         mpath,
         seconds,
         None,
-        effective,
+        recorded,
         stopped,
     )
 
@@ -233,18 +234,32 @@ def _execute(
     return None
 
 
+def _recorded_parameters(doc: dict | None, passed: Mapping) -> dict:
+    """The parameters a run records: those the study resolved (``findings.json``: e.g.
+    ``judges`` None for stored verdicts analysed identity by identity, the judge comparison's
+    derived source and ensemble), else (no findings: the run failed before saving them) only
+    the values passed to the notebook. Never the notebook's declared defaults, which name the
+    demo panel: a run on another dataset would otherwise record demo names it never used."""
+    if doc and isinstance(doc.get("parameters"), Mapping):
+        return dict(doc["parameters"])
+    return dict(passed)
+
+
 def _write_manifest(
     study: str,
     nb_in: Path,
     out_dir: Path,
     params: Mapping,
+    recorded: Mapping,
     effective: Mapping,
     run: Mapping,
     html: Path | None,
     doc: dict | None,
 ) -> Path:
     """``manifest.json``: what ran (``run``: started_at, seconds, error, kernel), with which
-    parameters, packages, code revision, data and judges, and what it wrote."""
+    parameters (``recorded``: :func:`_recorded_parameters`; ``params`` as given), packages,
+    code revision, data and judges, and what it wrote. ``effective`` (declared defaults and
+    the values passed) gives the store, seed and dataset when no findings were written."""
     error, kernel = run["error"], run["kernel"]
     summary_path = out_dir / "run_summary.json"
     run_summary = json.loads(summary_path.read_text()) if summary_path.exists() else None
@@ -258,7 +273,7 @@ def _write_manifest(
         "started_at": run["started_at"],
         "seconds": round(run["seconds"], 2),
         "command": [scrub_text(a, credential_values(jsonable(params))) for a in sys.argv],
-        "parameters": redact_credentials(jsonable(effective)),
+        "parameters": redact_credentials(jsonable(recorded)),
         "parameters_given": redact_credentials(jsonable(params)),
         "notebook": str(nb_in),
         "notebook_sha256": hashlib.sha256(Path(nb_in).read_bytes()).hexdigest(),

@@ -165,7 +165,7 @@ class Parameter:
 
 
 def _is_judge(value) -> bool:
-    """A Judge object (as :func:`judgelab.studies.resolve_judges` recognises one)."""
+    """A Judge object (as :func:`judgelab.judge_specs.resolve_judges` recognises one)."""
     return hasattr(value, "model") and hasattr(value, "version")
 
 

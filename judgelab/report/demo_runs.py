@@ -17,6 +17,7 @@ import yaml
 
 from judgelab import config, judge_specs
 from judgelab import studies as _studies
+from judgelab import study as _study
 from judgelab.config import REAL_STUDIES_DIR, real_data_dir
 from judgelab.findings import jsonable, redact_credentials
 from judgelab.report.execution import environ, run_study
@@ -126,7 +127,7 @@ def demo_parameters(studies: list[str], params: Mapping) -> dict[str, dict]:
     """Study -> the ``params`` it takes, typed and checked (:func:`typed_parameters`). A name
     no study takes is an error (a typo such as ``n_pair`` is never silently ignored)."""
     try:
-        specs = {s: _studies.study_parameters(s) for s in studies}
+        specs = {s: _study.parameter_spec(s) for s in studies}
     except ValueError as exc:  # an unknown study
         raise StudyError(str(exc)) from exc
     taken = list(dict.fromkeys(name for spec in specs.values() for name in spec))

@@ -11,7 +11,6 @@ from typing import Any
 import yaml
 
 from judgelab import config
-from judgelab import studies as _studies
 from judgelab import study as _study
 from judgelab.report.results import StudyError
 
@@ -60,7 +59,7 @@ def check_parameters(study: str, params: Mapping) -> dict[str, dict]:
     """Unknown study or parameter -> StudyError listing the valid ones (and the closest
     name); returns the notebook's parameters."""
     try:
-        spec = _studies.study_parameters(study)
+        spec = _study.parameter_spec(study)
     except ValueError as exc:
         raise StudyError(str(exc)) from exc
     unknown = [k for k in params if k not in spec]

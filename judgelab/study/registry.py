@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
@@ -23,6 +23,7 @@ __all__ = [
     "register",
     "declaration_module",
     "declaration",
+    "parameter_spec",
     "coerce",
     "check",
     "typed",
@@ -135,6 +136,28 @@ def declaration(study: str | Study) -> Study:
         raise ValueError(
             f"unknown study '{study}'; declared studies: {', '.join(STUDY_DECLARATIONS)}"
         ) from None
+
+
+def parameter_spec(study: str) -> dict[str, dict[str, Any]]:
+    """The study's parameters as :func:`judgelab.studies.study_parameters` reads them from its
+    notebook (name -> name, inferred_type_name, default source text, help), taken from the
+    declaration when the study has one: tests/test_study_declarations.py holds the two equal,
+    and reading a notebook through papermill imports nbformat and jsonschema (seconds), which
+    a run refused before its kernel starts should not pay. Unknown studies raise ValueError."""
+    from judgelab import studies as _studies
+
+    _studies.notebook_path(study)  # an unknown study: the error lists the valid ones
+    if study in STUDY_DECLARATIONS or declaration_module(study):
+        return {
+            p.name: {
+                "name": p.name,
+                "inferred_type_name": p.type_shown() or "None",
+                "default": p.source(),
+                "help": p.help,
+            }
+            for p in declaration(study).parameters
+        }
+    return _studies.study_parameters(study)
 
 
 # ----------------------------------------------------------------- checking

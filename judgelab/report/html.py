@@ -18,6 +18,7 @@ from judgelab.report.results import RunResult, StudyError
 
 __all__ = [
     "ANSWERS_TABLE_CLASS",
+    "answer_markdown",
     "external_references",
     "report_counts",
     "notebook_to_html",
@@ -107,6 +108,9 @@ def notebook_to_html(
     # out and summarised in a closing "Run details" section (the .ipynb keeps them)
     run_dir = Path(nb_path).resolve().parent
     found = strip_machinery(nb, base=run_dir)
+    answer = answer_markdown(run_dir)
+    if answer:  # the first screen answers the question: after it, before any figure
+        _insert_after_question(nb, answer)
     nb.cells.append(nbformat.v4.new_markdown_cell(run_details(run_dir, found)))
     exporter = HTMLExporter(
         template_name="lab",
@@ -124,6 +128,56 @@ def notebook_to_html(
     out = Path(html_path)
     out.write_text(body, encoding="utf-8")
     return out
+
+
+def answer_markdown(run_dir: str | os.PathLike) -> str | None:
+    """The "Answer" section a report opens with, right after its title and question: the
+    study's conclusions (:func:`judgelab.findings.conclusions_markdown`, the sentences of its
+    closing "Conclusions" section) from the run's ``findings.json``.
+
+    The findings exist only once the analysis has run, so the notebook states them at its
+    end; the report, rendered after the run, also puts them first, so that its first screen
+    (everything before the first figure) answers the question. None when the run wrote no
+    findings.json or its study renders no conclusions.
+    """
+    from judgelab.findings import conclusions_markdown
+
+    path = Path(run_dir) / "findings.json"
+    if not path.exists():
+        return None
+    doc = read_findings(path)
+    text = conclusions_markdown(
+        doc.get("study") or "", doc.get("findings") or [], doc.get("judges")
+    )
+    if not text.strip():
+        return None
+    return (
+        f"## Answer\n\n{text}\n\n*Rendered from this run's findings once the analysis below had "
+        "run; the figures, the findings table and the caveats that follow are the evidence and "
+        "its limits.*"
+    )
+
+
+def _insert_after_question(nb, markdown: str) -> None:
+    """Insert a Markdown cell right after the notebook's title and question: the first cell's
+    ``# title`` and its first paragraph (the study notebooks' "**Question.**"), splitting the
+    cell there so that its remaining design text follows the inserted cell. A notebook that
+    opens otherwise gets the cell after its opening Markdown cell (or first of all)."""
+    import nbformat
+
+    cell = nbformat.v4.new_markdown_cell(markdown)
+    first = nb.cells[0] if nb.cells else None
+    if first is None or first.cell_type != "markdown":
+        nb.cells.insert(0, cell)
+        return
+    blocks = first.source.split("\n\n")
+    # a fenced code block may hold blank lines: only prose is split
+    if first.source.startswith("# ") and len(blocks) > 2 and "```" not in "".join(blocks[:2]):
+        first.source = "\n\n".join(blocks[:2])
+        rest = nbformat.v4.new_markdown_cell("\n\n".join(blocks[2:]))
+        nb.cells[1:1] = [cell, rest]
+    else:
+        nb.cells.insert(1, cell)
 
 
 #: CSS class of the index page's per-study table of answers (one row per judge).

@@ -340,7 +340,7 @@ def judge_comparison_caveats(f: pd.DataFrame, labels: Mapping) -> list[str]:
 # ------------------------------------------------------------ family entanglement
 def family_entanglement_summary(f: pd.DataFrame, labels: Mapping) -> list[str]:
     """The three primary tests with their Holm-adjusted p, the effective number of independent
-    judges, the most frequent lone dissenter and what unanimity decides."""
+    judges, each judge's lone-dissent share (most frequent first) and what unanimity decides."""
 
     def row(fid, primary=True):
         r = f[(f["id"] == fid) & (f["primary"].astype(bool) == primary)]
@@ -365,9 +365,16 @@ def family_entanglement_summary(f: pd.DataFrame, labels: Mapping) -> list[str]:
         lines.append(f"* **Effective independent judges**: {r['conclusion']}")
     out = f[f["id"] == "outlier_rate"].sort_values("estimate", ascending=False)
     if len(out) and _num(out.iloc[0]["estimate"]) is not None:
+        # every judge named with its own number: the family answer concerns each of them
+        shares = ", ".join(
+            f"{_label(r['judge'], labels)} "
+            + (f"{r['estimate']:.1%}" if _num(r["estimate"]) is not None else "n/a")
+            for _, r in out.iterrows()
+        )
         lines.append(
-            f"* The most frequent lone dissenter is {_label(out.iloc[0]['judge'], labels)} "
-            f"({out.iloc[0]['estimate']:.1%} of disagreement units)."
+            f"* **Lone dissents per judge** (share of the units where the panel disagrees on "
+            f"which the judge alone dissents): {shares}. The most frequent lone dissenter is "
+            f"{_label(out.iloc[0]['judge'], labels)}."
         )
     cov = row("ensemble_coverage", primary=False)
     if cov is not None:

@@ -266,7 +266,17 @@ def demo_runs(tmp_path_factory) -> tuple[Path, dict]:
     verdicts = _sampled_verdicts(ds, pairs, sim.panel("demo"), base / "v.parquet")
     ens = {"model": [f"judgelab-sim/{m}" for m in ("aurora-max", "basalt-xl", "cirrus-ultra")]}
     figures = _render_all(
-        ds, verdicts, base, {"judge_comparison": {"judges": None, "ensemble": ens}}
+        ds,
+        verdicts,
+        base,
+        # sampled verdicts record no cost, so the source is named (any backend and version)
+        {
+            "judge_comparison": {
+                "judges": None,
+                "source": {"model": "judgelab-sim/aurora-max", "judge_version": None},
+                "ensemble": ens,
+            }
+        },
     )
     return base, figures
 

@@ -107,7 +107,9 @@ def test_demo_runs_each_study_and_indexes_failures(toy_env, tmp_path, monkeypatc
         res = report.run_demo(
             tmp_path / "demo",
             studies=["toy", "toy_b"],
-            params={"fail": True},
+            # judges that pass the checks before the kernel (and, being named, no store
+            # warming); the notebooks then fail in their first cell
+            params={"fail": True, "judges": "panel:demo"},
             jobs=2,
             log=logs.append,
         )

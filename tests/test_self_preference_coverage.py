@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 import judgelab as jl
+from judgelab.findings import adjusted_findings
 from judgelab.sim import PANELS
 from judgelab.sim.self_preference_coverage import (
     coverage_replicates,
@@ -71,7 +72,8 @@ def test_sharp_judges_self_term_carries_the_statement_computed_from_the_data(ds)
     short = {j.split("|")[0].split("/")[1]: j for j in s.index}
     assert s.at[short["cirrus-ultra"], "consistency"] >= SHARP_CONSISTENCY
     assert s.at[short["cirrus-base"], "consistency"] < SHARP_CONSISTENCY
-    f = sp.self_preference_findings(v, ds, n_boot=20)
+    # the conclusions are rendered at save, from the adjusted rows
+    f = adjusted_findings(sp.self_preference_findings(v, ds, n_boot=20))
     concl = f[f["id"] == "self_preference_logit"].set_index("judge")["conclusion"]
     ultra = s.loc[short["cirrus-ultra"]]
     assert "Caution: this judge is sharp" in concl[short["cirrus-ultra"]]

@@ -53,6 +53,7 @@ from judgelab.stats.position_pairs import (
 )
 from judgelab.stats.power import minimum_detectable_effect
 from judgelab.stats.resampling import cluster_bootstrap, sign_flip_test
+from judgelab.stats.units import require_display_orders
 
 __all__ = [
     "classify_pairs",
@@ -312,6 +313,9 @@ def position_findings(
     columns: ``primacy``, ``recency``, ``consistent`` counts on the primary rows for the
     figures."""
     calls = _pairwise_calls(verdicts)
+    # verdicts without a display order are excluded pair by pair, but none at all is a dataset
+    # this study cannot read: one message, not a table of "not estimable" rows
+    require_display_orders(calls["order"], "position bias", every_row=False)
     classified = _classify_calls(calls)
     counts = _judge_counts(classified)
     fg = flip_vs_gap(verdicts, dataset, classified)

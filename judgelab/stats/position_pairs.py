@@ -69,15 +69,15 @@ def _pairwise_calls(verdicts: pd.DataFrame) -> pd.DataFrame:
             "order must be ab, ba, unknown or both for pairwise verdicts",
             np.flatnonzero(bad.to_numpy()).tolist(),
         )
-    ch = pd.Series(choice_codes(v["choice"]), index=v.index)
+    codes = pd.Series(choice_codes(v["choice"]), index=v.index)
     # a verdict without a display order (unknown) or aggregated over both orders says nothing
     # about either slot: it is kept out of the classes, and its pair is counted as excluded
-    # with the reason (_classify_calls)
-    ch = ch.where(~order.isin(_UNORDERED).to_numpy(), None)
+    # with the reason (_classify_calls); its choice is still checked below
+    ch = codes.where(~order.isin(_UNORDERED).to_numpy(), None)
     parsed = ch.notna()
     if "parse_ok" in v.columns:
         ok = pd.Series(parsed_mask(v), index=v.index)
-        bad = ok & ~parsed & v["choice"].notna()
+        bad = ok & codes.isna() & v["choice"].notna()
         if bad.any():
             raise DataError(
                 "verdicts",
@@ -87,7 +87,7 @@ def _pairwise_calls(verdicts: pd.DataFrame) -> pd.DataFrame:
             )
         parsed = parsed & ok
     else:
-        bad = v["choice"].notna() & ~parsed
+        bad = v["choice"].notna() & codes.isna()
         if bad.any():
             raise DataError(
                 "verdicts",

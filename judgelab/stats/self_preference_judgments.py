@@ -11,7 +11,7 @@ from judgelab.families import relation
 from judgelab.identity import identity_strings
 from judgelab.stats.errors import DataError
 from judgelab.stats.reference import HI, LO, TIE_CODE, coded_votes, reference_labels
-from judgelab.stats.units import choice_codes, parsed_mask, sorted_pair
+from judgelab.stats.units import choice_codes, parsed_mask, require_display_orders, sorted_pair
 
 __all__ = ["HUMAN_REFERENCE", "judgment_table", "human_pair_table", "panel_families"]
 
@@ -97,14 +97,7 @@ def judgment_table(verdicts: pd.DataFrame, dataset) -> pd.DataFrame:
             np.flatnonzero(unknown).tolist(),
         )
     order = v["order"].astype(object).to_numpy()
-    bad = ~pd.Index(order).isin(["ab", "ba"])
-    if bad.any():
-        raise DataError(
-            "verdicts",
-            "order",
-            "order must be 'ab' or 'ba' for pairwise verdicts",
-            np.flatnonzero(bad).tolist(),
-        )
+    require_display_orders(order, "self-preference")
     lo, hi = sorted_pair(ra0, rb0)
     swap = lo != ra0
     out = pd.DataFrame(

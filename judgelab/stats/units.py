@@ -44,6 +44,7 @@ __all__ = [
     "ORDER_AGGREGATIONS",
     "ORDERS",
     "DISPLAY_ORDERS",
+    "require_display_orders",
     "TIE_POLICIES",
     "choice_codes",
     "parsed_mask",
@@ -65,6 +66,30 @@ TIE_POLICIES = ("class", "drop")
 #: aggregated over the two orders). Only ab and ba name the slot a displayed choice means.
 ORDERS = ("ab", "ba", "unknown", "both")
 DISPLAY_ORDERS = ("ab", "ba")
+
+
+def require_display_orders(order, what: str, every_row: bool = True) -> None:
+    """Raise :class:`DataError` on pairwise verdicts whose display order is not ab or ba.
+
+    ``order``: the verdicts' order values. ``every_row``: each verdict must have one (the
+    analysis reads each verdict's slot); otherwise at least one must (the caller counts the
+    others as excluded, with a reason). The message says which orders were found and how to
+    fix it."""
+    order = pd.Series(np.asarray(order, dtype=object))
+    bad = ~order.isin(DISPLAY_ORDERS).to_numpy()
+    if not bad.any() or (not every_row and not bad.all()):
+        return
+    held = ", ".join(f"{k!s} ({n} rows)" for k, n in order[bad].value_counts(dropna=False).items())
+    raise DataError(
+        "verdicts",
+        "order",
+        f"order must be 'ab' or 'ba' for {what}, which reads the slot each answer was shown "
+        f"in; these verdicts hold {held}. Record the display order of each verdict, or judge "
+        "the pairs now (verdicts: call)",
+        np.flatnonzero(bad).tolist(),
+    )
+
+
 _IDENTITY = list(IDENTITY_COLUMNS)
 
 
@@ -360,11 +385,7 @@ def _pairwise_units(
         if "order" in v.columns
         else np.full(len(v), "ab")
     )
-    bad_order = ~np.isin(order, ["ab", "ba"])
-    if bad_order.any():
-        raise DataError(
-            "verdicts", "order", "order must be 'ab' or 'ba'", np.flatnonzero(bad_order)
-        )
+    require_display_orders(order, "a unit matrix")
     # response ids as sorted codes: code order is string order, so lo/hi is min/max
     ra_text, rb_text = _text(v["response_a"]), _text(v["response_b"])
     both, ids = pd.factorize(np.concatenate([ra_text, rb_text]), sort=True)

@@ -132,3 +132,27 @@ def toy_run(cli, tmp_path_factory) -> Path:
     res = cli("run", "toy", *TOY_CALL, "-p", "store", base / "store.sqlite", "--out", base / "toy")
     assert res.exit_code == 0, res.output
     return base / "toy"
+
+
+def stored_calls(store) -> int:
+    """The number of calls a verdict store holds (0 when the file was never created): tests of
+    inputs refused before judging assert it is 0."""
+    from judgelab import VerdictStore
+
+    if not Path(store).exists():
+        return 0
+    with VerdictStore(store) as st:
+        return len(st.query("SELECT address FROM calls"))
+
+
+@pytest.fixture
+def no_openai_key(monkeypatch):
+    """No OpenAI or Anthropic key or endpoint in the environment."""
+    for v in (
+        "OPENAI_API_KEY",
+        "OPENAI_ADMIN_KEY",
+        "OPENAI_API_BASE",
+        "OPENAI_BASE_URL",
+        "ANTHROPIC_API_KEY",
+    ):
+        monkeypatch.delenv(v, raising=False)

@@ -17,9 +17,8 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from conftest import stored_calls
 from openai_server import _fake_openai_module, fake_openai  # noqa: F401
-
-from judgelab import VerdictStore
 
 # ------------------------------------------------------------------ fixtures
 
@@ -491,12 +490,6 @@ def _(tmp, server):
 
 
 @pytest.fixture
-def no_keys(monkeypatch):
-    for v in ("OPENAI_API_KEY", "OPENAI_API_BASE", "OPENAI_BASE_URL", "ANTHROPIC_API_KEY"):
-        monkeypatch.delenv(v, raising=False)
-
-
-@pytest.fixture
 def never_run(monkeypatch):
     """A refused input never starts the kernel: fail the case if the notebook would run."""
     import papermill
@@ -507,13 +500,6 @@ def never_run(monkeypatch):
     monkeypatch.setattr(papermill, "execute_notebook", execute_notebook)
 
 
-def _n_calls(store: Path) -> int:
-    if not store.exists():
-        return 0
-    with VerdictStore(store) as st:
-        return len(st.query("SELECT address FROM calls"))
-
-
 def test_the_battery_has_at_least_forty_distinct_mistakes():
     names = [c.name for c in CASES]
     assert len(names) == len(set(names)) and len(names) >= 40, len(names)
@@ -521,7 +507,7 @@ def test_the_battery_has_at_least_forty_distinct_mistakes():
 
 @pytest.mark.parametrize("c", CASES, ids=[c.name for c in CASES])
 def test_a_mistake_is_refused_with_a_message_naming_it(
-    c, cli, fake_openai, tmp_path, no_keys, never_run, monkeypatch
+    c, cli, fake_openai, tmp_path, no_openai_key, never_run, monkeypatch
 ):
     monkeypatch.chdir(tmp_path)  # default stores and reports land here, never in the checkout
     args, fragments = c.build(tmp_path, fake_openai)
@@ -539,4 +525,4 @@ def test_a_mistake_is_refused_with_a_message_naming_it(
     assert not missing, f"message lacks {missing}:\n{out}"
     if c.before_calls:
         assert fake_openai.requests == [], out
-        assert _n_calls(store) == 0 and not (tmp_path / "runs").exists(), out
+        assert stored_calls(store) == 0 and not (tmp_path / "runs").exists(), out

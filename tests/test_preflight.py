@@ -6,6 +6,7 @@ fails them has sent nothing (no request at the test server, no call in the store
 from __future__ import annotations
 
 import pytest
+from conftest import stored_calls
 from openai_server import _fake_openai_module, default_responder, fake_openai  # noqa: F401
 
 from judgelab import VerdictStore, report
@@ -17,19 +18,6 @@ SMALL = ("-p", "verdicts", "call", "-p", "n_pairs", "3")
 
 def _judge_arg(**fields) -> str:
     return "{" + ", ".join(f"{k}: {v!r}" for k, v in fields.items()) + "}"
-
-
-def _n_calls(store) -> int:
-    if not store.exists():
-        return 0
-    with VerdictStore(store) as st:
-        return len(st.query("SELECT address FROM calls"))
-
-
-@pytest.fixture
-def no_openai_key(monkeypatch):
-    for v in ("OPENAI_API_KEY", "OPENAI_ADMIN_KEY", "OPENAI_API_BASE", "OPENAI_BASE_URL"):
-        monkeypatch.delenv(v, raising=False)
 
 
 @pytest.fixture
@@ -59,7 +47,7 @@ def test_a_judge_that_cannot_be_called_stops_the_run_before_any_call(
         "run", "toy", *SMALL, "-p", "judges", judge, "-p", "store", store, "--out", tmp_path / "o"
     )
     assert res.exit_code == 1 and message in res.output, res.output
-    assert "Traceback" not in res.output and _n_calls(store) == 0
+    assert "Traceback" not in res.output and stored_calls(store) == 0
     assert not (tmp_path / "o").exists()
 
 
@@ -93,7 +81,7 @@ def test_a_named_server_without_a_key_is_told_to_give_api_key_none(
         "run", "toy", *SMALL, "-p", "judges", judge, "-p", "store", store, "--out", tmp_path / "o"
     )
     assert res.exit_code == 1 and "`api_key: none`" in res.output, res.output
-    assert fake_openai.requests == [] and _n_calls(store) == 0
+    assert fake_openai.requests == [] and stored_calls(store) == 0
     assert "sk-env-canary" not in res.output
 
 
@@ -164,7 +152,7 @@ def test_the_simulated_panel_needs_no_preflight(cli, tmp_path, monkeypatch):
     store = tmp_path / "s.sqlite"
     res = cli("run", "toy", *SMALL, "-p", "judges", "panel:demo", "-p", "store", store)
     assert res.exit_code == 0, res.output
-    assert _n_calls(store) == 0
+    assert stored_calls(store) == 0
 
 
 def test_dry_run_reports_unknown_providers_and_missing_keys_as_errors(cli, tmp_path, no_openai_key):

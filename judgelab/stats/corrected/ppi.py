@@ -56,7 +56,17 @@ class PPIResult(NamedTuple):
 
 
 def ppi_mean_from_sums(
-    n, sum_y, sum_yh, sum_yy, sum_yhyh, sum_y_yh, n_u, sum_yu, sum_yuyu, ci_level: float = 0.95
+    n,
+    sum_y,
+    sum_yh,
+    sum_yy,
+    sum_yhyh,
+    sum_y_yh,
+    n_u,
+    sum_yu,
+    sum_yuyu,
+    ci_level: float = 0.95,
+    lam: float | None = None,
 ) -> PPIResult:
     """PPI++ mean from sums over units (vectorised: every argument may be an array).
 
@@ -68,6 +78,8 @@ def ppi_mean_from_sums(
         Over the units with a judge verdict only: their number and the sums of Yu, Yu^2.
     ci_level : float
         Confidence level of the Wald interval.
+    lam : float, optional
+        A fixed lambda (1 = plain PPI, 0 = human-only); None tunes it (PPI++).
 
     Returns
     -------
@@ -86,8 +98,11 @@ def ppi_mean_from_sums(
         cov = syh / n - my * mh
         tot_n, tot_s, tot_q = n + nu, sh + su, shh + suu
         var_all = np.maximum((tot_q - tot_s**2 / tot_n) / (tot_n - 1.0), 0.0)
-        lam = np.where(var_all > 0, cov / ((1.0 + n / nu) * var_all), 0.0)
-        lam = np.clip(lam, 0.0, 1.0)
+        if lam is None:
+            lam = np.where(var_all > 0, cov / ((1.0 + n / nu) * var_all), 0.0)
+            lam = np.clip(lam, 0.0, 1.0)
+        else:
+            lam = np.full_like(n, float(lam))
         est = lam * mu + my - lam * mh
         var_rect = np.maximum(var_y + lam**2 * var_h - 2.0 * lam * cov, 0.0)
         se = np.sqrt(lam**2 * var_u / nu + var_rect / n)

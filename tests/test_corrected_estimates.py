@@ -131,7 +131,7 @@ def test_rogan_gladen_null_when_judge_no_better_than_chance():
     n = 600
     y = rng.binomial(1, 0.5, n).astype(float)
     units = pd.DataFrame(
-        {"item_id": np.arange(n), "judge_pass": rng.binomial(1, 0.5, n) * 0 + (1 - y),
+        {"item_id": np.arange(n), "judge_pass": 1 - y,  # always wrong: TPR = TNR = 0
          "human_pass": np.where(np.arange(n) < 200, y, np.nan)}
     )  # fmt: skip
     out = corrected_rates(units).set_index("id")
@@ -161,7 +161,8 @@ def test_corrected_rates_slices_estimate_rates_within_the_slice():
         lab = units[(gen == g) & units.human_pass.notna()]
         assert rg["tnr"] == pytest.approx(((lab.human_pass == 0) & (lab.judge_pass == 0)).sum()
                                           / (lab.human_pass == 0).sum())  # fmt: skip
-        assert rows.loc["naive_rate", "estimate"] > truth + 0.05 if g == "a" else True
+        if g == "a":  # the lenient slice: the naive rate is far above the truth
+            assert rows.loc["naive_rate", "estimate"] > truth + 0.05
         assert rows.loc["ppi_rate", "lambda"] > 0.3
         assert "(iid)" in rows.loc["ppi_rate", "method"]  # one unit per item: closed form
 

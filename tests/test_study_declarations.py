@@ -35,7 +35,7 @@ def test_every_declared_study_has_a_notebook_and_importable_parts():
     declared = study.declared_studies()
     assert declared[: len(studies.STUDIES)] == list(studies.STUDIES)
     assert not set(declared[len(studies.STUDIES) :]) & set(study.BUILTIN_STUDIES)
-    for decl in study.STUDY_DECLARATIONS.values():
+    for decl in study.BUILTIN_STUDIES.values():
         assert studies.notebook_path(decl.name).name == decl.notebook
         assert all(callable(f.load()) for f in decl.figures)
         module, _, attr = decl.analysis.partition(":")

@@ -110,6 +110,13 @@ def _examples(values, mask, n: int = 5) -> list:
     ].tolist()
 
 
+def _refuse(table: str, column: str, values, bad, problem: str, fix: str | None = None):
+    """The DataError of rows ``bad`` whose ``values`` break a rule: ``<problem>, e.g.
+    <examples>[: <fix>]``, naming the rows."""
+    message = f"{problem}, e.g. {_examples(values, bad)}" + (f": {fix}" if fix else "")
+    return DataError(table, column, message, _rows(bad))
+
+
 def _factorized(col: pd.Series) -> tuple[np.ndarray, list]:
     """Codes and distinct values; a text column is factorised as it is stored (an Arrow
     string column turned into Python objects first costs seconds on a million rows)."""
@@ -183,12 +190,13 @@ def normalise_preferences(p: pd.DataFrame, table: str = "preferences") -> pd.Dat
     pref = _lower(p["preference"])
     bad = ~pd.Series(pref).isin(PREFERENCES).to_numpy()
     if bad.any():
-        raise DataError(
+        raise _refuse(
             table,
             "preference",
-            f"preference not in {{a, b, tie}} (any case), e.g. {_examples(p['preference'], bad)}: "
+            p["preference"],
+            bad,
+            "preference not in {a, b, tie} (any case)",
             "recode it (a = response_a preferred, b = response_b, tie)",
-            _rows(bad),
         )
     if (pref == p["preference"].to_numpy(dtype=object)).all():
         return p
@@ -243,12 +251,13 @@ def check_verdicts(
     protocol = _lower(out["protocol"])
     bad = ~pd.Series(protocol).isin(PROTOCOLS).to_numpy()
     if bad.any():
-        raise DataError(
+        raise _refuse(
             table,
             "protocol",
-            f"protocol not one of {', '.join(PROTOCOLS)}, e.g. {_examples(out['protocol'], bad)}: "
+            out["protocol"],
+            bad,
+            f"protocol not one of {', '.join(PROTOCOLS)}",
             "set it per row",
-            _rows(bad),
         )
     out["protocol"] = protocol
     pw = protocol == "pairwise"
@@ -314,13 +323,14 @@ def _check_pairwise(out: pd.DataFrame, pw: np.ndarray, table: str) -> None:
         order = _lower(out["order"])
         bad = pw & ~pd.Series(order, dtype=object).isin(ORDERS).to_numpy()
         if bad.any():
-            raise DataError(
+            raise _refuse(
                 table,
                 "order",
-                f"order not one of {', '.join(ORDERS)}, e.g. {_examples(out['order'], bad)}: use "
-                "ab (response_a shown first), ba (response_b first), unknown (not recorded) or "
-                "both (a verdict aggregated over the two orders)",
-                _rows(bad),
+                out["order"],
+                bad,
+                f"order not one of {', '.join(ORDERS)}",
+                "use ab (response_a shown first), ba (response_b first), unknown (not recorded) "
+                "or both (a verdict aggregated over the two orders)",
             )
         _set(out, "order", np.where(pw, order, out["order"].to_numpy(dtype=object)))
     order = out["order"].to_numpy(dtype=object)
@@ -334,12 +344,13 @@ def _check_pairwise(out: pd.DataFrame, pw: np.ndarray, table: str) -> None:
         given = _present(out["choice"])
         bad = pw & given & pd.isna(codes) & ~unparsed
         if bad.any():
-            raise DataError(
+            raise _refuse(
                 table,
                 "choice",
-                f"choice not in {{A, B, tie}} (any case), e.g. {_examples(out['choice'], bad)}: "
+                out["choice"],
+                bad,
+                "choice not in {A, B, tie} (any case)",
                 "recode it (A = the answer shown first) or mark the row parse_ok = false",
-                _rows(bad),
             )
         choice = np.where(codes == "C", "tie", codes)
         choice = np.where(pw, choice, None)
@@ -427,12 +438,7 @@ def _check_order_consistent(out, pw, order, table) -> None:
     flag = pd.Series(text).map(_TRUE_FALSE).to_numpy(dtype=object)
     bad = given & pd.isna(flag)
     if bad.any():
-        raise DataError(
-            table,
-            "order_consistent",
-            f"order_consistent not true or false, e.g. {_examples(oc, bad)}",
-            _rows(bad),
-        )
+        raise _refuse(table, "order_consistent", oc, bad, "order_consistent not true or false")
     stray = given & ~(pw & (order == "both"))
     if stray.any():
         raise DataError(
@@ -461,9 +467,7 @@ def _numeric(out: pd.DataFrame, col: str, table: str, what: str) -> np.ndarray:
         isbool = np.array([*kinds, False], dtype=bool)[codes]
     bad = given & (np.isnan(num) | isbool)
     if bad.any():
-        raise DataError(
-            table, col, f"{col} is not a number, e.g. {_examples(raw, bad)}: {what}", _rows(bad)
-        )
+        raise _refuse(table, col, raw, bad, f"{col} is not a number", what)
     return num
 
 
@@ -520,13 +524,13 @@ def _check_scores(out, single, scale, grades, judge_scales, table) -> None:
         given = single & label.notna().to_numpy()
         bad = given & ~known & ~unparsed
         if bad.any():
-            raise DataError(
+            raise _refuse(
                 table,
                 "grade",
-                f"grade not one of the declared grades {list(grades)}, e.g. "
-                f"{_examples(label, bad)}: recode it, declare it in dataset.yaml's grades, or "
-                "mark the row parse_ok = false",
-                _rows(bad),
+                label,
+                bad,
+                f"grade not one of the declared grades {list(grades)}",
+                "recode it, declare it in dataset.yaml's grades, or mark the row parse_ok = false",
             )
         graded = label.map(grades).to_numpy(dtype=float)
         clash = given & known & ~np.isnan(score) & (score != graded)
@@ -553,12 +557,13 @@ def _check_scores(out, single, scale, grades, judge_scales, table) -> None:
     if grades is not None:
         bad = check & ~np.isin(score, np.array(list(grades.values()), dtype=float))
         if bad.any():
-            raise DataError(
+            raise _refuse(
                 table,
                 "score",
-                f"score not one of the declared grades' scores {sorted(set(grades.values()))}, "
-                f"e.g. {_examples(score, bad)}: recode it or mark the row parse_ok = false",
-                _rows(bad),
+                score,
+                bad,
+                f"score not one of the declared grades' scores {sorted(set(grades.values()))}",
+                "recode it or mark the row parse_ok = false",
             )
     lo = np.full(len(out), -np.inf)
     hi = np.full(len(out), np.inf)

@@ -97,6 +97,72 @@ def short_judge(judge: str) -> str:
     return judge.split("|")[0]
 
 
+def _md(frame: pd.DataFrame) -> str:
+    head = "| " + " | ".join(frame.columns) + " |"
+    rule = "|" + "---|" * len(frame.columns)
+    body = ["| " + " | ".join(str(x) for x in row) + " |" for row in frame.to_numpy()]
+    return "\n".join([head, rule, *body])
+
+
+def markdown_tables(summary: pd.DataFrame) -> tuple[str, str]:
+    """The full table (one row per dataset, judge, target and share: bias / RMSE / coverage
+    of each estimator) and the short one (ranges per dataset and share), as markdown."""
+    s = summary.assign(judge=summary["judge"].map(short_judge))
+    rows = []
+    for (d, j, t, share), g in s.groupby(["dataset", "judge", "target", "share"], sort=True):
+        g = g.set_index("id")
+
+        def brc(i, g=g):
+            r = g.loc[i]
+            return f"{r['bias']:+.3f} / {r['rmse']:.3f} / {r['coverage']:.2f}"
+
+        rg = g.loc["rogan_gladen_rate"]
+        rows.append(
+            {
+                "dataset": d,
+                "judge": j,
+                "target": t,
+                "labelled (of units)": f"{share:.0%}: {g.loc['ppi_rate', 'n_labelled']:.0f} "
+                f"of {int(g.loc['naive_rate', 'n_units'])}",
+                "human rate": f"{g.loc['naive_rate', 'truth']:.3f}",
+                "naive: bias / coverage": f"{g.loc['naive_rate', 'bias']:+.3f} / "
+                f"{g.loc['naive_rate', 'coverage']:.2f}",
+                "human-only": brc("human_only_rate"),
+                "Rogan-Gladen (seeds with an estimate, a CI)": f"{brc('rogan_gladen_rate')} "
+                f"({int(rg['n_defined'])}, {int(rg['n_ci'])})",
+                "PPI++": brc("ppi_rate"),
+                "PPI++ / human-only width": f"{g.loc['ppi_rate', 'mean_width'] / g.loc['human_only_rate', 'mean_width']:.2f}",
+            }
+        )
+    full = pd.DataFrame(rows).sort_values(
+        ["dataset", "judge", "target", "labelled (of units)"], ascending=[True, True, True, False]
+    )
+    short = []
+    for (d, share), g in s.groupby(["dataset", "share"], sort=True):
+        p, h = g[g["id"] == "ppi_rate"], g[g["id"] == "human_only_rate"]
+        n, r = g[g["id"] == "naive_rate"], g[g["id"] == "rogan_gladen_rate"]
+        short.append(
+            {
+                "dataset (targets)": f"{d} ({len(p)})",
+                "labelled items": f"{share:.0%}",
+                "naive: bias, coverage": f"{n['bias'].min():+.2f} to {n['bias'].max():+.2f}, "
+                f"{n['coverage'].min():.2f}-{n['coverage'].max():.2f}",
+                "PPI++: max abs bias, RMSE, coverage": f"{p['bias'].abs().max():.3f}, "
+                f"{p['rmse'].min():.3f}-{p['rmse'].max():.3f}, "
+                f"{p['coverage'].min():.2f}-{p['coverage'].max():.2f}",
+                "human-only: RMSE, coverage": f"{h['rmse'].min():.3f}-{h['rmse'].max():.3f}, "
+                f"{h['coverage'].min():.2f}-{h['coverage'].max():.2f}",
+                "Rogan-Gladen: RMSE, seeds with a CI": f"{r['rmse'].min():.2f}-"
+                f"{r['rmse'].max():.2f}, {int(r['n_ci'].min())}-{int(r['n_ci'].max())} of "
+                f"{int(r['n_seeds'].max())}",
+            }
+        )
+    short = pd.DataFrame(short).sort_values(
+        ["dataset (targets)", "labelled items"], ascending=[True, False]
+    )
+    return _md(full), _md(short)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--seeds", type=int, default=200)
@@ -104,6 +170,7 @@ def main() -> None:
     ap.add_argument("--n-boot", type=int, default=2000)
     ap.add_argument("--datasets", nargs="+", default=list(DATASETS), choices=DATASETS)
     ap.add_argument("--csv", default=None, help="write the replicates to this CSV")
+    ap.add_argument("--markdown", action="store_true", help="also print the tables as markdown")
     a = ap.parse_args()
     t0, c0 = time.perf_counter(), time.process_time()
     rep, summary, times = run(a.datasets, range(a.seeds), a.shares, a.n_boot)
@@ -117,6 +184,9 @@ def main() -> None:
         + ", ".join(f"{k} {v:.0f}" for k, v in times.items())
         + f"; total {time.perf_counter() - t0:.0f} s wall, {time.process_time() - c0:.0f} s CPU"
     )
+    if a.markdown:
+        full, short = markdown_tables(summary)
+        print(f"\n{short}\n\n{full}")
     if a.csv:
         rep.to_csv(a.csv, index=False)
 

@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 from judgelab.identity import identity_strings
+from judgelab.stats.calibration.units import win_value
 from judgelab.stats.corrected.estimates import CORRECTED_IDS, corrected_rate_rows, per_item_sums
 from judgelab.stats.errors import DataError
 from judgelab.stats.reference import coded_votes
@@ -37,17 +38,13 @@ __all__ = [
 ]
 
 _KEYS = ["item_id", "lo", "hi"]
-#: Share of the focal response per label code (lo wins, hi wins, tie), focal = lo.
-_LO_SHARE = np.array([1.0, 0.0, 0.5])
 
 
 def _focal_share(codes: np.ndarray, focal_is_lo: np.ndarray) -> np.ndarray:
-    """Share of the focal response of each label code (nan: no verdict)."""
-    share = np.full(codes.shape, np.nan)
-    ok = ~np.isnan(codes)
-    lo_share = _LO_SHARE[codes[ok].astype(int)]
-    share[ok] = np.where(focal_is_lo[ok], lo_share, 1.0 - lo_share)
-    return share
+    """Share of the focal response of each label code (0 lo wins, 1 hi wins, 2 tie), a tie
+    counting one half (the win-rate rule of :func:`win_value`)."""
+    lo_share = win_value(codes, 0, "half")
+    return np.where(focal_is_lo, lo_share, 1.0 - lo_share)
 
 
 def pair_share_units(

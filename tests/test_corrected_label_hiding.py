@@ -34,14 +34,14 @@ def _script():
     return mod
 
 
-def _need(name: str) -> None:
+def _need(name: str, monkeypatch) -> None:
     folder = DATA_ROOT / D.info(name)["folder"]
     if not all((folder / f).is_file() for f in D.info(name)["required"]):
         pytest.skip(
             f"real data for '{name}' not found at {folder} (set JUDGELAB_DATA to a directory "
             "holding it, e.g. ../shared/data)"
         )
-    os.environ.setdefault("JUDGELAB_DATA", str(DATA_ROOT))
+    monkeypatch.setenv("JUDGELAB_DATA", str(DATA_ROOT))  # the loaders look there
 
 
 def test_pair_share_units_orient_average_orders_and_count_ties_half():
@@ -80,13 +80,13 @@ def test_hide_labels_refuses_units_without_a_label():
         hide_labels(units, seeds=[0])
 
 
-def test_label_hiding_on_arena_picks_measures_against_the_all_label_rate():
-    _need("arena_judge_picks_2025")
+def test_label_hiding_on_arena_picks_measures_against_the_all_label_rate(monkeypatch):
+    _need("arena_judge_picks_2025", monkeypatch)
     mod = _script()
     units = mod.dataset_units("arena_judge_picks_2025")
     # the estimand, recomputed from the preferences: the share of battles whose voter
     # preferred Claude Opus 4's answer (one vote per battle, no tie)
-    ds = D.load("arena_judge_picks_2025")
+    ds = D.load("arena_judge_picks_2025", path=DATA_ROOT)
     p = ds.preferences
     won = np.where(p["preference"] == "a", p["response_a"], p["response_b"])
     claude_wins = pd.Series(won, index=p["item_id"]).str.contains(":claude-opus-4")
@@ -118,8 +118,8 @@ def test_label_hiding_on_arena_picks_measures_against_the_all_label_rate():
     assert (naive["bias"].abs() > 0.1).all() and (naive["coverage"] == 0).all()
 
 
-def test_label_hiding_on_mt_bench_uses_the_item_cluster_bootstrap():
-    _need("mt_bench_gpt4_pair_and_human")
+def test_label_hiding_on_mt_bench_uses_the_item_cluster_bootstrap(monkeypatch):
+    _need("mt_bench_gpt4_pair_and_human", monkeypatch)
     mod = _script()
     units = mod.dataset_units("mt_bench_gpt4_pair_and_human")
     assert units["target"].nunique() == 6 and units["item_id"].nunique() == 160

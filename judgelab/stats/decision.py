@@ -38,6 +38,7 @@ from judgelab.stats.estimands import estimand_of
 __all__ = [
     "CLAIMS",
     "DECISION_COLUMNS",
+    "FAIL_ON",
     "DECISIONS",
     "ESTABLISHED",
     "INCONCLUSIVE",
@@ -45,8 +46,10 @@ __all__ = [
     "Claim",
     "apply_decisions",
     "decide",
+    "fail_on_reasons",
     "gate_claim",
     "more_units",
+    "parse_fail_on",
 ]
 
 ESTABLISHED, REFUTED, INCONCLUSIVE = "established", "refuted", "inconclusive"
@@ -347,3 +350,64 @@ def decision_counts(findings: pd.DataFrame) -> dict[str, int]:
         return dict.fromkeys(DECISIONS, 0)
     d = findings["decision"]
     return {k: int(np.sum(d == k)) for k in DECISIONS}
+
+
+# ------------------------------------------------------------------ --fail-on
+#: ``judgelab run --fail-on`` conditions (docs/design.md#command-line): each names the rows it
+#: checks and when they fail the run.
+FAIL_ON = {
+    "gate": "a gate that is not established (refuted, inconclusive or undecided), or no gate",
+    "bias": "a primary bias test that is established",
+    "inconclusive": "any decided finding (gate, bias, corrected estimate) that is inconclusive",
+}
+
+
+def parse_fail_on(spec: str | None) -> tuple[str, ...]:
+    """The conditions of a ``--fail-on`` value (comma-separated names of :data:`FAIL_ON`);
+    () for None or an empty value. ValueError naming the valid names otherwise."""
+    if spec is None or not str(spec).strip():
+        return ()
+    kinds = tuple(dict.fromkeys(k.strip() for k in str(spec).split(",") if k.strip()))
+    bad = [k for k in kinds if k not in FAIL_ON]
+    if bad:
+        valid = "; ".join(f"{k}: {v}" for k, v in FAIL_ON.items())
+        raise ValueError(f"--fail-on {spec!r}: unknown condition(s) {bad}; valid: {valid}")
+    return kinds
+
+
+def _where(row: Mapping) -> str:
+    parts = [str(row.get("id"))]
+    if row.get("judge") is not None:
+        parts.append(f"judge {row['judge']}")
+    if row.get("slice") not in (None, {}):
+        parts.append(f"slice {row['slice']}")
+    return ", ".join(parts)
+
+
+def fail_on_reasons(findings, kinds) -> list[str]:
+    """Why a run fails its ``--fail-on`` conditions ``kinds`` (:func:`parse_fail_on`): one line
+    per finding row that meets a condition (empty: the run passes). ``findings``: a findings
+    frame or the rows of findings.json."""
+    rows = findings.to_dict("records") if isinstance(findings, pd.DataFrame) else list(findings)
+    out: list[str] = []
+    for kind in kinds:
+        if kind == "gate":
+            gates = [r for r in rows if r.get("id") == "gate"]
+            if not gates:
+                out.append("gate: the findings hold no gate row to check")
+            for r in gates:
+                if r.get("decision") != ESTABLISHED:
+                    d = r.get("decision") or "undecided"
+                    why = r.get("decision_reason") or r.get("reason") or ""
+                    out.append(f"gate {d}: {_where(r)}" + (f" ({why})" if why else ""))
+        elif kind == "bias":
+            for r in rows:
+                claim = CLAIMS.get(r.get("id"))
+                if claim is not None and claim.kind == "bias" and r.get("decision") == ESTABLISHED:
+                    out.append(f"bias established: {_where(r)} (estimate {r.get('estimate')})")
+        elif kind == "inconclusive":
+            for r in rows:
+                if r.get("decision") == INCONCLUSIVE:
+                    why = r.get("decision_reason") or ""
+                    out.append(f"inconclusive: {_where(r)}" + (f" ({why})" if why else ""))
+    return out

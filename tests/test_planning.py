@@ -12,11 +12,10 @@ import pandas as pd
 import pytest
 from scipy import special
 
+from judgelab.stats.agreement.kappa import binary_kappa_cells, kappa_variance_cells
 from judgelab.stats.corrected.ppi import ppi_mean_from_sums
 from judgelab.stats.planning import (
-    _kappa_cells,
     design_effect,
-    kappa_unit_variance_cells,
     label_budget,
     labels_at_expected_rate,
     labels_for_kappa,
@@ -68,12 +67,12 @@ def test_tpr_tnr_per_class_and_total():
 # ------------------------------------------------------------------ simulated planners
 def _sim_kappa(n, kappa, prevalence, rng):
     """REPS 2x2 tables of n labels: kappa hat and its plug-in Fleiss SE, vectorised."""
-    cells = _kappa_cells(kappa, prevalence)
+    cells = binary_kappa_cells(kappa, prevalence)
     counts = rng.multinomial(n, cells.ravel(), size=REPS).reshape(REPS, 2, 2) / n
     row, col = counts.sum(axis=2), counts.sum(axis=1)
     pe = (row * col).sum(axis=1)
     k = (np.trace(counts, axis1=1, axis2=2) - pe) / (1 - pe)
-    se = np.sqrt(kappa_unit_variance_cells(counts) / n)
+    se = np.sqrt(kappa_variance_cells(counts) / n)
     return k, se
 
 

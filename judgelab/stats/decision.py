@@ -34,6 +34,7 @@ import pandas as pd
 from scipy import special
 
 from judgelab.stats.estimands import estimand_of
+from judgelab.stats.power import mde_wald
 
 __all__ = [
     "CLAIMS",
@@ -172,15 +173,14 @@ def more_units(
     n, lo, hi = _num(n), _num(ci_low), _num(ci_high)
     if n is None or lo is None or hi is None or n <= 0 or hi < lo:
         return None
-    z = float(special.ndtri(0.5 + float(ci_level) / 2))
-    se = (hi - lo) / (2 * z)
+    se = (hi - lo) / (2 * float(special.ndtri(0.5 + float(ci_level) / 2)))
     if se <= 0:
         return 0
-    zp = float(special.ndtri(power))
-    if claim.kind == "bias":
-        zp = max(zp, float(special.ndtri(1 - (1 - power) / 2)))
-    se_needed = claim.margin / (z + zp)
-    n_needed = math.ceil(n * (se / se_needed) ** 2)
+    # the effect detectable now (judgelab.stats.power.mde_wald, the one home of the MDE);
+    # a bias also needs a zero effect refuted: two one-sided bounds, each at 1 - (1 - power)/2
+    plan_power = max(power, 1 - (1 - power) / 2) if claim.kind == "bias" else power
+    detectable = mde_wald(se, alpha=1 - float(ci_level), power=plan_power)
+    n_needed = math.ceil(n * (detectable / claim.margin) ** 2)
     return int(max(0, n_needed - n))
 
 

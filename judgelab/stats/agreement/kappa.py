@@ -1,5 +1,6 @@
 """Cohen's kappa (plain and weighted) and Fleiss' kappa: plain scores, sums for the
-bootstrap, and tidy findings."""
+bootstrap, tidy findings, and the large-sample variance of Cohen's kappa (Fleiss, Cohen &
+Everitt 1969) that label planning reads (:mod:`judgelab.stats.planning`)."""
 
 from __future__ import annotations
 

@@ -166,3 +166,25 @@ def test_every_baseline_finding_id_and_claim_names_its_estimand():
         ids |= {r["id"] for r in json.loads(path.read_text())["findings"]}
     missing = sorted(i for i in ids if i not in ESTIMANDS)
     assert not missing, f"finding ids without an estimand sentence: {missing}"
+
+
+def test_corrected_estimate_rows_of_the_package_get_decisions():
+    """The rows stats/corrected builds (naive, human-only, Rogan-Gladen, PPI++) are decided
+    by the same rule once they carry a target rate; the estimates are not touched."""
+    from judgelab.stats.corrected.estimates import corrected_rate_rows, per_item_sums
+
+    rng = np.random.default_rng(4)
+    n = 3000
+    human = rng.binomial(1, 0.7, n).astype(float)
+    judge = np.where(rng.random(n) < 0.85, human, 1 - human)
+    labelled = np.where(rng.random(n) < 0.2, human, np.nan)
+    sums, _ = per_item_sums(np.arange(n), judge, labelled)
+    rows = corrected_rate_rows(sums, judge="j")
+    f = pd.DataFrame([{**r, "target_rate": 0.6} for r in rows])
+    out = apply_decisions(f)
+    assert set(out["id"]) == {"naive_rate", "human_only_rate", "rogan_gladen_rate", "ppi_rate"}
+    assert out["decision"].notna().all() and out["estimand"].notna().all()
+    pd.testing.assert_series_equal(out["estimate"], f["estimate"])
+    # the corrected estimates clear 0.6 (the human rate is 0.7)
+    assert (out.set_index("id").loc[["rogan_gladen_rate", "ppi_rate"], "decision"]
+            == "established").all()  # fmt: skip

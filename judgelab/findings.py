@@ -642,6 +642,7 @@ def caveats(study: str, findings, judges=None, summaries=None) -> list[str]:
                 )
                 + f": {shorten(reason, labels)}."
             )
+        out += _inconclusive_caveats(f, labels)
     from judgelab.engine import stop_line
 
     for s in summaries or []:
@@ -652,6 +653,39 @@ def caveats(study: str, findings, judges=None, summaries=None) -> list[str]:
     declared = _section(study, "caveats")
     if declared is not None and not f.empty:
         out += [shorten(line, labels) for line in declared(f, labels)]
+    return out
+
+
+def _inconclusive_caveats(f: pd.DataFrame, labels: Mapping) -> list[str]:
+    """One line per finding id whose decisive verdict is inconclusive: for whom, and how many
+    more units would decide it (judgelab.stats.decision: planned at the margin)."""
+    if "decision" not in f.columns:
+        return []
+    out = []
+    inc = f[f["decision"] == "inconclusive"]
+    for fid, g in inc.groupby("id", sort=False):
+        who = sorted({str(labels.get(j, j)) for j in g["judge"].dropna()})
+        more = pd.to_numeric(g.get("more_units"), errors="coerce").dropna()
+        unit = g["more_units_of"].dropna().iloc[0] if g["more_units_of"].notna().any() else "units"
+        margin = g["decision_margin"].dropna()
+        span = (
+            ""
+            if more.empty
+            else f"{int(more.min())}"
+            if more.min() == more.max()
+            else f"{int(more.min())} to {int(more.max())}"
+        )
+        out.append(
+            f"* `{fid}` is inconclusive"
+            + (f" for {', '.join(who[:6])}{' and others' if len(who) > 6 else ''}" if who else "")
+            + (
+                f": about {span} more {unit} would decide it"
+                + (f" at the planned margin {float(margin.iloc[0]):g}" if len(margin) else "")
+                if span
+                else ""
+            )
+            + "."
+        )
     return out
 
 

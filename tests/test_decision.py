@@ -188,3 +188,19 @@ def test_corrected_estimate_rows_of_the_package_get_decisions():
     # the corrected estimates clear 0.6 (the human rate is 0.7)
     assert (out.set_index("id").loc[["rogan_gladen_rate", "ppi_rate"], "decision"]
             == "established").all()  # fmt: skip
+
+
+def test_caveats_say_how_many_more_units_would_decide_an_inconclusive_test():
+    from judgelab.findings import caveats
+
+    rows = [
+        finding("first_slot_share", 0.5, judge="a|b|c", ci_low=0.42, ci_high=0.58, n=80,
+                primary=True),
+    ]  # fmt: skip
+    f = adjusted_findings(rows, adjust_p=False)
+    more = int(f["more_units"].iloc[0])
+    lines = [c for c in caveats("position_bias", f) if "inconclusive" in c]
+    assert lines == [
+        f"* `first_slot_share` is inconclusive for a: about {more} more order-inconsistent "
+        "pairs would decide it at the planned margin 0.05."
+    ]

@@ -23,6 +23,7 @@ from judgelab.stats.planning import (
     labels_for_tpr_tnr,
     ppi_split,
     rate_bound_assurance,
+    tpr_tnr_budget,
     units_for_share_bias,
 )
 
@@ -175,3 +176,23 @@ def test_label_budget_from_the_audits_findings():
     # a judge measured below the bar gets a reason, never a number
     below = b[b["labels_needed"].isna()]
     assert below["reason"].str.contains("not above").all()
+
+
+def test_tpr_tnr_budget_from_data_with_clustering():
+    rng = np.random.default_rng(9)
+    items = np.repeat(np.arange(200), 10)
+    human = rng.binomial(1, 0.5, items.size).astype(float)
+    # item-level difficulty: correctness correlated within an item
+    p_item = np.clip(rng.normal(0.92, 0.15, 200), 0, 1)[items]
+    judge = np.where(rng.random(items.size) < p_item, human, 1 - human)
+    b = tpr_tnr_budget(judge, human, items, bound=0.85).set_index("target")
+    row = b.iloc[0]
+    assert row["design_effect"] > 1.3  # estimated from the data
+    assert row["labels_needed"] == max(
+        row["labels_now"],
+        int(np.ceil(labels_for_rate_bound(row["rate"], 0.85) * row["design_effect"])),
+    )
+    iid = tpr_tnr_budget(judge, human, bound=0.85).iloc[0]
+    assert iid["design_effect"] == 1.0 and iid["labels_needed"] <= row["labels_needed"]
+    low = tpr_tnr_budget(judge, human, items, bound=0.95)
+    assert low["labels_needed"].isna().all() and low["reason"].str.contains("not above").all()

@@ -2,7 +2,8 @@
 
 Targets, each from planned rates or from the data at hand:
 
-- **TPR / TNR lower bounds** (:func:`labels_for_rate_bound`): the labels of one class at
+- **TPR / TNR lower bounds** (:func:`labels_for_rate_bound`; from data at hand
+  :func:`tpr_tnr_budget`): the labels of one class at
   which the one-sided Clopper-Pearson lower bound clears ``bound`` with 80% *assurance*
   (probability over the labels still to be drawn), computed exactly from the binomial.
   Planning at the expected rate (:func:`labels_at_expected_rate`: the bound computed as if
@@ -46,6 +47,7 @@ __all__ = [
     "labels_for_tpr_tnr",
     "ppi_split",
     "rate_bound_assurance",
+    "tpr_tnr_budget",
     "units_for_share_bias",
 ]
 
@@ -172,6 +174,59 @@ def labels_for_tpr_tnr(
     neg = math.ceil(labels_for_rate_bound(tnr, b_neg, assurance, alpha) * d)
     total = max(math.ceil(pos / prevalence), math.ceil(neg / (1 - prevalence)))
     return {"positives": pos, "negatives": neg, "total_random": total}
+
+
+def tpr_tnr_budget(
+    judge,
+    human,
+    items=None,
+    bound: float = 0.8,
+    assurance: float = ASSURANCE,
+    alpha: float = 0.05,
+) -> pd.DataFrame:
+    """TPR and TNR lower-bound budgets from the data at hand (binary verdicts and labels).
+
+    Per class (``tpr``: units humans pass; ``tnr``: units humans fail): the measured rate, the
+    labels of that class now, the design effect of the judge's correctness within the class
+    over ``items`` (:func:`design_effect`; 1 without items), and the labels needed for the
+    one-sided Clopper-Pearson lower bound to clear ``bound`` with ``assurance`` if the true
+    rate is the measured one (:func:`labels_for_rate_bound` times the design effect). A rate
+    measured at or below the bound gets a reason instead of a number.
+    """
+    j = np.asarray(judge, dtype=float).reshape(-1)
+    h = np.asarray(human, dtype=float).reshape(-1)
+    if j.shape != h.shape:
+        raise ValueError(f"judge ({j.size}) and human ({h.size}) verdicts differ in length")
+    ok = np.isfinite(j) & np.isfinite(h)
+    it = np.arange(j.size) if items is None else np.asarray(items).reshape(-1)
+    rows = []
+    for name, cls in (("tpr", 1.0), ("tnr", 0.0)):
+        m = ok & (h == cls)
+        correct = (j[m] == cls).astype(float)
+        n = int(m.sum())
+        row = {"target": f"{name} lower bound >= {bound:g} ({assurance:.0%} assurance)",
+               "rate": None, "labels_now": n, "design_effect": None, "labels_needed": None,
+               "more_labels": None, "reason": None}  # fmt: skip
+        if n < 2:
+            row["reason"] = f"fewer than 2 labelled units of this class ({n})"
+            rows.append(row)
+            continue
+        rate = float(correct.mean())
+        deff = design_effect(correct, it[m]) if items is not None else 1.0
+        deff = 1.0 if not np.isfinite(deff) else deff
+        row.update(rate=rate, design_effect=deff)
+        if rate <= bound or rate >= 1:
+            row["reason"] = (
+                f"measured {name} {rate:.3f} is not above {bound:g}: more labels would not be "
+                "expected to clear it"
+                if rate <= bound
+                else f"measured {name} is 1: plan from an expected rate below 1"
+            )
+        else:
+            need = math.ceil(labels_for_rate_bound(rate, bound, assurance, alpha) * deff)
+            row.update(labels_needed=max(need, n), more_labels=max(0, need - n))
+        rows.append(row)
+    return pd.DataFrame(rows)
 
 
 # ------------------------------------------------------------------ kappa

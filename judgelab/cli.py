@@ -26,6 +26,8 @@ app = typer.Typer(
 
 #: Exit code of a run that did not send every call (without --allow-partial).
 PARTIAL_EXIT_CODE = 3
+#: Exit code of a complete run whose findings meet a --fail-on condition.
+FAIL_ON_EXIT_CODE = 4
 
 
 def _fail(message: str, code: int = 1):
@@ -70,14 +72,32 @@ def run(
         help="exit 0 when calls were not sent (max_cost_usd reached, or a judge stopped after "
         f"repeated failures); such a run exits {PARTIAL_EXIT_CODE} otherwise",
     ),
+    fail_on: str = typer.Option(
+        None,
+        "--fail-on",
+        help="exit "
+        f"{FAIL_ON_EXIT_CODE} when the findings' decisive verdicts meet a condition "
+        "(comma-separated): gate = a gate not established (refuted, inconclusive, undecided) "
+        "or no gate; bias = a primary bias test established; inconclusive = any decided "
+        "finding inconclusive. Exit codes: 0 ok, 1 error, "
+        f"{PARTIAL_EXIT_CODE} partial run, {FAIL_ON_EXIT_CODE} a --fail-on condition met",
+    ),
 ):
     """Execute a study notebook with papermill into OUT: .ipynb, .html, findings.json, manifest.json.
 
     Parameters: -p NAME VALUE (repeatable; VALUE is read as YAML, so 120, [a, b] and
     {model: x} give a number, a list and a mapping), after --params FILE.yaml.
+
+    Exit codes: 0 done; 1 an error (bad input, a failed cell); 3 a partial run (without
+    --allow-partial); 4 a --fail-on condition met (docs/statistics.md#decisive-verdicts).
     """
     from judgelab import inputs, preflight, report
+    from judgelab.stats.decision import parse_fail_on
 
+    try:
+        conditions = parse_fail_on(fail_on)  # a bad value stops before anything runs
+    except ValueError as exc:
+        _fail(str(exc))
     try:
         pairs = parse_p_options(ctx.args)
         # typed and checked against the study's declaration before anything else: a bad value
@@ -111,6 +131,29 @@ def run(
             "reused), or pass --allow-partial to accept it",
             PARTIAL_EXIT_CODE,
         )
+    if conditions and result is not None:
+        _check_fail_on(study, result, conditions)
+
+
+def _check_fail_on(study: str, result, conditions) -> None:
+    """Exit :data:`FAIL_ON_EXIT_CODE` naming each finding that meets a ``--fail-on``
+    condition (:func:`judgelab.stats.decision.fail_on_reasons`), read from findings.json."""
+    from judgelab.report import StudyError, read_findings
+    from judgelab.stats.decision import fail_on_reasons
+
+    try:
+        rows = read_findings(result.out_dir).get("findings") or []
+    except StudyError as exc:
+        _fail(f"--fail-on: {exc}", FAIL_ON_EXIT_CODE)
+    reasons = fail_on_reasons(rows, conditions)
+    if reasons:
+        shown = reasons[:20] + ([f"... and {len(reasons) - 20} more"] if len(reasons) > 20 else [])
+        _fail(
+            f"{study}: --fail-on {','.join(conditions)} met by {len(reasons)} finding(s):\n  "
+            + "\n  ".join(shown),
+            FAIL_ON_EXIT_CODE,
+        )
+    typer.echo(f"--fail-on {','.join(conditions)}: no finding meets it")
 
 
 def parse_p_options(args: list[str]) -> list[tuple[str, str]]:

@@ -41,6 +41,7 @@ __all__ = [
     "as_findings_frame",
     "conclusions",
     "conclusions_markdown",
+    "decision_text",
     "caveats",
     "caveats_markdown",
     "answers",
@@ -100,7 +101,8 @@ class FindingsTable:
         self._short = _labels(findings, judges)
 
     def frame(self) -> pd.DataFrame:
-        """Display frame: judge, slice, finding, estimate [CI], p, p adjusted, n, conclusion."""
+        """Display frame: judge, slice, finding, estimate [CI], decision (where a row has one),
+        p, p adjusted, n, conclusion."""
         f = self.findings.copy()
         order = np.argsort(~f["primary"].fillna(False).astype(bool).to_numpy(), kind="stable")
         f = f.iloc[order]
@@ -137,6 +139,9 @@ class FindingsTable:
                 ],
             }
         )
+        if "decision" in f.columns and f["decision"].notna().any():
+            # the decisive verdict beside the estimate (judgelab.stats.decision)
+            out.insert(4, "decision", [decision_text(r) for r in f.to_dict("records")])
         return out.reset_index(drop=True)
 
     def _repr_html_(self) -> str:
@@ -370,8 +375,11 @@ def adjusted_findings(findings, adjust_p: bool = True) -> pd.DataFrame:
     unless ``adjust_p=False``), then the conclusions rendered from the adjusted rows
     (:func:`render_conclusions`). Tests and interactive sessions that call a study's
     statistics directly read its final rows from here."""
+    from judgelab.stats.decision import apply_decisions
+
     df = adjust(findings) if adjust_p else as_findings_frame(findings)
-    return render_conclusions(df)
+    # the decisive verdicts (established / refuted / inconclusive) and the estimand sentence
+    return apply_decisions(render_conclusions(df))
 
 
 def save_findings(ctx: StudyContext, findings, adjust_p: bool = True) -> pd.DataFrame:
@@ -527,13 +535,27 @@ def answer_rows(findings) -> pd.DataFrame:
     return f[f["primary"].fillna(False).astype(bool)]
 
 
+def decision_text(row: Mapping) -> str:
+    """The decisive verdict of a row in words (:mod:`judgelab.stats.decision`):
+    ``established``, ``refuted``, ``inconclusive (about N more pairs would decide it)``, or
+    "" for a row without one."""
+    d = row.get("decision")
+    if _missing(d):
+        return ""
+    more = row.get("more_units")
+    if d == "inconclusive" and not _missing(more) and int(more) > 0:
+        return f"inconclusive (about {int(more)} more {row.get('more_units_of') or 'units'} would decide it)"
+    return str(d)
+
+
 def answers(findings, judges=None) -> pd.DataFrame:
     """One row per answer row (:func:`answer_rows`): ``judge`` (short label, "all" for a
     study-wide test), ``answer`` (the verdict, else significant / not significant after the
-    adjustment) and ``conclusion`` (identities shortened). What the index page shows."""
+    adjustment), ``decision`` (:func:`decision_text`: established / refuted / inconclusive)
+    and ``conclusion`` (identities shortened). What the index page shows."""
     f = answer_rows(findings)
     if f.empty:
-        return pd.DataFrame(columns=["judge", "answer", "conclusion"])
+        return pd.DataFrame(columns=["judge", "answer", "decision", "conclusion"])
     labels = _labels(as_findings_frame(findings), judges)
 
     def answer(r) -> str:
@@ -560,6 +582,7 @@ def answers(findings, judges=None) -> pd.DataFrame:
         {
             "judge": [who(r) for r in recs],
             "answer": [answer(r) for r in recs],
+            "decision": [decision_text(r) for r in recs],
             "conclusion": [
                 shorten(_conclusion_text(r.get("conclusion"), r.get("reason"), None), labels)
                 for r in recs
@@ -619,6 +642,7 @@ def caveats(study: str, findings, judges=None, summaries=None) -> list[str]:
                 )
                 + f": {shorten(reason, labels)}."
             )
+        out += _inconclusive_caveats(f, labels)
     from judgelab.engine import stop_line
 
     for s in summaries or []:
@@ -629,6 +653,39 @@ def caveats(study: str, findings, judges=None, summaries=None) -> list[str]:
     declared = _section(study, "caveats")
     if declared is not None and not f.empty:
         out += [shorten(line, labels) for line in declared(f, labels)]
+    return out
+
+
+def _inconclusive_caveats(f: pd.DataFrame, labels: Mapping) -> list[str]:
+    """One line per finding id whose decisive verdict is inconclusive: for whom, and how many
+    more units would decide it (judgelab.stats.decision: planned at the margin)."""
+    if "decision" not in f.columns:
+        return []
+    out = []
+    inc = f[f["decision"] == "inconclusive"]
+    for fid, g in inc.groupby("id", sort=False):
+        who = sorted({str(labels.get(j, j)) for j in g["judge"].dropna()})
+        more = pd.to_numeric(g.get("more_units"), errors="coerce").dropna()
+        unit = g["more_units_of"].dropna().iloc[0] if g["more_units_of"].notna().any() else "units"
+        margin = g["decision_margin"].dropna()
+        span = (
+            ""
+            if more.empty
+            else f"{int(more.min())}"
+            if more.min() == more.max()
+            else f"{int(more.min())} to {int(more.max())}"
+        )
+        out.append(
+            f"* `{fid}` is inconclusive"
+            + (f" for {', '.join(who[:6])}{' and others' if len(who) > 6 else ''}" if who else "")
+            + (
+                f": about {span} more {unit} would decide it"
+                + (f" at the planned margin {float(margin.iloc[0]):g}" if len(margin) else "")
+                if span
+                else ""
+            )
+            + "."
+        )
     return out
 
 

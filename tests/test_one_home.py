@@ -69,6 +69,8 @@ LIBRARY_CALLS = {
 
 #: "path:qualname" -> why this function may carry the name outside the home module.
 ALLOWED = {
+    # the label-budget planner: the kappa variance is agreement.kappa_unit_variance
+    "judgelab/stats/planning.py:labels_for_kappa": "delegates to agreement.kappa_unit_variance",
     # accessors and tables of the pair statistics: they call kappa_from_totals /
     # alpha_*_from_* of the home modules on the per-pair sums, nothing else
     "judgelab/stats/judge_pairs.py:PairStats.kappa": "delegates to agreement.kappa_from_totals",

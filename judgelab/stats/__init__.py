@@ -3,14 +3,25 @@
 Submodules: ``agreement`` (agreement, correlation, tie policies, order aggregation),
 ``resampling`` (cluster bootstrap, sign-flip, exact tests), ``models`` (conditional logit,
 GEE, Wilcoxon), ``multitest`` (Holm, Benjamini-Hochberg), ``power`` (power, sample size and
-every minimum detectable effect), ``votes`` (the plurality / modal vote), ``errors``
+every minimum detectable effect), ``planning`` (label budgets), ``decision`` (decisive
+verdicts: established / refuted / inconclusive), ``estimands`` (what each finding id
+estimates), ``votes`` (the plurality / modal vote), ``errors``
 (:class:`~judgelab.stats.errors.DataError`) and ``rubric_sections`` (the rubric defaults the
 statistics read): ``stats`` imports nothing from judgelab above itself. Study modules
 (position, self_preference, entanglement, calibration, compare) are imported by name.
 Importing this package does no work beyond importing these modules.
 """
 
-from judgelab.stats import agreement, models, multitest, power, resampling
+from judgelab.stats import (
+    agreement,
+    decision,
+    estimands,
+    models,
+    multitest,
+    planning,
+    power,
+    resampling,
+)
 from judgelab.stats._tidy import FINDING_COLUMNS, finding, findings_frame
 from judgelab.stats.multitest import adjust_findings, benjamini_hochberg, holm
 from judgelab.stats.resampling import (
@@ -32,6 +43,9 @@ __all__ = [
     "models",
     "multitest",
     "power",
+    "planning",
+    "decision",
+    "estimands",
     "resampling",
     "BootstrapResult",
     "bootstrap_weights",

@@ -1,5 +1,6 @@
 """Cohen's kappa (plain and weighted) and Fleiss' kappa: plain scores, sums for the
-bootstrap, and tidy findings."""
+bootstrap, tidy findings, and the large-sample variance of Cohen's kappa (Fleiss, Cohen &
+Everitt 1969) that label planning reads (:mod:`judgelab.stats.planning`)."""
 
 from __future__ import annotations
 
@@ -254,3 +255,48 @@ def fleiss_kappa(
         undefined_reason="Fleiss' kappa undefined: every rating in one category",
     )
     return findings_frame([row])
+
+
+# ------------------------------------------------------------ large-sample variance
+def binary_kappa_cells(kappa: float, prevalence: float) -> np.ndarray:
+    """2x2 cell probabilities of two raters with the same pass rate ``prevalence`` and
+    Cohen's kappa ``kappa`` (rows: human, columns: judge; [[fail/fail, fail/pass],
+    [pass/fail, pass/pass]])."""
+    pi = float(prevalence)
+    if not 0 < pi < 1:
+        raise ValueError(f"prevalence must lie in (0, 1), got {pi}")
+    pe = pi**2 + (1 - pi) ** 2
+    po = kappa * (1 - pe) + pe
+    off = (1 - po) / 2
+    cells = np.array([[1 - pi - off, off], [off, pi - off]])
+    if (cells < 0).any():
+        raise ValueError(
+            f"kappa {kappa} is not reachable at prevalence {prevalence} with equal pass rates"
+        )
+    return cells
+
+
+def kappa_variance_cells(cells) -> np.ndarray:
+    """n x Var(kappa hat) of Cohen's kappa from 2x2 cell probabilities (last two axes; rows one
+    rater, columns the other), vectorised over leading axes (Fleiss, Cohen & Everitt 1969,
+    the large-sample variance). nan where chance agreement is 1."""
+    p = np.asarray(cells, dtype=float)
+    row, col = p.sum(axis=-1), p.sum(axis=-2)
+    pe = (row * col).sum(axis=-1)
+    po = np.trace(p, axis1=-2, axis2=-1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        k = (po - pe) / (1 - pe)
+        a = sum(p[..., i, i] * (1 - (row[..., i] + col[..., i]) * (1 - k)) ** 2 for i in range(2))
+        b = (1 - k) ** 2 * (
+            p[..., 0, 1] * (col[..., 0] + row[..., 1]) ** 2
+            + p[..., 1, 0] * (col[..., 1] + row[..., 0]) ** 2
+        )
+        c = (k - pe * (1 - k)) ** 2
+        return (a + b - c) / (1 - pe) ** 2
+
+
+def kappa_unit_variance(kappa: float, prevalence: float) -> float:
+    """n x Var(kappa hat) for two binary raters who both pass a share ``prevalence`` and
+    agree with Cohen's kappa ``kappa`` (:func:`kappa_variance_cells`)."""
+    cells = binary_kappa_cells(float(kappa), float(prevalence))
+    return float(kappa_variance_cells(cells))

@@ -452,7 +452,7 @@ CORRECTED_ESTIMATE = Study(
             "threshold",
             "float",
             None,
-            "single: a unit passes when its score >= threshold (None: the midpoint of the "
+            "single: a unit passes when its score is at least threshold (None: the midpoint of the "
             "scale of the judge, else of the dataset or its grade set; 0/1 scores are binary)",
             nullable=True,
         ),

@@ -275,7 +275,20 @@ def corrected_findings(
             why = f" (detected: labelled share differs by judge verdict, p = {p:.2g})"
         elif stratified:
             why = " (design: stratified, as given)"
-        for sl, mask in _targets(u, cu.protocol):
+        targets = _targets(u, cu.protocol)
+        if not targets:  # e.g. pairs whose answers have no known generator
+            rows.append(
+                finding(
+                    "correction_shift",
+                    None,
+                    judge=str(judge),
+                    n=len(u),
+                    reason="no target: the judged answers carry no generator, family or "
+                    "category (responses.generator unknown)",
+                    protocol=cu.protocol,
+                )
+            )
+        for sl, mask in targets:
             S, _ = per_item_sums(items[mask], j[mask], h[mask])
             part = corrected_rate_rows(
                 S, judge=str(judge), slice=sl, n_boot=n_boot, seed=seed, ci_level=ci_level

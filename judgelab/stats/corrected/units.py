@@ -31,6 +31,7 @@ import pandas as pd
 from judgelab.stats.calibration.units import human_scores, pairwise_units, score_units
 from judgelab.stats.errors import DataError
 from judgelab.stats.reference import coded_votes
+from judgelab.stats.votes import plurality
 
 __all__ = [
     "CorrectedUnits",
@@ -152,22 +153,24 @@ def _pointwise(verdicts, dataset, threshold, info) -> tuple[pd.DataFrame, dict, 
     return units, ex, thr, basis
 
 
-def _pair_majority(df: pd.DataFrame, weight: str | None) -> pd.DataFrame:
-    """Per pair ``item_id, lo, hi``: ``lo_pass`` 1 (lo wins), 0 (hi wins) or nan (a tie)."""
-    w = df[weight] if weight else pd.Series(1.0, index=df.index)
+def _pair_verdicts(df: pd.DataFrame, weight: str | None) -> pd.DataFrame:
+    """Per pair ``item_id, lo, hi``: ``lo_pass`` 1 (lo wins), 0 (hi wins) or nan (a tie):
+    the plurality of the (weighted) calls or votes for each answer
+    (:func:`judgelab.stats.votes.plurality`, a split top undecided); tie verdicts count for
+    neither answer."""
+    w = df[weight].to_numpy(float) if weight else np.ones(len(df))
     g = pd.DataFrame(
         {
-            "item_id": df["item_id"].astype(str),
-            "lo": df["lo"].astype(str),
-            "hi": df["hi"].astype(str),
+            "item_id": df["item_id"].astype(str).to_numpy(),
+            "lo": df["lo"].astype(str).to_numpy(),
+            "hi": df["hi"].astype(str).to_numpy(),
             "w_lo": np.where(df["label"] == 0, w, 0.0),
             "w_hi": np.where(df["label"] == 1, w, 0.0),
         }
     )
     agg = g.groupby(["item_id", "lo", "hi"], sort=False)[["w_lo", "w_hi"]].sum().reset_index()
-    # repeat weights are 1/r: compare with a tolerance, equal weight is a tie
-    diff = agg["w_lo"] - agg["w_hi"]
-    agg["lo_pass"] = np.where(diff > 1e-9, 1.0, np.where(diff < -1e-9, 0.0, np.nan))
+    code = plurality(agg[["w_lo", "w_hi"]].to_numpy(), split=np.nan)  # 0: lo, 1: hi
+    agg["lo_pass"] = 1.0 - code
     return agg[["item_id", "lo", "hi", "lo_pass"]]
 
 
@@ -177,7 +180,7 @@ def _human_pairs(dataset, label_share: float | None, seed: int) -> tuple[pd.Data
     votes = coded_votes(getattr(dataset, "preferences", None))
     if votes.empty:
         return pd.DataFrame(columns=["item_id", "lo", "hi", "human_lo"]), 0
-    hp = _pair_majority(votes, None).rename(columns={"lo_pass": "human_lo"})
+    hp = _pair_verdicts(votes, None).rename(columns={"lo_pass": "human_lo"})
     if label_share is not None:
         rng = np.random.default_rng(seed)
         keep = rng.random(len(hp)) < label_share
@@ -188,7 +191,7 @@ def _human_pairs(dataset, label_share: float | None, seed: int) -> tuple[pd.Data
 
 def _pairwise(verdicts, human: pd.DataFrame, n_human_tie: int, info) -> tuple[pd.DataFrame, dict]:
     pu, ex = pairwise_units(verdicts, "per_call", "class")
-    jp = _pair_majority(pu, "weight")
+    jp = _pair_verdicts(pu, "weight")
     ex["judge_tie_pairs"] = int(jp["lo_pass"].isna().sum())
     jp = jp[jp["lo_pass"].notna()].merge(human, on=["item_id", "lo", "hi"], how="left")
     tied = jp["human_lo"].isna() & jp.set_index(["item_id", "lo", "hi"]).index.isin(

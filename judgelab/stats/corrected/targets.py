@@ -176,7 +176,7 @@ def _extra_rows(S, rows, stratified, judge, sl, protocol, n_boot, seed, ci_level
             method=f"{prim} minus naive_rate; {b.method}, both re-estimated in every resample",
             reason=None if prim else "no corrected estimate is defined for this target",
             p_value=b.p_value(0.0) if prim and b.ci_low is not None else None,
-            primary=bool(primary and prim and b.ci_low is not None),
+            primary=bool(primary and prim),
             estimator=prim,
             naive_estimate=float(naive(T[None, :])[0]),
             corrected_estimate=(float(fns[prim](T[None, :])[0]) if prim else None),

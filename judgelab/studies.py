@@ -92,6 +92,7 @@ STUDIES = (
     "family_entanglement",
     "calibration_audit",
     "judge_comparison",
+    "corrected_estimate",
 )
 
 #: Defaults of the parameters every study shares (docs/design.md#studies). A notebook's own

@@ -39,6 +39,9 @@ _NO_PAIRWISE = r"{study} analyses pairwise verdicts; dataset '{dataset}' holds o
 _ONE_FAMILY = r"refused: every judge of this ensemble \(\d\) is from family 'openai'"
 _NO_PRICE = r"judge_comparison needs a source .* litellm has no price for .*Identities present"
 _BOTH_ORDERS = r"column 'order': order must be 'ab' or 'ba'"
+_NO_HUMANS = (
+    r"dataset '{dataset}' has no human preferences between two answers \(table preferences\)"
+)
 
 #: dataset -> study -> None (findings) or the message (regex) naming what the dataset lacks.
 EXPECTED: dict[str, dict[str, str | None]] = {
@@ -48,6 +51,7 @@ EXPECTED: dict[str, dict[str, str | None]] = {
         "family_entanglement": None,
         "calibration_audit": None,
         "judge_comparison": _NO_PRICE,
+        "corrected_estimate": None,
     },
     "judging_the_judges": {
         "position_bias": None,
@@ -55,6 +59,7 @@ EXPECTED: dict[str, dict[str, str | None]] = {
         "family_entanglement": None,
         "calibration_audit": None,
         "judge_comparison": _NO_PRICE,
+        "corrected_estimate": _NO_HUMANS,
     },
     "mt_bench_gpt4_pair_and_human": {
         # one verdict per pair aggregated over both orders (order 'both'): until the verdict
@@ -64,6 +69,7 @@ EXPECTED: dict[str, dict[str, str | None]] = {
         "family_entanglement": r"refused: every judge of this ensemble \(1\) is from family",
         "calibration_audit": None,
         "judge_comparison": r"needs a candidate besides the source gpt-4\|",
+        "corrected_estimate": None,
     },
     "arena_judge_picks_2025": {
         "position_bias": None,
@@ -71,6 +77,7 @@ EXPECTED: dict[str, dict[str, str | None]] = {
         "family_entanglement": _ONE_FAMILY,
         "calibration_audit": None,
         "judge_comparison": None,
+        "corrected_estimate": None,
     },
     "hanna_story_ratings": {
         "position_bias": _NO_PAIRWISE,
@@ -78,6 +85,7 @@ EXPECTED: dict[str, dict[str, str | None]] = {
         "family_entanglement": _NO_PAIRWISE,
         "calibration_audit": None,
         "judge_comparison": _NO_PAIRWISE,
+        "corrected_estimate": None,
     },
 }
 #: measured on two shared cores with n_boot 10: self-preference > 10 min, calibration audit
@@ -198,6 +206,25 @@ def test_cli_names_what_the_dataset_lacks(data_env, tmp_path):
     assert res.exit_code == 1
     assert "position_bias analyses pairwise verdicts" in res.output
     assert "Traceback" not in res.output
+
+
+@pytest.mark.slow
+def test_cli_corrected_estimate_on_published_verdicts(data_env, tmp_path):
+    """Issue 15's "Done when": only dataset and verdicts given (n_boot only shortens the run);
+    a dataset without human labels is refused before the kernel, naming the table."""
+    if not (data_env / "mt_bench_gpt4_pair_and_human").is_dir():
+        pytest.skip("mt_bench_gpt4_pair_and_human not in the shared data")
+    res = _run(tmp_path, "corrected_estimate", "mt_bench_gpt4_pair_and_human", "-p", "n_boot", "50")
+    assert res.exit_code == 0, res.output
+    out = tmp_path / "corrected_estimate"
+    doc = json.loads((out / "findings.json").read_text())
+    ids = {f["id"] for f in doc["findings"]}
+    assert {"naive_rate", "human_only_rate", "rogan_gladen_rate", "ppi_rate"} <= ids
+    assert not DEMO_NAMES.search(json.dumps(doc))
+    if (data_env / "judging_the_judges").is_dir():
+        res = _run(tmp_path / "jtj", "corrected_estimate", "judging_the_judges")
+        assert res.exit_code == 1 and "has no human preferences" in res.output, res.output
+        assert "Traceback" not in res.output
 
 
 @pytest.mark.slow

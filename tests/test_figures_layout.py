@@ -50,6 +50,7 @@ NAMES = {
     "ranking": ("judges", "generators"),
     "pareto": ("judges",),
     "cascade": (),
+    "corrected_forest": ("judges",),
 }
 OVERLAP = 0.10
 

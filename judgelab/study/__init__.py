@@ -32,6 +32,7 @@ from judgelab.study.analyses import (
 )
 from judgelab.study.builtin import (
     CALIBRATION_AUDIT,
+    CORRECTED_ESTIMATE,
     FAMILY_ENTANGLEMENT,
     JUDGE_COMPARISON,
     ORDER_AGGREGATIONS,
@@ -98,6 +99,7 @@ __all__ = [
     "FAMILY_ENTANGLEMENT",
     "CALIBRATION_AUDIT",
     "JUDGE_COMPARISON",
+    "CORRECTED_ESTIMATE",
     "analyse_position_bias",
     "analyse_self_preference",
     "analyse_family_entanglement",

@@ -18,6 +18,7 @@ __all__ = [
     "FAMILY_ENTANGLEMENT",
     "CALIBRATION_AUDIT",
     "JUDGE_COMPARISON",
+    "CORRECTED_ESTIMATE",
     "BUILTIN",
 ]
 
@@ -418,7 +419,69 @@ JUDGE_COMPARISON = Study(
     requires="judgelab.comparison:stored_defaults",
 )
 
-#: Declared studies by name: the package's in docs/design.md order (that of
+
+CORRECTED_ESTIMATE = Study(
+    name="corrected_estimate",
+    version="1",
+    title="Corrected estimate",
+    parameters=(
+        *shared_parameters(
+            pairs={
+                "help": "pairs to judge: human (pairs humans compared), all or "
+                "baseline:<generator>; judged pairs without a human label are the unlabelled units"
+            },
+            tie_policy={
+                "help": "recorded for the manifest; judge and human ties are always dropped "
+                "and counted (the estimand is the win rate among pairs the humans decide)"
+            },
+            order_aggregation={
+                "help": "recorded for the manifest; a pair's calls are always aggregated over "
+                "both orders first"
+            },
+        ),
+        _p(
+            "protocol",
+            "str",
+            None,
+            "pairwise (win rates) or single (pass rates); None: the one protocol the stored "
+            "verdicts hold, pairwise when judging now",
+            nullable=True,
+            choices=("pairwise", "single"),
+        ),
+        _p(
+            "threshold",
+            "float",
+            None,
+            "single: a unit passes when its score is at least threshold (None: the midpoint of the "
+            "scale of the judge, else of the dataset or its grade set; 0/1 scores are binary)",
+            nullable=True,
+        ),
+        _p(
+            "design",
+            "str",
+            "auto",
+            "labelled set: auto (stratified when the labelled share differs by judge verdict), "
+            "random, or stratified (post-stratified estimator)",
+            choices=("auto", "random", "stratified"),
+        ),
+        _p(
+            "label_share",
+            "float",
+            None,
+            "keep a seeded random share of the human labels, the rest treated as unlabelled "
+            "(None: every label the dataset has)",
+            nullable=True,
+            range=(0, 1),
+            exclusive=(True, False),
+        ),
+    ),
+    figures=(Figure("corrected_forest", "judgelab.plots.corrected:forest"),),
+    analysis="judgelab.study.corrected:analyse_corrected_estimate",
+    conclusions={"correction_shift": conclusions.render_correction_shift},
+    summary="judgelab.study.conclusions:corrected_estimate_summary",
+    caveats="judgelab.study.conclusions:corrected_estimate_caveats",
+    requires="judgelab.study.corrected:require_labels",
+)
 
 
 #: The package's studies in docs/design.md order (that of :data:`judgelab.studies.STUDIES`).
@@ -428,4 +491,5 @@ BUILTIN: tuple[Study, ...] = (
     FAMILY_ENTANGLEMENT,
     CALIBRATION_AUDIT,
     JUDGE_COMPARISON,
+    CORRECTED_ESTIMATE,
 )

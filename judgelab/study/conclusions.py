@@ -32,6 +32,9 @@ __all__ = [
     "judge_comparison_caveats",
     "family_entanglement_summary",
     "family_entanglement_caveats",
+    "render_correction_shift",
+    "corrected_estimate_summary",
+    "corrected_estimate_caveats",
     "PANEL_LABEL",
 ]
 
@@ -398,3 +401,140 @@ def family_entanglement_caveats(f: pd.DataFrame, labels: Mapping) -> list[str]:
         "* The same-vs-cross ensemble comparison averages over all ensembles of each kind; with "
         "unequal families it also reflects which judges can be combined.",
     ]
+
+
+# ------------------------------------------------------------ corrected estimate
+_ESTIMATOR_NAMES = {
+    "ppi_rate": "PPI++",
+    "post_stratified_rate": "post-stratified",
+    "rogan_gladen_rate": "Rogan-Gladen",
+    "human_only_rate": "human-only",
+}
+
+
+def _target_words(row: Mapping) -> str:
+    """``the pass rate``, ``gpt-4's win rate``, ``the pass rate of family f``."""
+    rate = "win rate" if row.get("protocol") == "pairwise" else "pass rate"
+    sl = row.get("slice")
+    if not isinstance(sl, Mapping) or not sl:
+        return f"the {rate}"
+    ((k, v),) = sl.items()
+    if k == "generator":
+        return f"{v}'s {rate}"
+    return f"the {rate} of {k} {v}"
+
+
+def render_correction_shift(row: Mapping) -> str | None:
+    """The ``correction_shift`` row's sentence: "correcting for the judge's errors moves the
+    estimate by Δ (CI)", from the judge's naive rate to the primary corrected estimate."""
+    d = _num(row.get("estimate"))
+    if d is None:
+        return None
+    lo, hi = _num(row.get("ci_low")), _num(row.get("ci_high"))
+    ci = f" (95% CI {lo:+.3f} to {hi:+.3f})" if None not in (lo, hi) else " (no CI: see reason)"
+    naive, corr = _num(row.get("naive_estimate")), _num(row.get("corrected_estimate"))
+    how = _ESTIMATOR_NAMES.get(str(row.get("estimator")), str(row.get("estimator")))
+    text = f"For {_target_words(row)}, correcting for the judge's errors moves the estimate by {d:+.3f}{ci}"
+    if naive is not None and corr is not None:
+        text += f": from the judge's {naive:.3f} to {corr:.3f} ({how})"
+    if None not in (lo, hi) and (lo > 0 or hi < 0):
+        text += "; the judge's rate is off beyond noise"
+    return text + "."
+
+
+def _shift_rows(f: pd.DataFrame) -> pd.DataFrame:
+    return f[(f["id"] == "correction_shift") & f["estimate"].notna()]
+
+
+def corrected_estimate_summary(f: pd.DataFrame, labels: Mapping) -> list[str]:
+    """Per judge: the overall target's sentence (pass rates), else how far the correction moves
+    the targets' win rates, how many beyond noise and the largest move."""
+    lines = []
+    shifts = _shift_rows(f)
+    for judge, g in shifts.groupby("judge", sort=True):
+        name = _label(judge, labels)
+        overall = g[g["slice"].isna()]
+        if len(overall):
+            lines.append(f"* **{name}**: {render_correction_shift(overall.iloc[0].to_dict())}")
+            continue
+        est = pd.to_numeric(g["estimate"], errors="coerce")
+        lo, hi = (pd.to_numeric(g[c], errors="coerce") for c in ("ci_low", "ci_high"))
+        beyond = int(((lo > 0) | (hi < 0)).sum())
+        top = g.loc[est.abs().idxmax()].to_dict()
+        lines.append(
+            f"* **{name}**: over {len(g)} targets correcting moves the estimate by {est.min():+.3f} "
+            f"to {est.max():+.3f}; beyond noise (CI excludes 0) for {beyond} of {len(g)}. "
+            f"Largest: {render_correction_shift(top)}"
+        )
+    undefined = f[(f["id"] == "correction_shift") & f["estimate"].isna()]
+    if len(undefined):
+        lines.append(
+            f"* {len(undefined)} target(s) have no corrected estimate (too few labelled units "
+            "of a class, or none): see the findings table's reasons."
+        )
+    return lines
+
+
+def corrected_estimate_caveats(f: pd.DataFrame, labels: Mapping) -> list[str]:
+    """The estimators' assumptions, the check the data allows, ties and thresholds."""
+    out = [
+        "* **Estimand**: the rate the humans would give on the judged units (the human-label "
+        "rate), not an oracle truth; the humans' own noise stays in it.",
+        "* **Rogan-Gladen** assumes the judge's error rates (TPR, TNR) transport from the "
+        "labelled to the judged units within each target; it is estimated within the target "
+        "(pooled error rates are biased exactly when errors depend on the generator). A "
+        "labelled set stratified by the human class is allowed; one stratified by the judge's "
+        "verdict is not (then the post-stratified estimator is used).",
+        "* **PPI++** assumes the labelled units are a random sample of the judged units (or "
+        "have known inclusion weights); lambda is tuned for power and the effective number of "
+        "human labels (`n_eff`) says what the judge's verdicts were worth.",
+        "* **Intervals**: with several units per item the primary CI is an item-cluster "
+        "bootstrap of the whole estimator; the closed forms (Wilson, Lee et al.'s adjusted "
+        "Wald, PPI++ Wald) are in `iid_ci_low` / `iid_ci_high` and assume independent units.",
+    ]
+    gap = f[(f["id"] == "labelled_judge_rate_gap") & f["estimate"].notna()]
+    lo, hi = (pd.to_numeric(gap[c], errors="coerce") for c in ("ci_low", "ci_high"))
+    off = gap[(lo > 0) | (hi < 0)]
+    if len(gap):
+        strat = gap[gap.get("design", pd.Series(index=gap.index, dtype=object)) == "stratified"]
+        out.append(
+            "* **Assumption check** (judge pass rate on labelled minus unlabelled units, "
+            f"`labelled_judge_rate_gap`): the CI excludes 0 for {len(off)} of {len(gap)} "
+            "judge x target rows"
+            + (
+                ": there the labelled units are not a random sample of the judged ones and "
+                "PPI++ / Rogan-Gladen rest on an assumption the data contradicts."
+                if len(off) and not len(strat)
+                else "; the labelled set is stratified by judge verdict by design."
+                if len(strat)
+                else ", consistent with a random labelled sample."
+            )
+        )
+    else:
+        out.append(
+            "* **Assumption check**: not possible here (every judged unit is labelled, or none "
+            "is unlabelled in a target): the human-only rate is then the answer and the "
+            "corrections only show what the judge's errors would have cost."
+        )
+    naive = f[f["id"] == "naive_rate"]
+    if "excluded" in naive.columns and naive["excluded"].notna().any():
+        ex = naive.dropna(subset=["excluded"]).drop_duplicates("judge")
+        jt = sum(int((e or {}).get("judge_tie_pairs", 0)) for e in ex["excluded"])
+        ht = sum(int((e or {}).get("human_tie_pairs", 0)) for e in ex["excluded"])
+        if jt or ht:
+            out.append(
+                f"* **Ties dropped**: {jt} judged pairs the judge did not decide (a tie, or "
+                f"orders that disagree) and {ht} the humans tied, summed over judges. The "
+                "estimand is the win rate among decided pairs; unlabelled pairs the humans "
+                "would tie cannot be dropped."
+            )
+    if (
+        "threshold" in naive.columns
+        and pd.to_numeric(naive["threshold"], errors="coerce").notna().any()
+    ):
+        thr = pd.to_numeric(naive["threshold"], errors="coerce").dropna().unique()
+        out.append(
+            f"* **Threshold**: a unit passes when its score is >= {', '.join(f'{t:g}' for t in thr)} "
+            "(judge: mean of its repeats; humans: median over raters)."
+        )
+    return out

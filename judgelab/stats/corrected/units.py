@@ -1,0 +1,307 @@
+"""Binary units of a corrected estimate: one row per judged unit with the judge's pass (0/1)
+and, on the labelled subset, the human's pass (0/1, nan = unlabelled).
+
+The one place where verdicts become the units :func:`judgelab.stats.corrected.corrected_rates`
+reads (docs/statistics.md, "Corrected estimates", "Units"):
+
+* **pointwise** verdicts (``single`` protocol: pass/fail grades 0/1, graded scores, a grade
+  set): a unit is a response; the judge's score is the mean of its parsed repeats
+  (:func:`judgelab.stats.calibration.units.score_units`), the human's the median over raters
+  (as the calibration audit reads them); both pass when the score is ``>= threshold``.
+  :func:`pass_threshold` resolves the threshold: the one given, else the midpoint of the
+  judge's own scale (``judge_scales``), of the dataset's grade set or of its ``scale``; 0/1
+  scores without a declared scale are binary (threshold 0.5); anything else is refused.
+* **pairwise** verdicts: the target is a win rate. The judge's calls of a pair are aggregated
+  over both orders (and repeats) first: the answer with more of the (repeat-weighted) calls
+  wins; equal weight (a tie, or orders that disagree) is a judge tie. The humans' votes are
+  aggregated the same way (majority of the votes; equal counts a human tie). Each decided pair
+  gives two units, one oriented to each answer (``judge_pass`` = the judge prefers it,
+  ``human_pass`` = the humans do), carrying that answer's generator and family and its
+  opponent's (``opp_generator``, ``opp_family``). Ties are dropped and counted: the estimand
+  is the human win rate among pairs the humans decide.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from judgelab.stats.calibration.units import human_scores, pairwise_units, score_units
+from judgelab.stats.errors import DataError
+from judgelab.stats.reference import coded_votes
+from judgelab.stats.votes import plurality
+
+__all__ = [
+    "CorrectedUnits",
+    "pass_threshold",
+    "resolve_protocol",
+    "corrected_units",
+    "UNIT_COLUMNS",
+]
+
+#: Columns of the units frame (``category`` and the ``opp_*`` columns where they apply).
+UNIT_COLUMNS = (
+    "judge", "item_id", "unit", "generator", "family", "category", "opp_generator",
+    "opp_family", "judge_pass", "human_pass",
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class CorrectedUnits:
+    """Units of every judge (:data:`UNIT_COLUMNS`), the protocol they came from, the pass
+    threshold of pointwise scores (None for pairwise) and, per judge, the counts of what was
+    dropped and why (``excluded``: ``{judge: {reason: count}}``)."""
+
+    units: pd.DataFrame = field(repr=False)
+    protocol: str
+    threshold: float | None
+    threshold_basis: str
+    excluded: dict
+    label_share: float | None = None
+
+
+def _binary_scores(values) -> bool:
+    v = pd.to_numeric(pd.Series(values), errors="coerce").dropna()
+    return bool(len(v)) and bool(v.isin([0, 1]).all())
+
+
+def pass_threshold(
+    dataset, threshold: float | None, judge_scores, judge_version: str | None = None
+) -> tuple[float, str]:
+    """The score from which a pointwise unit passes (``score >= threshold``), and its basis.
+
+    Parameters
+    ----------
+    dataset :
+        The dataset (its ``judge_scales``, ``grades`` and ``scale`` are read).
+    threshold : float or None
+        The threshold given; None resolves it from the dataset.
+    judge_scores : array-like
+        The judge's scores (binary 0/1 scores need no declared scale).
+    judge_version : str, optional
+        The judge's version, for its own scale in ``dataset.judge_scales``.
+
+    Returns
+    -------
+    (threshold, basis)
+        ``basis`` says in words where the threshold came from.
+
+    Raises
+    ------
+    DataError
+        Scores that are not 0/1 on a dataset that declares no scale, with no threshold given.
+    """
+    if threshold is not None:
+        return float(threshold), f"given: a unit passes when its score is >= {threshold:g}"
+    own = (getattr(dataset, "judge_scales", None) or {}).get(str(judge_version))
+    if own is not None:
+        lo, hi = own
+        return (lo + hi) / 2, f"midpoint of the judge's own scale {lo:g}..{hi:g}"
+    grades = getattr(dataset, "grades", None)
+    if grades:
+        lo, hi = min(grades.values()), max(grades.values())
+        return (lo + hi) / 2, f"midpoint of the grade set {grades} (score >= {(lo + hi) / 2:g})"
+    scale = getattr(dataset, "scale", None)
+    if scale is not None:
+        lo, hi = scale
+        return (lo + hi) / 2, f"midpoint of the dataset's scale {lo:g}..{hi:g}"
+    if _binary_scores(judge_scores):
+        return 0.5, "binary 0/1 scores (pass = 1)"
+    raise DataError(
+        "verdicts",
+        "score",
+        "scores are not 0/1 and the dataset declares neither a scale nor a grade set, so which "
+        "score passes is ambiguous: give -p threshold T (a unit passes when its score >= T), or "
+        "declare scale: {min, max} in dataset.yaml",
+    )
+
+
+def _info(dataset) -> pd.DataFrame:
+    info = dataset.response_info()
+    keep = [c for c in ("response_id", "item_id", "generator", "family", "category") if c in info]
+    info = info[keep].astype(object).copy()
+    info["response_id"] = info["response_id"].astype(str)
+    return info.set_index("response_id")
+
+
+def _pointwise(verdicts, dataset, threshold, info) -> tuple[pd.DataFrame, dict, float, str]:
+    su, ex = score_units(verdicts)
+    version = verdicts["judge_version"].iloc[0] if "judge_version" in verdicts else None
+    thr, basis = pass_threshold(dataset, threshold, su["score"], version)
+    hs = human_scores(dataset)
+    human = hs.groupby("response_id")["score"].median()
+    if basis.startswith("binary") and len(hs) and not _binary_scores(hs["score"]):
+        raise DataError(
+            "labels",
+            "score",
+            "the judge's scores are 0/1 but the human scores are not, and the dataset declares "
+            "no scale: give -p threshold T (a unit passes when its score >= T)",
+        )
+    h = su["response_id"].map(human)
+    units = pd.DataFrame(
+        {
+            "item_id": su["item_id"].astype(str).to_numpy(),
+            "unit": su["response_id"].astype(str).to_numpy(),
+            "judge_pass": (su["score"].to_numpy() >= thr).astype(float),
+            "human_pass": np.where(h.isna(), np.nan, (h.to_numpy() >= thr).astype(float)),
+        }
+    )
+    for c in ("generator", "family", "category"):
+        units[c] = units["unit"].map(info[c]) if c in info else None
+    return units, ex, thr, basis
+
+
+def _pair_verdicts(df: pd.DataFrame, weight: str | None) -> pd.DataFrame:
+    """Per pair ``item_id, lo, hi``: ``lo_pass`` 1 (lo wins), 0 (hi wins) or nan (a tie):
+    the plurality of the (weighted) calls or votes for each answer
+    (:func:`judgelab.stats.votes.plurality`, a split top undecided); tie verdicts count for
+    neither answer."""
+    w = df[weight].to_numpy(float) if weight else np.ones(len(df))
+    g = pd.DataFrame(
+        {
+            "item_id": df["item_id"].astype(str).to_numpy(),
+            "lo": df["lo"].astype(str).to_numpy(),
+            "hi": df["hi"].astype(str).to_numpy(),
+            "w_lo": np.where(df["label"] == 0, w, 0.0),
+            "w_hi": np.where(df["label"] == 1, w, 0.0),
+        }
+    )
+    agg = g.groupby(["item_id", "lo", "hi"], sort=False)[["w_lo", "w_hi"]].sum().reset_index()
+    code = plurality(agg[["w_lo", "w_hi"]].to_numpy(), split=np.nan)  # 0: lo, 1: hi
+    agg["lo_pass"] = 1.0 - code
+    return agg[["item_id", "lo", "hi", "lo_pass"]]
+
+
+def _human_pairs(dataset, label_share: float | None, seed: int) -> tuple[pd.DataFrame, int]:
+    """The humans' verdict per pair (majority of votes) and the number of human-tied pairs;
+    with ``label_share`` a seeded random share of the labelled pairs is kept."""
+    votes = coded_votes(getattr(dataset, "preferences", None))
+    if votes.empty:
+        return pd.DataFrame(columns=["item_id", "lo", "hi", "human_lo"]), 0
+    hp = _pair_verdicts(votes, None).rename(columns={"lo_pass": "human_lo"})
+    if label_share is not None:
+        rng = np.random.default_rng(seed)
+        keep = rng.random(len(hp)) < label_share
+        hp = hp[keep]
+    n_tie = int(hp["human_lo"].isna().sum())
+    return hp, n_tie
+
+
+def _pairwise(verdicts, human: pd.DataFrame, n_human_tie: int, info) -> tuple[pd.DataFrame, dict]:
+    pu, ex = pairwise_units(verdicts, "per_call", "class")
+    jp = _pair_verdicts(pu, "weight")
+    ex["judge_tie_pairs"] = int(jp["lo_pass"].isna().sum())
+    jp = jp[jp["lo_pass"].notna()].merge(human, on=["item_id", "lo", "hi"], how="left")
+    tied = jp["human_lo"].isna() & jp.set_index(["item_id", "lo", "hi"]).index.isin(
+        human[human["human_lo"].isna()].set_index(["item_id", "lo", "hi"]).index
+    )
+    ex["human_tie_pairs"] = int(tied.sum())
+    ex["human_tie_pairs_in_dataset"] = n_human_tie
+    jp = jp[~tied]
+    sides = []
+    for me, other, flip in (("lo", "hi", False), ("hi", "lo", True)):
+        j, h = jp["lo_pass"].to_numpy(), jp["human_lo"].to_numpy(dtype=float)
+        side = pd.DataFrame(
+            {
+                "item_id": jp["item_id"].to_numpy(),
+                "unit": (jp["lo"] + "|" + jp["hi"] + "|" + me).to_numpy(),
+                "judge_pass": 1.0 - j if flip else j,
+                "human_pass": 1.0 - h if flip else h,
+            }
+        )
+        for c in ("generator", "family", "category"):
+            side[c] = jp[me].map(info[c]).to_numpy() if c in info else None
+        for c in ("generator", "family"):
+            side[f"opp_{c}"] = jp[other].map(info[c]).to_numpy() if c in info else None
+        sides.append(side)
+    return pd.concat(sides, ignore_index=True), ex
+
+
+def resolve_protocol(verdicts: pd.DataFrame, protocol: str | None) -> str:
+    """The protocol whose verdicts become units: the one given, else the one pairwise or
+    single protocol the verdicts hold (several, or none: refused, saying which exist)."""
+    held = sorted(verdicts["protocol"].astype(str).unique())
+    if protocol is None:
+        usable = [p for p in held if p in ("pairwise", "single")]
+        if len(usable) != 1:
+            raise DataError(
+                "verdicts",
+                "protocol",
+                f"the verdicts hold protocols {held}: corrected_estimate reads one of pairwise "
+                "(win rates) or single (pass rates); give -p protocol pairwise or single",
+            )
+        return usable[0]
+    if protocol not in held:
+        raise DataError("verdicts", "protocol", f"no {protocol} verdicts; the verdicts hold {held}")
+    return protocol
+
+
+def corrected_units(
+    verdicts: pd.DataFrame,
+    dataset,
+    *,
+    protocol: str | None = None,
+    threshold: float | None = None,
+    label_share: float | None = None,
+    seed: int = 0,
+) -> CorrectedUnits:
+    """Every judge's binary units (see the module docstring).
+
+    Parameters
+    ----------
+    verdicts : DataFrame
+        Tidy verdicts with a ``judge`` identity column (one set of units per identity).
+    dataset :
+        The dataset (responses, items, human ``labels`` or ``preferences``, scales).
+    protocol : {None, "pairwise", "single"}
+        None: the one protocol the verdicts hold.
+    threshold : float, optional
+        Pointwise pass threshold (``score >= threshold``); None: :func:`pass_threshold`.
+    label_share : float in (0, 1], optional
+        Keep a seeded random share of the human labels (pairs or responses), the rest
+        treated as unlabelled: a smaller label budget on data labelled everywhere.
+    seed : int
+        Seed of ``label_share``'s draw.
+
+    Returns
+    -------
+    CorrectedUnits
+    """
+    protocol = resolve_protocol(verdicts, protocol)
+    info = _info(dataset)
+    frames, excluded, thresholds, basis = [], {}, set(), ""
+    human, n_tie = (None, 0)
+    if protocol == "pairwise":
+        human, n_tie = _human_pairs(dataset, label_share, seed)
+    for judge, v in verdicts.groupby("judge", sort=True):
+        if protocol == "pairwise":
+            u, ex = _pairwise(v[v["protocol"] == "pairwise"], human, n_tie, info)
+        else:
+            u, ex, thr, basis = _pointwise(v[v["protocol"] == "single"], dataset, threshold, info)
+            thresholds.add(thr)
+        u.insert(0, "judge", judge)
+        frames.append(u)
+        excluded[str(judge)] = ex
+    units = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+    for c in UNIT_COLUMNS:
+        if c not in units:
+            units[c] = None
+    units = units[list(UNIT_COLUMNS)]
+    if protocol == "single" and label_share is not None:
+        labelled = units.loc[units["human_pass"].notna(), "unit"].unique()
+        rng = np.random.default_rng(seed)
+        kept = set(np.asarray(labelled)[rng.random(len(labelled)) < label_share])
+        units.loc[~units["unit"].isin(kept), "human_pass"] = np.nan
+    thr = thresholds.pop() if len(thresholds) == 1 else None
+    if len(thresholds) > 0:
+        basis = "per judge: the midpoint of each judge's own scale"
+    return CorrectedUnits(
+        units,
+        protocol,
+        thr if protocol == "single" else None,
+        basis if protocol == "single" else "win rates (no threshold)",
+        excluded,
+        label_share,
+    )

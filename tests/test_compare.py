@@ -214,6 +214,23 @@ def test_inconsistent_orders_have_zero_confidence():
     assert set(plain["confidence"]) <= {0.0, 1.0}
 
 
+def test_certified_escalation_queues_each_judge_below_its_own_threshold():
+    pairs, ref = make_reference(600)
+    v = pd.concat(
+        [judge_frame(pairs, "good", 0.97, 1), judge_frame(pairs, "poor", 0.6, 2)],
+        ignore_index=True,
+    )
+    queue, summary = cascade.certified_escalation(v, ref, alpha=0.1, delta=0.1)
+    s = summary.set_index("judge")
+    assert set(s.index) == {"good|test|v1", "poor|test|v1", "ensemble|majority|majority-of-2"}
+    assert np.isfinite(s.loc["good|test|v1", "threshold"])
+    assert s.loc["good|test|v1", "coverage_held_out"] > 0.8
+    assert np.isnan(s.loc["poor|test|v1", "threshold"])  # keeps nothing: all 600 pairs queued
+    per_judge = queue.groupby("judge").size()
+    assert per_judge["poor|test|v1"] == 600 and per_judge.get("good|test|v1", 0) < 120
+    assert set(queue["reason"]) == {"not_certified"} and (queue["value"] == 0.1).all()
+
+
 def test_human_majority_reference():
     prefs = pd.DataFrame(
         {

@@ -18,6 +18,9 @@ with humans on the kept pairs with its CI, abstention (pairs left to humans) and
 the calls per 1,000 pairs (the cheap judge on every pair, the ensemble on the pairs the cheap
 judge does not keep). The pairs no judge keeps go to the escalation queue
 (:func:`judgelab.stats.queue.certified_queue`).
+
+:func:`certified_escalation` is the calibration audit's queue: each judge (and the panel's
+majority) certified on its own, the pairs below its threshold queued.
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ import pandas as pd
 
 from judgelab.identity import IDENTITY_COLUMNS
 from judgelab.stats._tidy import finding, findings_frame
-from judgelab.stats.certify import HUMAN, cascade_routes, certify_cascade
+from judgelab.stats.certify import HUMAN, cascade_routes, certify_cascade, certify_stage
 from judgelab.stats.compare import identity_of, units
 from judgelab.stats.intervals import edge_share_interval
 from judgelab.stats.queue import certified_queue
@@ -40,6 +43,7 @@ __all__ = [
     "DEFAULT_ALPHAS",
     "cascade_units",
     "certified_cascade",
+    "certified_escalation",
     "ensemble_decisions",
     "pair_confidence",
     "pair_decisions",
@@ -306,3 +310,69 @@ def _kept_rows(agree, kept, held, items, judge, sl, source, guarantee, n_boot, s
         **kw,
     )  # fmt: skip
     return [cov, agr]
+
+
+def certified_escalation(
+    verdicts: pd.DataFrame,
+    reference: pd.DataFrame,
+    *,
+    alpha: float = 0.1,
+    delta: float = 0.1,
+    calibration_share: float = 0.5,
+    seed: int = 0,
+    ensemble: bool = True,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The calibration audit's certified escalation: per judge (and the panel's majority),
+    the confidence threshold certified on a calibration share of the items
+    (:func:`judgelab.stats.certify.certify_stage` at ``alpha``, ``delta``; each judge its own
+    guarantee, since each is an alternative to the others, not a stage after them), and the
+    pairs below it (calibration and held-out: every pair the judge should not decide alone).
+
+    Returns
+    -------
+    queue : DataFrame
+        :data:`judgelab.stats.queue.QUEUE_COLUMNS`, reason ``not_certified``, value ``alpha``.
+    summary : DataFrame
+        Per judge: ``judge, confidence_source, threshold, n_calibration, coverage_held_out,
+        agreement_held_out, certificate`` (the sentence of the certificate).
+    """
+    frames = [(identity_of(g), g) for _, g in verdicts.groupby(IDENTITY, sort=False)]
+    deciders = [(j, pair_decisions(g)) for j, g in frames]
+    if ensemble and len(frames) > 1:
+        ens = ensemble_decisions(verdicts)
+        deciders.append((f"ensemble|majority|majority-of-{ens.attrs['n_members']}", ens))
+    ref = reference.drop_duplicates("pair_key").set_index("pair_key")["reference"]
+    no_majority = set(reference.attrs.get("no_majority", ()))
+    lohi = pd.concat([d for _, d in deciders[: len(frames)]]).drop_duplicates("pair_key")
+    lohi = lohi.set_index("pair_key")[["item_id", "lo", "hi"]]
+    queues, summary = [], []
+    for judge, d in deciders:
+        d = d[d["pair_key"].isin(ref.index) | d["pair_key"].isin(no_majority)]
+        d = d.reset_index(drop=True)
+        agree = (d["winner"] == d["pair_key"].map(ref)).astype(float)
+        agree = agree.where(d["pair_key"].isin(ref.index)).to_numpy(float)
+        items = d["pair_key"].map(lohi["item_id"]).astype(str).to_numpy()
+        conf = d["confidence"].to_numpy(float)
+        cal = split_items(items, calibration_share, seed) if len(d) else np.zeros(0, bool)
+        cert = certify_stage(conf[cal], agree[cal], items[cal], alpha=alpha, delta=delta)
+        kept = cert.kept(conf)
+        held = ~cal
+        summary.append(
+            {
+                "judge": judge,
+                "confidence_source": d.attrs.get("confidence_source", "ensemble"),
+                "threshold": cert.threshold,
+                "n_calibration": int(cal.sum()),
+                "coverage_held_out": kept[held].mean() if held.any() else np.nan,
+                "agreement_held_out": np.nan_to_num(agree[kept & held], nan=0.0).mean()
+                if (kept & held).any()
+                else np.nan,
+                "certificate": cert.describe(),
+            }
+        )
+        units = d.loc[~kept, ["pair_key"]].join(lohi, on="pair_key")
+        queues.append(certified_queue(units, [alpha], [np.full(len(units), HUMAN)], judge=judge))
+    queue = (
+        pd.concat(queues, ignore_index=True) if queues else certified_queue(lohi.iloc[:0], [], [])
+    )
+    return queue, pd.DataFrame(summary)

@@ -49,7 +49,7 @@ NAMES = {
     "confusion": (),
     "ranking": ("judges", "generators"),
     "pareto": ("judges",),
-    "cascade": (),
+    "certified_cascade": (),
 }
 OVERLAP = 0.10
 

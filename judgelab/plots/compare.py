@@ -109,7 +109,7 @@ def certified_cascade(table: pd.DataFrame, judges: tuple[str, str] | None = None
     left.set_ylim(0, 1.02)
     left.set_xlabel("guaranteed agreement 1 - alpha")
     left.set_ylabel(wrap("share of held-out pairs kept (the rest: humans)", 30))
-    left.legend(loc="upper left", bbox_to_anchor=(0, -0.25), frameon=False, fontsize="small")
+    left.legend(loc="upper left", bbox_to_anchor=(0, -0.25), frameon=False)
     left.set_title("Coverage")
     agree = pd.to_numeric(t["agreement"], errors="coerce").to_numpy(float)
     lo = pd.to_numeric(t["ci_low"], errors="coerce").to_numpy(float)
@@ -122,12 +122,12 @@ def certified_cascade(table: pd.DataFrame, judges: tuple[str, str] | None = None
         right.errorbar(x[ok], agree[ok], yerr=[agree[ok] - lo[ok], hi[ok] - agree[ok]], fmt="o",
                        color="black", capsize=3, ms=4, label="measured on kept pairs (95% CI)")  # fmt: skip
     for xi in x[~ok]:
-        right.annotate("keeps nothing", (xi, lim[0]), rotation=90, fontsize="x-small",
+        right.annotate("keeps nothing", (xi, lim[0]), rotation=90,
                        ha="center", va="bottom", color="0.4")  # fmt: skip
     right.set_xlim(*lim)
     right.set_ylim(*lim)
     right.set_xlabel("guaranteed agreement 1 - alpha")
     right.set_ylabel(wrap("agreement with humans on held-out kept pairs", 30))
-    right.legend(loc="upper left", bbox_to_anchor=(0, -0.25), frameon=False, fontsize="small")
+    right.legend(loc="upper left", bbox_to_anchor=(0, -0.25), frameon=False)
     right.set_title("Guarantee against measurement")
     return fig

@@ -295,6 +295,17 @@ def _cascade_line(f: pd.DataFrame, labels: Mapping) -> list[str]:
             "humans (too few calibration pairs, or judges that disagree with humans too often)."
         ]
     out = []
+    none = sorted(
+        alpha(s)
+        for s, e in zip(cov["slice"], cov["estimate"], strict=True)
+        if not _num(e) and alpha(s) is not None
+    )
+    if none:
+        out.append(
+            f"* At alpha {', '.join(f'{x:g}' for x in none)} the cascade keeps no pair: every "
+            "pair goes to humans (too few calibration pairs, or judges whose most confident "
+            "pairs disagree with humans too often)."
+        )
     for al, c in dict.fromkeys([kept[0], kept[-1]]):
         out.append(
             f"* Certified cascade at alpha {al:g}: it decides {c:.0%} of held-out pairs without "

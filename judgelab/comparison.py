@@ -359,7 +359,8 @@ def reference_for(ctx: StudyContext) -> tuple[pd.DataFrame, str]:
     """The pair reference under :data:`REFERENCE_RULES` and its name for the findings'
     ``method``: ``gold/human majority`` (a ``gold`` rater among the voters), ``human
     majority`` or ``truth``. The frame is :func:`judgelab.stats.reference.winner_reference`'s
-    (``attrs``: ``n_pairs``, ``n_excluded``: pairs without a strict majority). With neither
+    (``attrs``: ``n_pairs``, ``n_excluded``: pairs without a strict majority, ``no_majority``:
+    the keys of the study's pairs among them). With neither
     preferences nor truth the frame is empty, the name is :data:`NO_REFERENCE` and
     ``attrs["undefined_reason"]`` is the reason every accuracy finding states."""
     ds = ctx.dataset
@@ -386,7 +387,12 @@ def reference_for(ctx: StudyContext) -> tuple[pd.DataFrame, str]:
     )
     out = winner_reference(ref)
     n_excl = excluded["no_human_majority"]
-    out.attrs.update(n_pairs=len(out) + n_excl, n_excluded=n_excl)
+    # the study's pairs the humans voted on without a majority: the certified cascade counts
+    # them as disagreements (docs/statistics.md#certified-cascade), not as missing
+    voted = set(pair_key(votes["lo"], votes["hi"])) if len(votes) else set()
+    study = set(pair_key(pairs["lo"], pairs["hi"]))
+    no_majority = sorted((voted & study) - set(out["pair_key"]))
+    out.attrs.update(n_pairs=len(out) + n_excl, n_excluded=n_excl, no_majority=no_majority)
     if rule == "truth":
         return out, "truth"
     return out, "gold/human majority" if (votes["rater_id"] == "gold").any() else "human majority"

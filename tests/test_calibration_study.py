@@ -78,6 +78,11 @@ def test_report_has_every_finding_and_the_escalation_queue(audit_run):
     q = pd.read_csv(audit_run / "escalation_queue.csv")
     assert {"judge", "item_id", "reason", "value"} <= set(q.columns)
     assert (q["reason"] == "orders_disagree").any()  # the noisy judge flips orders
+    # 60 calibration pairs certify no threshold at alpha = 0.1 (128 kept items needed): every
+    # pair of every judge is queued, never silently trusted
+    cert = q[q["reason"] == "not_certified"]
+    assert len(cert) and (cert["value"] == 0.1).all()
+    assert cert.groupby("judge")["item_id"].size().nunique() == 1
     figures = {p.name for p in (audit_run / "figures").iterdir()}
     for name in ("agreement_vs_ceiling", "signed_bias", "confusion", "ranking"):
         assert f"{name}.svg" in figures

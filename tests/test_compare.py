@@ -1,4 +1,4 @@
-"""Judge comparison statistics: agreement, non-inferiority, cost and the cascade."""
+"""Judge comparison statistics: agreement, non-inferiority, cost and the certified cascade."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import pytest
 from sklearn.metrics import cohen_kappa_score
 from statsmodels.stats.contingency_tables import mcnemar
 
-from judgelab.stats import compare
+from judgelab.stats import cascade, compare
 from judgelab.stats.reference import coded_votes, pair_key, reference_labels, winner_reference
 
 
@@ -150,42 +150,85 @@ def test_cost_and_latency():
     assert all(r["estimate"] is None and r["reason"] for r in none)
 
 
-def test_cascade_end_points_and_costs():
-    pairs, ref = make_reference(150)
-    cheap = judge_frame(pairs, "cheap", 0.7, 1, cost=0.0001)
+def _cascade_inputs(n_items=600, cheap_acc=0.9):
+    pairs, ref = make_reference(n_items)
+    cheap = judge_frame(pairs, "cheap", cheap_acc, 1, cost=0.0001)
     ens = pd.concat(
-        [judge_frame(pairs, f"big{k}", 0.9, 10 + k, cost=0.01) for k in range(3)], ignore_index=True
+        [judge_frame(pairs, f"big{k}", 0.95, 10 + k, cost=0.01) for k in range(3)],
+        ignore_index=True,
     )
-    table = compare.cascade_table(cheap, ens, ref, thresholds=(0.0, 0.5, 1.01))
-    # t = 0: the cheap judge alone, its consistent_only decision per pair
-    solo = compare.units(cheap, "consistent_only").merge(ref, on="pair_key")
-    first = table.iloc[0]
-    assert first["escalated"] == 0
-    assert first["accuracy"] == pytest.approx(
-        (solo["winner"] == solo["reference"]).mean(), abs=1e-12
-    )
-    assert first["cost_per_1k_usd"] == pytest.approx(1000 * 2 * 0.0001)
-    # t > 1: everything escalated, cheap calls still paid
-    assert table.iloc[2]["escalated"] == 1.0
-    assert table.iloc[2]["cost_per_1k_usd"] == pytest.approx(1000 * (2 * 0.0001 + 3 * 2 * 0.01))
-    last = table.iloc[-1]
-    assert last["threshold"] == "ensemble"
-    assert last["cost_per_1k_usd"] == pytest.approx(1000 * 3 * 2 * 0.01)
-    assert table.iloc[2]["accuracy"] == pytest.approx(last["accuracy"])
-    # the escalated share grows with the threshold
-    assert table.iloc[0]["escalated"] <= table.iloc[1]["escalated"] <= table.iloc[2]["escalated"]
-    findings, _ = compare.cascade_findings(cheap, ens, ref, thresholds=(0.0, 0.5, 1.01), n_boot=100)
-    assert set(findings["id"]) == {"cascade_accuracy", "cascade_cost_per_1k_usd"}
+    return pairs, ref, cheap, ens
 
 
-def test_inconsistent_orders_are_low_margin():
+def test_certified_cascade_rows_costs_and_queue():
+    pairs, ref, cheap, ens = _cascade_inputs()
+    f, table, queue = cascade.certified_cascade(cheap, ens, ref, alphas=(0.05, 0.2), n_boot=100)
+    assert set(f["id"]) == {"certified_threshold", "certified_coverage", "certified_agreement"}
+    # per alpha: a threshold per judge; coverage and agreement per judge and overall
+    assert len(f) == 2 * (2 + 3 + 3)
+    assert set(f["judge"].dropna()) == {"cheap|test|v1", "ensemble|majority|majority-of-3"}
+    u = cascade.cascade_units(cheap, ens, ref)
+    held = ~cascade.split_items(u["item_id"], 0.5, 0)
+    both = u["cost_cheap"] + u["cost_ens"]
+    for r in table.itertuples():
+        assert r.coverage == pytest.approx(r.coverage_cheap + r.coverage_ens)
+        assert r.abstention == pytest.approx(1 - r.coverage)
+        kept_cheap = held & (u["confidence_cheap"] >= (r.threshold_cheap or np.inf))
+        cost = np.where(kept_cheap, u["cost_cheap"], both)[held].mean()
+        assert r.cost_per_1k_usd == pytest.approx(1000 * cost)
+    # alpha = 0.05 needs 361 kept items per judge at delta / 2 and 300 are calibration items:
+    # nothing is kept, every pair of the study is in the queue at that alpha
+    strict = table.set_index("alpha").loc[0.05]
+    assert strict["coverage"] == 0 and np.isnan(strict["threshold_cheap"])
+    assert (queue["value"] == 0.05).sum() == len(u)
+    assert set(queue["reason"]) == {"not_certified"}
+    # alpha = 0.2: the 90%-accurate cheap judge keeps its consistent pairs
+    loose = table.set_index("alpha").loc[0.2]
+    assert loose["coverage_cheap"] > 0.5 and loose["agreement"] >= 0.8
+    assert (queue["value"] == 0.2).sum() < len(u)
+
+
+def test_certified_cascade_counts_pairs_without_majority_against_the_judge():
+    pairs, ref, cheap, ens = _cascade_inputs(400)
+    drop = ref["pair_key"].iloc[:150]
+    ref2 = ref[~ref["pair_key"].isin(drop)].reset_index(drop=True)
+    ref2.attrs["no_majority"] = list(drop)
+    u = cascade.cascade_units(cheap, ens, ref2)
+    assert len(u) == 400 and u["agree_cheap"].isna().sum() == 150
+    # without the list, those pairs have no human vote: excluded and counted
+    u3 = cascade.cascade_units(cheap, ens, pd.DataFrame(ref2.to_dict("list")))
+    assert len(u3) == 250 and u3.attrs["n_no_vote"] == 150
+
+
+def test_inconsistent_orders_have_zero_confidence():
     pairs, ref = make_reference(30)
     cheap = judge_frame(pairs, "cheap", 0.5, 4, margin=0.9)
-    d = compare._pair_decisions(cheap)
+    d = cascade.pair_decisions(cheap)
+    assert d.attrs["confidence_source"] == "logprob"
     both = cheap.pivot_table(index="item_id", columns="order", values="winner", aggfunc="first")
     inconsistent = set(both.index[both["ab"] != both["ba"]])
-    assert set(d.loc[d["margin"] == 0, "item_id"]) == inconsistent
-    assert (d.loc[d["margin"] > 0, "margin"] == 0.9).all()
+    assert set(d.loc[d["confidence"] == 0, "item_id"]) == inconsistent
+    assert (d.loc[d["confidence"] > 0, "confidence"] == 0.9).all()
+    plain = cascade.pair_decisions(cheap.drop(columns="margin"))
+    assert plain.attrs["confidence_source"] == "order_agreement"
+    assert set(plain["confidence"]) <= {0.0, 1.0}
+
+
+def test_certified_escalation_queues_each_judge_below_its_own_threshold():
+    pairs, ref = make_reference(600)
+    v = pd.concat(
+        [judge_frame(pairs, "good", 0.97, 1), judge_frame(pairs, "poor", 0.6, 2)],
+        ignore_index=True,
+    )
+    queue, summary = cascade.certified_escalation(v, ref, alpha=0.1, delta=0.1)
+    s = summary.set_index("judge")
+    assert set(s.index) == {"good|test|v1", "poor|test|v1", "ensemble|majority|majority-of-2"}
+    assert np.isfinite(s.loc["good|test|v1", "threshold"])
+    assert s.loc["good|test|v1", "coverage_held_out"] > 0.8
+    assert np.isnan(s.loc["poor|test|v1", "threshold"])  # keeps nothing: all 600 pairs queued
+    per_judge = queue.groupby("judge").size()
+    assert per_judge["poor|test|v1"] == 600 and per_judge.get("good|test|v1", 0) < 120
+    assert set(queue["reason"]) == {"not_certified"} and (queue["value"] == 0.1).all()
 
 
 def test_human_majority_reference():

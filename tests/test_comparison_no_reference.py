@@ -76,7 +76,8 @@ def test_comparison_runs_without_a_human_reference(two_annotators, tmp_path):
     accuracy = [
         f
         for f in findings
-        if f["id"] in ("accuracy_vs_human", "accuracy_difference", "cascade_accuracy")
+        if f["id"]
+        in ("accuracy_vs_human", "accuracy_difference", "certified_coverage", "certified_agreement")
     ]
     assert accuracy and all(f["estimate"] is None for f in accuracy)
     assert all("neither human preferences nor truth" in f["reason"] for f in accuracy)

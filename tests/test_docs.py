@@ -130,8 +130,8 @@ FINDING_IDS = {
     ),
     "judge_comparison": (
         "mixed_identities agreement_with_source kappa_with_source accuracy_vs_human "
-        "accuracy_difference cost_per_1k_usd latency_p50_s cascade_accuracy "
-        "cascade_cost_per_1k_usd"
+        "accuracy_difference cost_per_1k_usd latency_p50_s certified_threshold "
+        "certified_coverage certified_agreement"
     ),
 }
 

@@ -49,7 +49,7 @@ NAMES = {
     "confusion": (),
     "ranking": ("judges", "generators"),
     "pareto": ("judges",),
-    "cascade": (),
+    "certified_cascade": (),
     "corrected_forest": ("judges",),
 }
 OVERLAP = 0.10

@@ -65,8 +65,9 @@ def test_findings_and_non_inferiority(demo_run):
         "accuracy_difference",
         "cost_per_1k_usd",
         "latency_p50_s",
-        "cascade_accuracy",
-        "cascade_cost_per_1k_usd",
+        "certified_threshold",
+        "certified_coverage",
+        "certified_agreement",
     ):
         assert fid in ids, fid
     diff = f[f["id"] == "accuracy_difference"]
@@ -103,33 +104,39 @@ def test_cascade_costs_recomputed_from_stored_tokens_and_prices(demo_run):
         ("|".join(sorted((a, b))))
         for a, b in zip(frame["response_a"], frame["response_b"], strict=True)
     ]
-    cas = f[f["id"] == "cascade_cost_per_1k_usd"].copy()
-    cas["t"] = cas["slice"].map(lambda s: s["threshold"])
-    n = int(cas["n"].iloc[0])
-    cheap = cas["judge"].iloc[0].split("|")[0]
+    # the certified cascade's cost per 1,000 held-out pairs: the cheap judge on every pair,
+    # the ensemble on the pairs the cheap judge does not keep
+    from judgelab.stats.cascade import split_items
+
+    overall = f[(f["id"] == "certified_coverage") & f["judge"].isna()].copy()
+    thr = f[f["id"] == "certified_threshold"]
+    cheap_id = thr["judge"].iloc[0]
+    cheap = cheap_id.split("|")[0]
     ens_models = ["judgelab-sim/aurora-max", "judgelab-sim/basalt-xl", "judgelab-sim/cirrus-ultra"]
-    acc = f[f["id"] == "cascade_accuracy"].copy()
-    # end points: t = 0 costs the cheap judge's calls alone; "ensemble" the ensemble's alone
-    keys = set(frame.loc[frame["model"] == cheap, "key"])
-    per_pair_cheap = frame[frame["model"] == cheap].groupby("key")["cost_re"].sum()
+    # the cascade's pairs: both orders of the cheap judge parsed (its consistent_only winner)
+    mine = frame[frame["model"] == cheap]
+    parsed = mine[mine["winner"].notna() & mine["parse_ok"].fillna(False).astype(bool)]
+    n_orders = parsed.groupby("key")["order"].nunique()
+    keys = set(n_orders.index[n_orders == 2])
+    per_pair_cheap = mine.groupby("key")["cost_re"].sum()
     per_pair_ens = (
         frame[frame["model"].isin(ens_models) & frame["key"].isin(keys)]
         .groupby("key")["cost_re"]
         .sum()
     )
-    first = cas[cas["t"] == 0.0]["estimate"].item()
-    last = cas[cas["t"] == "ensemble"]["estimate"].item()
-    assert n <= len(per_pair_cheap)
-    assert first == pytest.approx(1000 * per_pair_cheap.mean(), rel=0.05)
-    assert last == pytest.approx(1000 * per_pair_ens.mean(), rel=0.05)
-    # the cheap judge alone at t = 0, the ensemble alone at the end: accuracies as the pieces
-    a0 = acc[acc["slice"].map(lambda s: s["threshold"]) == 0.0]["estimate"].item()
-    a_ens = acc[acc["slice"].map(lambda s: s["threshold"]) == "ensemble"]["estimate"].item()
-    a_all = acc[
-        acc["slice"].map(lambda s: s["threshold"]) == max(t for t in cas["t"] if t != "ensemble")
-    ]["estimate"].item()
-    assert a_all == pytest.approx(a_ens)
-    assert 0 < a0 <= 1
+    items = mine.drop_duplicates("key").set_index("key")["item_id"]
+    items = items.reindex(per_pair_ens.index)
+    held = ~split_items(items.to_numpy(), 0.5, 0)
+    assert int(overall["n"].iloc[0]) == held.sum()
+    keeps_nothing = thr.groupby(thr["slice"].map(lambda s: s["alpha"]))["estimate"].apply(
+        lambda e: e.isna().all()
+    )
+    for r in overall.itertuples():
+        if keeps_nothing[r.slice["alpha"]]:  # every held-out pair reaches the ensemble
+            both = per_pair_cheap.reindex(per_pair_ens.index) + per_pair_ens
+            assert r.cost_per_1k_usd == pytest.approx(1000 * both[held].mean(), rel=1e-9)
+            assert r.estimate == 0 and r.abstention == 1
+    assert keeps_nothing.any()
 
 
 def test_mixed_source_selection_stops_with_the_identities(demo_run, tmp_path):

@@ -50,10 +50,10 @@ def test_values_are_coerced_losslessly_before_the_kernel_gets_them():
 
     typed = report.typed_parameters(
         "calibration_audit",
-        {"n_boot": "500", "margin_threshold": 1, "ensemble": "no", "n_pairs": "null"},
+        {"n_boot": "500", "alpha": "0.25", "ensemble": "no", "n_pairs": "null"},
     )
-    assert typed == {"n_boot": 500, "margin_threshold": 1.0, "ensemble": False, "n_pairs": None}
-    assert isinstance(typed["margin_threshold"], float)
+    assert typed == {"n_boot": 500, "alpha": 0.25, "ensemble": False, "n_pairs": None}
+    assert isinstance(typed["alpha"], float)
 
 
 def test_ranges_of_the_declarations():

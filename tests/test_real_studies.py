@@ -291,8 +291,10 @@ def test_judge_comparison_chatgpt_against_gpt4_on_llmbar(shared_data, tmp_path_f
     )
     assert diff["estimate"] == pytest.approx(acc["ChatGPT"] - acc["GPT-4"], abs=1e-9)
     assert "published" in _one(f, "cost_per_1k_usd", "ChatGPT")["reason"]
-    casc = f[f["id"] == "cascade_accuracy"]
-    assert len(casc) and casc["estimate"].map(lambda x: x is not None and math.isfinite(x)).all()
+    # the certified cascade: one coverage per judge and overall per alpha, all measured
+    cov = f[f["id"] == "certified_coverage"]
+    assert len(cov) and cov["estimate"].map(lambda x: x is not None and math.isfinite(x)).all()
+    assert len(f[f["id"] == "certified_threshold"]) == 2 * len(cov) // 3
 
 
 def test_dataset_mapping_passes_reader_options(shared_data, monkeypatch):

@@ -85,11 +85,11 @@ def test_check_lists_every_problem_and_coerce_converts_losslessly():
     assert study.check("position_bias", {"n_pairs": None, "max_cost_usd": 2})["n_perm"] == 9999
     coerced = study.coerce(
         "calibration_audit",
-        {"n_boot": "500", "margin_threshold": 1, "ensemble": "false", "n_pairs": "none", "x": "1"},
+        {"n_boot": "500", "alpha": "0.25", "ensemble": "false", "n_pairs": "none", "x": "1"},
     )
     assert coerced == {
         "n_boot": 500,
-        "margin_threshold": 1.0,
+        "alpha": 0.25,
         "ensemble": False,
         "n_pairs": None,
         "x": "1",

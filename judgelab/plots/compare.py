@@ -1,4 +1,5 @@
-"""Figures of the judge-comparison study: cost against human agreement, and the cascade."""
+"""Figures of the judge-comparison study: cost against human agreement, and the certified
+cascade."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import pandas as pd
 from judgelab.plots.labels import short_label
 from judgelab.plots.style import OKABE_ITO, figsize, paper_figure, plain_log_axis, wrap
 
-__all__ = ["pareto", "cascade"]
+__all__ = ["pareto", "certified_cascade"]
 
 
 @paper_figure
@@ -80,53 +81,53 @@ def pareto(table: pd.DataFrame, source: str | None = None):
 
 
 @paper_figure
-def cascade(table: pd.DataFrame, cheap_alone: tuple[float, float] | None = None):
-    """The cascade's accuracy against its cost, one point per threshold; each threshold and
-    the share of pairs it escalates is a legend entry (thresholds that escalate the same
-    pairs sit on one point). The ensemble alone is the square."""
+def certified_cascade(table: pd.DataFrame, judges: tuple[str, str] | None = None):
+    """The certified cascade per alpha (:func:`judgelab.stats.cascade.certified_cascade`'s
+    table). Left: the share of held-out pairs each judge keeps (stacked; the rest goes to
+    humans) against the guaranteed agreement 1 - alpha. Right: the agreement with humans
+    measured on the held-out pairs the cascade keeps (95% CI) against the guaranteed one (on
+    or above the diagonal where the guarantee shows). Each alpha is a separate guarantee."""
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=figsize(3.0))
-    # Published verdicts carry no cost: then the x axis is the share of pairs escalated.
-    priced = bool((pd.to_numeric(table["cost_per_1k_usd"], errors="coerce") > 0).any())
-    table = table.copy()
-    x = "cost_per_1k_usd" if priced else "escalated"
-    table["xpos"] = table[x]
-    steps = table[table["threshold"] != "ensemble"]
-    ens = table[table["threshold"] == "ensemble"]
-    ax.plot(steps["xpos"], steps["accuracy"], "-", color="0.6", lw=1.5, zorder=1)
-    shades = plt.get_cmap("viridis")(np.linspace(0, 0.9, max(len(steps), 1)))
-    for k, r in enumerate(steps.itertuples()):
-        ax.plot(
-            r.xpos,
-            r.accuracy,
-            "o",
-            color=shades[k],
-            ms=6,
-            zorder=2,
-            label=f"t={float(r.threshold):g}: {r.escalated:.0%} escalated",
-        )
-    if len(ens):
-        ax.plot(
-            ens["xpos"],
-            ens["accuracy"],
-            "s",
-            color="black",
-            markersize=7,
-            label="ensemble alone",
-        )
-    if priced:
-        ax.set_xscale("log")
-        plain_log_axis(ax.xaxis)
-        ax.set_xlabel("cost per 1,000 pairs (USD, log scale)")
-    else:
-        ax.set_xlabel("share of pairs escalated (no stored cost: published verdicts)")
-    ax.set_ylabel("accuracy vs reference")
-    ax.legend(
-        title="cascade (cheap judge first)",
-        loc="upper left",
-        bbox_to_anchor=(1.01, 1),
-        frameon=False,
-    )
-    ax.set_title("Two-pass cascade: accuracy and cost per threshold")
+    fig, (left, right) = plt.subplots(1, 2, figsize=figsize(2.8))
+    if table is None or table.empty:
+        for ax in (left, right):
+            ax.set_axis_off()
+        left.text(0.5, 0.5, "no certified cascade on this data", ha="center",
+                  transform=left.transAxes)  # fmt: skip
+        return fig
+    t = table.sort_values("guaranteed_agreement")
+    x = t["guaranteed_agreement"].to_numpy(float)
+    cheap = pd.to_numeric(t["coverage_cheap"], errors="coerce").fillna(0).to_numpy(float)
+    ens = pd.to_numeric(t["coverage_ens"], errors="coerce").fillna(0).to_numpy(float)
+    names = judges or ("cheap judge", "ensemble")
+    left.fill_between(x, 0, cheap, color=OKABE_ITO[0], alpha=0.8, step=None,
+                      label=f"kept by {names[0]}")  # fmt: skip
+    left.fill_between(x, cheap, cheap + ens, color=OKABE_ITO[1], alpha=0.8,
+                      label=f"kept by {names[1]}")  # fmt: skip
+    left.plot(x, cheap + ens, "o-", color="black", ms=4, lw=1.2, label="kept by the cascade")
+    left.set_ylim(0, 1.02)
+    left.set_xlabel("guaranteed agreement 1 - alpha")
+    left.set_ylabel(wrap("share of held-out pairs kept (the rest: humans)", 30))
+    left.legend(loc="upper left", bbox_to_anchor=(0, -0.25), frameon=False)
+    left.set_title("Coverage")
+    agree = pd.to_numeric(t["agreement"], errors="coerce").to_numpy(float)
+    lo = pd.to_numeric(t["ci_low"], errors="coerce").to_numpy(float)
+    hi = pd.to_numeric(t["ci_high"], errors="coerce").to_numpy(float)
+    ok = np.isfinite(agree)
+    lo, hi = np.where(np.isfinite(lo), lo, agree), np.where(np.isfinite(hi), hi, agree)
+    lim = (min(x.min(), np.nanmin(lo[ok]) if ok.any() else 1) - 0.02, 1.01)
+    right.plot(lim, lim, "--", color="0.6", lw=1, label="measured = guaranteed")
+    if ok.any():
+        right.errorbar(x[ok], agree[ok], yerr=[agree[ok] - lo[ok], hi[ok] - agree[ok]], fmt="o",
+                       color="black", capsize=3, ms=4, label="measured on kept pairs (95% CI)")  # fmt: skip
+    for xi in x[~ok]:
+        right.annotate("keeps nothing", (xi, lim[0]), rotation=90,
+                       ha="center", va="bottom", color="0.4")  # fmt: skip
+    right.set_xlim(*lim)
+    right.set_ylim(*lim)
+    right.set_xlabel("guaranteed agreement 1 - alpha")
+    right.set_ylabel(wrap("agreement with humans on held-out kept pairs", 30))
+    right.legend(loc="upper left", bbox_to_anchor=(0, -0.25), frameon=False)
+    right.set_title("Guarantee against measurement")
     return fig

@@ -21,14 +21,8 @@ Definitions
   With at most one unit per item, the exact McNemar p of the discordant counts is added.
 - ``cost_per_1k_usd``: 1000 x mean stored cost per call (cached calls count at their
   original cost: the store keeps what was paid once); ``latency_p50_s``: median latency.
-- ``cascade_accuracy`` / ``cascade_cost_per_1k_usd`` per threshold t: the cheap judge
-  decides every pair; a pair whose cheap-judge margin is below t goes to the ensemble
-  (majority of its judges). The cheap judge's margin of a pair is 0 when its orders or its
-  repeats disagree, else the smallest stored logprob ``margin`` of its calls (1 when the
-  provider returned no logprobs). Cost = the cheap judge's calls of every pair plus the
-  ensemble's calls of the escalated pairs, per 1,000 pairs. t = 0 is the cheap judge
-  alone; the last point (``threshold = "ensemble"``) is the ensemble alone, which never
-  calls the cheap judge.
+- The cascade (cheap judge -> ensemble -> humans) with certified thresholds:
+  :mod:`judgelab.stats.cascade`.
 """
 
 from __future__ import annotations
@@ -39,7 +33,7 @@ import numpy as np
 import pandas as pd
 
 from judgelab.identity import IDENTITY_COLUMNS, identity_string
-from judgelab.stats._tidy import finding, findings_frame
+from judgelab.stats._tidy import finding
 from judgelab.stats.agreement import (
     accuracy_from_totals,
     aggregate_orders,
@@ -49,7 +43,6 @@ from judgelab.stats.agreement import (
 from judgelab.stats.power import minimum_detectable_effect
 from judgelab.stats.reference import TIE, attach_reference, pair_key
 from judgelab.stats.resampling import cluster_bootstrap, mcnemar_exact
-from judgelab.stats.votes import mode_winner
 
 __all__ = [
     "identity_of",
@@ -57,13 +50,9 @@ __all__ = [
     "agreement_findings",
     "accuracy_findings",
     "cost_findings",
-    "cascade_table",
-    "cascade_findings",
-    "DEFAULT_THRESHOLDS",
 ]
 
 IDENTITY = list(IDENTITY_COLUMNS)
-DEFAULT_THRESHOLDS = (0.0, 0.2, 0.4, 0.6, 0.8, 0.95, 1.01)
 
 
 #: The comparison's answer per candidate (the ``verdict`` column of ``accuracy_difference``).
@@ -352,162 +341,3 @@ def cost_findings(verdicts: pd.DataFrame) -> list[dict]:
             )
         )
     return rows
-
-
-def _pair_decisions(verdicts: pd.DataFrame) -> pd.DataFrame:
-    """Per pair of one identity: consistent_only winner, margin, cost of its calls."""
-    v = verdicts.assign(pair_key=pair_key(verdicts["response_a"], verdicts["response_b"]))
-    dec = units(verdicts, "consistent_only")[["pair_key", "item_id", "winner"]]
-    parsed = v[
-        v["winner"].notna()
-        & v.get("parse_ok", pd.Series(True, index=v.index)).fillna(False).astype(bool)
-    ]
-    n_winners = parsed.groupby("pair_key")["winner"].nunique()
-    if "margin" in v.columns and pd.to_numeric(v["margin"], errors="coerce").notna().any():
-        lp = pd.to_numeric(parsed["margin"], errors="coerce").groupby(parsed["pair_key"]).min()
-    else:
-        lp = pd.Series(dtype=float)
-    cost = (
-        pd.to_numeric(v.get("cost_usd", pd.Series(0.0, index=v.index)), errors="coerce")
-        .fillna(0.0)
-        .groupby(v["pair_key"])
-        .sum()
-    )
-    dec["margin"] = np.where(
-        dec["pair_key"].map(n_winners).fillna(2) > 1, 0.0, dec["pair_key"].map(lp).fillna(1.0)
-    )
-    dec["cost"] = dec["pair_key"].map(cost).fillna(0.0)
-    return dec
-
-
-def _ensemble_decisions(ensemble: pd.DataFrame) -> pd.DataFrame:
-    """Majority winner per pair over the ensemble's identities (plurality; even split -> tie)."""
-    parts = []
-    for _, g in ensemble.groupby(IDENTITY, sort=False):
-        parts.append(_pair_decisions(g))
-    d = pd.concat(parts, ignore_index=True)
-    best = mode_winner(d, ["pair_key"])  # plurality over judges, an even split is a tie
-    cost = d.groupby("pair_key")["cost"].sum()
-    item = d.drop_duplicates("pair_key").set_index("pair_key")["item_id"]
-    out = best[["pair_key", "winner"]].assign(
-        cost=lambda x: x["pair_key"].map(cost), item_id=lambda x: x["pair_key"].map(item)
-    )
-    return out.reset_index(drop=True)
-
-
-def cascade_table(
-    cheap: pd.DataFrame,
-    ensemble: pd.DataFrame,
-    reference: pd.DataFrame,
-    thresholds=DEFAULT_THRESHOLDS,
-) -> pd.DataFrame:
-    """Accuracy and cost of the two-pass cascade per threshold (one row each, plus the
-    ensemble alone). Only pairs decided by both passes and covered by the reference count."""
-    c = _pair_decisions(cheap)
-    e = _ensemble_decisions(ensemble)
-    m = c.merge(e[["pair_key", "winner", "cost"]], on="pair_key", suffixes=("_cheap", "_ens"))
-    ref = reference.drop_duplicates("pair_key").set_index("pair_key")["reference"]
-    m["reference"] = m["pair_key"].map(ref)
-    m = m[m["reference"].notna()].reset_index(drop=True)
-    rows = []
-    n = len(m)
-    for t in sorted(float(x) for x in thresholds):
-        esc = (m["margin"] < t).to_numpy()
-        win = np.where(esc, m["winner_ens"], m["winner_cheap"])
-        correct = (win == m["reference"].to_numpy()).astype(float)
-        cost = m["cost_cheap"].to_numpy() + np.where(esc, m["cost_ens"].to_numpy(), 0.0)
-        rows.append(
-            {
-                "threshold": t,
-                "escalated": esc.mean() if n else np.nan,
-                "accuracy": correct.mean() if n else np.nan,
-                "cost_per_1k_usd": 1000 * cost.mean() if n else np.nan,
-                "n": n,
-                "_correct": correct,
-                "_cost": cost,
-            }
-        )
-    correct = (m["winner_ens"].to_numpy() == m["reference"].to_numpy()).astype(float)
-    rows.append(
-        {
-            "threshold": "ensemble",
-            "escalated": 1.0,
-            "accuracy": correct.mean() if n else np.nan,
-            "cost_per_1k_usd": 1000 * m["cost_ens"].mean() if n else np.nan,
-            "n": n,
-            "_correct": correct,
-            "_cost": m["cost_ens"].to_numpy(),
-        }
-    )
-    out = pd.DataFrame(rows)
-    out.attrs["items"] = m["item_id"].to_numpy()
-    return out
-
-
-def cascade_findings(
-    cheap: pd.DataFrame,
-    ensemble: pd.DataFrame,
-    reference: pd.DataFrame,
-    thresholds=DEFAULT_THRESHOLDS,
-    *,
-    n_boot: int = 2000,
-    seed: int = 0,
-) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """``cascade_accuracy`` and ``cascade_cost_per_1k_usd`` per threshold (findings) and
-    the cascade table for the figure."""
-    table = cascade_table(cheap, ensemble, reference, thresholds)
-    judge = identity_of(cheap)
-    items = table.attrs["items"]
-    rows = []
-    for _, r in table.iterrows():
-        sl = {"threshold": r["threshold"]}
-        if r["n"] == 0:
-            rows.append(
-                finding(
-                    "cascade_accuracy",
-                    None,
-                    judge=judge,
-                    slice=sl,
-                    n=0,
-                    reason=reference.attrs.get("undefined_reason")
-                    or "no pair decided by both passes with a reference",
-                )
-            )
-            continue
-        per_item = (
-            pd.DataFrame({"item": items, "c": r["_correct"], "k": 1.0})
-            .groupby("item", sort=False)[["c", "k"]]
-            .sum()
-            .to_numpy()
-        )
-        b = cluster_bootstrap(per_item, lambda t: t[:, 0] / t[:, 1], n_boot=n_boot, seed=seed)
-        label = (
-            "the ensemble alone"
-            if r["threshold"] == "ensemble"
-            else f"escalating pairs with margin < {r['threshold']:g} ({r['escalated']:.0%} escalated)"
-        )
-        rows.append(
-            finding(
-                "cascade_accuracy",
-                judge=judge,
-                slice=sl,
-                n=int(r["n"]),
-                escalated=r["escalated"],
-                conclusion=f"{label}: accuracy {b.estimate:.3f}",
-                **b.finding_kwargs(),
-            )
-        )
-        rows.append(
-            finding(
-                "cascade_cost_per_1k_usd",
-                r["cost_per_1k_usd"],
-                judge=judge,
-                slice=sl,
-                n=int(r["n"]),
-                ci_level=None,
-                escalated=r["escalated"],
-                method="stored cost of the calls used, per 1,000 pairs",
-                conclusion=f"{label}: ${r['cost_per_1k_usd']:.4f} per 1,000 pairs",
-            )
-        )
-    return findings_frame(rows), table.drop(columns=["_correct", "_cost"])

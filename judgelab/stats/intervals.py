@@ -12,9 +12,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from scipy.special import betaincinv
 from scipy.stats import beta
 
-__all__ = ["MIN_CONTRIBUTING_ITEMS", "EdgeInterval", "clopper_pearson", "edge_share_interval"]
+__all__ = [
+    "MIN_CONTRIBUTING_ITEMS",
+    "EdgeInterval",
+    "clopper_pearson",
+    "clopper_pearson_upper",
+    "design_effect_from_sums",
+    "edge_share_interval",
+]
 
 #: fewer contributing items than this, or a share of 0 or 1: Clopper-Pearson, not the bootstrap
 MIN_CONTRIBUTING_ITEMS = 30
@@ -42,21 +50,40 @@ def clopper_pearson(k: float, n: float, ci_level: float = 0.95) -> tuple[float, 
         raise ValueError(f"clopper_pearson needs 0 <= k <= n, not k={k}, n={n}")
     a = 1.0 - ci_level
     lo = 0.0 if k <= 0 else float(beta.ppf(a / 2, k, n - k + 1))
-    hi = 1.0 if k >= n else float(beta.ppf(1 - a / 2, k + 1, n - k))
+    hi = float(clopper_pearson_upper(k, n, 1 - a / 2))
     return lo, hi
+
+
+def clopper_pearson_upper(k, n, level: float):
+    """One-sided Clopper-Pearson upper bound at ``level`` (1 where k >= n), vectorised over
+    arrays of (effective) counts: the upper end of :func:`clopper_pearson` at two-sided level
+    ``2 level - 1``."""
+    k, n = np.broadcast_arrays(np.asarray(k, dtype=float), np.asarray(n, dtype=float))
+    with np.errstate(invalid="ignore"):
+        hi = betaincinv(k + 1, np.where(k >= n, 1.0, n - k), level)
+    return np.where(k >= n, 1.0, hi)
 
 
 def _design_effect(k: np.ndarray, n: np.ndarray) -> float:
     """Cluster variance of the share over its binomial variance, at least 1 (Kish). At a share
     of 0 or 1 the data say nothing about the correlation of one item's calls, so the
     conservative bound is used: every item counts once (design effect = mean calls per item)."""
-    tot = n.sum()
-    p = k.sum() / tot
-    g = len(n)
-    if p <= 0 or p >= 1 or g < 2:
-        return float(max(1.0, tot / g))
-    v_cluster = g / (g - 1) * np.sum((k - p * n) ** 2) / tot**2
-    return float(max(1.0, v_cluster / (p * (1 - p) / tot)))
+    k, n = np.asarray(k, dtype=float), np.asarray(n, dtype=float)
+    return float(design_effect_from_sums(k.sum(), n.sum(), len(n), k @ k, k @ n, n @ n))
+
+
+def design_effect_from_sums(k_tot, n_tot, n_items, sum_kk, sum_kn, sum_nn):
+    """:func:`_design_effect` from sufficient sums over items (k, n per item: sum k, sum n,
+    number of items, sum k^2, sum k n, sum n^2); vectorised over arrays of such sums (e.g.
+    the nested kept sets of a threshold grid, :mod:`judgelab.stats.certify`)."""
+    k_tot, n_tot, g = (np.asarray(x, dtype=float) for x in (k_tot, n_tot, n_items))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        p = k_tot / n_tot
+        resid = np.asarray(sum_kk) - 2 * p * np.asarray(sum_kn) + p**2 * np.asarray(sum_nn)
+        v_cluster = g / (g - 1) * resid / n_tot**2
+        kish = v_cluster / (p * (1 - p) / n_tot)
+    edge = (p <= 0) | (p >= 1) | (g < 2)
+    return np.maximum(1.0, np.where(edge, n_tot / g, kish))
 
 
 def edge_share_interval(

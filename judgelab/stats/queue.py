@@ -15,6 +15,10 @@ for single scores and rubric verdicts), on parsed verdicts only:
 (:data:`QUEUE_COLUMNS`). Both return frames: the caller writes them (analysis functions never
 write files).
 
+:func:`certified_queue` returns, in the same columns, the pairs a certified cascade
+(:mod:`judgelab.stats.certify`) leaves to humans: the thresholds there are certified on human
+labels, not chosen by hand.
+
 Given a panel's :class:`judgelab.stats.units.UnitMatrix` instead of tidy verdicts,
 :func:`escalation_queue` queues the panel's units whose vote share is below the threshold or
 that a member did not judge, in the panel layout (:data:`PANEL_COLUMNS`): the unit columns,
@@ -29,6 +33,7 @@ import pandas as pd
 
 from judgelab.identity import IDENTITY_COLUMNS, identity_strings
 from judgelab.stats.calibration.panel import majority_verdicts
+from judgelab.stats.certify import HUMAN
 from judgelab.stats.units import (
     CLASSES,
     UnitMatrix,
@@ -45,6 +50,7 @@ __all__ = [
     "REASONS",
     "escalation_queue",
     "low_margin",
+    "certified_queue",
 ]
 
 _IDENTITY = list(IDENTITY_COLUMNS)
@@ -82,6 +88,7 @@ REASONS = (
     "orders_disagree",
     "logprob_margin_below_threshold",
     "ensemble_vote_share_below_threshold",
+    "not_certified",
 )
 
 
@@ -352,3 +359,31 @@ def _with_margin_flag(df: pd.DataFrame, verdicts: pd.DataFrame, threshold: float
         )
     ]  # fmt: skip
     return df.assign(margin_low=[k in flagged for k in keys])
+
+
+def certified_queue(units: pd.DataFrame, alphas, routes, judge: str | None = None) -> pd.DataFrame:
+    """The pairs a certified cascade leaves to humans (:mod:`judgelab.stats.certify`), in the
+    queue's columns (:data:`QUEUE_COLUMNS`): one row per (alpha, pair) that no judge of the
+    cascade keeps at that alpha, ``reason`` ``not_certified``, ``value`` the alpha (each
+    alpha is a separate guarantee, hence a separate queue: filter on ``value``).
+
+    Parameters
+    ----------
+    units : DataFrame
+        One row per pair: ``item_id``, ``lo``, ``hi`` (sorted response ids).
+    alphas : sequence of float
+    routes : sequence of arrays
+        Per alpha, the route of each pair (:func:`judgelab.stats.certify.cascade_routes`;
+        ``-1``: no judge keeps it).
+    judge : str, optional
+        The cascade's last judge (the one that passes the pair on).
+    """
+    rows = [
+        _row(judge, it, "not_certified", a, lo, hi)
+        for a, route in zip(alphas, routes, strict=True)
+        for it, lo, hi in units.loc[np.asarray(route) == HUMAN, ["item_id", "lo", "hi"]].itertuples(
+            index=False
+        )
+    ]
+    out = pd.DataFrame(rows, columns=QUEUE_COLUMNS)
+    return out.sort_values(["value", "item_id"], kind="stable").reset_index(drop=True)

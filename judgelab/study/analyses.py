@@ -117,7 +117,7 @@ def analyse_calibration_audit(ctx: StudyContext, params: Mapping) -> pd.DataFram
 def analyse_judge_comparison(ctx: StudyContext, params: Mapping) -> pd.DataFrame:
     from judgelab import comparison
     from judgelab.identity import JudgeIdentity
-    from judgelab.stats import compare
+    from judgelab.stats import cascade
 
     # on stored verdicts, source / candidates / ensemble left at their (demo) defaults are
     # derived from the data; ctx.parameters then holds the choices
@@ -147,7 +147,14 @@ def analyse_judge_comparison(ctx: StudyContext, params: Mapping) -> pd.DataFrame
     cheap_id = comparison.cheap_candidate(findings, source_id)
     cheap = ctx.verdicts[ctx.verdicts["judge"] == cheap_id]
     ens_verdicts = comparison.ensemble_verdicts(ctx, params["ensemble"], cheap)
-    f_cascade, _ = compare.cascade_findings(
-        cheap, ens_verdicts, reference, params["thresholds"], n_boot=ctx.n_boot, seed=ctx.seed
+    f_cascade, _, _ = cascade.certified_cascade(
+        cheap,
+        ens_verdicts,
+        reference,
+        alphas=params["alphas"],
+        delta=params["delta"],
+        calibration_share=params["calibration_share"],
+        n_boot=ctx.n_boot,
+        seed=ctx.seed,
     )
     return pd.concat([findings, f_cascade], ignore_index=True)

@@ -307,18 +307,29 @@ CALIBRATION_AUDIT = Study(
             nullable=True,
         ),
         _p(
-            "margin_threshold",
+            "alpha",
             "float",
-            0.2,
-            "escalation: logprob margin below this is low-margin (where logprobs exist)",
-            range=(0, None),
+            0.1,
+            "escalation (pairwise): tolerated disagreement with humans on the pairs a judge "
+            "keeps; the rest is queued",
+            range=(0, 1),
+            exclusive=(True, True),
         ),
         _p(
-            "vote_share_threshold",
+            "delta",
             "float",
-            0.7,
-            "escalation: the panel's majority share below this is low-margin",
+            0.1,
+            "escalation: probability that a judge's certified threshold is wrong",
+            range=(0, 0.5),
+            exclusive=(True, True),
+        ),
+        _p(
+            "calibration_share",
+            "float",
+            0.5,
+            "escalation: share of items that certify the thresholds (the rest measures)",
             range=(0, 1),
+            exclusive=(True, True),
         ),
         _p(
             "drift_versions",
@@ -349,7 +360,7 @@ CALIBRATION_AUDIT = Study(
 
 JUDGE_COMPARISON = Study(
     name="judge_comparison",
-    version="1",
+    version="2",
     title="Judge comparison",
     parameters=(
         *shared_parameters(
@@ -401,15 +412,32 @@ JUDGE_COMPARISON = Study(
             "second pass of the cascade (judges, or a select mapping for stored verdicts)",
         ),
         _p(
-            "thresholds",
+            "alphas",
             "list",
-            [0.0, 0.2, 0.4, 0.6, 0.8, 0.95, 1.01],
-            "cascade: escalate pairs whose cheap-judge margin is below t",
+            [0.05, 0.1, 0.15, 0.2, 0.3],
+            "certified cascade: tolerated disagreement with humans on the kept pairs, one "
+            "guarantee per value",
+        ),
+        _p(
+            "delta",
+            "float",
+            0.1,
+            "certified cascade: probability that a certificate is wrong (split over its judges)",
+            range=(0, 0.5),
+            exclusive=(True, True),
+        ),
+        _p(
+            "calibration_share",
+            "float",
+            0.5,
+            "certified cascade: share of items that certify the thresholds (the rest measures)",
+            range=(0, 1),
+            exclusive=(True, True),  # both the certification and the measurement need items
         ),
     ),
     figures=(
         Figure("pareto", "judgelab.plots.compare:pareto"),
-        Figure("cascade", "judgelab.plots.compare:cascade"),
+        Figure("certified_cascade", "judgelab.plots.compare:certified_cascade"),
     ),
     analysis="judgelab.study.analyses:analyse_judge_comparison",
     protocols=("pairwise",),

@@ -279,32 +279,43 @@ def judge_comparison_summary(f: pd.DataFrame, labels: Mapping) -> list[str]:
 
 
 def _cascade_line(f: pd.DataFrame, labels: Mapping) -> list[str]:
-    """The cheapest threshold whose cascade reaches the ensemble's accuracy up to the margin."""
-    acc = f[f["id"] == "cascade_accuracy"]
-    cost = f[f["id"] == "cascade_cost_per_1k_usd"]
-    margins = pd.to_numeric(f.loc[f["id"] == "accuracy_difference", "margin"], errors="coerce")
-    if acc.empty or cost.empty or margins.dropna().empty:
+    """The certified cascade at the loosest and the strictest alpha that keeps anything: what
+    share of held-out pairs it decides without humans, and its measured agreement."""
+    cov = f[(f["id"] == "certified_coverage") & f["judge"].isna()]
+    agr = f[(f["id"] == "certified_agreement") & f["judge"].isna()]
+    if cov.empty:
         return []
-    key = lambda s: s.get("threshold") if isinstance(s, Mapping) else s  # noqa: E731
-    a = {key(s): _num(e) for s, e in zip(acc["slice"], acc["estimate"], strict=True)}
-    c = {key(s): _num(e) for s, e in zip(cost["slice"], cost["estimate"], strict=True)}
-    ens_acc, ens_cost = a.pop("ensemble", None), c.pop("ensemble", None)
-    if ens_acc is None or not ens_cost:
-        return []
-    m = float(margins.dropna().iloc[0])
-    ok = [t for t, v in a.items() if v is not None and v >= ens_acc - m and c.get(t) is not None]
-    cheap = _label(acc.iloc[0]["judge"], labels)
-    if not ok:
+    alpha = lambda s: s.get("alpha") if isinstance(s, Mapping) else None  # noqa: E731
+    a = {alpha(s): _num(e) for s, e in zip(agr["slice"], agr["estimate"], strict=True)}
+    kept = sorted(
+        (alpha(s), _num(e))
+        for s, e in zip(cov["slice"], cov["estimate"], strict=True)
+        if _num(e) and alpha(s) is not None
+    )
+    if not kept:
         return [
-            f"* The cascade from **{cheap}** reaches the ensemble's accuracy ({ens_acc:.3f}) up "
-            f"to the margin {m:g} at no threshold tried."
+            "* The certified cascade keeps no pair at any alpha tried: every pair goes to "
+            "humans (too few calibration pairs, or judges that disagree with humans too often)."
         ]
-    t = min(ok, key=lambda t: c[t])
-    return [
-        f"* The cascade from **{cheap}** escalating pairs whose {cheap} margin is below {t:g} reaches "
-        f"accuracy {a[t]:.3f} (the ensemble alone {ens_acc:.3f}) at {c[t] / ens_cost:.0%} of "
-        "the ensemble's cost (point estimates)."
-    ]
+    out = []
+    none = sorted(
+        alpha(s)
+        for s, e in zip(cov["slice"], cov["estimate"], strict=True)
+        if not _num(e) and alpha(s) is not None
+    )
+    if none:
+        out.append(
+            f"* At alpha {', '.join(f'{x:g}' for x in none)} the cascade keeps no pair: every "
+            "pair goes to humans (too few calibration pairs, or judges whose most confident "
+            "pairs disagree with humans too often)."
+        )
+    for al, c in dict.fromkeys([kept[0], kept[-1]]):
+        out.append(
+            f"* Certified cascade at alpha {al:g}: it decides {c:.0%} of held-out pairs without "
+            f"humans, with measured agreement {a.get(al, float('nan')):.3f} (guaranteed >= "
+            f"{1 - al:.2f} with probability 1 - delta over calibration draws)."
+        )
+    return out
 
 
 def judge_comparison_caveats(f: pd.DataFrame, labels: Mapping) -> list[str]:
@@ -333,7 +344,10 @@ def judge_comparison_caveats(f: pd.DataFrame, labels: Mapping) -> list[str]:
     out += [
         "* Costs are the stored costs of the calls (tokens x price); cached calls count at their "
         "original cost. A cascade's cost counts the cheap judge on every pair and the ensemble "
-        "on the escalated ones.",
+        "on the pairs the cheap judge does not keep.",
+        "* The certified cascade's guarantee is marginal over calibration draws: it holds for "
+        "new pairs drawn like these, not per family of items nor under a shift of the data, "
+        "and each alpha is a separate guarantee.",
         "* Every answer is per judge identity: the same model behind another prompt, parser or "
         "route is another judge and needs its own comparison.",
     ]

@@ -1,0 +1,378 @@
+"""The judge comparison's certified cascade: cheap judge -> ensemble -> humans
+(docs/statistics.md#certified-cascade; the statistics are :mod:`judgelab.stats.certify`).
+
+Per pair (the unit; its item is the cluster), from tidy verdicts:
+
+- the cheap judge decides with its ``consistent_only`` winner (orders that disagree: a tie);
+  its confidence comes from :func:`pair_confidence`;
+- the ensemble decides with the plurality of its members' decisions (an even split: a tie);
+  its confidence is the plurality's vote share (source ``ensemble``);
+- ``agree`` is 1 when a judge's winner is the human reference, 0 when not, and NaN (counted
+  as a disagreement) for a pair the humans voted on without a majority; a pair without any
+  human vote is no calibration unit (excluded and counted).
+
+The items are split at random (``seed``) into a calibration share and a held-out rest. Per
+``alpha``, the cascade is certified on the calibration pairs (:func:`certify_cascade`, delta
+/ 2 per judge) and measured on the held-out pairs: coverage per judge and overall, agreement
+with humans on the kept pairs with its CI, abstention (pairs left to humans) and the cost of
+the calls per 1,000 pairs (the cheap judge on every pair, the ensemble on the pairs the cheap
+judge does not keep). The pairs no judge keeps go to the escalation queue
+(:func:`judgelab.stats.queue.certified_queue`).
+
+:func:`certified_escalation` is the calibration audit's queue: each judge (and the panel's
+majority) certified on its own, the pairs below its threshold queued.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from judgelab.identity import IDENTITY_COLUMNS
+from judgelab.stats._tidy import finding, findings_frame
+from judgelab.stats.certify import HUMAN, cascade_routes, certify_cascade, certify_stage
+from judgelab.stats.compare import identity_of, units
+from judgelab.stats.intervals import edge_share_interval
+from judgelab.stats.queue import certified_queue
+from judgelab.stats.reference import TIE, pair_key
+from judgelab.stats.resampling import cluster_bootstrap
+from judgelab.stats.units import sorted_pair
+from judgelab.stats.votes import mode_winner
+
+__all__ = [
+    "DEFAULT_ALPHAS",
+    "cascade_units",
+    "certified_cascade",
+    "certified_escalation",
+    "ensemble_decisions",
+    "pair_confidence",
+    "pair_decisions",
+    "split_items",
+]
+
+IDENTITY = list(IDENTITY_COLUMNS)
+#: tolerated disagreement with humans, one guarantee each
+DEFAULT_ALPHAS = (0.05, 0.1, 0.15, 0.2, 0.3)
+
+
+def pair_confidence(verdicts: pd.DataFrame) -> tuple[pd.Series, str]:
+    """Per pair (indexed by ``pair_key``) of one identity: the cheap judge's confidence and
+    its source. An adapter until verdict rows carry their own ``confidence`` (issue 16 item 1;
+    ``judgelab.stats.confidence``): 0 when the pair's orders or repeats name different
+    winners, else the smallest stored logprob ``margin`` of its parsed calls (source
+    ``logprob``); without stored margins (published verdicts, providers without logprobs)
+    1 for a consistent pair (source ``order_agreement``)."""
+    v = verdicts.assign(pair_key=pair_key(verdicts["response_a"], verdicts["response_b"]))
+    ok = v["winner"].notna()
+    if "parse_ok" in v.columns:
+        ok &= v["parse_ok"].fillna(False).astype(bool)
+    parsed = v[ok]
+    n_winners = parsed.groupby("pair_key")["winner"].nunique()
+    margin = pd.to_numeric(parsed.get("margin"), errors="coerce") if "margin" in v else None
+    if margin is not None and margin.notna().any():
+        conf = margin.groupby(parsed["pair_key"]).min().reindex(n_winners.index)
+        source = "logprob"
+    else:
+        conf = pd.Series(1.0, index=n_winners.index)
+        source = "order_agreement"
+    return conf.where(n_winners <= 1, 0.0), source
+
+
+def pair_decisions(verdicts: pd.DataFrame) -> pd.DataFrame:
+    """Per pair of one identity: ``pair_key, item_id, lo, hi``, its ``consistent_only``
+    winner, ``confidence`` (:func:`pair_confidence`; pairs without stored margins: 1) and
+    ``cost`` (stored cost of its calls). ``attrs["confidence_source"]`` names the source."""
+    v = verdicts.assign(pair_key=pair_key(verdicts["response_a"], verdicts["response_b"]))
+    dec = units(verdicts, "consistent_only")[["pair_key", "item_id", "response_a", "response_b",
+                                              "winner"]]  # fmt: skip
+    lo, hi = sorted_pair(dec.pop("response_a"), dec.pop("response_b"))
+    dec["lo"], dec["hi"] = lo, hi
+    conf, source = pair_confidence(verdicts)
+    cost = (
+        pd.to_numeric(v.get("cost_usd", pd.Series(0.0, index=v.index)), errors="coerce")
+        .fillna(0.0)
+        .groupby(v["pair_key"])
+        .sum()
+    )
+    dec["confidence"] = dec["pair_key"].map(conf).fillna(1.0).astype(float)
+    dec["cost"] = dec["pair_key"].map(cost).fillna(0.0)
+    dec = dec.reset_index(drop=True)
+    dec.attrs["confidence_source"] = source
+    return dec
+
+
+def ensemble_decisions(ensemble: pd.DataFrame) -> pd.DataFrame:
+    """Plurality winner per pair over the ensemble's identities (an even split: a tie), its
+    vote share as ``confidence``, and the summed ``cost`` of the members' calls."""
+    parts = [pair_decisions(g) for _, g in ensemble.groupby(IDENTITY, sort=False)]
+    d = pd.concat(parts, ignore_index=True)
+    best = mode_winner(d, ["pair_key"])
+    votes = d.groupby(["pair_key", "winner"]).size()
+    n = d.groupby("pair_key").size()
+    share = [
+        votes.get((k, w), 0) / n[k] if w != TIE or (k, TIE) in votes else 0.0
+        for k, w in zip(best["pair_key"], best["winner"], strict=True)
+    ]
+    out = best[["pair_key", "winner"]].assign(confidence=np.asarray(share, dtype=float))
+    out["cost"] = out["pair_key"].map(d.groupby("pair_key")["cost"].sum())
+    out.attrs["n_members"] = len(parts)
+    return out.reset_index(drop=True)
+
+
+def cascade_units(cheap: pd.DataFrame, ensemble: pd.DataFrame, reference: pd.DataFrame):
+    """Pairs decided by both passes with a human vote, one row each: ``pair_key, item_id,
+    lo, hi``, per pass (``_cheap``, ``_ens``) its ``winner``, ``confidence``, ``cost`` and
+    ``agree`` (NaN: no human majority). ``reference.attrs["no_majority"]`` lists the pair keys
+    the humans voted on without a majority; other pairs missing from ``reference`` have no
+    human vote and are excluded (``attrs["n_no_vote"]``)."""
+    c = pair_decisions(cheap)
+    e = ensemble_decisions(ensemble)
+    m = c.merge(e, on="pair_key", suffixes=("_cheap", "_ens"))
+    ref = reference.drop_duplicates("pair_key").set_index("pair_key")["reference"]
+    no_majority = set(reference.attrs.get("no_majority", ()))
+    has_vote = m["pair_key"].isin(ref.index) | m["pair_key"].isin(no_majority)
+    out = m[has_vote].reset_index(drop=True)
+    out["reference"] = out["pair_key"].map(ref)
+    for p in ("cheap", "ens"):
+        agree = (out[f"winner_{p}"] == out["reference"]).astype(float)
+        out[f"agree_{p}"] = agree.where(out["reference"].notna())
+    out.attrs.update(
+        n_no_vote=int((~has_vote).sum()),
+        confidence_source=c.attrs["confidence_source"],
+        n_members=e.attrs["n_members"],
+    )
+    return out
+
+
+def split_items(items, share: float, seed: int) -> np.ndarray:
+    """True for the units whose item falls in the calibration share (a seeded split of the
+    distinct items, so that no item is in both halves)."""
+    if not 0 < share < 1:
+        raise ValueError(f"calibration_share must lie in (0, 1), not {share}")
+    items = pd.Series(np.asarray(items, dtype=object)).astype(str)
+    uniq = np.sort(items.unique())
+    rng = np.random.default_rng(seed)
+    cal = set(rng.permutation(uniq)[: int(round(share * uniq.size))])
+    return items.isin(cal).to_numpy()
+
+
+def _share_ci(agree: np.ndarray, items: np.ndarray, n_boot: int, seed: int) -> dict:
+    """Estimate and 95% CI of a share over pairs clustered by item: Clopper-Pearson on
+    effective counts at the edges or with few items (:mod:`judgelab.stats.intervals`), else
+    the item-cluster bootstrap."""
+    df = pd.DataFrame({"item": items, "k": agree, "n": 1.0}).groupby("item", sort=False).sum()
+    k, n = df["k"].to_numpy(float), df["n"].to_numpy(float)
+    edge = edge_share_interval(k, n)
+    if edge is not None:
+        return dict(estimate=k.sum() / n.sum(), ci_low=edge.ci_low, ci_high=edge.ci_high,
+                    method=edge.method)  # fmt: skip
+    b = cluster_bootstrap(np.column_stack([k, n]), lambda t: t[:, 0] / t[:, 1], n_boot=n_boot,
+                          seed=seed)  # fmt: skip
+    return b.finding_kwargs()
+
+
+def certified_cascade(
+    cheap: pd.DataFrame,
+    ensemble: pd.DataFrame,
+    reference: pd.DataFrame,
+    *,
+    alphas=DEFAULT_ALPHAS,
+    delta: float = 0.1,
+    calibration_share: float = 0.5,
+    n_boot: int = 2000,
+    seed: int = 0,
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """The certified two-judge cascade per alpha (module docstring).
+
+    Returns
+    -------
+    findings : DataFrame
+        ``certified_threshold``, ``certified_coverage`` and ``certified_agreement`` per judge
+        and alpha (slice ``{alpha: a}``), plus the whole cascade's coverage and agreement
+        (``judge`` None; ``abstention`` and ``cost_per_1k_usd`` on the coverage row).
+    table : DataFrame
+        One row per alpha for the figure and the report.
+    queue : DataFrame
+        The pairs no judge keeps, per alpha (:func:`judgelab.stats.queue.certified_queue`).
+    """
+    cheap_id = identity_of(cheap)
+    u = cascade_units(cheap, ensemble, reference)
+    ens_id = f"ensemble|majority|majority-of-{u.attrs['n_members']}"
+    judges = [cheap_id, ens_id]
+    sources = [u.attrs["confidence_source"], "ensemble"]
+    undefined = reference.attrs.get("undefined_reason")
+    if undefined or u.empty:
+        reason = undefined or "no pair decided by both passes has a human vote"
+        rows = [
+            finding(fid, None, judge=j, slice={"alpha": float(a)}, n=0, reason=reason)
+            for a in alphas
+            for fid in ("certified_threshold", "certified_coverage", "certified_agreement")
+            for j in (*judges, None)
+            if not (fid == "certified_threshold" and j is None)
+        ]
+        return findings_frame(rows), pd.DataFrame(), certified_queue(u.iloc[:0], [], [])
+    cal = split_items(u["item_id"], calibration_share, seed)
+    confs = [u["confidence_cheap"].to_numpy(float), u["confidence_ens"].to_numpy(float)]
+    agrees = [u["agree_cheap"].to_numpy(float), u["agree_ens"].to_numpy(float)]
+    items = u["item_id"].astype(str).to_numpy()
+    rows, table, routes = [], [], []
+    for a in alphas:
+        certs = certify_cascade([x[cal] for x in confs], [x[cal] for x in agrees], items[cal],
+                                alpha=float(a), delta=delta)  # fmt: skip
+        route = cascade_routes(certs, confs)
+        routes.append(route)
+        r, t = _alpha_rows(u, cal, certs, route, judges, sources, float(a), n_boot, seed)
+        rows += r
+        table.append(t)
+    queue = certified_queue(u, [float(a) for a in alphas], routes, judge=ens_id)
+    return findings_frame(rows), pd.DataFrame(table), queue
+
+
+def _alpha_rows(u, cal, certs, route, judges, sources, alpha, n_boot, seed):
+    """Findings rows and the table row of one alpha (held-out measurements)."""
+    held = ~cal
+    sl = {"alpha": alpha}
+    items = u["item_id"].astype(str).to_numpy()
+    n_held = int(held.sum())
+    rows, trow = [], {"alpha": alpha, "guaranteed_agreement": 1 - alpha, "n_calibration":
+                      int(cal.sum()), "n_held_out": n_held}  # fmt: skip
+    guarantee = (
+        f"guarantee: with probability >= {1 - certs[0].delta * len(certs):.0%} over calibration "
+        f"draws, disagreement <= {alpha:g} on the pairs each judge keeps (marginal; not per "
+        "family, not under shift)"
+    )
+    for k, (cert, judge, source) in enumerate(zip(certs, judges, sources, strict=True)):
+        stage = ("cheap", "ens")[k]
+        method = (
+            f"fixed-sequence test on {cert.n_units} calibration pairs reaching this judge, "
+            f"descending label-free confidence grid, one-sided Clopper-Pearson at "
+            f"1-{cert.delta:g} (delta/{len(certs)}, union bound) on effective counts, at least "
+            f"{cert.n_min} kept items per threshold; confidence source {source}"
+        )
+        rows.append(
+            finding(
+                "certified_threshold", cert.threshold, judge=judge, slice=sl, ci_level=None,
+                n=cert.n_units, n_excluded=0, method=method, reason=cert.reason,
+                conclusion=cert.describe(), confidence_source=source,
+                n_no_majority=cert.n_no_majority, n_min=cert.n_min,
+            )
+        )  # fmt: skip
+        kept = held & (route == k)
+        trow[f"threshold_{stage}"] = cert.threshold
+        trow[f"coverage_{stage}"] = kept.sum() / n_held if n_held else np.nan
+        rows += _kept_rows(u[f"agree_{stage}"].to_numpy(float), kept, held, items, judge, sl,
+                           source, guarantee, n_boot, seed)  # fmt: skip
+    any_kept = held & (route != HUMAN)
+    win_agree = np.where(route == 1, u["agree_ens"], u["agree_cheap"]).astype(float)
+    cost = u["cost_cheap"].to_numpy(float) + np.where(route == 0, 0.0, u["cost_ens"])
+    priced = bool((u["cost_cheap"] > 0).any() or (u["cost_ens"] > 0).any())
+    cost_1k = 1000 * float(cost[held].mean()) if priced and n_held else None
+    overall = _kept_rows(win_agree, any_kept, held, items, None, sl, "cascade", guarantee,
+                         n_boot, seed)  # fmt: skip
+    overall[0]["abstention"] = (
+        1 - overall[0]["estimate"] if overall[0]["estimate"] is not None else None
+    )
+    overall[0]["cost_per_1k_usd"] = cost_1k
+    rows += overall
+    trow.update(
+        coverage=overall[0]["estimate"], abstention=overall[0]["abstention"],
+        agreement=overall[1]["estimate"], ci_low=overall[1]["ci_low"],
+        ci_high=overall[1]["ci_high"], cost_per_1k_usd=cost_1k,
+    )  # fmt: skip
+    return rows, trow
+
+
+def _kept_rows(agree, kept, held, items, judge, sl, source, guarantee, n_boot, seed):
+    """``certified_coverage`` and ``certified_agreement`` of one judge (or the cascade) on
+    the held-out pairs."""
+    n_held, n_kept = int(held.sum()), int(kept.sum())
+    who = "the cascade" if judge is None else "this judge"
+    cov = finding(
+        "certified_coverage", n_kept / n_held if n_held else None, judge=judge, slice=sl,
+        ci_level=None, n=n_held, method="share of held-out pairs kept", confidence_source=source,
+        reason=None if n_held else "no held-out pair",
+        conclusion=f"{who} keeps {n_kept} of {n_held} held-out pairs" if n_held else None,
+    )  # fmt: skip
+    if not n_kept:
+        agr = finding(
+            "certified_agreement", None, judge=judge, slice=sl, n=0, confidence_source=source,
+            guaranteed=1 - sl["alpha"], reason=f"{who} keeps no held-out pair",
+        )  # fmt: skip
+        return [cov, agr]
+    a = np.nan_to_num(agree[kept], nan=0.0)  # no human majority counts as a disagreement
+    kw = _share_ci(a, items[kept], n_boot, seed)
+    kw["method"] = f"{kw['method']}; held-out pairs kept; {guarantee}"
+    agr = finding(
+        "certified_agreement", judge=judge, slice=sl, n=n_kept, confidence_source=source,
+        guaranteed=1 - sl["alpha"],
+        conclusion=f"on the {n_kept} held-out pairs {who} keeps, agreement with humans "
+        f"{kw['estimate']:.3f} (guaranteed >= {1 - sl['alpha']:.2f})",
+        **kw,
+    )  # fmt: skip
+    return [cov, agr]
+
+
+def certified_escalation(
+    verdicts: pd.DataFrame,
+    reference: pd.DataFrame,
+    *,
+    alpha: float = 0.1,
+    delta: float = 0.1,
+    calibration_share: float = 0.5,
+    seed: int = 0,
+    ensemble: bool = True,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The calibration audit's certified escalation: per judge (and the panel's majority),
+    the confidence threshold certified on a calibration share of the items
+    (:func:`judgelab.stats.certify.certify_stage` at ``alpha``, ``delta``; each judge its own
+    guarantee, since each is an alternative to the others, not a stage after them), and the
+    pairs below it (calibration and held-out: every pair the judge should not decide alone).
+
+    Returns
+    -------
+    queue : DataFrame
+        :data:`judgelab.stats.queue.QUEUE_COLUMNS`, reason ``not_certified``, value ``alpha``.
+    summary : DataFrame
+        Per judge: ``judge, confidence_source, threshold, n_calibration, coverage_held_out,
+        agreement_held_out, certificate`` (the sentence of the certificate).
+    """
+    frames = [(identity_of(g), g) for _, g in verdicts.groupby(IDENTITY, sort=False)]
+    deciders = [(j, pair_decisions(g)) for j, g in frames]
+    if ensemble and len(frames) > 1:
+        ens = ensemble_decisions(verdicts)
+        deciders.append((f"ensemble|majority|majority-of-{ens.attrs['n_members']}", ens))
+    ref = reference.drop_duplicates("pair_key").set_index("pair_key")["reference"]
+    no_majority = set(reference.attrs.get("no_majority", ()))
+    lohi = pd.concat([d for _, d in deciders[: len(frames)]]).drop_duplicates("pair_key")
+    lohi = lohi.set_index("pair_key")[["item_id", "lo", "hi"]]
+    queues, summary = [], []
+    for judge, d in deciders:
+        d = d[d["pair_key"].isin(ref.index) | d["pair_key"].isin(no_majority)]
+        d = d.reset_index(drop=True)
+        agree = (d["winner"] == d["pair_key"].map(ref)).astype(float)
+        agree = agree.where(d["pair_key"].isin(ref.index)).to_numpy(float)
+        items = d["pair_key"].map(lohi["item_id"]).astype(str).to_numpy()
+        conf = d["confidence"].to_numpy(float)
+        cal = split_items(items, calibration_share, seed) if len(d) else np.zeros(0, bool)
+        cert = certify_stage(conf[cal], agree[cal], items[cal], alpha=alpha, delta=delta)
+        kept = cert.kept(conf)
+        held = ~cal
+        summary.append(
+            {
+                "judge": judge,
+                "confidence_source": d.attrs.get("confidence_source", "ensemble"),
+                "threshold": cert.threshold,
+                "n_calibration": int(cal.sum()),
+                "coverage_held_out": kept[held].mean() if held.any() else np.nan,
+                "agreement_held_out": np.nan_to_num(agree[kept & held], nan=0.0).mean()
+                if (kept & held).any()
+                else np.nan,
+                "certificate": cert.describe(),
+            }
+        )
+        units = d.loc[~kept, ["pair_key"]].join(lohi, on="pair_key")
+        queues.append(certified_queue(units, [alpha], [np.full(len(units), HUMAN)], judge=judge))
+    queue = (
+        pd.concat(queues, ignore_index=True) if queues else certified_queue(lohi.iloc[:0], [], [])
+    )
+    return queue, pd.DataFrame(summary)

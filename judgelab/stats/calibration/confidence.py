@@ -161,12 +161,45 @@ def _recalibrated(u: pd.DataFrame, seed: int) -> dict:
     }
 
 
+def _ci_text(lo, hi) -> str:
+    ok = lo is not None and hi is not None and np.isfinite(lo) and np.isfinite(hi)
+    return f" (95% CI {lo:.3f} to {hi:.3f})" if ok else ""
+
+
+def _ece_conclusion(row: dict) -> str:
+    src = row["confidence_source"]
+    auc = row.get("auroc")
+    auc_text = (
+        f"; it ranks right above wrong verdicts with AUROC {auc:.2f}"
+        if auc is not None and np.isfinite(auc)
+        else ""
+    )
+    if row.get("estimate") is None or not np.isfinite(row["estimate"]):
+        levels = ", ".join(
+            f"{x['accuracy']:.0%} right at confidence {x['confidence']:.2g} (n={x['n']})"
+            for x in row.get("levels") or []
+        )
+        return f"The judge's {src} confidence has {row['n_levels']} level(s): {levels}{auc_text}"
+    p = row.get("p_value")
+    verdict = (
+        "more than a perfectly calibrated judge would show by chance"
+        if p is not None and p < 0.05
+        else "within what a perfectly calibrated judge shows by chance"
+    )
+    return (
+        f"The judge's {src} confidence is off from its accuracy against humans by "
+        f"{row['estimate']:.3f} on average{_ci_text(row['ci_low'], row['ci_high'])} (plug-in "
+        f"ECE; debiased {row['ece_debiased']:.3f}); a perfectly calibrated judge with these "
+        f"confidences would show {row['ece_null']:.3f}: {verdict}{auc_text}"
+    )
+
+
 def _ece_finding(u, ex, judge, method, source, ctx: Resampling) -> dict:
     conf, y = u["confidence"].to_numpy(float), u["correct"].to_numpy(float)
     levels = n_levels(conf)
     common = dict(judge=judge, confidence_source=source, n_levels=levels, auroc=auroc(conf, y))
     if levels <= ORDINAL_MAX_LEVELS:
-        return finding(
+        row = finding(
             "confidence_ece",
             None,
             n=len(u),
@@ -177,6 +210,8 @@ def _ece_finding(u, ex, judge, method, source, ctx: Resampling) -> dict:
             levels=_levels_table(u),
             **common,
         )
+        row["conclusion"] = _ece_conclusion(row)
+        return row
     edges = bin_edges(conf, N_BINS)
     per_item, k = _per_item_bins(u["item_id"].to_numpy(), conf, y, edges)
 
@@ -215,6 +250,7 @@ def _ece_finding(u, ex, judge, method, source, ctx: Resampling) -> dict:
         **extra,
     )
     row["p_value"] = p
+    row["conclusion"] = _ece_conclusion(row)
     return row
 
 
@@ -241,7 +277,7 @@ def _brier_finding(u, ex, judge, method, source, ctx: Resampling) -> dict:
     np.add.at(per_item, (codes, 2), 1.0)
     res = ctx.boot_each(per_item, [lambda t: t[:, 0] / t[:, 2], lambda t: t[:, 1] / t[:, 2]])
     what = "probabilities" if source == "logprob" else "vote shares"
-    return result_row(
+    row = result_row(
         "confidence_brier",
         res[0],
         slice_=None,
@@ -253,6 +289,14 @@ def _brier_finding(u, ex, judge, method, source, ctx: Resampling) -> dict:
         brier_vs_votes=res[0].estimate + res[1].estimate,
         **common,
     )
+    if row.get("estimate") is not None:
+        row["conclusion"] = (
+            f"The judge's {source} {what} score a 3-class Brier of {row['estimate']:.3f} "
+            f"against the human vote share{_ci_text(row['ci_low'], row['ci_high'])}; the "
+            f"humans' own disagreement (the floor against individual votes) is "
+            f"{row['floor']:.3f}"
+        )
+    return row
 
 
 def confidence_calibration(

@@ -307,6 +307,17 @@ def _entries(content) -> list[dict]:
     return out
 
 
+def _truncation_bound(listed: list[dict]) -> float:
+    """Upper bound of the probability of a token missing from a top-k list: the smallest
+    listed probability, and no more than the mass the list leaves (0 when the list is the
+    whole distribution)."""
+    ps = [math.exp(float(a["logprob"])) for a in listed if a.get("logprob") is not None]
+    if not ps:
+        return 0.0
+    rest = max(0.0, 1.0 - sum(ps))
+    return min(min(ps), rest) if rest > 1e-6 else 0.0
+
+
 def logprob_fields(
     protocol: str, text: str | None, content, allow_tie: bool = True
 ) -> dict[str, float | None]:
@@ -314,10 +325,12 @@ def logprob_fields(
 
     The verdict token is the one holding the letter of the last ``[[X]]`` marker (pairwise)
     or the number of the last ``Rating: [[N]]`` (single). Probabilities are renormalised
-    over the admissible verdicts among the top alternatives; ``margin`` is the gap between
-    the two most probable verdicts (pairwise) or score values (single). Returns nulls when
-    the provider gave no logprobs or the token cannot be located."""
-    empty = {"p_a": None, "p_b": None, "p_tie": None, "margin": None}
+    over the admissible verdicts among the top alternatives; an admissible verdict missing
+    from the top-k enters at its upper bound (:func:`_truncation_bound`) and is named in
+    ``p_truncated`` (e.g. ``"C"``), never as 0; ``margin`` is the gap between the two most
+    probable verdicts (pairwise) or score values (single). Returns nulls when the provider
+    gave no logprobs or the token cannot be located."""
+    empty = {"p_a": None, "p_b": None, "p_tie": None, "margin": None, "p_truncated": None}
     entries = _entries(content)
     if not entries or not isinstance(text, str):
         return empty
@@ -344,7 +357,8 @@ def logprob_fields(
     if hit is None:
         return empty
     probs: dict[str, float] = {}
-    for alt in hit["top_logprobs"] or [{"token": hit.get("token"), "logprob": hit.get("logprob")}]:
+    listed = hit["top_logprobs"] or [{"token": hit.get("token"), "logprob": hit.get("logprob")}]
+    for alt in listed:
         key = str(alt.get("token", "")).strip().strip("[]").strip()
         lp = alt.get("logprob")
         if lp is None or not key:
@@ -352,23 +366,29 @@ def logprob_fields(
         probs[key] = probs.get(key, 0.0) + math.exp(float(lp))
     if protocol == "pairwise":
         keys = ["A", "B", "C"] if allow_tie else ["A", "B"]
-        tot = sum(probs.get(k, 0.0) for k in keys)
-        if tot <= 0:
+        bound = _truncation_bound(listed)
+        # an admissible verdict missing from the top-k is not 0: it is at most the smallest
+        # listed probability (and the mass not listed); it enters at that bound, flagged
+        truncated = [k for k in keys if k not in probs and bound > 0]
+        raw = {k: probs.get(k, bound if k in truncated else 0.0) for k in keys}
+        tot = sum(raw.values())
+        if tot <= 0 or all(k in truncated for k in keys):
             return empty
-        p = {k: probs.get(k, 0.0) / tot for k in keys}
+        p = {k: raw[k] / tot for k in keys}
         ranked = sorted(p.values(), reverse=True)
         return {
             "p_a": p["A"],
             "p_b": p["B"],
             "p_tie": p.get("C") if allow_tie else None,
             "margin": ranked[0] - ranked[1],
+            "p_truncated": ",".join(truncated) or None,
         }
     nums = {k: v for k, v in probs.items() if re.fullmatch(r"[-+]?\d+(?:\.\d+)?", k)}
     tot = sum(nums.values())
     if tot <= 0:
         return empty
     ranked = sorted((v / tot for v in nums.values()), reverse=True) + [0.0]
-    return {"p_a": None, "p_b": None, "p_tie": None, "margin": ranked[0] - ranked[1]}
+    return {**empty, "margin": ranked[0] - ranked[1]}
 
 
 # --------------------------------------------------------------------- Judge

@@ -410,6 +410,7 @@ JUDGE_COMPARISON = Study(
     figures=(
         Figure("pareto", "judgelab.plots.compare:pareto"),
         Figure("cascade", "judgelab.plots.compare:cascade"),
+        Figure("reliability", "judgelab.plots.confidence:reliability_diagram"),
     ),
     analysis="judgelab.study.analyses:analyse_judge_comparison",
     protocols=("pairwise",),

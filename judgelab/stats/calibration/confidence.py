@@ -9,7 +9,8 @@ scored correct when its verdict equals the human reference of the pair
 - ``confidence_ece``: plug-in ECE on equal-mass deciles with an item-cluster bootstrap CI;
   beside it the debiased ECE (Kumar et al. 2019), the plug-in ECE a perfectly calibrated judge
   with the same confidences would show (``ece_null``, its 95th percentile and the share of
-  null draws at least as large as the observed ECE as ``p_value``), AUROC, the reliability
+  null draws at least as large as the observed ECE as ``ece_null_p``, outside the study's
+  p-value family), AUROC, the reliability
   bins (accuracy per decile with bootstrap CIs, ``bins``) and, on a held-out half of the
   items, the ECE after recalibration (Platt below 500 units, isotonic above). A confidence
   with at most three levels (order agreement, small ensembles) gets a null ECE with the
@@ -180,7 +181,7 @@ def _ece_conclusion(row: dict) -> str:
             for x in row.get("levels") or []
         )
         return f"The judge's {src} confidence has {row['n_levels']} level(s): {levels}{auc_text}"
-    p = row.get("p_value")
+    p = row.get("ece_null_p")
     verdict = (
         "more than a perfectly calibrated judge would show by chance"
         if p is not None and p < 0.05
@@ -249,7 +250,9 @@ def _ece_finding(u, ex, judge, method, source, ctx: Resampling) -> dict:
         **common,
         **extra,
     )
-    row["p_value"] = p
+    # kept out of p_value: a descriptive check that must not enter (and shift) the study's
+    # Benjamini-Hochberg family of exploratory tests
+    row["ece_null_p"] = p
     row["conclusion"] = _ece_conclusion(row)
     return row
 

@@ -123,3 +123,61 @@ def test_self_consistency_and_ensemble_shares():
 def test_bad_source_refused():
     with pytest.raises(ValueError, match="source must be one of"):
         verdict_confidence(pd.DataFrame([_row("j", "i", "a", "b", "ab", "A")]), "verbal")
+
+
+def _entry(token, top):
+    return {
+        "token": token,
+        "logprob": math.log(top.get(token, 1.0)),
+        "top_logprobs": [{"token": t, "logprob": math.log(p)} for t, p in top.items()],
+    }
+
+
+def test_score_distribution_chains_a_two_token_ten_and_refuses_an_ambiguous_one():
+    from judgelab.judges import score_distribution
+    from judgelab.stats.confidence import expected_score, pass_probability
+
+    text = "Good.\n\nRating: [[10]]"
+    content = [
+        {"token": "Good.\n\nRating: [[", "logprob": 0.0, "top_logprobs": []},
+        _entry("1", {"1": 0.5, "9": 0.3, "8": 0.2}),
+        _entry("0", {"0": 0.6, "]]": 0.4}),
+        {"token": "]]", "logprob": 0.0, "top_logprobs": []},
+    ]
+    d = score_distribution(text, content, scale=(1, 10))
+    assert d == pytest.approx({1.0: 0.2, 8.0: 0.2, 9.0: 0.3, 10.0: 0.3})
+    assert expected_score(d) == pytest.approx(0.2 + 1.6 + 2.7 + 3.0)
+    assert pass_probability(d, 8) == pytest.approx(0.8)
+    # the judge wrote 9: P('1') mixes 1 and 10, the next token after '1' is unknown
+    text9 = "Good.\n\nRating: [[9]]"
+    content9 = [content[0], _entry("9", {"9": 0.5, "1": 0.3, "8": 0.2}), content[3]]
+    with pytest.raises(ValueError, match=r"mixes the scores \['1', '10'\]"):
+        score_distribution(text9, content9, scale=(1, 10))
+    # on 1..9 no value is two tokens: read as is
+    assert score_distribution(text9, content9, scale=(1, 9)) == pytest.approx(
+        {1.0: 0.3, 8.0: 0.2, 9.0: 0.5}
+    )
+    # a tokenizer that writes '10' whole: alternatives are whole values
+    content10 = [content[0], _entry("10", {"10": 0.6, "9": 0.3, "1": 0.1}), content[3]]
+    assert score_distribution(text, content10, scale=(1, 10)) == pytest.approx(
+        {1.0: 0.1, 9.0: 0.3, 10.0: 0.6}
+    )
+
+
+def test_truncated_verdict_enters_at_its_upper_bound():
+    from judgelab.judges import logprob_fields
+
+    text = "A is better.\n\n[[A]]"
+    content = [
+        {"token": "A is better.\n\n[[", "logprob": 0.0, "top_logprobs": []},
+        _entry("A", {"A": 0.7, "B": 0.2, "The": 0.05}),
+        {"token": "]]", "logprob": 0.0, "top_logprobs": []},
+    ]
+    f = logprob_fields("pairwise", text, content)
+    # C is missing: at most min(listed) = 0.05 and at most the unlisted 0.05
+    assert f["p_truncated"] == "C"
+    assert f["p_tie"] == pytest.approx(0.05 / 0.95)
+    assert f["p_a"] == pytest.approx(0.7 / 0.95)
+    full = [content[0], _entry("A", {"A": 0.7, "B": 0.3}), content[2]]
+    g = logprob_fields("pairwise", text, full)
+    assert g["p_truncated"] is None and g["p_tie"] == 0.0

@@ -50,6 +50,8 @@ __all__ = [
     "row_confidence",
     "verdict_confidence",
     "available_sources",
+    "expected_score",
+    "pass_probability",
 ]
 
 CONFIDENCE_SOURCES = ("logprob", "self_consistency", "order_agreement", "ensemble")
@@ -368,3 +370,21 @@ def n_levels(confidence: Sequence[float] | np.ndarray) -> int:
     """Distinct finite values of a confidence (rounded to 1e-9)."""
     c = np.asarray(confidence, dtype=float)
     return int(np.unique(np.round(c[np.isfinite(c)], 9)).size)
+
+
+def expected_score(distribution: dict[float, float]) -> float:
+    """The probability-weighted score sum_v v P(v) (G-Eval, Liu et al. 2023) of a score
+    distribution (:func:`judgelab.judges.score_distribution`); nan when it is empty."""
+    if not distribution:
+        return float("nan")
+    tot = sum(distribution.values())
+    return float(sum(v * p for v, p in distribution.items()) / tot)
+
+
+def pass_probability(distribution: dict[float, float], threshold: float) -> float:
+    """P(score >= ``threshold``) under a score distribution: the confidence of a pass / fail
+    verdict read from a score; nan when the distribution is empty."""
+    if not distribution:
+        return float("nan")
+    tot = sum(distribution.values())
+    return float(sum(p for v, p in distribution.items() if v >= threshold) / tot)

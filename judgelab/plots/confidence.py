@@ -9,7 +9,8 @@ import math
 import numpy as np
 import pandas as pd
 
-from judgelab.plots.labels import short_label
+# the audit's label rule: no judge identity is the panel majority (its ensemble rows)
+from judgelab.plots.calibration import short_label
 from judgelab.plots.style import OKABE_ITO, figsize, paper_figure, wrap
 
 __all__ = ["reliability_diagram"]
@@ -83,8 +84,12 @@ def reliability_diagram(findings: pd.DataFrame):
         ax.set_xlim(-0.03, 1.03)
         ax.set_ylim(-0.03, 1.1)
         ax.grid(alpha=0.3)
-    for ax in axes[-1]:
-        ax.set_xlabel("confidence")
+    for col in range(ncol):
+        # the lowest drawn panel of each column carries the x axis (the last row may be short)
+        shown = [ax for ax in axes[:, col] if ax.get_visible()]
+        if shown:
+            shown[-1].xaxis.set_tick_params(labelbottom=True)
+            shown[-1].set_xlabel("confidence")
     for ax in axes[:, 0]:
         ax.set_ylabel("accuracy vs humans")
     return fig

@@ -147,6 +147,13 @@ def audit(
         if ens_slice is not None:
             f["slice"] = [ens_slice] * len(f)
         out.append(f)
+    if protocol == "pairwise" and any(sl is not None for _, _, sl in groups):
+        # the panel majority's confidence: the share of judges giving the majority verdict
+        conf = confidence_calibration(
+            base, humans, judge=None, source="ensemble", **s.pairwise_settings, **s.boot
+        )
+        conf["slice"] = [{"ensemble": "majority"}] * len(conf)
+        out.append(conf)
     if drift_versions:
         out.append(
             drift_agreement(

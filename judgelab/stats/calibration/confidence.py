@@ -167,6 +167,10 @@ def _ci_text(lo, hi) -> str:
     return f" (95% CI {lo:.3f} to {hi:.3f})" if ok else ""
 
 
+def _whose(src: str) -> str:
+    return "The panel majority's" if src == "ensemble" else "The judge's"
+
+
 def _ece_conclusion(row: dict) -> str:
     src = row["confidence_source"]
     auc = row.get("auroc")
@@ -180,7 +184,7 @@ def _ece_conclusion(row: dict) -> str:
             f"{x['accuracy']:.0%} right at confidence {x['confidence']:.2g} (n={x['n']})"
             for x in row.get("levels") or []
         )
-        return f"The judge's {src} confidence has {row['n_levels']} level(s): {levels}{auc_text}"
+        return f"{_whose(src)} {src} confidence has {row['n_levels']} level(s): {levels}{auc_text}"
     p = row.get("ece_null_p")
     verdict = (
         "more than a perfectly calibrated judge would show by chance"
@@ -188,7 +192,7 @@ def _ece_conclusion(row: dict) -> str:
         else "within what a perfectly calibrated judge shows by chance"
     )
     return (
-        f"The judge's {src} confidence is off from its accuracy against humans by "
+        f"{_whose(src)} {src} confidence is off from its accuracy against humans by "
         f"{row['estimate']:.3f} on average{_ci_text(row['ci_low'], row['ci_high'])} (plug-in "
         f"ECE; debiased {row['ece_debiased']:.3f}); a perfectly calibrated judge with these "
         f"confidences would show {row['ece_null']:.3f}: {verdict}{auc_text}"
@@ -294,7 +298,7 @@ def _brier_finding(u, ex, judge, method, source, ctx: Resampling) -> dict:
     )
     if row.get("estimate") is not None:
         row["conclusion"] = (
-            f"The judge's {source} {what} score a 3-class Brier of {row['estimate']:.3f} "
+            f"{_whose(source)} {source} {what} score a 3-class Brier of {row['estimate']:.3f} "
             f"against the human vote share{_ci_text(row['ci_low'], row['ci_high'])}; the "
             f"humans' own disagreement (the floor against individual votes) is "
             f"{row['floor']:.3f}"

@@ -39,6 +39,7 @@ __all__ = [
     "compare_judges",
     "restrict_to_pairs",
     "cheap_candidate",
+    "confidence_findings",
 ]
 
 IDENTITY = ["model", "backend", "judge_version"]
@@ -454,6 +455,46 @@ def compare_judges(
     )[0]
     rows.append(src_acc)
     return findings_frame(rows)
+
+
+def confidence_findings(
+    candidates: pd.DataFrame,
+    dataset,
+    *,
+    order_aggregation: str = "per_call",
+    n_boot: int = 2000,
+    seed: int = 0,
+    reference_name: str = "human majority",
+) -> pd.DataFrame:
+    """``confidence_ece`` and ``confidence_brier`` of each candidate against the humans
+    (:func:`judgelab.stats.calibration.confidence.confidence_calibration`, the calibration
+    audit's statistic: one home), the confidence source in ``method``. Without a reference
+    (:data:`NO_REFERENCE`) both are null with the reason."""
+    from judgelab.identity import identity_string
+    from judgelab.stats.calibration.confidence import CONFIDENCE_IDS, confidence_calibration
+
+    frames = []
+    for key, cand in candidates.groupby(IDENTITY, sort=True, dropna=False):
+        judge = identity_string(*key)
+        if reference_name == NO_REFERENCE:
+            reason = "no human reference: confidence cannot be set against humans"
+            frames.append(
+                findings_frame(
+                    [finding(i, None, judge=judge, reason=reason) for i in CONFIDENCE_IDS]
+                )
+            )
+            continue
+        frames.append(
+            confidence_calibration(
+                cand,
+                dataset,
+                judge=judge,
+                order_aggregation=order_aggregation,
+                n_boot=n_boot,
+                seed=seed,
+            )
+        )
+    return pd.concat(frames, ignore_index=True) if frames else findings_frame([])
 
 
 def pareto_table(findings: pd.DataFrame) -> pd.DataFrame:

@@ -63,6 +63,7 @@ FRAME_COLUMNS = [
     "p_b",
     "p_tie",
     "margin",
+    "p_truncated",
     "cost_usd",
     "latency_s",
     "prompt_tokens",
@@ -88,7 +89,7 @@ CREATE TABLE IF NOT EXISTS calls (
     completion_tokens INTEGER,
     cost_usd REAL,
     latency_s REAL,
-    p_a REAL, p_b REAL, p_tie REAL, margin REAL,
+    p_a REAL, p_b REAL, p_tie REAL, margin REAL, p_truncated TEXT,
     error TEXT,
     attempts INTEGER NOT NULL DEFAULT 0,
     sends INTEGER NOT NULL DEFAULT 0,
@@ -177,6 +178,7 @@ _CALL_RESULT_FIELDS = (
     "p_b",
     "p_tie",
     "margin",
+    "p_truncated",
     "error",
     "attempts",
 )
@@ -355,6 +357,35 @@ def _init_schema(con: sqlite3.Connection) -> None:
             con.execute("ROLLBACK")
             raise
         con.execute("COMMIT")
+    _add_columns(con)
+
+
+#: Columns added to a table after its schema version was set: additive (an older judgelab
+#: reads the store unchanged, it names the columns it selects), so no version bump.
+_ADDED_COLUMNS = {"calls": (("p_truncated", "TEXT"),)}
+
+
+def _add_columns(con: sqlite3.Connection) -> None:
+    """Add the :data:`_ADDED_COLUMNS` a store created before them lacks (once, under the
+    write lock, so that two processes opening the store do not both add a column)."""
+
+    def missing():
+        out = []
+        for table, cols in _ADDED_COLUMNS.items():
+            have = {r[1] for r in con.execute(f"PRAGMA table_info({table})")}
+            out += [(table, c, t) for c, t in cols if c not in have]
+        return out
+
+    if not missing():
+        return
+    con.execute("BEGIN IMMEDIATE")
+    try:
+        for table, c, t in missing():
+            con.execute(f"ALTER TABLE {table} ADD COLUMN {c} {t}")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    con.execute("COMMIT")
 
 
 class VerdictStore:
@@ -645,7 +676,7 @@ class VerdictStore:
             SELECT v.model, c.backend, v.judge_version, v.judge_family, v.protocol, v.item_id,
                    v.response_a, v.response_b, v.response_id, v."order", v.sample, c.raw_output,
                    v.choice, v.winner, v.score, v.parse_ok, v.verdict, v.judge_verdict, v.sections,
-                   c.p_a, c.p_b, c.p_tie, c.margin, c.cost_usd, c.latency_s, c.prompt_tokens,
+                   c.p_a, c.p_b, c.p_tie, c.margin, c.p_truncated, c.cost_usd, c.latency_s, c.prompt_tokens,
                    c.completion_tokens, v.address, {run_cols}, c.status,
                    COALESCE(c.error, v.parse_error) AS error
             FROM verdicts v JOIN calls c ON c.address = v.address {join}

@@ -12,7 +12,7 @@ are documented in docs/verdicts.md; in short:
   is a response id of the pair or ``tie``; where ``order`` is ``ab`` or ``ba`` either one is
   derived from the other (:func:`judgelab.stats.units.winner_of`, the one rule) and a
   contradiction is an error;
-- optional ``p_a``, ``p_b``, ``p_tie`` in [0, 1], ``confidence_source`` text, ``strength``
+- optional ``p_a``, ``p_b``, ``p_tie``, ``confidence`` in [0, 1], ``confidence_source`` text, ``strength``
   a number >= 0;
 - ``single`` scores are numbers within the judge_version's declared scale, else the
   dataset's, or one of a declared grade set (``grades``);
@@ -472,7 +472,8 @@ def _numeric(out: pd.DataFrame, col: str, table: str, what: str) -> np.ndarray:
 
 
 def _check_optional(out: pd.DataFrame, table: str) -> None:
-    for col in PROBABILITY_COLUMNS:
+    # confidence: the probability of the chosen verdict (judgelab.stats.confidence)
+    for col in (*PROBABILITY_COLUMNS, "confidence"):
         if col in out.columns:
             p = _numeric(out, col, table, "give the judge's probability of that slot, 0 to 1")
             off = (p < 0) | (p > 1)
@@ -503,8 +504,8 @@ def _check_optional(out: pd.DataFrame, table: str) -> None:
             raise DataError(
                 table,
                 "confidence_source",
-                "confidence_source is not text: name where p_a / p_b come from "
-                "(e.g. logprobs, verbal)",
+                "confidence_source is not text: name where confidence / p_a / p_b come from "
+                "(logprob, self_consistency, order_agreement, ensemble)",
                 _rows(bad),
             )
 

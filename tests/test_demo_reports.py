@@ -152,3 +152,26 @@ def test_index_lists_every_study_with_its_answers(demo):
         body = part.split("<tbody>")[1].split("</tbody>")[0]
         doc = _doc(demo, study)
         assert body.count("<tr") == len(answers(doc["findings"], doc["judges"])) > 0
+
+
+@pytest.mark.parametrize("study", ["calibration_audit", "judge_comparison"])
+def test_confidence_calibration_is_shown(demo, study):
+    """Issue 16: the demo shows each judge's confidence against the humans: a "Confidence
+    calibration" section with the reliability diagram, and per judge a confidence_ece and a
+    confidence_brier finding naming the confidence source (the panel emits logprobs)."""
+    html = _page(demo, study)[0].read_text()
+    start, end = _section(html, "Confidence calibration")
+    assert "<img" in html[start:end]
+    assert (demo / study / "figures" / "reliability.svg").exists()
+    rows = [f for f in _doc(demo, study)["findings"] if f["id"].startswith("confidence_")]
+    judges = {f["judge"] for f in rows}
+    assert judges and all(
+        {f["id"] for f in rows if f["judge"] == j} == {"confidence_ece", "confidence_brier"}
+        for j in judges
+    )
+    # the judges' own confidence from logprobs; the audit's panel majority (no judge
+    # identity) from the share of judges that give its verdict
+    judged = [f for f in rows if f["judge"] is not None]
+    assert {f.get("confidence_source") for f in judged} == {"logprob"}
+    assert all("confidence_source=logprob" in f["method"] for f in judged)
+    assert {f.get("confidence_source") for f in rows if f["judge"] is None} <= {"ensemble"}

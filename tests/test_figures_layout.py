@@ -48,6 +48,7 @@ NAMES = {
     "signed_bias": ("judges",),
     "confusion": (),
     "ranking": ("judges", "generators"),
+    "reliability": ("judges",),
     "pareto": ("judges",),
     "certified_cascade": (),
     "corrected_forest": ("judges",),

@@ -46,6 +46,16 @@ PARAM_DEFAULTS: dict[str, Any] = {
     "price_out": 0.0,
     "latency_s": 0.0,
 }
+#: Knobs of the *reported* confidence and of greedy decoding (docs/simulated_panel.md): they
+#: change the logprobs a judge emits (and, with ``greedy``, its verdict at temperature 0), not
+#: its generative model. Hashed only when set away from their defaults, so that every judge
+#: declared before they existed keeps its parameter hash, backend and cached calls.
+CONFIDENCE_DEFAULTS: dict[str, Any] = {
+    "confidence_sharpness": 1.0,
+    "confidence_noise": 0.0,
+    "greedy": False,
+}
+PARAM_DEFAULTS.update(CONFIDENCE_DEFAULTS)
 #: Execution settings: not part of the identity (parameter hash).
 RUNTIME_DEFAULTS: dict[str, Any] = {"sleep": False}
 
@@ -77,6 +87,13 @@ def normalize_params(params: Mapping[str, Any] | None) -> dict[str, Any]:
             continue
         if value is None:
             value = default
+        if key == "greedy":
+            if not isinstance(value, (bool, np.bool_)) and value not in (0, 1):
+                raise ValueError(
+                    f"simulated-judge parameter 'greedy' must be true or false, not {value!r}"
+                )
+            out[key] = bool(value)
+            continue
         try:
             value = float(value)
         except (TypeError, ValueError):
@@ -90,7 +107,15 @@ def normalize_params(params: Mapping[str, Any] | None) -> dict[str, Any]:
         raise ValueError(
             f"simulated-judge parameter 'noise' must be > 0 (the logistic scale), not {out['noise']}"
         )
-    for key in ("tie_band", "family_taste", "price_in", "price_out", "latency_s"):
+    for key in (
+        "tie_band",
+        "family_taste",
+        "price_in",
+        "price_out",
+        "latency_s",
+        "confidence_sharpness",
+        "confidence_noise",
+    ):
         if out[key] < 0:
             raise ValueError(f"simulated-judge parameter '{key}' must be >= 0, not {out[key]}")
     if not 0.0 <= out["parse_failure_rate"] <= 1.0:
@@ -103,7 +128,11 @@ def normalize_params(params: Mapping[str, Any] | None) -> dict[str, Any]:
 
 def _identity_params(params: Mapping[str, Any] | None) -> dict[str, Any]:
     p = normalize_params(params)
-    return {k: p[k] for k in PARAM_DEFAULTS}
+    return {
+        k: p[k]
+        for k in PARAM_DEFAULTS
+        if k not in CONFIDENCE_DEFAULTS or p[k] != CONFIDENCE_DEFAULTS[k]
+    }
 
 
 def param_hash(params: Mapping[str, Any] | None) -> str:
@@ -145,7 +174,7 @@ _C1 = np.uint64(0xBF58476D1CE4E5B9)
 _C2 = np.uint64(0x94D049BB133111EB)
 _S30, _S27, _S31, _S11 = np.uint64(30), np.uint64(27), np.uint64(31), np.uint64(11)
 
-STREAM_CHOICE, STREAM_PARSE, STREAM_TASTE, STREAM_SECTION = 1, 2, 3, 4
+STREAM_CHOICE, STREAM_PARSE, STREAM_TASTE, STREAM_SECTION, STREAM_CONFIDENCE = 1, 2, 3, 4, 5
 _PROTOCOL_CODE = {"pairwise": 1, "single": 2, "rubric": 3}
 
 
@@ -260,6 +289,42 @@ def rubric_verdict(metrics, pass_threshold=RUBRIC_PASS, warn_threshold=RUBRIC_WA
 def _draw_pairwise(pa, pb, u):
     """0 = A, 1 = B, 2 = tie by inverse CDF on (A, tie, B): monotone in eta."""
     return np.where(u < pa, 0, np.where(u >= 1.0 - pb, 1, 2))
+
+
+def _greedy_pairwise(pa, pb, pt):
+    """The argmax verdict (0 = A, 1 = B, 2 = tie; a tie between the top two goes to A, then B):
+    what a greedy decoder answers at temperature 0."""
+    return np.argmax(np.stack([pa, pb, pt], axis=-1), axis=-1)
+
+
+def confidence_z(jkey, seed, sample_eff, pcode, k1, k2, n_alt: int) -> np.ndarray:
+    """``(n, n_alt)`` standard normal draws of the reported-confidence noise, one per verdict
+    alternative, from their own hashed stream (the verdict's uniforms are untouched)."""
+
+    def col(x):
+        return np.asarray(x, dtype=np.uint64)[..., None] if np.ndim(x) else x
+
+    k = np.arange(n_alt, dtype=np.uint64)
+    u = _uniform(
+        _chain(STREAM_CONFIDENCE, col(jkey), col(seed), col(sample_eff), pcode, col(k1), col(k2), k)
+    )
+    return ndtri(u)
+
+
+def reported_probabilities(probs, sharpness, noise, z) -> np.ndarray:
+    """The probabilities a judge reports as logprobs: softmax(sharpness * log p + noise * z)
+    over the alternatives with p > 0 (p = 0 stays 0). ``sharpness`` 1 and ``noise`` 0 report
+    the generative probabilities exactly; sharpness > 1 is overconfident, < 1 underconfident
+    (0: flat, uninformative); a large ``noise`` makes the confidence unrelated to the verdict."""
+    p = np.atleast_2d(np.asarray(probs, dtype=float))
+    sh = np.asarray(sharpness, dtype=float).reshape(-1, 1)
+    nz = np.asarray(noise, dtype=float).reshape(-1, 1)
+    pos = p > 0
+    with np.errstate(divide="ignore"):
+        logit_ = np.where(pos, sh * np.log(np.where(pos, p, 1.0)) + nz * np.asarray(z), -np.inf)
+    m = logit_.max(axis=1, keepdims=True)
+    e = np.where(pos, np.exp(logit_ - m), 0.0)
+    return e / e.sum(axis=1, keepdims=True)
 
 
 def _draw_score(probs: np.ndarray, u: np.ndarray, lo: int) -> np.ndarray:

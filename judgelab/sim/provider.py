@@ -34,6 +34,7 @@ from judgelab.sim.model import (
     _draw_pairwise,
     _draw_score,
     _family_key,
+    _greedy_pairwise,
     _h64,
     _judge_family,
     _name_of,
@@ -48,9 +49,11 @@ from judgelab.sim.model import (
     _single_parts,
     _taste_z,
     _uniform,
+    confidence_z,
     normalize_params,
     pairwise_probabilities,
     param_hash,
+    reported_probabilities,
     rubric_probabilities,
     rubric_verdict,
     score_probabilities,
@@ -240,12 +243,22 @@ def simulate_call(
                 allow_tie,
             )
         )
-        code = int(_draw_pairwise(pa, pb, u_choice))
+        if params["greedy"] and temperature == 0:
+            code = int(_greedy_pairwise(pa, pb, pt))
+        else:
+            code = int(_draw_pairwise(pa, pb, u_choice))
         probs = {"A": pa, "B": pb, "C": pt}
+        # the logprobs the judge reports: its generative probabilities unless the
+        # confidence knobs distort them (docs/simulated_panel.md)
+        z = confidence_z(jkey, seed, sample_eff, pcode, rkeys[0], k2, 3)
+        rep = reported_probabilities(
+            [[pa, pb, pt]], params["confidence_sharpness"], params["confidence_noise"], z
+        )[0]
+        reported = dict(zip("ABC", (float(x) for x in rep), strict=True))
         if parse_ok:
             parts = _pairwise_parts(code)
             top = sorted(
-                ((t, _safe_log(p)) for t, p in probs.items() if allow_tie or t != "C"),
+                ((t, _safe_log(p)) for t, p in reported.items() if allow_tie or t != "C"),
                 key=lambda x: -x[1],
             )
             token = _PAIRWISE_TOKEN[code]
@@ -283,12 +296,17 @@ def simulate_call(
         else:
             parts = [_rubric_fail_text(verdict)]
     text = "".join(parts)
+    reported = reported if protocol == "pairwise" else probs
+    k_top = optional_params.get("top_logprobs")
+    if parse_ok and k_top is not None:
+        # an OpenAI-compatible server returns the k most probable alternatives only
+        top = top[: max(int(k_top), 1)]
     if parse_ok:
         # the verdict token carries the distribution; the surrounding text is certain
         logprobs = []
         for part in parts:
             if part == token and not any(e.get("top_logprobs") for e in logprobs):
-                logprobs.append(_logprob_entry(part, _safe_log(probs[token]), top))
+                logprobs.append(_logprob_entry(part, _safe_log(reported[token]), top))
             else:
                 logprobs.append(_logprob_entry(part, 0.0))
     return {

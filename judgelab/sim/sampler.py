@@ -29,6 +29,7 @@ from judgelab.sim.model import (
     _draw_pairwise,
     _draw_score,
     _family_key,
+    _greedy_pairwise,
     _h64,
     _judge_family,
     _margin,
@@ -44,9 +45,11 @@ from judgelab.sim.model import (
     _single_parts,
     _taste_z,
     _uniform,
+    confidence_z,
     normalize_params,
     pairwise_probabilities,
     param_hash,
+    reported_probabilities,
     rubric_probabilities,
     score_probabilities,
 )
@@ -319,6 +322,10 @@ class _Draws:
     parse_ok: np.ndarray
     vmat: np.ndarray  # V_j(r): judges x responses
     families: list
+    temps: np.ndarray
+    greedy: np.ndarray
+    sharpness: np.ndarray
+    conf_noise: np.ndarray
 
 
 def _draws(specs, prep, units: _Units, protocol, repeats, seed, temperature, allow_tie) -> _Draws:
@@ -384,6 +391,10 @@ def _draws(specs, prep, units: _Units, protocol, repeats, seed, temperature, all
         parse_ok=~(u_parse < col("parse_failure_rate")),
         vmat=vmat,
         families=fams,
+        temps=temps,
+        greedy=np.array([bool(s["params"]["greedy"]) for s in specs])[jidx],
+        sharpness=col("confidence_sharpness"),
+        conf_noise=col("confidence_noise"),
     )
 
 
@@ -405,6 +416,21 @@ def _pairwise_columns(specs, d: _Draws, units: _Units, prep, render: bool):
     v1, v2 = d.vmat[d.jidx, d.first], d.vmat[d.jidx, d.second]
     pa, pb, pt = pairwise_probabilities(v1 - v2 + d.position_bias, d.tie_band, d.noise, d.ties_ok)
     code = _draw_pairwise(pa, pb, d.u_choice)
+    greedy = d.greedy & (d.temps == 0)
+    if greedy.any():
+        code = np.where(greedy, _greedy_pairwise(pa, pb, pt), code)
+    # the reported logprobs (the provider's, docs/simulated_panel.md): the generative
+    # probabilities unless a judge's confidence knobs distort them
+    distort = (d.sharpness != 1.0) | (d.conf_noise != 0.0)
+    if distort.any():
+        z = confidence_z(
+            d.jkeys, d.seed_rows, d.sample_eff, _PROTOCOL_CODE["pairwise"], d.k1,
+            prep.keys[d.second], 3,
+        )  # fmt: skip
+        rep = reported_probabilities(np.stack([pa, pb, pt], axis=1), d.sharpness, d.conf_noise, z)
+        pa = np.where(distort, rep[:, 0], pa)
+        pb = np.where(distort, rep[:, 1], pb)
+        pt = np.where(distort, rep[:, 2], pt)
     # len(prep) stands for "tie" in the winner categories
     win = np.where(code == 0, d.first, np.where(code == 1, d.second, len(prep)))
     top1 = np.maximum(np.maximum(pa, pb), pt)

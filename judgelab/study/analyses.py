@@ -139,6 +139,20 @@ def analyse_judge_comparison(ctx: StudyContext, params: Mapping) -> pd.DataFrame
         reference_name=reference_name,
         source_identities=src.identities,
     )
+    findings = pd.concat(
+        [
+            findings,
+            comparison.confidence_findings(
+                ctx.verdicts,
+                ctx.dataset,
+                order_aggregation=params["order_aggregation"],
+                n_boot=ctx.n_boot,
+                seed=ctx.seed,
+                reference_name=reference_name,
+            ),
+        ],
+        ignore_index=True,
+    )
     source_id = str(
         JudgeIdentity(*src.verdicts[["model", "backend", "judge_version"]].iloc[0].tolist())
     )

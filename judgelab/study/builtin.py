@@ -351,6 +351,7 @@ CALIBRATION_AUDIT = Study(
         Figure("signed_bias", "judgelab.plots.calibration:signed_bias_plot"),
         Figure("confusion", "judgelab.plots.calibration:confusion_heatmap"),
         Figure("ranking", "judgelab.plots.calibration:ranking_plot"),
+        Figure("reliability", "judgelab.plots.confidence:reliability_diagram"),
     ),
     analysis="judgelab.study.analyses:analyse_calibration_audit",
     conclusions={"gate": conclusions.render_gate},
@@ -438,6 +439,7 @@ JUDGE_COMPARISON = Study(
     figures=(
         Figure("pareto", "judgelab.plots.compare:pareto"),
         Figure("certified_cascade", "judgelab.plots.compare:certified_cascade"),
+        Figure("reliability", "judgelab.plots.confidence:reliability_diagram"),
     ),
     analysis="judgelab.study.analyses:analyse_judge_comparison",
     protocols=("pairwise",),

@@ -17,6 +17,9 @@ module                          finding ids / role
 :mod:`.gate`                    gate (pass / warn / fail, ``established``)
 :mod:`.drift`                   drift_agreement
 :mod:`.rubric`                  section_failure_rate, rubric agreement
+:mod:`.confidence`              confidence_ece, confidence_brier (the judge's verdict
+                                confidence against humans; metrics in
+                                :mod:`.confidence_metrics`)
 :mod:`.panel`                   the panel's majority as a pseudo-judge
 :mod:`.audit`                   the composition (:func:`audit`) and :func:`overview`
 ==============================  ===========================================================
@@ -35,6 +38,7 @@ from judgelab.stats.calibration.ceiling import (
     human_ceiling,
     human_vote_agreement,
 )
+from judgelab.stats.calibration.confidence import confidence_calibration
 from judgelab.stats.calibration.drift import drift_agreement, resolve_drift_versions
 from judgelab.stats.calibration.gate import DEFAULT_GATE, GATE_LABELS, gate
 from judgelab.stats.calibration.panel import majority_verdicts
@@ -84,4 +88,5 @@ __all__ = [
     "confusion_table",
     "win_rates",
     "majority_verdicts",
+    "confidence_calibration",
 ]

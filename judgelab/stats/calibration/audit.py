@@ -32,6 +32,7 @@ from judgelab.stats.calibration.ceiling import (
     human_ceiling,
     human_vote_agreement,
 )
+from judgelab.stats.calibration.confidence import confidence_calibration
 from judgelab.stats.calibration.drift import drift_agreement
 from judgelab.stats.calibration.gate import gate
 from judgelab.stats.calibration.panel import majority_verdicts
@@ -146,6 +147,13 @@ def audit(
         if ens_slice is not None:
             f["slice"] = [ens_slice] * len(f)
         out.append(f)
+    if protocol == "pairwise" and any(sl is not None for _, _, sl in groups):
+        # the panel majority's confidence: the share of judges giving the majority verdict
+        conf = confidence_calibration(
+            base, humans, judge=None, source="ensemble", **s.pairwise_settings, **s.boot
+        )
+        conf["slice"] = [{"ensemble": "majority"}] * len(conf)
+        out.append(conf)
     if drift_versions:
         out.append(
             drift_agreement(
@@ -221,6 +229,10 @@ def _judge_findings(ident, g, ens_slice, humans: HumanData, ceiling, s: AuditSet
     if ens_slice is None:
         frames.append(signed_bias(ju, humans, n_perm=s.n_perm, **common))
         frames.append(ranking(ju, humans, **common))
+        if s.protocol == "pairwise":
+            frames.append(
+                confidence_calibration(g, humans, judge=ident, **s.pairwise_settings, **s.boot)
+            )
     return pd.concat([x for x in frames if x is not None and len(x)], ignore_index=True)
 
 

@@ -1,0 +1,390 @@
+"""Per-verdict confidence and its source, written once (docs/statistics.md#verdict-confidence).
+
+The contract every table that carries a confidence follows:
+
+- ``confidence``: a float in [0, 1], the probability of the chosen verdict (a judged call)
+  or of the aggregated pair verdict (a pair judged in both orders, by repeats or by an
+  ensemble);
+- ``confidence_source``: where it comes from, one of :data:`CONFIDENCE_SOURCES`:
+
+  ``logprob``
+      the judge's token probabilities at the verdict token (``p_a``, ``p_b``, ``p_tie`` as
+      :func:`judgelab.judges.logprob_fields` stores them), averaged over the repeats and
+      orders of the unit; the confidence is the mean probability of the unit's verdict;
+  ``self_consistency``
+      the share of r >= 2 repeats (``sample``) that give the unit's verdict;
+  ``order_agreement``
+      the share of the two display orders whose verdict is the pair's verdict: 1 (the
+      orders agree), 0.5 (one order says tie) or 0 (A in one order, B in the other: the
+      pair's verdict is a tie neither order gave);
+  ``ensemble``
+      the share of the ensemble's judges whose verdict is the ensemble's majority verdict.
+
+- a confidence that cannot be derived (no logprobs, one repeat, one order) is ``nan`` with
+  ``confidence_source`` None: it is never replaced by another source silently.
+
+The unit's verdict is the one the audit reads (:mod:`judgelab.stats.calibration.units`):
+the modal repeat within (pair, order) at ``level="call"``; at ``level="pair"`` the plurality
+of the unit's verdicts (orders that disagree make a tie, as ``consistent_only``). Labels use
+the canonical pair coding of :mod:`judgelab.stats.units` (0 = ``lo`` wins, 1 = ``hi``, 2 = tie).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+from judgelab.identity import identity_strings
+from judgelab.stats.errors import DataError
+from judgelab.stats.units import label_codes, parsed_mask, sorted_pair, winner_of
+from judgelab.stats.votes import plurality
+
+__all__ = [
+    "CONFIDENCE_SOURCES",
+    "CONFIDENCE_COLUMNS",
+    "LEVELS",
+    "ORDINAL_MAX_LEVELS",
+    "canonical_probabilities",
+    "row_confidence",
+    "verdict_confidence",
+    "available_sources",
+    "expected_score",
+    "pass_probability",
+]
+
+CONFIDENCE_SOURCES = ("logprob", "self_consistency", "order_agreement", "ensemble")
+LEVELS = ("call", "pair")
+#: A confidence taking at most this many distinct values is ordinal: ECE is not reported for
+#: it (its bins are its levels; docs/statistics.md#confidence-calibration), accuracy per
+#: level and AUROC are.
+ORDINAL_MAX_LEVELS = 3
+#: Columns of :func:`verdict_confidence`, in order.
+CONFIDENCE_COLUMNS = (
+    "judge",
+    "item_id",
+    "lo",
+    "hi",
+    "order",
+    "label",
+    "confidence",
+    "confidence_source",
+    "p_lo",
+    "p_hi",
+    "p_tie",
+    "n_votes",
+    "truncated",
+)
+_KEYS = ["judge", "item_id", "lo", "hi"]
+
+
+def _judges(v: pd.DataFrame) -> np.ndarray:
+    if "judge" in v.columns:
+        return v["judge"].astype(str).to_numpy(dtype=object)
+    return identity_strings(v).to_numpy(dtype=object)
+
+
+def canonical_probabilities(verdicts: pd.DataFrame) -> np.ndarray:
+    """``(n, 3)`` probabilities of (``lo`` wins, ``hi`` wins, tie) per pairwise row, from the
+    displayed-slot probabilities ``p_a`` (the answer shown first), ``p_b`` and ``p_tie``.
+
+    ``order`` ``ba`` means ``response_b`` was shown first. A missing ``p_tie`` beside present
+    ``p_a`` and ``p_b`` is 0 (the prompt offered no tie); rows without ``p_a`` or ``p_b`` are
+    nan. Each row is renormalised to sum to 1."""
+    n = len(verdicts)
+    out = np.full((n, 3), np.nan)
+    if n == 0 or "p_a" not in verdicts.columns or "p_b" not in verdicts.columns:
+        return out
+    pa = pd.to_numeric(verdicts["p_a"], errors="coerce").to_numpy(dtype=float)
+    pb = pd.to_numeric(verdicts["p_b"], errors="coerce").to_numpy(dtype=float)
+    pt = (
+        pd.to_numeric(verdicts["p_tie"], errors="coerce").to_numpy(dtype=float)
+        if "p_tie" in verdicts.columns
+        else np.zeros(n)
+    )
+    pt = np.where(np.isnan(pt), 0.0, pt)
+    order = (
+        verdicts["order"].to_numpy(dtype=object)
+        if "order" in verdicts.columns
+        else np.full(n, "ab")
+    )
+    ra = verdicts["response_a"].astype(str).to_numpy(dtype=object)
+    lo, _ = sorted_pair(verdicts["response_a"], verdicts["response_b"])
+    p_ra = np.where(order == "ba", pb, pa)  # P(response_a wins)
+    p_rb = np.where(order == "ba", pa, pb)
+    a_is_lo = ra == lo
+    out[:, 0] = np.where(a_is_lo, p_ra, p_rb)
+    out[:, 1] = np.where(a_is_lo, p_rb, p_ra)
+    out[:, 2] = pt
+    tot = out.sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out = out / tot[:, None]
+    out[~(tot > 0)] = np.nan
+    return out
+
+
+def _base(verdicts: pd.DataFrame) -> pd.DataFrame:
+    """Parsed pairwise verdicts as ``judge, item_id, lo, hi, order, sample, label`` and the
+    canonical probabilities (``q_lo, q_hi, q_tie``)."""
+    for c in ("item_id", "response_a", "response_b"):
+        if c not in verdicts.columns:
+            raise DataError(
+                "verdicts",
+                c,
+                f"missing required column (columns present: {list(verdicts.columns)}); "
+                "confidence is derived from pairwise verdicts",
+            )
+    v = verdicts
+    if "protocol" in v.columns:
+        v = v[v["protocol"].astype(str).str.lower() == "pairwise"]
+    lo, hi = sorted_pair(v["response_a"], v["response_b"])
+    code = label_codes(winner_of(v), lo, hi)
+    ok = parsed_mask(v) & ~np.isnan(code)
+    q = canonical_probabilities(v)
+    n = len(v)
+    df = pd.DataFrame(
+        {
+            "judge": _judges(v),
+            "item_id": v["item_id"].astype(str).to_numpy(dtype=object),
+            "lo": lo,
+            "hi": hi,
+            "order": v["order"].fillna("ab").to_numpy(dtype=object)
+            if "order" in v.columns
+            else np.full(n, "ab", dtype=object),
+            "sample": pd.to_numeric(v["sample"], errors="coerce").fillna(0).to_numpy()
+            if "sample" in v.columns
+            else np.zeros(n),
+            "label": np.nan_to_num(code, nan=-1).astype(int),
+            "q_lo": q[:, 0],
+            "q_hi": q[:, 1],
+            "q_tie": q[:, 2],
+            "truncated": _truncated(v),
+        }
+    )
+    return df[ok].reset_index(drop=True)
+
+
+def _truncated(v: pd.DataFrame) -> np.ndarray:
+    """True where the stored probabilities include an alternative missing from the top-k,
+    recorded at its upper bound (``p_truncated`` names it, :func:`judgelab.judges.logprob_fields`)."""
+    if "p_truncated" not in v.columns:
+        return np.zeros(len(v), dtype=bool)
+    t = v["p_truncated"].to_numpy(dtype=object)
+    return np.array([isinstance(x, str) and x.strip() != "" for x in t], dtype=bool)
+
+
+def row_confidence(verdicts: pd.DataFrame) -> pd.DataFrame:
+    """``confidence`` and ``confidence_source`` of each verdict row, on its index.
+
+    The logprob probability of the row's own verdict (:func:`canonical_probabilities` at the
+    row's label); rows without logprobs or not parsed get nan and source None. A verdict
+    file that already carries ``confidence`` keeps it with its ``confidence_source``."""
+    n = len(verdicts)
+    conf = np.full(n, np.nan)
+    src = np.full(n, None, dtype=object)
+    if n and {"item_id", "response_a", "response_b"} <= set(verdicts.columns):
+        lo, hi = sorted_pair(verdicts["response_a"], verdicts["response_b"])
+        code = label_codes(winner_of(verdicts), lo, hi)
+        ok = parsed_mask(verdicts) & ~np.isnan(code)
+        q = canonical_probabilities(verdicts)
+        lab = np.nan_to_num(code, nan=0).astype(int)
+        c = q[np.arange(n), lab]
+        has = ok & np.isfinite(c)
+        conf[has] = c[has]
+        src[has] = "logprob"
+    if "confidence" in verdicts.columns:
+        given = pd.to_numeric(verdicts["confidence"], errors="coerce").to_numpy(dtype=float)
+        gsrc = (
+            verdicts["confidence_source"].to_numpy(dtype=object)
+            if "confidence_source" in verdicts.columns
+            else np.full(n, None, dtype=object)
+        )
+        keep = np.isfinite(given)
+        conf[keep], src[keep] = given[keep], gsrc[keep]
+    # object dtype: a missing source stays None (pandas would infer a string dtype with nan)
+    return pd.DataFrame(
+        {
+            "confidence": conf,
+            "confidence_source": pd.Series(src, index=verdicts.index, dtype=object),
+        },
+        index=verdicts.index,
+    )
+
+
+def _shares(df: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+    """Vote counts per class (``n0, n1, n2``) and their plurality per group of ``keys``."""
+    counts = (
+        df.groupby([*keys, "label"], sort=True)
+        .size()
+        .unstack("label", fill_value=0)
+        .reindex(columns=[0, 1, 2], fill_value=0)
+    )
+    tot = counts.to_numpy(dtype=float)
+    out = pd.DataFrame(tot / tot.sum(axis=1, keepdims=True), columns=["p_lo", "p_hi", "p_tie"])
+    out["label"] = plurality(tot).astype(int)
+    out["n_votes"] = tot.sum(axis=1).astype(int)
+    out.index = counts.index
+    return out.reset_index()
+
+
+def _pick(frame: pd.DataFrame) -> np.ndarray:
+    p = frame[["p_lo", "p_hi", "p_tie"]].to_numpy(dtype=float)
+    return p[np.arange(len(frame)), frame["label"].to_numpy(dtype=int)]
+
+
+def _finish(out: pd.DataFrame, source: str, valid: np.ndarray) -> pd.DataFrame:
+    out = out.copy()
+    out["confidence"] = np.where(valid, _pick(out), np.nan)
+    out["confidence_source"] = pd.Series(
+        np.where(valid, source, None), index=out.index, dtype=object
+    )
+    if "truncated" not in out.columns:
+        out["truncated"] = False
+    if "order" not in out.columns:
+        out["order"] = "both"
+    return out.reindex(columns=list(CONFIDENCE_COLUMNS)).reset_index(drop=True)
+
+
+def _logprob(base: pd.DataFrame, level: str) -> pd.DataFrame:
+    keys = _KEYS + (["order"] if level == "call" else [])
+    # the unit's verdict: modal repeat per order, then (pair level) plurality of the orders
+    per_order = _shares(base, _KEYS + ["order"])
+    verdict = per_order if level == "call" else _shares(per_order, _KEYS)
+    has = base[["q_lo", "q_hi", "q_tie"]].notna().all(axis=1)
+    g = base.assign(has=has).groupby(keys, sort=True)
+    probs = g[["q_lo", "q_hi", "q_tie"]].mean()  # mean over the rows that have them
+    probs["complete"] = g["has"].all()
+    probs["truncated"] = g["truncated"].any()
+    probs["n_votes"] = g.size()
+    out = verdict[keys + ["label"]].merge(probs.reset_index(), on=keys, how="left")
+    out = out.rename(columns={"q_lo": "p_lo", "q_hi": "p_hi", "q_tie": "p_tie"})
+    # a unit with a repeat or an order lacking logprobs is missing: averaging only the others
+    # would report a confidence of part of the unit as that of the whole
+    valid = out["complete"].to_numpy(dtype=bool)
+    out.loc[~valid, ["p_lo", "p_hi", "p_tie"]] = np.nan
+    return _finish(out, "logprob", valid)
+
+
+def _self_consistency(base: pd.DataFrame, level: str) -> pd.DataFrame:
+    keys = _KEYS + (["order"] if level == "call" else [])
+    out = _shares(base, keys)
+    # one order may have repeats while the other has one: r counts the unit's verdicts
+    valid = out["n_votes"].to_numpy() >= 2
+    if level == "pair":
+        reps = base.groupby(_KEYS + ["order"]).size().groupby(level=list(range(4))).min()
+        out = out.merge(reps.rename("r").reset_index(), on=_KEYS, how="left")
+        valid = out["r"].to_numpy() >= 2
+    return _finish(out, "self_consistency", valid)
+
+
+def _order_agreement(base: pd.DataFrame) -> pd.DataFrame:
+    disp = base[base["order"].isin(["ab", "ba"])]
+    per_order = _shares(disp, _KEYS + ["order"])  # modal repeat per order
+    out = _shares(per_order, _KEYS)
+    valid = out["n_votes"].to_numpy() == 2
+    return _finish(out, "order_agreement", valid)
+
+
+def _ensemble(base: pd.DataFrame, level: str, name: str | None) -> pd.DataFrame:
+    judges = sorted(base["judge"].unique())
+    if len(judges) < 2:
+        raise ValueError(
+            f"an ensemble confidence needs the verdicts of at least two judges; got {judges}"
+        )
+    keys = ["item_id", "lo", "hi"] + (["order"] if level == "call" else [])
+    per_order = _shares(base, _KEYS + ["order"])
+    per_judge = per_order if level == "call" else _shares(per_order, _KEYS)
+    out = _shares(per_judge, keys)
+    out["judge"] = name or "ensemble:" + "+".join(judges)
+    valid = out["n_votes"].to_numpy() >= 2
+    return _finish(out, "ensemble", valid)
+
+
+def available_sources(verdicts: pd.DataFrame) -> list[str]:
+    """The confidence sources this verdict frame supports for each of its judges (in the order
+    of :data:`CONFIDENCE_SOURCES`, ``ensemble`` excluded: it needs a choice of members)."""
+    out = []
+    if {"p_a", "p_b"} <= set(verdicts.columns) and (
+        pd.to_numeric(verdicts["p_a"], errors="coerce").notna().any()
+    ):
+        out.append("logprob")
+    if "sample" in verdicts.columns and (pd.to_numeric(verdicts["sample"]).fillna(0) > 0).any():
+        out.append("self_consistency")
+    if "order" in verdicts.columns and {"ab", "ba"} <= set(verdicts["order"].dropna().unique()):
+        out.append("order_agreement")
+    return out
+
+
+def verdict_confidence(
+    verdicts: pd.DataFrame,
+    source: str = "logprob",
+    *,
+    level: str = "pair",
+    ensemble_name: str | None = None,
+) -> pd.DataFrame:
+    """Per-unit confidence of pairwise verdicts and its source (module docstring).
+
+    Parameters
+    ----------
+    verdicts : DataFrame
+        Tidy pairwise verdicts (docs/design.md): ``item_id``, ``response_a``, ``response_b``,
+        ``choice`` / ``winner``, ``order``, ``sample``, the identity columns (or ``judge``)
+        and, for ``logprob``, ``p_a``, ``p_b`` (``p_tie``).
+    source : one of :data:`CONFIDENCE_SOURCES`
+        ``ensemble`` treats every judge in ``verdicts`` as a member and returns one row per
+        unit for the ensemble (``judge`` = ``ensemble_name`` or ``ensemble:<members>``).
+    level : ``"pair"`` or ``"call"``
+        ``pair``: one unit per pair (orders and repeats aggregated); ``call``: one unit per
+        (pair, display order), repeats aggregated. ``order_agreement`` is pair level only.
+
+    Returns
+    -------
+    DataFrame
+        :data:`CONFIDENCE_COLUMNS`: the unit (``judge, item_id, lo, hi, order``; ``order`` is
+        ``both`` at pair level), its verdict ``label`` (0 = lo wins, 1 = hi, 2 = tie), the
+        ``confidence`` of that verdict and its ``confidence_source`` (nan and None where the
+        source does not apply to the unit), the probability (or vote share) vector
+        ``p_lo, p_hi, p_tie``, ``n_votes`` (verdicts aggregated) and ``truncated`` (a logprob
+        alternative outside the top-k entered at its upper bound).
+    """
+    if source not in CONFIDENCE_SOURCES:
+        raise ValueError(f"source must be one of {CONFIDENCE_SOURCES}, not {source!r}")
+    if level not in LEVELS:
+        raise ValueError(f"level must be one of {LEVELS}, not {level!r}")
+    if source == "order_agreement" and level != "pair":
+        raise ValueError("order_agreement is a property of a pair: use level='pair'")
+    base = _base(verdicts)
+    if base.empty:
+        return pd.DataFrame(columns=list(CONFIDENCE_COLUMNS))
+    if source == "logprob":
+        return _logprob(base, level)
+    if source == "self_consistency":
+        return _self_consistency(base, level)
+    if source == "order_agreement":
+        return _order_agreement(base)
+    return _ensemble(base, level, ensemble_name)
+
+
+def n_levels(confidence: Sequence[float] | np.ndarray) -> int:
+    """Distinct finite values of a confidence (rounded to 1e-9)."""
+    c = np.asarray(confidence, dtype=float)
+    return int(np.unique(np.round(c[np.isfinite(c)], 9)).size)
+
+
+def expected_score(distribution: dict[float, float]) -> float:
+    """The probability-weighted score sum_v v P(v) (G-Eval, Liu et al. 2023) of a score
+    distribution (:func:`judgelab.judges.score_distribution`); nan when it is empty."""
+    if not distribution:
+        return float("nan")
+    tot = sum(distribution.values())
+    return float(sum(v * p for v, p in distribution.items()) / tot)
+
+
+def pass_probability(distribution: dict[float, float], threshold: float) -> float:
+    """P(score >= ``threshold``) under a score distribution: the confidence of a pass / fail
+    verdict read from a score; nan when the distribution is empty."""
+    if not distribution:
+        return float("nan")
+    tot = sum(distribution.values())
+    return float(sum(p for v, p in distribution.items() if v >= threshold) / tot)

@@ -78,8 +78,11 @@ def require_display_orders(order, what: str, every_row: bool = True) -> None:
     analysis reads each verdict's slot); otherwise at least one must (the caller counts the
     others as excluded, with a reason). The message says which orders were found and how to
     fix it."""
-    order = pd.Series(np.asarray(order, dtype=object))
-    bad = ~order.isin(DISPLAY_ORDERS).to_numpy()
+    if isinstance(order, pd.Series):  # compared as stored (no Python objects per row)
+        order = order.reset_index(drop=True)
+    else:
+        order = pd.Series(np.asarray(order, dtype=object))
+    bad = ~order.isin(DISPLAY_ORDERS).to_numpy(dtype=bool, na_value=False)
     if not bad.any() or (not every_row and not bad.all()):
         return
     held = ", ".join(f"{k!s} ({n} rows)" for k, n in order[bad].value_counts(dropna=False).items())
@@ -289,9 +292,14 @@ def _text(col: pd.Series) -> np.ndarray:
 
 def _judge_identities(v: pd.DataFrame) -> tuple[np.ndarray, pd.DataFrame]:
     """Per row the identity code, and one row per identity (model, identity string)."""
-    ids = v[_IDENTITY].astype(object)
-    code = ids.groupby(_IDENTITY, sort=False, dropna=False).ngroup().to_numpy()
-    first = ids.drop_duplicates().reset_index(drop=True)
+    # groups numbered in order of first appearance, from integer codes of each column
+    key = np.zeros(len(v), dtype=np.int64)
+    for c in _IDENTITY:
+        col, distinct = pd.factorize(v[c], use_na_sentinel=False)
+        key = key * (len(distinct) + 1) + col
+    code, _ = pd.factorize(key)
+    first_rows = np.unique(code, return_index=True)[1]
+    first = v[_IDENTITY].iloc[first_rows].astype(object).reset_index(drop=True)
     first["identity"] = [identity_string(*t) for t in first[_IDENTITY].itertuples(index=False)]
     return code, first
 
@@ -346,7 +354,11 @@ def unit_matrix(
         raise ValueError(
             f"family entanglement analyses pairwise or single verdicts, not {protocol!r}"
         )
-    v = verdicts[(verdicts["protocol"] == protocol).to_numpy()]
+    # the columns read below only: a row selection takes every column (raw outputs too)
+    used = [*need, "judge_family", "parse_ok", "order", "choice", "winner", "score"]
+    used += ["response_a", "response_b", "response_id", "sample"]
+    v = verdicts[[c for c in dict.fromkeys(used) if c in verdicts.columns]]
+    v = v[(v["protocol"] == protocol).to_numpy()]
     if v.empty:
         raise DataError("verdicts", "protocol", f"no {protocol} verdicts to analyse")
     judge_code, ident = _judge_identities(v)
@@ -357,7 +369,8 @@ def unit_matrix(
         if "parse_ok" in v.columns
         else np.ones(len(v), dtype=bool)
     )
-    v, judge_code = v[ok], judge_code[ok]
+    if not ok.all():
+        v, judge_code = v[ok], judge_code[ok]
     excluded = {"unparsed_rows": int(n_total - len(v))}
     judge_names = ident["identity"].to_numpy(dtype=object)
 
@@ -394,20 +407,41 @@ def unit_matrix(
     )
 
 
-def _verdict_codes(v: pd.DataFrame, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
-    """Label code per verdict row (nan = no verdict) through :func:`winner_of`; a stored
-    winner that is neither response of its pair nor ``tie`` is an error."""
-    code = label_codes(winner_of(v), lo, hi)
+def _verdict_codes(v, order, ids, ra, rb, lo, hi) -> np.ndarray:
+    """Label code per verdict row (nan = no verdict): :func:`label_codes` of
+    :func:`winner_of`, on response codes (``ids``: the sorted response ids; ``ra``, ``rb``,
+    ``lo``, ``hi``: codes per row). A stored winner that is neither response of its pair nor
+    ``tie`` is an error."""
+    n = len(v)
+    tie = -2  # the winner code of a tie
     if "winner" in v.columns:
-        bad = _is_text(v["winner"]) & np.isnan(code)
-        if bad.any():
-            rows = np.flatnonzero(bad)
-            raise DataError(
-                "verdicts",
-                "winner",
-                f"winner {v['winner'].iloc[rows[0]]!r} is neither response of its pair nor 'tie'",
-                [int(i) for i in v.index[rows]],  # row labels of the verdict table as given
-            )
+        wcodes, wdistinct = pd.factorize(v["winner"])
+        text = np.array([isinstance(w, str) and w != "" for w in wdistinct] + [False])
+        named = np.append(ids.get_indexer(pd.Index(wdistinct, dtype=object).astype(str)), -1)
+        named = np.where(np.array([w == "tie" for w in wdistinct] + [False]), tie, named)
+        has_win, winner = text[wcodes], named[wcodes]
+    else:
+        has_win, winner = np.zeros(n, dtype=bool), np.full(n, -1)
+    if "choice" in v.columns:
+        slot = choice_slots(choice_ints(v["choice"]), order)
+        derived = np.where(slot == 0, ra, np.where(slot == 1, rb, np.where(slot == 2, tie, -1)))
+    else:
+        derived = np.full(n, -1)
+    w = np.where(has_win, winner, derived)
+    code = np.where(
+        w == tie,
+        2.0,
+        np.where(w < 0, np.nan, np.where(w == lo, 0.0, np.where(w == hi, 1.0, np.nan))),
+    )
+    bad = has_win & np.isnan(code)
+    if bad.any():
+        rows = np.flatnonzero(bad)
+        raise DataError(
+            "verdicts",
+            "winner",
+            f"winner {v['winner'].iloc[rows[0]]!r} is neither response of its pair nor 'tie'",
+            [int(i) for i in v.index[rows]],  # row labels of the verdict table as given
+        )
     return code
 
 
@@ -418,21 +452,22 @@ def _pairwise_units(
         if c not in v.columns:
             raise DataError("verdicts", c, "pairwise verdicts need response_a and response_b")
     order = (
-        v["order"].fillna("ab").astype(str).to_numpy()
+        v["order"].fillna("ab").astype(str)
         if "order" in v.columns
-        else np.full(len(v), "ab")
+        else pd.Series("ab", index=v.index, dtype=str)
     )
     require_display_orders(order, "a unit matrix")
     # response ids as sorted codes: code order is string order, so lo/hi is min/max
-    ra_text, rb_text = _text(v["response_a"]), _text(v["response_b"])
-    both, ids = pd.factorize(np.concatenate([ra_text, rb_text]), sort=True)
+    both, ids = pd.factorize(
+        pd.concat([v["response_a"].astype(str), v["response_b"].astype(str)]), sort=True
+    )
     ra, rb = both[: len(v)], both[len(v) :]
     lo, hi = np.minimum(ra, rb), np.maximum(ra, rb)
-    ab = order == "ab"
+    ab = (order == "ab").to_numpy(dtype=bool, na_value=False)
     first = np.where(ab, ra, rb)
-    ids = np.asarray(ids, dtype=object)
-    code = _verdict_codes(v.assign(order=order), ids[lo], ids[hi])
-    item_code, items = pd.factorize(_text(v["item_id"]), sort=True)
+    ids = pd.Index(np.asarray(ids, dtype=object))
+    code = _verdict_codes(v, order, ids, ra, rb, lo, hi)
+    item_code, items = pd.factorize(v["item_id"].astype(str), sort=True)
     d = pd.DataFrame(
         {
             "judge": judge_code,

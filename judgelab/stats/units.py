@@ -166,10 +166,18 @@ def parsed_mask(v: pd.DataFrame) -> np.ndarray:
 def sorted_pair(a, b) -> tuple[np.ndarray, np.ndarray]:
     """The canonical pair of each row: ``(lo, hi)``, the two response ids as strings with
     ``lo <= hi``."""
-    a = np.asarray(a, dtype=object).astype(str).astype(object)
-    b = np.asarray(b, dtype=object).astype(str).astype(object)
+    a, b = _as_text(a), _as_text(b)
     first = a <= b
     return np.where(first, a, b), np.where(first, b, a)
+
+
+def _as_text(x) -> np.ndarray:
+    """Values as Python strings (``str()`` of each: None -> 'None'); a text column with no
+    missing value as it is stored (numpy's fixed-width text round trip costs 0.4 s per
+    million)."""
+    if isinstance(x, pd.Series) and x.dtype == "str" and not x.hasnans:
+        return x.to_numpy(dtype=object)
+    return np.asarray(x, dtype=object).astype(str).astype(object)
 
 
 def pair_key(a, b) -> np.ndarray:

@@ -24,6 +24,7 @@ kept. The most recently used :data:`judgelab.config.VERDICT_CACHE_KEEP` entries 
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import json
@@ -180,7 +181,8 @@ def _read(path: Path) -> pd.DataFrame | None:
     if found != want:  # not the frame that was written: computed again
         return None
     frame.attrs.update(meta["attrs"])
-    os.utime(path)  # most recently used
+    with contextlib.suppress(OSError):  # pruned by another process meanwhile: read anyway
+        os.utime(path)  # most recently used
     _warn_again(meta["warnings"])
     return frame
 
@@ -193,9 +195,13 @@ def _warn_again(kept: list) -> None:
 
 
 def _prune(root: Path) -> None:
-    entries = sorted(root.glob("*.parquet"), key=lambda p: p.stat().st_mtime, reverse=True)
-    for p in entries[config.VERDICT_CACHE_KEEP :]:
+    def mtime(p: Path) -> float:
         try:
+            return p.stat().st_mtime
+        except OSError:  # removed by another process
+            return 0.0
+
+    entries = sorted(root.glob("*.parquet"), key=mtime, reverse=True)
+    for p in entries[config.VERDICT_CACHE_KEEP :]:
+        with contextlib.suppress(OSError):
             p.unlink()
-        except OSError:
-            pass

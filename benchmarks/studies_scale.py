@@ -42,6 +42,7 @@ import argparse
 import json
 import os
 import platform
+import shutil
 import subprocess
 import sys
 import threading
@@ -470,7 +471,7 @@ def main(argv=None) -> None:
     r = measure(
         [sys.executable, __file__, "--load-only", str(ds_dir), str(vfile)],
         runs / "load_validate.log",
-        env,
+        {**env, "JUDGELAB_VERDICT_CACHE": "off"},  # the check itself, never a kept result
     )
     if r["returncode"] == 0:
         r.update(json.loads(Path(r["log"]).read_text().strip().splitlines()[-1]))
@@ -489,8 +490,12 @@ def main(argv=None) -> None:
             "judgelab",
             *study_args(study, ds_dir, vfile, runs / study, runs / "store.sqlite"),
         ]
+        # a first run on this verdict file: the CLI's check writes the checked frame, the
+        # kernel reads it (judgelab.verdict_cache); an empty cache per study
+        cache = runs / "verdict_cache" / study
+        shutil.rmtree(cache, ignore_errors=True)
         la = os.getloadavg()
-        r = measure(cmd, runs / f"{study}.log", env)
+        r = measure(cmd, runs / f"{study}.log", {**env, "JUDGELAB_VERDICT_CACHE": str(cache)})
         r["load_average_before"], r["load_average_after"] = la, os.getloadavg()
         r["command"] = " ".join(cmd)
         results[study] = r

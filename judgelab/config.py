@@ -46,7 +46,11 @@ Environment variables
     directory, else beside the checkout.
 ``XDG_CACHE_HOME``
     The dataset download cache is ``$XDG_CACHE_HOME/judgelab``, default
-    ``~/.cache/judgelab`` (:func:`dataset_cache_dir`).
+    ``~/.cache/judgelab`` (:func:`dataset_cache_dir`); verdict files checked against the
+    verdict schema are kept under it too (:func:`verdict_cache_dir`).
+``JUDGELAB_VERDICT_CACHE`` (:data:`ENV_VERDICT_CACHE`)
+    Where checked verdict files are kept (:mod:`judgelab.verdict_cache`), default
+    ``<dataset cache>/checked-verdicts``; ``off`` keeps none (every run checks again).
 ``JUDGELAB_NOTEBOOKS`` (:data:`ENV_NOTEBOOKS`)
     Directories (``os.pathsep``-separated) searched for study notebooks before the
     package's own (:func:`extra_notebook_dirs`).
@@ -97,6 +101,8 @@ __all__ = [
     "ENV_NOTEBOOKS",
     "ENV_OUT",
     "ENV_XDG_CACHE",
+    "ENV_VERDICT_CACHE",
+    "VERDICT_CACHE_KEEP",
     "ENV_LITELLM_COST_MAP",
     "ENV_JUPYTER_PATH",
     "SHARED_DATA_BESIDE",
@@ -105,6 +111,7 @@ __all__ = [
     "default_study_out",
     "data_env_dir",
     "dataset_cache_dir",
+    "verdict_cache_dir",
     "real_data_dir",
     "real_data_candidates",
     "extra_notebook_dirs",
@@ -196,6 +203,9 @@ ENV_DATA = "JUDGELAB_DATA"
 ENV_NOTEBOOKS = "JUDGELAB_NOTEBOOKS"
 ENV_OUT = "JUDGELAB_OUT"
 ENV_XDG_CACHE = "XDG_CACHE_HOME"
+ENV_VERDICT_CACHE = "JUDGELAB_VERDICT_CACHE"
+#: checked verdict files kept (the most recently used; about 50 MB per million verdicts)
+VERDICT_CACHE_KEEP = 4
 ENV_LITELLM_COST_MAP = "LITELLM_LOCAL_MODEL_COST_MAP"
 ENV_JUPYTER_PATH = "JUPYTER_PATH"
 
@@ -211,6 +221,15 @@ def dataset_cache_dir() -> Path:
     """The dataset download cache: ``$XDG_CACHE_HOME/judgelab``, default ``~/.cache/judgelab``."""
     base = os.environ.get(ENV_XDG_CACHE)
     return (Path(base) if base else Path.home() / ".cache") / "judgelab"
+
+
+def verdict_cache_dir() -> Path | None:
+    """Where checked verdict files are kept: ``$JUDGELAB_VERDICT_CACHE``, default
+    ``checked-verdicts`` under :func:`dataset_cache_dir`; None when the variable is ``off``."""
+    env = os.environ.get(ENV_VERDICT_CACHE, "").strip()
+    if env.lower() == "off":
+        return None
+    return Path(env).expanduser() if env else dataset_cache_dir() / "checked-verdicts"
 
 
 #: Where the offline copies of public datasets sit by convention when $JUDGELAB_DATA is

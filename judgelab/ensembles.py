@@ -48,7 +48,7 @@ from judgelab.stats.entanglement import REFERENCE_MIN_RATERS, reference_labels
 from judgelab.stats.power import bootstrap_mde
 from judgelab.stats.queue import escalation_queue
 from judgelab.stats.resampling import cluster_bootstrap
-from judgelab.stats.units import CLASSES, UnitMatrix, unit_matrix
+from judgelab.stats.units import CLASSES, UnitMatrix, member_mask, unit_matrix
 from judgelab.stats.votes import (
     majority,
     member_indices,
@@ -183,8 +183,7 @@ def calibration_split(um: UnitMatrix, seed: int = 0, share: float = 0.5) -> np.n
     items = np.asarray(pd.unique(um.units["item_id"]))
     rng = np.random.default_rng(seed)
     perm = rng.permutation(len(items))
-    cal_items = set(items[perm[: int(round(share * len(items)))]])
-    return um.units["item_id"].isin(cal_items).to_numpy()
+    return member_mask(um.units["item_id"], items[perm[: int(round(share * len(items)))]])
 
 
 #: The human label the weighted vote's weights are fitted against (declared;

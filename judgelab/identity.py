@@ -294,7 +294,9 @@ def identities_table(verdicts: pd.DataFrame) -> pd.DataFrame:
     frame has costs). Sorted by the identity columns as text."""
     if verdicts is None or len(verdicts) == 0:
         return pd.DataFrame(columns=IDENTITY_TABLE_COLUMNS)
-    v = verdicts.copy()
+    # only the columns read here: grouping takes every column of the frame it groups
+    used = (*IDENTITY_COLUMNS, "judge_family", "parse_ok", "cost_usd")
+    v = verdicts[[c for c in used if c in verdicts.columns]].copy()
     for c in (*IDENTITY_COLUMNS, "judge_family"):
         if c not in v.columns:
             v[c] = None

@@ -256,7 +256,14 @@ def apply_select(verdicts: pd.DataFrame, select: Mapping | None) -> pd.DataFrame
 
 # ------------------------------------------------------------------ verdicts
 def load_verdicts(source: str | os.PathLike, dataset: Dataset | None = None) -> pd.DataFrame:
-    """Verdicts from a store (``.sqlite``, ``.sqlite3``, ``.db``) or a CSV / JSONL / Parquet export."""
+    """Verdicts from a store (``.sqlite``, ``.sqlite3``, ``.db``) or a CSV / JSONL / Parquet
+    export, checked against the verdict schema (and ``dataset``) and normalised.
+
+    The checked frame is kept by content (:mod:`judgelab.verdict_cache`): the kernel of
+    ``judgelab run`` reads what the CLI's pre-kernel check wrote; any change of the file, the
+    dataset or the code checks again."""
+    from judgelab import verdict_cache
+
     path = Path(source).expanduser()
     if not path.exists():
         raise DataError(
@@ -264,6 +271,18 @@ def load_verdicts(source: str | os.PathLike, dataset: Dataset | None = None) -> 
             None,
             f"verdicts='{source}': no such file (give 'call', 'dataset' or a path)",
         )
+    if path.is_dir():
+        return _read_verdicts(path, source, dataset)  # refused there, with the message
+    parts = {
+        "what": "verdicts",
+        "source": verdict_cache.file_digest(path),
+        "suffix": path.suffix.lower(),
+        "dataset": None if dataset is None else dataset.sha256,
+    }
+    return verdict_cache.cached_frame(parts, lambda: _read_verdicts(path, source, dataset))
+
+
+def _read_verdicts(path: Path, source, dataset: Dataset | None) -> pd.DataFrame:
     suffix = path.suffix.lower()
     if suffix in (".sqlite", ".sqlite3", ".db"):
         from judgelab.store import VerdictStore

@@ -37,7 +37,7 @@ import pandas as pd
 from judgelab.stats.errors import DataError, DataWarning
 
 # ORDERS / DISPLAY_ORDERS live beside winner_of, the rule that reads a choice through them
-from judgelab.stats.units import DISPLAY_ORDERS, ORDERS, choice_codes, parsed_mask, winner_of
+from judgelab.stats.units import DISPLAY_ORDERS, ORDERS, choice_ints, choice_slots, parsed_mask
 
 __all__ = [
     "PROTOCOLS",
@@ -259,7 +259,8 @@ def check_verdicts(
             f"protocol not one of {', '.join(PROTOCOLS)}",
             "set it per row",
         )
-    out["protocol"] = protocol
+    if not (out["protocol"].dtype == "str" and _canonical(out["protocol"], PROTOCOLS)):
+        out["protocol"] = protocol  # lower-case text (as stored when it already is)
     pw = protocol == "pairwise"
     pointwise = ~pw
     if pw.any():
@@ -333,16 +334,17 @@ def _check_pairwise(out: pd.DataFrame, pw: np.ndarray, table: str) -> None:
                 "or both (a verdict aggregated over the two orders)",
             )
         _set(out, "order", np.where(pw, order, out["order"].to_numpy(dtype=object)))
-    order = out["order"].to_numpy(dtype=object)
     if "order_consistent" in out.columns:
-        _check_order_consistent(out, pw, order, table)
+        _check_order_consistent(out, pw, out["order"].to_numpy(dtype=object), table)
 
     parse_given = out["parse_ok"].notna().to_numpy() if "parse_ok" in out.columns else None
     unparsed = parse_given & ~_parsed(out) if parse_given is not None else np.zeros(n, bool)
+    # choices as integer codes and winners through vectorised comparisons with the pair's
+    # columns as stored: no text column becomes Python objects unless a value is rewritten
     if "choice" in out.columns:
-        codes = choice_codes(out["choice"])
+        code = choice_ints(out["choice"])
         given = _present(out["choice"])
-        bad = pw & given & pd.isna(codes) & ~unparsed
+        bad = pw & given & (code < 0) & ~unparsed
         if bad.any():
             raise _refuse(
                 table,
@@ -352,27 +354,29 @@ def _check_pairwise(out: pd.DataFrame, pw: np.ndarray, table: str) -> None:
                 "choice not in {A, B, tie} (any case)",
                 "recode it (A = the answer shown first) or mark the row parse_ok = false",
             )
-        choice = np.where(codes == "C", "tie", codes)
-        choice = np.where(pw, choice, None)
+        code = np.where(pw, code, -1)
         choice_rewritten = not _canonical(out["choice"], CHOICES) or bool((~pw & given).any())
     else:
-        choice = np.full(n, None, dtype=object)
+        code = np.full(n, -1, dtype=np.int8)
         choice_rewritten = True
-    has_choice = pd.notna(choice)
+    has_choice = code >= 0
 
-    ra = out["response_a"].to_numpy(dtype=object)
-    rb = out["response_b"].to_numpy(dtype=object)
+    ra, rb = out["response_a"], out["response_b"]
     if "winner" in out.columns:
-        winner = out["winner"].to_numpy(dtype=object)
-        has_winner = pw & _present(out["winner"])
+        winner = out["winner"]
+        has_winner = pw & _present(winner)
+        is_a, is_b = _equal(winner, ra), _equal(winner, rb)
         winner_rewritten = False
-        if not _canonical(
-            out["winner"].where(~has_winner | (winner != ra) & (winner != rb)), ["tie"]
-        ):
-            low = _lower(out["winner"])
-            winner = np.where(has_winner & (low == "tie"), "tie", winner)
+        if not _canonical(winner[~has_winner | ~(is_a | is_b)], ["tie"]):
+            low = _lower(winner)
+            winner = pd.Series(
+                np.where(has_winner & (low == "tie"), "tie", winner.to_numpy(dtype=object)),
+                index=out.index,
+                dtype=object,
+            )
             winner_rewritten = True
-        wins = has_winner & (winner != ra) & (winner != rb) & (winner != "tie")
+        is_tie = _equal(winner, "tie")
+        wins = has_winner & ~is_a & ~is_b & ~is_tie
         if wins.any():
             raise DataError(
                 table,
@@ -381,21 +385,18 @@ def _check_pairwise(out: pd.DataFrame, pw: np.ndarray, table: str) -> None:
                 f"{_examples(winner, wins)}: give the id of one of the pair's responses",
                 _rows(wins),
             )
-        winner = np.where(has_winner, winner, None)
     else:
-        winner = np.full(n, None, dtype=object)
-        has_winner = np.zeros(n, dtype=bool)
+        winner = None
+        is_a = is_b = is_tie = has_winner = np.zeros(n, dtype=bool)
         winner_rewritten = True
 
-    shown = pw & ((order == "ab") | (order == "ba"))
-    frame = pd.DataFrame(
-        {"choice": choice, "order": order, "response_a": ra, "response_b": rb}, dtype=object
-    )
-    # the one rule (stats.units.winner_of), read twice: the winner a given choice names, and
-    # the response a choice of A names (the other one of the pair is what B names), to read a
-    # given winner back as a displayed choice
-    from_choice = winner_of(frame)
-    clash = shown & has_choice & has_winner & (from_choice != winner)
+    ba = _equal(out["order"], "ba")
+    shown = pw & (ba | _equal(out["order"], "ab"))
+    # the one rule (stats.units.choice_slots, as winner_of reads it): the response of the pair
+    # a given choice names must be the given winner
+    slot = choice_slots(code, out["order"])
+    names = np.select([slot == 0, slot == 1, slot == 2], [is_a, is_b, is_tie], False)
+    clash = shown & has_choice & has_winner & ~names
     if clash.any():
         raise DataError(
             table,
@@ -416,19 +417,36 @@ def _check_pairwise(out: pd.DataFrame, pw: np.ndarray, table: str) -> None:
         )
     need_choice = shown & ~has_choice & has_winner
     if need_choice.any():
-        first = winner_of(frame.assign(choice="A"))
-        from_winner = np.where(
-            winner == "tie",
-            "tie",
-            np.where(winner == first, "A", np.where(pd.isna(winner), None, "B")),
-        )
-        choice = np.where(need_choice, from_winner, choice)
+        # the displayed choice naming the given winner: A when it was shown first
+        first = np.where(ba, is_b, is_a)
+        code = np.where(need_choice, np.where(is_tie, 2, np.where(first, 0, 1)), code)
         choice_rewritten = True
     need_winner = shown & has_choice & ~has_winner
     if choice_rewritten:
-        _set(out, "choice", choice)
-    if need_winner.any() or "winner" not in out.columns or winner_rewritten:
-        _set(out, "winner", np.where(need_winner, from_choice, winner))
+        _set(out, "choice", np.array([*CHOICES, None], dtype=object)[code])
+    if need_winner.any() or winner_rewritten:
+        kept = (
+            np.full(n, None, dtype=object)
+            if winner is None
+            else np.where(has_winner, winner.to_numpy(dtype=object), None)
+        )
+        if need_winner.any():
+            a, b = ra.to_numpy(dtype=object), rb.to_numpy(dtype=object)
+            named = np.where(slot == 0, a, np.where(slot == 1, b, "tie"))
+            kept = np.where(need_winner, named, kept)
+        _set(out, "winner", kept)
+
+
+def _equal(col: pd.Series, other) -> np.ndarray:
+    """Per row: ``col`` equals ``other`` (a value or a column); a missing value equals
+    nothing. Columns of one dtype compare as stored; others (an Arrow text column and numbers,
+    categories) as Python objects."""
+    column = isinstance(other, pd.Series)
+    if isinstance(col.dtype, pd.CategoricalDtype) or (column and col.dtype != other.dtype):
+        a = pd.Series(col.to_numpy(dtype=object), dtype=object)
+        b = pd.Series(other.to_numpy(dtype=object), dtype=object) if column else other
+        return (a == b).to_numpy(dtype=bool, na_value=False) & a.notna().to_numpy()
+    return (col == other).to_numpy(dtype=bool, na_value=False)
 
 
 def _check_order_consistent(out, pw, order, table) -> None:

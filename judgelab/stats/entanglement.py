@@ -77,7 +77,7 @@ from judgelab.stats.judge_pairs import (
     relation,
 )
 from judgelab.stats.resampling import cluster_bootstrap
-from judgelab.stats.units import UnitMatrix, unit_matrix
+from judgelab.stats.units import UnitMatrix, member_mask, unit_matrix
 
 __all__ = [
     "reference_labels",
@@ -142,8 +142,8 @@ def reference_labels(
     votes = refs.coded_votes(getattr(dataset, "preferences", None))
     if has_truth and reference in ("auto", "truth"):
         rated = truth["quality"].notna().to_numpy()
-        known = set(truth["response_id"].astype(str).to_numpy()[rated])
-        covered = pairs["lo"].isin(known).all() and pairs["hi"].isin(known).all()
+        known = truth["response_id"].astype(str).to_numpy()[rated]
+        covered = member_mask(pairs["lo"], known).all() and member_mask(pairs["hi"], known).all()
         if reference == "truth" or covered:
             ref, _, _ = refs.reference_labels(votes, rule="truth", truth=truth, pairs=pairs)
             return _drop_ref_ties(_on_units(pairs, ref), um), "truth (higher true quality wins)"

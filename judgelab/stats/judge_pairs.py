@@ -66,9 +66,23 @@ def _categories(um: UnitMatrix) -> np.ndarray:
     return np.unique(np.round(v))
 
 
-def _onehot(um: UnitMatrix, cats: np.ndarray) -> np.ndarray:
+def _joint_counts(um: UnitMatrix, cats: np.ndarray, pairs, idx: np.ndarray, n_items: int):
+    """``(n_items, P, K*K)`` joint verdict counts of every judge pair per item (cell
+    ``k * K + l``: the first judge said category k, the second l), counted directly (one-hot
+    products of every pair are a units x pairs x K*K float array, 300 MB at a million
+    verdicts)."""
+    K = len(cats)
+    J = np.zeros((n_items, len(pairs), K * K))
+    if K == 0:
+        return J
     vals = um.values if um.kind == "nominal" else np.round(um.values)
-    return (vals[:, :, None] == cats[None, None, :]).astype(float)
+    pos = np.minimum(np.searchsorted(cats, vals), K - 1)  # nan sorts last
+    pos = np.where(cats[pos] == vals, pos, -1)  # -1: no verdict
+    for p, (i, j) in enumerate(pairs):
+        both = (pos[:, i] >= 0) & (pos[:, j] >= 0)
+        cell = idx[both] * (K * K) + pos[both, i] * K + pos[both, j]
+        J[:, p, :] = np.bincount(cell, minlength=n_items * K * K).reshape(n_items, K * K)
+    return J
 
 
 def judge_pairs(m: int) -> list[tuple[int, int]]:
@@ -110,17 +124,8 @@ def pair_stats(um: UnitMatrix, err: np.ndarray | None) -> PairStats:
     pairs = judge_pairs(m)
     cats = _categories(um)
     K = len(cats)
-    oh = _onehot(um, cats)
     idx, n_items = um.item_index, um.n_items
-    joint = (
-        np.stack(
-            [(oh[:, i, :, None] * oh[:, j, None, :]).reshape(len(oh), K * K) for i, j in pairs],
-            axis=1,
-        )
-        if pairs
-        else np.zeros((len(oh), 0, K * K))
-    )
-    J = _item_sum(idx, n_items, joint.reshape(len(oh), -1)).reshape(n_items, len(pairs), K * K)
+    J = _joint_counts(um, cats, pairs, idx, n_items)
     inter = None
     if um.kind == "interval":
         x = um.values

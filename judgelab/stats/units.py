@@ -47,6 +47,9 @@ __all__ = [
     "require_display_orders",
     "TIE_POLICIES",
     "choice_codes",
+    "choice_ints",
+    "choice_slots",
+    "member_mask",
     "parsed_mask",
     "sorted_pair",
     "pair_key",
@@ -75,8 +78,11 @@ def require_display_orders(order, what: str, every_row: bool = True) -> None:
     analysis reads each verdict's slot); otherwise at least one must (the caller counts the
     others as excluded, with a reason). The message says which orders were found and how to
     fix it."""
-    order = pd.Series(np.asarray(order, dtype=object))
-    bad = ~order.isin(DISPLAY_ORDERS).to_numpy()
+    if isinstance(order, pd.Series):  # compared as stored (no Python objects per row)
+        order = order.reset_index(drop=True)
+    else:
+        order = pd.Series(np.asarray(order, dtype=object))
+    bad = ~order.isin(DISPLAY_ORDERS).to_numpy(dtype=bool, na_value=False)
     if not bad.any() or (not every_row and not bad.all()):
         return
     held = ", ".join(f"{k!s} ({n} rows)" for k, n in order[bad].value_counts(dropna=False).items())
@@ -98,12 +104,50 @@ _IDENTITY = list(IDENTITY_COLUMNS)
 _CHOICE_CODES = {"a": "A", "b": "B", "tie": "C", "c": "C"}
 
 
+def choice_ints(choice: pd.Series) -> np.ndarray:
+    """:func:`choice_codes` as integers: 0 (``A``), 1 (``B``), 2 (``C``, tie), -1 (none);
+    each distinct stored value is read once, a text column as it is stored."""
+    codes, distinct = pd.factorize(pd.Series(choice))
+    index = {"A": 0, "B": 1, "C": 2}
+    vocab = [
+        index.get(_CHOICE_CODES.get(x.strip().lower()), -1) if isinstance(x, str) else -1
+        for x in distinct
+    ]
+    return np.array([*vocab, -1], dtype=np.int8)[codes]  # code -1 (missing) -> -1
+
+
 def choice_codes(choice: pd.Series) -> np.ndarray:
     """``A`` / ``B`` / ``C`` (tie) / None per row of a displayed-choice column (module
     docstring); each distinct stored value is read once."""
-    codes, distinct = pd.factorize(pd.Series(choice).astype(object))
-    vocab = [_CHOICE_CODES.get(x.strip().lower()) if isinstance(x, str) else None for x in distinct]
-    return np.array([*vocab, None], dtype=object)[codes]  # code -1 (missing) -> None
+    return np.array(["A", "B", "C", None], dtype=object)[choice_ints(choice)]
+
+
+def choice_slots(codes, order) -> np.ndarray:
+    """The response of its pair each displayed choice names: 0 (``response_a``), 1
+    (``response_b``), 2 (tie), -1 (no choice). ``codes`` are :func:`choice_ints`; ``A`` is
+    the answer shown first: ``response_b`` where ``order`` is ``ba``, else ``response_a``."""
+    codes = np.asarray(codes)
+    order = order if isinstance(order, pd.Series) else pd.Series(np.asarray(order, dtype=object))
+    ba = (order == "ba").to_numpy(dtype=bool, na_value=False)
+    return np.where(codes < 2, np.where(codes < 0, -1, codes ^ ba), codes).astype(np.int8)
+
+
+def member_mask(values, members) -> np.ndarray:
+    """Per value: it is one of ``members`` (a bool array; a missing value matches a missing
+    member).
+
+    A hash lookup of each value in an Index of the members: ``Series.isin(members)`` on a
+    string column first turns every member into an Arrow scalar in Python (1.7 s for 125,000
+    response ids, against 0.2 s here).
+    """
+    members = pd.Series(list(members), dtype=object)
+    missing = members.isna()
+    lookup = pd.Index(pd.unique(members[~missing].to_numpy()), dtype=object)
+    values = pd.Index(values, dtype=object)
+    out = lookup.get_indexer(values) >= 0
+    if missing.any():
+        out |= np.asarray(values.isna(), dtype=bool)
+    return out
 
 
 def parsed_mask(v: pd.DataFrame) -> np.ndarray:
@@ -122,10 +166,18 @@ def parsed_mask(v: pd.DataFrame) -> np.ndarray:
 def sorted_pair(a, b) -> tuple[np.ndarray, np.ndarray]:
     """The canonical pair of each row: ``(lo, hi)``, the two response ids as strings with
     ``lo <= hi``."""
-    a = np.asarray(a, dtype=object).astype(str).astype(object)
-    b = np.asarray(b, dtype=object).astype(str).astype(object)
+    a, b = _as_text(a), _as_text(b)
     first = a <= b
     return np.where(first, a, b), np.where(first, b, a)
+
+
+def _as_text(x) -> np.ndarray:
+    """Values as Python strings (``str()`` of each: None -> 'None'); a text column with no
+    missing value as it is stored (numpy's fixed-width text round trip costs 0.4 s per
+    million)."""
+    if isinstance(x, pd.Series) and x.dtype == "str" and not x.hasnans:
+        return x.to_numpy(dtype=object)
+    return np.asarray(x, dtype=object).astype(str).astype(object)
 
 
 def pair_key(a, b) -> np.ndarray:
@@ -136,22 +188,18 @@ def pair_key(a, b) -> np.ndarray:
 
 def winner_of(v: pd.DataFrame) -> np.ndarray:
     """The winning response id (or ``tie``; None when neither says) of each pairwise row: the
-    stored ``winner`` when it is a non-empty string, else the displayed choice
-    (:func:`choice_codes`) read through the ``order`` (``ba``: ``response_b`` was shown
-    first; anything else: ``response_a``)."""
+    stored ``winner`` when it is a non-empty string, else the displayed choice read through
+    the ``order`` (:func:`choice_slots`: ``ba``: ``response_b`` was shown first; anything
+    else: ``response_a``)."""
     n = len(v)
     win = v["winner"].to_numpy(dtype=object) if "winner" in v.columns else np.full(n, None, object)
     has_win = _is_text(pd.Series(win))
     if "choice" not in v.columns:
         return np.where(has_win, win, None)
-    ch = choice_codes(v["choice"])
-    order = v["order"].to_numpy(dtype=object) if "order" in v.columns else np.full(n, "ab")
+    order = v["order"] if "order" in v.columns else np.full(n, "ab")
+    slot = choice_slots(choice_ints(v["choice"]), order)
     ra, rb = v["response_a"].to_numpy(dtype=object), v["response_b"].to_numpy(dtype=object)
-    ba = order == "ba"
-    first, second = np.where(ba, rb, ra), np.where(ba, ra, rb)
-    derived = np.where(
-        ch == "A", first, np.where(ch == "B", second, np.where(ch == "C", "tie", None))
-    )
+    derived = np.where(slot == 0, ra, np.where(slot == 1, rb, np.where(slot == 2, "tie", None)))
     return np.where(has_win, win, derived)
 
 
@@ -252,9 +300,14 @@ def _text(col: pd.Series) -> np.ndarray:
 
 def _judge_identities(v: pd.DataFrame) -> tuple[np.ndarray, pd.DataFrame]:
     """Per row the identity code, and one row per identity (model, identity string)."""
-    ids = v[_IDENTITY].astype(object)
-    code = ids.groupby(_IDENTITY, sort=False, dropna=False).ngroup().to_numpy()
-    first = ids.drop_duplicates().reset_index(drop=True)
+    # groups numbered in order of first appearance, from integer codes of each column
+    key = np.zeros(len(v), dtype=np.int64)
+    for c in _IDENTITY:
+        col, distinct = pd.factorize(v[c], use_na_sentinel=False)
+        key = key * (len(distinct) + 1) + col
+    code, _ = pd.factorize(key)
+    first_rows = np.unique(code, return_index=True)[1]
+    first = v[_IDENTITY].iloc[first_rows].astype(object).reset_index(drop=True)
     first["identity"] = [identity_string(*t) for t in first[_IDENTITY].itertuples(index=False)]
     return code, first
 
@@ -309,7 +362,11 @@ def unit_matrix(
         raise ValueError(
             f"family entanglement analyses pairwise or single verdicts, not {protocol!r}"
         )
-    v = verdicts[(verdicts["protocol"] == protocol).to_numpy()]
+    # the columns read below only: a row selection takes every column (raw outputs too)
+    used = [*need, "judge_family", "parse_ok", "order", "choice", "winner", "score"]
+    used += ["response_a", "response_b", "response_id", "sample"]
+    v = verdicts[[c for c in dict.fromkeys(used) if c in verdicts.columns]]
+    v = v[(v["protocol"] == protocol).to_numpy()]
     if v.empty:
         raise DataError("verdicts", "protocol", f"no {protocol} verdicts to analyse")
     judge_code, ident = _judge_identities(v)
@@ -320,7 +377,8 @@ def unit_matrix(
         if "parse_ok" in v.columns
         else np.ones(len(v), dtype=bool)
     )
-    v, judge_code = v[ok], judge_code[ok]
+    if not ok.all():
+        v, judge_code = v[ok], judge_code[ok]
     excluded = {"unparsed_rows": int(n_total - len(v))}
     judge_names = ident["identity"].to_numpy(dtype=object)
 
@@ -357,20 +415,41 @@ def unit_matrix(
     )
 
 
-def _verdict_codes(v: pd.DataFrame, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
-    """Label code per verdict row (nan = no verdict) through :func:`winner_of`; a stored
-    winner that is neither response of its pair nor ``tie`` is an error."""
-    code = label_codes(winner_of(v), lo, hi)
+def _verdict_codes(v, order, ids, ra, rb, lo, hi) -> np.ndarray:
+    """Label code per verdict row (nan = no verdict): :func:`label_codes` of
+    :func:`winner_of`, on response codes (``ids``: the sorted response ids; ``ra``, ``rb``,
+    ``lo``, ``hi``: codes per row). A stored winner that is neither response of its pair nor
+    ``tie`` is an error."""
+    n = len(v)
+    tie = -2  # the winner code of a tie
     if "winner" in v.columns:
-        bad = _is_text(v["winner"]) & np.isnan(code)
-        if bad.any():
-            rows = np.flatnonzero(bad)
-            raise DataError(
-                "verdicts",
-                "winner",
-                f"winner {v['winner'].iloc[rows[0]]!r} is neither response of its pair nor 'tie'",
-                [int(i) for i in v.index[rows]],  # row labels of the verdict table as given
-            )
+        wcodes, wdistinct = pd.factorize(v["winner"])
+        text = np.array([isinstance(w, str) and w != "" for w in wdistinct] + [False])
+        named = np.append(ids.get_indexer(pd.Index(wdistinct, dtype=object).astype(str)), -1)
+        named = np.where(np.array([w == "tie" for w in wdistinct] + [False]), tie, named)
+        has_win, winner = text[wcodes], named[wcodes]
+    else:
+        has_win, winner = np.zeros(n, dtype=bool), np.full(n, -1)
+    if "choice" in v.columns:
+        slot = choice_slots(choice_ints(v["choice"]), order)
+        derived = np.where(slot == 0, ra, np.where(slot == 1, rb, np.where(slot == 2, tie, -1)))
+    else:
+        derived = np.full(n, -1)
+    w = np.where(has_win, winner, derived)
+    code = np.where(
+        w == tie,
+        2.0,
+        np.where(w < 0, np.nan, np.where(w == lo, 0.0, np.where(w == hi, 1.0, np.nan))),
+    )
+    bad = has_win & np.isnan(code)
+    if bad.any():
+        rows = np.flatnonzero(bad)
+        raise DataError(
+            "verdicts",
+            "winner",
+            f"winner {v['winner'].iloc[rows[0]]!r} is neither response of its pair nor 'tie'",
+            [int(i) for i in v.index[rows]],  # row labels of the verdict table as given
+        )
     return code
 
 
@@ -381,21 +460,22 @@ def _pairwise_units(
         if c not in v.columns:
             raise DataError("verdicts", c, "pairwise verdicts need response_a and response_b")
     order = (
-        v["order"].fillna("ab").astype(str).to_numpy()
+        v["order"].fillna("ab").astype(str)
         if "order" in v.columns
-        else np.full(len(v), "ab")
+        else pd.Series("ab", index=v.index, dtype=str)
     )
     require_display_orders(order, "a unit matrix")
     # response ids as sorted codes: code order is string order, so lo/hi is min/max
-    ra_text, rb_text = _text(v["response_a"]), _text(v["response_b"])
-    both, ids = pd.factorize(np.concatenate([ra_text, rb_text]), sort=True)
+    both, ids = pd.factorize(
+        pd.concat([v["response_a"].astype(str), v["response_b"].astype(str)]), sort=True
+    )
     ra, rb = both[: len(v)], both[len(v) :]
     lo, hi = np.minimum(ra, rb), np.maximum(ra, rb)
-    ab = order == "ab"
+    ab = (order == "ab").to_numpy(dtype=bool, na_value=False)
     first = np.where(ab, ra, rb)
-    ids = np.asarray(ids, dtype=object)
-    code = _verdict_codes(v.assign(order=order), ids[lo], ids[hi])
-    item_code, items = pd.factorize(_text(v["item_id"]), sort=True)
+    ids = pd.Index(np.asarray(ids, dtype=object))
+    code = _verdict_codes(v, order, ids, ra, rb, lo, hi)
+    item_code, items = pd.factorize(v["item_id"].astype(str), sort=True)
     d = pd.DataFrame(
         {
             "judge": judge_code,

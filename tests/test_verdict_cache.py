@@ -1,0 +1,116 @@
+"""A checked verdict file is kept by content and read back exactly; any change checks again
+(judgelab.verdict_cache through studies.load_verdicts)."""
+
+from __future__ import annotations
+
+import shutil
+import warnings
+
+import pandas as pd
+import pytest
+
+import judgelab as jl
+from judgelab import studies, verdict_cache
+from judgelab.data import DataError, DataWarning
+
+
+@pytest.fixture
+def cache_dir(tmp_path, monkeypatch):
+    path = tmp_path / "cache"
+    monkeypatch.setenv("JUDGELAB_VERDICT_CACHE", str(path))
+    return path
+
+
+@pytest.fixture(scope="module")
+def demo():
+    return jl.load_dataset("demo")
+
+
+@pytest.fixture
+def verdict_file(toy_verdicts, tmp_path):
+    path = tmp_path / "verdicts.csv"
+    shutil.copy(toy_verdicts, path)
+    return path
+
+
+def _entries(cache_dir):
+    return sorted(cache_dir.glob("*.parquet")) if cache_dir.exists() else []
+
+
+def _no_check(monkeypatch):
+    """Loading must not read and check the file again."""
+
+    def fail(*args, **kwargs):
+        raise AssertionError("the verdict file was checked again")
+
+    monkeypatch.setattr(studies, "_read_verdicts", fail)
+
+
+def test_second_load_reads_the_checked_frame_exactly(cache_dir, verdict_file, demo, monkeypatch):
+    first = studies.load_verdicts(verdict_file, demo)
+    assert len(_entries(cache_dir)) == 1
+    _no_check(monkeypatch)
+    second = studies.load_verdicts(verdict_file, demo)
+    pd.testing.assert_frame_equal(second, first, check_exact=True)
+    assert second.dtypes.to_dict() == first.dtypes.to_dict()
+    assert second.attrs == first.attrs
+    # missing values keep their spelling in object columns (response_id of pairwise rows)
+    assert [type(x) for x in second["response_id"]] == [type(x) for x in first["response_id"]]
+
+
+def test_an_edited_file_is_checked_again_and_refused(cache_dir, verdict_file, demo):
+    studies.load_verdicts(verdict_file, demo)
+    v = pd.read_csv(verdict_file)
+    row = v.index[v["order"].eq("ab") & v["choice"].eq("A")][0]
+    v.loc[row, "winner"] = v.loc[row, "response_b"]  # contradicts the choice
+    v.to_csv(verdict_file, index=False)
+    with pytest.raises(DataError, match="choice and winner disagree"):
+        studies.load_verdicts(verdict_file, demo)
+    with pytest.raises(DataError, match="choice and winner disagree"):  # never kept
+        studies.load_verdicts(verdict_file, demo)
+    assert len(_entries(cache_dir)) == 1  # only the good version
+
+
+def test_another_dataset_or_no_dataset_is_another_entry(cache_dir, verdict_file, demo):
+    studies.load_verdicts(verdict_file, demo)
+    studies.load_verdicts(verdict_file)
+    assert len(_entries(cache_dir)) == 2
+    with pytest.raises(DataError, match="unknown response"):
+        other = jl.Dataset(
+            name="other", items=demo.items, responses=demo.responses.iloc[:10].copy()
+        )
+        studies.load_verdicts(verdict_file, other)
+
+
+def test_warnings_are_given_again_on_a_read(cache_dir, verdict_file, demo, monkeypatch):
+    v = pd.read_csv(verdict_file)
+    pd.concat([v, v.iloc[:3]]).to_csv(verdict_file, index=False)
+    with pytest.warns(DataWarning, match="3 identical duplicate"):
+        first = studies.load_verdicts(verdict_file, demo)
+    _no_check(monkeypatch)
+    with pytest.warns(DataWarning, match="3 identical duplicate"):
+        second = studies.load_verdicts(verdict_file, demo)
+    assert len(second) == len(first) == len(v)
+
+
+def test_off_keeps_nothing(tmp_path, verdict_file, demo, monkeypatch):
+    monkeypatch.setenv("JUDGELAB_VERDICT_CACHE", "off")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    studies.load_verdicts(verdict_file, demo)
+    assert not any((tmp_path / "xdg").rglob("*.parquet"))
+
+
+def test_a_frame_parquet_cannot_give_back_is_not_kept(cache_dir):
+    mixed = pd.DataFrame({"x": pd.Series(["a", 1, None], dtype=object)})
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        out = verdict_cache.cached_frame({"what": "test"}, lambda: mixed)
+    assert out is mixed
+    assert _entries(cache_dir) == []
+
+
+def test_the_most_recent_entries_are_kept(cache_dir, monkeypatch):
+    monkeypatch.setattr(jl.config, "VERDICT_CACHE_KEEP", 2)
+    for k in range(4):
+        verdict_cache.cached_frame({"what": str(k)}, lambda k=k: pd.DataFrame({"x": [k]}))
+    assert len(_entries(cache_dir)) == 2

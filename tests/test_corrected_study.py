@@ -261,7 +261,8 @@ def test_study_runs_through_the_cli_on_stored_verdicts(sim_verdicts, tmp_path):
 
     out = tmp_path / "corrected"
     args = ["run", "corrected_estimate", "-p", "verdicts", str(sim_verdicts)]
-    args += ["-p", "label_share", "0.3", "-p", "n_boot", "200", "--out", str(out)]
+    args += ["-p", "label_share", "0.3", "-p", "n_boot", "200", "-p", "target_rate", "0.3"]
+    args += ["--out", str(out)]
     res = CliRunner().invoke(app, args)
     assert res.exit_code == 0, res.output
     doc = json.loads((out / "findings.json").read_text())
@@ -287,6 +288,20 @@ def test_study_runs_through_the_cli_on_stored_verdicts(sim_verdicts, tmp_path):
     assert (ppi["n_eff"].dropna() >= 0).all() and ppi["n_eff"].notna().mean() > 0.5
     share = u["human_pass"].notna().mean()
     assert 0.2 < share < 0.4
+    # every defined rate is decided against the target rate the run gave, by the CI's bounds
+    rates = f[f["id"].isin(["naive_rate", "human_only_rate", "rogan_gladen_rate", "ppi_rate"])]
+    assert (rates["target_rate"] == 0.3).all()
+    defined = rates[rates["ci_low"].notna()]
+    assert defined["decision"].notna().all()
+    want = np.where(
+        defined["ci_low"] >= 0.3,
+        "established",
+        np.where(defined["ci_high"] < 0.3, "refuted", "inconclusive"),
+    )
+    assert (defined["decision"] == want).all()
+    # the primary shifts (each generator's win rate) are tested against 0
+    prim = f[(f["id"] == "correction_shift") & f["primary"].fillna(False).astype(bool)]
+    assert len(prim) > 0 and prim.loc[prim["ci_low"].notna(), "decision"].notna().all()
     # the sentences, the Conclusions and Caveats of the report, the forest plot
     shifts = f[f["id"] == "correction_shift"]
     assert (
@@ -341,3 +356,29 @@ def test_a_dataset_without_human_labels_is_refused_before_the_kernel(tmp_path):
     assert res.exit_code == 1, res.output
     assert "has no human preferences between two answers (table preferences)" in res.output
     assert "Traceback" not in res.output and not (tmp_path / "out" / "findings.json").exists()
+
+
+def test_corrected_rates_without_a_target_rate_say_how_to_give_one():
+    from judgelab.stats.decision import apply_decisions
+
+    cu, _ = _population(seed=3)
+    f = corrected_findings(cu, n_boot=50, seed=1).assign(target_rate=None)
+    out = apply_decisions(f).set_index("id")
+    ppi = out.loc["ppi_rate"]
+    ppi = ppi[ppi["slice"].isna()].iloc[0] if isinstance(ppi, pd.DataFrame) else ppi
+    assert ppi["decision"] is None and "-p target_rate" in ppi["decision_reason"]
+
+
+def test_the_rogan_gladen_undefined_reason_is_one_text_with_the_rates_in_columns():
+    from judgelab.stats.corrected.estimates import corrected_rate_rows, per_item_sums
+
+    reasons = set()
+    for flip in (0.55, 0.7):  # two judges worse than chance, with different TPR / TNR
+        rng = np.random.default_rng(int(flip * 100))
+        h = (rng.random(400) < 0.5).astype(float)
+        j = np.where(rng.random(400) < flip, 1 - h, h)
+        S, _ = per_item_sums(np.arange(400), j, np.where(rng.random(400) < 0.5, h, np.nan))
+        rg = next(r for r in corrected_rate_rows(S) if r["id"] == "rogan_gladen_rate")
+        assert rg["estimate"] is None and rg["tpr"] + rg["tnr"] <= 1
+        reasons.add(rg["reason"])
+    assert len(reasons) == 1 and "TPR + TNR <= 1" in reasons.pop()

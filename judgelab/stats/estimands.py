@@ -103,6 +103,12 @@ ESTIMANDS: dict[str, str] = {
     "judge's rate corrected by its TPR and TNR measured in the same slice (Rogan-Gladen).",
     "ppi_rate": "The pass (win) rate humans would give the judged units, from human labels "
     "plus judge verdicts by prediction-powered inference (PPI++).",
+    "post_stratified_rate": "The pass rate humans would give the judged units, from the human "
+    "rates among labelled units the judge passed and failed, weighted by the judge's rate.",
+    "correction_shift": "How far correcting for the judge's errors moves its rate: the primary "
+    "corrected estimate minus the judge's own rate.",
+    "labelled_judge_rate_gap": "The judge's pass rate on the labelled minus the unlabelled "
+    "units (0 when the labelled units are a random sample).",
 }
 
 

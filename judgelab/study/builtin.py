@@ -474,6 +474,16 @@ CORRECTED_ESTIMATE = Study(
             range=(0, 1),
             exclusive=(True, False),
         ),
+        _p(
+            "target_rate",
+            "float",
+            None,
+            "the pass (win) rate the system must reach: each corrected rate is decided against it "
+            "(established when its CI lies at or above it, refuted when below it). None: "
+            "the rates carry no decision (correction_shift is always tested against 0)",
+            nullable=True,
+            range=(0, 1),
+        ),
     ),
     figures=(Figure("corrected_forest", "judgelab.plots.corrected:forest"),),
     analysis="judgelab.study.corrected:analyse_corrected_estimate",

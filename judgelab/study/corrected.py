@@ -98,6 +98,14 @@ def require_labels(ctx: StudyContext) -> None:
 def analyse_corrected_estimate(ctx: StudyContext, params: Mapping) -> pd.DataFrame:
     """Findings of the study (:func:`judgelab.stats.corrected.targets.corrected_findings`)."""
     from judgelab.stats.corrected.targets import corrected_findings
+    from judgelab.stats.decision import TARGET_RATE_IDS
 
     cu = study_units(ctx, params)
-    return corrected_findings(cu, design=params["design"], n_boot=ctx.n_boot, seed=ctx.seed)
+    f = corrected_findings(cu, design=params["design"], n_boot=ctx.n_boot, seed=ctx.seed)
+    # the rates are decided against the target the researcher gives (decision.apply_decisions)
+    target = params.get("target_rate")
+    if not f.empty:
+        f["target_rate"] = pd.Series(
+            [target if i in TARGET_RATE_IDS else None for i in f["id"]], index=f.index, dtype=object
+        )
+    return f

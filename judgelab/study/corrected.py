@@ -89,9 +89,12 @@ def study_units(ctx: StudyContext, params: Mapping | None = None) -> CorrectedUn
 
 def require_labels(ctx: StudyContext) -> None:
     """The study's ``requires``: stored verdicts the units can be built from and human labels
-    on some judged unit, checked before the kernel starts."""
+    on some judged unit, checked before the kernel starts. Judging now (``verdicts`` call),
+    before any call: the dataset has the human table of the protocol judged (pairwise unless
+    ``protocol`` says single)."""
     if (ctx.parameters.get("verdicts") or "call") == "call":
-        return  # judged in the kernel: the dataset's labels are checked there
+        _human_table(ctx, ctx.parameters.get("protocol") or "pairwise")
+        return
     study_units(ctx)
 
 

@@ -382,3 +382,37 @@ def test_the_rogan_gladen_undefined_reason_is_one_text_with_the_rates_in_columns
         assert rg["estimate"] is None and rg["tpr"] + rg["tnr"] <= 1
         reasons.add(rg["reason"])
     assert len(reasons) == 1 and "TPR + TNR <= 1" in reasons.pop()
+
+
+# ------------------------------------------------------------- few labelled items
+def test_with_few_labelled_items_the_corrected_intervals_contain_the_exact_human_one():
+    """PPI++'s Wald interval covers about 0.85 with 12 labelled items (its variance rests on
+    those labels); widened to contain the labels' Clopper-Pearson interval it covers >= 0.93.
+    With 30 or more labelled items nothing is widened."""
+    from judgelab.stats.corrected.estimates import corrected_rate_rows, per_item_sums
+    from judgelab.stats.intervals import MIN_CONTRIBUTING_ITEMS, clopper_pearson
+
+    def rows(n_lab, seed):
+        rng = np.random.default_rng(seed)
+        h = (rng.random(1000) < 0.6).astype(float)
+        j = np.where(rng.random(1000) < 0.85, h, 1 - h)
+        lab = np.zeros(1000, bool)
+        lab[rng.choice(1000, n_lab, replace=False)] = True
+        S, _ = per_item_sums(np.arange(1000), j, np.where(lab, h, np.nan))
+        return {r["id"]: r for r in corrected_rate_rows(S)}, h[lab].sum()
+
+    hits = 0
+    for seed in range(300):
+        r, k = rows(12, seed)
+        ppi = r["ppi_rate"]
+        assert ppi["few_labels_floor"] and "widened to contain" in ppi["method"]
+        lo, hi = clopper_pearson(k, 12)
+        assert ppi["ci_low"] <= lo + 1e-12 and ppi["ci_high"] >= hi - 1e-12
+        hits += ppi["ci_low"] <= 0.6 <= ppi["ci_high"]
+    assert hits / 300 >= 0.93
+    r, _ = rows(MIN_CONTRIBUTING_ITEMS, 0)
+    assert not r["ppi_rate"]["few_labels_floor"] and not r["rogan_gladen_rate"]["few_labels_floor"]
+    assert (r["ppi_rate"]["ci_low"], r["ppi_rate"]["ci_high"]) == (
+        r["ppi_rate"]["iid_ci_low"],
+        r["ppi_rate"]["iid_ci_high"],
+    )

@@ -313,7 +313,7 @@ def test_dataset_mapping_passes_reader_options(shared_data, monkeypatch):
 @pytest.mark.slow  # one notebook execution on real data
 def test_corrected_estimate_mt_bench_on_a_tenth_of_the_votes(shared_data, tmp_path_factory):
     f = _run("corrected_estimate__mt_bench_gpt4_pair_and_human", shared_data, tmp_path_factory)
-    models = {"alpaca-13b", "claude-v1", "gpt-3.5-turbo", "gpt-4", "llama-13b", "vicuna-13b"}
+    models = {"alpaca-13b", "claude-v1", "gpt-3.5-turbo", "gpt-4", "llama-13b", "vicuna-13b-v1.2"}
     f = f[f["slice"].map(lambda s: isinstance(s, dict) and "generator" in s)]
     f = f.assign(target=f["slice"].map(lambda s: s["generator"]))
     naive = f[f["id"] == "naive_rate"]

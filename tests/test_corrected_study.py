@@ -92,13 +92,21 @@ def test_pairwise_units_aggregate_orders_orient_to_each_answer_and_drop_ties():
         ]
     )
     cu = corrected_units(v, _DS(resp, preferences=prefs))
-    u = cu.units.set_index("generator")
-    assert cu.protocol == "pairwise" and len(u) == 2  # only i1 is left, once per answer
-    assert u.loc["xa", ["judge_pass", "human_pass"]].tolist() == [1.0, 1.0]
-    assert u.loc["yb", ["judge_pass", "human_pass"]].tolist() == [0.0, 0.0]
-    assert u.loc["xa", "opp_generator"] == "yb"
+    # Rogan-Gladen's binary units: ties dropped and counted
+    b = cu.binary_units.set_index("generator")
+    assert cu.protocol == "pairwise" and len(b) == 2  # only i1 is left, once per answer
+    assert b.loc["xa", ["judge_pass", "human_pass"]].tolist() == [1.0, 1.0]
+    assert b.loc["yb", ["judge_pass", "human_pass"]].tolist() == [0.0, 0.0]
+    assert b.loc["xa", "opp_generator"] == "yb"
     ex = cu.excluded["j|csv|v1"]
     assert ex["judge_tie_pairs"] == 1 and ex["human_tie_pairs"] == 1
+    # the primary units: vote shares of every judged pair, both orders averaged, a tie 1/2
+    u = cu.units.set_index(["item_id", "generator"])
+    assert len(u) == 6 and u.loc[("i1", "xa"), "opp_generator"] == "yb"
+    assert u.loc[("i1", "xa"), ["judge_pass", "human_pass"]].tolist() == [1.0, 2 / 3]
+    assert u.loc[("i2", "xa"), ["judge_pass", "human_pass"]].tolist() == [0.5, 0.5]
+    assert u.loc[("i3", "yb"), ["judge_pass", "human_pass"]].tolist() == [1.0, 0.5]
+    assert (u["judge_pass"].groupby(level="item_id").sum() == 1).all()  # one share per pair
 
 
 def _scores(judge_scores, human_scores):

@@ -321,11 +321,13 @@ def test_corrected_estimate_mt_bench_on_a_tenth_of_the_votes(shared_data, tmp_pa
     # label_share 0.1: about a tenth of each generator's decided pairs keep their votes
     share = naive["n_labelled"].sum() / naive["n"].sum()
     assert 0.07 < share < 0.13
-    # few labelled items per generator: PPI++'s interval contains the human-only one
+    # PPI++ on the vote shares is defined for every generator, with its parts; where fewer
+    # than 30 items are labelled its interval contains the human-only one
     ppi = f[f["id"] == "ppi_rate"].set_index("target")
     human = f[f["id"] == "human_only_rate"].set_index("target")
+    assert set(ppi.index) == models and ppi["estimate"].notna().all()
+    assert ppi["lambda"].between(0, 1).all() and (ppi["n_eff"] > 0).all()
     few = ppi[ppi["few_labels_floor"].astype(bool)]
-    assert len(few) > 0
     assert (few["ci_low"] <= human.loc[few.index, "ci_low"] + 1e-9).all()
     # every shift of a generator's win rate carries a decision (tested against 0)
     shifts = f[f["id"] == "correction_shift"]

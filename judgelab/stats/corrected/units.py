@@ -11,14 +11,18 @@ reads (docs/statistics.md, "Corrected estimates", "Units"):
   :func:`pass_threshold` resolves the threshold: the one given, else the midpoint of the
   judge's own scale (``judge_scales``), of the dataset's grade set or of its ``scale``; 0/1
   scores without a declared scale are binary (threshold 0.5); anything else is refused.
-* **pairwise** verdicts: the target is a win rate. The judge's calls of a pair are aggregated
-  over both orders (and repeats) first: the answer with more of the (repeat-weighted) calls
-  wins; equal weight (a tie, or orders that disagree) is a judge tie. The humans' votes are
-  aggregated the same way (majority of the votes; equal counts a human tie). Each decided pair
-  gives two units, one oriented to each answer (``judge_pass`` = the judge prefers it,
-  ``human_pass`` = the humans do), carrying that answer's generator and family and its
-  opponent's (``opp_generator``, ``opp_family``). Ties are dropped and counted: the estimand
-  is the human win rate among pairs the humans decide.
+* **pairwise** verdicts: the target is a win rate. The primary units (issue 15: "PPI on the
+  human vote share, each pair oriented to the generator's answer with both orders
+  aggregated first") are vote shares (:func:`pair_shares`): the judge's share for an answer
+  averages its calls (a tie 1/2) over repeats within each display order, then over the
+  orders; the humans' share is the mean of their votes (a tie 1/2). Every judged pair gives
+  two units, one oriented to each answer (:func:`orient`, the one orientation rule, which
+  label hiding uses too), carrying that answer's generator and family and its opponent's
+  (``opp_generator``, ``opp_family``). Rogan-Gladen needs binary verdicts: it reads
+  ``binary_units``, where a pair's calls are aggregated over both orders (and repeats) first
+  and the answer with more of the (repeat-weighted) calls wins; equal weight (a tie, or
+  orders that disagree) is a judge tie, and the humans' votes likewise (majority; equal
+  counts a human tie). Ties are dropped and counted there (``excluded``).
 """
 
 from __future__ import annotations
@@ -28,9 +32,10 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from judgelab.stats.calibration.units import human_scores, pairwise_units, score_units
+from judgelab.stats.calibration.units import human_scores, pairwise_units, score_units, win_value
 from judgelab.stats.errors import DataError
 from judgelab.stats.reference import coded_votes
+from judgelab.stats.units import label_codes, parsed_mask, sorted_pair, winner_of
 from judgelab.stats.votes import plurality
 
 __all__ = [
@@ -38,6 +43,8 @@ __all__ = [
     "pass_threshold",
     "resolve_protocol",
     "corrected_units",
+    "orient",
+    "pair_shares",
     "UNIT_COLUMNS",
 ]
 
@@ -60,6 +67,9 @@ class CorrectedUnits:
     threshold_basis: str
     excluded: dict
     label_share: float | None = None
+    #: pairwise only: the ties-dropped binary units (same columns) Rogan-Gladen reads, which
+    #: needs binary verdicts; ``units`` then hold the vote shares (module docstring)
+    binary_units: pd.DataFrame | None = field(default=None, repr=False)
 
 
 def _binary_scores(values) -> bool:
@@ -219,6 +229,100 @@ def _pairwise(verdicts, human: pd.DataFrame, n_human_tie: int, info) -> tuple[pd
     return pd.concat(sides, ignore_index=True), ex
 
 
+def orient(lo_value, focal_is_lo) -> np.ndarray:
+    """A pair's value for its ``lo`` response turned into the value for the focal response
+    (``1 - value`` when the focal response is ``hi``): the one orientation of a pair to a
+    generator's answer, for the study's units and label hiding's alike."""
+    v = np.asarray(lo_value, dtype=float)
+    return np.where(np.asarray(focal_is_lo, dtype=bool), v, 1.0 - v)
+
+
+def pair_shares(verdicts: pd.DataFrame, preferences, judge: pd.Series) -> pd.DataFrame:
+    """Per (judge, pair): the judge's and the humans' share for the pair's ``lo`` response.
+
+    The judge's share averages its parsed calls (a tie counts 1/2) over repeats within each
+    display order and then over the orders (both orders weigh the same however many repeats
+    each has); the humans' share is the mean of their votes (a tie 1/2).
+
+    Parameters
+    ----------
+    verdicts : DataFrame
+        Pairwise verdicts (``item_id``, ``response_a``, ``response_b``, ``winner`` and/or
+        ``choice`` + ``order``, ``parse_ok``).
+    preferences : DataFrame or None
+        Human votes (``item_id``, ``response_a``, ``response_b``, ``rater_id``, ``preference``).
+    judge : Series
+        The judge identity of each verdict row (aligned with ``verdicts``).
+
+    Returns
+    -------
+    DataFrame
+        ``judge, item_id, lo, hi, judge_lo, n_verdicts, human_lo, n_votes``; every judged pair,
+        ``human_lo`` nan (``n_votes`` 0) where no human voted.
+    """
+    for col in ("item_id", "response_a", "response_b"):
+        if col not in verdicts.columns:
+            raise DataError(
+                "verdicts", col, f"column missing (columns: {list(verdicts.columns)}); add it"
+            )
+    ok = parsed_mask(verdicts)
+    v = verdicts[ok]
+    lo, hi = sorted_pair(v["response_a"], v["response_b"])
+    codes = label_codes(winner_of(v), lo, hi)
+    order = v["order"] if "order" in v.columns else pd.Series("ab", index=v.index)
+    j = pd.DataFrame(
+        {
+            "judge": judge[ok].astype(str).to_numpy(),
+            "item_id": v["item_id"].astype(str).to_numpy(),
+            "lo": lo,
+            "hi": hi,
+            "order": order.astype(str).to_numpy(),
+            "share": win_value(codes, 0, "half"),
+        }
+    )
+    j = j[~np.isnan(j["share"].to_numpy())]
+    keys = ["item_id", "lo", "hi"]
+    per_order = j.groupby(["judge", *keys, "order"], sort=False)["share"].agg(["mean", "size"])
+    out = (
+        per_order.groupby(level=["judge", *keys], sort=False)
+        .agg(judge_lo=("mean", "mean"), n_verdicts=("size", "sum"))
+        .reset_index()
+    )
+    h = coded_votes(preferences)
+    h = h.assign(share=win_value(h["label"].to_numpy(float), 0, "half"))
+    human = h.groupby(keys, sort=False)["share"].agg(human_lo="mean", n_votes="size")
+    out = out.merge(human.reset_index(), on=keys, how="left")
+    out["n_votes"] = out["n_votes"].fillna(0).astype(int)
+    return out
+
+
+def _share_units(v: pd.DataFrame, dataset, human: pd.DataFrame | None, info) -> pd.DataFrame:
+    """One judge's share units: every judged pair twice, oriented to each answer; the human
+    share only on the pairs ``human`` keeps (the labelled set after ``label_share``)."""
+    ps = pair_shares(v, getattr(dataset, "preferences", None), v["judge"])
+    if human is not None:
+        kept = pd.MultiIndex.from_frame(human[["item_id", "lo", "hi"]].astype(str))
+        keep = pd.MultiIndex.from_frame(ps[["item_id", "lo", "hi"]]).isin(kept)
+        ps.loc[~keep, "human_lo"] = np.nan
+    sides = []
+    for me, other in (("lo", "hi"), ("hi", "lo")):
+        is_lo = np.full(len(ps), me == "lo")
+        side = pd.DataFrame(
+            {
+                "item_id": ps["item_id"].to_numpy(),
+                "unit": (ps["lo"] + "|" + ps["hi"] + "|" + me).to_numpy(),
+                "judge_pass": orient(ps["judge_lo"], is_lo),
+                "human_pass": orient(ps["human_lo"], is_lo),
+            }
+        )
+        for c in ("generator", "family", "category"):
+            side[c] = ps[me].map(info[c]).to_numpy() if c in info else None
+        for c in ("generator", "family"):
+            side[f"opp_{c}"] = ps[other].map(info[c]).to_numpy() if c in info else None
+        sides.append(side)
+    return pd.concat(sides, ignore_index=True)
+
+
 def resolve_protocol(verdicts: pd.DataFrame, protocol: str | None) -> str:
     """The protocol whose verdicts become units: the one given, else the one pairwise or
     single protocol the verdicts hold (several, or none: refused, saying which exist)."""
@@ -271,24 +375,25 @@ def corrected_units(
     """
     protocol = resolve_protocol(verdicts, protocol)
     info = _info(dataset)
-    frames, excluded, thresholds, basis = [], {}, set(), ""
+    frames, excluded, thresholds, basis, binary = [], {}, set(), "", []
     human, n_tie = (None, 0)
     if protocol == "pairwise":
         human, n_tie = _human_pairs(dataset, label_share, seed)
     for judge, v in verdicts.groupby("judge", sort=True):
         if protocol == "pairwise":
-            u, ex = _pairwise(v[v["protocol"] == "pairwise"], human, n_tie, info)
+            pw = v[v["protocol"] == "pairwise"]
+            b, ex = _pairwise(pw, human, n_tie, info)
+            b.insert(0, "judge", judge)
+            binary.append(b)
+            u = _share_units(pw, dataset, human if label_share is not None else None, info)
         else:
             u, ex, thr, basis = _pointwise(v[v["protocol"] == "single"], dataset, threshold, info)
             thresholds.add(thr)
         u.insert(0, "judge", judge)
         frames.append(u)
         excluded[str(judge)] = ex
-    units = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
-    for c in UNIT_COLUMNS:
-        if c not in units:
-            units[c] = None
-    units = units[list(UNIT_COLUMNS)]
+    units = _columns(pd.concat(frames, ignore_index=True) if frames else pd.DataFrame())
+    binary_units = _columns(pd.concat(binary, ignore_index=True)) if binary else None
     if protocol == "single" and label_share is not None:
         labelled = units.loc[units["human_pass"].notna(), "unit"].unique()
         rng = np.random.default_rng(seed)
@@ -304,4 +409,12 @@ def corrected_units(
         basis if protocol == "single" else "win rates (no threshold)",
         excluded,
         label_share,
+        binary_units,
     )
+
+
+def _columns(units: pd.DataFrame) -> pd.DataFrame:
+    for c in UNIT_COLUMNS:
+        if c not in units:
+            units[c] = None
+    return units[list(UNIT_COLUMNS)]

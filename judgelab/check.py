@@ -336,7 +336,8 @@ def _judge_comparison(facts: dict) -> StudySupport:
 
 def _corrected_estimate(facts: dict) -> StudySupport:
     """Win rates from pairwise verdicts and human preferences; pass rates from stored single
-    scores and human labels (judging now gives pairwise verdicts only)."""
+    scores and human labels, or stored rubric verdicts and rubric labels (judging now gives
+    pairwise verdicts only)."""
     s = StudySupport("corrected_estimate", False)
     protocols = facts.get("protocols") or []
     if facts["human_preferences"]:
@@ -349,6 +350,11 @@ def _corrected_estimate(facts: dict) -> StudySupport:
         s.supported = True
         s.parameters, s.notes = _stored_parameters(facts)
         s.parameters["protocol"] = "single"
+    if not s.supported and facts["rubric_labels"] and "rubric" in protocols:
+        s.supported = True
+        s.parameters, s.notes = _stored_parameters(facts)
+        s.parameters["protocol"] = "rubric"
+        s.notes.append("rubric verdicts pass at pass; -p rubric_pass warn counts warn as a pass")
     if s.supported:
         s.notes.append(
             "where every judged unit is labelled the human-only rate is the answer: -p "
@@ -359,7 +365,7 @@ def _corrected_estimate(facts: dict) -> StudySupport:
         s.missing.append(
             "human labels on some judged units: preferences.csv with pairwise verdicts (stored, "
             "or response texts to judge now) for win rates, or labels.csv with stored single "
-            "scores for pass rates"
+            "scores (rubric_labels.csv with stored rubric verdicts) for pass rates"
         )
     return s
 

@@ -424,3 +424,51 @@ def test_with_few_labelled_items_the_corrected_intervals_contain_the_exact_human
         r["ppi_rate"]["iid_ci_low"],
         r["ppi_rate"]["iid_ci_high"],
     )
+
+
+# ------------------------------------------------------------------ rubric verdicts
+def test_rubric_verdicts_are_analysed_after_the_stated_level():
+    resp = pd.DataFrame(
+        {
+            "response_id": [f"r{k}" for k in range(6)],
+            "item_id": [f"i{k // 2}" for k in range(6)],
+            "generator": ["ga", "gb"] * 3,
+        }
+    )
+    judge = ["pass", "warn", "fail", "pass", "warn", "PASS"]
+    v = pd.DataFrame(
+        {
+            "judge": "j|csv|v1",
+            "model": "j",
+            "judge_version": "v1",
+            "protocol": "rubric",
+            "item_id": resp["item_id"],
+            "response_id": resp["response_id"],
+            "verdict": judge,
+            "parse_ok": True,
+        }
+    )
+    labels = pd.DataFrame(
+        {
+            "response_id": ["r0", "r1", "r2", "r3", "r3"],
+            "rater_id": ["h1"] * 4 + ["h2"],
+            "section": ["overall"] * 5,
+            "label": ["pass", "pass", "warn", "fail", "fail"],
+        }
+    )
+    ds = _DS(resp)
+    ds.rubric_labels = labels
+    strict = corrected_units(v, ds).units.set_index("unit")  # the one protocol held: rubric
+    assert strict["judge_pass"].tolist() == [1, 0, 0, 1, 0, 1]
+    assert strict["human_pass"].iloc[:4].tolist() == [1, 1, 0, 0]
+    assert strict["human_pass"].iloc[4:].isna().all()
+    lenient = corrected_units(v, ds, rubric_pass="warn")
+    assert lenient.units["judge_pass"].tolist() == [1, 1, 0, 1, 1, 1]
+    assert lenient.units["human_pass"].iloc[:4].tolist() == [1, 1, 1, 0]
+    assert "pass or warn vs fail" in lenient.threshold_basis
+    f = corrected_findings(lenient, n_boot=20).set_index("id")
+    naive = f.loc["naive_rate"]
+    overall = naive[naive["slice"].isna()].iloc[0]
+    assert overall["estimate"] == pytest.approx(5 / 6) and overall["protocol"] == "rubric"
+    with pytest.raises(DataError, match="rubric_pass must be pass"):
+        corrected_units(v, ds, rubric_pass="fail")

@@ -443,10 +443,18 @@ CORRECTED_ESTIMATE = Study(
             "protocol",
             "str",
             None,
-            "pairwise (win rates) or single (pass rates); None: the one protocol the stored "
-            "verdicts hold, pairwise when judging now",
+            "pairwise (win rates), single or rubric (pass rates); None: the one protocol the "
+            "stored verdicts hold, pairwise when judging now",
             nullable=True,
-            choices=("pairwise", "single"),
+            choices=("pairwise", "single", "rubric"),
+        ),
+        _p(
+            "rubric_pass",
+            "str",
+            "pass",
+            "rubric: the lowest verdict that passes, pass (pass vs warn or fail) or warn (pass "
+            "or warn vs fail)",
+            choices=("pass", "warn"),
         ),
         _p(
             "threshold",

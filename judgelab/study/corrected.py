@@ -32,11 +32,10 @@ def _params(ctx: StudyContext, params: Mapping | None) -> dict:
 def _human_table(ctx: StudyContext, protocol: str) -> None:
     """Refuse a dataset without the human labels the protocol's units need."""
     ds = ctx.dataset
-    table, what = (
-        ("preferences", "human preferences between two answers")
-        if protocol == "pairwise"
-        else ("labels", "human scores of single answers")
-    )
+    table, what = {
+        "pairwise": ("preferences", "human preferences between two answers"),
+        "rubric": ("rubric_labels", "human rubric labels (section overall)"),
+    }.get(protocol, ("labels", "human scores of single answers"))
     t = getattr(ds, table, None)
     if t is None or len(t) == 0:
         raise DataError(
@@ -72,13 +71,14 @@ def study_units(ctx: StudyContext, params: Mapping | None = None) -> CorrectedUn
         threshold=p.get("threshold"),
         label_share=p.get("label_share"),
         seed=p.get("seed", 0),
+        rubric_pass=p.get("rubric_pass") or "pass",
     )
     labelled = cu.units.groupby("judge")["human_pass"].apply(lambda s: int(s.notna().sum()))
     none = labelled[labelled == 0]
     if len(none) == len(labelled):
         unit = "pair" if protocol == "pairwise" else "response"
         raise DataError(
-            "preferences" if protocol == "pairwise" else "labels",
+            {"pairwise": "preferences", "rubric": "rubric_labels"}.get(protocol, "labels"),
             None,
             f"none of the judged {unit}s carries a human label the humans decide (after ties "
             f"dropped): {STUDY} needs human labels on some judged {unit}s. Judge the "

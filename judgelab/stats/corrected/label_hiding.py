@@ -36,7 +36,6 @@ __all__ = [
 ]
 
 
-
 def pair_share_units(
     verdicts: pd.DataFrame, preferences: pd.DataFrame, focal: Iterable[str]
 ) -> pd.DataFrame:

@@ -149,7 +149,7 @@ def _extra_rows(
         judge=judge, slice=sl, ci_level=ci_level, n=n_all, n_labelled=n_l, protocol=protocol
     )
     # the study's answers: the overall pass rate, or each generator's win rate
-    primary = (sl is None) if protocol == "single" else ("generator" in (sl or {}))
+    primary = (sl is None) if protocol != "pairwise" else ("generator" in (sl or {}))
     out = []
     if stratified:
         b = boots[2]
@@ -229,7 +229,7 @@ def _stratify(rows: list[dict], why: str) -> list[dict]:
 def _targets(u: pd.DataFrame, protocol: str) -> list[tuple[dict | None, np.ndarray]]:
     """(slice, row mask) of every target of one judge's units."""
     out: list[tuple[dict | None, np.ndarray]] = []
-    if protocol == "single":
+    if protocol != "pairwise":  # pass rates (single, rubric): the overall target too
         out.append((None, np.ones(len(u), dtype=bool)))
     for col in ("generator", "family", "category"):
         if protocol == "pairwise" and col == "category":
@@ -297,7 +297,7 @@ def corrected_findings(
         items = u["item_id"].to_numpy()
         j, h = u["judge_pass"].to_numpy(float), u["human_pass"].to_numpy(float)
         stratified, why = design == "stratified", ""
-        if design == "auto" and cu.protocol == "single":
+        if design == "auto" and cu.protocol != "pairwise":
             S_all, _ = per_item_sums(items, j, h)
             stratified, p = stratified_design(S_all.sum(axis=0))
             why = f" (detected: labelled share differs by judge verdict, p = {p:.2g})"

@@ -11,6 +11,11 @@ reads (docs/statistics.md, "Corrected estimates", "Units"):
   :func:`pass_threshold` resolves the threshold: the one given, else the midpoint of the
   judge's own scale (``judge_scales``), of the dataset's grade set or of its ``scale``; 0/1
   scores without a declared scale are binary (threshold 0.5); anything else is refused.
+* **rubric** verdicts (pass / warn / fail): a unit is a response, passing at or above the
+  level ``rubric_pass`` names (pass: pass vs warn or fail; warn: pass or warn vs fail); the
+  judge's repeats by the mean of their levels, the humans' ``overall`` rubric labels by the
+  median (fail 0, warn 1, pass 2), so rubric verdicts are analysed after a stated
+  threshold, like scores.
 * **pairwise** verdicts: the target is a win rate. The primary units (issue 15: "PPI on the
   human vote share, each pair oriented to the generator's answer with both orders
   aggregated first") are vote shares (:func:`pair_shares`): the judge's share for an answer
@@ -161,6 +166,54 @@ def _pointwise(verdicts, dataset, threshold, info) -> tuple[pd.DataFrame, dict, 
     for c in ("generator", "family", "category"):
         units[c] = units["unit"].map(info[c]) if c in info else None
     return units, ex, thr, basis
+
+
+#: Rubric verdicts in order (a unit passes at or above the level ``rubric_pass`` names).
+RUBRIC_LEVELS = {"fail": 0, "warn": 1, "pass": 2}
+
+
+def _rubric(verdicts, dataset, rubric_pass: str, info) -> tuple[pd.DataFrame, dict, str]:
+    """Rubric units: a response passes when its verdict (pass / warn / fail; repeats: the mean
+    of their levels) is at or above ``rubric_pass``; the humans' ``overall`` rubric labels
+    likewise (the median of the raters' levels)."""
+    if rubric_pass not in RUBRIC_LEVELS or rubric_pass == "fail":
+        raise DataError(
+            "verdicts",
+            "verdict",
+            f"rubric_pass must be pass (pass vs warn/fail) or warn (pass or warn vs fail), not "
+            f"{rubric_pass!r}",
+        )
+    level = RUBRIC_LEVELS[rubric_pass]
+    for col in ("item_id", "response_id", "verdict"):
+        if col not in verdicts.columns:
+            raise DataError(
+                "verdicts", col, f"column missing (columns: {list(verdicts.columns)}); add it"
+            )
+    code = verdicts["verdict"].astype(str).str.strip().str.lower().map(RUBRIC_LEVELS)
+    ok = parsed_mask(verdicts) & code.notna().to_numpy()
+    v = verdicts[ok].assign(code=code[ok].astype(float))
+    judged = v.groupby(["item_id", "response_id"], sort=False)["code"].mean().reset_index()
+    rl = getattr(dataset, "rubric_labels", None)
+    human = pd.Series(dtype=float)
+    if rl is not None and len(rl):
+        overall = rl[rl["section"].astype(str).str.lower() == "overall"]
+        hc = overall["label"].astype(str).str.strip().str.lower().map(RUBRIC_LEVELS)
+        human = hc.groupby(overall["response_id"].astype(str)).median()
+    h = judged["response_id"].astype(str).map(human)
+    units = pd.DataFrame(
+        {
+            "item_id": judged["item_id"].astype(str).to_numpy(),
+            "unit": judged["response_id"].astype(str).to_numpy(),
+            "judge_pass": (judged["code"].to_numpy() >= level).astype(float),
+            "human_pass": np.where(h.isna(), np.nan, (h.to_numpy() >= level).astype(float)),
+        }
+    )
+    for c in ("generator", "family", "category"):
+        units[c] = units["unit"].map(info[c]) if c in info else None
+    basis = (
+        "rubric: pass vs warn or fail" if level == 2 else "rubric: pass or warn vs fail"
+    ) + f" (rubric_pass {rubric_pass}; repeats: the mean level, humans: the median)"
+    return units, {"unparsed": int((~ok).sum())}, basis
 
 
 def _pair_verdicts(df: pd.DataFrame, weight: str | None) -> pd.DataFrame:
@@ -328,13 +381,14 @@ def resolve_protocol(verdicts: pd.DataFrame, protocol: str | None) -> str:
     single protocol the verdicts hold (several, or none: refused, saying which exist)."""
     held = sorted(verdicts["protocol"].astype(str).unique())
     if protocol is None:
-        usable = [p for p in held if p in ("pairwise", "single")]
+        usable = [p for p in held if p in ("pairwise", "single", "rubric")]
         if len(usable) != 1:
             raise DataError(
                 "verdicts",
                 "protocol",
                 f"the verdicts hold protocols {held}: corrected_estimate reads one of pairwise "
-                "(win rates) or single (pass rates); give -p protocol pairwise or single",
+                "(win rates), single or rubric (pass rates); give -p protocol pairwise, single "
+                "or rubric",
             )
         return usable[0]
     if protocol not in held:
@@ -350,6 +404,7 @@ def corrected_units(
     threshold: float | None = None,
     label_share: float | None = None,
     seed: int = 0,
+    rubric_pass: str = "pass",
 ) -> CorrectedUnits:
     """Every judge's binary units (see the module docstring).
 
@@ -359,7 +414,7 @@ def corrected_units(
         Tidy verdicts with a ``judge`` identity column (one set of units per identity).
     dataset :
         The dataset (responses, items, human ``labels`` or ``preferences``, scales).
-    protocol : {None, "pairwise", "single"}
+    protocol : {None, "pairwise", "single", "rubric"}
         None: the one protocol the verdicts hold.
     threshold : float, optional
         Pointwise pass threshold (``score >= threshold``); None: :func:`pass_threshold`.
@@ -368,6 +423,9 @@ def corrected_units(
         treated as unlabelled: a smaller label budget on data labelled everywhere.
     seed : int
         Seed of ``label_share``'s draw.
+    rubric_pass : {"pass", "warn"}
+        Rubric verdicts: the lowest level that passes (pass: pass vs warn/fail; warn: pass or
+        warn vs fail).
 
     Returns
     -------
@@ -386,6 +444,8 @@ def corrected_units(
             b.insert(0, "judge", judge)
             binary.append(b)
             u = _share_units(pw, dataset, human if label_share is not None else None, info)
+        elif protocol == "rubric":
+            u, ex, basis = _rubric(v[v["protocol"] == "rubric"], dataset, rubric_pass, info)
         else:
             u, ex, thr, basis = _pointwise(v[v["protocol"] == "single"], dataset, threshold, info)
             thresholds.add(thr)
@@ -394,7 +454,7 @@ def corrected_units(
         excluded[str(judge)] = ex
     units = _columns(pd.concat(frames, ignore_index=True) if frames else pd.DataFrame())
     binary_units = _columns(pd.concat(binary, ignore_index=True)) if binary else None
-    if protocol == "single" and label_share is not None:
+    if protocol != "pairwise" and label_share is not None:
         labelled = units.loc[units["human_pass"].notna(), "unit"].unique()
         rng = np.random.default_rng(seed)
         kept = set(np.asarray(labelled)[rng.random(len(labelled)) < label_share])
@@ -406,7 +466,7 @@ def corrected_units(
         units,
         protocol,
         thr if protocol == "single" else None,
-        basis if protocol == "single" else "win rates (no threshold)",
+        basis if protocol != "pairwise" else "win rates (no threshold)",
         excluded,
         label_share,
         binary_units,

@@ -1,7 +1,7 @@
 """``judgelab check DIR``: does a dataset validate, and which studies can it feed?
 
 :func:`check_dataset` loads a dataset (a directory or a registered name), runs
-``Dataset.validate()`` and, for each of the five built-in studies, says whether the data
+``Dataset.validate()`` and, for each of the built-in studies, says whether the data
 supports it, what is missing when it does not, and the parameters a run will need (for
 example ``verdicts: dataset`` when the dataset carries stored verdicts).
 :func:`render_check` turns that report into text; :func:`check_command` is the command
@@ -29,6 +29,7 @@ STUDIES = (
     "family_entanglement",
     "calibration_audit",
     "judge_comparison",
+    "corrected_estimate",
 )
 
 
@@ -333,6 +334,42 @@ def _judge_comparison(facts: dict) -> StudySupport:
     return s
 
 
+def _corrected_estimate(facts: dict) -> StudySupport:
+    """Win rates from pairwise verdicts and human preferences; pass rates from stored single
+    scores and human labels, or stored rubric verdicts and rubric labels (judging now gives
+    pairwise verdicts only)."""
+    s = StudySupport("corrected_estimate", False)
+    protocols = facts.get("protocols") or []
+    if facts["human_preferences"]:
+        base = _pairwise_source(facts, "corrected_estimate")
+        if base.supported:
+            s.supported, s.parameters, s.notes = True, base.parameters, base.notes
+            if "single" in protocols:
+                s.parameters["protocol"] = "pairwise"
+    if not s.supported and facts["human_labels"] and "single" in protocols:
+        s.supported = True
+        s.parameters, s.notes = _stored_parameters(facts)
+        s.parameters["protocol"] = "single"
+    if not s.supported and facts["rubric_labels"] and "rubric" in protocols:
+        s.supported = True
+        s.parameters, s.notes = _stored_parameters(facts)
+        s.parameters["protocol"] = "rubric"
+        s.notes.append("rubric verdicts pass at pass; -p rubric_pass warn counts warn as a pass")
+    if s.supported:
+        s.notes.append(
+            "where every judged unit is labelled the human-only rate is the answer: -p "
+            "label_share 0.1 keeps a random 10% of the labels (a smaller label budget); "
+            "-p target_rate R decides each corrected rate against R"
+        )
+    else:
+        s.missing.append(
+            "human labels on some judged units: preferences.csv with pairwise verdicts (stored, "
+            "or response texts to judge now) for win rates, or labels.csv with stored single "
+            "scores (rubric_labels.csv with stored rubric verdicts) for pass rates"
+        )
+    return s
+
+
 def check_dataset(name_or_path) -> CheckReport:
     """Load and validate a dataset and say which studies it supports.
 
@@ -368,6 +405,7 @@ def check_dataset(name_or_path) -> CheckReport:
         _family_entanglement(facts),
         _calibration_audit(facts),
         _judge_comparison(facts),
+        _corrected_estimate(facts),
     ]
     summary.pop("sha256", None)
     return CheckReport(dataset=label, valid=True, summary=summary, facts=facts, studies=studies)

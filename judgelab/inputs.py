@@ -10,9 +10,11 @@ message (:class:`InputError`) naming what is wrong and how to fix it:
   in full with ``dry_run`` (loading, validation against the verdict schema, the ``judges``
   filter, ``select``, identities, parsed verdicts) and then the study's own requirements
   (:attr:`judgelab.study.Study.requires`), which decide, e.g., the judge comparison's source;
-* judges called now: the dataset is loaded and validated and the judges resolved; judges
-  reached through litellm's providers then pass the pre-flight of :mod:`judgelab.preflight`
-  (unknown provider, missing key, the first call sent alone). The simulated panel needs no
+* judges called now: the dataset is loaded and validated, the judges resolved and the
+  study's requirements checked (e.g. the corrected estimate's human labels), so a dataset
+  the study cannot use is refused before any call; judges reached through litellm's
+  providers then pass the pre-flight of :mod:`judgelab.preflight` (unknown provider,
+  missing key, the first call sent alone). The simulated panel needs no
   pre-flight and its calls are planned in the kernel only (planning 8,640 calls twice
   would cost seconds for nothing).
 
@@ -68,15 +70,41 @@ def _check_calls(study: str, params: Mapping, log) -> None:
     if not judges:
         raise ValueError("judges: no judge to call; name some, or read stored verdicts")
     if not preflight.needs_preflight(judges):
-        load_dataset(params["dataset"]).validate(warn=False)
+        ds = load_dataset(params["dataset"])
+        ds.validate(warn=False)
+        # the study's requirements on the dataset (e.g. human labels), on a context without
+        # verdicts: the judging is planned in the kernel only (see the module docstring)
+        _study_requirements(study, _call_context(study, params, ds, judges))
         return
-    # (a) and (b) for every judge, then (c) the plan's first call per judge
+    # (a) and (b) for every judge, then the study's requirements, then (c) the plan's first
+    # call per judge: a dataset the study cannot use is refused before any call
     preflight.check_judges(judges)
     with preflight.planned() as plans, contextlib.redirect_stdout(io.StringIO()):
-        studies.prepare(study, **{**params, "dry_run": True})
+        ctx = studies.prepare(study, **{**params, "dry_run": True})
+    _study_requirements(study, ctx)
     sent = preflight.probe(plans)
     if sent and log is not None:
         log(f"pre-flight: the first call of each judge answered ({sent} sent)")
+
+
+def _call_context(study: str, params: Mapping, dataset, judges):
+    """A context for the study's ``requires`` when judges are called now: the dataset and the
+    parameters, no verdicts yet (``requires`` checks what judging cannot supply)."""
+    import pandas as pd
+
+    from judgelab.studies import StudyContext
+
+    return StudyContext(
+        study=study,
+        parameters=dict(params),
+        dataset=dataset,
+        verdicts=pd.DataFrame(),
+        judges=[],
+        identities=pd.DataFrame(),
+        store=None,
+        run_summary={},
+        judge_specs=list(judges),
+    )
 
 
 def _study_requirements(study: str, ctx) -> None:

@@ -486,6 +486,24 @@ def _(tmp, server):
     return _stored(d, "judge_comparison"), ["source", "acme/judge-1", "zeta/judge-2"]
 
 
+@case("a corrected estimate judged now on a dataset without human preferences")
+def _(tmp, server):
+    d = _write_dataset(tmp / "d", preferences=None, verdicts=None)
+    judge = _judge(model="openai/x", api_base=server.base_url, api_key="none")
+    return ["run", "corrected_estimate", "-p", "dataset", d, "-p", "judges", judge], [
+        "has no human preferences between two answers (table preferences)",
+        "Add a preferences table",
+    ]
+
+
+@case("a corrected estimate by the simulated panel on a dataset without human preferences")
+def _(tmp, server):
+    d = _write_dataset(tmp / "d", preferences=None, verdicts=None)
+    return ["run", "corrected_estimate", "-p", "dataset", d, "-p", "judges", "panel:demo"], [
+        "has no human preferences between two answers (table preferences)"
+    ]
+
+
 # ---------------------------------------------------------------- the battery
 
 

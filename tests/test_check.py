@@ -86,6 +86,7 @@ def test_demo_supports_every_study_by_judging_now():
         "family_entanglement",
         "calibration_audit",
         "judge_comparison",
+        "corrected_estimate",
     ]
     comparison = _by_study(report)["judge_comparison"]
     assert "source" in comparison.parameters and "source_judge" in comparison.parameters
@@ -125,6 +126,8 @@ def test_stored_pairwise_verdicts_in_both_orders(tmp_path):
     calibration = by["calibration_audit"]
     assert not calibration.supported and "preferences.csv" in calibration.missing[0]
     assert not by["family_entanglement"].supported
+    assert not by["corrected_estimate"].supported
+    assert "preferences.csv" in by["corrected_estimate"].missing[0]
     # a human reference makes the audit and the entanglement study possible
     prefs = pd.DataFrame(
         [(f"i{k}", f"i{k}-gpt-4o", f"i{k}-claude-3", r, "a") for k in range(6) for r in "xy"],
@@ -134,6 +137,7 @@ def test_stored_pairwise_verdicts_in_both_orders(tmp_path):
     by = _by_study(check_dataset(directory))
     assert by["calibration_audit"].supported
     assert by["family_entanglement"].parameters["reference"] == "human"
+    assert by["corrected_estimate"].parameters == {"verdicts": "dataset"}
     res = _invoke(directory, "--json")
     assert res.exit_code == 0
     doc = json.loads(res.output)
@@ -179,6 +183,11 @@ def test_single_scores_with_labels_suggest_the_single_protocol(tmp_path):
     audit = _by_study(check_dataset(directory))["calibration_audit"]
     assert audit.supported and audit.parameters["protocol"] == "single"
     assert audit.parameters["verdicts"] == "dataset"
+    corrected = _by_study(check_dataset(directory))["corrected_estimate"]
+    assert corrected.supported and corrected.parameters == {
+        "verdicts": "dataset",
+        "protocol": "single",
+    }
 
 
 # ------------------------------------------------- real Inspect and promptfoo imports

@@ -92,13 +92,21 @@ def test_pairwise_units_aggregate_orders_orient_to_each_answer_and_drop_ties():
         ]
     )
     cu = corrected_units(v, _DS(resp, preferences=prefs))
-    u = cu.units.set_index("generator")
-    assert cu.protocol == "pairwise" and len(u) == 2  # only i1 is left, once per answer
-    assert u.loc["xa", ["judge_pass", "human_pass"]].tolist() == [1.0, 1.0]
-    assert u.loc["yb", ["judge_pass", "human_pass"]].tolist() == [0.0, 0.0]
-    assert u.loc["xa", "opp_generator"] == "yb"
+    # Rogan-Gladen's binary units: ties dropped and counted
+    b = cu.binary_units.set_index("generator")
+    assert cu.protocol == "pairwise" and len(b) == 2  # only i1 is left, once per answer
+    assert b.loc["xa", ["judge_pass", "human_pass"]].tolist() == [1.0, 1.0]
+    assert b.loc["yb", ["judge_pass", "human_pass"]].tolist() == [0.0, 0.0]
+    assert b.loc["xa", "opp_generator"] == "yb"
     ex = cu.excluded["j|csv|v1"]
     assert ex["judge_tie_pairs"] == 1 and ex["human_tie_pairs"] == 1
+    # the primary units: vote shares of every judged pair, both orders averaged, a tie 1/2
+    u = cu.units.set_index(["item_id", "generator"])
+    assert len(u) == 6 and u.loc[("i1", "xa"), "opp_generator"] == "yb"
+    assert u.loc[("i1", "xa"), ["judge_pass", "human_pass"]].tolist() == [1.0, 2 / 3]
+    assert u.loc[("i2", "xa"), ["judge_pass", "human_pass"]].tolist() == [0.5, 0.5]
+    assert u.loc[("i3", "yb"), ["judge_pass", "human_pass"]].tolist() == [1.0, 0.5]
+    assert (u["judge_pass"].groupby(level="item_id").sum() == 1).all()  # one share per pair
 
 
 def _scores(judge_scores, human_scores):
@@ -261,7 +269,8 @@ def test_study_runs_through_the_cli_on_stored_verdicts(sim_verdicts, tmp_path):
 
     out = tmp_path / "corrected"
     args = ["run", "corrected_estimate", "-p", "verdicts", str(sim_verdicts)]
-    args += ["-p", "label_share", "0.3", "-p", "n_boot", "200", "--out", str(out)]
+    args += ["-p", "label_share", "0.3", "-p", "n_boot", "200", "-p", "target_rate", "0.3"]
+    args += ["--out", str(out)]
     res = CliRunner().invoke(app, args)
     assert res.exit_code == 0, res.output
     doc = json.loads((out / "findings.json").read_text())
@@ -287,6 +296,20 @@ def test_study_runs_through_the_cli_on_stored_verdicts(sim_verdicts, tmp_path):
     assert (ppi["n_eff"].dropna() >= 0).all() and ppi["n_eff"].notna().mean() > 0.5
     share = u["human_pass"].notna().mean()
     assert 0.2 < share < 0.4
+    # every defined rate is decided against the target rate the run gave, by the CI's bounds
+    rates = f[f["id"].isin(["naive_rate", "human_only_rate", "rogan_gladen_rate", "ppi_rate"])]
+    assert (rates["target_rate"] == 0.3).all()
+    defined = rates[rates["ci_low"].notna()]
+    assert defined["decision"].notna().all()
+    want = np.where(
+        defined["ci_low"] >= 0.3,
+        "established",
+        np.where(defined["ci_high"] < 0.3, "refuted", "inconclusive"),
+    )
+    assert (defined["decision"] == want).all()
+    # the primary shifts (each generator's win rate) are tested against 0
+    prim = f[(f["id"] == "correction_shift") & f["primary"].fillna(False).astype(bool)]
+    assert len(prim) > 0 and prim.loc[prim["ci_low"].notna(), "decision"].notna().all()
     # the sentences, the Conclusions and Caveats of the report, the forest plot
     shifts = f[f["id"] == "correction_shift"]
     assert (
@@ -341,3 +364,111 @@ def test_a_dataset_without_human_labels_is_refused_before_the_kernel(tmp_path):
     assert res.exit_code == 1, res.output
     assert "has no human preferences between two answers (table preferences)" in res.output
     assert "Traceback" not in res.output and not (tmp_path / "out" / "findings.json").exists()
+
+
+def test_corrected_rates_without_a_target_rate_say_how_to_give_one():
+    from judgelab.stats.decision import apply_decisions
+
+    cu, _ = _population(seed=3)
+    f = corrected_findings(cu, n_boot=50, seed=1).assign(target_rate=None)
+    out = apply_decisions(f).set_index("id")
+    ppi = out.loc["ppi_rate"]
+    ppi = ppi[ppi["slice"].isna()].iloc[0] if isinstance(ppi, pd.DataFrame) else ppi
+    assert ppi["decision"] is None and "-p target_rate" in ppi["decision_reason"]
+
+
+def test_the_rogan_gladen_undefined_reason_is_one_text_with_the_rates_in_columns():
+    from judgelab.stats.corrected.estimates import corrected_rate_rows, per_item_sums
+
+    reasons = set()
+    for flip in (0.55, 0.7):  # two judges worse than chance, with different TPR / TNR
+        rng = np.random.default_rng(int(flip * 100))
+        h = (rng.random(400) < 0.5).astype(float)
+        j = np.where(rng.random(400) < flip, 1 - h, h)
+        S, _ = per_item_sums(np.arange(400), j, np.where(rng.random(400) < 0.5, h, np.nan))
+        rg = next(r for r in corrected_rate_rows(S) if r["id"] == "rogan_gladen_rate")
+        assert rg["estimate"] is None and rg["tpr"] + rg["tnr"] <= 1
+        reasons.add(rg["reason"])
+    assert len(reasons) == 1 and "TPR + TNR <= 1" in reasons.pop()
+
+
+# ------------------------------------------------------------- few labelled items
+def test_with_few_labelled_items_the_corrected_intervals_contain_the_exact_human_one():
+    """PPI++'s Wald interval covers about 0.85 with 12 labelled items (its variance rests on
+    those labels); widened to contain the labels' Clopper-Pearson interval it covers >= 0.93.
+    With 30 or more labelled items nothing is widened."""
+    from judgelab.stats.corrected.estimates import corrected_rate_rows, per_item_sums
+    from judgelab.stats.intervals import MIN_CONTRIBUTING_ITEMS, clopper_pearson
+
+    def rows(n_lab, seed):
+        rng = np.random.default_rng(seed)
+        h = (rng.random(1000) < 0.6).astype(float)
+        j = np.where(rng.random(1000) < 0.85, h, 1 - h)
+        lab = np.zeros(1000, bool)
+        lab[rng.choice(1000, n_lab, replace=False)] = True
+        S, _ = per_item_sums(np.arange(1000), j, np.where(lab, h, np.nan))
+        return {r["id"]: r for r in corrected_rate_rows(S)}, h[lab].sum()
+
+    hits = 0
+    for seed in range(300):
+        r, k = rows(12, seed)
+        ppi = r["ppi_rate"]
+        assert ppi["few_labels_floor"] and "widened to contain" in ppi["method"]
+        lo, hi = clopper_pearson(k, 12)
+        assert ppi["ci_low"] <= lo + 1e-12 and ppi["ci_high"] >= hi - 1e-12
+        hits += ppi["ci_low"] <= 0.6 <= ppi["ci_high"]
+    assert hits / 300 >= 0.93
+    r, _ = rows(MIN_CONTRIBUTING_ITEMS, 0)
+    assert not r["ppi_rate"]["few_labels_floor"] and not r["rogan_gladen_rate"]["few_labels_floor"]
+    assert (r["ppi_rate"]["ci_low"], r["ppi_rate"]["ci_high"]) == (
+        r["ppi_rate"]["iid_ci_low"],
+        r["ppi_rate"]["iid_ci_high"],
+    )
+
+
+# ------------------------------------------------------------------ rubric verdicts
+def test_rubric_verdicts_are_analysed_after_the_stated_level():
+    resp = pd.DataFrame(
+        {
+            "response_id": [f"r{k}" for k in range(6)],
+            "item_id": [f"i{k // 2}" for k in range(6)],
+            "generator": ["ga", "gb"] * 3,
+        }
+    )
+    judge = ["pass", "warn", "fail", "pass", "warn", "PASS"]
+    v = pd.DataFrame(
+        {
+            "judge": "j|csv|v1",
+            "model": "j",
+            "judge_version": "v1",
+            "protocol": "rubric",
+            "item_id": resp["item_id"],
+            "response_id": resp["response_id"],
+            "verdict": judge,
+            "parse_ok": True,
+        }
+    )
+    labels = pd.DataFrame(
+        {
+            "response_id": ["r0", "r1", "r2", "r3", "r3"],
+            "rater_id": ["h1"] * 4 + ["h2"],
+            "section": ["overall"] * 5,
+            "label": ["pass", "pass", "warn", "fail", "fail"],
+        }
+    )
+    ds = _DS(resp)
+    ds.rubric_labels = labels
+    strict = corrected_units(v, ds).units.set_index("unit")  # the one protocol held: rubric
+    assert strict["judge_pass"].tolist() == [1, 0, 0, 1, 0, 1]
+    assert strict["human_pass"].iloc[:4].tolist() == [1, 1, 0, 0]
+    assert strict["human_pass"].iloc[4:].isna().all()
+    lenient = corrected_units(v, ds, rubric_pass="warn")
+    assert lenient.units["judge_pass"].tolist() == [1, 1, 0, 1, 1, 1]
+    assert lenient.units["human_pass"].iloc[:4].tolist() == [1, 1, 1, 0]
+    assert "pass or warn vs fail" in lenient.threshold_basis
+    f = corrected_findings(lenient, n_boot=20).set_index("id")
+    naive = f.loc["naive_rate"]
+    overall = naive[naive["slice"].isna()].iloc[0]
+    assert overall["estimate"] == pytest.approx(5 / 6) and overall["protocol"] == "rubric"
+    with pytest.raises(DataError, match="rubric_pass must be pass"):
+        corrected_units(v, ds, rubric_pass="fail")

@@ -92,6 +92,7 @@ def test_parameter_files_are_package_data_and_name_real_studies():
         "family_entanglement",
         "calibration_audit",
         "judge_comparison",
+        "corrected_estimate",
     }
     for name, (_, p) in names.items():
         assert p["verdicts"] == "dataset", name  # never calls a judge
@@ -308,3 +309,28 @@ def test_dataset_mapping_passes_reader_options(shared_data, monkeypatch):
     assert "human_vote" in set(votes.preferences["rater_type"])
     with pytest.raises(DataError, match="needs 'name'"):
         jl.load_dataset({"mtbench_votes": True})
+
+
+# ------------------------------------------------------------------ corrected estimate
+@pytest.mark.slow  # one notebook execution on real data
+def test_corrected_estimate_mt_bench_on_a_tenth_of_the_votes(shared_data, tmp_path_factory):
+    f = _run("corrected_estimate__mt_bench_gpt4_pair_and_human", shared_data, tmp_path_factory)
+    models = {"alpaca-13b", "claude-v1", "gpt-3.5-turbo", "gpt-4", "llama-13b", "vicuna-13b-v1.2"}
+    f = f[f["slice"].map(lambda s: isinstance(s, dict) and "generator" in s)]
+    f = f.assign(target=f["slice"].map(lambda s: s["generator"]))
+    naive = f[f["id"] == "naive_rate"]
+    assert set(naive["target"]) == models
+    # label_share 0.1: about a tenth of each generator's decided pairs keep their votes
+    share = naive["n_labelled"].sum() / naive["n"].sum()
+    assert 0.07 < share < 0.13
+    # PPI++ on the vote shares is defined for every generator, with its parts; where fewer
+    # than 30 items are labelled its interval contains the human-only one
+    ppi = f[f["id"] == "ppi_rate"].set_index("target")
+    human = f[f["id"] == "human_only_rate"].set_index("target")
+    assert set(ppi.index) == models and ppi["estimate"].notna().all()
+    assert ppi["lambda"].between(0, 1).all() and (ppi["n_eff"] > 0).all()
+    few = ppi[ppi["few_labels_floor"].astype(bool)]
+    assert (few["ci_low"] <= human.loc[few.index, "ci_low"] + 1e-9).all()
+    # every shift of a generator's win rate carries a decision (tested against 0)
+    shifts = f[f["id"] == "correction_shift"]
+    assert shifts.loc[shifts["ci_low"].notna(), "decision"].notna().all()

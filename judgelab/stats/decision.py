@@ -142,9 +142,24 @@ CLAIMS: dict[str, Claim] = {
     "human_only_rate": Claim("threshold", math.nan, 0.05, "larger", "human labels"),
     "rogan_gladen_rate": Claim("threshold", math.nan, 0.05, "larger", "human labels"),
     "ppi_rate": Claim("threshold", math.nan, 0.05, "larger", "human labels"),
+    "post_stratified_rate": Claim("threshold", math.nan, 0.05, "larger", "human labels"),
+    # how far correcting moves the judge's rate (primary rows: each generator's win rate, the
+    # overall pass rate): a shift within +/- 0.05 is a judge whose errors do not matter there
+    "correction_shift": Claim("bias", 0.0, 0.05, "two-sided", "judged units"),
 }
 #: Corrected-estimate ids: their threshold is the row's ``target_rate``.
-TARGET_RATE_IDS = ("naive_rate", "human_only_rate", "rogan_gladen_rate", "ppi_rate")
+TARGET_RATE_IDS = (
+    "naive_rate",
+    "human_only_rate",
+    "rogan_gladen_rate",
+    "ppi_rate",
+    "post_stratified_rate",
+)
+#: Why a corrected rate without a target carries no decision.
+NO_TARGET_REASON = (
+    "no target rate to decide against: give one (corrected_estimate: -p target_rate R, the "
+    "rate the system must reach)"
+)
 #: The gate's planned distance from its kappa bar (sizing more labels only).
 GATE_MARGIN = 0.05
 
@@ -336,6 +351,8 @@ def apply_decisions(findings: pd.DataFrame, margins: Mapping[str, float] | None 
                 n=row.get("n"),
                 ci_level=row.get("ci_level"),
             )
+            if row.get("id") in TARGET_RATE_IDS and _num(claim.null) is None:
+                out["decision_reason"] = NO_TARGET_REASON
         for c, v in out.items():
             cols[c][i] = v
     for c, vals in cols.items():

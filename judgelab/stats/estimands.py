@@ -91,14 +91,9 @@ ESTIMANDS: dict[str, str] = {
     "source judge's.",
     "kappa_with_source": "Cohen's kappa between the candidate's and the source judge's verdicts.",
     "mixed_identities": "Whether the verdicts analysed mix several judge identities.",
-    # certified cascade (stats/certify, stats/cascade)
-    "certified_threshold": "The lowest confidence at which the judge keeps its verdict while "
-    "its disagreement with humans on the kept units stays at most alpha with probability "
-    "1 - delta over calibration draws (fixed-sequence testing).",
-    "certified_coverage": "The share of held-out units the judge (or the whole cascade) keeps "
-    "at its certified threshold.",
-    "certified_agreement": "The agreement with the human majority on the held-out units kept "
-    "at the certified thresholds (guaranteed at least 1 - alpha, marginally).",
+    "cascade_accuracy": "The accuracy of the cascade (cheap judge, escalating low-margin units) "
+    "against the reference.",
+    "cascade_cost_per_1k_usd": "The cascade's cost per 1,000 judged units in US dollars.",
     "cost_per_1k_usd": "The judge's cost per 1,000 judged units in US dollars.",
     "latency_p50_s": "The judge's median call latency in seconds.",
     # corrected estimates (stats/corrected)
@@ -109,11 +104,11 @@ ESTIMANDS: dict[str, str] = {
     "ppi_rate": "The pass (win) rate humans would give the judged units, from human labels "
     "plus judge verdicts by prediction-powered inference (PPI++).",
     "post_stratified_rate": "The pass rate humans would give the judged units, from the human "
-    "rate within each judge-verdict stratum weighted by the stratum's share of judged units.",
-    "correction_shift": "The primary corrected estimate minus the judge's naive rate: how far "
-    "correcting for the judge's errors moves the rate.",
-    "labelled_judge_rate_gap": "The judge's rate on the labelled units minus its rate on the "
-    "unlabelled ones (0 when the labelled set is a random sample of the judged units).",
+    "rates among labelled units the judge passed and failed, weighted by the judge's rate.",
+    "correction_shift": "How far correcting for the judge's errors moves its rate: the primary "
+    "corrected estimate minus the judge's own rate.",
+    "labelled_judge_rate_gap": "The judge's pass rate on the labelled minus the unlabelled "
+    "units (0 when the labelled units are a random sample).",
 }
 
 

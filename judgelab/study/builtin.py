@@ -473,10 +473,18 @@ CORRECTED_ESTIMATE = Study(
             "protocol",
             "str",
             None,
-            "pairwise (win rates) or single (pass rates); None: the one protocol the stored "
-            "verdicts hold, pairwise when judging now",
+            "pairwise (win rates), single or rubric (pass rates); None: the one protocol the "
+            "stored verdicts hold, pairwise when judging now",
             nullable=True,
-            choices=("pairwise", "single"),
+            choices=("pairwise", "single", "rubric"),
+        ),
+        _p(
+            "rubric_pass",
+            "str",
+            "pass",
+            "rubric: the lowest verdict that passes, pass (pass vs warn or fail) or warn (pass "
+            "or warn vs fail)",
+            choices=("pass", "warn"),
         ),
         _p(
             "threshold",
@@ -503,6 +511,16 @@ CORRECTED_ESTIMATE = Study(
             nullable=True,
             range=(0, 1),
             exclusive=(True, False),
+        ),
+        _p(
+            "target_rate",
+            "float",
+            None,
+            "the pass (win) rate the system must reach: each corrected rate is decided against it "
+            "(established when its CI lies at or above it, refuted when below it). None: "
+            "the rates carry no decision (correction_shift is always tested against 0)",
+            nullable=True,
+            range=(0, 1),
         ),
     ),
     figures=(Figure("corrected_forest", "judgelab.plots.corrected:forest"),),

@@ -537,10 +537,11 @@ def corrected_estimate_caveats(f: pd.DataFrame, labels: Mapping) -> list[str]:
         ht = sum(int((e or {}).get("human_tie_pairs", 0)) for e in ex["excluded"])
         if jt or ht:
             out.append(
-                f"* **Ties dropped**: {jt} judged pairs the judge did not decide (a tie, or "
-                f"orders that disagree) and {ht} the humans tied, summed over judges. The "
-                "estimand is the win rate among decided pairs; unlabelled pairs the humans "
-                "would tie cannot be dropped."
+                f"* **Ties**: the win rates (naive, human-only, PPI++) are vote shares, a tie "
+                f"counting one half. Rogan-Gladen needs binary verdicts: it drops {jt} judged "
+                f"pairs the judge did not decide (a tie, or orders that disagree) and {ht} the "
+                "humans tied, summed over judges, so it estimates the win rate among decided "
+                "pairs (unlabelled pairs the humans would tie cannot be dropped)."
             )
     if (
         "threshold" in naive.columns

@@ -32,11 +32,10 @@ def _params(ctx: StudyContext, params: Mapping | None) -> dict:
 def _human_table(ctx: StudyContext, protocol: str) -> None:
     """Refuse a dataset without the human labels the protocol's units need."""
     ds = ctx.dataset
-    table, what = (
-        ("preferences", "human preferences between two answers")
-        if protocol == "pairwise"
-        else ("labels", "human scores of single answers")
-    )
+    table, what = {
+        "pairwise": ("preferences", "human preferences between two answers"),
+        "rubric": ("rubric_labels", "human rubric labels (section overall)"),
+    }.get(protocol, ("labels", "human scores of single answers"))
     t = getattr(ds, table, None)
     if t is None or len(t) == 0:
         raise DataError(
@@ -72,13 +71,14 @@ def study_units(ctx: StudyContext, params: Mapping | None = None) -> CorrectedUn
         threshold=p.get("threshold"),
         label_share=p.get("label_share"),
         seed=p.get("seed", 0),
+        rubric_pass=p.get("rubric_pass") or "pass",
     )
     labelled = cu.units.groupby("judge")["human_pass"].apply(lambda s: int(s.notna().sum()))
     none = labelled[labelled == 0]
     if len(none) == len(labelled):
         unit = "pair" if protocol == "pairwise" else "response"
         raise DataError(
-            "preferences" if protocol == "pairwise" else "labels",
+            {"pairwise": "preferences", "rubric": "rubric_labels"}.get(protocol, "labels"),
             None,
             f"none of the judged {unit}s carries a human label the humans decide (after ties "
             f"dropped): {STUDY} needs human labels on some judged {unit}s. Judge the "
@@ -89,15 +89,26 @@ def study_units(ctx: StudyContext, params: Mapping | None = None) -> CorrectedUn
 
 def require_labels(ctx: StudyContext) -> None:
     """The study's ``requires``: stored verdicts the units can be built from and human labels
-    on some judged unit, checked before the kernel starts."""
+    on some judged unit, checked before the kernel starts. Judging now (``verdicts`` call),
+    before any call: the dataset has the human table of the protocol judged (pairwise unless
+    ``protocol`` says single)."""
     if (ctx.parameters.get("verdicts") or "call") == "call":
-        return  # judged in the kernel: the dataset's labels are checked there
+        _human_table(ctx, ctx.parameters.get("protocol") or "pairwise")
+        return
     study_units(ctx)
 
 
 def analyse_corrected_estimate(ctx: StudyContext, params: Mapping) -> pd.DataFrame:
     """Findings of the study (:func:`judgelab.stats.corrected.targets.corrected_findings`)."""
     from judgelab.stats.corrected.targets import corrected_findings
+    from judgelab.stats.decision import TARGET_RATE_IDS
 
     cu = study_units(ctx, params)
-    return corrected_findings(cu, design=params["design"], n_boot=ctx.n_boot, seed=ctx.seed)
+    f = corrected_findings(cu, design=params["design"], n_boot=ctx.n_boot, seed=ctx.seed)
+    # the rates are decided against the target the researcher gives (decision.apply_decisions)
+    target = params.get("target_rate")
+    if not f.empty:
+        f["target_rate"] = pd.Series(
+            [target if i in TARGET_RATE_IDS else None for i in f["id"]], index=f.index, dtype=object
+        )
+    return f

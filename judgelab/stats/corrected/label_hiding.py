@@ -25,26 +25,15 @@ import numpy as np
 import pandas as pd
 
 from judgelab.identity import identity_strings
-from judgelab.stats.calibration.units import win_value
 from judgelab.stats.corrected.estimates import CORRECTED_IDS, corrected_rate_rows, per_item_sums
+from judgelab.stats.corrected.units import orient, pair_shares
 from judgelab.stats.errors import DataError
-from judgelab.stats.reference import coded_votes
-from judgelab.stats.units import label_codes, parsed_mask, sorted_pair, winner_of
 
 __all__ = [
     "pair_share_units",
     "hide_labels",
     "label_hiding_summary",
 ]
-
-_KEYS = ["item_id", "lo", "hi"]
-
-
-def _focal_share(codes: np.ndarray, focal_is_lo: np.ndarray) -> np.ndarray:
-    """Share of the focal response of each label code (0 lo wins, 1 hi wins, 2 tie), a tie
-    counting one half (the win-rate rule of :func:`win_value`)."""
-    lo_share = win_value(codes, 0, "half")
-    return np.where(focal_is_lo, lo_share, 1.0 - lo_share)
 
 
 def pair_share_units(
@@ -69,49 +58,28 @@ def pair_share_units(
     -------
     DataFrame
         ``judge, item_id, focal, other, judge_share, human_share, n_verdicts, n_votes``:
-        ``judge_share`` is the judge's share for the focal response (a tie counts 1/2),
-        averaged over repeats within each display order and then over the orders;
-        ``human_share`` the same over the humans' votes. Only pairs with both a parsed
-        verdict and a vote are kept.
+        the shares of :func:`judgelab.stats.corrected.units.pair_shares` (a tie counts 1/2;
+        the judge's averaged over repeats within each display order, then over the orders)
+        oriented to the focal response (:func:`~judgelab.stats.corrected.units.orient`).
+        Only pairs with both a parsed verdict and a vote are kept.
     """
     focal_set = {str(f) for f in focal}
-    for col in ("item_id", "response_a", "response_b"):
+    for col in ("model", "backend", "judge_version"):
         if col not in verdicts.columns:
             raise DataError(
                 "verdicts", col, f"column missing (columns: {list(verdicts.columns)}); add it"
             )
-    v = verdicts[parsed_mask(verdicts)]
-    lo, hi = sorted_pair(v["response_a"], v["response_b"])
-    codes = label_codes(winner_of(v), lo, hi)
-    j = pd.DataFrame(
-        {
-            "judge": identity_strings(v).to_numpy(),
-            "item_id": v["item_id"].astype(str).to_numpy(),
-            "lo": lo,
-            "hi": hi,
-            "order": (v["order"] if "order" in v.columns else pd.Series("ab", index=v.index))
-            .astype(str)
-            .to_numpy(),
-            "code": codes,
-        }
+    out = pair_shares(verdicts, preferences, identity_strings(verdicts))
+    out = out[out["n_votes"] > 0]
+    is_lo = out["lo"].isin(focal_set).to_numpy()
+    out = out[is_lo != out["hi"].isin(focal_set).to_numpy()]
+    is_lo = out["lo"].isin(focal_set).to_numpy()
+    out = out.assign(
+        focal=np.where(is_lo, out["lo"], out["hi"]),
+        other=np.where(is_lo, out["hi"], out["lo"]),
+        judge_share=orient(out["judge_lo"], is_lo),
+        human_share=orient(out["human_lo"], is_lo),
     )
-    j = j[~np.isnan(j["code"].to_numpy())]
-    lo_focal = j["lo"].isin(focal_set).to_numpy()
-    keep = lo_focal != j["hi"].isin(focal_set).to_numpy()
-    j = j[keep].assign(share=_focal_share(j["code"].to_numpy()[keep], lo_focal[keep]))
-    per_order = j.groupby(["judge", *_KEYS, "order"], sort=False)["share"].agg(["mean", "size"])
-    per_pair = per_order.groupby(level=["judge", *_KEYS], sort=False).agg(
-        judge_share=("mean", "mean"), n_verdicts=("size", "sum")
-    )
-    h = coded_votes(preferences)
-    h_lo = h["lo"].isin(focal_set).to_numpy()
-    keep = h_lo != h["hi"].isin(focal_set).to_numpy()
-    h = h[keep].assign(share=_focal_share(h["label"].to_numpy(float)[keep], h_lo[keep]))
-    human = h.groupby(_KEYS, sort=False)["share"].agg(human_share="mean", n_votes="size")
-    out = per_pair.reset_index().merge(human.reset_index(), on=_KEYS, how="inner")
-    is_lo = out["lo"].isin(focal_set)
-    out["focal"] = np.where(is_lo, out["lo"], out["hi"])
-    out["other"] = np.where(is_lo, out["hi"], out["lo"])
     cols = ["judge", "item_id", "focal", "other", "judge_share", "human_share"]
     return out[[*cols, "n_verdicts", "n_votes"]].reset_index(drop=True)
 

@@ -82,9 +82,11 @@ def rogan_gladen_undefined(tpr, tnr, m0, m1) -> str | None:
     if m0 <= 0:
         return "no labelled unit the humans failed: the judge's TNR is unknown"
     if tpr + tnr <= 1.0:
+        # the rates themselves are the row's tpr / tnr columns: the reason stays the same
+        # text for every such slice, so caveats group it
         return (
-            f"judge no better than chance on the labelled units (TPR {tpr:.3f} + TNR "
-            f"{tnr:.3f} <= 1): the correction divides by a non-positive number"
+            "judge no better than chance on the labelled units (TPR + TNR <= 1, see the tpr "
+            "and tnr columns): the correction divides by a non-positive number"
         )
     return None
 

@@ -112,8 +112,13 @@ def _primary(rows: list[dict]) -> str | None:
     return None
 
 
-def _extra_rows(S, rows, stratified, judge, sl, protocol, n_boot, seed, ci_level) -> list[dict]:
-    """post_stratified_rate (stratified), correction_shift and labelled_judge_rate_gap."""
+def _extra_rows(
+    S, rows, stratified, judge, sl, protocol, n_boot, seed, ci_level, S_rg=None
+) -> list[dict]:
+    """post_stratified_rate (stratified), correction_shift and labelled_judge_rate_gap.
+    ``S_rg``: the sums Rogan-Gladen was estimated on when they are not ``S`` (pairwise: the
+    ties-dropped binary units); the shift is then taken on them when Rogan-Gladen is the
+    primary estimate."""
     naive, human_only, rg, ppi = corrected_statistics()
     fns = {
         "ppi_rate": ppi,
@@ -131,14 +136,20 @@ def _extra_rows(S, rows, stratified, judge, sl, protocol, n_boot, seed, ci_level
     # every unit labelled: the humans' rate is the answer, the corrections only restate it
     prim = "human_only_rate" if T[_NU] == 0 and T[_NL] > 0 else _primary(candidates)
     stat_shift = (lambda X: fns[prim](X) - naive(X)) if prim else (lambda X: naive(X) * np.nan)
+    S_shift = S_rg if (S_rg is not None and prim == "rogan_gladen_rate") else S
     stat_list = [stat_shift, _gap] + ([post_stratified] if stratified else [])
-    boots = cluster_bootstrap_each(S, stat_list, n_boot, seed, ci_level)
+    if S_shift is S:
+        boots = cluster_bootstrap_each(S, stat_list, n_boot, seed, ci_level)
+    else:  # the shift on Rogan-Gladen's own units, the gap on the estimate's units
+        boots = cluster_bootstrap_each(S_shift, stat_list[:1], n_boot, seed, ci_level)
+        boots += cluster_bootstrap_each(S, stat_list[1:], n_boot, seed, ci_level)
+    T_shift = S_shift.sum(axis=0)
     n_all, n_l = int(T[_NL] + T[_NU]), int(T[_NL])
     common = dict(
         judge=judge, slice=sl, ci_level=ci_level, n=n_all, n_labelled=n_l, protocol=protocol
     )
     # the study's answers: the overall pass rate, or each generator's win rate
-    primary = (sl is None) if protocol == "single" else ("generator" in (sl or {}))
+    primary = (sl is None) if protocol != "pairwise" else ("generator" in (sl or {}))
     out = []
     if stratified:
         b = boots[2]
@@ -178,8 +189,8 @@ def _extra_rows(S, rows, stratified, judge, sl, protocol, n_boot, seed, ci_level
             p_value=b.p_value(0.0) if prim and b.ci_low is not None else None,
             primary=bool(primary and prim),
             estimator=prim,
-            naive_estimate=float(naive(T[None, :])[0]),
-            corrected_estimate=(float(fns[prim](T[None, :])[0]) if prim else None),
+            naive_estimate=float(naive(T_shift[None, :])[0]),
+            corrected_estimate=(float(fns[prim](T_shift[None, :])[0]) if prim else None),
             **common,
         )
     )
@@ -218,7 +229,7 @@ def _stratify(rows: list[dict], why: str) -> list[dict]:
 def _targets(u: pd.DataFrame, protocol: str) -> list[tuple[dict | None, np.ndarray]]:
     """(slice, row mask) of every target of one judge's units."""
     out: list[tuple[dict | None, np.ndarray]] = []
-    if protocol == "single":
+    if protocol != "pairwise":  # pass rates (single, rubric): the overall target too
         out.append((None, np.ones(len(u), dtype=bool)))
     for col in ("generator", "family", "category"):
         if protocol == "pairwise" and col == "category":
@@ -234,6 +245,23 @@ def _targets(u: pd.DataFrame, protocol: str) -> list[tuple[dict | None, np.ndarr
         for v in sorted(vals.dropna().astype(str).unique()):
             out.append(({col: v}, (vals.astype(str) == v).to_numpy() & mask_other))
     return out
+
+
+def _rg_targets(cu: CorrectedUnits, judge):
+    """Pairwise: a function slice -> per-item sums of the judge's ties-dropped binary units of
+    that target (what Rogan-Gladen reads); None when the units are already binary."""
+    if cu.binary_units is None:
+        return None
+    b = cu.binary_units[cu.binary_units["judge"] == judge]
+    masks = {repr(sl): m for sl, m in _targets(b, cu.protocol)}
+    items = b["item_id"].to_numpy()
+    j, h = b["judge_pass"].to_numpy(float), b["human_pass"].to_numpy(float)
+
+    def sums(sl) -> np.ndarray:
+        m = masks.get(repr(sl), np.zeros(len(b), dtype=bool))
+        return per_item_sums(items[m], j[m], h[m])[0]
+
+    return sums
 
 
 def corrected_findings(
@@ -269,13 +297,14 @@ def corrected_findings(
         items = u["item_id"].to_numpy()
         j, h = u["judge_pass"].to_numpy(float), u["human_pass"].to_numpy(float)
         stratified, why = design == "stratified", ""
-        if design == "auto" and cu.protocol == "single":
+        if design == "auto" and cu.protocol != "pairwise":
             S_all, _ = per_item_sums(items, j, h)
             stratified, p = stratified_design(S_all.sum(axis=0))
             why = f" (detected: labelled share differs by judge verdict, p = {p:.2g})"
         elif stratified:
             why = " (design: stratified, as given)"
         targets = _targets(u, cu.protocol)
+        rg_units = _rg_targets(cu, judge)
         if not targets:  # e.g. pairs whose answers have no known generator
             rows.append(
                 finding(
@@ -293,6 +322,14 @@ def corrected_findings(
             part = corrected_rate_rows(
                 S, judge=str(judge), slice=sl, n_boot=n_boot, seed=seed, ci_level=ci_level
             )
+            S_rg = None
+            if rg_units is not None:  # Rogan-Gladen on the ties-dropped binary units
+                S_rg = rg_units(sl)
+                rg = corrected_rate_rows(
+                    S_rg, judge=str(judge), slice=sl, n_boot=n_boot, seed=seed, ci_level=ci_level
+                )[CORRECTED_IDS.index("rogan_gladen_rate")]
+                rg["method"] = f"{rg['method']}; on the binary units (ties dropped)"
+                part[CORRECTED_IDS.index("rogan_gladen_rate")] = rg
             if stratified:
                 part = _stratify(
                     part,
@@ -309,6 +346,6 @@ def corrected_findings(
             part[0]["threshold"] = cu.threshold
             rows += part
             rows += _extra_rows(
-                S, part, stratified, str(judge), sl, cu.protocol, n_boot, seed, ci_level
+                S, part, stratified, str(judge), sl, cu.protocol, n_boot, seed, ci_level, S_rg
             )
     return findings_frame(rows)

@@ -11,14 +11,23 @@ reads (docs/statistics.md, "Corrected estimates", "Units"):
   :func:`pass_threshold` resolves the threshold: the one given, else the midpoint of the
   judge's own scale (``judge_scales``), of the dataset's grade set or of its ``scale``; 0/1
   scores without a declared scale are binary (threshold 0.5); anything else is refused.
-* **pairwise** verdicts: the target is a win rate. The judge's calls of a pair are aggregated
-  over both orders (and repeats) first: the answer with more of the (repeat-weighted) calls
-  wins; equal weight (a tie, or orders that disagree) is a judge tie. The humans' votes are
-  aggregated the same way (majority of the votes; equal counts a human tie). Each decided pair
-  gives two units, one oriented to each answer (``judge_pass`` = the judge prefers it,
-  ``human_pass`` = the humans do), carrying that answer's generator and family and its
-  opponent's (``opp_generator``, ``opp_family``). Ties are dropped and counted: the estimand
-  is the human win rate among pairs the humans decide.
+* **rubric** verdicts (pass / warn / fail): a unit is a response, passing at or above the
+  level ``rubric_pass`` names (pass: pass vs warn or fail; warn: pass or warn vs fail); the
+  judge's repeats by the mean of their levels, the humans' ``overall`` rubric labels by the
+  median (fail 0, warn 1, pass 2), so rubric verdicts are analysed after a stated
+  threshold, like scores.
+* **pairwise** verdicts: the target is a win rate. The primary units (issue 15: "PPI on the
+  human vote share, each pair oriented to the generator's answer with both orders
+  aggregated first") are vote shares (:func:`pair_shares`): the judge's share for an answer
+  averages its calls (a tie 1/2) over repeats within each display order, then over the
+  orders; the humans' share is the mean of their votes (a tie 1/2). Every judged pair gives
+  two units, one oriented to each answer (:func:`orient`, the one orientation rule, which
+  label hiding uses too), carrying that answer's generator and family and its opponent's
+  (``opp_generator``, ``opp_family``). Rogan-Gladen needs binary verdicts: it reads
+  ``binary_units``, where a pair's calls are aggregated over both orders (and repeats) first
+  and the answer with more of the (repeat-weighted) calls wins; equal weight (a tie, or
+  orders that disagree) is a judge tie, and the humans' votes likewise (majority; equal
+  counts a human tie). Ties are dropped and counted there (``excluded``).
 """
 
 from __future__ import annotations
@@ -28,9 +37,10 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from judgelab.stats.calibration.units import human_scores, pairwise_units, score_units
+from judgelab.stats.calibration.units import human_scores, pairwise_units, score_units, win_value
 from judgelab.stats.errors import DataError
 from judgelab.stats.reference import coded_votes
+from judgelab.stats.units import label_codes, parsed_mask, sorted_pair, winner_of
 from judgelab.stats.votes import plurality
 
 __all__ = [
@@ -38,6 +48,8 @@ __all__ = [
     "pass_threshold",
     "resolve_protocol",
     "corrected_units",
+    "orient",
+    "pair_shares",
     "UNIT_COLUMNS",
 ]
 
@@ -60,6 +72,9 @@ class CorrectedUnits:
     threshold_basis: str
     excluded: dict
     label_share: float | None = None
+    #: pairwise only: the ties-dropped binary units (same columns) Rogan-Gladen reads, which
+    #: needs binary verdicts; ``units`` then hold the vote shares (module docstring)
+    binary_units: pd.DataFrame | None = field(default=None, repr=False)
 
 
 def _binary_scores(values) -> bool:
@@ -153,6 +168,54 @@ def _pointwise(verdicts, dataset, threshold, info) -> tuple[pd.DataFrame, dict, 
     return units, ex, thr, basis
 
 
+#: Rubric verdicts in order (a unit passes at or above the level ``rubric_pass`` names).
+RUBRIC_LEVELS = {"fail": 0, "warn": 1, "pass": 2}
+
+
+def _rubric(verdicts, dataset, rubric_pass: str, info) -> tuple[pd.DataFrame, dict, str]:
+    """Rubric units: a response passes when its verdict (pass / warn / fail; repeats: the mean
+    of their levels) is at or above ``rubric_pass``; the humans' ``overall`` rubric labels
+    likewise (the median of the raters' levels)."""
+    if rubric_pass not in RUBRIC_LEVELS or rubric_pass == "fail":
+        raise DataError(
+            "verdicts",
+            "verdict",
+            f"rubric_pass must be pass (pass vs warn/fail) or warn (pass or warn vs fail), not "
+            f"{rubric_pass!r}",
+        )
+    level = RUBRIC_LEVELS[rubric_pass]
+    for col in ("item_id", "response_id", "verdict"):
+        if col not in verdicts.columns:
+            raise DataError(
+                "verdicts", col, f"column missing (columns: {list(verdicts.columns)}); add it"
+            )
+    code = verdicts["verdict"].astype(str).str.strip().str.lower().map(RUBRIC_LEVELS)
+    ok = parsed_mask(verdicts) & code.notna().to_numpy()
+    v = verdicts[ok].assign(code=code[ok].astype(float))
+    judged = v.groupby(["item_id", "response_id"], sort=False)["code"].mean().reset_index()
+    rl = getattr(dataset, "rubric_labels", None)
+    human = pd.Series(dtype=float)
+    if rl is not None and len(rl):
+        overall = rl[rl["section"].astype(str).str.lower() == "overall"]
+        hc = overall["label"].astype(str).str.strip().str.lower().map(RUBRIC_LEVELS)
+        human = hc.groupby(overall["response_id"].astype(str)).median()
+    h = judged["response_id"].astype(str).map(human)
+    units = pd.DataFrame(
+        {
+            "item_id": judged["item_id"].astype(str).to_numpy(),
+            "unit": judged["response_id"].astype(str).to_numpy(),
+            "judge_pass": (judged["code"].to_numpy() >= level).astype(float),
+            "human_pass": np.where(h.isna(), np.nan, (h.to_numpy() >= level).astype(float)),
+        }
+    )
+    for c in ("generator", "family", "category"):
+        units[c] = units["unit"].map(info[c]) if c in info else None
+    basis = (
+        "rubric: pass vs warn or fail" if level == 2 else "rubric: pass or warn vs fail"
+    ) + f" (rubric_pass {rubric_pass}; repeats: the mean level, humans: the median)"
+    return units, {"unparsed": int((~ok).sum())}, basis
+
+
 def _pair_verdicts(df: pd.DataFrame, weight: str | None) -> pd.DataFrame:
     """Per pair ``item_id, lo, hi``: ``lo_pass`` 1 (lo wins), 0 (hi wins) or nan (a tie):
     the plurality of the (weighted) calls or votes for each answer
@@ -219,18 +282,113 @@ def _pairwise(verdicts, human: pd.DataFrame, n_human_tie: int, info) -> tuple[pd
     return pd.concat(sides, ignore_index=True), ex
 
 
+def orient(lo_value, focal_is_lo) -> np.ndarray:
+    """A pair's value for its ``lo`` response turned into the value for the focal response
+    (``1 - value`` when the focal response is ``hi``): the one orientation of a pair to a
+    generator's answer, for the study's units and label hiding's alike."""
+    v = np.asarray(lo_value, dtype=float)
+    return np.where(np.asarray(focal_is_lo, dtype=bool), v, 1.0 - v)
+
+
+def pair_shares(verdicts: pd.DataFrame, preferences, judge: pd.Series) -> pd.DataFrame:
+    """Per (judge, pair): the judge's and the humans' share for the pair's ``lo`` response.
+
+    The judge's share averages its parsed calls (a tie counts 1/2) over repeats within each
+    display order and then over the orders (both orders weigh the same however many repeats
+    each has); the humans' share is the mean of their votes (a tie 1/2).
+
+    Parameters
+    ----------
+    verdicts : DataFrame
+        Pairwise verdicts (``item_id``, ``response_a``, ``response_b``, ``winner`` and/or
+        ``choice`` + ``order``, ``parse_ok``).
+    preferences : DataFrame or None
+        Human votes (``item_id``, ``response_a``, ``response_b``, ``rater_id``, ``preference``).
+    judge : Series
+        The judge identity of each verdict row (aligned with ``verdicts``).
+
+    Returns
+    -------
+    DataFrame
+        ``judge, item_id, lo, hi, judge_lo, n_verdicts, human_lo, n_votes``; every judged pair,
+        ``human_lo`` nan (``n_votes`` 0) where no human voted.
+    """
+    for col in ("item_id", "response_a", "response_b"):
+        if col not in verdicts.columns:
+            raise DataError(
+                "verdicts", col, f"column missing (columns: {list(verdicts.columns)}); add it"
+            )
+    ok = parsed_mask(verdicts)
+    v = verdicts[ok]
+    lo, hi = sorted_pair(v["response_a"], v["response_b"])
+    codes = label_codes(winner_of(v), lo, hi)
+    order = v["order"] if "order" in v.columns else pd.Series("ab", index=v.index)
+    j = pd.DataFrame(
+        {
+            "judge": judge[ok].astype(str).to_numpy(),
+            "item_id": v["item_id"].astype(str).to_numpy(),
+            "lo": lo,
+            "hi": hi,
+            "order": order.astype(str).to_numpy(),
+            "share": win_value(codes, 0, "half"),
+        }
+    )
+    j = j[~np.isnan(j["share"].to_numpy())]
+    keys = ["item_id", "lo", "hi"]
+    per_order = j.groupby(["judge", *keys, "order"], sort=False)["share"].agg(["mean", "size"])
+    out = (
+        per_order.groupby(level=["judge", *keys], sort=False)
+        .agg(judge_lo=("mean", "mean"), n_verdicts=("size", "sum"))
+        .reset_index()
+    )
+    h = coded_votes(preferences)
+    h = h.assign(share=win_value(h["label"].to_numpy(float), 0, "half"))
+    human = h.groupby(keys, sort=False)["share"].agg(human_lo="mean", n_votes="size")
+    out = out.merge(human.reset_index(), on=keys, how="left")
+    out["n_votes"] = out["n_votes"].fillna(0).astype(int)
+    return out
+
+
+def _share_units(v: pd.DataFrame, dataset, human: pd.DataFrame | None, info) -> pd.DataFrame:
+    """One judge's share units: every judged pair twice, oriented to each answer; the human
+    share only on the pairs ``human`` keeps (the labelled set after ``label_share``)."""
+    ps = pair_shares(v, getattr(dataset, "preferences", None), v["judge"])
+    if human is not None:
+        kept = pd.MultiIndex.from_frame(human[["item_id", "lo", "hi"]].astype(str))
+        keep = pd.MultiIndex.from_frame(ps[["item_id", "lo", "hi"]]).isin(kept)
+        ps.loc[~keep, "human_lo"] = np.nan
+    sides = []
+    for me, other in (("lo", "hi"), ("hi", "lo")):
+        is_lo = np.full(len(ps), me == "lo")
+        side = pd.DataFrame(
+            {
+                "item_id": ps["item_id"].to_numpy(),
+                "unit": (ps["lo"] + "|" + ps["hi"] + "|" + me).to_numpy(),
+                "judge_pass": orient(ps["judge_lo"], is_lo),
+                "human_pass": orient(ps["human_lo"], is_lo),
+            }
+        )
+        for c in ("generator", "family", "category"):
+            side[c] = ps[me].map(info[c]).to_numpy() if c in info else None
+        for c in ("generator", "family"):
+            side[f"opp_{c}"] = ps[other].map(info[c]).to_numpy() if c in info else None
+        sides.append(side)
+    return pd.concat(sides, ignore_index=True)
+
+
 def resolve_protocol(verdicts: pd.DataFrame, protocol: str | None) -> str:
     """The protocol whose verdicts become units: the one given, else the one pairwise or
     single protocol the verdicts hold (several, or none: refused, saying which exist)."""
     held = sorted(verdicts["protocol"].astype(str).unique())
     if protocol is None:
-        usable = [p for p in held if p in ("pairwise", "single")]
+        usable = [p for p in held if p in ("pairwise", "single", "rubric")]
         if len(usable) != 1:
             raise DataError(
                 "verdicts",
                 "protocol",
                 f"the verdicts hold protocols {held}: corrected_estimate reads one of pairwise "
-                "(win rates) or single (pass rates); give -p protocol pairwise or single",
+                "(win rates), single or rubric (pass rates); give -p protocol pairwise, single "
+                "or rubric",
             )
         return usable[0]
     if protocol not in held:
@@ -246,6 +404,7 @@ def corrected_units(
     threshold: float | None = None,
     label_share: float | None = None,
     seed: int = 0,
+    rubric_pass: str = "pass",
 ) -> CorrectedUnits:
     """Every judge's binary units (see the module docstring).
 
@@ -255,7 +414,7 @@ def corrected_units(
         Tidy verdicts with a ``judge`` identity column (one set of units per identity).
     dataset :
         The dataset (responses, items, human ``labels`` or ``preferences``, scales).
-    protocol : {None, "pairwise", "single"}
+    protocol : {None, "pairwise", "single", "rubric"}
         None: the one protocol the verdicts hold.
     threshold : float, optional
         Pointwise pass threshold (``score >= threshold``); None: :func:`pass_threshold`.
@@ -264,6 +423,9 @@ def corrected_units(
         treated as unlabelled: a smaller label budget on data labelled everywhere.
     seed : int
         Seed of ``label_share``'s draw.
+    rubric_pass : {"pass", "warn"}
+        Rubric verdicts: the lowest level that passes (pass: pass vs warn/fail; warn: pass or
+        warn vs fail).
 
     Returns
     -------
@@ -271,25 +433,28 @@ def corrected_units(
     """
     protocol = resolve_protocol(verdicts, protocol)
     info = _info(dataset)
-    frames, excluded, thresholds, basis = [], {}, set(), ""
+    frames, excluded, thresholds, basis, binary = [], {}, set(), "", []
     human, n_tie = (None, 0)
     if protocol == "pairwise":
         human, n_tie = _human_pairs(dataset, label_share, seed)
     for judge, v in verdicts.groupby("judge", sort=True):
         if protocol == "pairwise":
-            u, ex = _pairwise(v[v["protocol"] == "pairwise"], human, n_tie, info)
+            pw = v[v["protocol"] == "pairwise"]
+            b, ex = _pairwise(pw, human, n_tie, info)
+            b.insert(0, "judge", judge)
+            binary.append(b)
+            u = _share_units(pw, dataset, human if label_share is not None else None, info)
+        elif protocol == "rubric":
+            u, ex, basis = _rubric(v[v["protocol"] == "rubric"], dataset, rubric_pass, info)
         else:
             u, ex, thr, basis = _pointwise(v[v["protocol"] == "single"], dataset, threshold, info)
             thresholds.add(thr)
         u.insert(0, "judge", judge)
         frames.append(u)
         excluded[str(judge)] = ex
-    units = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
-    for c in UNIT_COLUMNS:
-        if c not in units:
-            units[c] = None
-    units = units[list(UNIT_COLUMNS)]
-    if protocol == "single" and label_share is not None:
+    units = _columns(pd.concat(frames, ignore_index=True) if frames else pd.DataFrame())
+    binary_units = _columns(pd.concat(binary, ignore_index=True)) if binary else None
+    if protocol != "pairwise" and label_share is not None:
         labelled = units.loc[units["human_pass"].notna(), "unit"].unique()
         rng = np.random.default_rng(seed)
         kept = set(np.asarray(labelled)[rng.random(len(labelled)) < label_share])
@@ -301,7 +466,15 @@ def corrected_units(
         units,
         protocol,
         thr if protocol == "single" else None,
-        basis if protocol == "single" else "win rates (no threshold)",
+        basis if protocol != "pairwise" else "win rates (no threshold)",
         excluded,
         label_share,
+        binary_units,
     )
+
+
+def _columns(units: pd.DataFrame) -> pd.DataFrame:
+    for c in UNIT_COLUMNS:
+        if c not in units:
+            units[c] = None
+    return units[list(UNIT_COLUMNS)]

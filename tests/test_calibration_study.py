@@ -78,6 +78,9 @@ def test_report_has_every_finding_and_the_escalation_queue(audit_run):
     q = pd.read_csv(audit_run / "escalation_queue.csv")
     assert {"judge", "item_id", "reason", "value"} <= set(q.columns)
     assert (q["reason"] == "orders_disagree").any()  # the noisy judge flips orders
+    # a pairwise audit has no rubric sections: the report shows no heading or note about them
+    html = (audit_run / "calibration_audit.html").read_text()
+    assert "Calibration audit" in html and "ubric section" not in html
     figures = {p.name for p in (audit_run / "figures").iterdir()}
     for name in ("agreement_vs_ceiling", "signed_bias", "confusion", "ranking"):
         assert f"{name}.svg" in figures

@@ -83,6 +83,9 @@ def test_report_has_every_finding_and_the_escalation_queue(audit_run):
     cert = q[q["reason"] == "not_certified"]
     assert len(cert) and (cert["value"] == 0.1).all()
     assert cert.groupby("judge")["item_id"].size().nunique() == 1
+    # a pairwise audit has no rubric sections: the report shows no heading or note about them
+    html = (audit_run / "calibration_audit.html").read_text()
+    assert "Calibration audit" in html and "ubric section" not in html
     figures = {p.name for p in (audit_run / "figures").iterdir()}
     for name in ("agreement_vs_ceiling", "signed_bias", "confusion", "ranking"):
         assert f"{name}.svg" in figures

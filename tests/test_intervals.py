@@ -50,3 +50,46 @@ def test_bootstrap_applies_with_enough_items_inside_the_edges():
     assert edge_share_interval(np.zeros(3), np.zeros(3)) is None  # no item contributes
     with pytest.raises(ValueError, match="between 0 and its calls"):
         edge_share_interval([2.0], [1.0])
+
+
+def test_share_findings_of_the_studies_use_the_edge_rule():
+    """The shares of the comparison and the audit (agreement with the source, accuracy against
+    the human reference, cascade accuracy, audit accuracy) go through edge_share_interval: a
+    candidate identical to the source on 12 items agrees on 24 of 24 calls, and its interval is
+    Clopper-Pearson on 12 effective calls (both orders of an item counted once), not the
+    degenerate bootstrap's [1, 1]."""
+    from test_compare import judge_frame, make_reference
+
+    from judgelab.stats import compare
+
+    pairs, ref = make_reference(12)
+    src = judge_frame(pairs, "big", 1.0, 1)
+    same = src.assign(model="small")
+    cp_low = proportion_confint(12, 12, method="beta")[0]
+    rows = {r["id"]: r for r in compare.agreement_findings(src, same, n_boot=200, seed=1)}
+    a = rows["agreement_with_source"]
+    assert a["estimate"] == 1.0 and a["ci_high"] == 1.0
+    assert a["ci_low"] == pytest.approx(cp_low) and "Clopper-Pearson" in a["method"]
+    assert "units per_call" in a["method"] and a["reason"] is None
+    # kappa is not a share: it keeps the bootstrap
+    assert "Clopper-Pearson" not in rows["kappa_with_source"]["method"]
+    acc = {r["id"]: r for r in compare.accuracy_findings(src, same, ref, n_boot=200)}
+    v = acc["accuracy_vs_human"]
+    assert v["estimate"] == 1.0 and v["ci_low"] == pytest.approx(cp_low)
+    assert "Clopper-Pearson" in v["method"] and "reference human majority" in v["method"]
+
+
+def test_share_finding_kwargs_keeps_the_bootstrap_inside_the_edges_with_many_items():
+    from judgelab.stats.intervals import share_finding_kwargs
+    from judgelab.stats.resampling import cluster_bootstrap
+
+    k = np.r_[np.ones(25), np.zeros(15)]
+    per_item = np.column_stack([k, np.ones(40)])
+    boot = cluster_bootstrap(per_item, lambda t: t[:, 0] / t[:, 1], n_boot=200, seed=0)
+    kw = share_finding_kwargs(boot, per_item[:, 0], per_item[:, 1])
+    assert kw == boot.finding_kwargs()
+    few = per_item[:20]
+    boot = cluster_bootstrap(few, lambda t: t[:, 0] / t[:, 1], n_boot=200, seed=0)
+    kw = share_finding_kwargs(boot, few[:, 0], few[:, 1])
+    assert (kw["ci_low"], kw["ci_high"]) == pytest.approx(proportion_confint(20, 20, method="beta"))
+    assert "20 contributing items" not in kw["method"] and "share of 1" in kw["method"]

@@ -84,17 +84,24 @@ def test_sharp_judges_self_term_carries_the_statement_computed_from_the_data(ds)
     assert "Caution" not in concl[short["cirrus-base"]]
 
 
-@pytest.mark.slow
+@pytest.mark.slow  # 32 panel draws and fits: about 30 s of CPU (65 s on the busy machine)
 def test_reduced_coverage_run(ds):
-    # validation/self_preference_coverage.py (50 replicates): at noise 0.3 the study's
-    # estimator covers a planted 1 logit in 90% of replicates (P(<= 3 of 6 | 0.9) = 0.016).
-    # A sharp judge with nothing planted (noise 0.12, the demo's family taste) is flagged low
-    # in 6% of 50 replicates (2 of these first 6) and high in none: it must never be found to
-    # favour its own answers, and its low flags stay rare (the sharp-judge statement says the
-    # interval is unreliable both ways: docs/statistics.md#sharp-judges).
-    mid = coverage_table(coverage_replicates(ds, noises=[0.3], controls=["human"], n_rep=6))
-    assert mid.at[0, "coverage"] >= 4 / 6, mid
+    # The first 16 replicates of validation/self_preference_coverage.py (200 per cell in
+    # docs/statistics.md#sharp-judges), human-vote control. Tolerances are binomial on 16:
+    # coverage criterion (>= 90%) where the full run meets it: at noise 0.3 it covers the
+    # planted 1 logit in 190 of 200 (15 of these 16); with a true coverage of 0.9,
+    # P(<= 11 of 16) = 0.017.
+    mid = coverage_table(coverage_replicates(ds, noises=[0.3], controls=["human"], n_rep=16))
+    assert mid.at[0, "coverage"] >= 12 / 16, mid
+    # Null panel (no bias or taste anywhere; cirrus-ultra, sharp, judges the worst family):
+    # the criterion is at most 2.5% flagged per side; P(>= 3 of 16 | 0.025) = 0.007, so more
+    # than 2 of 16 on a side fails. The full run does NOT meet it on the low side (14 of 200
+    # below 0, 1 above: with human votes the estimate is biased low, see the docs), and 16
+    # replicates only catch a gross regression (P(<= 2 of 16 | 0.3) = 0.10; at the measured
+    # 7% a run of 16 passes 90% of the time). These 16 flag 1 below and 1 above.
     null = coverage_table(
-        coverage_replicates(ds, noises=[0.12], effective=0.0, controls=["human"], n_rep=6)
+        coverage_replicates(
+            ds, noises=[0.12], effective=0.0, controls=["human"], n_rep=16, panel="null"
+        )
     )
-    assert null.at[0, "rejects_high"] == 0 and null.at[0, "rejects_low"] <= 2 / 6, null
+    assert null.at[0, "rejects_low"] <= 2 / 16 and null.at[0, "rejects_high"] <= 2 / 16, null

@@ -22,6 +22,7 @@ __all__ = [
     "clopper_pearson_upper",
     "design_effect_from_sums",
     "edge_share_interval",
+    "share_finding_kwargs",
 ]
 
 #: fewer contributing items than this, or a share of 0 or 1: Clopper-Pearson, not the bootstrap
@@ -139,3 +140,35 @@ def edge_share_interval(
             f"{n_eff:.1f}"
         ),
     )
+
+
+def share_finding_kwargs(boot, k_per_item, n_per_item) -> dict:
+    """The finding keyword arguments of a share estimated by an item-cluster bootstrap
+    (``boot``, a :class:`judgelab.stats.resampling.BootstrapResult`), with the CI replaced by
+    :func:`edge_share_interval`'s where that rule applies (a share of 0 or 1, or fewer than
+    :data:`MIN_CONTRIBUTING_ITEMS` contributing items).
+
+    Parameters
+    ----------
+    boot : BootstrapResult
+        The bootstrap of the share ``sum(k) / sum(n)`` over items.
+    k_per_item, n_per_item : array-like
+        Per item: the share's numerator and denominator (the same per-item table the bootstrap
+        resampled).
+
+    Returns
+    -------
+    dict
+        ``estimate, ci_low, ci_high, ci_level, method, reason`` for
+        :func:`judgelab.stats._tidy.finding`. Where the rule applies, the bootstrap's reason
+        about its own interval (too few items, degenerate resamples) no longer holds and is
+        dropped."""
+    kw = dict(boot.finding_kwargs())
+    edge = (
+        edge_share_interval(k_per_item, n_per_item, boot.ci_level)
+        if kw["estimate"] is not None
+        else None
+    )
+    if edge is not None:
+        kw.update(ci_low=edge.ci_low, ci_high=edge.ci_high, method=edge.method, reason=None)
+    return kw

@@ -10,6 +10,7 @@ import pandas as pd
 
 from judgelab.stats._tidy import finding
 from judgelab.stats.calibration.units import win_value
+from judgelab.stats.intervals import share_finding_kwargs
 from judgelab.stats.resampling import BootstrapResult, cluster_bootstrap, cluster_bootstrap_each
 
 
@@ -75,9 +76,12 @@ def result_row(
     n_excluded,
     method_prefix="",
     reason=None,
+    share=None,
     **extra,
 ):
-    """A finding from a bootstrap result (None: undefined, with ``reason``)."""
+    """A finding from a bootstrap result (None: undefined, with ``reason``). ``share``, for a
+    share, is its per-item (numerators, denominators): at the edges or with few items its CI is
+    Clopper-Pearson (:func:`judgelab.stats.intervals.share_finding_kwargs`)."""
     if res is None:
         return finding(
             id_,
@@ -89,7 +93,7 @@ def result_row(
             reason=reason or "no data",
             **extra,
         )
-    kw = res.finding_kwargs()
+    kw = res.finding_kwargs() if share is None else share_finding_kwargs(res, *share)
     kw["method"] = (method_prefix + "; " if method_prefix else "") + str(kw["method"])
     if reason:
         kw["reason"] = reason if kw["reason"] is None else f"{reason}; {kw['reason']}"

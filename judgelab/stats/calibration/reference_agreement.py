@@ -169,6 +169,11 @@ def pairwise_agreement(
                     n_excluded=excluded_total(ex) if sl is None else None,
                     method_prefix=method,
                     excluded=excluded_text(ex) if sl is None else None,
+                    # accuracy is a share (the diagonal of the 3 x 3 table): Clopper-Pearson at
+                    # 0 / 1 or on few items
+                    share=(per_item[:, [0, 4, 8]].sum(axis=1), per_item.sum(axis=1))
+                    if id_ == "accuracy"
+                    else None,
                 )
             )
     return findings_frame(rows)

@@ -113,6 +113,7 @@ def section_failure_rate(
                 n=len(sub),
                 n_excluded=0,
                 method_prefix=f"share of responses with section metric < pass threshold {thr}",
+                share=(g["sum"].to_numpy(float), g["size"].to_numpy(float)),
                 human_failure_rate=hrate,
                 conclusion=concl,
             )
@@ -189,6 +190,10 @@ def rubric_agreement(
                 n=len(m),
                 n_excluded=n_nomaj,
                 method_prefix="rubric verdict (pass/warn/fail) vs human majority overall label",
+                # accuracy is a share (the diagonal of the 3 x 3 table)
+                share=(per_item[:, [0, 4, 8]].sum(axis=1), per_item.sum(axis=1))
+                if id_ == "accuracy"
+                else None,
             )
         )
     return findings_frame(rows)

@@ -40,6 +40,7 @@ from judgelab.stats.agreement import (
     confusion_counts,
     kappa_from_totals,
 )
+from judgelab.stats.intervals import share_finding_kwargs
 from judgelab.stats.power import minimum_detectable_effect
 from judgelab.stats.reference import TIE, attach_reference, pair_key
 from judgelab.stats.resampling import cluster_bootstrap, mcnemar_exact
@@ -144,17 +145,14 @@ def agreement_findings(
         concl = None
         if est is not None:
             concl = f"the candidate {'agrees with' if fid.startswith('agree') else 'has a chance-corrected agreement of'} {est:.2f} with the source ({order_aggregation} units)"
-        rows.append(
-            finding(
-                fid,
-                conclusion=concl,
-                **{
-                    **r.finding_kwargs(),
-                    "method": f"{r.method}; units {order_aggregation}; tie is a class",
-                },
-                **common,
-            )
+        # agreement is a share (the diagonal of the 3 x 3 table): Clopper-Pearson at the edges
+        kw = (
+            share_finding_kwargs(r, cc.per_item[:, [0, 4, 8]].sum(axis=1), cc.per_item.sum(axis=1))
+            if fid == "agreement_with_source"
+            else r.finding_kwargs()
         )
+        kw["method"] = f"{kw['method']}; units {order_aggregation}; tie is a class"
+        rows.append(finding(fid, conclusion=concl, **kw, **common))
     return rows
 
 
@@ -195,8 +193,8 @@ def accuracy_findings(
                 n_excluded=int(len(c) - len(c_ok)),
                 conclusion=f"the candidate picks the {reference_name}'s winner in {r.estimate:.0%} of {order_aggregation} units",
                 **{
-                    **r.finding_kwargs(),
-                    "method": f"{r.method}; reference {reference_name}; units {order_aggregation}",
+                    **(kw := share_finding_kwargs(r, per_item[:, 0], per_item[:, 1])),
+                    "method": f"{kw['method']}; reference {reference_name}; units {order_aggregation}",
                 },
             )
         )

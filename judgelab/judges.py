@@ -60,6 +60,8 @@ __all__ = [
     "Endpoint",
     "register_endpoint",
     "endpoint_of",
+    "BACKEND_LABEL_RESERVED",
+    "gguf_backend_label",
 ]
 
 
@@ -495,6 +497,26 @@ class Endpoint:
 
 _ENDPOINTS: dict[str, Endpoint] = {}
 
+#: Kinds a ``Judge.backend`` label may not use: judgelab writes them for unlabelled routes
+#: (besides the judge's own provider prefix and every registered endpoint's prefix).
+BACKEND_LABEL_RESERVED = ("router", "fallback", "published", "default")
+# kind:id, no whitespace and no identity separator
+_BACKEND_LABEL = re.compile(r"([A-Za-z][A-Za-z0-9_.-]*):([^\s|]+)")
+
+
+def gguf_backend_label(path, kind: str = "local") -> str:
+    """``local:<first 8 hex of the file's sha256>``: a backend label that names model weights.
+
+    Two servers loading the same GGUF file (on any host or port) share this label, hence
+    identity and cached calls; a re-quantised or fine-tuned file gets another. Reads the
+    whole file (about 1 s per 250 MB).
+    """
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return f"{kind}:{h.hexdigest()[:8]}"
+
 
 def register_endpoint(endpoint: Endpoint) -> None:
     """Route judges of models ``<endpoint.prefix>/...`` through ``endpoint``'s hooks."""
@@ -520,6 +542,10 @@ class Judge:
         :func:`judgelab.families.family_of`).
     temperature, max_tokens, seed, top_p : decoding parameters (part of judge_version).
     api_base : the endpoint (part of the call address and the backend, not of judge_version).
+    backend : a label naming what answers at ``api_base`` (``local:<gguf-sha8>``, see
+        :func:`gguf_backend_label`), used as the backend and as the route of call addresses in
+        place of ``provider:api_base``: a server restarted on another port keeps its identity
+        and its cached calls. ``kind:id``; needs ``api_base``; not with a router or an endpoint.
     api_key : used for calls only; never stored, logged or shown (``repr`` hides it).
     router : a ``litellm.Router`` (or its constructor kwargs) serving ``model`` as a model
         group, with fallbacks; the deployment that answered is recorded as the backend.
@@ -560,6 +586,7 @@ class Judge:
     rpm: float | None = None
     tpm: float | None = None
     timeout: float | None = None
+    backend: str | None = None
 
     def __post_init__(self):
         if not isinstance(self.model, str) or not self.model.strip():
@@ -587,6 +614,40 @@ class Judge:
                 self.family = families.family_of(self.model)
         if self.api_base is not None:
             self.api_base = str(self.api_base).rstrip("/")
+        if self.backend is not None:
+            self.backend = self._checked_backend_label(self.backend)
+
+    def _checked_backend_label(self, label) -> str:
+        """``backend`` as given, or a ValueError saying what is wrong and how to fix it.
+
+        A label replaces ``provider:api_base`` in the identity and in call addresses, so it
+        must not be confusable with a backend the kit writes itself (``openai``,
+        ``openai:<url>``, ``router:...``, ``judgelab-sim:...``, ``published``): otherwise a
+        local model and a hosted model of the same name would share verdicts."""
+        fix = (
+            "give backend as '<kind>:<id>' naming the weights behind api_base, e.g. "
+            "'local:<first 8 hex of the GGUF's sha256>' (judgelab.judges.gguf_backend_label)"
+        )
+        text = label if isinstance(label, str) else None
+        m = _BACKEND_LABEL.fullmatch(text or "")
+        if m is None:
+            raise ValueError(f"Judge.backend {label!r} of {self.model} is not a label: {fix}")
+        kind = m.group(1)
+        reserved = {*BACKEND_LABEL_RESERVED, self.provider, *_ENDPOINTS}
+        if kind.lower() in {k.lower() for k in reserved} or "://" in text:
+            raise ValueError(
+                f"Judge.backend {label!r} of {self.model}: the kind {kind!r} (or a URL) is what "
+                f"judgelab writes for an unlabelled route ({sorted(reserved)}), so verdicts of "
+                f"different servers could pool; {fix}"
+            )
+        if not self.api_base or self.router is not None or endpoint_of(self) is not None:
+            raise ValueError(
+                f"Judge.backend {label!r} of {self.model}: a backend label names the server at "
+                "the judge's api_base, so it needs api_base and neither a router nor a "
+                "judgelab-registered endpoint (their backends are recorded per call); give "
+                "api_base, or drop backend"
+            )
+        return text
 
     # ------------------------------------------------------------- identity
     @property
@@ -643,6 +704,8 @@ class Judge:
         endpoint = endpoint_of(self)
         if endpoint is not None:
             return endpoint.backend(self)
+        if self.backend is not None:
+            return self.backend
         if self.router is not None:
             return f"router:{self.model}"
         if self.api_base:
@@ -745,7 +808,7 @@ def as_judges(judges) -> list[Judge]:
         raise ValueError("no judges given")
     seen: dict[tuple, int] = {}
     for i, j in enumerate(out):
-        key = (j.model, j.api_base, j.version, canonical_json(j.sim) if j.sim else None)
+        key = (j.model, j.api_base, j.backend, j.version, canonical_json(j.sim) if j.sim else None)
         if key in seen:
             raise ValueError(f"judges {seen[key]} and {i} are identical ({j.model}, {j.version})")
         seen[key] = i

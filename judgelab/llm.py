@@ -171,10 +171,14 @@ def _router_route(judge: Judge) -> dict:
 
 def route_of(judge: Judge) -> str:
     """The route part of a call address: the endpoint's route (the sim parameter hash),
-    Router deployments, api_base or the provider's default."""
+    Router deployments, the judge's backend label (which replaces its api_base, so that a
+    server moved to another port keeps its cached calls), api_base or the provider's
+    default."""
     endpoint = endpoint_of(judge)
     if endpoint is not None:
         return endpoint.route(judge)
+    if judge.backend is not None:
+        return judge.backend
     if judge.router is not None:
         return canonical_json(_router_route(judge))
     if judge.api_base:

@@ -91,9 +91,14 @@ ESTIMANDS: dict[str, str] = {
     "source judge's.",
     "kappa_with_source": "Cohen's kappa between the candidate's and the source judge's verdicts.",
     "mixed_identities": "Whether the verdicts analysed mix several judge identities.",
-    "cascade_accuracy": "The accuracy of the cascade (cheap judge, escalating low-margin units) "
-    "against the reference.",
-    "cascade_cost_per_1k_usd": "The cascade's cost per 1,000 judged units in US dollars.",
+    # certified cascade (stats/certify, stats/cascade)
+    "certified_threshold": "The lowest confidence at which the judge keeps its verdict while "
+    "its disagreement with humans on the kept units stays at most alpha with probability "
+    "1 - delta over calibration draws (fixed-sequence testing).",
+    "certified_coverage": "The share of held-out units the judge (or the whole cascade) keeps "
+    "at its certified threshold.",
+    "certified_agreement": "The agreement with the human majority on the held-out units kept "
+    "at the certified thresholds (guaranteed at least 1 - alpha, marginally).",
     "cost_per_1k_usd": "The judge's cost per 1,000 judged units in US dollars.",
     "latency_p50_s": "The judge's median call latency in seconds.",
     # corrected estimates (stats/corrected)

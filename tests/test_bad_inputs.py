@@ -486,6 +486,17 @@ def _(tmp, server):
     return _stored(d, "judge_comparison"), ["source", "acme/judge-1", "zeta/judge-2"]
 
 
+@case("a judge comparison with a tolerated disagreement outside (0, 1)")
+def _(tmp, server):
+    # checked with the other parameters, before the kernel and any call (not by the analysis)
+    judge = _judge(model="openai/x", api_base=server.base_url, api_key="none")
+    return ["run", "judge_comparison", "-p", "judges", judge, "-p", "alphas", "[0.1, 1.5]"], [
+        "alphas: got [0.1, 1.5]",
+        "not fitting: 1.5",
+        "each element a number in (0, 1)",
+    ]
+
+
 @case("a corrected estimate judged now on a dataset without human preferences")
 def _(tmp, server):
     d = _write_dataset(tmp / "d", preferences=None, verdicts=None)

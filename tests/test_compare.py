@@ -9,6 +9,7 @@ from sklearn.metrics import cohen_kappa_score
 from statsmodels.stats.contingency_tables import mcnemar
 
 from judgelab.stats import cascade, compare
+from judgelab.stats.confidence import verdict_confidence
 from judgelab.stats.reference import coded_votes, pair_key, reference_labels, winner_reference
 
 
@@ -36,8 +37,9 @@ def make_reference(n_items=120, seed=0):
     return pairs, ref
 
 
-def judge_frame(pairs, model, accuracy, seed, margin=None, cost=0.001, tie_rate=0.0):
-    """Both orders per pair; each call right with probability `accuracy`."""
+def judge_frame(pairs, model, accuracy, seed, prob=None, cost=0.001, tie_rate=0.0):
+    """Both orders per pair; each call right with probability `accuracy`; logprobs: the chosen
+    slot `prob` (default: uniform in (1/3, 1)), the two others the rest in halves."""
     rng = np.random.default_rng(seed)
     rows = []
     for r in pairs.itertuples():
@@ -51,6 +53,8 @@ def judge_frame(pairs, model, accuracy, seed, margin=None, cost=0.001, tie_rate=
                 w = r.response_b if r.winner == r.response_a else r.response_a
             shown_first = r.response_a if order == "ab" else r.response_b
             choice = "tie" if w == "tie" else ("A" if w == shown_first else "B")
+            p = rng.uniform(1 / 3, 1.0) if prob is None else prob
+            probs = {k: p if k == choice else (1 - p) / 2 for k in ("A", "B", "tie")}
             rows.append(
                 {
                     "model": model,
@@ -66,7 +70,9 @@ def judge_frame(pairs, model, accuracy, seed, margin=None, cost=0.001, tie_rate=
                     "choice": choice,
                     "winner": w,
                     "parse_ok": True,
-                    "margin": rng.random() if margin is None else margin,
+                    "p_a": probs["A"],
+                    "p_b": probs["B"],
+                    "p_tie": probs["tie"],
                     "cost_usd": cost,
                     "latency_s": 0.5 + rng.random(),
                     "cached": False,
@@ -200,18 +206,26 @@ def test_certified_cascade_counts_pairs_without_majority_against_the_judge():
     assert len(u3) == 250 and u3.attrs["n_no_vote"] == 150
 
 
-def test_inconsistent_orders_have_zero_confidence():
+def test_cascade_confidence_is_the_verdict_confidence_of_its_decision():
+    """The cascade reads judgelab.stats.confidence (one home): the probability of the pair's
+    verdict, an order-inconsistent pair being a tie whose probability is the mean p_tie."""
     pairs, ref = make_reference(30)
-    cheap = judge_frame(pairs, "cheap", 0.5, 4, margin=0.9)
+    cheap = judge_frame(pairs, "cheap", 0.5, 4, prob=0.9)
     d = cascade.pair_decisions(cheap)
     assert d.attrs["confidence_source"] == "logprob"
     both = cheap.pivot_table(index="item_id", columns="order", values="winner", aggfunc="first")
     inconsistent = set(both.index[both["ab"] != both["ba"]])
-    assert set(d.loc[d["confidence"] == 0, "item_id"]) == inconsistent
-    assert (d.loc[d["confidence"] > 0, "confidence"] == 0.9).all()
-    plain = cascade.pair_decisions(cheap.drop(columns="margin"))
+    assert inconsistent and set(d.loc[d["winner"] == "tie", "item_id"]) == inconsistent
+    assert np.allclose(d.loc[d["winner"] == "tie", "confidence"], 0.05)
+    assert np.allclose(d.loc[d["winner"] != "tie", "confidence"], 0.9)
+    vc = verdict_confidence(cheap, "logprob", level="pair")
+    assert np.allclose(np.sort(vc["confidence"]), np.sort(d["confidence"]))
+    plain = cascade.pair_decisions(cheap.drop(columns=["p_a", "p_b", "p_tie"]))
     assert plain.attrs["confidence_source"] == "order_agreement"
     assert set(plain["confidence"]) <= {0.0, 1.0}
+    # one order only and no logprobs: no source, no confidence (never 1 by default)
+    single = cascade.pair_decisions(cheap[cheap["order"] == "ab"].drop(columns=["p_a", "p_b"]))
+    assert single.attrs["confidence_source"] is None
 
 
 def test_certified_escalation_queues_each_judge_below_its_own_threshold():

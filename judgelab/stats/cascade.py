@@ -4,7 +4,8 @@
 Per pair (the unit; its item is the cluster), from tidy verdicts:
 
 - the cheap judge decides with its ``consistent_only`` winner (orders that disagree: a tie);
-  its confidence comes from :func:`pair_confidence`;
+  its confidence is :func:`judgelab.stats.confidence.verdict_confidence` at pair level, from
+  the source :func:`judgelab.stats.confidence.default_source` names (:func:`pair_confidence`);
 - the ensemble decides with the plurality of its members' decisions (an even split: a tie);
   its confidence is the plurality's vote share (source ``ensemble``);
 - ``agree`` is 1 when a judge's winner is the human reference, 0 when not, and NaN (counted
@@ -32,6 +33,7 @@ from judgelab.identity import IDENTITY_COLUMNS
 from judgelab.stats._tidy import finding, findings_frame
 from judgelab.stats.certify import HUMAN, cascade_routes, certify_cascade, certify_stage
 from judgelab.stats.compare import identity_of, units
+from judgelab.stats.confidence import default_source, verdict_confidence
 from judgelab.stats.intervals import edge_share_interval
 from judgelab.stats.queue import certified_queue
 from judgelab.stats.reference import TIE, pair_key
@@ -55,46 +57,45 @@ IDENTITY = list(IDENTITY_COLUMNS)
 DEFAULT_ALPHAS = (0.05, 0.1, 0.15, 0.2, 0.3)
 
 
-def pair_confidence(verdicts: pd.DataFrame) -> tuple[pd.Series, str]:
-    """Per pair (indexed by ``pair_key``) of one identity: the cheap judge's confidence and
-    its source. An adapter until verdict rows carry their own ``confidence`` (issue 16 item 1;
-    ``judgelab.stats.confidence``): 0 when the pair's orders or repeats name different
-    winners, else the smallest stored logprob ``margin`` of its parsed calls (source
-    ``logprob``); without stored margins (published verdicts, providers without logprobs)
-    1 for a consistent pair (source ``order_agreement``)."""
-    v = verdicts.assign(pair_key=pair_key(verdicts["response_a"], verdicts["response_b"]))
-    ok = v["winner"].notna()
-    if "parse_ok" in v.columns:
-        ok &= v["parse_ok"].fillna(False).astype(bool)
-    parsed = v[ok]
-    n_winners = parsed.groupby("pair_key")["winner"].nunique()
-    margin = pd.to_numeric(parsed.get("margin"), errors="coerce") if "margin" in v else None
-    if margin is not None and margin.notna().any():
-        conf = margin.groupby(parsed["pair_key"]).min().reindex(n_winners.index)
-        source = "logprob"
-    else:
-        conf = pd.Series(1.0, index=n_winners.index)
-        source = "order_agreement"
-    return conf.where(n_winners <= 1, 0.0), source
+def pair_confidence(verdicts: pd.DataFrame, decisions: pd.DataFrame) -> tuple[np.ndarray, str]:
+    """The confidence of each decided pair (``decisions``: ``pair_key, lo, hi, winner``) of
+    one identity, and its source: :func:`judgelab.stats.confidence.verdict_confidence` at
+    pair level with the source of :func:`judgelab.stats.confidence.default_source`, read at
+    the pair's decided winner (the probability, or vote share, of the verdict the cascade
+    acts on; the two coincide except where repeats outvote one order, which
+    ``consistent_only`` reads per order first). A pair the source does not cover is nan: no
+    threshold keeps it (a missing confidence is never replaced by 1)."""
+    source = default_source(verdicts)
+    conf = np.full(len(decisions), np.nan)
+    if source is None or decisions.empty:
+        return conf, source
+    vc = verdict_confidence(verdicts, source, level="pair")
+    vc = vc[vc["confidence"].notna()]
+    probs = vc.set_index(pair_key(vc["lo"], vc["hi"]))[["p_lo", "p_hi", "p_tie"]]
+    probs = probs[~probs.index.duplicated()].reindex(decisions["pair_key"]).to_numpy(float)
+    w = decisions["winner"].astype(str).to_numpy(dtype=object)
+    col = np.select([w == decisions["lo"].to_numpy(dtype=object),
+                     w == decisions["hi"].to_numpy(dtype=object)], [0, 1], 2)  # fmt: skip
+    return probs[np.arange(len(decisions)), col], source
 
 
 def pair_decisions(verdicts: pd.DataFrame) -> pd.DataFrame:
     """Per pair of one identity: ``pair_key, item_id, lo, hi``, its ``consistent_only``
-    winner, ``confidence`` (:func:`pair_confidence`; pairs without stored margins: 1) and
-    ``cost`` (stored cost of its calls). ``attrs["confidence_source"]`` names the source."""
+    winner, ``confidence`` (:func:`pair_confidence`; nan where its source does not cover the
+    pair) and ``cost`` (stored cost of its calls). ``attrs["confidence_source"]`` names the
+    source (None: the verdicts support none, and the judge keeps nothing)."""
     v = verdicts.assign(pair_key=pair_key(verdicts["response_a"], verdicts["response_b"]))
     dec = units(verdicts, "consistent_only")[["pair_key", "item_id", "response_a", "response_b",
                                               "winner"]]  # fmt: skip
     lo, hi = sorted_pair(dec.pop("response_a"), dec.pop("response_b"))
     dec["lo"], dec["hi"] = lo, hi
-    conf, source = pair_confidence(verdicts)
+    dec["confidence"], source = pair_confidence(verdicts, dec)
     cost = (
         pd.to_numeric(v.get("cost_usd", pd.Series(0.0, index=v.index)), errors="coerce")
         .fillna(0.0)
         .groupby(v["pair_key"])
         .sum()
     )
-    dec["confidence"] = dec["pair_key"].map(conf).fillna(1.0).astype(float)
     dec["cost"] = dec["pair_key"].map(cost).fillna(0.0)
     dec = dec.reset_index(drop=True)
     dec.attrs["confidence_source"] = source

@@ -50,6 +50,7 @@ __all__ = [
     "row_confidence",
     "verdict_confidence",
     "available_sources",
+    "default_source",
     "expected_score",
     "pass_probability",
 ]
@@ -314,6 +315,15 @@ def available_sources(verdicts: pd.DataFrame) -> list[str]:
     if "order" in verdicts.columns and {"ab", "ba"} <= set(verdicts["order"].dropna().unique()):
         out.append("order_agreement")
     return out
+
+
+def default_source(verdicts: pd.DataFrame) -> str | None:
+    """The confidence source read when none is chosen, the one rule every study follows (the
+    cascade, the escalation queue, the calibration of confidence): the first of
+    :func:`available_sources` (``logprob``, then ``self_consistency``, then
+    ``order_agreement``); None when the verdicts support none."""
+    avail = available_sources(verdicts)
+    return avail[0] if avail else None
 
 
 def verdict_confidence(

@@ -418,6 +418,9 @@ JUDGE_COMPARISON = Study(
             [0.05, 0.1, 0.15, 0.2, 0.3],
             "certified cascade: tolerated disagreement with humans on the kept pairs, one "
             "guarantee per value",
+            items="float",
+            range=(0, 1),
+            exclusive=(True, True),  # alpha 0 certifies nothing, alpha 1 anything
         ),
         _p(
             "delta",

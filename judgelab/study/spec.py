@@ -52,7 +52,9 @@ _KINDS = {
 class Parameter:
     """One study parameter: type, allowed values (``choices``) or ``range`` (bounds, None for
     open; inclusive unless ``exclusive`` says which end is not), default and help.
-    ``nullable``: None is allowed."""
+    ``nullable``: None is allowed. ``items``: for a ``list``, the type of every element (a
+    scalar type of :data:`TYPES`); ``choices`` and ``range`` then apply to each element and the
+    list must not be empty (a list of guarantees with none in it would answer nothing)."""
 
     name: str
     type: str
@@ -62,14 +64,30 @@ class Parameter:
     range: tuple[float | None, float | None] | None = None
     nullable: bool = False
     exclusive: tuple[bool, bool] = (False, False)
+    items: str | None = None
 
     def __post_init__(self):
         if self.type not in TYPES:
             raise ValueError(f"parameter {self.name}: unknown type {self.type!r}")
+        if self.items is not None and (
+            self.type != "list" or self.items not in ("str", "int", "float", "bool")
+        ):
+            raise ValueError(
+                f"parameter {self.name}: items={self.items!r} needs type 'list' and a scalar "
+                "element type (str, int, float, bool)"
+            )
+
+    def _element(self) -> Parameter:
+        """The declaration one element of an ``items`` list must fit."""
+        return dataclasses.replace(self, type=self.items, items=None, default=0, nullable=False)
 
     def accepts(self) -> str:
         """What the parameter accepts, in words: ``an integer >= 1``, ``one of class, drop``,
         ``a number in (0, 1)``, ``..., or null``."""
+        if self.items is not None:
+            each = self._element().accepts()
+            text = f"a non-empty list, each element {each}"
+            return text + (", or null" if self.nullable or self.default is None else "")
         if self.choices is not None:
             text = "one of " + ", ".join(map(str, self.choices))
         else:
@@ -108,6 +126,13 @@ class Parameter:
         }[self.type](value)
         if not ok:
             return self._bad(value)
+        if self.items is not None:
+            element = self._element()
+            bad = [v for v in value if element.problem(v) is not None]
+            if not value or bad:
+                which = f" (not fitting: {', '.join(map(repr, bad[:10]))})" if bad else ""
+                return self._bad(value) + which
+            return None
         if self.choices is not None and value not in self.choices:
             return self._bad(value)
         if self.range is not None and isinstance(value, (int, float)):
@@ -124,7 +149,11 @@ class Parameter:
     def coerce(self, value):
         """``value`` converted to the declared type where that is lossless (``"3"`` -> 3,
         ``3`` -> 3.0 for a float, ``"true"`` -> True, ``"none"`` -> None when nullable);
-        anything else is returned as given, for :meth:`problem` to refuse."""
+        anything else is returned as given, for :meth:`problem` to refuse. The elements of
+        an ``items`` list are converted one by one (a tuple becomes a list)."""
+        if self.items is not None and isinstance(value, (list, tuple)):
+            element = self._element()
+            return [element.coerce(v) for v in value]
         if (
             isinstance(value, str)
             and value.strip().lower() in ("none", "null")

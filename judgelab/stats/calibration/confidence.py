@@ -48,7 +48,7 @@ from judgelab.stats.calibration.reference_agreement import (
 from judgelab.stats.calibration.units import HumanData
 from judgelab.stats.confidence import (
     ORDINAL_MAX_LEVELS,
-    available_sources,
+    default_source,
     n_levels,
     verdict_confidence,
 )
@@ -326,8 +326,8 @@ def confidence_calibration(
     any, both findings are null with the reason."""
     humans = HumanData.of(dataset, "pairwise")
     if source is None:
-        avail = available_sources(verdicts)
-        if not avail:
+        source = default_source(verdicts)
+        if source is None:
             reason = (
                 "no confidence: the verdicts carry no logprobs (p_a, p_b), no repeats and no "
                 "second display order"
@@ -335,7 +335,6 @@ def confidence_calibration(
             return findings_frame(
                 [finding(fid, None, judge=judge, reason=reason) for fid in CONFIDENCE_IDS]
             )
-        source = avail[0]
     u, ex, rule = confidence_units(
         verdicts, humans, source, order_aggregation=order_aggregation, tie_policy=tie_policy
     )

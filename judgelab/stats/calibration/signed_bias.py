@@ -52,8 +52,7 @@ def signed_bias(
     """
     ctx = Resampling(n_boot, seed, ci_level)
     humans = HumanData.of(dataset, protocol)
-    info = humans.info
-    fam = dict(zip(info["response_id"].astype(str), info["family"]))
+    fam = humans.lookup("family")
     if protocol == "pairwise":
         units_j = class_units(verdicts, order_aggregation)
         recs = []
@@ -68,10 +67,12 @@ def signed_bias(
             jj = (jj["ww"] / jj["weight"]).rename("judge")
             hh = human_pair_win_shares(humans, side, tie_policy)
             both = pd.concat([jj, hh], axis=1, join="inner").reset_index()
-            resp = both["lo"] if side == 0 else both["hi"]
-            other = both["hi"] if side == 0 else both["lo"]
-            both["family"] = resp.map(fam)
-            both = both[both["family"] != other.map(fam)]
+            resp = fam.codes(both["lo" if side == 0 else "hi"].to_numpy())
+            other = fam.codes(both["hi" if side == 0 else "lo"].to_numpy())
+            both["family"] = fam.names_of(resp)
+            # a pair within one family carries no information; an unknown family (nan) is
+            # never equal to another (as nan != nan), so those rows stay and drop out below
+            both = both[(resp != other) | (resp < 0)]
             both["raw"] = both["judge"] - both["human"]
             recs.append(both[["item_id", "family", "judge", "human", "raw"]])
         d = pd.concat(recs, ignore_index=True)
@@ -86,7 +87,7 @@ def signed_bias(
     else:
         units = JudgeUnits.of(verdicts, "single").units
         d = units.merge(humans.median_scores, left_on="response_id", right_index=True)
-        d["family"] = d["response_id"].map(fam)
+        d["family"] = fam.names_of(fam.codes(d["response_id"].to_numpy()))
         d["diff"] = d["score"] - d["human"]
         d["raw"] = d["diff"]
         d = d[["item_id", "family", "diff", "raw"]]

@@ -155,27 +155,6 @@ def signed_bias(
     return findings_frame(rows)
 
 
-def _attenuation_residual(judge: np.ndarray, human: np.ndarray, family: np.ndarray) -> np.ndarray:
-    """Judge win rates minus what the human win rates predict at the judge's attenuation.
-
-    A judge with symmetric noise and no family preference picks a response with probability
-    about alpha + kappa * h (h the human win rate on the pair; kappa < 1 as noise pulls rates
-    toward the middle), whichever family wrote it. The raw difference judge - human then
-    shrinks toward the middle for every family, negative for the families humans favour and
-    positive for the others, which a permutation test reads as family bias. kappa is fitted
-    by least squares on the *within-family* variation of h (each family's rows centred on the
-    family's means), so that a family preference, a shift of all of that family's rows, cannot
-    leak into it; each row's residual (judge - mean judge) - kappa (h - mean h) then averages,
-    per family, to the family's excess that humans and the judge's noise do not explain. The
-    per-family bootstrap ignores the uncertainty of kappa (one number fitted on all rows)."""
-    fam = pd.Series(family).astype(str).to_numpy()
-    xw = human - pd.Series(human).groupby(fam).transform("mean").to_numpy()
-    yw = judge - pd.Series(judge).groupby(fam).transform("mean").to_numpy()
-    sxx = float(xw @ xw)
-    kappa = float(xw @ yw) / sxx if sxx > 0 else 0.0
-    return (judge - judge.mean()) - kappa * (human - human.mean())
-
-
 def attenuation_residual(judge: np.ndarray, human: np.ndarray, family: np.ndarray) -> np.ndarray:
     """Judge win rates minus what the human win rates predict at the judge's attenuation.
 

@@ -145,42 +145,37 @@ def escalation_queue(
     v = _parsed_rows(verdicts)
     if v.empty:
         return pd.DataFrame(columns=QUEUE_COLUMNS)
-    rows = []
+    parts = []
     if protocol == "pairwise":
         v = _pair_keyed(v)
         repeats, orders = _pairwise_disagreement(v)
-        rows += [
-            _row(r.judge, r.item_id, "repeats_disagree", r.n_winners, r.response_a, r.response_b,
-                 order=r.order)
-            for r in repeats.itertuples(index=False)
-        ]  # fmt: skip
-        rows += [
-            _row(r.judge, r.item_id, "orders_disagree", 1.0, r.response_a, r.response_b)
-            for r in orders[orders["disagree"]].itertuples(index=False)
-        ]
+        parts.append(_rows(repeats, "repeats_disagree", repeats["n_winners"]))
+        dis = orders[orders["disagree"]]
+        parts.append(_rows(dis, "orders_disagree", np.ones(len(dis)), order=False))
     else:
         v["response_id"] = v["response_id"].astype(str)
         v["score"] = pd.to_numeric(v["score"], errors="coerce")
         span = _score_span(v)
-        rows += [
-            _row(j, it, "repeats_disagree", val, response_id=rid)
-            for (j, it, rid), val in span[span > 0].items()
-        ]
+        span = span[span > 0].reset_index()
+        parts.append(_rows(span, "repeats_disagree", span["score"]))
     if margin_threshold is not None and "margin" in v.columns:
         mg = pd.to_numeric(v["margin"], errors="coerce")
-        rows += [
-            _row(r.judge, r.item_id, "logprob_margin_below_threshold", r.margin,
-                 *_unit_of(r))
-            for r in v[mg.notna() & (mg < margin_threshold)].itertuples(index=False)
-        ]  # fmt: skip
+        low = mg.notna() & (mg < margin_threshold)
+        parts.append(_rows(v[low], "logprob_margin_below_threshold", mg[low]))
     if vote_share_threshold is not None and v["judge"].nunique() >= 2:
         ens = majority_verdicts(verdicts, protocol) if panel_majority is None else panel_majority
-        rows += [
-            _row("ensemble|majority|" + r.judge_version, r.item_id,
-                 "ensemble_vote_share_below_threshold", r.vote_share, *_unit_of(r))
-            for r in ens[ens["vote_share"] < vote_share_threshold].itertuples(index=False)
-        ]  # fmt: skip
-    out = pd.DataFrame(rows, columns=QUEUE_COLUMNS)
+        low = ens[ens["vote_share"] < vote_share_threshold]
+        judge = ["ensemble|majority|" + x for x in low["judge_version"].tolist()]
+        parts.append(
+            _rows(low, "ensemble_vote_share_below_threshold", low["vote_share"], judge=judge)
+        )
+    n = sum(len(p["reason"]) for p in parts)
+    if n == 0:
+        out = pd.DataFrame([], columns=QUEUE_COLUMNS)
+    else:
+        # built column-wise from the same Python values a row dict held, so that pandas
+        # infers the same column types as the former one-dict-per-row frame
+        out = pd.DataFrame({c: [x for p in parts for x in p[c]] for c in QUEUE_COLUMNS})
     out = out[out["reason"].isin(reasons)]
     return out.sort_values(["item_id", "judge", "reason"], kind="stable").reset_index(drop=True)
 
@@ -243,6 +238,28 @@ def _panel_queue(um: UnitMatrix, vote_share_threshold, members) -> pd.DataFrame:
     return q[queued].reset_index(drop=True)
 
 
+def _rows(df: pd.DataFrame, reason: str, value, *, judge=None, order: bool = True) -> dict:
+    """The queue columns (:data:`QUEUE_COLUMNS`) of the rows of ``df`` as lists: ``judge``
+    (default: ``df``'s), ``item_id``, the unit's ``response_a, response_b`` / ``response_id``
+    and ``order`` where ``df`` has them (None otherwise; no ``order`` when ``order`` is
+    False), ``reason`` and ``value`` as floats."""
+    n = len(df)
+
+    def col(c, use=True):
+        return df[c].tolist() if use and c in df.columns else [None] * n
+
+    return {
+        "judge": list(judge) if judge is not None else df["judge"].tolist(),
+        "item_id": df["item_id"].tolist(),
+        "response_a": col("response_a"),
+        "response_b": col("response_b"),
+        "response_id": col("response_id"),
+        "order": col("order", order),
+        "reason": [reason] * n,
+        "value": [float(x) for x in np.asarray(value, dtype=float)],
+    }
+
+
 def _row(judge, item_id, reason, value, response_a=None, response_b=None, response_id=None,
          order=None) -> dict:  # fmt: skip
     return {
@@ -255,11 +272,6 @@ def _row(judge, item_id, reason, value, response_a=None, response_b=None, respon
         "reason": reason,
         "value": float(value),
     }
-
-
-def _unit_of(r) -> tuple:
-    """``response_a, response_b, response_id, order`` of a row tuple (None where absent)."""
-    return tuple(getattr(r, c, None) for c in ("response_a", "response_b", "response_id", "order"))
 
 
 def _parsed_rows(verdicts: pd.DataFrame) -> pd.DataFrame:

@@ -28,12 +28,10 @@ def human_pair_win_shares(humans, side: int, tie_policy: str) -> pd.Series:
     ``(item_id, lo, hi)``, ties per ``tie_policy``, named ``human``.
 
     It depends on the human votes only, so it is computed once per prepared
-    :class:`~judgelab.stats.calibration.units.HumanData` and kept on that object (signed
-    bias and ranking read it for every judge: 0.26 s per side and judge at 1M verdicts).
-    The frozen dataclass has no field for it yet, so it lives in the instance's
-    ``__dict__``; it goes with the object, unlike the old ``id()``-keyed caches."""
-    memo = humans.__dict__.setdefault("_pair_win_shares", {})
-    key = (int(side), tie_policy)
+    :class:`~judgelab.stats.calibration.units.HumanData` and kept in its ``memo`` (signed
+    bias and ranking read it for every judge: 0.26 s per side and judge at 1M verdicts)."""
+    memo = humans.memo
+    key = ("pair_win_shares", int(side), tie_policy)
     if key not in memo:
         hv = humans.votes
         hh = hv.assign(win=win_value(hv["label"].to_numpy(), side, tie_policy))

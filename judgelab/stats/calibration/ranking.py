@@ -29,32 +29,6 @@ def _pair_win_shares(units: pd.DataFrame, humans: HumanData, tie_policy: str) ->
     return pd.concat([j, h], axis=1, join="inner").reset_index()
 
 
-class _GeneratorLookup:
-    """Generator of each response id, looked up by codes: the ids of a column are factorized
-    once and only their distinct values are searched (a ``Series.map(dict)`` over string ids
-    hashed every row; measured as a cost at 1M verdicts). Code -1: no known generator."""
-
-    def __init__(self, info: pd.DataFrame):
-        ids = info["response_id"].astype(str)
-        last = ~ids.duplicated(keep="last").to_numpy()  # as dict(zip(...)): the last row wins
-        self.index = pd.Index(ids.to_numpy()[last])
-        self.gen_code, self.names = pd.factorize(info["generator"].to_numpy()[last])
-
-    def codes(self, response_ids) -> np.ndarray:
-        """Generator code per response id (-1 when the id or its generator is unknown)."""
-        codes, distinct = pd.factorize(np.asarray(response_ids, dtype=object))
-        pos = self.index.get_indexer(distinct)
-        gen = np.where(pos >= 0, self.gen_code[pos], -1)
-        return np.where(codes >= 0, gen[codes], -1)
-
-    def names_of(self, codes: np.ndarray) -> np.ndarray:
-        """Generator names of codes (nan for -1, dropped by the final groupby)."""
-        out = np.full(len(codes), np.nan, dtype=object)
-        known = codes >= 0
-        out[known] = np.asarray(self.names, dtype=object)[codes[known]]
-        return out
-
-
 def win_rates(
     verdicts: pd.DataFrame | None,
     dataset,
@@ -68,21 +42,25 @@ def win_rates(
 
     Returns a long frame ``item_id, generator, source (judge|human), wins, n``."""
     humans = HumanData.of(dataset, "pairwise" if protocol == "pairwise" else "single")
-    info = humans.info
-    gen = _GeneratorLookup(info)
+    gen = humans.lookup("generator")
     recs = []
     if protocol == "pairwise":
         units_j = class_units(verdicts, order_aggregation)
         hv = humans.votes
         keys = _pair_win_shares(units_j, humans, tie_policy)[["item_id", "lo", "hi"]]
+        # the rows of the pairs judged by both, and their generators, are the same for both
+        # sides: merged and looked up once per source
+        sources = []
+        for src, df, w in (("judge", units_j, "weight"), ("human", hv, None)):
+            df = df.merge(keys, on=["item_id", "lo", "hi"])
+            lo, hi = df["lo"].to_numpy(), df["hi"].to_numpy()
+            wt = df[w].to_numpy() if w else np.ones(len(df))
+            sources.append((src, df, wt, (lo, hi), (gen.codes(lo), gen.codes(hi))))
         for side in (0, 1):
-            for src, df, w in (("judge", units_j, "weight"), ("human", hv, None)):
-                df = df.merge(keys, on=["item_id", "lo", "hi"])
+            for src, df, wt, ids, gens in sources:
                 win = win_value(df["label"].to_numpy(), side, tie_policy)
-                wt = df[w].to_numpy() if w else np.ones(len(df))
-                resp = (df["lo"] if side == 0 else df["hi"]).to_numpy()
-                other = (df["hi"] if side == 0 else df["lo"]).to_numpy()
-                resp_gen, other_gen = gen.codes(resp), gen.codes(other)
+                resp, other = ids[side], ids[1 - side]
+                resp_gen, other_gen = gens[side], gens[1 - side]
                 # a response's win against its own generator's response is no win of it; a
                 # pair counts whole (the filter is a function of the group keys resp, other)
                 ok = np.isfinite(win) & (resp_gen >= 0) & (resp_gen != other_gen)

@@ -57,34 +57,56 @@ def pair_reference(
     humans: HumanData, pairs: pd.DataFrame, rule: str | Sequence[str], tie_policy: str
 ) -> tuple[pd.DataFrame, dict, str]:
     """The reference label of ``pairs`` (``item_id, lo, hi``) under ``rule``:
-    :func:`judgelab.stats.reference.reference_labels` on the prepared human votes."""
-    return reference_labels(
+    :func:`judgelab.stats.reference.reference_labels` on the prepared human votes.
+
+    A rule read from the votes (majority, unanimous, gold) labels every voted pair whatever
+    ``pairs`` are, so its result is computed once per :class:`HumanData` (kept in its
+    ``memo``) and shared by every judge; the truth rule labels ``pairs`` and is not kept."""
+    key = ("pair_reference", rule if isinstance(rule, str) else tuple(rule), tie_policy)
+    if key in humans.memo:
+        ref, excluded, used = humans.memo[key]
+        return ref, dict(excluded), used
+    ref, excluded, used = reference_labels(
         humans.votes,
         rule=rule,
         tie_policy=tie_policy,
         truth=getattr(humans.dataset, "truth", None),
         pairs=pairs,
     )
+    if used != "truth":
+        humans.memo[key] = (ref, dict(excluded), used)
+    return ref, excluded, used
 
 
-def _slices(units: pd.DataFrame, info: pd.DataFrame, protocol: str):
+def _slices(units: pd.DataFrame, humans: HumanData, protocol: str):
     """(slice dict, mask) for overall, each candidate family and each item category.
 
     A pair belongs to family f's slice when either of its responses is from f (so family
-    slices of a pair overlap); a response to its own family."""
+    slices of a pair overlap); a response to its own family. Families and categories are
+    compared as codes of the human side's lookups (built once per audit)."""
     yield None, np.ones(len(units), bool)
-    fam = dict(zip(info["response_id"], info["family"]))
+    fam = humans.lookup("family")
     if protocol == "pairwise":
-        fa, fb = units["lo"].map(fam).to_numpy(), units["hi"].map(fam).to_numpy()
+        fa, fb = fam.codes(units["lo"].to_numpy()), fam.codes(units["hi"].to_numpy())
     else:
-        fa = fb = units["response_id"].map(fam).to_numpy()
-    for f in sorted({x for x in np.concatenate([fa, fb]) if isinstance(x, str)}):
-        yield {"family": f}, (fa == f) | (fb == f)
-    if "category" in info.columns:
-        cat = dict(zip(info["item_id"], info["category"]))
-        c = units["item_id"].map(cat).to_numpy()
-        for s in sorted({x for x in c if isinstance(x, str)}):
-            yield {"subset": s}, c == s
+        fa = fb = fam.codes(units["response_id"].to_numpy())
+    yield from _named_masks("family", fam, [fa, fb])
+    if "category" in humans.info.columns:
+        cat = humans.lookup("category", key="item_id")
+        yield from _named_masks("subset", cat, [cat.codes(units["item_id"].to_numpy())])
+
+
+def _named_masks(kind: str, lookup, code_arrays):
+    """({kind: name}, mask) per text value present in any of ``code_arrays``, by name."""
+    present = np.unique(np.concatenate(code_arrays))
+    names = {int(k): lookup.names[k] for k in present if k >= 0}
+    for k, name in sorted(
+        ((k, x) for k, x in names.items() if isinstance(x, str)), key=lambda t: t[1]
+    ):
+        mask = code_arrays[0] == k
+        for c in code_arrays[1:]:
+            mask = mask | (c == k)
+        yield {kind: name}, mask
 
 
 def pairwise_agreement(
@@ -124,9 +146,8 @@ def pairwise_agreement(
     ex = dict(ex)
     ex["pairs_without_reference"] = int((keys["_merge"] == "left_only").sum())
     method = f"vs {REFERENCE_NAMES[rule]}; tie_policy={tie_policy}, order_aggregation={order_aggregation}"
-    info = humans.info
     rows = []
-    slices = _slices(m, info, "pairwise") if by_slice else [(slice_, np.ones(len(m), bool))]
+    slices = _slices(m, humans, "pairwise") if by_slice else [(slice_, np.ones(len(m), bool))]
     for sl, mask in slices:
         sub = m[mask]
         n_pairs = len(sub[["item_id", "lo", "hi"]].drop_duplicates())
@@ -200,9 +221,8 @@ def score_agreement(
     ex = dict(ex)
     ex["responses_without_human_score"] = int(len(units) - len(m))
     lo, k = _score_classes(humans.dataset, m["score"], m["human"])
-    info = humans.info
     rows = []
-    slices = _slices(m, info, "single") if by_slice else [(None, np.ones(len(m), bool))]
+    slices = _slices(m, humans, "single") if by_slice else [(None, np.ones(len(m), bool))]
     for sl, mask in slices:
         sub = m[mask]
         n_ex = excluded_total(ex) if sl is None else None

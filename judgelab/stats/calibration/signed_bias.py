@@ -52,8 +52,7 @@ def signed_bias(
     """
     ctx = Resampling(n_boot, seed, ci_level)
     humans = HumanData.of(dataset, protocol)
-    info = humans.info
-    fam = dict(zip(info["response_id"].astype(str), info["family"]))
+    fam = humans.lookup("family")
     if protocol == "pairwise":
         units_j = class_units(verdicts, order_aggregation)
         recs = []
@@ -68,10 +67,12 @@ def signed_bias(
             jj = (jj["ww"] / jj["weight"]).rename("judge")
             hh = human_pair_win_shares(humans, side, tie_policy)
             both = pd.concat([jj, hh], axis=1, join="inner").reset_index()
-            resp = both["lo"] if side == 0 else both["hi"]
-            other = both["hi"] if side == 0 else both["lo"]
-            both["family"] = resp.map(fam)
-            both = both[both["family"] != other.map(fam)]
+            resp = fam.codes(both["lo" if side == 0 else "hi"].to_numpy())
+            other = fam.codes(both["hi" if side == 0 else "lo"].to_numpy())
+            both["family"] = fam.names_of(resp)
+            # a pair within one family carries no information; an unknown family (nan) is
+            # never equal to another (as nan != nan), so those rows stay and drop out below
+            both = both[(resp != other) | (resp < 0)]
             both["raw"] = both["judge"] - both["human"]
             recs.append(both[["item_id", "family", "judge", "human", "raw"]])
         d = pd.concat(recs, ignore_index=True)
@@ -86,7 +87,7 @@ def signed_bias(
     else:
         units = JudgeUnits.of(verdicts, "single").units
         d = units.merge(humans.median_scores, left_on="response_id", right_index=True)
-        d["family"] = d["response_id"].map(fam)
+        d["family"] = fam.names_of(fam.codes(d["response_id"].to_numpy()))
         d["diff"] = d["score"] - d["human"]
         d["raw"] = d["diff"]
         d = d[["item_id", "family", "diff", "raw"]]
@@ -152,27 +153,6 @@ def signed_bias(
             r["mde"] = float(minimum_detectable_effect(se=r["boot_se"], alpha=0.05, power=0.8))
             r["conclusion"] += f"; minimum detectable bias {r['mde']:.3f} (80% power, alpha 0.05)"
     return findings_frame(rows)
-
-
-def _attenuation_residual(judge: np.ndarray, human: np.ndarray, family: np.ndarray) -> np.ndarray:
-    """Judge win rates minus what the human win rates predict at the judge's attenuation.
-
-    A judge with symmetric noise and no family preference picks a response with probability
-    about alpha + kappa * h (h the human win rate on the pair; kappa < 1 as noise pulls rates
-    toward the middle), whichever family wrote it. The raw difference judge - human then
-    shrinks toward the middle for every family, negative for the families humans favour and
-    positive for the others, which a permutation test reads as family bias. kappa is fitted
-    by least squares on the *within-family* variation of h (each family's rows centred on the
-    family's means), so that a family preference, a shift of all of that family's rows, cannot
-    leak into it; each row's residual (judge - mean judge) - kappa (h - mean h) then averages,
-    per family, to the family's excess that humans and the judge's noise do not explain. The
-    per-family bootstrap ignores the uncertainty of kappa (one number fitted on all rows)."""
-    fam = pd.Series(family).astype(str).to_numpy()
-    xw = human - pd.Series(human).groupby(fam).transform("mean").to_numpy()
-    yw = judge - pd.Series(judge).groupby(fam).transform("mean").to_numpy()
-    sxx = float(xw @ xw)
-    kappa = float(xw @ yw) / sxx if sxx > 0 else 0.0
-    return (judge - judge.mean()) - kappa * (human - human.mean())
 
 
 def attenuation_residual(judge: np.ndarray, human: np.ndarray, family: np.ndarray) -> np.ndarray:

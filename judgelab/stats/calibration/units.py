@@ -186,6 +186,35 @@ def response_info(dataset) -> pd.DataFrame:
     return _obj(r[keep].astype(object))
 
 
+class ResponseLookup:
+    """A column of ``info`` (e.g. ``generator``, ``family``) per response id (or per ``key``,
+    e.g. ``category`` per ``item_id``), looked up by
+    codes: the ids of a column are factorized once and only their distinct values are
+    searched (a ``Series.map(dict)`` over string ids hashed every row; measured as a cost at
+    1M verdicts). Code -1: unknown id or missing value. As ``dict(zip(ids, values))``, the
+    last row of a duplicated id wins."""
+
+    def __init__(self, info: pd.DataFrame, column: str, key: str = "response_id"):
+        ids = info[key].astype(str)
+        last = ~ids.duplicated(keep="last").to_numpy()
+        self.index = pd.Index(ids.to_numpy()[last])
+        self.value_code, self.names = pd.factorize(info[column].to_numpy()[last])
+
+    def codes(self, ids) -> np.ndarray:
+        """Value code per id (-1 when the id or its value is unknown)."""
+        codes, distinct = pd.factorize(np.asarray(ids, dtype=object))
+        pos = self.index.get_indexer(distinct)
+        val = np.where(pos >= 0, self.value_code[pos], -1)
+        return np.where(codes >= 0, val[codes], -1)
+
+    def names_of(self, codes: np.ndarray) -> np.ndarray:
+        """Values of codes (nan for -1, as ``Series.map`` gives for an unknown id)."""
+        out = np.full(len(codes), np.nan, dtype=object)
+        known = codes >= 0
+        out[known] = np.asarray(self.names, dtype=object)[codes[known]]
+        return out
+
+
 @dataclass(frozen=True)
 class HumanData:
     """The human side of a dataset, prepared once: ``votes`` (pairwise, as
@@ -200,6 +229,10 @@ class HumanData:
     votes: pd.DataFrame = field(repr=False)
     scores: pd.DataFrame = field(repr=False)
     info: pd.DataFrame = field(repr=False)
+    #: what the audit derives from the human side alone (reference labels, win shares,
+    #: response lookups), computed on first use and kept with the object: every judge of an
+    #: audit reads the same values (at 1M verdicts each was recomputed for each of 10 judges)
+    memo: dict = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
     def of(cls, dataset, protocol: str = "pairwise") -> HumanData:
@@ -217,6 +250,14 @@ class HumanData:
             human_scores(dataset) if protocol != "pairwise" else empty,
             response_info(dataset),
         )
+
+    def lookup(self, column: str, key: str = "response_id") -> ResponseLookup:
+        """The :class:`ResponseLookup` of ``column`` (``family``, ``generator``, ``category``)
+        of ``info`` per ``key``, built once."""
+        memo_key = ("lookup", column, key)
+        if memo_key not in self.memo:
+            self.memo[memo_key] = ResponseLookup(self.info, column, key)
+        return self.memo[memo_key]
 
     @property
     def median_scores(self) -> pd.Series:

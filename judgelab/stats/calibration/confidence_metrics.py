@@ -122,12 +122,21 @@ def ece_null(
     k = len(edges) + 1
     idx = bin_index(c, edges)
     rng = np.random.default_rng(seed)
-    y = (rng.random((n_sim, c.size)) < c[None, :]).astype(float)
     n = np.bincount(idx, minlength=k).astype(float)
     sc = np.bincount(idx, weights=c, minlength=k)
-    onehot = np.zeros((c.size, k))
-    onehot[np.arange(c.size), idx] = 1.0
-    sy = y @ onehot
+    # Outcomes per bin, drawn in blocks of simulations: the same random stream as one
+    # (n_sim, units) draw (row-major), without holding n_sim x units floats (0.9 GB for 110k
+    # units) or a units x bins one-hot matrix. Columns sorted by bin, summed per non-empty bin.
+    order = np.argsort(idx, kind="stable")
+    present = np.flatnonzero(n > 0)
+    starts = np.searchsorted(idx[order], present)
+    sy = np.zeros((n_sim, k))
+    block = max(1, min(n_sim, 20_000_000 // max(c.size, 1)))
+    for lo in range(0, n_sim, block):
+        m = min(block, n_sim - lo)
+        draws = (rng.random((m, c.size)) < c[None, :])[:, order]
+        if present.size:
+            sy[lo : lo + m, present] = np.add.reduceat(draws, starts, axis=1, dtype=float)
     nn, scc = np.broadcast_to(n, sy.shape), np.broadcast_to(sc, sy.shape)
     return ece_from_bins(nn, scc, sy), debiased_ece_from_bins(nn, scc, sy)
 

@@ -91,6 +91,12 @@ ESTIMANDS: dict[str, str] = {
     "source judge's.",
     "kappa_with_source": "Cohen's kappa between the candidate's and the source judge's verdicts.",
     "mixed_identities": "Whether the verdicts analysed mix several judge identities.",
+    # calibration of the judge's confidence (stats/calibration/confidence)
+    "confidence_ece": "The expected calibration error of the judge's verdict confidence against "
+    "the human reference: the mean gap between stated confidence and accuracy over "
+    "equal-mass bins (debiased; the confidence source is named in the method).",
+    "confidence_brier": "The 3-class Brier score of the judge's verdict probabilities against "
+    "the humans' vote shares (0 = perfect; the humans' own disagreement is the floor beside it).",
     # certified cascade (stats/certify, stats/cascade)
     "certified_threshold": "The lowest confidence at which the judge keeps its verdict while "
     "its disagreement with humans on the kept units stays at most alpha with probability "

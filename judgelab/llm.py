@@ -43,7 +43,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from judgelab.judges import Judge, canonical_json, endpoint_of, logprob_fields
+from judgelab.judges import Judge, canonical_json, endpoint_of
+from judgelab.logprobs import logprob_fields
 
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 

@@ -134,7 +134,7 @@ def _entry(token, top):
 
 
 def test_score_distribution_chains_a_two_token_ten_and_refuses_an_ambiguous_one():
-    from judgelab.judges import score_distribution
+    from judgelab.logprobs import score_distribution
     from judgelab.stats.confidence import expected_score, pass_probability
 
     text = "Good.\n\nRating: [[10]]"
@@ -165,7 +165,7 @@ def test_score_distribution_chains_a_two_token_ten_and_refuses_an_ambiguous_one(
 
 
 def test_truncated_verdict_enters_at_its_upper_bound():
-    from judgelab.judges import logprob_fields
+    from judgelab.logprobs import logprob_fields
 
     text = "A is better.\n\n[[A]]"
     content = [

@@ -17,11 +17,11 @@ from judgelab.judges import (
     Judge,
     as_judges,
     endpoint_of,
-    logprob_fields,
     parse_pairwise,
     parse_rubric,
     parse_single,
 )
+from judgelab.logprobs import logprob_fields
 
 RUBRIC = {
     "name": "r",

@@ -9,7 +9,7 @@ The contract every table that carries a confidence follows:
 
   ``logprob``
       the judge's token probabilities at the verdict token (``p_a``, ``p_b``, ``p_tie`` as
-      :func:`judgelab.judges.logprob_fields` stores them), averaged over the repeats and
+      :func:`judgelab.logprobs.logprob_fields` stores them), averaged over the repeats and
       orders of the unit; the confidence is the mean probability of the unit's verdict;
   ``self_consistency``
       the share of r >= 2 repeats (``sample``) that give the unit's verdict;
@@ -168,7 +168,7 @@ def _base(verdicts: pd.DataFrame) -> pd.DataFrame:
 
 def _truncated(v: pd.DataFrame) -> np.ndarray:
     """True where the stored probabilities include an alternative missing from the top-k,
-    recorded at its upper bound (``p_truncated`` names it, :func:`judgelab.judges.logprob_fields`)."""
+    recorded at its upper bound (``p_truncated`` names it, :func:`judgelab.logprobs.logprob_fields`)."""
     if "p_truncated" not in v.columns:
         return np.zeros(len(v), dtype=bool)
     t = v["p_truncated"].to_numpy(dtype=object)
@@ -384,7 +384,7 @@ def n_levels(confidence: Sequence[float] | np.ndarray) -> int:
 
 def expected_score(distribution: dict[float, float]) -> float:
     """The probability-weighted score sum_v v P(v) (G-Eval, Liu et al. 2023) of a score
-    distribution (:func:`judgelab.judges.score_distribution`); nan when it is empty."""
+    distribution (:func:`judgelab.logprobs.score_distribution`); nan when it is empty."""
     if not distribution:
         return float("nan")
     tot = sum(distribution.values())

@@ -90,24 +90,23 @@ def _prep(conf, correct):
     return c[ok], y[ok]
 
 
-def ece(conf, correct, n_bins: int = N_BINS) -> float:
-    """Plug-in expected calibration error with equal-mass bins (:func:`ece_from_bins`)."""
+def _equal_mass(statistic, conf, correct, n_bins: int) -> float:
+    """``statistic`` of the per-bin sums over equal-mass bins; nan without a unit."""
     c, y = _prep(conf, correct)
     if c.size == 0:
         return float("nan")
     edges = bin_edges(c, n_bins)
-    k = len(edges) + 1
-    return float(ece_from_bins(*_bin_sums(c, y, bin_index(c, edges), k)))
+    return float(statistic(*_bin_sums(c, y, bin_index(c, edges), len(edges) + 1)))
+
+
+def ece(conf, correct, n_bins: int = N_BINS) -> float:
+    """Plug-in expected calibration error with equal-mass bins (:func:`ece_from_bins`)."""
+    return _equal_mass(ece_from_bins, conf, correct, n_bins)
 
 
 def debiased_ece(conf, correct, n_bins: int = N_BINS) -> float:
     """:func:`debiased_ece_from_bins` with equal-mass bins."""
-    c, y = _prep(conf, correct)
-    if c.size == 0:
-        return float("nan")
-    edges = bin_edges(c, n_bins)
-    k = len(edges) + 1
-    return float(debiased_ece_from_bins(*_bin_sums(c, y, bin_index(c, edges), k)))
+    return _equal_mass(debiased_ece_from_bins, conf, correct, n_bins)
 
 
 def ece_null(

@@ -14,6 +14,7 @@ import uuid
 import warnings
 from collections import defaultdict
 from dataclasses import dataclass
+from itertools import zip_longest
 from pathlib import Path
 from typing import Any
 
@@ -248,6 +249,21 @@ def _verdict_rows(
 
 
 # ------------------------------------------------------------------ engine
+def _judges_in_turn(addresses: list[str], by_addr: dict[str, list[_Task]]) -> list[str]:
+    """The calls to send, taking one of each judge in turn (each judge's own order kept).
+
+    All calls share one semaphore, which admits them first come, first served: in the tasks'
+    judge-major order the second judge waited until the first judge's calls were nearly all
+    answered. In turn, judges on different providers or local servers are called at once, and a
+    judge whose calls fail is seen (and stopped by the breaker) within its first calls instead
+    of after every other judge's."""
+    queues: dict[int, list[str]] = defaultdict(list)
+    for a in addresses:
+        queues[by_addr[a][0].judge].append(a)
+    rounds = zip_longest(*queues.values())
+    return [a for batch in rounds for a in batch if a is not None]
+
+
 async def _execute(
     tasks, judges, store, client, run_id, protocol, scale, rubric, progress, max_cost_usd
 ):
@@ -260,7 +276,7 @@ async def _execute(
         by_addr[t.address].append(t)
     status = store.call_status(by_addr)
     done_before = [a for a in by_addr if status.get(a) == "done"]
-    to_send = [a for a in by_addr if status.get(a) != "done"]
+    to_send = _judges_in_turn([a for a in by_addr if status.get(a) != "done"], by_addr)
     counts = defaultdict(int)
     counts["cached"] = len(done_before)
     versions = [j.version for j in judges]  # hashed once per run, not per row

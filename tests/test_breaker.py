@@ -94,6 +94,21 @@ def test_only_the_failing_judge_stops(fake_openai, tmp_path):
     assert sum(r["body"]["model"] == "bad" for r in fake_openai.requests) == 5
 
 
+def test_judges_are_called_in_turn_so_a_failing_one_is_seen_first(fake_openai, tmp_path):
+    """One semaphore admits calls first come, first served: sent judge by judge, the failing
+    judge (listed last) was reached only after all of the good judge's calls."""
+    fake_openai.responder = lambda body, n: (
+        {"status": 401, "error": "Incorrect API key provided"}
+        if body["model"] == "bad"
+        else default_responder(body, n)
+    )
+    judges = [_judge(fake_openai, "openai/good"), _judge(fake_openai, "openai/bad")]
+    df, s = _run(judges, tmp_path)
+    models = [r["body"]["model"] for r in fake_openai.requests]
+    assert models[:10] == ["good", "bad"] * 5  # the breaker stops "bad" at its 5th failure
+    assert models[10:] == ["good"] * (N_CALLS - 5) and s["stopped"][0]["model"] == "openai/bad"
+
+
 def test_a_budget_stop_reads_like_a_breaker_stop(fake_openai, tmp_path):
     j = _judge(fake_openai, price_in=1000.0, price_out=1000.0, max_tokens=20)
     df, s = _run(j, tmp_path, max_cost_usd=1.0)

@@ -38,6 +38,7 @@ __all__ = [
     "FindingsTable",
     "adjust",
     "adjusted_findings",
+    "decision_margins",
     "as_findings_frame",
     "conclusions",
     "conclusions_markdown",
@@ -370,23 +371,40 @@ def adjust(findings) -> pd.DataFrame:
     return withhold_mde(adjust_findings(as_findings_frame(findings)), ALPHA)
 
 
-def adjusted_findings(findings, adjust_p: bool = True) -> pd.DataFrame:
+def adjusted_findings(
+    findings, adjust_p: bool = True, margins: Mapping[str, float] | None = None
+) -> pd.DataFrame:
     """What the save step writes, without writing it: p-values adjusted once (:func:`adjust`,
     unless ``adjust_p=False``), then the conclusions rendered from the adjusted rows
-    (:func:`render_conclusions`). Tests and interactive sessions that call a study's
-    statistics directly read its final rows from here."""
+    (:func:`render_conclusions`), then the decisive verdicts with ``margins`` (finding id ->
+    margin; None: the documented defaults). Tests and interactive sessions that call a
+    study's statistics directly read its final rows from here."""
     from judgelab.stats.decision import apply_decisions
 
     df = adjust(findings) if adjust_p else as_findings_frame(findings)
     # the decisive verdicts (established / refuted / inconclusive) and the estimand sentence
-    return apply_decisions(render_conclusions(df))
+    return apply_decisions(render_conclusions(df), margins)
+
+
+def decision_margins(ctx: StudyContext) -> dict[str, float]:
+    """Finding id -> margin of its decisive verdict from the study's margin parameters in
+    ``ctx.parameters`` (:meth:`judgelab.study.Study.decision_margins`); empty for a study
+    without a declaration (the documented defaults apply)."""
+    from judgelab import study
+
+    try:
+        decl = study.declaration(ctx.study)
+    except (KeyError, ValueError):
+        return {}
+    return decl.decision_margins(ctx.parameters)
 
 
 def save_findings(ctx: StudyContext, findings, adjust_p: bool = True) -> pd.DataFrame:
     """The save step of every study: :func:`adjusted_findings` (adjust p-values once unless
-    ``adjust_p=False``, render the conclusions from the adjusted rows), then findings.json and
-    the run record written into :func:`output_dir`; returns the adjusted findings frame."""
-    df = adjusted_findings(findings, adjust_p)
+    ``adjust_p=False``, render the conclusions from the adjusted rows, decide with the
+    study's margin parameters, :func:`decision_margins`), then findings.json and the run
+    record written into :func:`output_dir`; returns the adjusted findings frame."""
+    df = adjusted_findings(findings, adjust_p, decision_margins(ctx))
     write_findings(ctx, df)
     return df
 

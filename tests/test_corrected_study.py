@@ -329,6 +329,50 @@ def test_study_runs_through_the_cli_on_stored_verdicts(sim_verdicts, tmp_path):
     assert record["parameters"]["effective"]["label_share"] == 0.3
 
 
+def test_margin_parameters_change_verdicts_and_bad_ones_are_refused(sim_verdicts, tmp_path):
+    """Issue 15: a margin is a study parameter (-p shift_margin), recorded in the run record,
+    applied by the save step; a margin outside (0, 1) is refused before the kernel starts."""
+    from typer.testing import CliRunner
+
+    from judgelab.cli import app
+    from judgelab.stats.decision import CLAIMS, decide
+
+    base = ["run", "corrected_estimate", "-p", "verdicts", str(sim_verdicts)]
+    base += ["-p", "label_share", "0.3", "-p", "n_boot", "200"]
+    for bad, accepts in [("-0.05", "in (0, 1)"), ("1", "in (0, 1)"), ("0", "in (0, 1)")]:
+        out = tmp_path / f"bad{bad}"
+        res = CliRunner().invoke(app, [*base, "-p", "shift_margin", bad, "--out", str(out)])
+        assert res.exit_code == 1, res.output
+        assert f"shift_margin: got {float(bad)!r} (float); accepts a number {accepts}" in (
+            res.output
+        )
+        assert "Traceback" not in res.output and not out.exists()
+    out = tmp_path / "wide"
+    res = CliRunner().invoke(app, [*base, "-p", "shift_margin", "0.25", "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    record = json.loads((out / "run_record.json").read_text())
+    assert record["parameters"]["effective"]["shift_margin"] == 0.25
+    assert record["parameters"]["effective"]["rate_margin"] == CLAIMS["ppi_rate"].margin
+    rows = [
+        r
+        for r in json.loads((out / "findings.json").read_text())["findings"]
+        if r["id"] == "correction_shift" and r.get("primary") and r.get("ci_low") is not None
+    ]
+    assert rows and all(r["decision_margin"] == 0.25 for r in rows)
+    default = CLAIMS["correction_shift"]
+    changed = 0
+    for r in rows:
+        was = decide(r["estimate"], r["ci_low"], r["ci_high"], default, n=r["n"])["decision"]
+        assert r["decision"] in ("established", "refuted", "inconclusive")
+        # a CI inside +/- 0.25 refutes at the wider margin what +/- 0.05 left open
+        if was == "inconclusive" and -0.25 < r["ci_low"] and r["ci_high"] < 0.25:
+            assert r["decision"] == "refuted"
+            changed += 1
+        else:
+            assert r["decision"] == was
+    assert changed > 0
+
+
 def test_a_dataset_without_human_labels_is_refused_before_the_kernel(tmp_path):
     from typer.testing import CliRunner
 

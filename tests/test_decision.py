@@ -150,6 +150,38 @@ def test_margins_override_and_unknown_ids_are_refused():
         apply_decisions(f, margins={"accuracy": 0.1})
 
 
+def test_every_claim_has_one_margin_parameter_whose_default_is_the_documented_margin():
+    from judgelab import study
+    from judgelab.stats.decision import CLAIMS, GATE_MARGIN, default_margin
+
+    owners: dict[str, str] = {}
+    for decl in study.BUILTIN_STUDIES.values():
+        for name, ids in decl.margins.items():
+            assert decl.parameter(name).default == default_margin(ids)
+            for i in ids:
+                assert i not in owners, f"{i}: margin of {owners.get(i)} and {name}"
+                owners[i] = name
+    assert set(owners) == {*CLAIMS, "gate"}  # each decided id has its parameter
+    assert default_margin("gate") == GATE_MARGIN
+    with pytest.raises(ValueError, match="different default margins"):
+        default_margin(["first_slot_share", "self_preference_logit"])
+    # the save step's margins: the parameters given, the declared default for the rest
+    ce = study.declaration("corrected_estimate")
+    got = ce.decision_margins({"shift_margin": 0.1, "rate_margin": None})
+    assert got["correction_shift"] == 0.1 and got["ppi_rate"] == CLAIMS["ppi_rate"].margin
+    # a wider gate margin plans fewer more labels for the same inconclusive gate
+    gate_row = finding(
+        "gate", 0.78, judge="j", n=200, verdict="not_established", required_level="pass",
+        kappa=0.78, kappa_ci_low=0.7, kappa_ci_high=0.86, pass_kappa=0.75, warn_kappa=0.6,
+    )  # fmt: skip
+    gate = pd.DataFrame([gate_row])
+    narrow = apply_decisions(gate)["more_units"].iloc[0]
+    wide = apply_decisions(gate, margins={"gate": 0.15})["more_units"].iloc[0]
+    assert narrow > wide >= 0
+    with pytest.raises(ValueError, match="margins must be numbers > 0"):
+        apply_decisions(gate, margins={"gate": -0.1})
+
+
 def test_corrected_rates_are_decided_against_their_target():
     rows = [
         finding("ppi_rate", 0.8, ci_low=0.76, ci_high=0.84, n=300, target_rate=0.7),

@@ -23,6 +23,9 @@ BAD = [
     (("concurrency", "0"), "concurrency: got 0 (int); accepts an integer >= 1"),
     (("order_aggregation", "both"), "order_aggregation: got 'both' (str); accepts one of"),
     (("n_pair", "3"), "unknown parameter 'n_pair'; valid parameters: dataset,"),
+    # issue 15: a margin of the decisive verdicts is > 0 and, for a share around 0.5, < 0.5
+    (("share_margin", "-0.05"), "share_margin: got -0.05 (float); accepts a number in (0, 0.5)"),
+    (("share_margin", "0.5"), "share_margin: got 0.5 (float); accepts a number in (0, 0.5)"),
 ]
 
 

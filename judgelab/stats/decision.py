@@ -47,6 +47,7 @@ __all__ = [
     "Claim",
     "apply_decisions",
     "decide",
+    "default_margin",
     "fail_on_reasons",
     "gate_claim",
     "more_units",
@@ -120,8 +121,10 @@ class Claim:
 
 
 #: The documented claims (docs/statistics.md#decisive-verdicts): finding id -> Claim.
-#: Margins: the smallest effect the kit treats as mattering; override per run with
-#: ``apply_decisions(..., margins={id: m})`` (the CLI's ``--margin id=m``).
+#: Margins: the smallest effect the kit treats as mattering, the documented defaults of the
+#: studies' margin parameters (:func:`default_margin`; ``judgelab run STUDY -p logit_margin
+#: 0.3``, docs/statistics.md#decisive-verdicts); override per run with
+#: ``apply_decisions(..., margins={id: m})``.
 CLAIMS: dict[str, Claim] = {
     # position bias: share of order-inconsistent pairs won by the first slot; 0.45-0.55 is
     # "no position preference that matters"
@@ -162,6 +165,22 @@ NO_TARGET_REASON = (
 )
 #: The gate's planned distance from its kappa bar (sizing more labels only).
 GATE_MARGIN = 0.05
+#: The finding id of the gate (its claim is read from the row, :func:`gate_claim`).
+GATE_ID = "gate"
+
+
+def default_margin(ids) -> float:
+    """The documented margin shared by the claims of finding ``ids`` (:data:`CLAIMS`, or
+    :data:`GATE_MARGIN` for the gate): the default of the study parameter that sets them.
+    ValueError when an id has no claim or the ids' margins differ (one parameter, one value)."""
+    ids = [ids] if isinstance(ids, str) else list(ids)
+    unknown = [i for i in ids if i != GATE_ID and i not in CLAIMS]
+    if unknown or not ids:
+        raise ValueError(f"no decisive claim for finding id(s) {unknown or ids}")
+    values = {GATE_MARGIN if i == GATE_ID else CLAIMS[i].margin for i in ids}
+    if len(values) != 1:
+        raise ValueError(f"finding ids {ids} have different default margins {sorted(values)}")
+    return values.pop()
 
 
 def _num(x) -> float | None:
@@ -258,24 +277,25 @@ def decide(estimate, ci_low, ci_high, claim: Claim, *, n=None, ci_level=0.95) ->
     return out
 
 
-def gate_claim(row: Mapping) -> Claim | None:
+def gate_claim(row: Mapping, margin: float = GATE_MARGIN) -> Claim | None:
     """The gate row's claim: kappa at or above the bar its verdict uses (the pass kappa, or
     the warn kappa where humans agree below pass; :func:`~judgelab.stats.calibration.gate.
-    stand_in_verdict`). None when the row does not say which bar."""
+    stand_in_verdict`), ``margin`` the planned distance that sizes more labels. None when
+    the row does not say which bar."""
     bar = row.get("required_level")
     key = {"pass": "pass_kappa", "warn": "warn_kappa"}.get(bar)
     t = _num(row.get(key)) if key else None
     if t is None:
         return None
-    return Claim("threshold", t, GATE_MARGIN, "larger", "human labels")
+    return Claim("threshold", t, margin, "larger", "human labels")
 
 
-def _gate_decision(row: Mapping) -> dict:
+def _gate_decision(row: Mapping, margin: float = GATE_MARGIN) -> dict:
     """The gate: the kappa claim decided by :func:`decide`, then the rest of the bar the gate's
     ``verdict`` reads (macro-F1's lower bound, the alternative-annotator test): established
     only when they hold too, refuted also when they are ruled out, so the decision and the
     stand-in verdict never disagree."""
-    claim = gate_claim(row)
+    claim = gate_claim(row, margin)
     if claim is None:
         return {
             **dict.fromkeys(DECISION_COLUMNS[:-1]),
@@ -324,21 +344,27 @@ def _row_claim(row: Mapping, margins: Mapping[str, float]) -> Claim | None:
 def apply_decisions(findings: pd.DataFrame, margins: Mapping[str, float] | None = None):
     """A copy of ``findings`` with :data:`DECISION_COLUMNS`: the decision of every gate row, of
     every primary row whose id has a bias claim in :data:`CLAIMS` and of every corrected
-    estimate (``margins`` overrides a claim's margin by id); ``estimand`` on every row. Estimates and every other column are kept."""
+    estimate (``margins`` overrides a claim's margin by id, ``"gate"`` the gate's; the
+    studies' margin parameters, :meth:`judgelab.study.Study.decision_margins`); ``estimand``
+    on every row. Estimates and every other column are kept."""
     margins = dict(margins or {})
-    unknown = sorted(set(margins) - set(CLAIMS))
+    unknown = sorted(set(margins) - set(CLAIMS) - {GATE_ID})
     if unknown:
         raise ValueError(
-            f"no decisive claim for finding id(s) {unknown}: margins apply to {sorted(CLAIMS)}"
+            f"no decisive claim for finding id(s) {unknown}: margins apply to "
+            f"{sorted([*CLAIMS, GATE_ID])}"
         )
+    bad = {k: v for k, v in margins.items() if _num(v) is None or _num(v) <= 0}
+    if bad:
+        raise ValueError(f"margins must be numbers > 0, got {bad}")
     f = findings.copy()
     if f.empty:
         return f
     cols = {c: [None] * len(f) for c in DECISION_COLUMNS}
     for i, row in enumerate(f.to_dict("records")):
         cols["estimand"][i] = estimand_of(row.get("id"))
-        if row.get("id") == "gate":
-            out = _gate_decision(row)
+        if row.get("id") == GATE_ID:
+            out = _gate_decision(row, float(margins.get(GATE_ID, GATE_MARGIN)))
         else:
             claim = _row_claim(row, margins)
             if claim is None:

@@ -16,6 +16,10 @@ Targets, each from planned rates or from the data at hand:
 - **a bias of size d** with 80% power (:func:`units_for_share_bias`): the one-sample
   proportion power of :mod:`judgelab.stats.power` (one home of the MDE), times the design
   effect.
+- **a self-preference log-odds** with 80% power (:func:`pairs_for_self_preference`): the
+  pairs at which the self-preference conditional logit's Wald test detects it, from the
+  exact Fisher information of one pair stratum (:func:`self_preference_information`), times
+  the design effect.
 - **PPI** (:func:`ppi_split`): the cheapest split between human labels and judge calls that
   gives a PPI++ interval of half-width ``h``, from the judge-human correlation and the costs.
 
@@ -45,8 +49,10 @@ __all__ = [
     "labels_for_kappa",
     "labels_for_rate_bound",
     "labels_for_tpr_tnr",
+    "pairs_for_self_preference",
     "ppi_split",
     "rate_bound_assurance",
+    "self_preference_information",
     "tpr_tnr_budget",
     "units_for_share_bias",
 ]
@@ -319,6 +325,87 @@ def design_effect(values, clusters) -> float:
     resid = np.bincount(codes, weights=y - mean, minlength=k)
     var_cl = float((resid**2).sum()) / n**2 * k / (k - 1)
     return max(1.0, var_cl / var_iid)
+
+
+# ------------------------------------------------------------------ self-preference logit
+def self_preference_information(
+    beta: float, pick_rate=0.5, judge_calls: int = 2, panel_calls: int = 4
+) -> float:
+    """Expected Fisher information about ``beta`` of one pair stratum of the self-preference
+    conditional logit (:func:`judgelab.stats.self_preference.fit_self_preference_logit`).
+
+    The planner's model: in a pair of the judge's own answer and another, the panel's calls
+    (``panel_calls``: other judges times orders) pick the own answer with probability
+    ``pick_rate`` = expit(alpha_pair), the judge's ``judge_calls`` with expit(alpha_pair +
+    beta). Conditioning on the pair's total T of own-answer picks removes alpha_pair; the
+    judge's count K given T is Fisher's noncentral hypergeometric with odds ratio e^beta, and
+    the information is E[Var(K | T)], computed exactly. ``pick_rate``: one rate, or the rates
+    of the planned pairs (their information is averaged: pair quality varies).
+    """
+    n1, n0 = int(judge_calls), int(panel_calls)
+    if n1 < 1 or n0 < 1:
+        raise ValueError(f"judge_calls and panel_calls must be >= 1, got {n1}, {n0}")
+    rates = np.atleast_1d(np.asarray(pick_rate, dtype=float))
+    if rates.size == 0 or not np.all((rates > 0) & (rates < 1)):
+        raise ValueError(f"pick_rate must lie in (0, 1), got {pick_rate}")
+    a = special.logit(rates)[:, None, None]
+    u, v = np.arange(n1 + 1)[:, None], np.arange(n0 + 1)[None, :]
+    # P(K = u, panel count = v) per rate, shape (rates, n1 + 1, n0 + 1)
+    pu = stats.binom.pmf(u[None], n1, special.expit(a + float(beta)))
+    pv = stats.binom.pmf(v[None], n0, special.expit(a))
+    joint = pu * pv
+    t = (u + v).ravel()
+    info = np.zeros(len(rates))
+    for total in range(n1 + n0 + 1):
+        cells = t == total
+        w = joint.reshape(len(rates), -1)[:, cells]
+        k = np.broadcast_to(u, (n1 + 1, n0 + 1)).ravel()[cells]
+        mass = w.sum(axis=1)
+        ok = mass > 0
+        m1 = (w * k).sum(axis=1)
+        info[ok] += (w * k**2).sum(axis=1)[ok] - m1[ok] ** 2 / mass[ok]
+    return float(info.mean())
+
+
+def pairs_for_self_preference(
+    beta: float,
+    pick_rate=0.5,
+    judge_calls: int = 2,
+    panel_calls: int = 4,
+    power: float = 0.8,
+    alpha: float = 0.05,
+    *,
+    pairs_per_item: float = 1.0,
+    design_effect: float = 1.0,
+) -> dict:
+    """Pairs (of the judge's own answer against another) at which the self-preference
+    conditional logit detects a log-odds ``beta`` with ``power`` (two-sided Wald at ``alpha``).
+
+    The standard error on n pairs is sqrt(design_effect / (n I)), I the information of one
+    pair (:func:`self_preference_information`); n solves :func:`judgelab.stats.power.mde_wald`
+    (the one home of the Wald MDE) = ``beta``. ``design_effect``: the cluster-robust (by item)
+    variance over the model variance, e.g. (robust SE / model SE)^2 of a pilot fit, >= 1;
+    ``pairs_per_item`` converts pairs to items. Returns ``{"pairs", "items", "judgments",
+    "information", "design_effect"}`` (``judgments``: the judge's calls, ``pairs *
+    judge_calls``).
+    """
+    from judgelab.stats.power import mde_wald
+
+    beta = float(beta)
+    if beta == 0 or not math.isfinite(beta):
+        raise ValueError(f"beta must be a finite non-zero log-odds, got {beta}")
+    deff = _deff(design_effect)
+    info = self_preference_information(beta, pick_rate, judge_calls, panel_calls)
+    # n with mde_wald(sqrt(deff / (n info))) = |beta|
+    n = deff / info * (mde_wald(1.0, alpha=alpha, power=power) / abs(beta)) ** 2
+    pairs = int(math.ceil(n))
+    return {
+        "pairs": pairs,
+        "items": int(math.ceil(pairs / float(pairs_per_item))),
+        "judgments": pairs * int(judge_calls),
+        "information": info,
+        "design_effect": deff,
+    }
 
 
 # ------------------------------------------------------------------ PPI

@@ -5,8 +5,9 @@ from __future__ import annotations
 import dataclasses
 import importlib
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, NamedTuple
 
+from judgelab.stats.decision import default_margin
 from judgelab.study import conclusions
 from judgelab.study.spec import Figure, Parameter, Study
 
@@ -25,6 +26,75 @@ __all__ = [
 
 def _p(name, type, default, help, **kw) -> Parameter:
     return Parameter(name, type, default, help, **kw)
+
+
+class _Margin(NamedTuple):
+    parameter: Parameter
+    ids: tuple[str, ...]
+
+
+def _margin(name, ids, help, upper=1) -> _Margin:
+    """A margin parameter of the decisive verdicts of finding ``ids``, with the ids it sets
+    (:attr:`Study.margins`). Its default is the claims' documented margin
+    (:func:`judgelab.stats.decision.default_margin`: one home); a margin must be > 0 and
+    below ``upper`` (None: no upper bound), the value past which it is meaningless."""
+    ids = tuple(ids)
+    range_ = (0, upper)
+    param = _p(name, "float", default_margin(ids), help, range=range_, exclusive=(True, True))
+    return _Margin(param, ids)
+
+
+def _margins(*declared: _Margin) -> dict[str, tuple[str, ...]]:
+    """:attr:`Study.margins` of the study's margin parameters."""
+    return {m.parameter.name: m.ids for m in declared}
+
+
+_DECIDED = "decisive verdicts, docs/statistics.md#decisive-verdicts"
+#: The margin parameters of the studies' decisive verdicts (each study declares its own).
+SHARE_MARGIN = _margin(
+    "share_margin",
+    ("first_slot_share",),
+    f"equivalence margin of the first-slot share around 0.5: a CI inside 0.5 +/- margin "
+    f"refutes position bias ({_DECIDED})",
+    upper=0.5,
+)
+LOGIT_MARGIN = _margin(
+    "logit_margin",
+    ("self_preference_logit", "family_preference_logit", "lineage_preference_logit"),
+    "equivalence margin (log-odds) of the self / family / lineage preference terms: a CI "
+    f"upper bound below it refutes the preference; 0.2 is an odds ratio of 1.22 ({_DECIDED})",
+    upper=None,
+)
+GAP_MARGIN = _margin(
+    "gap_margin",
+    ("alpha_gap", "error_correlation_gap"),
+    "equivalence margin of the within- minus across-family agreement and error-correlation "
+    f"gaps: a CI upper bound below it refutes entanglement ({_DECIDED})",
+)
+BIAS_MARGIN = _margin(
+    "bias_margin",
+    ("signed_bias",),
+    "equivalence margin of the judge minus human win rate (signed_bias): a CI inside "
+    f"+/- margin refutes a bias ({_DECIDED})",
+)
+GATE_MARGIN = _margin(
+    "gate_margin",
+    ("gate",),
+    "planned distance of the true kappa from the gate's bar; sizes the more labels an "
+    f"inconclusive gate needs ({_DECIDED})",
+)
+SHIFT_MARGIN = _margin(
+    "shift_margin",
+    ("correction_shift",),
+    "equivalence margin of correction_shift (corrected minus judge rate): a CI inside "
+    f"+/- margin refutes that the judge's errors matter ({_DECIDED})",
+)
+RATE_MARGIN = _margin(
+    "rate_margin",
+    ("naive_rate", "human_only_rate", "rogan_gladen_rate", "ppi_rate", "post_stratified_rate"),
+    "planned distance of the true rate from target_rate; sizes the more labels an "
+    f"inconclusive rate needs ({_DECIDED})",
+)
 
 
 def _renderer(target: str) -> Callable[[Mapping], str | None]:
@@ -150,6 +220,7 @@ POSITION_BIAS = Study(
             range=(1, None),
         ),
         _p("n_perm", "int", 9999, "sign-flip permutations of the primary test", range=(1, None)),
+        SHARE_MARGIN.parameter,
     ),
     figures=(
         Figure("position_consistency", "judgelab.plots.position:consistency_per_judge"),
@@ -161,6 +232,7 @@ POSITION_BIAS = Study(
         "first_slot_share": _renderer("judgelab.stats.position:first_slot_share_conclusion")
     },
     protocols=("pairwise",),  # order effects need the two orders of a pair
+    margins=_margins(SHARE_MARGIN),
 )
 
 SELF_PREFERENCE = Study(
@@ -176,6 +248,7 @@ SELF_PREFERENCE = Study(
             "also judge single 1..N scores of the answers in the pairs (adds score_difference; "
             "one call per judge and answer)",
         ),
+        LOGIT_MARGIN.parameter,
     ),
     figures=(
         Figure("self_preference_forest", "judgelab.plots.self_preference:forest"),
@@ -191,6 +264,7 @@ SELF_PREFERENCE = Study(
             "lineage_preference_logit",
         )
     },
+    margins=_margins(LOGIT_MARGIN),
 )
 
 FAMILY_ENTANGLEMENT = Study(
@@ -252,6 +326,7 @@ FAMILY_ENTANGLEMENT = Study(
             "models under evaluation for the policy (None: the generators of the dataset)",
             nullable=True,
         ),
+        GAP_MARGIN.parameter,
     ),
     figures=(
         Figure("kappa_heatmap", "judgelab.plots.entanglement:agreement_heatmap"),
@@ -264,6 +339,7 @@ FAMILY_ENTANGLEMENT = Study(
     protocols=("pairwise",),
     summary="judgelab.study.conclusions:family_entanglement_summary",
     caveats="judgelab.study.conclusions:family_entanglement_caveats",
+    margins=_margins(GAP_MARGIN),
 )
 
 CALIBRATION_AUDIT = Study(
@@ -345,6 +421,8 @@ CALIBRATION_AUDIT = Study(
             True,
             "also audit the panel's majority vote (needs at least two judges)",
         ),
+        BIAS_MARGIN.parameter,
+        GATE_MARGIN.parameter,
     ),
     figures=(
         Figure("agreement_vs_ceiling", "judgelab.plots.calibration:agreement_vs_ceiling"),
@@ -357,6 +435,7 @@ CALIBRATION_AUDIT = Study(
     conclusions={"gate": conclusions.render_gate},
     summary="judgelab.study.conclusions:calibration_audit_summary",
     caveats="judgelab.study.conclusions:calibration_audit_caveats",
+    margins=_margins(BIAS_MARGIN, GATE_MARGIN),
 )
 
 JUDGE_COMPARISON = Study(
@@ -525,6 +604,8 @@ CORRECTED_ESTIMATE = Study(
             nullable=True,
             range=(0, 1),
         ),
+        SHIFT_MARGIN.parameter,
+        RATE_MARGIN.parameter,
     ),
     figures=(Figure("corrected_forest", "judgelab.plots.corrected:forest"),),
     analysis="judgelab.study.corrected:analyse_corrected_estimate",
@@ -532,6 +613,7 @@ CORRECTED_ESTIMATE = Study(
     summary="judgelab.study.conclusions:corrected_estimate_summary",
     caveats="judgelab.study.conclusions:corrected_estimate_caveats",
     requires="judgelab.study.corrected:require_labels",
+    margins=_margins(SHIFT_MARGIN, RATE_MARGIN),
 )
 
 

@@ -261,10 +261,20 @@ class Study:
     #: analyse (e.g. the judge comparison's source that stored verdicts do not decide); the
     #: CLI runs it before the kernel starts (:mod:`judgelab.inputs`)
     requires: str | Callable | None = None
+    #: margin parameters of the decisive verdicts: parameter name -> the finding ids whose
+    #: claim margin it sets (:func:`judgelab.stats.decision.apply_decisions`; the save step
+    #: reads them, :meth:`decision_margins`)
+    margins: Mapping[str, tuple[str, ...]] = dataclasses.field(default_factory=dict, hash=False)
 
     def __post_init__(self):
         if not self.notebook:
             object.__setattr__(self, "notebook", f"{self.name}.ipynb")
+        names = {p.name: p for p in self.parameters}
+        bad = [k for k in self.margins if k not in names or names[k].type != "float"]
+        if bad:
+            raise StudyDeclarationError(
+                f"study '{self.name}': margins {bad} must name float parameters it declares"
+            )
 
     def parameter(self, name: str) -> Parameter:
         for p in self.parameters:
@@ -278,6 +288,17 @@ class Study:
     def defaults(self) -> dict[str, Any]:
         """Parameter name -> declared default (fresh copies of mutable defaults)."""
         return {p.name: _copy(p.default) for p in self.parameters}
+
+    def decision_margins(self, parameters: Mapping) -> dict[str, float]:
+        """Finding id -> margin of its decisive verdict, from the margin parameters in
+        ``parameters`` (the declared default where one is absent or None): what the save step
+        passes to :func:`judgelab.stats.decision.apply_decisions`."""
+        out: dict[str, float] = {}
+        for name, ids in self.margins.items():
+            value = parameters.get(name)
+            value = self.parameter(name).default if value is None else value
+            out.update(dict.fromkeys(ids, float(value)))
+        return out
 
     def require_protocols(self, verdicts: pd.DataFrame, source: str) -> None:
         """Raise :class:`judgelab.data.DataError` when ``verdicts`` (read from ``source``)

@@ -248,6 +248,7 @@ def corrected_rate_rows(
     n_boot: int = 2000,
     seed: int = 0,
     ci_level: float = 0.95,
+    boots=None,
 ) -> list[dict]:
     """Findings rows of the four estimators for one judge and one target.
 
@@ -259,6 +260,10 @@ def corrected_rate_rows(
         Identity and slice written to the rows.
     n_boot, seed, ci_level :
         Bootstrap settings (the bootstrap runs only when an item has several units).
+    boots : list of BootstrapResult, optional
+        :func:`corrected_bootstrap` of ``sums`` with these settings, already computed (a
+        caller bootstrapping more statistics of the same sums on the same resamples, in one
+        product of the weights); None: computed here.
 
     Returns
     -------
@@ -272,7 +277,10 @@ def corrected_rate_rows(
     n_units = S[:, _NL] + S[:, _NU]
     clustered = bool((n_units > 1).any())
     iid = _iid_rows(T, ci_level)
-    boots = corrected_bootstrap(S, n_boot, seed, ci_level) if clustered else None
+    if not clustered:
+        boots = None
+    elif boots is None:
+        boots = corrected_bootstrap(S, n_boot, seed, ci_level)
     points = [float(f(T[None, :])[0]) for f in corrected_statistics()]
     shares = {
         "naive_rate": (S[:, _SH] + S[:, _SU], n_units),

@@ -29,6 +29,7 @@ Beside :data:`judgelab.stats.corrected.CORRECTED_IDS` each target gets:
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
@@ -112,13 +113,9 @@ def _primary(rows: list[dict]) -> str | None:
     return None
 
 
-def _extra_rows(
-    S, rows, stratified, judge, sl, protocol, n_boot, seed, ci_level, S_rg=None
-) -> list[dict]:
-    """post_stratified_rate (stratified), correction_shift and labelled_judge_rate_gap.
-    ``S_rg``: the sums Rogan-Gladen was estimated on when they are not ``S`` (pairwise: the
-    ties-dropped binary units); the shift is then taken on them when Rogan-Gladen is the
-    primary estimate."""
+def _shift_statistics() -> tuple[dict, Callable]:
+    """The corrected estimators a shift can be taken from (id -> statistic of totals) and
+    the naive rate."""
     naive, human_only, rg, ppi = corrected_statistics()
     fns = {
         "ppi_rate": ppi,
@@ -126,6 +123,34 @@ def _extra_rows(
         "rogan_gladen_rate": rg,
         "human_only_rate": human_only,
     }
+    return fns, naive
+
+
+def _target_bootstrap(S, n_boot, seed, ci_level) -> tuple[list, dict]:
+    """Every bootstrap of one target's sums on the same resamples, in one product of the
+    weights with ``S`` (:func:`~judgelab.stats.resampling.cluster_bootstrap_each`; each
+    result equals its own call with the same arguments): the four estimators
+    (:func:`~judgelab.stats.corrected.estimates.corrected_bootstrap`, first list), and for
+    :func:`_extra_rows` the shift of every candidate primary estimator, the judge-rate gap
+    and the post-stratified rate (dict)."""
+    fns, naive = _shift_statistics()
+    shifts = {fid: (lambda X, f=f: f(X) - naive(X)) for fid, f in fns.items()}
+    stats = [*corrected_statistics(), *shifts.values(), _gap, post_stratified]
+    boots = cluster_bootstrap_each(S, stats, n_boot, seed, ci_level)
+    k = len(CORRECTED_IDS)
+    extra = dict(zip(shifts, boots[k : k + len(shifts)], strict=True))
+    return boots[:k], {"shift": extra, "gap": boots[-2], "post": boots[-1]}
+
+
+def _extra_rows(
+    S, rows, stratified, judge, sl, protocol, n_boot, seed, ci_level, S_rg=None, pre=None
+) -> list[dict]:
+    """post_stratified_rate (stratified), correction_shift and labelled_judge_rate_gap.
+    ``S_rg``: the sums Rogan-Gladen was estimated on when they are not ``S`` (pairwise: the
+    ties-dropped binary units); the shift is then taken on them when Rogan-Gladen is the
+    primary estimate. ``pre``: the bootstraps of ``S`` already computed
+    (:func:`_target_bootstrap`), used where the shift is taken on ``S``."""
+    fns, naive = _shift_statistics()
     T = S.sum(axis=0)
     ps = float(post_stratified(T[None, :])[0])
     candidates = rows + (
@@ -138,7 +163,9 @@ def _extra_rows(
     stat_shift = (lambda X: fns[prim](X) - naive(X)) if prim else (lambda X: naive(X) * np.nan)
     S_shift = S_rg if (S_rg is not None and prim == "rogan_gladen_rate") else S
     stat_list = [stat_shift, _gap] + ([post_stratified] if stratified else [])
-    if S_shift is S:
+    if pre is not None and prim and S_shift is S:  # the same results, computed once
+        boots = [pre["shift"][prim], pre["gap"]] + ([pre["post"]] if stratified else [])
+    elif S_shift is S:
         boots = cluster_bootstrap_each(S, stat_list, n_boot, seed, ci_level)
     else:  # the shift on Rogan-Gladen's own units, the gap on the estimate's units
         boots = cluster_bootstrap_each(S_shift, stat_list[:1], n_boot, seed, ci_level)
@@ -319,8 +346,15 @@ def corrected_findings(
             )
         for sl, mask in targets:
             S, _ = per_item_sums(items[mask], j[mask], h[mask])
+            boots, pre = _target_bootstrap(S, n_boot, seed, ci_level)
             part = corrected_rate_rows(
-                S, judge=str(judge), slice=sl, n_boot=n_boot, seed=seed, ci_level=ci_level
+                S,
+                judge=str(judge),
+                slice=sl,
+                n_boot=n_boot,
+                seed=seed,
+                ci_level=ci_level,
+                boots=boots,
             )
             S_rg = None
             if rg_units is not None:  # Rogan-Gladen on the ties-dropped binary units
@@ -346,6 +380,6 @@ def corrected_findings(
             part[0]["threshold"] = cu.threshold
             rows += part
             rows += _extra_rows(
-                S, part, stratified, str(judge), sl, cu.protocol, n_boot, seed, ci_level, S_rg
+                S, part, stratified, str(judge), sl, cu.protocol, n_boot, seed, ci_level, S_rg, pre
             )
     return findings_frame(rows)

@@ -472,7 +472,10 @@ def confidence_findings(
     (:data:`NO_REFERENCE`) both are null with the reason."""
     from judgelab.identity import identity_string
     from judgelab.stats.calibration.confidence import CONFIDENCE_IDS, confidence_calibration
+    from judgelab.stats.calibration.units import HumanData
 
+    # the human side (votes, their reference and shares) prepared once for every candidate
+    humans = None if reference_name == NO_REFERENCE else HumanData.of(dataset, "pairwise")
     frames = []
     for key, cand in candidates.groupby(IDENTITY, sort=True, dropna=False):
         judge = identity_string(*key)
@@ -487,7 +490,7 @@ def confidence_findings(
         frames.append(
             confidence_calibration(
                 cand,
-                dataset,
+                humans,
                 judge=judge,
                 order_aggregation=order_aggregation,
                 n_boot=n_boot,

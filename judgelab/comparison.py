@@ -429,9 +429,16 @@ def compare_judges(
         )
     )
     rows += compare.cost_findings(source)
+    # the source's units (and their reference) are the same for every candidate: built once
+    su = compare.source_units(source, reference, order_aggregation)
     for _, cand in candidates.groupby(IDENTITY, sort=False):
         rows += compare.agreement_findings(
-            source, cand, order_aggregation=order_aggregation, n_boot=n_boot, seed=seed
+            source,
+            cand,
+            order_aggregation=order_aggregation,
+            n_boot=n_boot,
+            seed=seed,
+            source_units=su,
         )
         rows += compare.accuracy_findings(
             source,
@@ -442,6 +449,7 @@ def compare_judges(
             n_boot=n_boot,
             seed=seed,
             reference_name=reference_name,
+            source_units=su,
         )
         rows += compare.cost_findings(cand)
     src_acc = compare.accuracy_findings(
@@ -452,6 +460,7 @@ def compare_judges(
         n_boot=n_boot,
         seed=seed,
         reference_name=reference_name,
+        source_units=su,
     )[0]
     rows.append(src_acc)
     return findings_frame(rows)

@@ -48,6 +48,7 @@ from judgelab.stats.resampling import cluster_bootstrap, mcnemar_exact
 __all__ = [
     "identity_of",
     "units",
+    "source_units",
     "agreement_findings",
     "accuracy_findings",
     "cost_findings",
@@ -99,6 +100,28 @@ def units(verdicts: pd.DataFrame, order_aggregation: str = "per_call") -> pd.Dat
     return v.drop_duplicates("unit")
 
 
+def source_units(
+    source: pd.DataFrame, reference: pd.DataFrame, order_aggregation: str = "per_call"
+) -> pd.DataFrame:
+    """:func:`units` of the source with ``reference`` attached
+    (:func:`judgelab.stats.reference.attach_reference`): the ``source_units`` that
+    :func:`agreement_findings` and :func:`accuracy_findings` read for every candidate."""
+    out = attach_reference(units(source, order_aggregation), reference)
+    out.attrs["order_aggregation"] = order_aggregation
+    return out
+
+
+def _source_units(source, order_aggregation, given):
+    if given is None:
+        return units(source, order_aggregation)
+    if given.attrs.get("order_aggregation") != order_aggregation:
+        raise ValueError(
+            f"source_units were built for order_aggregation="
+            f"{given.attrs.get('order_aggregation')!r}, not {order_aggregation!r}"
+        )
+    return given
+
+
 def _side(winner: pd.Series, key: pd.Series) -> np.ndarray:
     """Winner relative to the order-free pair: ``lo`` / ``hi`` / ``tie``."""
     lo = key.str.split("|").str[0]
@@ -112,10 +135,15 @@ def agreement_findings(
     order_aggregation: str = "per_call",
     n_boot: int = 2000,
     seed: int = 0,
+    source_units: pd.DataFrame | None = None,
 ) -> list[dict]:
-    """``agreement_with_source`` and ``kappa_with_source`` of one candidate."""
+    """``agreement_with_source`` and ``kappa_with_source`` of one candidate.
+
+    ``source_units``: :func:`units` of ``source`` when the caller compares several
+    candidates with one source (:func:`source_units`), so that they are built once."""
     judge = identity_of(candidate)
-    s = units(source, order_aggregation)[["unit", "item_id", "pair_key", "winner"]]
+    s = _source_units(source, order_aggregation, source_units)
+    s = s[["unit", "item_id", "pair_key", "winner"]]
     c = units(candidate, order_aggregation)[["unit", "winner"]]
     m = s.merge(c, on="unit", suffixes=("_s", "_c"))
     n_excl = int(len(c) - len(m))
@@ -166,13 +194,18 @@ def accuracy_findings(
     n_boot: int = 2000,
     seed: int = 0,
     reference_name: str = "human majority",
+    source_units: pd.DataFrame | None = None,
 ) -> list[dict]:
     """``accuracy_vs_human`` of the candidate and the primary ``accuracy_difference``.
     Both are undefined, with ``reference.attrs["undefined_reason"]`` as their reason when the
-    reference carries one (no human reference at all)."""
+    reference carries one (no human reference at all). ``source_units``: as in
+    :func:`agreement_findings`, with this ``reference`` attached."""
     judge = identity_of(candidate)
     undefined = reference.attrs.get("undefined_reason")
-    c = attach_reference(units(candidate, order_aggregation), reference)
+    if candidate is source and source_units is not None:  # the source's own accuracy
+        c = _source_units(source, order_aggregation, source_units)
+    else:
+        c = attach_reference(units(candidate, order_aggregation), reference)
     c_ok = c[c["correct"].notna()]
     rows = []
     if len(c_ok):
@@ -209,7 +242,9 @@ def accuracy_findings(
             )
         )
 
-    s = attach_reference(units(source, order_aggregation), reference)[["unit", "correct"]]
+    if source_units is None:
+        source_units = attach_reference(units(source, order_aggregation), reference)
+    s = _source_units(source, order_aggregation, source_units)[["unit", "correct"]]
     m = (
         c[["unit", "item_id", "correct"]]
         .merge(s, on="unit", suffixes=("_c", "_s"))

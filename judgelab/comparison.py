@@ -429,27 +429,16 @@ def compare_judges(
         )
     )
     rows += compare.cost_findings(source)
-    # the source's units (and their reference) are the same for every candidate: built once
-    su = compare.source_units(source, reference, order_aggregation)
+    # the units (with their reference) of the source and of each candidate, built once and
+    # read by both statistics (the source's by every candidate)
+    su = compare.reference_units(source, reference, order_aggregation)
     for _, cand in candidates.groupby(IDENTITY, sort=False):
-        rows += compare.agreement_findings(
-            source,
-            cand,
-            order_aggregation=order_aggregation,
-            n_boot=n_boot,
-            seed=seed,
-            source_units=su,
-        )
+        cu = compare.reference_units(cand, reference, order_aggregation)
+        given = dict(order_aggregation=order_aggregation, n_boot=n_boot, seed=seed,
+                     source_units=su, candidate_units=cu)  # fmt: skip
+        rows += compare.agreement_findings(source, cand, **given)
         rows += compare.accuracy_findings(
-            source,
-            cand,
-            reference,
-            margin=margin,
-            order_aggregation=order_aggregation,
-            n_boot=n_boot,
-            seed=seed,
-            reference_name=reference_name,
-            source_units=su,
+            source, cand, reference, margin=margin, reference_name=reference_name, **given
         )
         rows += compare.cost_findings(cand)
     src_acc = compare.accuracy_findings(
@@ -461,6 +450,7 @@ def compare_judges(
         seed=seed,
         reference_name=reference_name,
         source_units=su,
+        candidate_units=su,
     )[0]
     rows.append(src_acc)
     return findings_frame(rows)

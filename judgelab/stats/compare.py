@@ -48,7 +48,7 @@ from judgelab.stats.resampling import cluster_bootstrap, mcnemar_exact
 __all__ = [
     "identity_of",
     "units",
-    "source_units",
+    "reference_units",
     "agreement_findings",
     "accuracy_findings",
     "cost_findings",
@@ -100,23 +100,27 @@ def units(verdicts: pd.DataFrame, order_aggregation: str = "per_call") -> pd.Dat
     return v.drop_duplicates("unit")
 
 
-def source_units(
-    source: pd.DataFrame, reference: pd.DataFrame, order_aggregation: str = "per_call"
+def reference_units(
+    verdicts: pd.DataFrame, reference: pd.DataFrame, order_aggregation: str = "per_call"
 ) -> pd.DataFrame:
-    """:func:`units` of the source with ``reference`` attached
-    (:func:`judgelab.stats.reference.attach_reference`): the ``source_units`` that
-    :func:`agreement_findings` and :func:`accuracy_findings` read for every candidate."""
-    out = attach_reference(units(source, order_aggregation), reference)
+    """:func:`units` of one identity with ``reference`` attached
+    (:func:`judgelab.stats.reference.attach_reference`): what :func:`agreement_findings` and
+    :func:`accuracy_findings` read of the source and of a candidate, built once by a caller
+    that compares several candidates with one source."""
+    out = attach_reference(units(verdicts, order_aggregation), reference)
     out.attrs["order_aggregation"] = order_aggregation
     return out
 
 
-def _source_units(source, order_aggregation, given):
+def _units_of(verdicts, order_aggregation, given, reference=None):
+    """``given`` (:func:`reference_units`, checked for its order aggregation), else the units
+    of ``verdicts`` (with ``reference`` attached when one is given)."""
     if given is None:
-        return units(source, order_aggregation)
+        u = units(verdicts, order_aggregation)
+        return u if reference is None else attach_reference(u, reference)
     if given.attrs.get("order_aggregation") != order_aggregation:
         raise ValueError(
-            f"source_units were built for order_aggregation="
+            f"units were built for order_aggregation="
             f"{given.attrs.get('order_aggregation')!r}, not {order_aggregation!r}"
         )
     return given
@@ -136,15 +140,16 @@ def agreement_findings(
     n_boot: int = 2000,
     seed: int = 0,
     source_units: pd.DataFrame | None = None,
+    candidate_units: pd.DataFrame | None = None,
 ) -> list[dict]:
     """``agreement_with_source`` and ``kappa_with_source`` of one candidate.
 
-    ``source_units``: :func:`units` of ``source`` when the caller compares several
-    candidates with one source (:func:`source_units`), so that they are built once."""
+    ``source_units`` / ``candidate_units``: :func:`reference_units` of each, when the caller
+    has built them (else built here)."""
     judge = identity_of(candidate)
-    s = _source_units(source, order_aggregation, source_units)
+    s = _units_of(source, order_aggregation, source_units)
     s = s[["unit", "item_id", "pair_key", "winner"]]
-    c = units(candidate, order_aggregation)[["unit", "winner"]]
+    c = _units_of(candidate, order_aggregation, candidate_units)[["unit", "winner"]]
     m = s.merge(c, on="unit", suffixes=("_s", "_c"))
     n_excl = int(len(c) - len(m))
     common = dict(judge=judge, n=len(m), n_excluded=n_excl, slice=None)
@@ -195,17 +200,15 @@ def accuracy_findings(
     seed: int = 0,
     reference_name: str = "human majority",
     source_units: pd.DataFrame | None = None,
+    candidate_units: pd.DataFrame | None = None,
 ) -> list[dict]:
     """``accuracy_vs_human`` of the candidate and the primary ``accuracy_difference``.
     Both are undefined, with ``reference.attrs["undefined_reason"]`` as their reason when the
-    reference carries one (no human reference at all). ``source_units``: as in
-    :func:`agreement_findings`, with this ``reference`` attached."""
+    reference carries one (no human reference at all). ``source_units`` /
+    ``candidate_units``: as in :func:`agreement_findings`, with this ``reference`` attached."""
     judge = identity_of(candidate)
     undefined = reference.attrs.get("undefined_reason")
-    if candidate is source and source_units is not None:  # the source's own accuracy
-        c = _source_units(source, order_aggregation, source_units)
-    else:
-        c = attach_reference(units(candidate, order_aggregation), reference)
+    c = _units_of(candidate, order_aggregation, candidate_units, reference)
     c_ok = c[c["correct"].notna()]
     rows = []
     if len(c_ok):
@@ -242,9 +245,7 @@ def accuracy_findings(
             )
         )
 
-    if source_units is None:
-        source_units = attach_reference(units(source, order_aggregation), reference)
-    s = _source_units(source, order_aggregation, source_units)[["unit", "correct"]]
+    s = _units_of(source, order_aggregation, source_units, reference)[["unit", "correct"]]
     m = (
         c[["unit", "item_id", "correct"]]
         .merge(s, on="unit", suffixes=("_c", "_s"))

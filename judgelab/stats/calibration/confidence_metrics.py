@@ -183,7 +183,8 @@ def pav(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     w = np.bincount(inv).astype(float)
     s = np.bincount(inv, weights=y)
     vals, wts, sizes = [], [], []
-    for v, wt in zip(s / w, w, strict=True):
+    # Python floats: the same IEEE double arithmetic as numpy scalars, several times faster
+    for v, wt in zip((s / w).tolist(), w.tolist(), strict=True):
         vals.append(v)
         wts.append(wt)
         sizes.append(1)

@@ -121,19 +121,23 @@ def audit(
         protocol, tie_policy, order_aggregation, gate_thresholds, n_boot, n_perm, seed, ci_level
     )
     v = _obj(verdicts)
+    # the frame as stored beside it, row for row: the confidence statistics code pairs from
+    # text columns as stored (numpy objects cost a round trip through fixed-width text)
+    stored = verdicts
     if "protocol" in v.columns:
-        v = v[v["protocol"] == protocol]
+        same = (v["protocol"] == protocol).to_numpy()
+        v, stored = v[same], verdicts[same]
     if v.empty:
         return findings_frame(
             [finding("accuracy", None, reason=f"no {protocol} verdicts to audit")]
         )
-    base = audited_verdicts(v, drift_versions)
+    base, stored = audited_verdicts(v, drift_versions), audited_verdicts(stored, drift_versions)
     humans = HumanData.of(dataset, s.score_protocol if protocol != "rubric" else "rubric")
-    groups = _judge_groups(base, s, ensemble, panel_majority)
+    groups = _judge_groups(base, s, ensemble, panel_majority, stored)
     out = []
     ceiling = None
     if protocol != "rubric":
-        ceiling = _judged_units_ceiling(base, humans, s)
+        ceiling = _judged_units_ceiling(stored, humans, s)
         out.append(ceiling)
     it = groups
     if progress:
@@ -142,15 +146,15 @@ def audit(
         from tqdm.std import tqdm
 
         it = tqdm(groups, desc="calibration audit")
-    for ident, g, ens_slice in it:
-        f = _judge_findings(ident, g, ens_slice, humans, ceiling, s)
+    for ident, g, ens_slice, g_stored in it:
+        f = _judge_findings(ident, g, ens_slice, humans, ceiling, s, g_stored)
         if ens_slice is not None:
             f["slice"] = [ens_slice] * len(f)
         out.append(f)
-    if protocol == "pairwise" and any(sl is not None for _, _, sl in groups):
+    if protocol == "pairwise" and any(sl is not None for _, _, sl, _ in groups):
         # the panel majority's confidence: the share of judges giving the majority verdict
         conf = confidence_calibration(
-            base, humans, judge=None, source="ensemble", **s.pairwise_settings, **s.boot
+            stored, humans, judge=None, source="ensemble", **s.pairwise_settings, **s.boot
         )
         conf["slice"] = [{"ensemble": "majority"}] * len(conf)
         out.append(conf)
@@ -172,15 +176,18 @@ def audited_verdicts(verdicts: pd.DataFrame, drift_versions: Sequence[str] | Non
     return verdicts[~verdicts["judge_version"].astype(str).isin(later)]
 
 
-def _judge_groups(base: pd.DataFrame, s: AuditSettings, ensemble: bool, panel_majority):
-    """(identity, verdicts, ensemble slice) per judge, the panel majority last (built once)."""
-    ids = identity_strings(base)
-    groups = [(ident, base[ids.to_numpy() == ident], None) for ident in sorted(ids.unique())]
+def _judge_groups(
+    base: pd.DataFrame, s: AuditSettings, ensemble: bool, panel_majority, stored: pd.DataFrame
+):
+    """(identity, verdicts, ensemble slice, the same verdicts as stored) per judge, the panel
+    majority last (built once; no stored frame)."""
+    ids = identity_strings(base).to_numpy()
+    groups = [(ident, base[ids == ident], None, stored[ids == ident]) for ident in sorted(set(ids))]
     if ensemble and len(groups) >= 2 and s.protocol != "rubric":
         panel = (
             majority_verdicts(base, s.score_protocol) if panel_majority is None else panel_majority
         )
-        groups.append((None, panel, {"ensemble": "majority"}))
+        groups.append((None, panel, {"ensemble": "majority"}, None))
     return groups
 
 
@@ -200,8 +207,9 @@ def _judged_units_ceiling(base: pd.DataFrame, humans: HumanData, s: AuditSetting
     )
 
 
-def _judge_findings(ident, g, ens_slice, humans: HumanData, ceiling, s: AuditSettings):
-    """Every finding of one judge (or of the panel majority, ``ens_slice``)."""
+def _judge_findings(ident, g, ens_slice, humans: HumanData, ceiling, s: AuditSettings, stored):
+    """Every finding of one judge (or of the panel majority, ``ens_slice``); ``stored``: the
+    judge's verdicts as stored (``g`` with text columns as numpy objects, :func:`_obj`)."""
     if s.protocol == "rubric":
         return _rubric_findings(ident, g, humans, s)
     ju = JudgeUnits.of(g, s.score_protocol, s.order_aggregation, s.tie_policy)
@@ -231,7 +239,7 @@ def _judge_findings(ident, g, ens_slice, humans: HumanData, ceiling, s: AuditSet
         frames.append(ranking(ju, humans, **common))
         if s.protocol == "pairwise":
             frames.append(
-                confidence_calibration(g, humans, judge=ident, **s.pairwise_settings, **s.boot)
+                confidence_calibration(stored, humans, judge=ident, **s.pairwise_settings, **s.boot)
             )
     return pd.concat([x for x in frames if x is not None and len(x)], ignore_index=True)
 

@@ -126,10 +126,14 @@ def _units_of(verdicts, order_aggregation, given, reference=None):
     return given
 
 
-def _side(winner: pd.Series, key: pd.Series) -> np.ndarray:
-    """Winner relative to the order-free pair: ``lo`` / ``hi`` / ``tie``."""
-    lo = key.str.split("|").str[0]
+def _side(winner: pd.Series, lo: pd.Series) -> np.ndarray:
+    """Winner relative to the order-free pair: ``lo`` / ``hi`` / ``tie`` (``lo``: the part of
+    the pair key before its first ``|``, :func:`_lo_of`)."""
     return np.where(winner == TIE, TIE, np.where(winner == lo, "lo", "hi"))
+
+
+def _lo_of(key: pd.Series) -> pd.Series:
+    return key.str.split("|").str[0]
 
 
 def agreement_findings(
@@ -159,8 +163,9 @@ def agreement_findings(
             finding("agreement_with_source", None, reason=reason, **common),
             finding("kappa_with_source", None, reason=reason, **common),
         ]
-    a = _side(m["winner_s"], m["pair_key"])
-    b = _side(m["winner_c"], m["pair_key"])
+    lo = _lo_of(m["pair_key"])  # once for both sides
+    a = _side(m["winner_s"], lo)
+    b = _side(m["winner_c"], lo)
     cc = confusion_counts(a, b, items=m["item_id"], labels=["lo", "hi", TIE])
     rows = []
     for fid, stat in (

@@ -126,14 +126,16 @@ def audit(
     stored = verdicts
     if "protocol" in v.columns:
         same = (v["protocol"] == protocol).to_numpy()
-        v, stored = v[same], verdicts[same]
+        v = v[same]
+        if not same.all():  # read only: no copy of a frame that holds one protocol
+            stored = verdicts[same]
     if v.empty:
         return findings_frame(
             [finding("accuracy", None, reason=f"no {protocol} verdicts to audit")]
         )
     base, stored = audited_verdicts(v, drift_versions), audited_verdicts(stored, drift_versions)
     humans = HumanData.of(dataset, s.score_protocol if protocol != "rubric" else "rubric")
-    groups = _judge_groups(base, s, ensemble, panel_majority, stored)
+    groups = _judge_groups(base, s, ensemble, panel_majority)
     out = []
     ceiling = None
     if protocol != "rubric":
@@ -146,8 +148,12 @@ def audit(
         from tqdm.std import tqdm
 
         it = tqdm(groups, desc="calibration audit")
-    for ident, g, ens_slice, g_stored in it:
+    for ident, g, ens_slice, rows in it:
+        # the judge's stored rows, sliced for its findings only (nine slices held at once
+        # would add a copy of the verdict frame to the peak)
+        g_stored = None if rows is None else stored[rows]
         f = _judge_findings(ident, g, ens_slice, humans, ceiling, s, g_stored)
+        del g_stored
         if ens_slice is not None:
             f["slice"] = [ens_slice] * len(f)
         out.append(f)
@@ -176,13 +182,11 @@ def audited_verdicts(verdicts: pd.DataFrame, drift_versions: Sequence[str] | Non
     return verdicts[~verdicts["judge_version"].astype(str).isin(later)]
 
 
-def _judge_groups(
-    base: pd.DataFrame, s: AuditSettings, ensemble: bool, panel_majority, stored: pd.DataFrame
-):
-    """(identity, verdicts, ensemble slice, the same verdicts as stored) per judge, the panel
-    majority last (built once; no stored frame)."""
+def _judge_groups(base: pd.DataFrame, s: AuditSettings, ensemble: bool, panel_majority):
+    """(identity, verdicts, ensemble slice, the judge's rows as a mask of ``base``) per judge,
+    the panel majority last (built once; no mask)."""
     ids = identity_strings(base).to_numpy()
-    groups = [(ident, base[ids == ident], None, stored[ids == ident]) for ident in sorted(set(ids))]
+    groups = [(ident, base[ids == ident], None, ids == ident) for ident in sorted(set(ids))]
     if ensemble and len(groups) >= 2 and s.protocol != "rubric":
         panel = (
             majority_verdicts(base, s.score_protocol) if panel_majority is None else panel_majority

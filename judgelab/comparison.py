@@ -429,19 +429,16 @@ def compare_judges(
         )
     )
     rows += compare.cost_findings(source)
+    # the units (with their reference) of the source and of each candidate, built once and
+    # read by both statistics (the source's by every candidate)
+    su = compare.reference_units(source, reference, order_aggregation)
     for _, cand in candidates.groupby(IDENTITY, sort=False):
-        rows += compare.agreement_findings(
-            source, cand, order_aggregation=order_aggregation, n_boot=n_boot, seed=seed
-        )
+        cu = compare.reference_units(cand, reference, order_aggregation)
+        given = dict(order_aggregation=order_aggregation, n_boot=n_boot, seed=seed,
+                     source_units=su, candidate_units=cu)  # fmt: skip
+        rows += compare.agreement_findings(source, cand, **given)
         rows += compare.accuracy_findings(
-            source,
-            cand,
-            reference,
-            margin=margin,
-            order_aggregation=order_aggregation,
-            n_boot=n_boot,
-            seed=seed,
-            reference_name=reference_name,
+            source, cand, reference, margin=margin, reference_name=reference_name, **given
         )
         rows += compare.cost_findings(cand)
     src_acc = compare.accuracy_findings(
@@ -452,6 +449,8 @@ def compare_judges(
         n_boot=n_boot,
         seed=seed,
         reference_name=reference_name,
+        source_units=su,
+        candidate_units=su,
     )[0]
     rows.append(src_acc)
     return findings_frame(rows)
@@ -472,7 +471,10 @@ def confidence_findings(
     (:data:`NO_REFERENCE`) both are null with the reason."""
     from judgelab.identity import identity_string
     from judgelab.stats.calibration.confidence import CONFIDENCE_IDS, confidence_calibration
+    from judgelab.stats.calibration.units import HumanData
 
+    # the human side (votes, their reference and shares) prepared once for every candidate
+    humans = None if reference_name == NO_REFERENCE else HumanData.of(dataset, "pairwise")
     frames = []
     for key, cand in candidates.groupby(IDENTITY, sort=True, dropna=False):
         judge = identity_string(*key)
@@ -487,7 +489,7 @@ def confidence_findings(
         frames.append(
             confidence_calibration(
                 cand,
-                dataset,
+                humans,
                 judge=judge,
                 order_aggregation=order_aggregation,
                 n_boot=n_boot,

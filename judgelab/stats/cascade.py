@@ -36,9 +36,9 @@ from judgelab.stats.compare import identity_of, units
 from judgelab.stats.confidence import default_source, verdict_confidence
 from judgelab.stats.intervals import edge_share_interval
 from judgelab.stats.queue import certified_queue
-from judgelab.stats.reference import TIE, pair_key
+from judgelab.stats.reference import pair_key
 from judgelab.stats.resampling import cluster_bootstrap
-from judgelab.stats.units import sorted_pair
+from judgelab.stats.units import member_mask, sorted_pair
 from judgelab.stats.votes import mode_winner
 
 __all__ = [
@@ -105,15 +105,25 @@ def pair_decisions(verdicts: pd.DataFrame) -> pd.DataFrame:
 def ensemble_decisions(ensemble: pd.DataFrame) -> pd.DataFrame:
     """Plurality winner per pair over the ensemble's identities (an even split: a tie), its
     vote share as ``confidence``, and the summed ``cost`` of the members' calls."""
-    parts = [pair_decisions(g) for _, g in ensemble.groupby(IDENTITY, sort=False)]
+    return _ensemble_of([pair_decisions(g) for _, g in ensemble.groupby(IDENTITY, sort=False)])
+
+
+def _ensemble_of(parts: list[pd.DataFrame]) -> pd.DataFrame:
+    """:func:`ensemble_decisions` from the members' :func:`pair_decisions` (one frame each)."""
     d = pd.concat(parts, ignore_index=True)
     best = mode_winner(d, ["pair_key"])
-    votes = d.groupby(["pair_key", "winner"]).size()
-    n = d.groupby("pair_key").size()
-    share = [
-        votes.get((k, w), 0) / n[k] if w != TIE or (k, TIE) in votes else 0.0
-        for k, w in zip(best["pair_key"], best["winner"], strict=True)
-    ]
+    # the share of the members voting the plurality winner (0 for a tie no member voted),
+    # by codes of (pair, winner) instead of a lookup per pair
+    pair_codes, pairs = pd.factorize(d["pair_key"])
+    _, winners = pd.factorize(pd.concat([d["winner"], best["winner"]], ignore_index=True))
+    win_idx = pd.Index(winners)
+    n = np.bincount(pair_codes, minlength=len(pairs))
+    d_win = win_idx.get_indexer(d["winner"])  # -1: a missing winner, never counted as a vote
+    votes = pd.Series((pair_codes * len(winners) + d_win)[d_win >= 0]).value_counts()
+    b_pair = pd.Index(pairs).get_indexer(best["pair_key"])
+    b_win = win_idx.get_indexer(best["winner"])
+    k = votes.reindex(b_pair * len(winners) + b_win).fillna(0).to_numpy(dtype=np.int64)
+    share = np.where(b_win >= 0, k, 0) / n[b_pair]
     out = best[["pair_key", "winner"]].assign(confidence=np.asarray(share, dtype=float))
     out["cost"] = out["pair_key"].map(d.groupby("pair_key")["cost"].sum())
     out.attrs["n_members"] = len(parts)
@@ -130,8 +140,8 @@ def cascade_units(cheap: pd.DataFrame, ensemble: pd.DataFrame, reference: pd.Dat
     e = ensemble_decisions(ensemble)
     m = c.merge(e, on="pair_key", suffixes=("_cheap", "_ens"))
     ref = reference.drop_duplicates("pair_key").set_index("pair_key")["reference"]
-    no_majority = set(reference.attrs.get("no_majority", ()))
-    has_vote = m["pair_key"].isin(ref.index) | m["pair_key"].isin(no_majority)
+    no_majority = list(reference.attrs.get("no_majority", ()))
+    has_vote = member_mask(m["pair_key"], ref.index) | member_mask(m["pair_key"], no_majority)
     out = m[has_vote].reset_index(drop=True)
     out["reference"] = out["pair_key"].map(ref)
     for p in ("cheap", "ens"):
@@ -153,8 +163,8 @@ def split_items(items, share: float, seed: int) -> np.ndarray:
     items = pd.Series(np.asarray(items, dtype=object)).astype(str)
     uniq = np.sort(items.unique())
     rng = np.random.default_rng(seed)
-    cal = set(rng.permutation(uniq)[: int(round(share * uniq.size))])
-    return items.isin(cal).to_numpy()
+    cal = rng.permutation(uniq)[: int(round(share * uniq.size))]
+    return member_mask(items, cal)
 
 
 def _share_ci(agree: np.ndarray, items: np.ndarray, n_boot: int, seed: int) -> dict:
@@ -340,18 +350,21 @@ def certified_escalation(
     frames = [(identity_of(g), g) for _, g in verdicts.groupby(IDENTITY, sort=False)]
     deciders = [(j, pair_decisions(g)) for j, g in frames]
     if ensemble and len(frames) > 1:
-        ens = ensemble_decisions(verdicts)
+        # the members' decisions are the judges' own: decided once, not again for the panel
+        ens = _ensemble_of([d for _, d in deciders])
         deciders.append((f"ensemble|majority|majority-of-{ens.attrs['n_members']}", ens))
     ref = reference.drop_duplicates("pair_key").set_index("pair_key")["reference"]
-    no_majority = set(reference.attrs.get("no_majority", ()))
+    no_majority = list(reference.attrs.get("no_majority", ()))
     lohi = pd.concat([d for _, d in deciders[: len(frames)]]).drop_duplicates("pair_key")
     lohi = lohi.set_index("pair_key")[["item_id", "lo", "hi"]]
     queues, summary = [], []
     for judge, d in deciders:
-        d = d[d["pair_key"].isin(ref.index) | d["pair_key"].isin(no_majority)]
-        d = d.reset_index(drop=True)
+        # member_mask: Series.isin on string keys costs a Python conversion per member
+        has_ref = member_mask(d["pair_key"], ref.index)
+        keep = has_ref | member_mask(d["pair_key"], no_majority)
+        d, has_ref = d[keep].reset_index(drop=True), has_ref[keep]
         agree = (d["winner"] == d["pair_key"].map(ref)).astype(float)
-        agree = agree.where(d["pair_key"].isin(ref.index)).to_numpy(float)
+        agree = agree.where(has_ref).to_numpy(float)
         items = d["pair_key"].map(lohi["item_id"]).astype(str).to_numpy()
         conf = d["confidence"].to_numpy(float)
         cal = split_items(items, calibration_share, seed) if len(d) else np.zeros(0, bool)

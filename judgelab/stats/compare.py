@@ -48,6 +48,7 @@ from judgelab.stats.resampling import cluster_bootstrap, mcnemar_exact
 __all__ = [
     "identity_of",
     "units",
+    "reference_units",
     "agreement_findings",
     "accuracy_findings",
     "cost_findings",
@@ -99,10 +100,40 @@ def units(verdicts: pd.DataFrame, order_aggregation: str = "per_call") -> pd.Dat
     return v.drop_duplicates("unit")
 
 
-def _side(winner: pd.Series, key: pd.Series) -> np.ndarray:
-    """Winner relative to the order-free pair: ``lo`` / ``hi`` / ``tie``."""
-    lo = key.str.split("|").str[0]
+def reference_units(
+    verdicts: pd.DataFrame, reference: pd.DataFrame, order_aggregation: str = "per_call"
+) -> pd.DataFrame:
+    """:func:`units` of one identity with ``reference`` attached
+    (:func:`judgelab.stats.reference.attach_reference`): what :func:`agreement_findings` and
+    :func:`accuracy_findings` read of the source and of a candidate, built once by a caller
+    that compares several candidates with one source."""
+    out = attach_reference(units(verdicts, order_aggregation), reference)
+    out.attrs["order_aggregation"] = order_aggregation
+    return out
+
+
+def _units_of(verdicts, order_aggregation, given, reference=None):
+    """``given`` (:func:`reference_units`, checked for its order aggregation), else the units
+    of ``verdicts`` (with ``reference`` attached when one is given)."""
+    if given is None:
+        u = units(verdicts, order_aggregation)
+        return u if reference is None else attach_reference(u, reference)
+    if given.attrs.get("order_aggregation") != order_aggregation:
+        raise ValueError(
+            f"units were built for order_aggregation="
+            f"{given.attrs.get('order_aggregation')!r}, not {order_aggregation!r}"
+        )
+    return given
+
+
+def _side(winner: pd.Series, lo: pd.Series) -> np.ndarray:
+    """Winner relative to the order-free pair: ``lo`` / ``hi`` / ``tie`` (``lo``: the part of
+    the pair key before its first ``|``, :func:`_lo_of`)."""
     return np.where(winner == TIE, TIE, np.where(winner == lo, "lo", "hi"))
+
+
+def _lo_of(key: pd.Series) -> pd.Series:
+    return key.str.split("|").str[0]
 
 
 def agreement_findings(
@@ -112,11 +143,17 @@ def agreement_findings(
     order_aggregation: str = "per_call",
     n_boot: int = 2000,
     seed: int = 0,
+    source_units: pd.DataFrame | None = None,
+    candidate_units: pd.DataFrame | None = None,
 ) -> list[dict]:
-    """``agreement_with_source`` and ``kappa_with_source`` of one candidate."""
+    """``agreement_with_source`` and ``kappa_with_source`` of one candidate.
+
+    ``source_units`` / ``candidate_units``: :func:`reference_units` of each, when the caller
+    has built them (else built here)."""
     judge = identity_of(candidate)
-    s = units(source, order_aggregation)[["unit", "item_id", "pair_key", "winner"]]
-    c = units(candidate, order_aggregation)[["unit", "winner"]]
+    s = _units_of(source, order_aggregation, source_units)
+    s = s[["unit", "item_id", "pair_key", "winner"]]
+    c = _units_of(candidate, order_aggregation, candidate_units)[["unit", "winner"]]
     m = s.merge(c, on="unit", suffixes=("_s", "_c"))
     n_excl = int(len(c) - len(m))
     common = dict(judge=judge, n=len(m), n_excluded=n_excl, slice=None)
@@ -126,8 +163,9 @@ def agreement_findings(
             finding("agreement_with_source", None, reason=reason, **common),
             finding("kappa_with_source", None, reason=reason, **common),
         ]
-    a = _side(m["winner_s"], m["pair_key"])
-    b = _side(m["winner_c"], m["pair_key"])
+    lo = _lo_of(m["pair_key"])  # once for both sides
+    a = _side(m["winner_s"], lo)
+    b = _side(m["winner_c"], lo)
     cc = confusion_counts(a, b, items=m["item_id"], labels=["lo", "hi", TIE])
     rows = []
     for fid, stat in (
@@ -166,13 +204,16 @@ def accuracy_findings(
     n_boot: int = 2000,
     seed: int = 0,
     reference_name: str = "human majority",
+    source_units: pd.DataFrame | None = None,
+    candidate_units: pd.DataFrame | None = None,
 ) -> list[dict]:
     """``accuracy_vs_human`` of the candidate and the primary ``accuracy_difference``.
     Both are undefined, with ``reference.attrs["undefined_reason"]`` as their reason when the
-    reference carries one (no human reference at all)."""
+    reference carries one (no human reference at all). ``source_units`` /
+    ``candidate_units``: as in :func:`agreement_findings`, with this ``reference`` attached."""
     judge = identity_of(candidate)
     undefined = reference.attrs.get("undefined_reason")
-    c = attach_reference(units(candidate, order_aggregation), reference)
+    c = _units_of(candidate, order_aggregation, candidate_units, reference)
     c_ok = c[c["correct"].notna()]
     rows = []
     if len(c_ok):
@@ -209,7 +250,7 @@ def accuracy_findings(
             )
         )
 
-    s = attach_reference(units(source, order_aggregation), reference)[["unit", "correct"]]
+    s = _units_of(source, order_aggregation, source_units, reference)[["unit", "correct"]]
     m = (
         c[["unit", "item_id", "correct"]]
         .merge(s, on="unit", suffixes=("_c", "_s"))

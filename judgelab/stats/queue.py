@@ -260,20 +260,6 @@ def _rows(df: pd.DataFrame, reason: str, value, *, judge=None, order: bool = Tru
     }
 
 
-def _row(judge, item_id, reason, value, response_a=None, response_b=None, response_id=None,
-         order=None) -> dict:  # fmt: skip
-    return {
-        "judge": judge,
-        "item_id": item_id,
-        "response_a": response_a,
-        "response_b": response_b,
-        "response_id": response_id,
-        "order": order,
-        "reason": reason,
-        "value": float(value),
-    }
-
-
 def _parsed_rows(verdicts: pd.DataFrame) -> pd.DataFrame:
     """Parsed verdicts with their identity string in ``judge``."""
     v = verdicts[parsed_mask(verdicts)].copy()
@@ -390,12 +376,14 @@ def certified_queue(units: pd.DataFrame, alphas, routes, judge: str | None = Non
     judge : str, optional
         The cascade's last judge (the one that passes the pair on).
     """
-    rows = [
-        _row(judge, it, "not_certified", a, lo, hi)
-        for a, route in zip(alphas, routes, strict=True)
-        for it, lo, hi in units.loc[np.asarray(route) == HUMAN, ["item_id", "lo", "hi"]].itertuples(
-            index=False
-        )
-    ]
-    out = pd.DataFrame(rows, columns=QUEUE_COLUMNS)
+    # built column-wise (_rows: the same Python values per cell as one dict per row)
+    cols = {c: [] for c in QUEUE_COLUMNS}
+    for a, route in zip(alphas, routes, strict=True):
+        sel = units.loc[np.asarray(route) == HUMAN, ["item_id", "lo", "hi"]]
+        sel = sel.rename(columns={"lo": "response_a", "hi": "response_b"})
+        part = _rows(sel, "not_certified", np.full(len(sel), a), judge=[judge] * len(sel),
+                     order=False)  # fmt: skip
+        for c in QUEUE_COLUMNS:
+            cols[c] += part[c]
+    out = pd.DataFrame(cols, columns=QUEUE_COLUMNS)
     return out.sort_values(["value", "item_id"], kind="stable").reset_index(drop=True)

@@ -121,19 +121,25 @@ def audit(
         protocol, tie_policy, order_aggregation, gate_thresholds, n_boot, n_perm, seed, ci_level
     )
     v = _obj(verdicts)
+    # the frame as stored beside it, row for row: the confidence statistics code pairs from
+    # text columns as stored (numpy objects cost a round trip through fixed-width text)
+    stored = verdicts
     if "protocol" in v.columns:
-        v = v[v["protocol"] == protocol]
+        same = (v["protocol"] == protocol).to_numpy()
+        v = v[same]
+        if not same.all():  # read only: no copy of a frame that holds one protocol
+            stored = verdicts[same]
     if v.empty:
         return findings_frame(
             [finding("accuracy", None, reason=f"no {protocol} verdicts to audit")]
         )
-    base = audited_verdicts(v, drift_versions)
+    base, stored = audited_verdicts(v, drift_versions), audited_verdicts(stored, drift_versions)
     humans = HumanData.of(dataset, s.score_protocol if protocol != "rubric" else "rubric")
     groups = _judge_groups(base, s, ensemble, panel_majority)
     out = []
     ceiling = None
     if protocol != "rubric":
-        ceiling = _judged_units_ceiling(base, humans, s)
+        ceiling = _judged_units_ceiling(stored, humans, s)
         out.append(ceiling)
     it = groups
     if progress:
@@ -142,15 +148,19 @@ def audit(
         from tqdm.std import tqdm
 
         it = tqdm(groups, desc="calibration audit")
-    for ident, g, ens_slice in it:
-        f = _judge_findings(ident, g, ens_slice, humans, ceiling, s)
+    for ident, g, ens_slice, rows in it:
+        # the judge's stored rows, sliced for its findings only (nine slices held at once
+        # would add a copy of the verdict frame to the peak)
+        g_stored = None if rows is None else stored[rows]
+        f = _judge_findings(ident, g, ens_slice, humans, ceiling, s, g_stored)
+        del g_stored
         if ens_slice is not None:
             f["slice"] = [ens_slice] * len(f)
         out.append(f)
-    if protocol == "pairwise" and any(sl is not None for _, _, sl in groups):
+    if protocol == "pairwise" and any(sl is not None for _, _, sl, _ in groups):
         # the panel majority's confidence: the share of judges giving the majority verdict
         conf = confidence_calibration(
-            base, humans, judge=None, source="ensemble", **s.pairwise_settings, **s.boot
+            stored, humans, judge=None, source="ensemble", **s.pairwise_settings, **s.boot
         )
         conf["slice"] = [{"ensemble": "majority"}] * len(conf)
         out.append(conf)
@@ -173,14 +183,15 @@ def audited_verdicts(verdicts: pd.DataFrame, drift_versions: Sequence[str] | Non
 
 
 def _judge_groups(base: pd.DataFrame, s: AuditSettings, ensemble: bool, panel_majority):
-    """(identity, verdicts, ensemble slice) per judge, the panel majority last (built once)."""
-    ids = identity_strings(base)
-    groups = [(ident, base[ids.to_numpy() == ident], None) for ident in sorted(ids.unique())]
+    """(identity, verdicts, ensemble slice, the judge's rows as a mask of ``base``) per judge,
+    the panel majority last (built once; no mask)."""
+    ids = identity_strings(base).to_numpy()
+    groups = [(ident, base[ids == ident], None, ids == ident) for ident in sorted(set(ids))]
     if ensemble and len(groups) >= 2 and s.protocol != "rubric":
         panel = (
             majority_verdicts(base, s.score_protocol) if panel_majority is None else panel_majority
         )
-        groups.append((None, panel, {"ensemble": "majority"}))
+        groups.append((None, panel, {"ensemble": "majority"}, None))
     return groups
 
 
@@ -200,8 +211,9 @@ def _judged_units_ceiling(base: pd.DataFrame, humans: HumanData, s: AuditSetting
     )
 
 
-def _judge_findings(ident, g, ens_slice, humans: HumanData, ceiling, s: AuditSettings):
-    """Every finding of one judge (or of the panel majority, ``ens_slice``)."""
+def _judge_findings(ident, g, ens_slice, humans: HumanData, ceiling, s: AuditSettings, stored):
+    """Every finding of one judge (or of the panel majority, ``ens_slice``); ``stored``: the
+    judge's verdicts as stored (``g`` with text columns as numpy objects, :func:`_obj`)."""
     if s.protocol == "rubric":
         return _rubric_findings(ident, g, humans, s)
     ju = JudgeUnits.of(g, s.score_protocol, s.order_aggregation, s.tie_policy)
@@ -231,7 +243,7 @@ def _judge_findings(ident, g, ens_slice, humans: HumanData, ceiling, s: AuditSet
         frames.append(ranking(ju, humans, **common))
         if s.protocol == "pairwise":
             frames.append(
-                confidence_calibration(g, humans, judge=ident, **s.pairwise_settings, **s.boot)
+                confidence_calibration(stored, humans, judge=ident, **s.pairwise_settings, **s.boot)
             )
     return pd.concat([x for x in frames if x is not None and len(x)], ignore_index=True)
 

@@ -87,14 +87,8 @@ def confidence_units(
     if tie_policy == "drop":
         m = m[m["label"] != 2]
     m["correct"] = (m["label"].to_numpy() == m["ref"].to_numpy()).astype(float)
-    hv = humans.votes
-    if len(hv):
-        cnt = (hv.groupby([*_PAIR, "label"]).size().unstack("label", fill_value=0)).reindex(
-            columns=[0, 1, 2], fill_value=0
-        )
-        share = cnt.div(cnt.sum(axis=1), axis=0)
-        share.columns = ["h_lo", "h_hi", "h_tie"]
-        m = m.merge(share.reset_index(), on=_PAIR, how="left")
+    if len(humans.votes):
+        m = m.merge(_vote_shares(humans), on=_PAIR, how="left")
     else:
         m = m.assign(h_lo=np.nan, h_hi=np.nan, h_tie=np.nan)
     excluded = {
@@ -102,6 +96,20 @@ def confidence_units(
         "units_without_reference": int(n_all - missing.sum() - len(m)),
     }
     return m.reset_index(drop=True), excluded, rule
+
+
+def _vote_shares(humans: HumanData) -> pd.DataFrame:
+    """The humans' vote shares per pair, ``item_id, lo, hi, h_lo, h_hi, h_tie``: computed once
+    per :class:`HumanData` (its ``memo``), read by every judge of a study."""
+    key = ("vote_shares",)
+    if key not in humans.memo:
+        cnt = (
+            humans.votes.groupby([*_PAIR, "label"]).size().unstack("label", fill_value=0)
+        ).reindex(columns=[0, 1, 2], fill_value=0)
+        share = cnt.div(cnt.sum(axis=1), axis=0)
+        share.columns = ["h_lo", "h_hi", "h_tie"]
+        humans.memo[key] = share.reset_index()
+    return humans.memo[key]
 
 
 def _per_item_bins(items, conf, correct, edges) -> tuple[np.ndarray, int]:

@@ -125,17 +125,25 @@ def ece_null(
     sc = np.bincount(idx, weights=c, minlength=k)
     # Outcomes per bin, drawn in blocks of simulations: the same random stream as one
     # (n_sim, units) draw (row-major), without holding n_sim x units floats (0.9 GB for 110k
-    # units) or a units x bins one-hot matrix. Columns sorted by bin, summed per non-empty bin.
+    # units) or a units x bins one-hot matrix. Columns sorted by bin, counted per non-empty
+    # bin by count_nonzero on its contiguous slice (the same integers: an add.reduceat of the
+    # booleans into floats was 60% of the function's time).
     order = np.argsort(idx, kind="stable")
     present = np.flatnonzero(n > 0)
     starts = np.searchsorted(idx[order], present)
+    ends = np.append(starts[1:], c.size)[: starts.size]
     sy = np.zeros((n_sim, k))
     block = max(1, min(n_sim, 20_000_000 // max(c.size, 1)))
+    # buffers reused by every block (fresh 160 MB arrays per block cost page faults)
+    u = np.empty((block, c.size))
+    hit, draws_buf = np.empty((block, c.size), dtype=bool), np.empty((block, c.size), dtype=bool)
     for lo in range(0, n_sim, block):
         m = min(block, n_sim - lo)
-        draws = (rng.random((m, c.size)) < c[None, :])[:, order]
-        if present.size:
-            sy[lo : lo + m, present] = np.add.reduceat(draws, starts, axis=1, dtype=float)
+        rng.random(out=u[:m])
+        np.less(u[:m], c[None, :], out=hit[:m])
+        draws = np.take(hit[:m], order, axis=1, out=draws_buf[:m])
+        for b, s, e in zip(present, starts, ends, strict=True):
+            sy[lo : lo + m, b] = np.count_nonzero(draws[:, s:e], axis=1)
     nn, scc = np.broadcast_to(n, sy.shape), np.broadcast_to(sc, sy.shape)
     return ece_from_bins(nn, scc, sy), debiased_ece_from_bins(nn, scc, sy)
 
@@ -175,7 +183,8 @@ def pav(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     w = np.bincount(inv).astype(float)
     s = np.bincount(inv, weights=y)
     vals, wts, sizes = [], [], []
-    for v, wt in zip(s / w, w, strict=True):
+    # Python floats: the same IEEE double arithmetic as numpy scalars, several times faster
+    for v, wt in zip((s / w).tolist(), w.tolist(), strict=True):
         vals.append(v)
         wts.append(wt)
         sizes.append(1)

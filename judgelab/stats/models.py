@@ -153,8 +153,8 @@ class _Strata:
         self.X = np.zeros((self.S, self.M, self.p))
         self.X[s_sorted, pos] = X[order]
         self.k = k_all[s_order]
-        self.xy = np.zeros((self.S, self.p))
-        np.add.at(self.xy, s_sorted, X[order] * y[order][:, None])
+        # sum of x over the rows with y = 1, per stratum (padded rows are 0)
+        self.xy = np.einsum("smp,sm->sp", self.X, self._padded(y[order], s_sorted, pos))
         # Groups of equal k, split further so recursion arrays stay ~40 MB.
         self.groups = []
         bounds = np.flatnonzero(np.diff(self.k)) + 1
@@ -164,10 +164,18 @@ class _Strata:
             for c in range(lo, hi, per):
                 self.groups.append((slice(c, min(c + per, hi)), kk))
 
+    def _padded(self, values, s_sorted, pos) -> np.ndarray:
+        """Per-row ``values`` laid out (S, M) like the rows of ``X`` (0 in padded slots)."""
+        out = np.zeros((self.S, self.M))
+        out[s_sorted, pos] = values
+        return out
+
     def evaluate(self, beta, need_hess=True):
         """log-likelihood, score per stratum (S, p) and total Hessian (p, p)."""
-        # einsum, not BLAS: small BLAS calls thrash when OpenBLAS threads compete for cores.
-        eta = np.where(self.mask, np.einsum("smp,p->sm", self.X, beta), -np.inf)
+        # BLAS products on whole blocks of strata; conditional_logit runs with one BLAS
+        # thread (small calls thrash when OpenBLAS threads compete for cores)
+        flat = self.X.reshape(-1, self.p)
+        eta = np.where(self.mask, (flat @ beta).reshape(self.S, self.M), -np.inf)
         shift = eta.max(axis=1)
         with np.errstate(under="ignore"):
             w = np.exp(eta - shift[:, None])  # padded rows: exp(-inf) = 0
@@ -185,8 +193,14 @@ class _Strata:
         if not need_hess:
             return ll, scores, None
         # E[T T'] = sum_l pi_l x_l (x_l + E[T_-l | l in A])'; Cov(T) = E[TT'] - E[T]E[T]'.
-        mu = np.einsum("slj,sjp->slp", q, self.X)  # E[T_-l | l in A]
-        ETT = np.einsum("slp,slq->pq", pi[..., None] * self.X, self.X + mu)
+        # Over blocks of strata, so that the (strata, rows, p) temporaries stay ~40 MB.
+        ETT = np.zeros((self.p, self.p))
+        step = max(1, 5_000_000 // (self.M * self.p))
+        for a in range(0, self.S, step):
+            b = slice(a, a + step)
+            X = self.X[b]
+            mu = q[b] @ X  # E[T_-l | l in A]
+            ETT += (pi[b, :, None] * X).reshape(-1, self.p).T @ (X + mu).reshape(-1, self.p)
         ETT = 0.5 * (ETT + ETT.T)
         return ll, scores, -(ETT - np.einsum("sp,sq->pq", ET, ET))
 
@@ -237,11 +251,17 @@ class _Strata:
 def _drop_columns(X, scode, n_strata, names, tol=1e-9):
     """Columns to drop: constant within every stratum, or collinear after demeaning."""
     cnt = np.bincount(scode, minlength=n_strata).astype(float)
-    means = np.zeros((n_strata, X.shape[1]))
-    np.add.at(means, scode, X)
+    means = np.column_stack(
+        [np.bincount(scode, weights=X[:, j], minlength=n_strata) for j in range(X.shape[1])]
+    ).reshape(n_strata, X.shape[1])
     means /= np.maximum(cnt, 1)[:, None]
-    D = X - means[scode]
-    scale = np.sqrt((D**2).sum(axis=0))
+    # The Gram matrix of the stratum-demeaned columns over blocks of rows (no n x p copy)
+    G = np.zeros((X.shape[1], X.shape[1]))
+    step = max(1, 4_000_000 // max(1, X.shape[1]))
+    for r in range(0, len(X), step):
+        D = X[r : r + step] - means[scode[r : r + step]]
+        G += D.T @ D
+    scale = np.sqrt(np.diag(G))
     dropped = {}
     keep = []
     for j, nm in enumerate(names):
@@ -252,8 +272,7 @@ def _drop_columns(X, scode, n_strata, names, tol=1e-9):
     if keep:
         # Greedy: keep a column unless its residual after projecting on the kept ones
         # (stratum-demeaned, unit scale) is numerically zero. Works on the p x p Gram matrix.
-        Dk = D[:, keep] / scale[keep]
-        Gm = np.einsum("ni,nj->ij", Dk, Dk)  # not BLAS (see _Strata.evaluate)
+        Gm = G[np.ix_(keep, keep)] / np.outer(scale[keep], scale[keep])
         kept: list[int] = []
         for b in range(len(keep)):
             if kept:
@@ -361,11 +380,14 @@ def _fit_conditional_logit(y, X, strata, clusters, *, max_iter, tol) -> ModelRes
     remap[info] = np.arange(int(info.sum()))
     sc = remap[scode_all[rows]]
     S = int(info.sum())
-    Xi, yi = Xa[rows], y[rows]
+    # copies of the n x p design only where rows or columns are dropped (it is the memory)
+    Xi, yi = (Xa, y) if rows.all() else (Xa[rows], y[rows])
+    del Xa
     keep, dropped = _drop_columns(Xi, sc, S, names)
     if not keep:
         return empty("no identifiable column", dropped)
-    st = _Strata(yi, Xi[:, keep], sc, S)
+    st = _Strata(yi, Xi if len(keep) == Xi.shape[1] else Xi[:, keep], sc, S)
+    del Xi
     beta = np.zeros(len(keep))
     ll, scores, H = st.evaluate(beta)
     converged, n_iter = False, 0

@@ -14,9 +14,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from judgelab.identity import identity_strings
 from judgelab.stats.errors import DataError
-from judgelab.stats.units import DISPLAY_ORDERS, ORDERS, choice_codes, parsed_mask
+from judgelab.stats.units import DISPLAY_ORDERS, ORDERS, choice_codes, judge_strings, parsed_mask
 
 __all__ = ["classify_pairs", "position_counts", "position_consistency"]
 
@@ -96,7 +95,7 @@ def _pairwise_calls(verdicts: pd.DataFrame) -> pd.DataFrame:
                 np.flatnonzero(bad.to_numpy()).tolist(),
             )
     v["c"] = ch.where(parsed, None)
-    v["judge"] = identity_strings(v).to_numpy(dtype=object)
+    v["judge"] = judge_strings(v).to_numpy(dtype=object)
     return v
 
 

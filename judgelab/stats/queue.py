@@ -37,6 +37,7 @@ from judgelab.stats.certify import HUMAN
 from judgelab.stats.units import (
     CLASSES,
     UnitMatrix,
+    judge_strings,
     parsed_mask,
     sorted_pair,
     winner_of,
@@ -277,7 +278,7 @@ def _row(judge, item_id, reason, value, response_a=None, response_b=None, respon
 def _parsed_rows(verdicts: pd.DataFrame) -> pd.DataFrame:
     """Parsed verdicts with their identity string in ``judge``."""
     v = verdicts[parsed_mask(verdicts)].copy()
-    v["judge"] = identity_strings(v)
+    v["judge"] = judge_strings(v)
     return v
 
 

@@ -35,7 +35,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from judgelab.identity import IDENTITY_COLUMNS, identity_string
+from judgelab.identity import IDENTITY_COLUMNS, identity_string, identity_strings
 from judgelab.stats.errors import DataError
 from judgelab.stats.votes import modal_codes
 
@@ -57,6 +57,7 @@ __all__ = [
     "label_codes",
     "UnitMatrix",
     "unit_matrix",
+    "judge_strings",
 ]
 
 #: Pairwise verdict classes, relative to the canonical pair (response_a < response_b).
@@ -537,3 +538,18 @@ def _single_units(v: pd.DataFrame, judge_code: np.ndarray) -> tuple[pd.DataFrame
     )
     wide.columns.name = None
     return wide.index.to_frame(index=False), wide.reset_index(drop=True)
+
+
+def judge_strings(verdicts: pd.DataFrame) -> pd.Series:
+    """The identity string of each verdict row: the ``judge`` column that loading writes
+    (:func:`judgelab.studies.load_verdicts`) when the frame has one, else
+    :func:`judgelab.identity.identity_strings` of its identity columns (a frame built by hand).
+
+    Returns
+    -------
+    pandas.Series
+        Object dtype, on the index of ``verdicts``.
+    """
+    if "judge" in verdicts.columns:
+        return verdicts["judge"].astype(object)
+    return identity_strings(verdicts)

@@ -58,6 +58,7 @@ __all__ = [
     "UnitMatrix",
     "unit_matrix",
     "judge_strings",
+    "pair_codes",
 ]
 
 #: Pairwise verdict classes, relative to the canonical pair (response_a < response_b).
@@ -553,3 +554,22 @@ def judge_strings(verdicts: pd.DataFrame) -> pd.Series:
     if "judge" in verdicts.columns:
         return verdicts["judge"].astype(object)
     return identity_strings(verdicts)
+
+
+def pair_codes(*frames: pd.DataFrame, key=("item_id", "lo", "hi")) -> list[np.ndarray]:
+    """One integer code per row of each frame for its pair ``key`` (default ``item_id, lo,
+    hi``: :func:`sorted_pair`'s canonical pair), in one code space across the frames: equal
+    codes are equal keys (a missing value is a value). Codes count from 0 in order of first
+    appearance over the frames in turn, so the codes of the first frame are those it would
+    get alone.
+
+    Groupbys, merges and distinct counts on the codes replace those on the string columns:
+    each string column is hashed once here, not once per operation.
+    """
+    sizes = [len(f) for f in frames]
+    code = np.zeros(sum(sizes), dtype=np.int64)
+    for c in key:
+        values = np.concatenate([f[c].to_numpy(dtype=object) for f in frames])
+        codes, distinct = pd.factorize(values, use_na_sentinel=False)
+        code = pd.factorize(code * (len(distinct) + 1) + codes)[0].astype(np.int64)
+    return np.split(code, np.cumsum(sizes)[:-1])

@@ -118,7 +118,11 @@ def human_joined(jt: pd.DataFrame, hp: pd.DataFrame) -> pd.DataFrame:
     merge on three string keys of every judgment: seconds per judge at a million
     verdicts)."""
     h = hp.assign(pair=np.arange(len(hp)))
-    return _human_join(jt[jt["parsed"].to_numpy(dtype=bool)], h)
+    # the judgment columns the statistics below read (not a copy of the whole table)
+    cols = ["judge", "judge_family", "item_id", "ra", "rb", "pick_a", "tie", "parsed"]
+    cols += ["fam_a", "fam_b", "rel_a", "rel_b", "words_a", "words_b"]
+    parsed = jt["parsed"].to_numpy(dtype=bool)
+    return _human_join(jt.loc[parsed, [c for c in cols if c in jt.columns]], h)
 
 
 def _judge_rows(joined: pd.DataFrame, judge: str, mask=None) -> pd.DataFrame:

@@ -149,18 +149,21 @@ def pairwise_agreement(
     # the units with a reference, in their order, with the reference's columns (an inner
     # merge on the pair), joined on the integer pair code instead of the three strings
     ref_at = pd.Index(ref_code)
-    if not ref_at.is_unique:
-        raise ValueError("reference labels must hold one row per pair")
-    at = ref_at.get_indexer(code)
-    has_ref = at >= 0
-    m = pd.concat(
-        [
-            units[has_ref].reset_index(drop=True),
-            ref.drop(columns=key).iloc[at[has_ref]].reset_index(drop=True),
-        ],
-        axis=1,
-    )
-    m_code = code[has_ref]
+    if not ref_at.is_unique:  # a reference with repeated pairs: the merge repeats their units
+        has_ref = np.isin(code, ref_code)
+        m = units.merge(ref, on=key, how="inner")
+        (m_code,) = pair_codes(m)
+    else:
+        at = ref_at.get_indexer(code)
+        has_ref = at >= 0
+        m = pd.concat(
+            [
+                units[has_ref].reset_index(drop=True),
+                ref.drop(columns=key).iloc[at[has_ref]].reset_index(drop=True),
+            ],
+            axis=1,
+        )
+        m_code = code[has_ref]
     ex = dict(ex)
     ex["pairs_without_reference"] = int((~has_ref[first]).sum())
     method = f"vs {REFERENCE_NAMES[rule]}; tie_policy={tie_policy}, order_aggregation={order_aggregation}"

@@ -298,6 +298,7 @@ def position_findings(
     ci_level: float = 0.95,
     alpha: float = ALPHA,
     progress: bool = False,
+    classified: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """The position-bias findings frame (one row per judge identity and finding id), not
     yet adjusted for multiple testing.
@@ -311,12 +312,14 @@ def position_findings(
     judges once, keeps ``mde`` only beside a non-significant one and writes the first-slot
     conclusion from the adjusted p-value (:func:`first_slot_share_conclusion`). Extra
     columns: ``primacy``, ``recency``, ``consistent`` counts on the primary rows for the
-    figures."""
+    figures. ``classified`` (:func:`classify_pairs` of ``verdicts``) may be passed when the
+    caller has it (the notebook's table and figures read the same), so that the pairs are
+    not classified twice."""
     calls = _pairwise_calls(verdicts)
     # verdicts without a display order are excluded pair by pair, but none at all is a dataset
     # this study cannot read: one message, not a table of "not estimable" rows
     require_display_orders(calls["order"], "position bias", every_row=False)
-    classified = _classify_calls(calls)
+    classified = _classify_calls(calls) if classified is None else classified
     counts = _judge_counts(classified)
     n_ab, n_ba = classified["n_ab"].to_numpy(), classified["n_ba"].to_numpy()
     fg = flip_vs_gap(verdicts, dataset, classified)

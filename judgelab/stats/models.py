@@ -134,7 +134,11 @@ class _Strata:
     Sorting by the number of ones k_s lets each group of equal k run its recursions only
     up to degree k (and gather degree k - 1 - a by plain slicing)."""
 
-    def __init__(self, y, X, scode, n_strata):
+    def __init__(self, y, X, scode, n_strata, rows=None, cols=None):
+        """``X[rows][:, cols]`` (default all) is the design: gathered block by block into
+        the padded array, so that no other n x p copy is made."""
+        rows = np.arange(len(X)) if rows is None else rows
+        cols = np.arange(X.shape[1]) if cols is None else np.asarray(cols)
         k_all = np.bincount(scode, weights=y, minlength=n_strata).astype(np.int64)
         # Renumber strata in order of k so that equal-k strata are contiguous.
         s_order = np.argsort(k_all, kind="stable")
@@ -147,14 +151,17 @@ class _Strata:
         sizes = np.bincount(s_sorted, minlength=n_strata)
         starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
         pos = np.arange(len(order)) - starts[s_sorted]
-        self.S, self.M, self.p = n_strata, int(sizes.max()), X.shape[1]
+        self.S, self.M, self.p = n_strata, int(sizes.max()), len(cols)
         self.mask = np.zeros((self.S, self.M), dtype=bool)
         self.mask[s_sorted, pos] = True
         self.X = np.zeros((self.S, self.M, self.p))
-        self.X[s_sorted, pos] = X[order]
+        step = max(1, 4_000_000 // max(1, X.shape[1]))
+        for r in range(0, len(order), step):
+            b = slice(r, r + step)
+            self.X[s_sorted[b], pos[b]] = X[rows[order[b]]][:, cols]
         self.k = k_all[s_order]
-        self.xy = np.zeros((self.S, self.p))
-        np.add.at(self.xy, s_sorted, X[order] * y[order][:, None])
+        # sum of x over the rows with y = 1, per stratum (padded rows are 0)
+        self.xy = np.einsum("smp,sm->sp", self.X, self._padded(y[order], s_sorted, pos))
         # Groups of equal k, split further so recursion arrays stay ~40 MB.
         self.groups = []
         bounds = np.flatnonzero(np.diff(self.k)) + 1
@@ -164,10 +171,18 @@ class _Strata:
             for c in range(lo, hi, per):
                 self.groups.append((slice(c, min(c + per, hi)), kk))
 
+    def _padded(self, values, s_sorted, pos) -> np.ndarray:
+        """Per-row ``values`` laid out (S, M) like the rows of ``X`` (0 in padded slots)."""
+        out = np.zeros((self.S, self.M))
+        out[s_sorted, pos] = values
+        return out
+
     def evaluate(self, beta, need_hess=True):
         """log-likelihood, score per stratum (S, p) and total Hessian (p, p)."""
-        # einsum, not BLAS: small BLAS calls thrash when OpenBLAS threads compete for cores.
-        eta = np.where(self.mask, np.einsum("smp,p->sm", self.X, beta), -np.inf)
+        # BLAS products on whole blocks of strata; conditional_logit runs with one BLAS
+        # thread (small calls thrash when OpenBLAS threads compete for cores)
+        flat = self.X.reshape(-1, self.p)
+        eta = np.where(self.mask, (flat @ beta).reshape(self.S, self.M), -np.inf)
         shift = eta.max(axis=1)
         with np.errstate(under="ignore"):
             w = np.exp(eta - shift[:, None])  # padded rows: exp(-inf) = 0
@@ -185,8 +200,14 @@ class _Strata:
         if not need_hess:
             return ll, scores, None
         # E[T T'] = sum_l pi_l x_l (x_l + E[T_-l | l in A])'; Cov(T) = E[TT'] - E[T]E[T]'.
-        mu = np.einsum("slj,sjp->slp", q, self.X)  # E[T_-l | l in A]
-        ETT = np.einsum("slp,slq->pq", pi[..., None] * self.X, self.X + mu)
+        # Over blocks of strata, so that the (strata, rows, p) temporaries stay ~40 MB.
+        ETT = np.zeros((self.p, self.p))
+        step = max(1, 5_000_000 // (self.M * self.p))
+        for a in range(0, self.S, step):
+            b = slice(a, a + step)
+            X = self.X[b]
+            mu = q[b] @ X  # E[T_-l | l in A]
+            ETT += (pi[b, :, None] * X).reshape(-1, self.p).T @ (X + mu).reshape(-1, self.p)
         ETT = 0.5 * (ETT + ETT.T)
         return ll, scores, -(ETT - np.einsum("sp,sq->pq", ET, ET))
 
@@ -234,26 +255,36 @@ class _Strata:
         return Fk, pi, q
 
 
-def _drop_columns(X, scode, n_strata, names, tol=1e-9):
-    """Columns to drop: constant within every stratum, or collinear after demeaning."""
+def _drop_columns(X, scode, n_strata, names, tol=1e-9, rows=None):
+    """Columns to drop: constant within every stratum, or collinear after demeaning.
+
+    ``rows``: the row indices of ``X`` analysed (default all; gathered block by block, so
+    that no copy of the n x p design is made)."""
+    rows = np.arange(len(X)) if rows is None else rows
+    n = len(rows)
     cnt = np.bincount(scode, minlength=n_strata).astype(float)
-    means = np.zeros((n_strata, X.shape[1]))
-    np.add.at(means, scode, X)
+    means = np.column_stack(
+        [np.bincount(scode, weights=X[rows, j], minlength=n_strata) for j in range(X.shape[1])]
+    ).reshape(n_strata, X.shape[1])
     means /= np.maximum(cnt, 1)[:, None]
-    D = X - means[scode]
-    scale = np.sqrt((D**2).sum(axis=0))
+    # The Gram matrix of the stratum-demeaned columns over blocks of rows (no n x p copy)
+    G = np.zeros((X.shape[1], X.shape[1]))
+    step = max(1, 4_000_000 // max(1, X.shape[1]))
+    for r in range(0, n, step):
+        D = X[rows[r : r + step]] - means[scode[r : r + step]]
+        G += D.T @ D
+    scale = np.sqrt(np.diag(G))
     dropped = {}
     keep = []
     for j, nm in enumerate(names):
-        if scale[j] <= tol * max(1.0, np.abs(X[:, j]).max(initial=0.0)) * math.sqrt(len(X)):
+        if scale[j] <= tol * max(1.0, np.abs(X[rows, j]).max(initial=0.0)) * math.sqrt(n):
             dropped[nm] = "constant within every informative stratum (absorbed by the stratum)"
         else:
             keep.append(j)
     if keep:
         # Greedy: keep a column unless its residual after projecting on the kept ones
         # (stratum-demeaned, unit scale) is numerically zero. Works on the p x p Gram matrix.
-        Dk = D[:, keep] / scale[keep]
-        Gm = np.einsum("ni,nj->ij", Dk, Dk)  # not BLAS (see _Strata.evaluate)
+        Gm = G[np.ix_(keep, keep)] / np.outer(scale[keep], scale[keep])
         kept: list[int] = []
         for b in range(len(keep)):
             if kept:
@@ -361,11 +392,13 @@ def _fit_conditional_logit(y, X, strata, clusters, *, max_iter, tol) -> ModelRes
     remap[info] = np.arange(int(info.sum()))
     sc = remap[scode_all[rows]]
     S = int(info.sum())
-    Xi, yi = Xa[rows], y[rows]
-    keep, dropped = _drop_columns(Xi, sc, S, names)
+    # the informative rows and identified columns are gathered where they are used: no copy
+    # of the n x p design (at a million judgments it is the memory)
+    ri, yi = np.flatnonzero(rows), y[rows]
+    keep, dropped = _drop_columns(Xa, sc, S, names, rows=ri)
     if not keep:
         return empty("no identifiable column", dropped)
-    st = _Strata(yi, Xi[:, keep], sc, S)
+    st = _Strata(yi, Xa, sc, S, rows=ri, cols=keep)
     beta = np.zeros(len(keep))
     ll, scores, H = st.evaluate(beta)
     converged, n_iter = False, 0

@@ -298,6 +298,7 @@ def position_findings(
     ci_level: float = 0.95,
     alpha: float = ALPHA,
     progress: bool = False,
+    classified: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """The position-bias findings frame (one row per judge identity and finding id), not
     yet adjusted for multiple testing.
@@ -311,13 +312,16 @@ def position_findings(
     judges once, keeps ``mde`` only beside a non-significant one and writes the first-slot
     conclusion from the adjusted p-value (:func:`first_slot_share_conclusion`). Extra
     columns: ``primacy``, ``recency``, ``consistent`` counts on the primary rows for the
-    figures."""
+    figures. ``classified`` (:func:`classify_pairs` of ``verdicts``) may be passed when the
+    caller has it (the notebook's table and figures read the same), so that the pairs are
+    not classified twice."""
     calls = _pairwise_calls(verdicts)
     # verdicts without a display order are excluded pair by pair, but none at all is a dataset
     # this study cannot read: one message, not a table of "not estimable" rows
     require_display_orders(calls["order"], "position bias", every_row=False)
-    classified = _classify_calls(calls)
+    classified = _classify_calls(calls) if classified is None else classified
     counts = _judge_counts(classified)
+    n_ab, n_ba = classified["n_ab"].to_numpy(), classified["n_ba"].to_numpy()
     fg = flip_vs_gap(verdicts, dataset, classified)
     gap_method, gap_reason = fg.attrs.get("method"), fg.attrs.get("reason")
     rows: list[dict] = []
@@ -338,7 +342,9 @@ def position_findings(
         rows.append(_position_consistency_row(jc, n_boot, s, ci_level, info))
         rows.append(_first_slot_share_row(jc, n_boot, n_perm, s + 1, ci_level, alpha, info))
         rows.append(_preference_fairness_row(jc, n_boot, s + 3, ci_level, info))
-        rows.append(_repetition_row(calls, judge, n_boot, s + 4, ci_level, info))
+        mine = (classified["judge"] == judge).to_numpy()
+        repeated = bool(np.any(np.maximum(n_ab[mine], n_ba[mine]) >= 2))
+        rows.append(_repetition_row(calls, judge, n_boot, s + 4, ci_level, info, repeated))
         rows.append(
             _slope_row(fg[fg["judge"] == judge], judge, gap_method, gap_reason, ci_level, ex, info)
         )
@@ -379,7 +385,22 @@ def _conclude(r, alpha) -> str:
     return f"No significant slot preference among the {n} inconsistent pairs (first-slot share {est:.2f}{ci}, Holm-adjusted p = {_fmt(p, 3)}){mde_s}."
 
 
-def _repetition_row(calls, judge, n_boot, seed, ci_level, info) -> dict:
+def _single_repeat_row(fid, judge, method, info) -> dict:
+    return finding(
+        fid,
+        None,
+        judge=judge,
+        method=method,
+        n=0,
+        reason="fewer than 2 repeats per (pair, order): run with repeats >= 2",
+        conclusion="Not measured: each pair and order was judged once.",
+        **info,
+    )
+
+
+def _repetition_row(calls, judge, n_boot, seed, ci_level, info, repeated=True) -> dict:
+    """``repeated``: some (pair, order) of the judge has r >= 2 parsed verdicts (the
+    classified pairs' n_ab / n_ba say so without a pivot of the judge's calls)."""
     v = calls[(calls["judge"] == judge) & calls["c"].notna()]
     fid = "repetition_stability"
     method = "mean over (pair, order) with r >= 2 parsed repeats of sum_c n_c (n_c - 1) / (r (r - 1)); item-cluster percentile bootstrap CI"
@@ -387,6 +408,8 @@ def _repetition_row(calls, judge, n_boot, seed, ci_level, info) -> dict:
         return finding(
             fid, None, judge=judge, method=method, n=0, reason="no parsed verdicts", **info
         )
+    if not repeated:
+        return _single_repeat_row(fid, judge, method, info)
     cnt = v.assign(one=1).pivot_table(
         index=["item_id", "response_a", "response_b", "order"],
         columns="c",
@@ -398,16 +421,7 @@ def _repetition_row(calls, judge, n_boot, seed, ci_level, info) -> dict:
     r = nc.sum(axis=1)
     keep = r >= 2
     if not keep.any():
-        return finding(
-            fid,
-            None,
-            judge=judge,
-            method=method,
-            n=0,
-            reason="fewer than 2 repeats per (pair, order): run with repeats >= 2",
-            conclusion="Not measured: each pair and order was judged once.",
-            **info,
-        )
+        return _single_repeat_row(fid, judge, method, info)
     stab = (nc * (nc - 1)).sum(axis=1)[keep] / (r[keep] * (r[keep] - 1))
     items = cnt.index.get_level_values("item_id")[keep]
     per = (

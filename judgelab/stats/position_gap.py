@@ -105,13 +105,19 @@ def flip_vs_gap(
 
 
 def flip_vs_gap_curves(
-    verdicts: pd.DataFrame, dataset=None, grid: int = 50, ci_level: float = 0.95, classified=None
+    verdicts: pd.DataFrame,
+    dataset=None,
+    grid: int = 50,
+    ci_level: float = 0.95,
+    classified=None,
+    table: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Fitted P(inconsistent | gap) per judge with a pointwise CI band (delta method on the
-    GEE robust covariance, computed on the logit scale): judge, gap, p, ci_low, ci_high."""
+    GEE robust covariance, computed on the logit scale): judge, gap, p, ci_low, ci_high.
+    ``table``: :func:`flip_vs_gap` of (verdicts, dataset) when the caller has it."""
     from scipy.stats import norm
 
-    fg = flip_vs_gap(verdicts, dataset, classified)
+    fg = flip_vs_gap(verdicts, dataset, classified) if table is None else table
     z = norm.ppf(0.5 + ci_level / 2)
     rows = []
     fg = fg[fg["gap"].notna()]

@@ -14,9 +14,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from judgelab.identity import identity_strings
 from judgelab.stats.errors import DataError
-from judgelab.stats.units import DISPLAY_ORDERS, ORDERS, choice_codes, parsed_mask
+from judgelab.stats.units import DISPLAY_ORDERS, ORDERS, choice_codes, judge_strings, parsed_mask
 
 __all__ = ["classify_pairs", "position_counts", "position_consistency"]
 
@@ -96,7 +95,7 @@ def _pairwise_calls(verdicts: pd.DataFrame) -> pd.DataFrame:
                 np.flatnonzero(bad.to_numpy()).tolist(),
             )
     v["c"] = ch.where(parsed, None)
-    v["judge"] = identity_strings(v).to_numpy(dtype=object)
+    v["judge"] = judge_strings(v).to_numpy(dtype=object)
     return v
 
 
@@ -132,33 +131,27 @@ def _classify_calls(v: pd.DataFrame) -> pd.DataFrame:
     ]
     if v.empty:
         return pd.DataFrame(columns=cols)
-    v["one"] = 1
-    counts = (
-        v[v["c"].notna()]
-        .pivot_table(
-            index=[*_PAIR, "order"], columns="c", values="one", aggfunc="sum", fill_value=0
-        )
-        .reindex(columns=["A", "B", "C"], fill_value=0)
+    # one integer code per (judge, item, pair) in order of first appearance (the groups of a
+    # groupby(sort=False, dropna=False)), and the choice counts per pair, order and choice by
+    # bincount: no groupby, pivot or merge on the string keys
+    code = _pair_codes(v)
+    n_pairs = int(code.max()) + 1
+    first = np.unique(code, return_index=True)[1]
+    out = v[_PAIR].iloc[first].reset_index(drop=True)
+    out = pd.concat([out, v[_IDENTITY].groupby(code).first().reset_index(drop=True)], axis=1)
+    out.attrs = {}  # a table of pairs, not verdicts: the verdict frame's metadata stays behind
+    unordered = v["order"].isin(_UNORDERED).to_numpy()
+    out["unordered"] = np.bincount(code, weights=unordered, minlength=n_pairs) > 0
+    slot = pd.Series(v["order"].to_numpy(dtype=object)).map({"ab": 0, "ba": 1}).to_numpy()
+    choice = pd.Series(v["c"].to_numpy(dtype=object)).map({"A": 0, "B": 1, "C": 2}).to_numpy()
+    counted = ~np.isnan(slot) & ~np.isnan(choice)
+    cell = (code[counted] * 2 + slot[counted].astype(np.int64)) * 3 + choice[counted].astype(
+        np.int64
     )
-    v["unordered"] = v["order"].isin(_UNORDERED).to_numpy()
-    grouped = v.groupby(_PAIR, sort=False, dropna=False)
-    pairs = grouped[_IDENTITY].first().join(grouped["unordered"].any()).reset_index()
-    out = pairs
-    for o in ("ab", "ba"):
-        if len(counts):
-            co = (
-                counts.xs(o, level="order")
-                if o in counts.index.get_level_values("order")
-                else counts.iloc[:0].droplevel("order")
-            )
-        else:
-            co = pd.DataFrame(columns=["A", "B", "C"])
-        co = co.rename(columns=lambda c, o=o: f"{c}_{o}").reset_index()
-        out = (
-            out.merge(co, on=_PAIR, how="left")
-            if len(co)
-            else out.assign(**{f"{c}_{o}": np.nan for c in "ABC"})
-        )
+    counts = np.bincount(cell, minlength=n_pairs * 6).reshape(n_pairs, 2, 3).astype(float)
+    for k, o in enumerate(("ab", "ba")):
+        for m, c in enumerate("ABC"):
+            out[f"{c}_{o}"] = counts[:, k, m]
     for o in ("ab", "ba"):
         cnt = out[[f"{c}_{o}" for c in "ABC"]].to_numpy(dtype=float)
         cnt = np.nan_to_num(cnt)
@@ -200,6 +193,16 @@ def _classify_calls(v: pd.DataFrame) -> pd.DataFrame:
     )
     out["reason"] = np.where(ok, None, reason)
     return out[cols].reset_index(drop=True)
+
+
+def _pair_codes(v: pd.DataFrame) -> np.ndarray:
+    """(judge, item_id, response_a, response_b) numbered in order of first appearance, from
+    integer codes of each column (a missing value is a value)."""
+    key = np.zeros(len(v), dtype=np.int64)
+    for c in _PAIR:
+        codes, distinct = pd.factorize(v[c], use_na_sentinel=False)
+        key = pd.factorize(key * (len(distinct) + 1) + codes)[0].astype(np.int64)
+    return key
 
 
 @dataclass

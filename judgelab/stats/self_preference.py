@@ -54,6 +54,7 @@ from judgelab.stats.self_preference_pairs import (
     conditional_self_bias,
     family_preference_matrix,
     harmful_self_preference,
+    human_joined,
     length_bias,
     own_family_win_rate_excess,
 )
@@ -143,14 +144,19 @@ def _pairwise_rows(jt, coefs, dataset, n_boot, seed, ci_level, tie_policy) -> li
         for j, f in jt.drop_duplicates("judge")[["judge", "judge_family"]].itertuples(index=False)
     }
     rows = logit_findings(coefs, info)
+    joined = human_joined(jt, hp)  # once for the panel, read by each judge's statistics
     for k, j in enumerate(sorted(jt["judge"].unique())):
         s = seed + 7919 * k
         rows.append(harmful_self_preference(jt, j, n_boot, s, ci_level, info[j]))
         rows.append(
-            own_family_win_rate_excess(jt, hp, j, n_boot, s + 1, ci_level, tie_policy, info[j])
+            own_family_win_rate_excess(
+                jt, hp, j, n_boot, s + 1, ci_level, tie_policy, info[j], joined=joined
+            )
         )
-        rows.append(conditional_self_bias(jt, hp, j, n_boot, s + 2, ci_level, info[j]))
-        rows.append(length_bias(jt, hp, j, n_boot, s + 3, ci_level, info[j]))
+        rows.append(
+            conditional_self_bias(jt, hp, j, n_boot, s + 2, ci_level, info[j], joined=joined)
+        )
+        rows.append(length_bias(jt, hp, j, n_boot, s + 3, ci_level, info[j], joined=joined))
     return rows
 
 

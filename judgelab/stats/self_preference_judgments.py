@@ -8,10 +8,15 @@ import numpy as np
 import pandas as pd
 
 from judgelab.families import relation
-from judgelab.identity import identity_strings
 from judgelab.stats.errors import DataError
 from judgelab.stats.reference import HI, LO, TIE_CODE, coded_votes, reference_labels
-from judgelab.stats.units import choice_codes, parsed_mask, require_display_orders, sorted_pair
+from judgelab.stats.units import (
+    choice_codes,
+    judge_strings,
+    parsed_mask,
+    require_display_orders,
+    sorted_pair,
+)
 
 __all__ = ["HUMAN_REFERENCE", "judgment_table", "human_pair_table", "panel_families"]
 
@@ -108,7 +113,7 @@ def judgment_table(verdicts: pd.DataFrame, dataset) -> pd.DataFrame:
             "rb": hi,
         }
     )
-    out["judge"] = identity_strings(v).to_numpy(dtype=object)
+    out["judge"] = judge_strings(v).to_numpy(dtype=object)
     out["judge_family"] = _judge_families(v)
     # stored response_a shown first in order ab; canonical a shown first when (ab and not swapped) or (ba and swapped)
     out["first_a"] = ((order == "ab") != swap).astype(int)

@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 
 from judgelab.stats._tidy import finding
+from judgelab.stats.resampling import single_thread_blas
 from judgelab.stats.self_preference_judgments import panel_families
 
 __all__ = [
@@ -46,7 +47,10 @@ def logit_design(jt: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, str]]:
     Returns (frame, dropped): frame has y, strata (pair), cluster (item), judge and one column
     ``<term>|<judge>`` per judge and term (TERMS), after removing constant columns and columns
     collinear with the strata or earlier columns; ``dropped`` maps removed column -> reason."""
-    d = jt[jt["pick_a"].notna()].reset_index(drop=True)
+    # the columns read below only (a row selection of every column copies the whole table)
+    used = ["judge", "item_id", "ra", "rb", "pick_a", "first_a", "rel_a", "rel_b"]
+    used += [c for c in ("words_a", "words_b", "hgap", "pgap") if c in jt.columns]
+    d = jt.loc[jt["pick_a"].notna().to_numpy(), used].reset_index(drop=True)
     if d.empty:
         return pd.DataFrame(), {}
     judges = sorted(d["judge"].unique())
@@ -74,15 +78,15 @@ def logit_design(jt: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, str]]:
                 dropped[f"{t}|{j}"] = (
                     f"no {what} for every judged pair: no quality-sensitivity term on them"
                 )
-    cols: dict[str, np.ndarray] = {}
     jud = d["judge"].to_numpy()
+    jcode = pd.Index(judges).get_indexer(jud)  # judges are sorted: code = column order
+    names: list[tuple[str, int]] = []  # (term, judge code) of the non-constant columns
     for t in TERMS:
         if t not in base:
             continue
-        for j in judges:
-            x = np.where(jud == j, base[t], 0.0)
+        for k, j in enumerate(judges):
             name = f"{t}|{j}"
-            if not np.any(x != 0):
+            if not np.any(base[t][jcode == k] != 0):
                 why = {
                     "self": "the judge never saw its own model's answers",
                     "fam": "the judge never saw answers of other models of its family",
@@ -94,9 +98,9 @@ def logit_design(jt: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, str]]:
                 }[t]
                 dropped[name] = f"constant column ({why})"
             else:
-                cols[name] = x
-    strata = pd.factorize(d["item_id"].astype(str) + "\x1f" + d["ra"] + "\x1f" + d["rb"])[0]
-    keep = _independent_columns(cols, strata, dropped)
+                names.append((t, k))
+    strata = _pair_codes(d)
+    keep = _independent_columns(base, jcode, names, judges, strata, dropped)
     frame = pd.DataFrame(
         {
             "y": d["pick_a"].to_numpy(dtype=float),
@@ -105,46 +109,78 @@ def logit_design(jt: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, str]]:
             "judge": jud,
         }
     )
-    for name in keep:
-        frame[name] = cols[name]
-    return frame, dropped
+    # the kept columns only, in one block: <term>|<judge> is the term on the judge's rows, else 0
+    X = np.empty((len(d), len(keep)))
+    for c, (t, k) in enumerate(keep):
+        X[:, c] = _column(base, jcode, t, k)
+    design = pd.DataFrame(X, columns=[f"{t}|{judges[k]}" for t, k in keep], copy=False)
+    return pd.concat([frame, design], axis=1), dropped
+
+
+def _pair_codes(d: pd.DataFrame) -> np.ndarray:
+    """The stratum (pair) code of each row: (item_id, ra, rb) numbered in order of first
+    appearance, from integer codes of each column (no per-row string key)."""
+    key = np.zeros(len(d), dtype=np.int64)
+    for c in ("item_id", "ra", "rb"):
+        codes, distinct = pd.factorize(d[c], use_na_sentinel=False)
+        key = pd.factorize(key * (len(distinct) + 1) + codes)[0].astype(np.int64)
+    return key
+
+
+def _column(base: dict, jcode: np.ndarray, term: str, k: int, rows=slice(None)) -> np.ndarray:
+    """Design column ``<term>|<judge k>`` on ``rows``: the term where the row is judge k's."""
+    return np.where(jcode[rows] == k, base[term][rows], 0.0)
 
 
 def _independent_columns(
-    cols: dict[str, np.ndarray], strata: np.ndarray, dropped: dict[str, str]
-) -> list[str]:
-    """Greedy: keep a column when its within-stratum variation is not spanned by kept ones."""
-    if not cols:
+    base: dict, jcode: np.ndarray, names: list, judges: list, strata: np.ndarray, dropped: dict
+) -> list[tuple[str, int]]:
+    """Greedy: keep a column (term, judge code) when its within-stratum variation is not
+    spanned by kept ones.
+
+    The stratum-demeaned Gram matrix is accumulated over blocks of rows, so that no
+    rows x columns matrix is held (9 judges x 7 terms at a million judgments: 0.5 GB per
+    copy)."""
+    if not names:
         return []
-    names = list(cols)
-    X = np.column_stack([cols[n] for n in names])
-    # demean within strata: what alpha_pair cannot absorb
-    counts = np.bincount(strata)
-    sums = np.zeros((len(counts), X.shape[1]))
-    np.add.at(sums, strata, X)
-    Xd = X - (sums / counts[:, None])[strata]
-    # Gram matrix once; a column is kept when its residual sum of squares after projecting on
-    # the kept columns is a non-negligible share of its own (Gram-Schmidt on the Gram matrix)
-    G = Xd.T @ Xd
+    n_strata = int(strata.max()) + 1
+    counts = np.bincount(strata, minlength=n_strata)
+    means = np.empty((n_strata, len(names)))
+    for c, (t, k) in enumerate(names):
+        mine = jcode == k
+        means[:, c] = np.bincount(strata[mine], weights=base[t][mine], minlength=n_strata)
+    means /= counts[:, None]
+    # Gram matrix of the columns demeaned within strata (what alpha_pair cannot absorb); a
+    # column is kept when its residual sum of squares after projecting on the kept columns is
+    # a non-negligible share of its own (Gram-Schmidt on the Gram matrix)
+    G = np.zeros((len(names), len(names)))
+    step = max(1, 4_000_000 // len(names))
+    with single_thread_blas():  # tall-and-thin products: threads only thrash on a busy machine
+        for r in range(0, len(strata), step):
+            rows = slice(r, r + step)
+            Xd = np.column_stack([_column(base, jcode, t, k, rows) for t, k in names])
+            Xd -= means[strata[rows]]
+            G += Xd.T @ Xd
     keep: list[int] = []
-    for k in range(X.shape[1]):
-        gkk = G[k, k]
+    for c in range(len(names)):
+        gkk = G[c, c]
         if keep:
             GK = G[np.ix_(keep, keep)]
-            gk = G[keep, k]
+            gk = G[keep, c]
             resid = gkk - gk @ np.linalg.solve(GK, gk)
         else:
             resid = gkk
         if gkk <= 1e-12 or resid <= 1e-9 * gkk:
-            dropped[names[k]] = (
+            t, k = names[c]
+            dropped[f"{t}|{judges[k]}"] = (
                 "collinear with the pair strata (alpha_pair) or earlier terms: the sum over judges "
                 "of this term is constant within a pair, so it is estimated relative to the other judges"
-                if names[k].startswith(("len|", "qual|", "qpref|"))
+                if t in ("len", "qual", "qpref")
                 else "collinear with the pair strata or earlier terms (not identifiable on these pairs)"
             )
         else:
-            keep.append(k)
-    return [names[k] for k in keep]
+            keep.append(c)
+    return [names[c] for c in keep]
 
 
 def _clogit(frame: pd.DataFrame, names: list[str]):

@@ -16,6 +16,7 @@ __all__ = [
     "conditional_self_bias",
     "length_bias",
     "family_preference_matrix",
+    "human_joined",
 ]
 
 
@@ -107,13 +108,40 @@ def _human_join(jt: pd.DataFrame, hp: pd.DataFrame) -> pd.DataFrame:
     return jt.merge(hp, on=["item_id", "ra", "rb"], how="inner")
 
 
+def human_joined(jt: pd.DataFrame, hp: pd.DataFrame) -> pd.DataFrame:
+    """The parsed judgments of ``jt`` on the pairs humans compared, with the pair's human
+    columns (``hp``, :func:`~judgelab.stats.self_preference_judgments.human_pair_table`) and
+    ``pair`` (its row in ``hp``: an integer pair code), in ``jt``'s row order.
+
+    The judge statistics below read their rows from it (``joined=``), so that a panel's
+    judgments are joined with the human table once, not once per judge and statistic (a
+    merge on three string keys of every judgment: seconds per judge at a million
+    verdicts)."""
+    h = hp.assign(pair=np.arange(len(hp)))
+    # the judgment columns the statistics below read (not a copy of the whole table)
+    cols = ["judge", "judge_family", "item_id", "ra", "rb", "pick_a", "tie", "parsed"]
+    cols += ["fam_a", "fam_b", "rel_a", "rel_b", "words_a", "words_b"]
+    parsed = jt["parsed"].to_numpy(dtype=bool)
+    return _human_join(jt.loc[parsed, [c for c in cols if c in jt.columns]], h)
+
+
+def _judge_rows(joined: pd.DataFrame, judge: str, mask=None) -> pd.DataFrame:
+    """Rows of ``judge`` in a :func:`human_joined` frame with a non-missing pick (and
+    ``mask``), re-indexed from 0 as a fresh join would be."""
+    keep = (joined["judge"] == judge).to_numpy() & joined["pick_a"].notna().to_numpy()
+    if mask is not None:
+        keep &= mask
+    return joined[keep].reset_index(drop=True)
+
+
 def own_family_win_rate_excess(
-    jt, hp, judge, n_boot=2000, seed=0, ci_level=0.95, tie_policy="half", info=None
+    jt, hp, judge, n_boot=2000, seed=0, ci_level=0.95, tie_policy="half", info=None, joined=None
 ) -> dict:
     """(J's win rate for its family's answers - human win rate on the same pairs) minus the same
     difference for judges of other families on the same pairs (pairs with exactly one answer
     of J's family). Descriptive: the human terms cancel when the pairs coincide, leaving J's
-    win rate minus other-family judges' win rate; differences in judge noise still enter."""
+    win rate minus other-family judges' win rate; differences in judge noise still enter.
+    ``joined``: :func:`human_joined` of (jt, hp) when the caller has it."""
     fid = "own_family_win_rate_excess"
     info = info or {}
     d = jt[jt["judge"] == judge]
@@ -129,7 +157,7 @@ def own_family_win_rate_excess(
             method=method,
             **info,
         )
-    x = _human_join(jt[jt["parsed"]], hp)
+    x = human_joined(jt, hp) if joined is None else joined
     fa, fb = (x["fam_a"] == fam).to_numpy(), (x["fam_b"] == fam).to_numpy()
     x = x[fa != fb]
     fa = (x["fam_a"] == fam).to_numpy()
@@ -138,12 +166,8 @@ def own_family_win_rate_excess(
     x, win, fa = x[keep], win[keep], fa[keep]
     mine = (x["judge"] == judge).to_numpy()
     other = (x["judge_family"] != fam).to_numpy() & x["judge_family"].notna().to_numpy()
-    pairs_j = set(map(tuple, x.loc[mine, ["item_id", "ra", "rb"]].to_numpy()))
-    on_j = (
-        np.array([tuple(k) in pairs_j for k in x[["item_id", "ra", "rb"]].to_numpy()])
-        if len(x)
-        else np.zeros(0, bool)
-    )
+    pair = x["pair"].to_numpy()
+    on_j = np.isin(pair, pair[mine])  # pairs this judge judged
     o = other & on_j
     if mine.sum() == 0 or o.sum() == 0:
         return finding(
@@ -188,14 +212,17 @@ def _win(x: pd.DataFrame, a_is_target: np.ndarray, tie_policy: str) -> np.ndarra
     return np.where(tie, tv, w)
 
 
-def conditional_self_bias(jt, hp, judge, n_boot=2000, seed=0, ci_level=0.95, info=None) -> dict:
+def conditional_self_bias(
+    jt, hp, judge, n_boot=2000, seed=0, ci_level=0.95, info=None, joined=None
+) -> dict:
     """P(J picks own | humans pick own) - P(J picks other | humans pick other) on pairs with exactly
     one own-family answer (self or family relation) and a strict human majority; ties dropped
     (Wataoka et al. 2024, equal opportunity). Descriptive: a judge of a better family, or a
-    sharper judge, differs here without bias."""
+    sharper judge, differs here without bias. ``joined``: :func:`human_joined` of (jt, hp)
+    when the caller has it."""
     fid = "conditional_self_bias"
     info = info or {}
-    x = _human_join(jt[(jt["judge"] == judge) & jt["pick_a"].notna()], hp)
+    x = _judge_rows(human_joined(jt, hp) if joined is None else joined, judge)
     method = "P(judge picks own | human majority own) - P(judge picks other | human majority other); own = self or family relation; ties and pairs without a human majority dropped; item-cluster bootstrap CI; descriptive (Wataoka et al. 2024)"
     if x.empty:
         return finding(
@@ -248,14 +275,15 @@ def conditional_self_bias(jt, hp, judge, n_boot=2000, seed=0, ci_level=0.95, inf
     )
 
 
-def length_bias(jt, hp, judge, n_boot=2000, seed=0, ci_level=0.95, info=None) -> dict:
+def length_bias(jt, hp, judge, n_boot=2000, seed=0, ci_level=0.95, info=None, joined=None) -> dict:
     """J's P(prefer the longer answer) minus the humans' on the same pairs whose word counts
     differ by more than 10% (|w_a - w_b| > 0.1 min(w_a, w_b)); ties dropped; item-cluster
-    bootstrap CI and p. Exploratory."""
+    bootstrap CI and p. Exploratory. ``joined``: :func:`human_joined` of (jt, hp) when the
+    caller has it."""
     fid = "length_bias"
     info = info or {}
-    d = jt[(jt["judge"] == judge) & jt["pick_a"].notna()]
-    wa, wb = d["words_a"].to_numpy(dtype=float), d["words_b"].to_numpy(dtype=float)
+    mine = ((jt["judge"] == judge) & jt["pick_a"].notna()).to_numpy(dtype=bool)
+    wa = jt["words_a"].to_numpy(dtype=float)[mine]
     method = "P(judge prefers the longer answer) - P(humans prefer it) on the same pairs (word counts differ > 10%), ties dropped; item-cluster bootstrap CI and p; exploratory"
     if not np.isfinite(wa).any() or hp.empty:
         return finding(
@@ -267,8 +295,9 @@ def length_bias(jt, hp, judge, n_boot=2000, seed=0, ci_level=0.95, info=None) ->
             method=method,
             **info,
         )
-    d = d[np.abs(wa - wb) > 0.1 * np.minimum(wa, wb)]
-    x = _human_join(d, hp)
+    x = human_joined(jt, hp) if joined is None else joined
+    xa, xb = x["words_a"].to_numpy(dtype=float), x["words_b"].to_numpy(dtype=float)
+    x = _judge_rows(x, judge, np.abs(xa - xb) > 0.1 * np.minimum(xa, xb))
     if x.empty:
         return finding(
             fid,

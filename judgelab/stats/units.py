@@ -35,7 +35,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from judgelab.identity import IDENTITY_COLUMNS, identity_string
+from judgelab.identity import IDENTITY_COLUMNS, identity_string, identity_strings
 from judgelab.stats.errors import DataError
 from judgelab.stats.votes import modal_codes
 
@@ -57,6 +57,8 @@ __all__ = [
     "label_codes",
     "UnitMatrix",
     "unit_matrix",
+    "judge_strings",
+    "pair_codes",
 ]
 
 #: Pairwise verdict classes, relative to the canonical pair (response_a < response_b).
@@ -537,3 +539,37 @@ def _single_units(v: pd.DataFrame, judge_code: np.ndarray) -> tuple[pd.DataFrame
     )
     wide.columns.name = None
     return wide.index.to_frame(index=False), wide.reset_index(drop=True)
+
+
+def judge_strings(verdicts: pd.DataFrame) -> pd.Series:
+    """The identity string of each verdict row: the ``judge`` column that loading writes
+    (:func:`judgelab.studies.load_verdicts`) when the frame has one, else
+    :func:`judgelab.identity.identity_strings` of its identity columns (a frame built by hand).
+
+    Returns
+    -------
+    pandas.Series
+        Object dtype, on the index of ``verdicts``.
+    """
+    if "judge" in verdicts.columns:
+        return verdicts["judge"].astype(object)
+    return identity_strings(verdicts)
+
+
+def pair_codes(*frames: pd.DataFrame, key=("item_id", "lo", "hi")) -> list[np.ndarray]:
+    """One integer code per row of each frame for its pair ``key`` (default ``item_id, lo,
+    hi``: :func:`sorted_pair`'s canonical pair), in one code space across the frames: equal
+    codes are equal keys (a missing value is a value). Codes count from 0 in order of first
+    appearance over the frames in turn, so the codes of the first frame are those it would
+    get alone.
+
+    Groupbys, merges and distinct counts on the codes replace those on the string columns:
+    each string column is hashed once here, not once per operation.
+    """
+    sizes = [len(f) for f in frames]
+    code = np.zeros(sum(sizes), dtype=np.int64)
+    for c in key:
+        values = np.concatenate([f[c].to_numpy(dtype=object) for f in frames])
+        codes, distinct = pd.factorize(values, use_na_sentinel=False)
+        code = pd.factorize(code * (len(distinct) + 1) + codes)[0].astype(np.int64)
+    return np.split(code, np.cumsum(sizes)[:-1])

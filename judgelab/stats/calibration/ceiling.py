@@ -26,6 +26,7 @@ from judgelab.stats.calibration._common import (
 )
 from judgelab.stats.calibration.units import HumanData, JudgeUnits, _check_settings, _score_classes
 from judgelab.stats.resampling import BootstrapResult
+from judgelab.stats.units import member_mask
 
 #: Alternative-annotator test: "as good as a human annotator" when ci_low >= -this.
 AAG_MARGIN = 0.05
@@ -50,6 +51,31 @@ def _human_votes(humans: HumanData, protocol: str, tie_policy: str) -> pd.DataFr
             "value": hs["score"].to_numpy(),
         }
     )
+
+
+def _others_agreeing(humans: HumanData, protocol: str, tie_policy: str, tol: int):
+    """(human votes, per (item, unit, rater h) the other raters' labels ``min, max, median``
+    where they agree, h's own ``label``, their label ``L`` and ``h_agree``), for every unit
+    the humans labelled: computed once per :class:`HumanData` (kept in its ``memo``) and
+    restricted to each judge's units by the caller, as a rater's others depend on the unit
+    only (at a million verdicts a self-merge of every vote for each judge)."""
+    key = ("alternative_annotator_others", protocol, tie_policy, tol)
+    if key in humans.memo:
+        return humans.memo[key]
+    hv = _human_votes(humans, protocol, tie_policy)
+    # every (unit, rater h, other rater o != h): the others' labels seen from h
+    pairs = hv.merge(hv, on=["item_id", "unit"], suffixes=("", "_o"))
+    pairs = pairs[pairs["rater_id"] != pairs["rater_id_o"]]
+    g = pairs.groupby(["item_id", "unit", "rater_id"])
+    oth = g["label_o"].agg(["min", "max", "median"]).reset_index()
+    own = hv.groupby(["item_id", "unit", "rater_id"])["label"].first().reset_index()
+    oth = oth.merge(own, on=["item_id", "unit", "rater_id"])
+    # the others agree: one label (pairwise) or a span of at most one point (scores)
+    oth = oth[(oth["max"] - oth["min"]) <= tol]
+    oth["L"] = oth["min"] if protocol == "pairwise" else np.round(oth["median"])
+    oth["h_agree"] = (np.abs(oth["label"] - oth["L"]) <= tol).astype(float)
+    humans.memo[key] = (hv, oth)
+    return hv, oth
 
 
 def _judge_votes(ju: JudgeUnits, humans: HumanData) -> pd.DataFrame:
@@ -253,21 +279,12 @@ def alternative_annotator_gap(
     """
     ju, humans = _prepared(verdicts, dataset, protocol, tie_policy, order_aggregation)
     jv = _judge_votes(ju, humans)
-    hv = _human_votes(humans, protocol, tie_policy)
-    hv = hv[hv["unit"].isin(set(jv["unit"]))]
-    raters = sorted(hv["rater_id"].unique())
     tol = 0 if protocol == "pairwise" else 1
-    # every (unit, rater h, other rater o != h): the others' labels seen from h
-    pairs = hv.merge(hv, on=["item_id", "unit"], suffixes=("", "_o"))
-    pairs = pairs[pairs["rater_id"] != pairs["rater_id_o"]]
-    g = pairs.groupby(["item_id", "unit", "rater_id"])
-    oth = g["label_o"].agg(["min", "max", "median"]).reset_index()
-    own = hv.groupby(["item_id", "unit", "rater_id"])["label"].first().reset_index()
-    oth = oth.merge(own, on=["item_id", "unit", "rater_id"])
-    # the others agree: one label (pairwise) or a span of at most one point (scores)
-    oth = oth[(oth["max"] - oth["min"]) <= tol]
-    oth["L"] = oth["min"] if protocol == "pairwise" else np.round(oth["median"])
-    oth["h_agree"] = (np.abs(oth["label"] - oth["L"]) <= tol).astype(float)
+    hv, oth = _others_agreeing(humans, protocol, tie_policy, tol)
+    # the units this judge judged (the human side is the same for every judge of an audit)
+    hv = hv[member_mask(hv["unit"], jv["unit"])]
+    raters = sorted(hv["rater_id"].unique())
+    oth = oth[member_mask(oth["unit"], jv["unit"])].reset_index(drop=True)
     ju = oth[["unit", "L"]].drop_duplicates().merge(jv[["unit", "label", "weight"]], on="unit")
     ju["hit"] = (np.abs(ju["label"] - ju["L"]) <= tol) * ju["weight"]
     jag = ju.groupby(["unit", "L"])[["hit", "weight"]].sum()

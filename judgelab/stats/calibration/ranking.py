@@ -17,6 +17,7 @@ from judgelab.stats.agreement import kendall_tau_b_rows
 from judgelab.stats.calibration._common import Resampling, human_pair_win_shares, result_row
 from judgelab.stats.calibration.units import HumanData, JudgeUnits, class_units, win_value
 from judgelab.stats.resampling import MIN_ITEMS, iter_bootstrap_weights
+from judgelab.stats.units import pair_codes
 
 
 def _pair_win_shares(units: pd.DataFrame, humans: HumanData, tie_policy: str) -> pd.DataFrame:
@@ -27,6 +28,18 @@ def _pair_win_shares(units: pd.DataFrame, humans: HumanData, tie_policy: str) ->
     j = (j["ww"] / j["weight"]).rename("judge")
     h = human_pair_win_shares(humans, 0, tie_policy)
     return pd.concat([j, h], axis=1, join="inner").reset_index()
+
+
+def _sorted_codes(columns: list, parts: int = 1):
+    """(sorted distinct values as an Index, codes of each column in it): one code space for
+    several string columns, code order = value order (so a sorted groupby on codes orders
+    groups as on the strings). With ``parts`` = 2 the codes come in pairs of columns."""
+    arrays = [np.asarray(c, dtype=object) for c in columns]
+    codes, values = pd.factorize(np.concatenate(arrays), sort=True)
+    split = np.split(codes, np.cumsum([len(a) for a in arrays])[:-1])
+    if parts == 2:
+        split = [tuple(split[i : i + 2]) for i in range(0, len(split), 2)]
+    return pd.Index(np.asarray(values, dtype=object)), split
 
 
 def win_rates(
@@ -48,26 +61,39 @@ def win_rates(
         units_j = class_units(verdicts, order_aggregation)
         hv = humans.votes
         keys = _pair_win_shares(units_j, humans, tie_policy)[["item_id", "lo", "hi"]]
-        # the rows of the pairs judged by both, and their generators, are the same for both
-        # sides: merged and looked up once per source
+        # the rows of the pairs judged by both (by integer pair codes: keys has one row per
+        # pair, so the inner merge on it is this filter), and their generators, are the same
+        # for both sides: selected and looked up once per source. Items and response ids as
+        # sorted codes (code order is string order), grouped on below.
+        code_j, code_h, code_k = pair_codes(units_j, hv, keys)
+        item_ids, item_code = _sorted_codes([units_j["item_id"], hv["item_id"]])
+        resp_ids, resp_code = _sorted_codes(
+            [units_j["lo"], units_j["hi"], hv["lo"], hv["hi"]], parts=2
+        )
         sources = []
-        for src, df, w in (("judge", units_j, "weight"), ("human", hv, None)):
-            df = df.merge(keys, on=["item_id", "lo", "hi"])
+        for src, df, w, code, k in (
+            ("judge", units_j, "weight", code_j, 0),
+            ("human", hv, None, code_h, 1),
+        ):
+            both = np.isin(code, code_k)
+            df = df[both].reset_index(drop=True)
             lo, hi = df["lo"].to_numpy(), df["hi"].to_numpy()
             wt = df[w].to_numpy() if w else np.ones(len(df))
-            sources.append((src, df, wt, (lo, hi), (gen.codes(lo), gen.codes(hi))))
+            codes = (item_code[k][both], resp_code[k][0][both], resp_code[k][1][both])
+            sources.append((src, df, wt, codes, (gen.codes(lo), gen.codes(hi))))
         for side in (0, 1):
-            for src, df, wt, ids, gens in sources:
+            for src, df, wt, ids, gens in sources:  # ids: codes of item, lo, hi
                 win = win_value(df["label"].to_numpy(), side, tie_policy)
-                resp, other = ids[side], ids[1 - side]
+                item, resp, other = ids[0], ids[1 + side], ids[2 - side]
                 resp_gen, other_gen = gens[side], gens[1 - side]
                 # a response's win against its own generator's response is no win of it; a
                 # pair counts whole (the filter is a function of the group keys resp, other)
                 ok = np.isfinite(win) & (resp_gen >= 0) & (resp_gen != other_gen)
+                ok &= (item >= 0) & (resp >= 0) & (other >= 0)  # a missing key: no group
                 # the per-pair share: normalise the weights within each pair so a pair counts once
                 tmp = pd.DataFrame(
                     {
-                        "item_id": df["item_id"].to_numpy()[ok],
+                        "item": item[ok],
                         "resp": resp[ok],
                         "other": other[ok],
                         "gen": resp_gen[ok],
@@ -75,8 +101,9 @@ def win_rates(
                         "w": wt[ok],
                     }
                 )
-                g = tmp.groupby(["item_id", "resp", "other"])[["ww", "w", "gen"]]
+                g = tmp.groupby(["item", "resp", "other"])[["ww", "w", "gen"]]
                 g = g.agg({"ww": "sum", "w": "sum", "gen": "first"}).reset_index()
+                g["item_id"] = item_ids.take(g["item"].to_numpy()).array
                 g["wins"] = g["ww"] / g["w"]
                 g["n"] = 1.0
                 g["generator"] = gen.names_of(g["gen"].to_numpy())

@@ -40,6 +40,7 @@ from judgelab.stats.calibration.units import (
     _score_classes,
 )
 from judgelab.stats.reference import reference_labels
+from judgelab.stats.units import pair_codes
 
 #: The audit's reference rule (docs/statistics.md#reference-labels): the human majority of each
 #: pair (the gold label where the dataset's rater is ``gold``, as LLMBar's), else the truth.
@@ -139,18 +140,38 @@ def pairwise_agreement(
     ju = JudgeUnits.of(verdicts, "pairwise", order_aggregation, tie_policy)
     humans = HumanData.of(dataset, "pairwise")
     units, ex = ju.units, ju.excluded
-    judged_pairs = units[["item_id", "lo", "hi"]].drop_duplicates()
+    key = ["item_id", "lo", "hi"]
+    (code,) = pair_codes(units)  # first-appearance codes: their first rows are the pairs
+    first = np.unique(code, return_index=True)[1]
+    judged_pairs = units[key].iloc[first]
     ref, _, rule = pair_reference(humans, judged_pairs, reference, tie_policy)
-    m = units.merge(ref, on=["item_id", "lo", "hi"], how="inner")
-    keys = judged_pairs.merge(ref[["item_id", "lo", "hi"]], how="left", indicator=True)
+    code, ref_code = pair_codes(units, ref)
+    # the units with a reference, in their order, with the reference's columns (an inner
+    # merge on the pair), joined on the integer pair code instead of the three strings
+    ref_at = pd.Index(ref_code)
+    if not ref_at.is_unique:  # a reference with repeated pairs: the merge repeats their units
+        has_ref = np.isin(code, ref_code)
+        m = units.merge(ref, on=key, how="inner")
+        (m_code,) = pair_codes(m)
+    else:
+        at = ref_at.get_indexer(code)
+        has_ref = at >= 0
+        m = pd.concat(
+            [
+                units[has_ref].reset_index(drop=True),
+                ref.drop(columns=key).iloc[at[has_ref]].reset_index(drop=True),
+            ],
+            axis=1,
+        )
+        m_code = code[has_ref]
     ex = dict(ex)
-    ex["pairs_without_reference"] = int((keys["_merge"] == "left_only").sum())
+    ex["pairs_without_reference"] = int((~has_ref[first]).sum())
     method = f"vs {REFERENCE_NAMES[rule]}; tie_policy={tie_policy}, order_aggregation={order_aggregation}"
     rows = []
     slices = _slices(m, humans, "pairwise") if by_slice else [(slice_, np.ones(len(m), bool))]
     for sl, mask in slices:
         sub = m[mask]
-        n_pairs = len(sub[["item_id", "lo", "hi"]].drop_duplicates())
+        n_pairs = len(np.unique(m_code[mask]))
         if len(sub) == 0:
             for id_ in ("accuracy", "cohen_kappa", "macro_f1"):
                 rows.append(

@@ -96,8 +96,9 @@ def test_reduced_coverage_run(ds):
     assert mid.at[0, "coverage"] >= 12 / 16, mid
     # Null panel (no bias or taste anywhere; cirrus-ultra, sharp, judges the worst family):
     # the criterion is at most 2.5% flagged per side; P(>= 3 of 16 | 0.025) = 0.007, so more
-    # than 2 of 16 on a side fails. The full run does NOT meet it on the low side (14 of 200
-    # below 0, 1 above: with human votes the estimate is biased low, see the docs), and 16
+    # than 2 of 16 on a side fails. The full run does NOT meet it on the low side with the
+    # whole-panel comparison used here (14 of 200 below 0, 1 above: biased low, see the docs;
+    # within the sharpness band, the default, 8 and 2 of 200), and 16
     # replicates only catch a gross regression (P(<= 2 of 16 | 0.3) = 0.10; at the measured
     # 7% a run of 16 passes 90% of the time). These 16 flag 1 below and 1 above.
     null = coverage_table(

@@ -6,6 +6,7 @@ a reduced coverage run fails when the estimator's coverage drops where the full 
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 
 import judgelab as jl
@@ -95,8 +96,9 @@ def test_reduced_coverage_run(ds):
     assert mid.at[0, "coverage"] >= 12 / 16, mid
     # Null panel (no bias or taste anywhere; cirrus-ultra, sharp, judges the worst family):
     # the criterion is at most 2.5% flagged per side; P(>= 3 of 16 | 0.025) = 0.007, so more
-    # than 2 of 16 on a side fails. The full run does NOT meet it on the low side (14 of 200
-    # below 0, 1 above: with human votes the estimate is biased low, see the docs), and 16
+    # than 2 of 16 on a side fails. The full run does NOT meet it on the low side with the
+    # whole-panel comparison used here (14 of 200 below 0, 1 above: biased low, see the docs;
+    # within the sharpness band, the default, 8 and 2 of 200), and 16
     # replicates only catch a gross regression (P(<= 2 of 16 | 0.3) = 0.10; at the measured
     # 7% a run of 16 passes 90% of the time). These 16 flag 1 below and 1 above.
     null = coverage_table(
@@ -105,3 +107,70 @@ def test_reduced_coverage_run(ds):
         )
     )
     assert null.at[0, "rejects_low"] <= 2 / 16 and null.at[0, "rejects_high"] <= 2 / 16, null
+
+
+def _sharp_null_judgments(n_items: int = 1500, seed: int = 4) -> pd.DataFrame:
+    """A judgment table with no bias anywhere: families f1, f2, f3 (f3's answers 0.8 worse on
+    average), each with a sharp judge (noise 0.08) and a dull one (noise 0.6) that also
+    generate the answers; one cross-family pair per item, judged by every judge in both orders
+    (logit P(a) = true gap / noise); the human quality gap is the true gap plus N(0, 0.5)
+    noise (a noisy proxy, as human votes are)."""
+    rng = np.random.default_rng(seed)
+    judges = [
+        (f"{f}-{t}", f, s) for f in ("f1", "f2", "f3") for t, s in (("sharp", 0.08), ("dull", 0.6))
+    ]
+    names = np.array([j[0] for j in judges])
+    fam = np.array([j[1] for j in judges])
+    # a cross-family pair per item: generator a, then b from another family
+    ga = rng.integers(0, 6, n_items)
+    gb = (ga - ga % 2 + 2 * rng.integers(1, 3, n_items)) % 6 + rng.integers(0, 2, n_items)
+    mean = np.where(fam == "f3", -0.8, 0.0)
+    qa = mean[ga] + rng.normal(0, 0.5, n_items)
+    qb = mean[gb] + rng.normal(0, 0.5, n_items)
+    hgap = qa - qb + rng.normal(0, 0.5, n_items)
+    item = np.repeat(np.arange(n_items), 12)
+    j = np.tile(np.repeat(np.arange(6), 2), n_items)
+    noise = np.array([s for *_, s in judges])[j]
+    rel = {}
+    for side, g in (("a", ga[item]), ("b", gb[item])):
+        rel[side] = np.where(g == j, "self", np.where(fam[g] == fam[j], "family", "other"))
+    gap = (qa - qb)[item]
+    return pd.DataFrame(
+        dict(
+            judge=names[j],
+            model=names[j],
+            judge_family=fam[j],
+            item_id=[f"i{i}" for i in item],
+            ra=[f"i{i}-{names[g]}" for i, g in zip(item, ga[item])],
+            rb=[f"i{i}-{names[g]}" for i, g in zip(item, gb[item])],
+            first_a=np.tile([1, 0], 6 * n_items),
+            pick_a=(rng.random(len(item)) < 1 / (1 + np.exp(-gap / noise))).astype(float),
+            rel_a=rel["a"],
+            rel_b=rel["b"],
+            words_a=100.0,
+            words_b=100.0,
+            hgap=hgap[item],
+            pgap=np.nan,
+        )
+    )
+
+
+@pytest.mark.slow  # two fits on 36,000 judgments: about 10 s (30 s on the busy machine)
+def test_sharp_judge_of_the_worse_family_is_not_flagged_in_the_null():
+    # docs/statistics.md#sharp-judges: compared with the whole panel on a pair, a sharp
+    # judge follows the part of the quality gap the (noisy) human proxy misses more steeply
+    # than the panel average the pair stratum absorbs; its own answers being the worse ones,
+    # that reads as a negative self term. Compared within its sharpness band it is not.
+    from judgelab.stats.self_preference_logit import fit_self_preference_logit
+
+    jt = _sharp_null_judgments()
+
+    def self_term(comparison):
+        c = fit_self_preference_logit(jt, comparison)
+        return c[(c["judge"] == "f3-sharp") & (c["term"] == "self")].iloc[0]
+
+    new = self_term("sharpness")
+    assert new["ci_low"] < 0 < new["ci_high"], new
+    # the whole-panel comparison (the estimator before the bands) flags the same judge
+    old = self_term("panel")
+    assert old["ci_high"] < 0 and old["z"] < -3, old

@@ -1,7 +1,7 @@
 """Coverage of the self-preference CI for a re-planted demo judge (issue 14 item 6).
 
     python validation/self_preference_coverage.py [--reps 200] [--judge cirrus-ultra]
-        [--noises 0.12 0.3 0.6] [--controls human truth] [--effective 1.0]
+        [--noises 0.12 0.3 0.6] [--controls human band truth] [--effective 1.0]
         [--family-taste X] [--panel demo|null] [--csv out.csv]
 
 Prints, per judge noise and quality control, the mean estimate, the share of replicates whose

@@ -9,10 +9,12 @@ panel's verdicts on the demo's human pairs with a new seed and fits the study's 
 logit (:func:`judgelab.stats.self_preference.fit_self_preference_logit`) with the quality
 controlled by
 
-* ``human``: the study's own per-judge slopes on the human score gap and preference share
-  (what a researcher has), or
-* ``truth``: one per-judge slope on the demo's true quality gap (an oracle: the quality
-  confound removed exactly, so what remains is not a quality confound).
+* ``human``: per-judge slopes on the human score gap and preference share, every judge
+  compared with the whole panel on a pair (``comparison="panel"``, the study before issue 14),
+* ``band``: the same slopes, each judge compared with the judges of its sharpness band
+  (``comparison="sharpness"``, the study's default), or
+* ``truth``: one per-judge slope on the demo's true quality gap, whole panel (an oracle: the
+  quality confound removed exactly, so what remains is not a quality confound).
 
 The dataset (true quality, human votes) and the simulated family-taste draws are fixed
 across replicates, as they are for a researcher re-running the demo: the table measures
@@ -36,7 +38,7 @@ from judgelab.stats.units import choice_codes, parsed_mask
 
 __all__ = ["CONTROLS", "replanted_panel", "coverage_replicates", "coverage_table"]
 
-CONTROLS = ("human", "truth")
+CONTROLS = ("human", "band", "truth")
 #: bias parameters that act on the judge's latent and so scale with its noise (log-odds fixed)
 _SCALED = ("position_bias", "self_preference", "family_preference", "length_bias")
 
@@ -118,10 +120,10 @@ def coverage_replicates(
             if r:
                 jt["pick_a"] = _pick_a(sample_verdicts(pairs, prep, judges, seed=seed + r), first_a)
             for control in controls:
-                x = jt
+                x, comparison = jt, "sharpness" if control == "band" else "panel"
                 if control == "truth":
                     x = jt.assign(hgap=true_gap, pgap=np.nan)
-                c = fit_self_preference_logit(x)
+                c = fit_self_preference_logit(x, comparison)
                 row = c[(c["judge"] == ident) & (c["term"] == "self")].iloc[0]
                 est, lo, hi = row["estimate"], row["ci_low"], row["ci_high"]
                 ok = est is not None and pd.notna(est)

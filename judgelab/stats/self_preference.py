@@ -8,19 +8,21 @@ family is the dataset's ``responses.family`` (else resolved by judgelab.families
 
 A raw own-family win rate is confounded with quality (a better family deserves to win
 more often), so the **primary** estimate compares judges *on the same pairs*: a
-conditional logit pooled over the panel, stratified by pair, one row per parsed non-tie
-judgment, with a = the pair's first response (ids sorted, so that every judge of the
+conditional logit pooled over the panel, stratified by pair and sharpness band, one row per
+parsed non-tie judgment, with a = the pair's first response (ids sorted, so that every judge of the
 panel shares the stratum)::
 
-    logit P(J picks a) = alpha_pair + b_pos,J (2 first_a - 1) + b_self,J (self_a - self_b)
+    logit P(J picks a) = alpha_pair,B + b_pos,J (2 first_a - 1) + b_self,J (self_a - self_b)
                          + b_fam,J (fam_a - fam_b) + b_lin,J (lin_a - lin_b)
                          + b_len,J (words_a - words_b) / 100
 
-alpha_pair absorbs the quality of the pair as the panel sees it, so b_self,J is J's
-preference for its own answers *relative to the panel* (log-odds). Columns that are
-constant (e.g. no self pairs) or collinear with the strata (one judge's length term: the
-sum over judges of the length columns is constant within a pair) are dropped, with a
-reason. SEs are cluster-robust by item (judgelab.stats.models.conditional_logit:
+alpha_pair,B absorbs the quality of the pair as the judges of J's sharpness band B see it
+(sharp judges, order consistency >= 0.85, compared with each other, the others with each
+other: :func:`judgelab.stats.self_preference_logit.sharpness_bands`), so b_self,J is J's
+preference for its own answers *relative to those judges* (log-odds). Columns that are
+constant (e.g. no self pairs) or collinear with the strata (one judge's length term per
+band: the sum over its judges of the length columns is constant within a stratum) are
+dropped, with a reason. SEs are cluster-robust by item (judgelab.stats.models.conditional_logit:
 sandwich with the per-pair scores summed by item). References: Chamberlain (1980),
 "Analysis of covariance with qualitative data", REStud 47; Panickssery et al. (2024),
 "LLM evaluators recognize and favor their own generations".

@@ -384,6 +384,10 @@ def logit_findings(coefs: pd.DataFrame, judge_info: dict) -> list[dict]:
                 "cluster-robust (sandwich, by item) SE; Wald z"
             )
             extra = {}
+            band = sharp.get(j, {}).get("band")
+            if coefs.attrs.get("banded") and band in _BAND_GROUP:
+                # whom the log-odds compare this judge with, for the conclusion's wording
+                extra["compared_with"] = _BAND_GROUP[band]
             if term == "self" and term == primary_term and est is not None:
                 caveat = _sharpness_caveat(sharp.get(j, {}))
                 if caveat:
@@ -410,6 +414,14 @@ def logit_findings(coefs: pd.DataFrame, judge_info: dict) -> list[dict]:
     return rows
 
 
+#: The comparison group of a judge in each sharpness band (finding field ``compared_with``,
+#: set only when the fit used more than one band).
+_BAND_GROUP = {
+    "sharp": f"the other sharp judges (order consistency >= {SHARP_CONSISTENCY})",
+    "other": f"the other judges of order consistency below {SHARP_CONSISTENCY}",
+}
+
+
 def _conclude_logit(r: dict, alpha: float) -> str:
     what = {
         "self_preference_logit": "its own model's answers",
@@ -433,15 +445,17 @@ def _conclude_logit(r: dict, alpha: float) -> str:
 def _conclude_estimate(r: dict, est: float, p, what: str, alpha: float) -> str:
     odds = np.exp(est)
     padj = "Holm-adjusted p" if r["primary"] else "p"
+    group = r.get("compared_with") or "the rest of the panel"
     if p is not None and p < alpha:
-        return f"Compared with the rest of the panel on the same pairs, this judge {'favours' if est > 0 else 'disfavours'} {what} (odds x{odds:.2f}, {padj} = {p:.3g})."
+        return f"Compared with {group} on the same pairs, this judge {'favours' if est > 0 else 'disfavours'} {what} (odds x{odds:.2f}, {padj} = {p:.3g})."
     mde = r.get("mde")
     tail = (
         f"; with this data only |log-odds| >= {mde:.2f} (odds x{np.exp(mde):.2f}) would be detected with 80% power"
         if r["primary"] and mde is not None and mde == mde
         else ""
     )
-    return f"No significant preference for {what} relative to the panel (odds x{odds:.2f}, {padj} = {_fmt_p(p)}){tail}."
+    group = r.get("compared_with") or "the panel"
+    return f"No significant preference for {what} relative to {group} (odds x{odds:.2f}, {padj} = {_fmt_p(p)}){tail}."
 
 
 def _fmt_p(p):

@@ -125,5 +125,5 @@ def test_formula_blocks_render_as_formulas(tmp_path):
     nbformat.write(nb, str(path))
     html = notebook_to_html(path, tmp_path / "sp.html").read_text()
     formula = html[html.index("logit P(") :][:2000]
-    assert "α<sub>pair</sub>" in formula and "β<sub>self,<i>J</i></sub>" in formula
+    assert "α<sub>pair, band</sub>" in formula and "β<sub>self,<i>J</i></sub>" in formula
     assert not re.search(r"<li>\s*β", html)

@@ -79,12 +79,15 @@ def test_the_limit_is_a_parameter_and_zero_never_stops(fake_openai, tmp_path):
     assert len(fake_openai.requests) == N_CALLS and s["failed"] == N_CALLS
 
 
+def _bad_key_for_model_bad(body, n):
+    """A 401 for the model named "bad", the default answer for any other."""
+    if body["model"] == "bad":
+        return {"status": 401, "error": "Incorrect API key provided"}
+    return default_responder(body, n)
+
+
 def test_only_the_failing_judge_stops(fake_openai, tmp_path):
-    fake_openai.responder = lambda body, n: (
-        {"status": 401, "error": "Incorrect API key provided"}
-        if body["model"] == "bad"
-        else default_responder(body, n)
-    )
+    fake_openai.responder = _bad_key_for_model_bad
     judges = [_judge(fake_openai, "openai/good"), _judge(fake_openai, "openai/bad")]
     df, s = _run(judges, tmp_path)
     [stop] = s["stopped"]
@@ -97,11 +100,7 @@ def test_only_the_failing_judge_stops(fake_openai, tmp_path):
 def test_judges_are_called_in_turn_so_a_failing_one_is_seen_first(fake_openai, tmp_path):
     """One semaphore admits calls first come, first served: sent judge by judge, the failing
     judge (listed last) was reached only after all of the good judge's calls."""
-    fake_openai.responder = lambda body, n: (
-        {"status": 401, "error": "Incorrect API key provided"}
-        if body["model"] == "bad"
-        else default_responder(body, n)
-    )
+    fake_openai.responder = _bad_key_for_model_bad
     judges = [_judge(fake_openai, "openai/good"), _judge(fake_openai, "openai/bad")]
     df, s = _run(judges, tmp_path)
     models = [r["body"]["model"] for r in fake_openai.requests]

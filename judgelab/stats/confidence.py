@@ -36,9 +36,8 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from judgelab.identity import identity_strings
 from judgelab.stats.errors import DataError
-from judgelab.stats.units import label_codes, parsed_mask, sorted_pair, winner_of
+from judgelab.stats.units import judge_strings, label_codes, parsed_mask, sorted_pair, winner_of
 from judgelab.stats.votes import plurality
 
 __all__ = [
@@ -81,9 +80,7 @@ _KEYS = ["judge", "item_id", "lo", "hi"]
 
 
 def _judges(v: pd.DataFrame) -> np.ndarray:
-    if "judge" in v.columns:
-        return v["judge"].astype(str).to_numpy(dtype=object)
-    return identity_strings(v).to_numpy(dtype=object)
+    return judge_strings(v).astype(str).to_numpy(dtype=object)
 
 
 def canonical_probabilities(verdicts: pd.DataFrame) -> np.ndarray:

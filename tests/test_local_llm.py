@@ -398,8 +398,12 @@ def test_position_bias_on_two_real_models(position_run, real_judges):
     probs = parsed[["p_a", "p_b", "p_tie"]].astype(float)
     assert probs[["p_a", "p_b"]].notna().all().all(), parsed[probs["p_a"].isna()].head()
     assert np.allclose(probs.fillna(0).sum(axis=1), 1.0)
-    if "confidence_source" in verdicts.columns:
-        assert (parsed["confidence_source"] == "logprob").all()
+    # the source the studies read: logprob for every parsed verdict, the default source
+    from judgelab.stats.confidence import default_source, row_confidence
+
+    conf = row_confidence(parsed)
+    assert (conf["confidence_source"] == "logprob").all(), conf["confidence_source"].unique()
+    assert conf["confidence"].between(0, 1).all() and default_source(verdicts) == "logprob"
     # position consistency reported per model, with its interval
     pc = _rows(position_run["findings"], "position_consistency")
     assert len(pc) == 2 and pc["n"].gt(0).all()

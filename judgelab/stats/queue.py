@@ -37,6 +37,7 @@ from judgelab.stats.certify import HUMAN
 from judgelab.stats.units import (
     CLASSES,
     UnitMatrix,
+    coded_columns,
     judge_strings,
     parsed_mask,
     sorted_pair,
@@ -291,7 +292,7 @@ def _pairwise_disagreement(v: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]
     v = v[v["_w"].notna()]
     # the key columns as integer codes (the groups, their order and sizes are those of the
     # strings), decoded at the end: five object columns hashed once, not in every groupby
-    v, decode = _coded(v, key + ["order"])
+    v, decode = coded_columns(v, key + ["order"])
     # distinct winners per (judge, pair, order): more than one is a disagreement of repeats
     cnt = v.groupby(key + ["order", "_w"], sort=False).size().rename("c").reset_index()
     cnt["n_winners"] = cnt.groupby(key + ["order"], sort=False)["c"].transform("size")
@@ -300,32 +301,6 @@ def _pairwise_disagreement(v: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]
     orders = modal.groupby(key, sort=False)["winner"].agg(["nunique", "size"]).reset_index()
     orders["disagree"] = (orders["size"] == 2) & (orders["nunique"] > 1)
     return decode(repeats), decode(orders)
-
-
-def _coded(v: pd.DataFrame, cols: list[str]):
-    """``v`` with ``cols`` replaced by integer codes, and a function that turns those columns
-    of a frame derived from it back into the values. Codes are sorted (their order is the
-    values' order) and a column with a missing value is left as it is (a groupby drops
-    missing keys, codes would not)."""
-    coded = {}
-    for c in cols:
-        codes, values = pd.factorize(v[c].to_numpy(dtype=object), sort=True)
-        if (codes < 0).any():
-            continue
-        # an Index infers the column type of the values as a groupby's keys do (str)
-        coded[c] = pd.Index(np.asarray(values, dtype=object))
-        v = v.assign(**{c: codes})
-
-    def decode(frame: pd.DataFrame) -> pd.DataFrame:
-        return frame.assign(
-            **{
-                c: values.take(frame[c].to_numpy()).array
-                for c, values in coded.items()
-                if c in frame
-            }
-        )
-
-    return v, decode
 
 
 def _score_span(v: pd.DataFrame) -> pd.Series:

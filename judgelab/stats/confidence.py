@@ -242,18 +242,17 @@ def row_confidence(verdicts: pd.DataFrame) -> pd.DataFrame:
 
 
 def _shares(df: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
-    """Vote counts per class (``n0, n1, n2``) and their plurality per group of ``keys``."""
-    counts = (
-        df.groupby([*keys, "label"], sort=True)
-        .size()
-        .unstack("label", fill_value=0)
-        .reindex(columns=[0, 1, 2], fill_value=0)
-    )
-    tot = counts.to_numpy(dtype=float)
+    """Vote counts per class (``n0, n1, n2``) and their plurality per group of ``keys``
+    (sorted), counted by one ``bincount`` over the group numbers (labels are 0, 1, 2)."""
+    g = df.groupby(keys, sort=True)
+    gid = g.ngroup().to_numpy()
+    n = g.ngroups
+    lab = df["label"].to_numpy(dtype=np.int64)
+    tot = np.bincount(gid * 3 + lab, minlength=3 * n).reshape(n, 3).astype(float)
     out = pd.DataFrame(tot / tot.sum(axis=1, keepdims=True), columns=["p_lo", "p_hi", "p_tie"])
     out["label"] = plurality(tot).astype(int)
     out["n_votes"] = tot.sum(axis=1).astype(int)
-    out.index = counts.index
+    out.index = g.size().index
     return out.reset_index()
 
 

@@ -146,7 +146,10 @@ def member_mask(values, members) -> np.ndarray:
     string column first turns every member into an Arrow scalar in Python (1.7 s for 125,000
     response ids, against 0.2 s here).
     """
-    members = pd.Series(list(members), dtype=object)
+    if isinstance(members, (pd.Index, pd.Series, np.ndarray, pd.api.extensions.ExtensionArray)):
+        members = np.asarray(members, dtype=object)  # not a Python iteration of Arrow text
+    members = pd.Series(list(members) if not isinstance(members, np.ndarray) else members,
+                        dtype=object)  # fmt: skip
     missing = members.isna()
     lookup = pd.Index(pd.unique(members[~missing].to_numpy()), dtype=object)
     values = pd.Index(values, dtype=object)
@@ -642,14 +645,15 @@ def pair_labels(v: pd.DataFrame) -> PairLabels:
     return PairLabels(ra, rb, lo, hi, ids, label)
 
 
-def coded_columns(v: pd.DataFrame, cols: list[str]):
+def coded_columns(v: pd.DataFrame, cols: list[str], sort: bool = True):
     """``v`` with ``cols`` replaced by integer codes, and a function that turns those columns
     of a frame derived from it back into the values.
 
-    Groupbys, pivots and merges on the codes give the groups, their order (the codes are
-    sorted: their order is the values' order) and their sizes of the values, at the cost of
-    integers; each column is hashed once here. A column with a missing value is left as it
-    is (a groupby drops missing keys, codes would not).
+    Groupbys, pivots and merges on the codes give the groups, their order (``sort``: the
+    codes are sorted, their order is the values' order; else numbered in order of first
+    appearance, which is all a ``sort=False`` groupby reads) and their sizes of the values, at
+    the cost of integers; each column is hashed once here, as stored. A column with a missing
+    value is left as it is (a groupby drops missing keys, codes would not).
 
     Returns
     -------
@@ -659,7 +663,7 @@ def coded_columns(v: pd.DataFrame, cols: list[str]):
     """
     coded = {}
     for c in cols:
-        codes, values = pd.factorize(v[c].to_numpy(dtype=object), sort=True)
+        codes, values = pd.factorize(v[c], sort=sort)
         if (codes < 0).any():
             continue
         # an Index infers the column type of the values as a groupby's keys do (str)

@@ -144,7 +144,10 @@ def escalation_queue(
     """
     if isinstance(verdicts, UnitMatrix):
         return _panel_queue(verdicts, vote_share_threshold, members)
-    v = _parsed_rows(verdicts)
+    # the columns read below only (a copy of the raw outputs would be most of the memory)
+    read = [*IDENTITY_COLUMNS, "judge", "protocol", "parse_ok", "item_id", "response_a"]
+    read += ["response_b", "response_id", "order", "choice", "winner", "score", "margin"]
+    v = _parsed_rows(verdicts[[c for c in read if c in verdicts.columns]])
     if v.empty:
         return pd.DataFrame(columns=QUEUE_COLUMNS)
     parts = []
@@ -264,14 +267,13 @@ def _rows(df: pd.DataFrame, reason: str, value, *, judge=None, order: bool = Tru
 
 def _parsed_rows(verdicts: pd.DataFrame) -> pd.DataFrame:
     """Parsed verdicts with their identity string in ``judge``."""
-    v = verdicts[parsed_mask(verdicts)].copy()
+    v = verdicts[parsed_mask(verdicts)]  # a new frame (copy on write): no copy of it
     v["judge"] = judge_strings(v)
     return v
 
 
 def _pair_keyed(v: pd.DataFrame) -> pd.DataFrame:
     """Parsed pairwise rows (:func:`_parsed_rows`) keyed by the sorted pair, the winner in ``_w``."""
-    v = v.copy()
     lo, hi = sorted_pair(v["response_a"], v["response_b"])
     v["response_a"], v["response_b"] = lo, hi
     v["_w"] = winner_of(v)

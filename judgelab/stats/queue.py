@@ -40,6 +40,7 @@ from judgelab.stats.units import (
     coded_columns,
     judge_strings,
     parsed_mask,
+    shared_objects,
     sorted_pair,
     winner_of,
 )
@@ -279,7 +280,7 @@ def _pair_keyed(v: pd.DataFrame) -> pd.DataFrame:
     v["_w"] = winner_of(v)
     v["order"] = v["order"].fillna("ab")
     for c in _PAIR_KEY + ["order", "_w"]:
-        v[c] = v[c].astype(object)
+        v[c] = pd.Series(shared_objects(v[c]), index=v.index, dtype=object)  # astype(object)
     return v
 
 

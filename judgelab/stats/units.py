@@ -63,6 +63,7 @@ __all__ = [
     "PairLabels",
     "pair_labels",
     "coded_columns",
+    "shared_objects",
 ]
 
 #: Pairwise verdict classes, relative to the canonical pair (response_a < response_b).
@@ -185,7 +186,7 @@ def _as_text(x) -> np.ndarray:
     missing value as it is stored, and an object column of strings with one ``str()`` per
     distinct value (numpy's fixed-width text round trip costs 0.4 s per million)."""
     if isinstance(x, pd.Series) and x.dtype == "str" and not x.hasnans:
-        return x.to_numpy(dtype=object)
+        return shared_objects(x)
     x = np.asarray(x, dtype=object).reshape(-1)
     codes, distinct = pd.factorize(x, use_na_sentinel=False)
     # only when every distinct value is a string: factorize holds 1, 1.0 and True equal (and
@@ -193,6 +194,14 @@ def _as_text(x) -> np.ndarray:
     if all(isinstance(u, str) for u in distinct):
         return np.array([str(u) for u in distinct], dtype=object)[codes]
     return x.astype(str).astype(object)
+
+
+def shared_objects(col: pd.Series) -> np.ndarray:
+    """The values of a column as a numpy object array with one Python object per distinct
+    value, shared by its rows (``Series.to_numpy(dtype=object)`` of a text column makes a
+    string per row: 70 MB per million rows); missing values as the column holds them."""
+    codes, distinct = pd.factorize(col, use_na_sentinel=False)
+    return np.asarray(distinct, dtype=object)[codes]
 
 
 def pair_key(a, b) -> np.ndarray:
@@ -207,13 +216,13 @@ def winner_of(v: pd.DataFrame) -> np.ndarray:
     the ``order`` (:func:`choice_slots`: ``ba``: ``response_b`` was shown first; anything
     else: ``response_a``)."""
     n = len(v)
-    win = v["winner"].to_numpy(dtype=object) if "winner" in v.columns else np.full(n, None, object)
+    win = shared_objects(v["winner"]) if "winner" in v.columns else np.full(n, None, object)
     has_win = _is_text(pd.Series(win))
     if "choice" not in v.columns:
         return np.where(has_win, win, None)
     order = v["order"] if "order" in v.columns else np.full(n, "ab")
     slot = choice_slots(choice_ints(v["choice"]), order)
-    ra, rb = v["response_a"].to_numpy(dtype=object), v["response_b"].to_numpy(dtype=object)
+    ra, rb = shared_objects(v["response_a"]), shared_objects(v["response_b"])
     derived = np.where(slot == 0, ra, np.where(slot == 1, rb, np.where(slot == 2, "tie", None)))
     return np.where(has_win, win, derived)
 

@@ -22,7 +22,6 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-import numpy as np
 import pandas as pd
 
 from judgelab.identity import identity_strings
@@ -51,7 +50,7 @@ from judgelab.stats.calibration.units import (
     _obj,
     _require,
 )
-from judgelab.stats.units import sorted_pair
+from judgelab.stats.units import pair_key
 
 __all__ = ["AUDIT_REFERENCE", "AuditSettings", "audit", "overview"]
 
@@ -203,8 +202,9 @@ def _judge_groups(base: pd.DataFrame, s: AuditSettings, ensemble: bool, panel_ma
 def _judged_units_ceiling(base: pd.DataFrame, humans: HumanData, s: AuditSettings):
     """The human ceiling on the units the judges saw, so that it sits beside their agreement."""
     if s.protocol == "pairwise":
-        lo, hi = sorted_pair(base["response_a"], base["response_b"])
-        judged_units = set(np.char.add(np.char.add(lo.astype(str), "|"), hi.astype(str)))
+        # the key of each distinct stored pair (a pair is judged many times)
+        pairs = base[["response_a", "response_b"]].drop_duplicates()
+        judged_units = set(pair_key(pairs["response_a"], pairs["response_b"]))
     else:
         judged_units = set(base["response_id"].astype(str))
     return human_ceiling(

@@ -40,6 +40,40 @@ def test_pair_key_winner_and_label_codes():
     assert codes[:4].tolist() == [0.0, 1.0, 2.0, 0.0] and np.isnan(codes[4])
 
 
+def test_pair_labels_are_sorted_pair_and_label_codes_on_codes():
+    """pair_labels codes the same pairs and labels as sorted_pair and label_codes(winner_of):
+    text columns as stored and as objects, a missing id, a winner of another pair (no
+    verdict, not an error), a choice read through the order."""
+    v = pd.DataFrame(
+        {
+            "response_a": ["y", "x", "b", "x", "q", "é", "x"],
+            "response_b": ["x", "y", "a", "y", "r", "z", "y"],
+            "order": ["ab", "ba", "ab", None, "ab", "ba", "ab"],
+            "choice": ["A", "A", "tie", "B", "A", "B", None],
+            "winner": [None, None, "", "b", None, None, "tie"],  # "b": not a response of x|y
+        }
+    )
+    for frame in (v.astype({"response_a": "str", "response_b": "str"}), v.astype(object)):
+        pl = units.pair_labels(frame)
+        lo, hi = units.sorted_pair(frame["response_a"], frame["response_b"])
+        assert pl.text(pl.lo).tolist() == lo.tolist() and pl.text(pl.hi).tolist() == hi.tolist()
+        want = units.label_codes(units.winner_of(frame), lo, hi)
+        np.testing.assert_array_equal(pl.label, want)
+        assert pl.a_is_lo.tolist() == (frame["response_a"].to_numpy(dtype=object) == lo).tolist()
+    assert np.isnan(units.pair_labels(v).label[3])
+    with_missing = v.assign(response_b=[None, "y", "a", "y", "r", "z", "y"])
+    lo, _ = units.sorted_pair(with_missing["response_a"], with_missing["response_b"])
+    pl = units.pair_labels(with_missing)
+    assert pl.text(pl.lo).tolist() == lo.tolist() == ["nan", "x", "a", "x", "q", "z", "x"]
+
+
+def test_as_text_reads_each_distinct_value_as_str_does():
+    mixed = np.array(["b", None, 1, 1.0, True, np.nan, "a"], dtype=object)
+    assert units._as_text(mixed).tolist() == ["b", "None", "1", "1.0", "True", "nan", "a"]
+    text = np.array(["b", "a", "b"], dtype=object)
+    assert units._as_text(text).tolist() == ["b", "a", "b"]
+
+
 def test_modal_codes_split_mode_is_a_tie():
     d = pd.DataFrame({"k": ["p", "p", "p", "q", "q", "r"], "label": [0, 0, 1, 0, 1, 2]})
     m = modal_codes(d, ["k"])

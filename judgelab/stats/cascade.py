@@ -347,15 +347,22 @@ def certified_escalation(
         Per judge: ``judge, confidence_source, threshold, n_calibration, coverage_held_out,
         agreement_held_out, certificate`` (the sentence of the certificate).
     """
-    frames = [(identity_of(g), g) for _, g in verdicts.groupby(IDENTITY, sort=False)]
-    deciders = [(j, pair_decisions(g)) for j, g in frames]
-    if ensemble and len(frames) > 1:
+    # one judge's rows at a time, by group number (the nine slices held at once, or a
+    # groupby's sorted copy for its iteration, are a copy of the verdicts)
+    gid = verdicts.groupby(IDENTITY, sort=False).ngroup().to_numpy()
+    deciders = []
+    for k in range(int(gid.max()) + 1 if len(gid) else 0):
+        g = verdicts[gid == k]
+        deciders.append((identity_of(g), pair_decisions(g)))
+        del g
+    n_judges = len(deciders)
+    if ensemble and n_judges > 1:
         # the members' decisions are the judges' own: decided once, not again for the panel
         ens = _ensemble_of([d for _, d in deciders])
         deciders.append((f"ensemble|majority|majority-of-{ens.attrs['n_members']}", ens))
     ref = reference.drop_duplicates("pair_key").set_index("pair_key")["reference"]
     no_majority = list(reference.attrs.get("no_majority", ()))
-    lohi = pd.concat([d for _, d in deciders[: len(frames)]]).drop_duplicates("pair_key")
+    lohi = pd.concat([d for _, d in deciders[:n_judges]]).drop_duplicates("pair_key")
     lohi = lohi.set_index("pair_key")[["item_id", "lo", "hi"]]
     queues, summary = [], []
     for judge, d in deciders:

@@ -133,7 +133,11 @@ def _side(winner: pd.Series, lo: pd.Series) -> np.ndarray:
 
 
 def _lo_of(key: pd.Series) -> pd.Series:
-    return key.str.split("|").str[0]
+    # split once per distinct key (a str.split per row costs a Python call per row)
+    codes, keys = pd.factorize(key, use_na_sentinel=False)
+    keys = np.asarray(keys, dtype=object)
+    lo = np.array([k.split("|")[0] if isinstance(k, str) else np.nan for k in keys], dtype=object)
+    return pd.Series(lo[codes], index=key.index, dtype=object)
 
 
 def agreement_findings(

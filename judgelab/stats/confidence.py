@@ -37,7 +37,7 @@ import numpy as np
 import pandas as pd
 
 from judgelab.stats.errors import DataError
-from judgelab.stats.units import judge_strings, label_codes, parsed_mask, sorted_pair, winner_of
+from judgelab.stats.units import judge_strings, pair_labels, parsed_mask
 from judgelab.stats.votes import plurality
 
 __all__ = [
@@ -79,17 +79,42 @@ CONFIDENCE_COLUMNS = (
 _KEYS = ["judge", "item_id", "lo", "hi"]
 
 
-def _judges(v: pd.DataFrame) -> np.ndarray:
-    return judge_strings(v).astype(str).to_numpy(dtype=object)
+def _sorted_codes(values) -> tuple[np.ndarray, pd.Index]:
+    """Sorted codes of a column without missing values and the values they stand for (an
+    Index typed as a groupby's keys of the values are: text as ``str``)."""
+    codes, uniq = pd.factorize(values, sort=True)
+    return codes, pd.Index(np.asarray(uniq, dtype=object))
 
 
-def canonical_probabilities(verdicts: pd.DataFrame) -> np.ndarray:
+class _Decoder:
+    """The values of the coded key columns of :func:`_base` (``judge, item_id, lo, hi,
+    order``): groupbys and merges run on the sorted integer codes (the groups and their order
+    are those of the values) and :meth:`__call__` turns the codes of a result back into the
+    values once, at the end."""
+
+    def __init__(self, tables: dict[str, pd.Index]):
+        self.tables = tables
+
+    def __call__(self, frame: pd.DataFrame) -> pd.DataFrame:
+        cols = {c: t.take(frame[c].to_numpy()).array for c, t in self.tables.items() if c in frame}
+        return frame.assign(**cols)
+
+    def codes_of(self, column: str, values) -> np.ndarray:
+        """The codes of ``values`` in ``column`` (-1: not present)."""
+        return self.tables[column].get_indexer(pd.Index(list(values), dtype=object))
+
+
+def canonical_probabilities(
+    verdicts: pd.DataFrame, a_is_lo: np.ndarray | None = None
+) -> np.ndarray:
     """``(n, 3)`` probabilities of (``lo`` wins, ``hi`` wins, tie) per pairwise row, from the
     displayed-slot probabilities ``p_a`` (the answer shown first), ``p_b`` and ``p_tie``.
 
     ``order`` ``ba`` means ``response_b`` was shown first. A missing ``p_tie`` beside present
     ``p_a`` and ``p_b`` is 0 (the prompt offered no tie); rows without ``p_a`` or ``p_b`` are
-    nan. Each row is renormalised to sum to 1."""
+    nan. Each row is renormalised to sum to 1. ``a_is_lo``: per row, ``response_a`` is the
+    pair's ``lo`` (:attr:`judgelab.stats.units.PairLabels.a_is_lo`), when the caller has
+    coded the pairs."""
     n = len(verdicts)
     out = np.full((n, 3), np.nan)
     if n == 0 or "p_a" not in verdicts.columns or "p_b" not in verdicts.columns:
@@ -102,16 +127,15 @@ def canonical_probabilities(verdicts: pd.DataFrame) -> np.ndarray:
         else np.zeros(n)
     )
     pt = np.where(np.isnan(pt), 0.0, pt)
-    order = (
-        verdicts["order"].to_numpy(dtype=object)
+    ba = (
+        (verdicts["order"] == "ba").to_numpy(dtype=bool, na_value=False)
         if "order" in verdicts.columns
-        else np.full(n, "ab")
+        else np.zeros(n, dtype=bool)
     )
-    ra = verdicts["response_a"].astype(str).to_numpy(dtype=object)
-    lo, _ = sorted_pair(verdicts["response_a"], verdicts["response_b"])
-    p_ra = np.where(order == "ba", pb, pa)  # P(response_a wins)
-    p_rb = np.where(order == "ba", pa, pb)
-    a_is_lo = ra == lo
+    p_ra = np.where(ba, pb, pa)  # P(response_a wins)
+    p_rb = np.where(ba, pa, pb)
+    if a_is_lo is None:
+        a_is_lo = pair_labels(verdicts).a_is_lo
     out[:, 0] = np.where(a_is_lo, p_ra, p_rb)
     out[:, 1] = np.where(a_is_lo, p_rb, p_ra)
     out[:, 2] = pt
@@ -122,9 +146,10 @@ def canonical_probabilities(verdicts: pd.DataFrame) -> np.ndarray:
     return out
 
 
-def _base(verdicts: pd.DataFrame) -> pd.DataFrame:
+def _base(verdicts: pd.DataFrame) -> tuple[pd.DataFrame, _Decoder]:
     """Parsed pairwise verdicts as ``judge, item_id, lo, hi, order, sample, label`` and the
-    canonical probabilities (``q_lo, q_hi, q_tie``)."""
+    canonical probabilities (``q_lo, q_hi, q_tie``), the key columns as sorted integer codes
+    (each text column hashed once per call), and their :class:`_Decoder`."""
     for c in ("item_id", "response_a", "response_b"):
         if c not in verdicts.columns:
             raise DataError(
@@ -136,20 +161,23 @@ def _base(verdicts: pd.DataFrame) -> pd.DataFrame:
     v = verdicts
     if "protocol" in v.columns:
         v = v[v["protocol"].astype(str).str.lower() == "pairwise"]
-    lo, hi = sorted_pair(v["response_a"], v["response_b"])
-    code = label_codes(winner_of(v), lo, hi)
+    pl = pair_labels(v)
+    code = pl.label
     ok = parsed_mask(v) & ~np.isnan(code)
-    q = canonical_probabilities(v)
+    q = canonical_probabilities(v, pl.a_is_lo)
     n = len(v)
+    judge, judges = _sorted_codes(judge_strings(v).astype(str))
+    item, items = _sorted_codes(v["item_id"].astype(str))
+    order, orders = _sorted_codes(
+        v["order"].fillna("ab") if "order" in v.columns else pd.Series(np.full(n, "ab", object))
+    )
     df = pd.DataFrame(
         {
-            "judge": _judges(v),
-            "item_id": v["item_id"].astype(str).to_numpy(dtype=object),
-            "lo": lo,
-            "hi": hi,
-            "order": v["order"].fillna("ab").to_numpy(dtype=object)
-            if "order" in v.columns
-            else np.full(n, "ab", dtype=object),
+            "judge": judge,
+            "item_id": item,
+            "lo": pl.lo,
+            "hi": pl.hi,
+            "order": order,
             "sample": pd.to_numeric(v["sample"], errors="coerce").fillna(0).to_numpy()
             if "sample" in v.columns
             else np.zeros(n),
@@ -160,7 +188,10 @@ def _base(verdicts: pd.DataFrame) -> pd.DataFrame:
             "truncated": _truncated(v),
         }
     )
-    return df[ok].reset_index(drop=True)
+    # lo and hi share one table: the pair's codes index the sorted response ids
+    ids = pd.Index(np.asarray(pl.ids, dtype=object))
+    decode = _Decoder(dict(judge=judges, item_id=items, lo=ids, hi=ids, order=orders))
+    return df[ok].reset_index(drop=True), decode
 
 
 def _truncated(v: pd.DataFrame) -> np.ndarray:
@@ -182,10 +213,10 @@ def row_confidence(verdicts: pd.DataFrame) -> pd.DataFrame:
     conf = np.full(n, np.nan)
     src = np.full(n, None, dtype=object)
     if n and {"item_id", "response_a", "response_b"} <= set(verdicts.columns):
-        lo, hi = sorted_pair(verdicts["response_a"], verdicts["response_b"])
-        code = label_codes(winner_of(verdicts), lo, hi)
+        pl = pair_labels(verdicts)
+        code = pl.label
         ok = parsed_mask(verdicts) & ~np.isnan(code)
-        q = canonical_probabilities(verdicts)
+        q = canonical_probabilities(verdicts, pl.a_is_lo)
         lab = np.nan_to_num(code, nan=0).astype(int)
         c = q[np.arange(n), lab]
         has = ok & np.isfinite(c)
@@ -211,18 +242,17 @@ def row_confidence(verdicts: pd.DataFrame) -> pd.DataFrame:
 
 
 def _shares(df: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
-    """Vote counts per class (``n0, n1, n2``) and their plurality per group of ``keys``."""
-    counts = (
-        df.groupby([*keys, "label"], sort=True)
-        .size()
-        .unstack("label", fill_value=0)
-        .reindex(columns=[0, 1, 2], fill_value=0)
-    )
-    tot = counts.to_numpy(dtype=float)
+    """Vote counts per class (``n0, n1, n2``) and their plurality per group of ``keys``
+    (sorted), counted by one ``bincount`` over the group numbers (labels are 0, 1, 2)."""
+    g = df.groupby(keys, sort=True)
+    gid = g.ngroup().to_numpy()
+    n = g.ngroups
+    lab = df["label"].to_numpy(dtype=np.int64)
+    tot = np.bincount(gid * 3 + lab, minlength=3 * n).reshape(n, 3).astype(float)
     out = pd.DataFrame(tot / tot.sum(axis=1, keepdims=True), columns=["p_lo", "p_hi", "p_tie"])
     out["label"] = plurality(tot).astype(int)
     out["n_votes"] = tot.sum(axis=1).astype(int)
-    out.index = counts.index
+    out.index = g.size().index
     return out.reset_index()
 
 
@@ -231,8 +261,8 @@ def _pick(frame: pd.DataFrame) -> np.ndarray:
     return p[np.arange(len(frame)), frame["label"].to_numpy(dtype=int)]
 
 
-def _finish(out: pd.DataFrame, source: str, valid: np.ndarray) -> pd.DataFrame:
-    out = out.copy()
+def _finish(out: pd.DataFrame, source: str, valid: np.ndarray, decode: _Decoder) -> pd.DataFrame:
+    out = decode(out)
     out["confidence"] = np.where(valid, _pick(out), np.nan)
     out["confidence_source"] = pd.Series(
         np.where(valid, source, None), index=out.index, dtype=object
@@ -244,7 +274,7 @@ def _finish(out: pd.DataFrame, source: str, valid: np.ndarray) -> pd.DataFrame:
     return out.reindex(columns=list(CONFIDENCE_COLUMNS)).reset_index(drop=True)
 
 
-def _logprob(base: pd.DataFrame, level: str) -> pd.DataFrame:
+def _logprob(base: pd.DataFrame, level: str, decode: _Decoder) -> pd.DataFrame:
     keys = _KEYS + (["order"] if level == "call" else [])
     # the unit's verdict: modal repeat per order, then (pair level) plurality of the orders
     per_order = _shares(base, _KEYS + ["order"])
@@ -261,10 +291,10 @@ def _logprob(base: pd.DataFrame, level: str) -> pd.DataFrame:
     # would report a confidence of part of the unit as that of the whole
     valid = out["complete"].to_numpy(dtype=bool)
     out.loc[~valid, ["p_lo", "p_hi", "p_tie"]] = np.nan
-    return _finish(out, "logprob", valid)
+    return _finish(out, "logprob", valid, decode)
 
 
-def _self_consistency(base: pd.DataFrame, level: str) -> pd.DataFrame:
+def _self_consistency(base: pd.DataFrame, level: str, decode: _Decoder) -> pd.DataFrame:
     keys = _KEYS + (["order"] if level == "call" else [])
     out = _shares(base, keys)
     # one order may have repeats while the other has one: r counts the unit's verdicts
@@ -273,19 +303,19 @@ def _self_consistency(base: pd.DataFrame, level: str) -> pd.DataFrame:
         reps = base.groupby(_KEYS + ["order"]).size().groupby(level=list(range(4))).min()
         out = out.merge(reps.rename("r").reset_index(), on=_KEYS, how="left")
         valid = out["r"].to_numpy() >= 2
-    return _finish(out, "self_consistency", valid)
+    return _finish(out, "self_consistency", valid, decode)
 
 
-def _order_agreement(base: pd.DataFrame) -> pd.DataFrame:
-    disp = base[base["order"].isin(["ab", "ba"])]
+def _order_agreement(base: pd.DataFrame, decode: _Decoder) -> pd.DataFrame:
+    disp = base[np.isin(base["order"].to_numpy(), decode.codes_of("order", ["ab", "ba"]))]
     per_order = _shares(disp, _KEYS + ["order"])  # modal repeat per order
     out = _shares(per_order, _KEYS)
     valid = out["n_votes"].to_numpy() == 2
-    return _finish(out, "order_agreement", valid)
+    return _finish(out, "order_agreement", valid, decode)
 
 
-def _ensemble(base: pd.DataFrame, level: str, name: str | None) -> pd.DataFrame:
-    judges = sorted(base["judge"].unique())
+def _ensemble(base: pd.DataFrame, level: str, name: str | None, decode: _Decoder) -> pd.DataFrame:
+    judges = list(decode.tables["judge"].take(np.unique(base["judge"].to_numpy())))
     if len(judges) < 2:
         raise ValueError(
             f"an ensemble confidence needs the verdicts of at least two judges; got {judges}"
@@ -294,9 +324,10 @@ def _ensemble(base: pd.DataFrame, level: str, name: str | None) -> pd.DataFrame:
     per_order = _shares(base, _KEYS + ["order"])
     per_judge = per_order if level == "call" else _shares(per_order, _KEYS)
     out = _shares(per_judge, keys)
-    out["judge"] = name or "ensemble:" + "+".join(judges)
     valid = out["n_votes"].to_numpy() >= 2
-    return _finish(out, "ensemble", valid)
+    out = _finish(out, "ensemble", valid, decode)
+    out["judge"] = name or "ensemble:" + "+".join(judges)
+    return out
 
 
 def available_sources(verdicts: pd.DataFrame) -> list[str]:
@@ -361,16 +392,16 @@ def verdict_confidence(
         raise ValueError(f"level must be one of {LEVELS}, not {level!r}")
     if source == "order_agreement" and level != "pair":
         raise ValueError("order_agreement is a property of a pair: use level='pair'")
-    base = _base(verdicts)
+    base, decode = _base(verdicts)
     if base.empty:
         return pd.DataFrame(columns=list(CONFIDENCE_COLUMNS))
     if source == "logprob":
-        return _logprob(base, level)
+        return _logprob(base, level, decode)
     if source == "self_consistency":
-        return _self_consistency(base, level)
+        return _self_consistency(base, level, decode)
     if source == "order_agreement":
-        return _order_agreement(base)
-    return _ensemble(base, level, ensemble_name)
+        return _order_agreement(base, decode)
+    return _ensemble(base, level, ensemble_name, decode)
 
 
 def n_levels(confidence: Sequence[float] | np.ndarray) -> int:

@@ -37,8 +37,10 @@ from judgelab.stats.certify import HUMAN
 from judgelab.stats.units import (
     CLASSES,
     UnitMatrix,
+    coded_columns,
     judge_strings,
     parsed_mask,
+    shared_objects,
     sorted_pair,
     winner_of,
 )
@@ -143,7 +145,10 @@ def escalation_queue(
     """
     if isinstance(verdicts, UnitMatrix):
         return _panel_queue(verdicts, vote_share_threshold, members)
-    v = _parsed_rows(verdicts)
+    # the columns read below only (a copy of the raw outputs would be most of the memory)
+    read = [*IDENTITY_COLUMNS, "judge", "protocol", "parse_ok", "item_id", "response_a"]
+    read += ["response_b", "response_id", "order", "choice", "winner", "score", "margin"]
+    v = _parsed_rows(verdicts[[c for c in read if c in verdicts.columns]])
     if v.empty:
         return pd.DataFrame(columns=QUEUE_COLUMNS)
     parts = []
@@ -263,20 +268,19 @@ def _rows(df: pd.DataFrame, reason: str, value, *, judge=None, order: bool = Tru
 
 def _parsed_rows(verdicts: pd.DataFrame) -> pd.DataFrame:
     """Parsed verdicts with their identity string in ``judge``."""
-    v = verdicts[parsed_mask(verdicts)].copy()
+    v = verdicts[parsed_mask(verdicts)]  # a new frame (copy on write): no copy of it
     v["judge"] = judge_strings(v)
     return v
 
 
 def _pair_keyed(v: pd.DataFrame) -> pd.DataFrame:
     """Parsed pairwise rows (:func:`_parsed_rows`) keyed by the sorted pair, the winner in ``_w``."""
-    v = v.copy()
     lo, hi = sorted_pair(v["response_a"], v["response_b"])
     v["response_a"], v["response_b"] = lo, hi
     v["_w"] = winner_of(v)
     v["order"] = v["order"].fillna("ab")
     for c in _PAIR_KEY + ["order", "_w"]:
-        v[c] = v[c].astype(object)
+        v[c] = pd.Series(shared_objects(v[c]), index=v.index, dtype=object)  # astype(object)
     return v
 
 
@@ -291,7 +295,7 @@ def _pairwise_disagreement(v: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]
     v = v[v["_w"].notna()]
     # the key columns as integer codes (the groups, their order and sizes are those of the
     # strings), decoded at the end: five object columns hashed once, not in every groupby
-    v, decode = _coded(v, key + ["order"])
+    v, decode = coded_columns(v, key + ["order"])
     # distinct winners per (judge, pair, order): more than one is a disagreement of repeats
     cnt = v.groupby(key + ["order", "_w"], sort=False).size().rename("c").reset_index()
     cnt["n_winners"] = cnt.groupby(key + ["order"], sort=False)["c"].transform("size")
@@ -300,32 +304,6 @@ def _pairwise_disagreement(v: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]
     orders = modal.groupby(key, sort=False)["winner"].agg(["nunique", "size"]).reset_index()
     orders["disagree"] = (orders["size"] == 2) & (orders["nunique"] > 1)
     return decode(repeats), decode(orders)
-
-
-def _coded(v: pd.DataFrame, cols: list[str]):
-    """``v`` with ``cols`` replaced by integer codes, and a function that turns those columns
-    of a frame derived from it back into the values. Codes are sorted (their order is the
-    values' order) and a column with a missing value is left as it is (a groupby drops
-    missing keys, codes would not)."""
-    coded = {}
-    for c in cols:
-        codes, values = pd.factorize(v[c].to_numpy(dtype=object), sort=True)
-        if (codes < 0).any():
-            continue
-        # an Index infers the column type of the values as a groupby's keys do (str)
-        coded[c] = pd.Index(np.asarray(values, dtype=object))
-        v = v.assign(**{c: codes})
-
-    def decode(frame: pd.DataFrame) -> pd.DataFrame:
-        return frame.assign(
-            **{
-                c: values.take(frame[c].to_numpy()).array
-                for c, values in coded.items()
-                if c in frame
-            }
-        )
-
-    return v, decode
 
 
 def _score_span(v: pd.DataFrame) -> pd.Series:

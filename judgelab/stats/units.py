@@ -31,6 +31,7 @@ work on integers (sorted codes keep every order the strings would give).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -59,6 +60,10 @@ __all__ = [
     "unit_matrix",
     "judge_strings",
     "pair_codes",
+    "PairLabels",
+    "pair_labels",
+    "coded_columns",
+    "shared_objects",
 ]
 
 #: Pairwise verdict classes, relative to the canonical pair (response_a < response_b).
@@ -142,7 +147,10 @@ def member_mask(values, members) -> np.ndarray:
     string column first turns every member into an Arrow scalar in Python (1.7 s for 125,000
     response ids, against 0.2 s here).
     """
-    members = pd.Series(list(members), dtype=object)
+    if isinstance(members, (pd.Index, pd.Series, np.ndarray, pd.api.extensions.ExtensionArray)):
+        members = np.asarray(members, dtype=object)  # not a Python iteration of Arrow text
+    members = pd.Series(list(members) if not isinstance(members, np.ndarray) else members,
+                        dtype=object)  # fmt: skip
     missing = members.isna()
     lookup = pd.Index(pd.unique(members[~missing].to_numpy()), dtype=object)
     values = pd.Index(values, dtype=object)
@@ -175,11 +183,25 @@ def sorted_pair(a, b) -> tuple[np.ndarray, np.ndarray]:
 
 def _as_text(x) -> np.ndarray:
     """Values as Python strings (``str()`` of each: None -> 'None'); a text column with no
-    missing value as it is stored (numpy's fixed-width text round trip costs 0.4 s per
-    million)."""
+    missing value as it is stored, and an object column of strings with one ``str()`` per
+    distinct value (numpy's fixed-width text round trip costs 0.4 s per million)."""
     if isinstance(x, pd.Series) and x.dtype == "str" and not x.hasnans:
-        return x.to_numpy(dtype=object)
-    return np.asarray(x, dtype=object).astype(str).astype(object)
+        return shared_objects(x)
+    x = np.asarray(x, dtype=object).reshape(-1)
+    codes, distinct = pd.factorize(x, use_na_sentinel=False)
+    # only when every distinct value is a string: factorize holds 1, 1.0 and True equal (and
+    # None and nan), whose texts differ
+    if all(isinstance(u, str) for u in distinct):
+        return np.array([str(u) for u in distinct], dtype=object)[codes]
+    return x.astype(str).astype(object)
+
+
+def shared_objects(col: pd.Series) -> np.ndarray:
+    """The values of a column as a numpy object array with one Python object per distinct
+    value, shared by its rows (``Series.to_numpy(dtype=object)`` of a text column makes a
+    string per row: 70 MB per million rows); missing values as the column holds them."""
+    codes, distinct = pd.factorize(col, use_na_sentinel=False)
+    return np.asarray(distinct, dtype=object)[codes]
 
 
 def pair_key(a, b) -> np.ndarray:
@@ -194,13 +216,13 @@ def winner_of(v: pd.DataFrame) -> np.ndarray:
     the ``order`` (:func:`choice_slots`: ``ba``: ``response_b`` was shown first; anything
     else: ``response_a``)."""
     n = len(v)
-    win = v["winner"].to_numpy(dtype=object) if "winner" in v.columns else np.full(n, None, object)
+    win = shared_objects(v["winner"]) if "winner" in v.columns else np.full(n, None, object)
     has_win = _is_text(pd.Series(win))
     if "choice" not in v.columns:
         return np.where(has_win, win, None)
     order = v["order"] if "order" in v.columns else np.full(n, "ab")
     slot = choice_slots(choice_ints(v["choice"]), order)
-    ra, rb = v["response_a"].to_numpy(dtype=object), v["response_b"].to_numpy(dtype=object)
+    ra, rb = shared_objects(v["response_a"]), shared_objects(v["response_b"])
     derived = np.where(slot == 0, ra, np.where(slot == 1, rb, np.where(slot == 2, "tie", None)))
     return np.where(has_win, win, derived)
 
@@ -417,15 +439,17 @@ def unit_matrix(
     )
 
 
-def _verdict_codes(v, order, ids, ra, rb, lo, hi) -> np.ndarray:
+def _verdict_codes(v, order, ids, ra, rb, lo, hi, strict: bool = True) -> np.ndarray:
     """Label code per verdict row (nan = no verdict): :func:`label_codes` of
     :func:`winner_of`, on response codes (``ids``: the sorted response ids; ``ra``, ``rb``,
     ``lo``, ``hi``: codes per row). A stored winner that is neither response of its pair nor
-    ``tie`` is an error."""
+    ``tie`` is an error (``strict``), else no verdict (nan), as :func:`label_codes` reads it."""
     n = len(v)
     tie = -2  # the winner code of a tie
     if "winner" in v.columns:
         wcodes, wdistinct = pd.factorize(v["winner"])
+        # numpy objects: iterating an Arrow array makes a Python scalar per element, slowly
+        wdistinct = np.asarray(wdistinct, dtype=object)
         text = np.array([isinstance(w, str) and w != "" for w in wdistinct] + [False])
         named = np.append(ids.get_indexer(pd.Index(wdistinct, dtype=object).astype(str)), -1)
         named = np.where(np.array([w == "tie" for w in wdistinct] + [False]), tie, named)
@@ -444,7 +468,7 @@ def _verdict_codes(v, order, ids, ra, rb, lo, hi) -> np.ndarray:
         np.where(w < 0, np.nan, np.where(w == lo, 0.0, np.where(w == hi, 1.0, np.nan))),
     )
     bad = has_win & np.isnan(code)
-    if bad.any():
+    if strict and bad.any():
         rows = np.flatnonzero(bad)
         raise DataError(
             "verdicts",
@@ -573,3 +597,95 @@ def pair_codes(*frames: pd.DataFrame, key=("item_id", "lo", "hi")) -> list[np.nd
         codes, distinct = pd.factorize(values, use_na_sentinel=False)
         code = pd.factorize(code * (len(distinct) + 1) + codes)[0].astype(np.int64)
     return np.split(code, np.cumsum(sizes)[:-1])
+
+
+class PairLabels(NamedTuple):
+    """Pairwise verdict rows coded once: response codes into ``ids`` (the distinct response
+    ids as text, sorted: code order is text order, so ``lo`` / ``hi`` are the codes of
+    :func:`sorted_pair`) and the label code of each row (:func:`label_codes` of
+    :func:`winner_of`: 0.0 lo wins, 1.0 hi, 2.0 tie, nan no verdict)."""
+
+    ra: np.ndarray
+    rb: np.ndarray
+    lo: np.ndarray
+    hi: np.ndarray
+    ids: pd.Index
+    label: np.ndarray
+
+    @property
+    def a_is_lo(self) -> np.ndarray:
+        """Per row: ``response_a`` is the pair's ``lo``."""
+        return self.ra == self.lo
+
+    def text(self, codes: np.ndarray) -> np.ndarray:
+        """The response ids (object array of str) of ``codes``."""
+        return np.asarray(self.ids, dtype=object)[codes]
+
+
+def pair_labels(v: pd.DataFrame) -> PairLabels:
+    """Code the pairs and verdicts of a pairwise verdict frame once (:class:`PairLabels`).
+
+    The same values as :func:`sorted_pair` and ``label_codes(winner_of(v), lo, hi)`` (a
+    stored winner that is not a response of its pair reads as no verdict), computed on
+    integer codes: each text column is hashed once, no Python string is compared per row.
+
+    Parameters
+    ----------
+    v : DataFrame
+        Pairwise verdicts with ``response_a``, ``response_b`` and ``winner`` and / or
+        ``choice`` (with ``order``; none: ``ab``).
+
+    Returns
+    -------
+    PairLabels
+    """
+    n = len(v)
+    a, b = v["response_a"], v["response_b"]
+    if a.dtype == "str" and b.dtype == "str" and not (a.hasnans or b.hasnans):
+        both = pd.concat([a, b], ignore_index=True)  # hashed as stored (Arrow), no objects
+    else:
+        both = np.concatenate([_as_text(a), _as_text(b)])
+    codes, ids = pd.factorize(both, sort=True)
+    ids = pd.Index(np.asarray(ids, dtype=object), dtype=object)
+    ra, rb = codes[:n], codes[n:]
+    lo, hi = np.minimum(ra, rb), np.maximum(ra, rb)
+    order = v["order"] if "order" in v.columns else pd.Series("ab", index=v.index, dtype=object)
+    label = _verdict_codes(v, order, ids, ra, rb, lo, hi, strict=False)
+    return PairLabels(ra, rb, lo, hi, ids, label)
+
+
+def coded_columns(v: pd.DataFrame, cols: list[str], sort: bool = True):
+    """``v`` with ``cols`` replaced by integer codes, and a function that turns those columns
+    of a frame derived from it back into the values.
+
+    Groupbys, pivots and merges on the codes give the groups, their order (``sort``: the
+    codes are sorted, their order is the values' order; else numbered in order of first
+    appearance, which is all a ``sort=False`` groupby reads) and their sizes of the values, at
+    the cost of integers; each column is hashed once here, as stored. A column with a missing
+    value is left as it is (a groupby drops missing keys, codes would not).
+
+    Returns
+    -------
+    (DataFrame, callable)
+        The coded frame and ``decode(frame) -> frame`` (decoded columns typed as a groupby's
+        keys of the values are: text as ``str``).
+    """
+    coded = {}
+    for c in cols:
+        codes, values = pd.factorize(v[c], sort=sort)
+        if (codes < 0).any():
+            continue
+        # an Index infers the column type of the values as a groupby's keys do (str)
+        coded[c] = pd.Index(np.asarray(values, dtype=object))
+        v = v.assign(**{c: codes})
+
+    def decode(frame: pd.DataFrame) -> pd.DataFrame:
+        return frame.assign(
+            **{
+                c: values.take(frame[c].to_numpy()).array
+                for c, values in coded.items()
+                if c in frame
+            }
+        )
+
+    return v, decode

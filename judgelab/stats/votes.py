@@ -56,13 +56,21 @@ def plurality(totals: np.ndarray, split: float = _TIE_CODE) -> np.ndarray:
 
 
 def mode_winner(df: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
-    """Modal winner per group of keys; several modes -> tie (repeats that disagree evenly)."""
-    cnt = df.groupby(keys + ["winner"], dropna=False, sort=False).size().rename("k").reset_index()
+    """Modal winner per group of keys; several modes -> tie (repeats that disagree evenly).
+
+    Groups in order of first appearance; the key and winner columns are grouped as integer
+    codes (:func:`judgelab.stats.units.coded_columns`) and decoded once, at the end."""
+    from judgelab.stats.units import coded_columns  # units imports this module
+
+    cols = list(dict.fromkeys([*keys, "winner"]))
+    coded, decode = coded_columns(df[cols], cols, sort=False)
+    cnt = coded.groupby(cols, dropna=False, sort=False).size().rename("k").reset_index()
     top = cnt.groupby(keys, dropna=False, sort=False)["k"].transform("max")
-    best = cnt[cnt["k"] == top]
-    n_best = best.groupby(keys, dropna=False, sort=False)["winner"].transform("size")
-    best = best.assign(winner=np.where(n_best.to_numpy() > 1, TIE, best["winner"].to_numpy()))
-    return best.drop_duplicates(keys)[keys + ["winner"]]
+    best = cnt[(cnt["k"] == top).to_numpy()]
+    n_best = best.groupby(keys, dropna=False, sort=False)["winner"].transform("size").to_numpy()
+    first = ~best.duplicated(keys).to_numpy()  # one row per group (its first mode)
+    best = decode(best.loc[first, cols])
+    return best.assign(winner=np.where(n_best[first] > 1, TIE, best["winner"].to_numpy()))
 
 
 def modal_codes(df: pd.DataFrame, keys: list[str], code: str = "label") -> pd.Series:

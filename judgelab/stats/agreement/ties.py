@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 
 from judgelab.stats.agreement._common import _obj, _require
+from judgelab.stats.units import coded_columns
 from judgelab.stats.votes import mode_winner
 
 TIE = "tie"
@@ -94,7 +95,10 @@ def aggregate_orders(verdicts: pd.DataFrame, how: str = "per_call") -> pd.DataFr
         v = v.loc[v["order"] == "ab"]
     elif how == "consistent_only":
         keys = [c for c in _IDENTITY if c in v.columns] + ["item_id", "response_a", "response_b"]
-        per_order = mode_winner(v, keys + ["order"])
+        # the key columns as sorted integer codes (the unstacked rows keep the values' order),
+        # decoded once below: six text columns hashed once, not in every groupby and unstack
+        coded, decode = coded_columns(v[[*keys, "order", "winner"]], keys)
+        per_order = mode_winner(coded, keys + ["order"])
         wide = per_order.set_index(keys + ["order"])["winner"].unstack("order")
         for o in ("ab", "ba"):
             if o not in wide.columns:
@@ -103,7 +107,7 @@ def aggregate_orders(verdicts: pd.DataFrame, how: str = "per_call") -> pd.DataFr
         n_excl += int((~both).sum())
         wide = wide.loc[both]
         winner = np.where(wide["ab"] == wide["ba"], wide["ab"], TIE)
-        v = wide.index.to_frame(index=False)
+        v = decode(wide.index.to_frame(index=False))
         v["winner"] = winner
         v["order"] = None
         v["choice"] = np.select(

@@ -22,7 +22,6 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-import numpy as np
 import pandas as pd
 
 from judgelab.identity import identity_strings
@@ -51,7 +50,7 @@ from judgelab.stats.calibration.units import (
     _obj,
     _require,
 )
-from judgelab.stats.units import sorted_pair
+from judgelab.stats.units import pair_key
 
 __all__ = ["AUDIT_REFERENCE", "AuditSettings", "audit", "overview"]
 
@@ -120,15 +119,18 @@ def audit(
     s = AuditSettings(
         protocol, tie_policy, order_aggregation, gate_thresholds, n_boot, n_perm, seed, ci_level
     )
-    v = _obj(verdicts)
-    # the frame as stored beside it, row for row: the confidence statistics code pairs from
-    # text columns as stored (numpy objects cost a round trip through fixed-width text)
+    # pairwise statistics code the verdicts' text columns as stored (judgment units,
+    # confidence): a copy with numpy object strings would be 1.5 GB at 1M verdicts; the
+    # other protocols and drift read the object copy (faster merges on object columns)
+    shared = protocol == "pairwise" and not drift_versions
+    v = verdicts if shared else _obj(verdicts)
+    # the frame as stored beside it, row for row
     stored = verdicts
     if "protocol" in v.columns:
         same = (v["protocol"] == protocol).to_numpy()
-        v = v[same]
         if not same.all():  # read only: no copy of a frame that holds one protocol
             stored = verdicts[same]
+            v = stored if shared else v[same]
     if v.empty:
         return findings_frame(
             [finding("accuracy", None, reason=f"no {protocol} verdicts to audit")]
@@ -149,11 +151,13 @@ def audit(
 
         it = tqdm(groups, desc="calibration audit")
     for ident, g, ens_slice, rows in it:
-        # the judge's stored rows, sliced for its findings only (nine slices held at once
-        # would add a copy of the verdict frame to the peak)
-        g_stored = None if rows is None else stored[rows]
+        # the judge's rows, sliced for its findings only (nine slices held at once would add
+        # a copy of the verdict frame to the peak)
+        if rows is not None:
+            g = base[rows]
+        g_stored = None if rows is None else (g if stored is base else stored[rows])
         f = _judge_findings(ident, g, ens_slice, humans, ceiling, s, g_stored)
-        del g_stored
+        del g, g_stored
         if ens_slice is not None:
             f["slice"] = [ens_slice] * len(f)
         out.append(f)
@@ -183,10 +187,10 @@ def audited_verdicts(verdicts: pd.DataFrame, drift_versions: Sequence[str] | Non
 
 
 def _judge_groups(base: pd.DataFrame, s: AuditSettings, ensemble: bool, panel_majority):
-    """(identity, verdicts, ensemble slice, the judge's rows as a mask of ``base``) per judge,
-    the panel majority last (built once; no mask)."""
+    """(identity, None, ensemble slice, the judge's rows as a mask of ``base``) per judge (the
+    caller slices each in turn), then the panel majority (built once; its verdicts, no mask)."""
     ids = identity_strings(base).to_numpy()
-    groups = [(ident, base[ids == ident], None, ids == ident) for ident in sorted(set(ids))]
+    groups = [(ident, None, None, ids == ident) for ident in sorted(set(ids))]
     if ensemble and len(groups) >= 2 and s.protocol != "rubric":
         panel = (
             majority_verdicts(base, s.score_protocol) if panel_majority is None else panel_majority
@@ -198,8 +202,9 @@ def _judge_groups(base: pd.DataFrame, s: AuditSettings, ensemble: bool, panel_ma
 def _judged_units_ceiling(base: pd.DataFrame, humans: HumanData, s: AuditSettings):
     """The human ceiling on the units the judges saw, so that it sits beside their agreement."""
     if s.protocol == "pairwise":
-        lo, hi = sorted_pair(base["response_a"], base["response_b"])
-        judged_units = set(np.char.add(np.char.add(lo.astype(str), "|"), hi.astype(str)))
+        # the key of each distinct stored pair (a pair is judged many times)
+        pairs = base[["response_a", "response_b"]].drop_duplicates()
+        judged_units = set(pair_key(pairs["response_a"], pairs["response_b"]))
     else:
         judged_units = set(base["response_id"].astype(str))
     return human_ceiling(

@@ -140,7 +140,7 @@ def human_ceiling(
     humans = HumanData.of(dataset, protocol)
     v = _human_votes(humans, protocol, tie_policy)
     if units is not None:
-        v = v[v["unit"].isin(set(units))]
+        v = v[member_mask(v["unit"], units)]
     k = _n_classes(humans, protocol)
     pairs = v.merge(v, on=["item_id", "unit"], suffixes=("_1", "_2"))
     pairs = pairs[pairs["rater_id_1"] != pairs["rater_id_2"]]

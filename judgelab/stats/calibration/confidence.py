@@ -52,6 +52,7 @@ from judgelab.stats.confidence import (
     n_levels,
     verdict_confidence,
 )
+from judgelab.stats.units import member_mask
 
 __all__ = ["CONFIDENCE_IDS", "confidence_units", "confidence_calibration"]
 
@@ -157,8 +158,8 @@ def _recalibrated(u: pd.DataFrame, seed: int) -> dict:
     """ECE on a held-out half of the items after a recalibration fitted on the other half."""
     items = np.array(sorted(u["item_id"].unique()), dtype=object)
     rng = np.random.default_rng(seed)
-    fit_items = set(rng.permutation(items)[: len(items) // 2])
-    is_fit = u["item_id"].isin(fit_items).to_numpy()
+    fit_items = rng.permutation(items)[: len(items) // 2]
+    is_fit = member_mask(u["item_id"], fit_items)  # Series.isin(set) converts each member
     if is_fit.sum() < 10 or (~is_fit).sum() < 10:
         return {"recalibration": None}
     f, method = fit_recalibration(u.loc[is_fit, "confidence"], u.loc[is_fit, "correct"])

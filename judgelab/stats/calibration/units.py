@@ -18,7 +18,7 @@ import pandas as pd
 from judgelab.stats.agreement import win_score
 from judgelab.stats.errors import DataError
 from judgelab.stats.reference import coded_votes
-from judgelab.stats.units import label_codes, parsed_mask, sorted_pair, winner_of
+from judgelab.stats.units import pair_labels, parsed_mask
 from judgelab.stats.votes import modal_codes
 
 #: Pairwise classes: the first (sorted) response of the pair wins, the second wins, tie.
@@ -75,17 +75,18 @@ def pairwise_units(
     _check_settings(tie_policy, order_aggregation)
     _require(verdicts, "verdicts", ["item_id", "response_a", "response_b"])
     v = verdicts
-    lo, hi = sorted_pair(v["response_a"], v["response_b"])
-    code = label_codes(winner_of(v), lo, hi)
+    pl = pair_labels(v)  # the pairs and labels coded once, as sorted_pair and label_codes
+    code = pl.label
     ok = parsed_mask(v) & ~np.isnan(code)
     label = np.nan_to_num(code, nan=-1).astype(int)
     order = v["order"].fillna("ab").to_numpy() if "order" in v.columns else np.full(len(v), "ab")
     sample = v["sample"].fillna(0).to_numpy() if "sample" in v.columns else np.zeros(len(v))
+    item = v["item_id"].astype(str)
     df = pd.DataFrame(
         {
-            "item_id": v["item_id"].astype(str).to_numpy(),
-            "lo": lo,
-            "hi": hi,
+            "item_id": item.to_numpy(),
+            "lo": pl.text(pl.lo),
+            "hi": pl.text(pl.hi),
             "order": order,
             "sample": sample,
             "label": label,
@@ -93,12 +94,16 @@ def pairwise_units(
         }
     )
     excluded = {"unparsed": int((~ok).sum())}
-    df = df[df["ok"]]
+    rows = ok
     if order_aggregation == "first_order":
-        excluded["order_ba"] = int((df["order"] != "ab").sum())
-        df = df[df["order"] == "ab"]
+        ab = df["order"].to_numpy() == "ab"
+        excluded["order_ba"] = int((ok & ~ab).sum())
+        rows = ok & ab
+    df = df[rows]
     if order_aggregation in ("per_call", "first_order"):
-        r = df.groupby(["item_id", "lo", "hi", "order"])["label"].transform("size")
+        # repeats per (item, pair, order), counted on codes (the same groups as the texts)
+        keys = [pd.factorize(item)[0], pl.lo, pl.hi, pd.factorize(order)[0]]
+        r = pd.Series(df["label"].to_numpy()).groupby([k[rows] for k in keys]).transform("size")
         units = df.assign(weight=1.0 / r.to_numpy())[
             ["item_id", "lo", "hi", "order", "label", "weight"]
         ]
@@ -108,7 +113,9 @@ def pairwise_units(
         n_orders = g["order"].nunique()
         both = n_orders[n_orders == 2].index
         excluded["one_order_only"] = int((n_orders < 2).sum())
-        lab = g["label"].agg(lambda s: int(s.iloc[0]) if s.nunique() == 1 else 2)
+        # the orders' common label, else a tie (min == max: one distinct label)
+        mn, mx = g["label"].min(), g["label"].max()
+        lab = mn.where(mn == mx, 2)
         lab = lab.loc[both]
         units = lab.rename("label").reset_index()
         units["order"] = "both"

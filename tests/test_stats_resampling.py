@@ -187,3 +187,57 @@ def test_bootstrap_each_equals_one_call_per_statistic():
                 one.method,
             )
             assert np.array_equal(got.distribution, one.distribution)
+
+
+def test_weight_counts_are_one_bincount_per_resample_of_the_int32_draws():
+    """The counts are those of the seeded int32 index draws, resample by resample, across the
+    chunks the counting works in (rows of 1 to 16,384 items) and the blocks of resamples; an
+    item drawn more than 255 times widens the block's dtype instead of wrapping."""
+    for n_items, n_boot, seed in [(1, 3, 0), (5, 40, 1), (300, 70, 2), (5000, 9, 3), (20000, 4, 4)]:
+        rng = np.random.default_rng(seed)
+        block = rs._block_rows(n_items, n_boot)
+        want = []
+        for start in range(0, n_boot, block):
+            idx = rng.integers(
+                0, n_items, size=(min(block, n_boot - start), n_items), dtype=np.int32
+            )
+            want += [np.bincount(row, minlength=n_items) for row in idx]
+        got = rs.bootstrap_weights(n_items, n_boot, seed)
+        assert np.array_equal(got, np.array(want))
+    idx = np.zeros((3, 300), dtype=np.int32)
+    idx[1] = 5
+    counts = rs._count_rows(idx, 300)
+    assert counts.dtype == np.uint16 and counts[0, 0] == counts[1, 5] == counts[2, 0] == 300
+
+
+def test_sign_flip_bit_draws_equal_integer_draws():
+    """The sign flips read from the generator's raw bits are numpy's integers(0, 2) draws
+    call after call (odd word counts, partial words, the kept half word), and the test's
+    result is the one the integer draws give."""
+    assert rs._bit_flips_match()
+    rng = np.random.default_rng(11)
+    for seed in range(40):
+        fast = rs._BitFlips(np.random.default_rng(seed))
+        slow = rs._IntegerFlips(np.random.default_rng(seed))
+        for _ in range(12):
+            shape = (int(rng.integers(1, 9)), int(rng.integers(1, 11)))
+            assert np.array_equal(fast(*shape), slow(*shape))
+
+    def with_integer_draws(v, n_perm, seed):
+        v = np.asarray(v, dtype=float)
+        v = v[np.isfinite(v) & (v != 0)]
+        gen = np.random.default_rng(seed)
+        thresh = abs(v.sum()) - 1e-9 * max(1.0, float(np.abs(v).sum()))
+        k, done, block = 0, 0, rs._block_rows(v.size, n_perm)
+        while done < n_perm:
+            b = min(block, n_perm - done)
+            flips = gen.integers(0, 2, size=(b, v.size), dtype=np.int8)
+            k += int(np.count_nonzero(np.abs(2.0 * (flips @ v) - v.sum()) >= thresh))
+            done += b
+        return (k + 1) / (n_perm + 1)
+
+    for size, n_perm, seed in [(1, 99, 0), (7, 999, 1), (5000, 999, 2), (3, 2001, 3)]:
+        v = rng.integers(-3, 4, size).astype(float)
+        assert rs.sign_flip_test(v, n_perm=n_perm, seed=seed).p_value == with_integer_draws(
+            v, n_perm, seed
+        )

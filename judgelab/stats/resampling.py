@@ -92,20 +92,41 @@ def _block_rows(n_items: int, n_boot: int) -> int:
     return int(max(1, min(n_boot, _BLOCK_ELEMENTS // max(n_items, 1))))
 
 
+#: Cells counted by one bincount: its int64 counts (128 KB) stay in the CPU cache, where one
+#: bincount over a whole block writes and re-reads 32 MB (twice as slow at 14,000 items).
+_COUNT_CELLS = 16_384
+
+
 def _draw_weight_blocks(
     n_items: int, n_boot: int, rng: np.random.Generator, block: int
 ) -> Iterator[np.ndarray]:
+    """Blocks ``(b, n_items)`` of resample counts, uint8 (wider only when an item is drawn
+    more than 255 times in one resample)."""
     done = 0
     while done < n_boot:
         b = min(block, n_boot - done)
-        # Drawing n_items indices per resample and counting them (one bincount over the
-        # block, offset per row) is much faster than rng.multinomial with n_items cells.
-        # int32 draws are about twice as fast as int64; a block has at most
-        # _BLOCK_ELEMENTS < 2**31 cells, so the offset indices fit too.
+        # Drawing n_items indices per resample and counting them is much faster than
+        # rng.multinomial with n_items cells. int32 draws are about twice as fast as int64; a
+        # block has at most _BLOCK_ELEMENTS < 2**31 cells, so the offset indices fit too.
         idx = rng.integers(0, n_items, size=(b, n_items), dtype=np.int32)
-        idx += (np.arange(b, dtype=np.int32) * n_items)[:, None]
-        yield np.bincount(idx.ravel(), minlength=b * n_items).reshape(b, n_items)
+        yield _count_rows(idx, n_items)
         done += b
+
+
+def _count_rows(idx: np.ndarray, n_items: int) -> np.ndarray:
+    """Row r of the result counts the values of ``idx[r]`` (in [0, n_items)): a bincount
+    over a few rows at a time, each row's values offset by its position in the chunk."""
+    b = len(idx)
+    rows = max(1, _COUNT_CELLS // n_items)
+    offset = (np.arange(rows, dtype=np.int32) * n_items)[:, None]
+    out = np.empty((b, n_items), dtype=np.uint8)
+    for r in range(0, b, rows):
+        m = min(rows, b - r)
+        cnt = np.bincount((idx[r : r + m] + offset[:m]).ravel(), minlength=m * n_items)
+        if out.dtype == np.uint8 and cnt.max(initial=0) > 255:
+            out = out.astype(np.min_scalar_type(n_items))  # rows before r keep their counts
+        out[r : r + m] = cnt.reshape(m, n_items)
+    return out
 
 
 # Weights drawn from an integer seed, kept for reuse: a study bootstraps many statistics
@@ -124,14 +145,10 @@ def _cached_bytes() -> int:
     return sum(w.nbytes for blocks in _WEIGHT_CACHE.values() for w in blocks)
 
 
-def _compact(w: np.ndarray, n_items: int) -> np.ndarray:
-    small = (
-        w.astype(np.uint8)
-        if w.size and int(w.max()) < 256
-        else w.astype(np.min_scalar_type(n_items))
-    )
-    small.flags.writeable = False
-    return small
+def _compact(w: np.ndarray) -> np.ndarray:
+    """A drawn block as kept: read-only (its dtype is already the smallest that holds it)."""
+    w.flags.writeable = False
+    return w
 
 
 def _weight_blocks(
@@ -152,9 +169,7 @@ def _weight_blocks(
     blocks = _WEIGHT_CACHE.get(key)
     if blocks is None:
         rng = np.random.default_rng(seed)
-        blocks = tuple(
-            _compact(w, n_items) for w in _draw_weight_blocks(n_items, n_boot, rng, block)
-        )
+        blocks = tuple(_compact(w) for w in _draw_weight_blocks(n_items, n_boot, rng, block))
         if sum(w.nbytes for w in blocks) + _cached_bytes() <= _WEIGHT_CACHE_BYTES:
             _WEIGHT_CACHE[key] = blocks
     yield from blocks
@@ -583,7 +598,11 @@ def sign_flip_test(
     t_obs = float(v.sum())
     if v.size == 0:
         return SignFlipResult(0.0, 1.0)
-    rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+    if isinstance(seed, np.random.Generator):
+        draw = _IntegerFlips(seed)
+    else:
+        rng = np.random.default_rng(seed)
+        draw = _BitFlips(rng) if _bit_flips_match() else _IntegerFlips(rng)
     # Floating sums of the same values in another order can differ in the last bits, so
     # "as extreme" allows a relative tolerance (otherwise T* = T can be missed).
     thresh = abs(t_obs) - 1e-9 * max(1.0, float(np.abs(v).sum()))
@@ -596,11 +615,61 @@ def sign_flip_test(
             b = min(block, n_perm - done)
             # s_i = 2 u_i - 1 with u_i in {0, 1}, so T* = 2 (u @ v) - sum(v): the 0/1 draws
             # are used as they come (no float matrix of signs, which cost more than the draws)
-            flips = rng.integers(0, 2, size=(b, v.size), dtype=np.int8)
+            flips = draw(b, v.size)
             t_perm = 2.0 * np.einsum("ij,j->i", flips, v) - v_sum
             k += int(np.count_nonzero(np.abs(t_perm) >= thresh))
             done += b
     return SignFlipResult(t_obs, (k + 1) / (n_perm + 1))
+
+
+class _IntegerFlips:
+    """``rng.integers(0, 2, size=(b, m), dtype=np.int8)``: the sign-flip draws."""
+
+    def __init__(self, rng: np.random.Generator):
+        self.rng = rng
+
+    def __call__(self, b: int, m: int) -> np.ndarray:
+        return self.rng.integers(0, 2, size=(b, m), dtype=np.int8)
+
+
+class _BitFlips:
+    """The same draws as :class:`_IntegerFlips` on a fresh generator, from its raw bits.
+
+    numpy fills an int8 array of ``integers(0, 2)`` from 32-bit words (the generator's
+    ``next_uint32``: the low half of a 64-bit output, then its high half, which is kept for
+    the next call), one byte per value, lowest byte first, and maps a byte to 0 or 1 by
+    Lemire's method, which for two values is the byte's top bit (never a rejection). Reading
+    ``random_raw`` does the same in a few vectorised passes, five times faster. Used only
+    while :func:`_bit_flips_match` confirms that this numpy draws exactly so."""
+
+    def __init__(self, rng: np.random.Generator):
+        self.bits = rng.bit_generator
+        self.kept = np.empty(0, dtype=np.uint32)  # the high half of the last output, unread
+
+    def __call__(self, b: int, m: int) -> np.ndarray:
+        n = b * m
+        words = (n + 3) // 4 - len(self.kept)
+        raw = self.bits.random_raw((words + 1) // 2).view(np.uint32)
+        stream = np.concatenate([self.kept, raw[:words]]) if len(self.kept) else raw[:words]
+        self.kept = raw[words:].copy()
+        return (stream.view(np.uint8)[:n] >> 7).view(np.int8).reshape(b, m)
+
+
+_BIT_FLIPS_OK: list[bool] = []
+
+
+def _bit_flips_match() -> bool:
+    """Whether :class:`_BitFlips` reproduces ``Generator.integers`` here (checked once per
+    process on block shapes that leave every carry state: odd word counts, partial words)."""
+    if not _BIT_FLIPS_OK:
+        ok = np.little_endian
+        shapes = [(3, 5), (2, 7), (1, 1), (4, 4), (5, 3), (2, 2), (1, 3), (7, 9), (64, 33)]
+        for seed in (0, 12345):
+            a, b = np.random.default_rng(seed), np.random.default_rng(seed)
+            fast, slow = _BitFlips(a), _IntegerFlips(b)
+            ok = ok and all(np.array_equal(fast(*sh), slow(*sh)) for sh in shapes)
+        _BIT_FLIPS_OK.append(bool(ok))
+    return _BIT_FLIPS_OK[0]
 
 
 def wilson_ci(successes, n, ci_level: float = 0.95) -> tuple[float, float]:

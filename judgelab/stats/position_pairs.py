@@ -37,11 +37,7 @@ def _pairwise_calls(verdicts: pd.DataFrame) -> pd.DataFrame:
             raise DataError(
                 "verdicts", col, f"missing required column (columns present: {list(v.columns)})"
             )
-    if "protocol" in v.columns:
-        v = v[(v["protocol"].astype(object) == "pairwise").to_numpy()]
-    else:
-        v = v[(v["response_a"].notna() & v["response_b"].notna()).to_numpy()]
-    v = v.reset_index(drop=True).copy()
+    v = v[_pairwise_mask(v)].reset_index(drop=True).copy()
     if v.empty:
         return v.assign(judge=pd.Series(dtype=object), c=pd.Series(dtype=object))
     for col in ("backend", "judge_version"):
@@ -97,6 +93,14 @@ def _pairwise_calls(verdicts: pd.DataFrame) -> pd.DataFrame:
     v["c"] = ch.where(parsed, None)
     v["judge"] = judge_strings(v).to_numpy(dtype=object)
     return v
+
+
+def _pairwise_mask(verdicts: pd.DataFrame) -> np.ndarray:
+    """The rows position statistics read: protocol pairwise (without a protocol column, rows
+    naming both responses)."""
+    if "protocol" in verdicts.columns:
+        return (verdicts["protocol"].astype(object) == "pairwise").to_numpy()
+    return (verdicts["response_a"].notna() & verdicts["response_b"].notna()).to_numpy()
 
 
 # ------------------------------------------------------------------- classification

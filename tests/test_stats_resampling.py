@@ -14,6 +14,7 @@ from scipy import stats
 from statsmodels.stats.contingency_tables import mcnemar
 from statsmodels.stats.proportion import proportion_confint
 
+from judgelab.stats import _flips
 from judgelab.stats import resampling as rs
 
 
@@ -214,11 +215,11 @@ def test_sign_flip_bit_draws_equal_integer_draws():
     """The sign flips read from the generator's raw bits are numpy's integers(0, 2) draws
     call after call (odd word counts, partial words, the kept half word), and the test's
     result is the one the integer draws give."""
-    assert rs._bit_flips_match()
+    assert _flips.bit_flips_match()
     rng = np.random.default_rng(11)
     for seed in range(40):
-        fast = rs._BitFlips(np.random.default_rng(seed))
-        slow = rs._IntegerFlips(np.random.default_rng(seed))
+        fast = _flips.BitFlips(np.random.default_rng(seed))
+        slow = _flips.IntegerFlips(np.random.default_rng(seed))
         for _ in range(12):
             shape = (int(rng.integers(1, 9)), int(rng.integers(1, 11)))
             assert np.array_equal(fast(*shape), slow(*shape))
@@ -241,3 +242,34 @@ def test_sign_flip_bit_draws_equal_integer_draws():
         assert rs.sign_flip_test(v, n_perm=n_perm, seed=seed).p_value == with_integer_draws(
             v, n_perm, seed
         )
+
+
+def test_resample_totals_bootstrap_equals_cluster_bootstrap():
+    """Statistics bootstrapped one at a time on kept resample totals get what
+    cluster_bootstrap gives each alone; a statistic of some columns of integer statistics
+    gets what cluster_bootstrap of those columns gives; the product is made once."""
+    rng = np.random.default_rng(2)
+    S = rng.integers(0, 5, size=(120, 6)).astype(float)
+    kept = rs.ResampleTotals(S, n_boot=400, seed=9)
+    stats_ = [lambda t: t[:, 0] / t[:, 1], lambda t: t[:, 2] - t[:, 5]]
+    for method in ("percentile", "bca"):
+        for stat in stats_:
+            got = kept.bootstrap(stat, 0.9, method=method)
+            one = rs.cluster_bootstrap(S, stat, n_boot=400, seed=9, ci_level=0.9, method=method)
+            assert (got.estimate, got.ci_low, got.ci_high, got.reason, got.method) == (
+                one.estimate,
+                one.ci_low,
+                one.ci_high,
+                one.reason,
+                one.method,
+            )
+            assert np.array_equal(got.distribution, one.distribution)
+        cols = slice(2, 4)
+        got = kept.bootstrap(stats_[0], method=method, columns=cols)
+        one = rs.cluster_bootstrap(S[:, cols], stats_[0], n_boot=400, seed=9, method=method)
+        assert (got.ci_low, got.ci_high) == (one.ci_low, one.ci_high)
+        assert np.array_equal(got.distribution, one.distribution)
+    blocks = kept.blocks()
+    assert kept.blocks() is blocks and sum(len(b) for b in blocks) == 400
+    undefined = kept.bootstrap(lambda t: np.full(len(t), np.nan))
+    assert undefined.estimate is None and undefined.reason == "statistic undefined on this data"

@@ -28,12 +28,14 @@ from __future__ import annotations
 
 import contextlib
 import math
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
 import numpy as np
 from scipy import special, stats
+
+from judgelab.stats._flips import BitFlips, IntegerFlips, bit_flips_match
 
 __all__ = [
     "BootstrapResult",
@@ -43,6 +45,7 @@ __all__ = [
     "cluster_bootstrap",
     "cluster_bootstrap_each",
     "cluster_bootstrap_rows",
+    "ResampleTotals",
     "bootstrap_p_value",
     "sign_flip_test",
     "wilson_ci",
@@ -429,14 +432,58 @@ def cluster_bootstrap_each(
     """:func:`cluster_bootstrap` of several statistics of the same per-item table, on the same
     resamples: the resample totals ``W @ per_item`` are computed once and every statistic is
     evaluated on them (accuracy, kappa and F1 of one confusion table, for instance). Each
-    result equals ``cluster_bootstrap(per_item, statistic, ...)`` with the same arguments."""
+    result equals ``cluster_bootstrap(per_item, statistic, ...)`` with the same arguments.
+    The totals of a block of resamples are dropped once every statistic has read them
+    (:class:`ResampleTotals` keeps them, for statistics bootstrapped one at a time)."""
     _check_common(n_boot, ci_level, method)
+    S = _per_item_array(per_item)
+    n_boot = int(n_boot)
+    return _bootstrap_each(
+        S,
+        lambda: _resample_totals(S, n_boot, seed),
+        statistics,
+        n_boot=n_boot,
+        ci_level=ci_level,
+        method=method,
+        min_items=min_items,
+        max_degenerate=max_degenerate,
+    )
+
+
+def _per_item_array(per_item) -> np.ndarray:
     S = np.asarray(per_item, dtype=float)
     if S.ndim == 1:
         S = S[:, None]
     if S.ndim != 2:
         raise ValueError(f"per_item must be 1-D or 2-D, got shape {S.shape}")
-    n_items, n_boot = S.shape[0], int(n_boot)
+    return S
+
+
+def _resample_totals(
+    S: np.ndarray, n_boot: int, seed: int | np.random.Generator
+) -> Iterator[np.ndarray]:
+    """``W @ S`` block by block of resamples (:func:`_weight_blocks`)."""
+    with single_thread_blas():
+        for W in _weight_blocks(len(S), n_boot, seed, None):
+            # Counts and sufficient statistics are integers in the usual case, so the
+            # float64 product is exact; one BLAS call per block of resamples.
+            yield W.astype(float) @ S
+
+
+def _bootstrap_each(
+    S: np.ndarray,
+    totals: Callable[[], Iterable[np.ndarray]],
+    statistics: Sequence[Callable[[np.ndarray], np.ndarray]],
+    *,
+    n_boot: int,
+    ci_level: float,
+    method: str,
+    min_items: int,
+    max_degenerate: float,
+) -> list[BootstrapResult]:
+    """Estimates on ``S``'s total, resample values block by block of ``totals()`` (the
+    resample totals of ``S``, read only when some estimate is defined) and the summaries."""
+    n_items = S.shape[0]
     label = _method_label(method, n_boot, ci_level)
     if n_items == 0:
         return [_undefined(0, n_boot, ci_level, label, "no items") for _ in statistics]
@@ -448,15 +495,11 @@ def cluster_bootstrap_each(
     dists = {i: np.empty(n_boot) for i in defined}
     if defined:
         pos = 0
-        with single_thread_blas():
-            for W in _weight_blocks(n_items, n_boot, seed, None):
-                # Counts and sufficient statistics are integers in the usual case, so the
-                # float64 product is exact; one BLAS call per block of resamples.
-                totals = W.astype(float) @ S
-                for i in defined:
-                    value = np.asarray(statistics[i](totals), dtype=float).reshape(-1)
-                    dists[i][pos : pos + len(W)] = value
-                pos += len(W)
+        for block in totals():
+            for i in defined:
+                value = np.asarray(statistics[i](block), dtype=float).reshape(-1)
+                dists[i][pos : pos + len(block)] = value
+            pos += len(block)
 
     def jack(stat):
         return lambda: np.asarray(stat(total[None, :] - S), dtype=float).reshape(-1)
@@ -482,6 +525,66 @@ def cluster_bootstrap_each(
             )
         )
     return out
+
+
+class ResampleTotals:
+    """The item-cluster resamples of one per-item table summed once, for statistics
+    bootstrapped one at a time on the same resamples.
+
+    A study bootstraps many statistics of one table with one seed (the mean agreement of each
+    family, of all within-family pairs, across families, their gap): the product
+    ``W @ per_item`` (thousands of resamples times hundreds of columns) is the cost, and it
+    is the same for each. Its blocks are computed on first use and kept (``n_boot`` x
+    columns floats). ``bootstrap(statistic, ...)`` equals ``cluster_bootstrap(per_item,
+    statistic, n_boot, seed, ...)`` with an integer ``seed``.
+
+    ``columns`` (a slice or index array) bootstraps a statistic of those columns only:
+    ``cluster_bootstrap(per_item[:, columns], ...)``, whose resample totals are these
+    totals' columns (equal when the products are exact, as with counts: per-item integer
+    statistics and integer weights give integer sums, exact in float64 below 2**53; with
+    fractional statistics they can differ in the last bits).
+    """
+
+    def __init__(self, per_item, n_boot: int = 2000, seed: int = 0):
+        self.per_item = _per_item_array(per_item)
+        self.n_boot, self.seed = int(n_boot), seed
+        self._blocks: list[np.ndarray] | None = None
+
+    def blocks(self) -> list[np.ndarray]:
+        """The resample totals, block by block (computed on the first call)."""
+        if self._blocks is None:
+            self._blocks = list(_resample_totals(self.per_item, self.n_boot, self.seed))
+        return self._blocks
+
+    def bootstrap(
+        self,
+        statistic: Callable[[np.ndarray], np.ndarray],
+        ci_level: float = 0.95,
+        method: str = "percentile",
+        *,
+        columns=None,
+        min_items: int = MIN_ITEMS,
+        max_degenerate: float = MAX_DEGENERATE,
+    ) -> BootstrapResult:
+        """:func:`cluster_bootstrap` of ``statistic`` on the kept resamples (see the class)."""
+        _check_common(self.n_boot, ci_level, method)
+        S, totals = self.per_item, self.blocks
+        if columns is not None:
+            S = np.ascontiguousarray(S[:, columns])
+
+            def totals():
+                return (np.ascontiguousarray(b[:, columns]) for b in self.blocks())
+
+        return _bootstrap_each(
+            S,
+            totals,
+            [statistic],
+            n_boot=self.n_boot,
+            ci_level=ci_level,
+            method=method,
+            min_items=min_items,
+            max_degenerate=max_degenerate,
+        )[0]
 
 
 def cluster_bootstrap_rows(
@@ -599,10 +702,10 @@ def sign_flip_test(
     if v.size == 0:
         return SignFlipResult(0.0, 1.0)
     if isinstance(seed, np.random.Generator):
-        draw = _IntegerFlips(seed)
+        draw = IntegerFlips(seed)
     else:
         rng = np.random.default_rng(seed)
-        draw = _BitFlips(rng) if _bit_flips_match() else _IntegerFlips(rng)
+        draw = BitFlips(rng) if bit_flips_match() else IntegerFlips(rng)
     # Floating sums of the same values in another order can differ in the last bits, so
     # "as extreme" allows a relative tolerance (otherwise T* = T can be missed).
     thresh = abs(t_obs) - 1e-9 * max(1.0, float(np.abs(v).sum()))
@@ -620,56 +723,6 @@ def sign_flip_test(
             k += int(np.count_nonzero(np.abs(t_perm) >= thresh))
             done += b
     return SignFlipResult(t_obs, (k + 1) / (n_perm + 1))
-
-
-class _IntegerFlips:
-    """``rng.integers(0, 2, size=(b, m), dtype=np.int8)``: the sign-flip draws."""
-
-    def __init__(self, rng: np.random.Generator):
-        self.rng = rng
-
-    def __call__(self, b: int, m: int) -> np.ndarray:
-        return self.rng.integers(0, 2, size=(b, m), dtype=np.int8)
-
-
-class _BitFlips:
-    """The same draws as :class:`_IntegerFlips` on a fresh generator, from its raw bits.
-
-    numpy fills an int8 array of ``integers(0, 2)`` from 32-bit words (the generator's
-    ``next_uint32``: the low half of a 64-bit output, then its high half, which is kept for
-    the next call), one byte per value, lowest byte first, and maps a byte to 0 or 1 by
-    Lemire's method, which for two values is the byte's top bit (never a rejection). Reading
-    ``random_raw`` does the same in a few vectorised passes, five times faster. Used only
-    while :func:`_bit_flips_match` confirms that this numpy draws exactly so."""
-
-    def __init__(self, rng: np.random.Generator):
-        self.bits = rng.bit_generator
-        self.kept = np.empty(0, dtype=np.uint32)  # the high half of the last output, unread
-
-    def __call__(self, b: int, m: int) -> np.ndarray:
-        n = b * m
-        words = (n + 3) // 4 - len(self.kept)
-        raw = self.bits.random_raw((words + 1) // 2).view(np.uint32)
-        stream = np.concatenate([self.kept, raw[:words]]) if len(self.kept) else raw[:words]
-        self.kept = raw[words:].copy()
-        return (stream.view(np.uint8)[:n] >> 7).view(np.int8).reshape(b, m)
-
-
-_BIT_FLIPS_OK: list[bool] = []
-
-
-def _bit_flips_match() -> bool:
-    """Whether :class:`_BitFlips` reproduces ``Generator.integers`` here (checked once per
-    process on block shapes that leave every carry state: odd word counts, partial words)."""
-    if not _BIT_FLIPS_OK:
-        ok = np.little_endian
-        shapes = [(3, 5), (2, 7), (1, 1), (4, 4), (5, 3), (2, 2), (1, 3), (7, 9), (64, 33)]
-        for seed in (0, 12345):
-            a, b = np.random.default_rng(seed), np.random.default_rng(seed)
-            fast, slow = _BitFlips(a), _IntegerFlips(b)
-            ok = ok and all(np.array_equal(fast(*sh), slow(*sh)) for sh in shapes)
-        _BIT_FLIPS_OK.append(bool(ok))
-    return _BIT_FLIPS_OK[0]
 
 
 def wilson_ci(successes, n, ci_level: float = 0.95) -> tuple[float, float]:

@@ -81,6 +81,7 @@ from judgelab.stats.units import UnitMatrix, member_mask, unit_matrix
 
 __all__ = [
     "reference_labels",
+    "given_reference",
     "entanglement_findings",
 ]
 
@@ -152,6 +153,21 @@ def reference_labels(
         _drop_ref_ties(_on_units(pairs, ref), um),
         f"human label on pairs where all raters agree (>= {min_raters} raters)",
     )
+
+
+def given_reference(um: UnitMatrix, ref: tuple[np.ndarray, str] | None):
+    """``ref`` (labels, source) as :func:`reference_labels` returns them for ``um``, checked
+    to have one label per unit; None when not given."""
+    if ref is None:
+        return None
+    labels, source = ref
+    labels = np.asarray(labels, dtype=float)
+    if labels.shape != (len(um.units),):
+        raise ValueError(
+            f"ref holds {labels.shape[0] if labels.ndim else 0} labels for {len(um.units)} "
+            "units: pass reference_labels() of this unit matrix, or leave ref at None"
+        )
+    return labels, source
 
 
 def _on_units(pairs: pd.DataFrame, ref: pd.DataFrame) -> np.ndarray:
@@ -301,15 +317,17 @@ def entanglement_panel(
     score_tolerance: float = 1.0,
     alpha: float = 0.05,
     permutation: bool = True,
+    ref: tuple[np.ndarray, str] | None = None,
 ) -> EntanglementPanel:
     """Prepare an :class:`EntanglementPanel` (see :func:`entanglement_findings`)."""
+    labels = ref
     unit_desc = (
         _UNIT_DESCRIPTIONS[um.order_aggregation] if um.kind == "nominal" else "unit = response"
     )
     settings = f"{unit_desc}; tie_policy={um.tie_policy}; clusters = items"
     ref = ref_src = err = None
     if dataset is not None:
-        ref, ref_src = reference_labels(
+        ref, ref_src = given_reference(um, labels) or reference_labels(
             um, dataset, reference, min_raters=min_raters, score_tolerance=score_tolerance
         )
         err = error_matrix(um, ref, score_tolerance)
@@ -659,6 +677,7 @@ def entanglement_findings(
     score_tolerance: float = 1.0,
     alpha: float = 0.05,
     primary_only: bool = False,
+    ref: tuple[np.ndarray, str] | None = None,
 ) -> pd.DataFrame:
     """Findings of the family-entanglement study (agreement and error correlation).
 
@@ -671,7 +690,10 @@ def entanglement_findings(
     See the module docstring for formulas; ``dataset`` supplies the reference labels
     (truth or humans) and may be None (then no error statistics).
     ``primary_only=True`` returns just the two primary gap rows (no per-pair, per-family,
-    permutation or effective-judges rows): the fast path for simulation studies.
+    permutation or effective-judges rows): the fast path for simulation studies. ``ref``:
+    :func:`reference_labels` of (the unit matrix, ``dataset``, ``reference``,
+    ``min_raters``, ``score_tolerance``) when the caller has it (the notebook's overview
+    reads the same labels), so that it is not built again.
     """
     um = (
         verdicts
@@ -691,7 +713,7 @@ def entanglement_findings(
     pn = entanglement_panel(
         um, dataset, reference=reference, n_boot=n_boot, seed=seed, ci_level=ci_level,
         n_perm=n_perm, min_raters=min_raters, score_tolerance=score_tolerance, alpha=alpha,
-        permutation=not primary_only,
+        permutation=not primary_only, ref=ref,
     )  # fmt: skip
     agreement = (
         [alpha_gap_rows]

@@ -54,13 +54,17 @@ def _response_table(dataset) -> pd.DataFrame:
     return r.set_index(r["response_id"].astype(str))
 
 
-def judgment_table(verdicts: pd.DataFrame, dataset) -> pd.DataFrame:
+def judgment_table(
+    verdicts: pd.DataFrame, dataset, human_pairs: pd.DataFrame | None = None
+) -> pd.DataFrame:
     """One row per pairwise call, with the pair in canonical orientation (ids sorted).
 
     Columns: judge, model, judge_family, item_id, ra, rb (canonical first / second), first_a
     (ra shown first), pick_a (1 = ra won, 0 = rb won, NaN = tie or unparsed), tie, parsed,
     gen_a/gen_b, fam_a/fam_b, rel_a/rel_b (relation of the judge to each generator), words_a,
-    words_b, correct_a, correct_b."""
+    words_b, correct_a, correct_b, hgap, pgap (the pair's human quality gaps).
+    ``human_pairs``: :func:`human_pair_table` of ``dataset`` when the caller has it (the
+    study's statistics read it too), so that it is not built again."""
     need = ["model", "item_id", "response_a", "response_b", "order", "choice"]
     for col in need:
         if col not in verdicts.columns:
@@ -88,8 +92,9 @@ def judgment_table(verdicts: pd.DataFrame, dataset) -> pd.DataFrame:
     ]
     if v.empty:
         return pd.DataFrame(columns=cols)
-    ra0 = v["response_a"].astype(str).to_numpy(dtype=object)
-    rb0 = v["response_b"].astype(str).to_numpy(dtype=object)
+    # as text columns: sorted_pair reads them as stored (no fixed-width text round trip)
+    ra_text, rb_text = v["response_a"].astype(str), v["response_b"].astype(str)
+    ra0, rb0 = ra_text.to_numpy(dtype=object), rb_text.to_numpy(dtype=object)
     # hash the response ids once: every lookup below works on the distinct ids' codes
     id_codes, distinct_ids = pd.factorize(np.concatenate([ra0, rb0]))
     resp_row = pd.Index(resp.index).get_indexer(distinct_ids)
@@ -103,7 +108,7 @@ def judgment_table(verdicts: pd.DataFrame, dataset) -> pd.DataFrame:
         )
     order = v["order"].astype(object).to_numpy()
     require_display_orders(order, "self-preference")
-    lo, hi = sorted_pair(ra0, rb0)
+    lo, hi = sorted_pair(ra_text, rb_text)
     swap = lo != ra0
     out = pd.DataFrame(
         {
@@ -137,16 +142,26 @@ def judgment_table(verdicts: pd.DataFrame, dataset) -> pd.DataFrame:
         out[f"fam_{side}"] = family[row_of[side]]
         out[f"words_{side}"] = words[row_of[side]]
         out[f"correct_{side}"] = correct[row_of[side]]
-    out["hgap"], out["pgap"] = _human_gap(out, dataset)
+    out["hgap"], out["pgap"] = _human_gap(out, dataset, human_pairs)
     # A dataset may name its judges differently from the same models as generators (LLMBar's
     # judge ChatGPT wrote MT-Bench's gpt-3.5-turbo answers): its meta maps judge -> generator.
     meta = getattr(dataset, "meta", None) or {}
     aliases = dict(meta.get("judge_generator_aliases") or {}) if isinstance(meta, dict) else {}
+    # the relation is a function of (model, judge family, generator, generator family): coded
+    # once per verdict column and once per response, not per side and row
+    judge_cols = [_codes(out["model"]), _codes(out["judge_family"])]
+    gen, fam = _codes(generator), _codes(family)
     for side in ("a", "b"):
+        rows = row_of[side]
         out[f"rel_{side}"] = _relations(
-            out[["model", "judge_family", f"gen_{side}", f"fam_{side}"]], aliases
+            [*judge_cols, (gen[0][rows], gen[1]), (fam[0][rows], fam[1])], aliases
         )
     return out
+
+
+def _codes(values) -> tuple[np.ndarray, np.ndarray]:
+    """(code per row, distinct values): a missing value (None or NaN) is one value."""
+    return pd.factorize(np.asarray(values, dtype=object), use_na_sentinel=False)
 
 
 def _judge_families(v: pd.DataFrame) -> np.ndarray:
@@ -157,15 +172,16 @@ def _judge_families(v: pd.DataFrame) -> np.ndarray:
     return jf.astype(object).where(jf.notna(), None).to_numpy(copy=True)
 
 
-def _relations(cols: pd.DataFrame, aliases: dict) -> np.ndarray:
+def _relations(cols: list[tuple[np.ndarray, np.ndarray]], aliases: dict) -> np.ndarray:
     """judgelab.families.relation per row of (model, judge family, generator, generator
-    family), computed once per distinct combination (a missing family, None or NaN, is one
-    value: relation() reads both as unknown)."""
-    combo = np.zeros(len(cols), dtype=np.int64)
-    for c in cols.columns:
-        codes, distinct = pd.factorize(cols[c].to_numpy(dtype=object), use_na_sentinel=False)
+    family), each given as (code per row, distinct values) (:func:`_codes`), computed once
+    per distinct combination (a missing family, None or NaN, is one value: relation() reads
+    both as unknown)."""
+    combo = np.zeros(len(cols[0][0]), dtype=np.int64)
+    for codes, distinct in cols:
         combo = pd.factorize(combo * (len(distinct) + 1) + codes)[0]
     _, first, inverse = np.unique(combo, return_index=True, return_inverse=True)
+    values = [np.asarray(distinct, dtype=object)[codes[first]] for codes, distinct in cols]
     rel = [
         relation(
             aliases.get(m, m),
@@ -173,12 +189,12 @@ def _relations(cols: pd.DataFrame, aliases: dict) -> np.ndarray:
             judge_family=jfam,
             generator_family=gfam if isinstance(gfam, str) else None,
         )
-        for m, jfam, g, gfam in cols.iloc[first].itertuples(index=False)
+        for m, jfam, g, gfam in zip(*values, strict=True)
     ]
     return np.array(rel, dtype=object)[inverse.reshape(-1)]
 
 
-def _human_gap(jt: pd.DataFrame, dataset) -> tuple[np.ndarray, np.ndarray]:
+def _human_gap(jt: pd.DataFrame, dataset, hp=None) -> tuple[np.ndarray, np.ndarray]:
     """Signed human quality gaps of each row's pair (a minus b): the difference of mean human
     scores (scale points; NaN without scores) and 2 x human preference share of a - 1 (NaN
     for pairs humans did not compare)."""
@@ -195,7 +211,7 @@ def _human_gap(jt: pd.DataFrame, dataset) -> tuple[np.ndarray, np.ndarray]:
             jt["ra"].map(mean).astype(float).to_numpy()
             - jt["rb"].map(mean).astype(float).to_numpy()
         )
-    hp = human_pair_table(dataset)
+    hp = human_pair_table(dataset) if hp is None else hp
     if len(hp):
         m = jt[["item_id", "ra", "rb"]].merge(
             hp[["item_id", "ra", "rb", "share_a"]], on=["item_id", "ra", "rb"], how="left"

@@ -273,3 +273,15 @@ def test_resample_totals_bootstrap_equals_cluster_bootstrap():
     assert kept.blocks() is blocks and sum(len(b) for b in blocks) == 400
     undefined = kept.bootstrap(lambda t: np.full(len(t), np.nan))
     assert undefined.estimate is None and undefined.reason == "statistic undefined on this data"
+
+
+def test_weights_not_kept_on_request_give_the_same_values():
+    """keep_weights=False draws the same weights and keeps none of them."""
+    S = np.arange(400, dtype=float).reshape(200, 2) % 7 + 1
+    key = (200, 60, 123, rs._block_rows(200, 60))
+    rs._WEIGHT_CACHE.pop(key, None)
+    dropped = rs.cluster_bootstrap(S, lambda t: t[:, 0] / t[:, 1], 60, 123, keep_weights=False)
+    assert key not in rs._WEIGHT_CACHE
+    kept = rs.cluster_bootstrap(S, lambda t: t[:, 0] / t[:, 1], 60, 123)
+    assert key in rs._WEIGHT_CACHE
+    assert np.array_equal(dropped.distribution, kept.distribution)

@@ -102,8 +102,15 @@ _FAIR = _ratio([2, 1], [0, 1, 2], sign=[1, -1])
 
 
 def _boot(per_item, stat, n_boot, seed, ci_level):
+    # each judge's statistics draw from seeds of their own, once: the weights are not kept
     return cluster_bootstrap(
-        per_item, stat, n_boot=n_boot, seed=seed, ci_level=ci_level, method="percentile"
+        per_item,
+        stat,
+        n_boot=n_boot,
+        seed=seed,
+        ci_level=ci_level,
+        method="percentile",
+        keep_weights=False,
     )
 
 

@@ -33,7 +33,10 @@ def _boot_diff(per_item: np.ndarray, n_boot: int, seed: int, ci_level: float):
                 np.nan,
             )
 
-    res = cluster_bootstrap(per_item, stat, n_boot=n_boot, seed=seed, ci_level=ci_level)
+    # each seed of the study's descriptive statistics is drawn once: its weights are not kept
+    res = cluster_bootstrap(
+        per_item, stat, n_boot=n_boot, seed=seed, ci_level=ci_level, keep_weights=False
+    )
     if res.estimate is None:
         return None, None, None, None, res.reason
     return res.estimate, res.ci_low, res.ci_high, res.p_value(0.0), res.reason

@@ -94,11 +94,25 @@ def logit_design(
     (item), judge and one column
     ``<term>|<judge>`` per judge and term (TERMS), after removing constant columns and columns
     collinear with the strata or earlier columns; ``dropped`` maps removed column -> reason."""
+    frame, design, dropped = _design(jt, bands)
+    if frame is None:
+        return pd.DataFrame(), {}
+    # the kept columns only, in one block: <term>|<judge> is the term on the judge's rows, else 0
+    X = np.empty(design.shape)
+    for c in range(design.shape[1]):
+        X[:, c] = design.column(c)
+    design = pd.DataFrame(X, columns=design.column_names, copy=False)
+    return pd.concat([frame, design], axis=1), dropped
+
+
+def _design(jt: pd.DataFrame, bands: dict | None):
+    """(frame of y, strata, cluster and judge, the design as :class:`_TermDesign`, dropped) of
+    :func:`logit_design`; (None, None, {}) without a decided judgment."""
     # the decided judgments' values of the columns read below, gathered one column at a time;
     # text columns as integer codes (factorized as stored) and their distinct values
     rows = np.flatnonzero(jt["pick_a"].notna().to_numpy())
     if rows.size == 0:
-        return pd.DataFrame(), {}
+        return None, None, {}
 
     def num(c):
         return jt[c].to_numpy(dtype=float)[rows]
@@ -166,12 +180,40 @@ def logit_design(
             "judge": jud,
         }
     )
-    # the kept columns only, in one block: <term>|<judge> is the term on the judge's rows, else 0
-    X = np.empty((n, len(keep)))
-    for c, (t, k) in enumerate(keep):
-        X[:, c] = _column(base, jcode, t, k)
-    design = pd.DataFrame(X, columns=[f"{t}|{judges[k]}" for t, k in keep], copy=False)
-    return pd.concat([frame, design], axis=1), dropped
+    return frame, _TermDesign(base, jcode, keep, judges), dropped
+
+
+class _TermDesign:
+    """The kept ``<term>|<judge>`` columns of :func:`logit_design` as
+    :func:`judgelab.stats.models.conditional_logit` reads them: rows (``design[rows]``) and
+    columns of rows (``design[rows, c]``) computed where they are read from the terms and
+    the judge codes, so that the fit never holds the n x p design (0.26 GB at a million
+    judgments, held through the whole fit beside its padded strata array)."""
+
+    def __init__(self, base: dict, jcode: np.ndarray, keep: list, judges: list):
+        self.base, self.jcode, self.keep = base, jcode, keep
+        self.column_names = [f"{t}|{judges[k]}" for t, k in keep]
+        self.shape = (len(jcode), len(keep))
+
+    def __len__(self) -> int:
+        return self.shape[0]
+
+    def column(self, c: int, rows=slice(None)) -> np.ndarray:
+        t, k = self.keep[c]
+        return _column(self.base, self.jcode, t, k, rows)
+
+    def all_finite(self) -> bool:
+        """Every value finite (those outside a judge's rows are 0)."""
+        return all(bool(np.isfinite(self.base[t][self.jcode == k]).all()) for t, k in self.keep)
+
+    def __getitem__(self, key) -> np.ndarray:
+        if isinstance(key, tuple):
+            rows, c = key
+            return self.column(c, rows)
+        out = np.empty((len(self.jcode[key]), self.shape[1]))
+        for c in range(self.shape[1]):
+            out[:, c] = self.column(c, key)
+        return out
 
 
 def _pair_codes(text: dict, bands: dict | None = None) -> np.ndarray:
@@ -247,14 +289,15 @@ def _independent_columns(
     return [names[c] for c in keep]
 
 
-def _clogit(frame: pd.DataFrame, names: list[str]):
+def _clogit(frame: pd.DataFrame, design: _TermDesign):
     """Fit through judgelab.stats.models.conditional_logit (cluster-robust by item);
-    returns (params, se, pvalues, converged, reason) aligned with ``names``."""
+    returns (params, se, pvalues, converged, reason) aligned with the design's columns."""
     from judgelab.stats.models import conditional_logit
 
+    names = design.column_names
     res = conditional_logit(
         frame["y"].to_numpy(dtype=float),
-        frame[names],
+        design,
         frame["strata"].to_numpy(),
         frame["cluster"].to_numpy(),
     )
@@ -283,19 +326,19 @@ def fit_self_preference_logit(
     bands, note = sharpness_bands(sharp, comparison)
     sharp["band"] = sharp["judge"].map(bands)
     banded = len(set(bands.values())) > 1
-    frame, dropped = logit_design(jt, bands if banded else None)
+    frame, design, dropped = _design(jt, bands if banded else None)
     judges = sorted(jt["judge"].unique())
-    n_by_judge = frame["judge"].value_counts() if len(frame) else pd.Series(dtype=int)
-    names = [c for c in frame.columns if "|" in c] if len(frame) else []
+    n_by_judge = frame["judge"].value_counts() if frame is not None else pd.Series(dtype=int)
+    names = design.column_names if frame is not None else []
     params = se = pv = None
     fit_reason = None
-    if len(frame) == 0:
+    if frame is None:
         fit_reason = "no parsed non-tie pairwise judgments"
     elif len(names) == 0:
         fit_reason = "no identifiable term"
     else:
         try:
-            params, se, pv, conv, why, model_dropped = _clogit(frame, names)
+            params, se, pv, conv, why, model_dropped = _clogit(frame, design)
             dropped.update(model_dropped)
             if not conv:
                 # Separation (e.g. a judge that picks its own answer in every informative pair)
@@ -364,7 +407,7 @@ def fit_self_preference_logit(
     out.attrs["comparison"] = comparison
     out.attrs["comparison_note"] = note
     out.attrs["banded"] = banded
-    out.attrs["n_rows"] = len(frame)
+    out.attrs["n_rows"] = 0 if frame is None else len(frame)
     return out
 
 

@@ -92,11 +92,12 @@ def judgment_table(
     ]
     if v.empty:
         return pd.DataFrame(columns=cols)
-    # as text columns: sorted_pair reads them as stored (no fixed-width text round trip)
-    ra_text, rb_text = v["response_a"].astype(str), v["response_b"].astype(str)
-    ra0, rb0 = ra_text.to_numpy(dtype=object), rb_text.to_numpy(dtype=object)
-    # hash the response ids once: every lookup below works on the distinct ids' codes
-    id_codes, distinct_ids = pd.factorize(np.concatenate([ra0, rb0]))
+    # the response ids hashed once (as stored): every lookup below works on their codes, and
+    # the text columns are built from the distinct values by Arrow (no Python string per row)
+    n = len(v)
+    ids = pd.concat([v["response_a"].astype(str), v["response_b"].astype(str)], ignore_index=True)
+    id_codes, distinct_ids = pd.factorize(ids)
+    distinct_ids = np.asarray(distinct_ids, dtype=object)
     resp_row = pd.Index(resp.index).get_indexer(distinct_ids)
     unknown = (resp_row[id_codes] < 0).reshape(2, -1).any(axis=0)
     if unknown.any():
@@ -108,18 +109,23 @@ def judgment_table(
         )
     order = v["order"].astype(object).to_numpy()
     require_display_orders(order, "self-preference")
-    lo, hi = sorted_pair(ra_text, rb_text)
-    swap = lo != ra0
+    ca, cb = id_codes[:n].astype(np.int64), id_codes[n:].astype(np.int64)
+    # canonical orientation (sorted_pair) of each distinct stored (response_a, response_b)
+    m = len(distinct_ids)
+    pair, stored = pd.factorize(ca * m + cb)
+    first_of_pair = distinct_ids[stored // m]
+    lo, _ = sorted_pair(first_of_pair, distinct_ids[stored % m])
+    swap = (lo != first_of_pair)[pair]
     out = pd.DataFrame(
         {
-            "model": v["model"].astype(str).to_numpy(dtype=object),
-            "item_id": v["item_id"].astype(str).to_numpy(),
-            "ra": lo,
-            "rb": hi,
+            "model": _text(*_decoded(v["model"].astype(str))),
+            "item_id": _text(*_decoded(v["item_id"].astype(str))),
+            "ra": _text(distinct_ids, np.where(swap, cb, ca)),
+            "rb": _text(distinct_ids, np.where(swap, ca, cb)),
         }
     )
-    out["judge"] = judge_strings(v).to_numpy(dtype=object)
-    out["judge_family"] = _judge_families(v)
+    out["judge"] = _text(*_decoded(judge_strings(v)))
+    out["judge_family"] = _text(*_decoded(_judge_families(v)))
     # stored response_a shown first in order ab; canonical a shown first when (ab and not swapped) or (ba and swapped)
     out["first_a"] = ((order == "ab") != swap).astype(int)
     ch = choice_codes(v["choice"])
@@ -129,7 +135,6 @@ def judgment_table(
     shown_first_won = ch == "A"
     a_won = np.where(out["first_a"].to_numpy() == 1, shown_first_won, ch == "B")
     out["pick_a"] = np.where(parsed & (ch != "C"), a_won.astype(float), np.nan)
-    n = len(v)
     stored_row = resp_row[id_codes]  # row of resp for response_a (first n) and response_b
     row_of = {"a": np.where(swap, stored_row[n:], stored_row[:n])}
     row_of["b"] = np.where(swap, stored_row[:n], stored_row[n:])
@@ -138,8 +143,8 @@ def judgment_table(
     words = resp["n_words"].astype(float).to_numpy()
     correct = resp["correct"].astype(float).to_numpy()
     for side in ("a", "b"):
-        out[f"gen_{side}"] = generator[row_of[side]]
-        out[f"fam_{side}"] = family[row_of[side]]
+        out[f"gen_{side}"] = _text(generator, row_of[side])
+        out[f"fam_{side}"] = _text(family, row_of[side])
         out[f"words_{side}"] = words[row_of[side]]
         out[f"correct_{side}"] = correct[row_of[side]]
     out["hgap"], out["pgap"] = _human_gap(out, dataset, human_pairs)
@@ -191,7 +196,26 @@ def _relations(cols: list[tuple[np.ndarray, np.ndarray]], aliases: dict) -> np.n
         )
         for m, jfam, g, gfam in zip(*values, strict=True)
     ]
-    return np.array(rel, dtype=object)[inverse.reshape(-1)]
+    return _text(np.array(rel, dtype=object), inverse.reshape(-1))
+
+
+def _decoded(values) -> tuple[np.ndarray, np.ndarray]:
+    """(distinct values, code per row): the arguments of :func:`_text` for ``values``."""
+    codes, distinct = pd.factorize(values, use_na_sentinel=False)
+    return np.asarray(distinct, dtype=object), codes
+
+
+def _text(values: np.ndarray, codes: np.ndarray):
+    """``values[codes]`` as a column: pandas' text dtype (missing values NaN) taken by Arrow
+    from the distinct values, as pandas would store the Python strings (a table of a million
+    judgments has a dozen such columns); other values (not text) as the object array."""
+    import pyarrow as pa
+
+    values = np.asarray(values, dtype=object)
+    if pd.api.types.infer_dtype(values, skipna=True) != "string":
+        return values[codes]  # not text, or no text at all: as pandas reads such a column
+    taken = pa.array(values, type=pa.large_string(), from_pandas=True).take(pa.array(codes))
+    return pd.array(taken, dtype="str")
 
 
 def _human_gap(jt: pd.DataFrame, dataset, hp=None) -> tuple[np.ndarray, np.ndarray]:

@@ -210,9 +210,12 @@ class _TermDesign:
         if isinstance(key, tuple):
             rows, c = key
             return self.column(c, rows)
-        out = np.empty((len(self.jcode[key]), self.shape[1]))
-        for c in range(self.shape[1]):
-            out[:, c] = self.column(c, key)
+        # the rows' judge codes and terms gathered once, not once per column
+        jcode = self.jcode[key]
+        terms = {t: self.base[t][key] for t in dict.fromkeys(t for t, _ in self.keep)}
+        out = np.empty((len(jcode), self.shape[1]))
+        for c, (t, k) in enumerate(self.keep):
+            out[:, c] = _column(terms, jcode, t, k)
         return out
 
 

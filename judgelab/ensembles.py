@@ -44,7 +44,7 @@ from judgelab.identity import JudgeIdentity, model_of
 from judgelab.stats import reference as refs
 from judgelab.stats._tidy import finding, findings_frame
 from judgelab.stats.agreement import kappa_from_codes
-from judgelab.stats.entanglement import REFERENCE_MIN_RATERS, reference_labels
+from judgelab.stats.entanglement import REFERENCE_MIN_RATERS, given_reference, reference_labels
 from judgelab.stats.power import bootstrap_mde
 from judgelab.stats.queue import escalation_queue
 from judgelab.stats.resampling import cluster_bootstrap
@@ -680,6 +680,7 @@ def ensemble_findings(
     review_queue_path: str | Path | None = None,
     min_raters: int = REFERENCE_MIN_RATERS,
     alpha: float = 0.05,
+    ref: tuple[np.ndarray, str] | None = None,
 ) -> EnsembleReport:
     """Ensemble findings on the panel (docs/statistics.md#family-entanglement, ensembles).
 
@@ -689,7 +690,10 @@ def ensemble_findings(
     items and its accuracy is computed on the other half only. ``members`` restricts the
     panel. Returns an :class:`EnsembleReport` (findings, review queue, agreement table,
     weights). The review queue is returned, not written: ``review_queue_path`` only names
-    where the caller writes it (recorded in the ``ensemble_coverage`` finding).
+    where the caller writes it (recorded in the ``ensemble_coverage`` finding). ``ref``:
+    :func:`~judgelab.stats.entanglement.reference_labels` of (the panel's unit matrix,
+    ``dataset``, ``reference``, ``min_raters``) when the caller has it, so that it is not
+    built again.
     """
     um = (
         verdicts
@@ -700,7 +704,9 @@ def ensemble_findings(
     )
     if members is not None:
         um = um.subset(list(members))
-    ref, ref_src = reference_labels(um, dataset, reference, min_raters=min_raters)
+    ref, ref_src = given_reference(um, ref) or reference_labels(
+        um, dataset, reference, min_raters=min_raters
+    )
     pn = EnsemblePanel(
         um, ref, ref_src, _human_codes(um, dataset),
         {"n_boot": n_boot, "seed": seed, "ci_level": ci_level}, seed, alpha,

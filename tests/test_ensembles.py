@@ -165,6 +165,11 @@ def test_ensemble_findings_on_the_panel(demo, tmp_path):
     um = unit_matrix(v)
     rep = ens.ensemble_findings(um, ds, n_boot=200, seed=0, review_queue_path=tmp_path / "rq.csv")
     f = rep.findings
+    given = ens.ensemble_findings(
+        um, ds, n_boot=200, seed=0, review_queue_path=tmp_path / "rq.csv",
+        ref=ent.reference_labels(um, ds),
+    )  # fmt: skip
+    pd.testing.assert_frame_equal(given.findings, f, check_exact=True)
     assert set(f["id"]) == {
         "ensemble_accuracy",
         "ensemble_coverage",

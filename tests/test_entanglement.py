@@ -317,6 +317,14 @@ def test_planted_family_taste_gives_positive_gaps(demo):
     eff = f[f["id"] == "effective_independent_judges"].iloc[0]
     pt_phi = f[f["id"] == "pairwise_kappa"]["error_phi"].astype(float)
     assert eff["estimate"] == pytest.approx(9 / (1 + 8 * pt_phi.mean()), rel=1e-9)
+    # the caller's reference labels (ref=) give the same findings; labels of another unit
+    # matrix are refused
+    um = unit_matrix(v)
+    ref = ent.reference_labels(um, ds)
+    again = ent.entanglement_findings(um, ds, n_boot=N_BOOT, seed=1, ref=ref)
+    pd.testing.assert_frame_equal(again, f, check_exact=True)
+    with pytest.raises(ValueError, match="labels for"):
+        ent.entanglement_findings(um, ds, n_boot=N_BOOT, seed=1, ref=(ref[0][:-1], ref[1]))
 
 
 def test_null_panel_gaps_not_flagged(demo):

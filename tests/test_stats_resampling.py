@@ -14,6 +14,7 @@ from scipy import stats
 from statsmodels.stats.contingency_tables import mcnemar
 from statsmodels.stats.proportion import proportion_confint
 
+from judgelab.stats import _flips
 from judgelab.stats import resampling as rs
 
 
@@ -187,3 +188,100 @@ def test_bootstrap_each_equals_one_call_per_statistic():
                 one.method,
             )
             assert np.array_equal(got.distribution, one.distribution)
+
+
+def test_weight_counts_are_one_bincount_per_resample_of_the_int32_draws():
+    """The counts are those of the seeded int32 index draws, resample by resample, across the
+    chunks the counting works in (rows of 1 to 16,384 items) and the blocks of resamples; an
+    item drawn more than 255 times widens the block's dtype instead of wrapping."""
+    for n_items, n_boot, seed in [(1, 3, 0), (5, 40, 1), (300, 70, 2), (5000, 9, 3), (20000, 4, 4)]:
+        rng = np.random.default_rng(seed)
+        block = rs._block_rows(n_items, n_boot)
+        want = []
+        for start in range(0, n_boot, block):
+            idx = rng.integers(
+                0, n_items, size=(min(block, n_boot - start), n_items), dtype=np.int32
+            )
+            want += [np.bincount(row, minlength=n_items) for row in idx]
+        got = rs.bootstrap_weights(n_items, n_boot, seed)
+        assert np.array_equal(got, np.array(want))
+    idx = np.zeros((3, 300), dtype=np.int32)
+    idx[1] = 5
+    counts = rs._count_rows(idx, 300)
+    assert counts.dtype == np.uint16 and counts[0, 0] == counts[1, 5] == counts[2, 0] == 300
+
+
+def test_sign_flip_bit_draws_equal_integer_draws():
+    """The sign flips read from the generator's raw bits are numpy's integers(0, 2) draws
+    call after call (odd word counts, partial words, the kept half word), and the test's
+    result is the one the integer draws give."""
+    assert _flips.bit_flips_match()
+    rng = np.random.default_rng(11)
+    for seed in range(40):
+        fast = _flips.BitFlips(np.random.default_rng(seed))
+        slow = _flips.IntegerFlips(np.random.default_rng(seed))
+        for _ in range(12):
+            shape = (int(rng.integers(1, 9)), int(rng.integers(1, 11)))
+            assert np.array_equal(fast(*shape), slow(*shape))
+
+    def with_integer_draws(v, n_perm, seed):
+        v = np.asarray(v, dtype=float)
+        v = v[np.isfinite(v) & (v != 0)]
+        gen = np.random.default_rng(seed)
+        thresh = abs(v.sum()) - 1e-9 * max(1.0, float(np.abs(v).sum()))
+        k, done, block = 0, 0, rs._block_rows(v.size, n_perm)
+        while done < n_perm:
+            b = min(block, n_perm - done)
+            flips = gen.integers(0, 2, size=(b, v.size), dtype=np.int8)
+            k += int(np.count_nonzero(np.abs(2.0 * (flips @ v) - v.sum()) >= thresh))
+            done += b
+        return (k + 1) / (n_perm + 1)
+
+    for size, n_perm, seed in [(1, 99, 0), (7, 999, 1), (5000, 999, 2), (3, 2001, 3)]:
+        v = rng.integers(-3, 4, size).astype(float)
+        assert rs.sign_flip_test(v, n_perm=n_perm, seed=seed).p_value == with_integer_draws(
+            v, n_perm, seed
+        )
+
+
+def test_resample_totals_bootstrap_equals_cluster_bootstrap():
+    """Statistics bootstrapped one at a time on kept resample totals get what
+    cluster_bootstrap gives each alone; a statistic of some columns of integer statistics
+    gets what cluster_bootstrap of those columns gives; the product is made once."""
+    rng = np.random.default_rng(2)
+    S = rng.integers(0, 5, size=(120, 6)).astype(float)
+    kept = rs.ResampleTotals(S, n_boot=400, seed=9)
+    stats_ = [lambda t: t[:, 0] / t[:, 1], lambda t: t[:, 2] - t[:, 5]]
+    for method in ("percentile", "bca"):
+        for stat in stats_:
+            got = kept.bootstrap(stat, 0.9, method=method)
+            one = rs.cluster_bootstrap(S, stat, n_boot=400, seed=9, ci_level=0.9, method=method)
+            assert (got.estimate, got.ci_low, got.ci_high, got.reason, got.method) == (
+                one.estimate,
+                one.ci_low,
+                one.ci_high,
+                one.reason,
+                one.method,
+            )
+            assert np.array_equal(got.distribution, one.distribution)
+        cols = slice(2, 4)
+        got = kept.bootstrap(stats_[0], method=method, columns=cols)
+        one = rs.cluster_bootstrap(S[:, cols], stats_[0], n_boot=400, seed=9, method=method)
+        assert (got.ci_low, got.ci_high) == (one.ci_low, one.ci_high)
+        assert np.array_equal(got.distribution, one.distribution)
+    blocks = kept.blocks()
+    assert kept.blocks() is blocks and sum(len(b) for b in blocks) == 400
+    undefined = kept.bootstrap(lambda t: np.full(len(t), np.nan))
+    assert undefined.estimate is None and undefined.reason == "statistic undefined on this data"
+
+
+def test_weights_not_kept_on_request_give_the_same_values():
+    """keep_weights=False draws the same weights and keeps none of them."""
+    S = np.arange(400, dtype=float).reshape(200, 2) % 7 + 1
+    key = (200, 60, 123, rs._block_rows(200, 60))
+    rs._WEIGHT_CACHE.pop(key, None)
+    dropped = rs.cluster_bootstrap(S, lambda t: t[:, 0] / t[:, 1], 60, 123, keep_weights=False)
+    assert key not in rs._WEIGHT_CACHE
+    kept = rs.cluster_bootstrap(S, lambda t: t[:, 0] / t[:, 1], 60, 123)
+    assert key in rs._WEIGHT_CACHE
+    assert np.array_equal(dropped.distribution, kept.distribution)

@@ -55,7 +55,7 @@ per finding id (``pairwise_kappa_rows``, ``alpha_gap_rows``, ...), composed by
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -76,11 +76,12 @@ from judgelab.stats.judge_pairs import (
     phi_reason,
     relation,
 )
-from judgelab.stats.resampling import cluster_bootstrap
+from judgelab.stats.resampling import ResampleTotals, cluster_bootstrap
 from judgelab.stats.units import UnitMatrix, member_mask, unit_matrix
 
 __all__ = [
     "reference_labels",
+    "given_reference",
     "entanglement_findings",
 ]
 
@@ -154,6 +155,21 @@ def reference_labels(
     )
 
 
+def given_reference(um: UnitMatrix, ref: tuple[np.ndarray, str] | None):
+    """``ref`` (labels, source) as :func:`reference_labels` returns them for ``um``, checked
+    to have one label per unit; None when not given."""
+    if ref is None:
+        return None
+    labels, source = ref
+    labels = np.asarray(labels, dtype=float)
+    if labels.shape != (len(um.units),):
+        raise ValueError(
+            f"ref holds {labels.shape[0] if labels.ndim else 0} labels for {len(um.units)} "
+            "units: pass reference_labels() of this unit matrix, or leave ref at None"
+        )
+    return labels, source
+
+
 def _on_units(pairs: pd.DataFrame, ref: pd.DataFrame) -> np.ndarray:
     """Reference code per unit (nan: none) from coded reference labels."""
     key = ["item_id", "lo", "hi"]
@@ -196,6 +212,25 @@ class EntanglementPanel:
     err: np.ndarray | None = None
     assignments: np.ndarray | None = None  # family-label permutation (None: no test)
     enumerated: tuple[int, bool] | None = None  # (distinct assignments, enumerated?)
+    _resamples: dict = field(default_factory=dict, repr=False)
+
+    def resamples(self, table: str) -> ResampleTotals:
+        """The item-cluster resamples of one per-item table, summed once and read by every
+        statistic bootstrapped on it (``boot``'s n_boot and seed): ``joint`` (the pairs'
+        joint verdict counts, kappa), ``alpha`` (:meth:`PairStats.alpha_per_item`: the joint
+        counts again for nominal verdicts) or ``errors`` (:attr:`err_per_item`, phi)."""
+        if table == "alpha" and self.st.interval is None:
+            table = "joint"  # alpha_per_item is the joint counts
+        if table not in self._resamples:
+            per_item = {
+                "joint": lambda: self.st.joint.reshape(len(self.st.joint), -1),
+                "alpha": self.st.alpha_per_item,
+                "errors": lambda: self.err_per_item,
+            }[table]()
+            self._resamples[table] = ResampleTotals(
+                per_item, n_boot=self.boot["n_boot"], seed=self.boot["seed"]
+            )
+        return self._resamples[table]
 
     @property
     def pairs(self) -> list[tuple[int, int]]:
@@ -282,15 +317,17 @@ def entanglement_panel(
     score_tolerance: float = 1.0,
     alpha: float = 0.05,
     permutation: bool = True,
+    ref: tuple[np.ndarray, str] | None = None,
 ) -> EntanglementPanel:
     """Prepare an :class:`EntanglementPanel` (see :func:`entanglement_findings`)."""
+    labels = ref
     unit_desc = (
         _UNIT_DESCRIPTIONS[um.order_aggregation] if um.kind == "nominal" else "unit = response"
     )
     settings = f"{unit_desc}; tie_policy={um.tie_policy}; clusters = items"
     ref = ref_src = err = None
     if dataset is not None:
-        ref, ref_src = reference_labels(
+        ref, ref_src = given_reference(um, labels) or reference_labels(
             um, dataset, reference, min_raters=min_raters, score_tolerance=score_tolerance
         )
         err = error_matrix(um, ref, score_tolerance)
@@ -330,13 +367,25 @@ def pairwise_kappa_rows(pn: EntanglementPanel) -> list[dict]:
         else "Cohen's kappa, quadratic weights on scores"
     )
     alpha_point, phi_point = pn.alpha_point, pn.phi_point
+    # every pair judged on every item (the usual case): each pair's kappa reads its columns
+    # of the panel's resampled joint counts (one product for all pairs, exact on counts)
+    shared = bool(np.all(st.joint.sum(axis=2) > 0))
+    KK = st.joint.shape[2]
     rows = []
     for p, (i, j) in enumerate(pn.pairs):
         Jp = st.joint[:, p, :]
         n_units = int(Jp.sum())
-        res = cluster_bootstrap(
-            Jp[Jp.sum(1) > 0] if n_units else Jp, st.kappa, method="bca", **pn.boot
-        )
+        if shared:
+            res = pn.resamples("joint").bootstrap(
+                st.kappa,
+                pn.boot["ci_level"],
+                method="bca",
+                columns=slice(p * KK, (p + 1) * KK),
+            )
+        else:
+            res = cluster_bootstrap(
+                Jp[Jp.sum(1) > 0] if n_units else Jp, st.kappa, method="bca", **pn.boot
+            )
         fi, fj = um.families[i], um.families[j]
         rel = relation(fi, fj)
         extra = {
@@ -375,11 +424,8 @@ def pairwise_kappa_rows(pn: EntanglementPanel) -> list[dict]:
 
 def _alpha_mean(pn: EntanglementPanel, mask: np.ndarray):
     """Bootstrap of the mean alpha over the pairs in ``mask`` (BCa)."""
-    return cluster_bootstrap(
-        pn.st.alpha_per_item(),
-        lambda T: mean_over(pn.st.alpha(T), mask),
-        method="bca",
-        **pn.boot,
+    return pn.resamples("alpha").bootstrap(
+        lambda T: mean_over(pn.st.alpha(T), mask), pn.boot["ci_level"], method="bca"
     )
 
 
@@ -469,7 +515,7 @@ def alpha_gap_rows(pn: EntanglementPanel) -> list[dict]:
     return gap_rows(
         pn,
         "alpha_gap",
-        pn.st.alpha_per_item(),
+        pn.resamples("alpha"),
         gap,
         pn.alpha_point,
         pn.n_units,
@@ -479,11 +525,8 @@ def alpha_gap_rows(pn: EntanglementPanel) -> list[dict]:
 
 
 def _phi_mean_row(pn: EntanglementPanel, id_: str, mask, method: str, text: str, **kw) -> dict:
-    res = cluster_bootstrap(
-        pn.err_per_item,
-        lambda T: mean_over(pn.phi_of(T), mask),
-        method="percentile",
-        **pn.boot,
+    res = pn.resamples("errors").bootstrap(
+        lambda T: mean_over(pn.phi_of(T), mask), pn.boot["ci_level"], method="percentile"
     )
     fk = _with_method(res, method)
     return finding(
@@ -535,11 +578,8 @@ def _pooled_phi_row(pn: EntanglementPanel, id_: str, relation_mask, side: str, t
     mask = relation_mask & pn.phi_defined
     if not mask.any():
         return finding(id_, None, reason="no judge pair of this kind with a defined phi")
-    res = cluster_bootstrap(
-        pn.err_per_item,
-        lambda T: mean_over(pn.phi_of(T), mask),
-        method="percentile",
-        **pn.boot,
+    res = pn.resamples("errors").bootstrap(
+        lambda T: mean_over(pn.phi_of(T), mask), pn.boot["ci_level"], method="percentile"
     )
     note = pn.undefined_phi_note
     kw = res.finding_kwargs()
@@ -576,7 +616,7 @@ def error_correlation_gap_rows(pn: EntanglementPanel) -> list[dict]:
     return gap_rows(
         pn,
         "error_correlation_gap",
-        pn.err_per_item,
+        pn.resamples("errors"),
         gap,
         np.where(defined, pn.phi_point, np.nan),
         pn.n_err_units,
@@ -603,7 +643,7 @@ def effective_independent_judges_rows(pn: EntanglementPanel) -> list[dict]:
         rho = mean_over(pn.phi_of(T), defined)
         return m / (1.0 + (m - 1) * rho)
 
-    res = cluster_bootstrap(pn.err_per_item, eff, method="percentile", **pn.boot)
+    res = pn.resamples("errors").bootstrap(eff, pn.boot["ci_level"], method="percentile")
     rho_bar = float(np.nanmean(pn.phi_point[defined]))
     return [
         finding(
@@ -637,6 +677,7 @@ def entanglement_findings(
     score_tolerance: float = 1.0,
     alpha: float = 0.05,
     primary_only: bool = False,
+    ref: tuple[np.ndarray, str] | None = None,
 ) -> pd.DataFrame:
     """Findings of the family-entanglement study (agreement and error correlation).
 
@@ -649,7 +690,10 @@ def entanglement_findings(
     See the module docstring for formulas; ``dataset`` supplies the reference labels
     (truth or humans) and may be None (then no error statistics).
     ``primary_only=True`` returns just the two primary gap rows (no per-pair, per-family,
-    permutation or effective-judges rows): the fast path for simulation studies.
+    permutation or effective-judges rows): the fast path for simulation studies. ``ref``:
+    :func:`reference_labels` of (the unit matrix, ``dataset``, ``reference``,
+    ``min_raters``, ``score_tolerance``) when the caller has it (the notebook's overview
+    reads the same labels), so that it is not built again.
     """
     um = (
         verdicts
@@ -669,7 +713,7 @@ def entanglement_findings(
     pn = entanglement_panel(
         um, dataset, reference=reference, n_boot=n_boot, seed=seed, ci_level=ci_level,
         n_perm=n_perm, min_raters=min_raters, score_tolerance=score_tolerance, alpha=alpha,
-        permutation=not primary_only,
+        permutation=not primary_only, ref=ref,
     )  # fmt: skip
     agreement = (
         [alpha_gap_rows]

@@ -20,7 +20,7 @@ import numpy as np
 
 from judgelab.stats._tidy import finding
 from judgelab.stats.power import bootstrap_mde
-from judgelab.stats.resampling import cluster_bootstrap
+from judgelab.stats.resampling import ResampleTotals
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
     from judgelab.stats.entanglement import EntanglementPanel
@@ -138,7 +138,7 @@ def mean_over(values: np.ndarray, mask: np.ndarray) -> np.ndarray:
 def gap_rows(
     pn: EntanglementPanel,
     id_,
-    per_item,
+    resamples: ResampleTotals,
     stat,
     point_values,
     n,
@@ -152,7 +152,7 @@ def gap_rows(
     permutation, the exploratory family-label permutation row."""
     rows = []
     boot, alpha, pairs, within = pn.boot, pn.alpha, pn.pairs, pn.within
-    res = cluster_bootstrap(per_item, stat, method="percentile", **boot)
+    res = resamples.bootstrap(stat, boot["ci_level"], method="percentile")
     if res.estimate is None:
         rows.append(
             finding(

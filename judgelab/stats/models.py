@@ -117,6 +117,8 @@ class ModelResult:
 def _names(X) -> tuple[np.ndarray, list[str]]:
     if isinstance(X, pd.DataFrame):
         return X.to_numpy(dtype=float), [str(c) for c in X.columns]
+    if hasattr(X, "column_names"):  # a design that computes the rows it is asked for
+        return X, [str(c) for c in X.column_names]
     A = np.asarray(X, dtype=float)
     if A.ndim == 1:
         A = A[:, None]
@@ -316,7 +318,10 @@ def conditional_logit(
     Parameters
     ----------
     y : 0/1 array (n,)
-    X : array or DataFrame (n, p), no intercept (stratum intercepts are conditioned away)
+    X : array or DataFrame (n, p), no intercept (stratum intercepts are conditioned away);
+        or a design that computes what is read of it (``shape``, ``column_names``,
+        ``all_finite()``, rows ``X[rows]`` and a column's rows ``X[rows, j]``), so that a
+        large n x p matrix is never held (the self-preference logit's)
     strata : array (n,) of stratum ids (a pair)
     clusters : array (n,) of cluster ids (an item); strata must be nested in clusters
 
@@ -354,7 +359,8 @@ def _fit_conditional_logit(y, X, strata, clusters, *, max_iter, tol) -> ModelRes
         ccode_all, _ = pd.factorize(np.asarray(clusters).reshape(-1))
         if (ccode_all < 0).any():
             raise ValueError("clusters must not be missing")
-    if not np.all(np.isfinite(Xa)):
+    finite = Xa.all_finite() if hasattr(Xa, "all_finite") else np.all(np.isfinite(Xa))
+    if not finite:
         raise ValueError("X must be finite (drop or impute missing values first)")
     n_strata_all = int(scode_all.max()) + 1 if n else 0
     # Strata nested in clusters: one cluster per stratum.

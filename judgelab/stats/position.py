@@ -47,6 +47,7 @@ from judgelab.stats.position_pairs import (
     _judge_counts,
     _JudgeCounts,
     _pairwise_calls,
+    _pairwise_mask,
     classify_pairs,
     position_consistency,
     position_counts,
@@ -101,8 +102,15 @@ _FAIR = _ratio([2, 1], [0, 1, 2], sign=[1, -1])
 
 
 def _boot(per_item, stat, n_boot, seed, ci_level):
+    # each judge's statistics draw from seeds of their own, once: the weights are not kept
     return cluster_bootstrap(
-        per_item, stat, n_boot=n_boot, seed=seed, ci_level=ci_level, method="percentile"
+        per_item,
+        stat,
+        n_boot=n_boot,
+        seed=seed,
+        ci_level=ci_level,
+        method="percentile",
+        keep_weights=False,
     )
 
 
@@ -299,6 +307,7 @@ def position_findings(
     alpha: float = ALPHA,
     progress: bool = False,
     classified: pd.DataFrame | None = None,
+    flip_table: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """The position-bias findings frame (one row per judge identity and finding id), not
     yet adjusted for multiple testing.
@@ -314,15 +323,23 @@ def position_findings(
     columns: ``primacy``, ``recency``, ``consistent`` counts on the primary rows for the
     figures. ``classified`` (:func:`classify_pairs` of ``verdicts``) may be passed when the
     caller has it (the notebook's table and figures read the same), so that the pairs are
-    not classified twice."""
-    calls = _pairwise_calls(verdicts)
+    not classified twice; likewise ``flip_table`` (:func:`flip_vs_gap` of ``verdicts``,
+    ``dataset`` and those pairs), which the notebook's flip-vs-gap figure also reads."""
     # verdicts without a display order are excluded pair by pair, but none at all is a dataset
     # this study cannot read: one message, not a table of "not estimable" rows
-    require_display_orders(calls["order"], "position bias", every_row=False)
-    classified = _classify_calls(calls) if classified is None else classified
+    if classified is None:
+        calls = _pairwise_calls(verdicts)
+        require_display_orders(calls["order"], "position bias", every_row=False)
+        classified = _classify_calls(calls)
+    else:
+        # the calls were checked when they were classified; they are read again only for
+        # repetition stability, and only when some (pair, order) was judged twice
+        calls = None
+        orders = verdicts["order"][_pairwise_mask(verdicts)] if len(verdicts) else []
+        require_display_orders(orders, "position bias", every_row=False)
     counts = _judge_counts(classified)
     n_ab, n_ba = classified["n_ab"].to_numpy(), classified["n_ba"].to_numpy()
-    fg = flip_vs_gap(verdicts, dataset, classified)
+    fg = flip_vs_gap(verdicts, dataset, classified) if flip_table is None else flip_table
     gap_method, gap_reason = fg.attrs.get("method"), fg.attrs.get("reason")
     rows: list[dict] = []
     it = counts.items()
@@ -344,7 +361,10 @@ def position_findings(
         rows.append(_preference_fairness_row(jc, n_boot, s + 3, ci_level, info))
         mine = (classified["judge"] == judge).to_numpy()
         repeated = bool(np.any(np.maximum(n_ab[mine], n_ba[mine]) >= 2))
-        rows.append(_repetition_row(calls, judge, n_boot, s + 4, ci_level, info, repeated))
+        if repeated and calls is None:
+            calls = _pairwise_calls(verdicts)
+        parsed = bool(n_ab[mine].sum() + n_ba[mine].sum() > 0)
+        rows.append(_repetition_row(calls, judge, n_boot, s + 4, ci_level, info, repeated, parsed))
         rows.append(
             _slope_row(fg[fg["judge"] == judge], judge, gap_method, gap_reason, ci_level, ex, info)
         )
@@ -398,18 +418,20 @@ def _single_repeat_row(fid, judge, method, info) -> dict:
     )
 
 
-def _repetition_row(calls, judge, n_boot, seed, ci_level, info, repeated=True) -> dict:
-    """``repeated``: some (pair, order) of the judge has r >= 2 parsed verdicts (the
-    classified pairs' n_ab / n_ba say so without a pivot of the judge's calls)."""
-    v = calls[(calls["judge"] == judge) & calls["c"].notna()]
+def _repetition_row(calls, judge, n_boot, seed, ci_level, info, repeated, parsed) -> dict:
+    """``repeated``: some (pair, order) of the judge has r >= 2 parsed verdicts; ``parsed``:
+    the judge has a parsed verdict with a display order (the classified pairs' n_ab / n_ba
+    say both without a pivot, or a pass, of the judge's calls, which are read only when
+    ``repeated``)."""
     fid = "repetition_stability"
     method = "mean over (pair, order) with r >= 2 parsed repeats of sum_c n_c (n_c - 1) / (r (r - 1)); item-cluster percentile bootstrap CI"
-    if v.empty:
+    if not parsed:
         return finding(
             fid, None, judge=judge, method=method, n=0, reason="no parsed verdicts", **info
         )
     if not repeated:
         return _single_repeat_row(fid, judge, method, info)
+    v = calls[(calls["judge"] == judge) & calls["c"].notna()]
     cnt = v.assign(one=1).pivot_table(
         index=["item_id", "response_a", "response_b", "order"],
         columns="c",

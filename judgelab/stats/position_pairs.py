@@ -21,6 +21,7 @@ __all__ = ["classify_pairs", "position_counts", "position_consistency"]
 
 _PAIR = ["judge", "item_id", "response_a", "response_b"]
 _IDENTITY = ["model", "backend", "judge_version", "judge_family"]
+_CALL_COLUMNS = {*_PAIR, *_IDENTITY, "order", "choice", "sample", "parse_ok"}
 #: pairwise orders that name no display slot
 _UNORDERED = tuple(o for o in ORDERS if o not in DISPLAY_ORDERS)
 
@@ -37,11 +38,9 @@ def _pairwise_calls(verdicts: pd.DataFrame) -> pd.DataFrame:
             raise DataError(
                 "verdicts", col, f"missing required column (columns present: {list(v.columns)})"
             )
-    if "protocol" in v.columns:
-        v = v[(v["protocol"].astype(object) == "pairwise").to_numpy()]
-    else:
-        v = v[(v["response_a"].notna() & v["response_b"].notna()).to_numpy()]
-    v = v.reset_index(drop=True).copy()
+    # the columns read here and by the classification (not the raw outputs, probabilities, ...)
+    cols = [c for c in v.columns if c in _CALL_COLUMNS]
+    v = v.loc[_pairwise_mask(v), cols].reset_index(drop=True)
     if v.empty:
         return v.assign(judge=pd.Series(dtype=object), c=pd.Series(dtype=object))
     for col in ("backend", "judge_version"):
@@ -99,6 +98,14 @@ def _pairwise_calls(verdicts: pd.DataFrame) -> pd.DataFrame:
     return v
 
 
+def _pairwise_mask(verdicts: pd.DataFrame) -> np.ndarray:
+    """The rows position statistics read: protocol pairwise (without a protocol column, rows
+    naming both responses)."""
+    if "protocol" in verdicts.columns:
+        return (verdicts["protocol"].astype(object) == "pairwise").to_numpy()
+    return (verdicts["response_a"].notna() & verdicts["response_b"].notna()).to_numpy()
+
+
 # ------------------------------------------------------------------- classification
 def classify_pairs(verdicts: pd.DataFrame) -> pd.DataFrame:
     """One row per (judge identity, pair): its position class.
@@ -142,8 +149,8 @@ def _classify_calls(v: pd.DataFrame) -> pd.DataFrame:
     out.attrs = {}  # a table of pairs, not verdicts: the verdict frame's metadata stays behind
     unordered = v["order"].isin(_UNORDERED).to_numpy()
     out["unordered"] = np.bincount(code, weights=unordered, minlength=n_pairs) > 0
-    slot = pd.Series(v["order"].to_numpy(dtype=object)).map({"ab": 0, "ba": 1}).to_numpy()
-    choice = pd.Series(v["c"].to_numpy(dtype=object)).map({"A": 0, "B": 1, "C": 2}).to_numpy()
+    slot = _value_codes(v["order"], ("ab", "ba"))
+    choice = _value_codes(v["c"], ("A", "B", "C"))
     counted = ~np.isnan(slot) & ~np.isnan(choice)
     cell = (code[counted] * 2 + slot[counted].astype(np.int64)) * 3 + choice[counted].astype(
         np.int64
@@ -174,11 +181,12 @@ def _classify_calls(v: pd.DataFrame) -> pd.DataFrame:
     out["cls"] = np.where(ok, cls, None)
 
     def modal(o):
+        """The modal choice's position in ``ABC-`` (``-``: no parsed repeat)."""
         cnt = np.nan_to_num(out[[f"{c}_{o}" for c in "ABC"]].to_numpy(dtype=float))
-        m = np.array(list("ABC"), dtype=object)[cnt.argmax(axis=1)]
-        return np.where(cnt.sum(axis=1) > 0, m, "-")
+        return np.where(cnt.sum(axis=1) > 0, cnt.argmax(axis=1), 3)
 
-    out["choices"] = np.char.add(modal("ab").astype(str), modal("ba").astype(str))
+    both = np.array([a + b for a in "ABC-" for b in "ABC-"])
+    out["choices"] = both[modal("ab") * 4 + modal("ba")]
     out["choices"] = out["choices"].where(ok, None)
     reason = np.where(out["n_ab"] == 0, "order ab missing or unparsed", "")
     reason = np.where(
@@ -193,6 +201,13 @@ def _classify_calls(v: pd.DataFrame) -> pd.DataFrame:
     )
     out["reason"] = np.where(ok, None, reason)
     return out[cols].reset_index(drop=True)
+
+
+def _value_codes(values: pd.Series, known: tuple) -> np.ndarray:
+    """The position of each value in ``known`` as a float, NaN for any other value (missing
+    included): compared as stored, no Python object per row."""
+    hits = [(values == k).to_numpy(dtype=bool, na_value=False) for k in known]
+    return np.select(hits, [float(k) for k in range(len(known))], np.nan)
 
 
 def _pair_codes(v: pd.DataFrame) -> np.ndarray:

@@ -28,12 +28,14 @@ from __future__ import annotations
 
 import contextlib
 import math
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
 import numpy as np
 from scipy import special, stats
+
+from judgelab.stats._flips import BitFlips, IntegerFlips, bit_flips_match
 
 __all__ = [
     "BootstrapResult",
@@ -43,6 +45,7 @@ __all__ = [
     "cluster_bootstrap",
     "cluster_bootstrap_each",
     "cluster_bootstrap_rows",
+    "ResampleTotals",
     "bootstrap_p_value",
     "sign_flip_test",
     "wilson_ci",
@@ -92,20 +95,41 @@ def _block_rows(n_items: int, n_boot: int) -> int:
     return int(max(1, min(n_boot, _BLOCK_ELEMENTS // max(n_items, 1))))
 
 
+#: Cells counted by one bincount: its int64 counts (128 KB) stay in the CPU cache, where one
+#: bincount over a whole block writes and re-reads 32 MB (twice as slow at 14,000 items).
+_COUNT_CELLS = 16_384
+
+
 def _draw_weight_blocks(
     n_items: int, n_boot: int, rng: np.random.Generator, block: int
 ) -> Iterator[np.ndarray]:
+    """Blocks ``(b, n_items)`` of resample counts, uint8 (wider only when an item is drawn
+    more than 255 times in one resample)."""
     done = 0
     while done < n_boot:
         b = min(block, n_boot - done)
-        # Drawing n_items indices per resample and counting them (one bincount over the
-        # block, offset per row) is much faster than rng.multinomial with n_items cells.
-        # int32 draws are about twice as fast as int64; a block has at most
-        # _BLOCK_ELEMENTS < 2**31 cells, so the offset indices fit too.
+        # Drawing n_items indices per resample and counting them is much faster than
+        # rng.multinomial with n_items cells. int32 draws are about twice as fast as int64; a
+        # block has at most _BLOCK_ELEMENTS < 2**31 cells, so the offset indices fit too.
         idx = rng.integers(0, n_items, size=(b, n_items), dtype=np.int32)
-        idx += (np.arange(b, dtype=np.int32) * n_items)[:, None]
-        yield np.bincount(idx.ravel(), minlength=b * n_items).reshape(b, n_items)
+        yield _count_rows(idx, n_items)
         done += b
+
+
+def _count_rows(idx: np.ndarray, n_items: int) -> np.ndarray:
+    """Row r of the result counts the values of ``idx[r]`` (in [0, n_items)): a bincount
+    over a few rows at a time, each row's values offset by its position in the chunk."""
+    b = len(idx)
+    rows = max(1, _COUNT_CELLS // n_items)
+    offset = (np.arange(rows, dtype=np.int32) * n_items)[:, None]
+    out = np.empty((b, n_items), dtype=np.uint8)
+    for r in range(0, b, rows):
+        m = min(rows, b - r)
+        cnt = np.bincount((idx[r : r + m] + offset[:m]).ravel(), minlength=m * n_items)
+        if out.dtype == np.uint8 and cnt.max(initial=0) > 255:
+            out = out.astype(np.min_scalar_type(n_items))  # rows before r keep their counts
+        out[r : r + m] = cnt.reshape(m, n_items)
+    return out
 
 
 # Weights drawn from an integer seed, kept for reuse: a study bootstraps many statistics
@@ -124,20 +148,21 @@ def _cached_bytes() -> int:
     return sum(w.nbytes for blocks in _WEIGHT_CACHE.values() for w in blocks)
 
 
-def _compact(w: np.ndarray, n_items: int) -> np.ndarray:
-    small = (
-        w.astype(np.uint8)
-        if w.size and int(w.max()) < 256
-        else w.astype(np.min_scalar_type(n_items))
-    )
-    small.flags.writeable = False
-    return small
+def _compact(w: np.ndarray) -> np.ndarray:
+    """A drawn block as kept: read-only (its dtype is already the smallest that holds it)."""
+    w.flags.writeable = False
+    return w
 
 
 def _weight_blocks(
-    n_items: int, n_boot: int, seed: int | np.random.Generator, block: int | None
+    n_items: int,
+    n_boot: int,
+    seed: int | np.random.Generator,
+    block: int | None,
+    keep: bool = True,
 ) -> Iterator[np.ndarray]:
-    """Blocks of resample counts, compact dtype when drawn from an integer seed."""
+    """Blocks of resample counts, compact dtype when drawn from an integer seed; kept for
+    reuse unless ``keep`` is False (weights already kept are read either way)."""
     n_items, n_boot = int(n_items), int(n_boot)
     if n_items < 1 or n_boot < 1:
         raise ValueError(f"n_items and n_boot must be >= 1 (got {n_items}, {n_boot})")
@@ -150,11 +175,12 @@ def _weight_blocks(
         return
     key = (n_items, n_boot, int(seed), block)
     blocks = _WEIGHT_CACHE.get(key)
+    if blocks is None and not keep:
+        yield from _draw_weight_blocks(n_items, n_boot, np.random.default_rng(seed), block)
+        return
     if blocks is None:
         rng = np.random.default_rng(seed)
-        blocks = tuple(
-            _compact(w, n_items) for w in _draw_weight_blocks(n_items, n_boot, rng, block)
-        )
+        blocks = tuple(_compact(w) for w in _draw_weight_blocks(n_items, n_boot, rng, block))
         if sum(w.nbytes for w in blocks) + _cached_bytes() <= _WEIGHT_CACHE_BYTES:
             _WEIGHT_CACHE[key] = blocks
     yield from blocks
@@ -363,6 +389,7 @@ def cluster_bootstrap(
     *,
     min_items: int = MIN_ITEMS,
     max_degenerate: float = MAX_DEGENERATE,
+    keep_weights: bool = True,
 ) -> BootstrapResult:
     """Item-cluster bootstrap of a statistic of per-item sums (vectorised).
 
@@ -375,6 +402,11 @@ def cluster_bootstrap(
         Maps totals to statistic values; nan marks an undefined (degenerate) value.
     n_boot, seed, ci_level :
         Number of resamples, seed of ``numpy.random.default_rng``, interval level.
+    keep_weights : bool
+        Keep the resample weights of an integer ``seed`` for later calls with the same items,
+        resamples and seed (default). False for a seed the caller draws once: kept weights
+        would only hold memory (14 MB per 1,000 resamples of 14,000 items). The values are
+        the same either way.
     method : ``"percentile"`` or ``"bca"``
         BCa uses the bias correction z0 = Phi^-1(share of resamples below the estimate)
         and the acceleration a = sum(d^3) / (6 (sum d^2)^1.5), d = mean(theta_(i)) -
@@ -397,6 +429,7 @@ def cluster_bootstrap(
         method,
         min_items=min_items,
         max_degenerate=max_degenerate,
+        keep_weights=keep_weights,
     )[0]
 
 
@@ -410,18 +443,63 @@ def cluster_bootstrap_each(
     *,
     min_items: int = MIN_ITEMS,
     max_degenerate: float = MAX_DEGENERATE,
+    keep_weights: bool = True,
 ) -> list[BootstrapResult]:
     """:func:`cluster_bootstrap` of several statistics of the same per-item table, on the same
     resamples: the resample totals ``W @ per_item`` are computed once and every statistic is
     evaluated on them (accuracy, kappa and F1 of one confusion table, for instance). Each
-    result equals ``cluster_bootstrap(per_item, statistic, ...)`` with the same arguments."""
+    result equals ``cluster_bootstrap(per_item, statistic, ...)`` with the same arguments.
+    The totals of a block of resamples are dropped once every statistic has read them
+    (:class:`ResampleTotals` keeps them, for statistics bootstrapped one at a time)."""
     _check_common(n_boot, ci_level, method)
+    S = _per_item_array(per_item)
+    n_boot = int(n_boot)
+    return _bootstrap_each(
+        S,
+        lambda: _resample_totals(S, n_boot, seed, keep_weights),
+        statistics,
+        n_boot=n_boot,
+        ci_level=ci_level,
+        method=method,
+        min_items=min_items,
+        max_degenerate=max_degenerate,
+    )
+
+
+def _per_item_array(per_item) -> np.ndarray:
     S = np.asarray(per_item, dtype=float)
     if S.ndim == 1:
         S = S[:, None]
     if S.ndim != 2:
         raise ValueError(f"per_item must be 1-D or 2-D, got shape {S.shape}")
-    n_items, n_boot = S.shape[0], int(n_boot)
+    return S
+
+
+def _resample_totals(
+    S: np.ndarray, n_boot: int, seed: int | np.random.Generator, keep: bool = True
+) -> Iterator[np.ndarray]:
+    """``W @ S`` block by block of resamples (:func:`_weight_blocks`)."""
+    with single_thread_blas():
+        for W in _weight_blocks(len(S), n_boot, seed, None, keep):
+            # Counts and sufficient statistics are integers in the usual case, so the
+            # float64 product is exact; one BLAS call per block of resamples.
+            yield W.astype(float) @ S
+
+
+def _bootstrap_each(
+    S: np.ndarray,
+    totals: Callable[[], Iterable[np.ndarray]],
+    statistics: Sequence[Callable[[np.ndarray], np.ndarray]],
+    *,
+    n_boot: int,
+    ci_level: float,
+    method: str,
+    min_items: int,
+    max_degenerate: float,
+) -> list[BootstrapResult]:
+    """Estimates on ``S``'s total, resample values block by block of ``totals()`` (the
+    resample totals of ``S``, read only when some estimate is defined) and the summaries."""
+    n_items = S.shape[0]
     label = _method_label(method, n_boot, ci_level)
     if n_items == 0:
         return [_undefined(0, n_boot, ci_level, label, "no items") for _ in statistics]
@@ -433,15 +511,11 @@ def cluster_bootstrap_each(
     dists = {i: np.empty(n_boot) for i in defined}
     if defined:
         pos = 0
-        with single_thread_blas():
-            for W in _weight_blocks(n_items, n_boot, seed, None):
-                # Counts and sufficient statistics are integers in the usual case, so the
-                # float64 product is exact; one BLAS call per block of resamples.
-                totals = W.astype(float) @ S
-                for i in defined:
-                    value = np.asarray(statistics[i](totals), dtype=float).reshape(-1)
-                    dists[i][pos : pos + len(W)] = value
-                pos += len(W)
+        for block in totals():
+            for i in defined:
+                value = np.asarray(statistics[i](block), dtype=float).reshape(-1)
+                dists[i][pos : pos + len(block)] = value
+            pos += len(block)
 
     def jack(stat):
         return lambda: np.asarray(stat(total[None, :] - S), dtype=float).reshape(-1)
@@ -467,6 +541,66 @@ def cluster_bootstrap_each(
             )
         )
     return out
+
+
+class ResampleTotals:
+    """The item-cluster resamples of one per-item table summed once, for statistics
+    bootstrapped one at a time on the same resamples.
+
+    A study bootstraps many statistics of one table with one seed (the mean agreement of each
+    family, of all within-family pairs, across families, their gap): the product
+    ``W @ per_item`` (thousands of resamples times hundreds of columns) is the cost, and it
+    is the same for each. Its blocks are computed on first use and kept (``n_boot`` x
+    columns floats). ``bootstrap(statistic, ...)`` equals ``cluster_bootstrap(per_item,
+    statistic, n_boot, seed, ...)`` with an integer ``seed``.
+
+    ``columns`` (a slice or index array) bootstraps a statistic of those columns only:
+    ``cluster_bootstrap(per_item[:, columns], ...)``, whose resample totals are these
+    totals' columns (equal when the products are exact, as with counts: per-item integer
+    statistics and integer weights give integer sums, exact in float64 below 2**53; with
+    fractional statistics they can differ in the last bits).
+    """
+
+    def __init__(self, per_item, n_boot: int = 2000, seed: int = 0):
+        self.per_item = _per_item_array(per_item)
+        self.n_boot, self.seed = int(n_boot), seed
+        self._blocks: list[np.ndarray] | None = None
+
+    def blocks(self) -> list[np.ndarray]:
+        """The resample totals, block by block (computed on the first call)."""
+        if self._blocks is None:
+            self._blocks = list(_resample_totals(self.per_item, self.n_boot, self.seed))
+        return self._blocks
+
+    def bootstrap(
+        self,
+        statistic: Callable[[np.ndarray], np.ndarray],
+        ci_level: float = 0.95,
+        method: str = "percentile",
+        *,
+        columns=None,
+        min_items: int = MIN_ITEMS,
+        max_degenerate: float = MAX_DEGENERATE,
+    ) -> BootstrapResult:
+        """:func:`cluster_bootstrap` of ``statistic`` on the kept resamples (see the class)."""
+        _check_common(self.n_boot, ci_level, method)
+        S, totals = self.per_item, self.blocks
+        if columns is not None:
+            S = np.ascontiguousarray(S[:, columns])
+
+            def totals():
+                return (np.ascontiguousarray(b[:, columns]) for b in self.blocks())
+
+        return _bootstrap_each(
+            S,
+            totals,
+            [statistic],
+            n_boot=self.n_boot,
+            ci_level=ci_level,
+            method=method,
+            min_items=min_items,
+            max_degenerate=max_degenerate,
+        )[0]
 
 
 def cluster_bootstrap_rows(
@@ -583,7 +717,11 @@ def sign_flip_test(
     t_obs = float(v.sum())
     if v.size == 0:
         return SignFlipResult(0.0, 1.0)
-    rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+    if isinstance(seed, np.random.Generator):
+        draw = IntegerFlips(seed)
+    else:
+        rng = np.random.default_rng(seed)
+        draw = BitFlips(rng) if bit_flips_match() else IntegerFlips(rng)
     # Floating sums of the same values in another order can differ in the last bits, so
     # "as extreme" allows a relative tolerance (otherwise T* = T can be missed).
     thresh = abs(t_obs) - 1e-9 * max(1.0, float(np.abs(v).sum()))
@@ -596,7 +734,7 @@ def sign_flip_test(
             b = min(block, n_perm - done)
             # s_i = 2 u_i - 1 with u_i in {0, 1}, so T* = 2 (u @ v) - sum(v): the 0/1 draws
             # are used as they come (no float matrix of signs, which cost more than the draws)
-            flips = rng.integers(0, 2, size=(b, v.size), dtype=np.int8)
+            flips = draw(b, v.size)
             t_perm = 2.0 * np.einsum("ij,j->i", flips, v) - v_sum
             k += int(np.count_nonzero(np.abs(t_perm) >= thresh))
             done += b

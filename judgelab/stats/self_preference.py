@@ -107,6 +107,7 @@ def self_preference_findings(
     tie_policy: str = "half",
     judgments: pd.DataFrame | None = None,
     coefficients: pd.DataFrame | None = None,
+    human_pairs: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Every self-preference finding per judge identity (see the module docstring).
 
@@ -122,15 +123,17 @@ def self_preference_findings(
 
     ``judgments`` (:func:`judgment_table` of the pairwise verdicts) and ``coefficients``
     (:func:`fit_self_preference_logit` of it) may be passed when the caller already has them
-    (the notebook draws the forest plot from the same fit), so that neither is computed twice."""
+    (the notebook draws the forest plot from the same fit), so that neither is computed twice;
+    likewise ``human_pairs`` (:func:`human_pair_table` of ``dataset``)."""
     rows: list[dict] = []
     pw = verdicts
     if "protocol" in verdicts.columns:
         pw = verdicts[(verdicts["protocol"].astype(object) == "pairwise").to_numpy()]
     if len(pw):
-        jt = judgment_table(pw, dataset) if judgments is None else judgments
+        hp = human_pair_table(dataset) if human_pairs is None else human_pairs
+        jt = judgment_table(pw, dataset, hp) if judgments is None else judgments
         coefs = fit_self_preference_logit(jt) if coefficients is None else coefficients
-        rows += _pairwise_rows(jt, coefs, dataset, n_boot, seed, ci_level, tie_policy)
+        rows += _pairwise_rows(jt, coefs, hp, n_boot, seed, ci_level, tie_policy)
     rows += score_difference(verdicts, dataset, n_boot, seed + 99991, ci_level)
     df = findings_frame(rows)
     if df.empty:
@@ -138,9 +141,9 @@ def self_preference_findings(
     return _with_detectable_effects_and_reasons(df, alpha)
 
 
-def _pairwise_rows(jt, coefs, dataset, n_boot, seed, ci_level, tie_policy) -> list[dict]:
-    """The logit findings, then per judge (a seed stream each) the descriptive findings."""
-    hp = human_pair_table(dataset)
+def _pairwise_rows(jt, coefs, hp, n_boot, seed, ci_level, tie_policy) -> list[dict]:
+    """The logit findings, then per judge (a seed stream each) the descriptive findings
+    (``hp``: the human pair table)."""
     info = {
         j: {"judge_family": f}
         for j, f in jt.drop_duplicates("judge")[["judge", "judge_family"]].itertuples(index=False)

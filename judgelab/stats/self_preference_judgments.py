@@ -54,13 +54,17 @@ def _response_table(dataset) -> pd.DataFrame:
     return r.set_index(r["response_id"].astype(str))
 
 
-def judgment_table(verdicts: pd.DataFrame, dataset) -> pd.DataFrame:
+def judgment_table(
+    verdicts: pd.DataFrame, dataset, human_pairs: pd.DataFrame | None = None
+) -> pd.DataFrame:
     """One row per pairwise call, with the pair in canonical orientation (ids sorted).
 
     Columns: judge, model, judge_family, item_id, ra, rb (canonical first / second), first_a
     (ra shown first), pick_a (1 = ra won, 0 = rb won, NaN = tie or unparsed), tie, parsed,
     gen_a/gen_b, fam_a/fam_b, rel_a/rel_b (relation of the judge to each generator), words_a,
-    words_b, correct_a, correct_b."""
+    words_b, correct_a, correct_b, hgap, pgap (the pair's human quality gaps).
+    ``human_pairs``: :func:`human_pair_table` of ``dataset`` when the caller has it (the
+    study's statistics read it too), so that it is not built again."""
     need = ["model", "item_id", "response_a", "response_b", "order", "choice"]
     for col in need:
         if col not in verdicts.columns:
@@ -88,10 +92,12 @@ def judgment_table(verdicts: pd.DataFrame, dataset) -> pd.DataFrame:
     ]
     if v.empty:
         return pd.DataFrame(columns=cols)
-    ra0 = v["response_a"].astype(str).to_numpy(dtype=object)
-    rb0 = v["response_b"].astype(str).to_numpy(dtype=object)
-    # hash the response ids once: every lookup below works on the distinct ids' codes
-    id_codes, distinct_ids = pd.factorize(np.concatenate([ra0, rb0]))
+    # the response ids hashed once (as stored): every lookup below works on their codes, and
+    # the text columns are built from the distinct values by Arrow (no Python string per row)
+    n = len(v)
+    ids = pd.concat([v["response_a"].astype(str), v["response_b"].astype(str)], ignore_index=True)
+    id_codes, distinct_ids = pd.factorize(ids)
+    distinct_ids = np.asarray(distinct_ids, dtype=object)
     resp_row = pd.Index(resp.index).get_indexer(distinct_ids)
     unknown = (resp_row[id_codes] < 0).reshape(2, -1).any(axis=0)
     if unknown.any():
@@ -103,18 +109,23 @@ def judgment_table(verdicts: pd.DataFrame, dataset) -> pd.DataFrame:
         )
     order = v["order"].astype(object).to_numpy()
     require_display_orders(order, "self-preference")
-    lo, hi = sorted_pair(ra0, rb0)
-    swap = lo != ra0
+    ca, cb = id_codes[:n].astype(np.int64), id_codes[n:].astype(np.int64)
+    # canonical orientation (sorted_pair) of each distinct stored (response_a, response_b)
+    m = len(distinct_ids)
+    pair, stored = pd.factorize(ca * m + cb)
+    first_of_pair = distinct_ids[stored // m]
+    lo, _ = sorted_pair(first_of_pair, distinct_ids[stored % m])
+    swap = (lo != first_of_pair)[pair]
     out = pd.DataFrame(
         {
-            "model": v["model"].astype(str).to_numpy(dtype=object),
-            "item_id": v["item_id"].astype(str).to_numpy(),
-            "ra": lo,
-            "rb": hi,
+            "model": _text(*_decoded(v["model"].astype(str))),
+            "item_id": _text(*_decoded(v["item_id"].astype(str))),
+            "ra": _text(distinct_ids, np.where(swap, cb, ca)),
+            "rb": _text(distinct_ids, np.where(swap, ca, cb)),
         }
     )
-    out["judge"] = judge_strings(v).to_numpy(dtype=object)
-    out["judge_family"] = _judge_families(v)
+    out["judge"] = _text(*_decoded(judge_strings(v)))
+    out["judge_family"] = _text(*_decoded(_judge_families(v)))
     # stored response_a shown first in order ab; canonical a shown first when (ab and not swapped) or (ba and swapped)
     out["first_a"] = ((order == "ab") != swap).astype(int)
     ch = choice_codes(v["choice"])
@@ -124,7 +135,6 @@ def judgment_table(verdicts: pd.DataFrame, dataset) -> pd.DataFrame:
     shown_first_won = ch == "A"
     a_won = np.where(out["first_a"].to_numpy() == 1, shown_first_won, ch == "B")
     out["pick_a"] = np.where(parsed & (ch != "C"), a_won.astype(float), np.nan)
-    n = len(v)
     stored_row = resp_row[id_codes]  # row of resp for response_a (first n) and response_b
     row_of = {"a": np.where(swap, stored_row[n:], stored_row[:n])}
     row_of["b"] = np.where(swap, stored_row[:n], stored_row[n:])
@@ -133,20 +143,30 @@ def judgment_table(verdicts: pd.DataFrame, dataset) -> pd.DataFrame:
     words = resp["n_words"].astype(float).to_numpy()
     correct = resp["correct"].astype(float).to_numpy()
     for side in ("a", "b"):
-        out[f"gen_{side}"] = generator[row_of[side]]
-        out[f"fam_{side}"] = family[row_of[side]]
+        out[f"gen_{side}"] = _text(generator, row_of[side])
+        out[f"fam_{side}"] = _text(family, row_of[side])
         out[f"words_{side}"] = words[row_of[side]]
         out[f"correct_{side}"] = correct[row_of[side]]
-    out["hgap"], out["pgap"] = _human_gap(out, dataset)
+    out["hgap"], out["pgap"] = _human_gap(out, dataset, human_pairs)
     # A dataset may name its judges differently from the same models as generators (LLMBar's
     # judge ChatGPT wrote MT-Bench's gpt-3.5-turbo answers): its meta maps judge -> generator.
     meta = getattr(dataset, "meta", None) or {}
     aliases = dict(meta.get("judge_generator_aliases") or {}) if isinstance(meta, dict) else {}
+    # the relation is a function of (model, judge family, generator, generator family): coded
+    # once per verdict column and once per response, not per side and row
+    judge_cols = [_codes(out["model"]), _codes(out["judge_family"])]
+    gen, fam = _codes(generator), _codes(family)
     for side in ("a", "b"):
+        rows = row_of[side]
         out[f"rel_{side}"] = _relations(
-            out[["model", "judge_family", f"gen_{side}", f"fam_{side}"]], aliases
+            [*judge_cols, (gen[0][rows], gen[1]), (fam[0][rows], fam[1])], aliases
         )
     return out
+
+
+def _codes(values) -> tuple[np.ndarray, np.ndarray]:
+    """(code per row, distinct values): a missing value (None or NaN) is one value."""
+    return pd.factorize(np.asarray(values, dtype=object), use_na_sentinel=False)
 
 
 def _judge_families(v: pd.DataFrame) -> np.ndarray:
@@ -157,15 +177,16 @@ def _judge_families(v: pd.DataFrame) -> np.ndarray:
     return jf.astype(object).where(jf.notna(), None).to_numpy(copy=True)
 
 
-def _relations(cols: pd.DataFrame, aliases: dict) -> np.ndarray:
+def _relations(cols: list[tuple[np.ndarray, np.ndarray]], aliases: dict) -> np.ndarray:
     """judgelab.families.relation per row of (model, judge family, generator, generator
-    family), computed once per distinct combination (a missing family, None or NaN, is one
-    value: relation() reads both as unknown)."""
-    combo = np.zeros(len(cols), dtype=np.int64)
-    for c in cols.columns:
-        codes, distinct = pd.factorize(cols[c].to_numpy(dtype=object), use_na_sentinel=False)
+    family), each given as (code per row, distinct values) (:func:`_codes`), computed once
+    per distinct combination (a missing family, None or NaN, is one value: relation() reads
+    both as unknown)."""
+    combo = np.zeros(len(cols[0][0]), dtype=np.int64)
+    for codes, distinct in cols:
         combo = pd.factorize(combo * (len(distinct) + 1) + codes)[0]
     _, first, inverse = np.unique(combo, return_index=True, return_inverse=True)
+    values = [np.asarray(distinct, dtype=object)[codes[first]] for codes, distinct in cols]
     rel = [
         relation(
             aliases.get(m, m),
@@ -173,12 +194,31 @@ def _relations(cols: pd.DataFrame, aliases: dict) -> np.ndarray:
             judge_family=jfam,
             generator_family=gfam if isinstance(gfam, str) else None,
         )
-        for m, jfam, g, gfam in cols.iloc[first].itertuples(index=False)
+        for m, jfam, g, gfam in zip(*values, strict=True)
     ]
-    return np.array(rel, dtype=object)[inverse.reshape(-1)]
+    return _text(np.array(rel, dtype=object), inverse.reshape(-1))
 
 
-def _human_gap(jt: pd.DataFrame, dataset) -> tuple[np.ndarray, np.ndarray]:
+def _decoded(values) -> tuple[np.ndarray, np.ndarray]:
+    """(distinct values, code per row): the arguments of :func:`_text` for ``values``."""
+    codes, distinct = pd.factorize(values, use_na_sentinel=False)
+    return np.asarray(distinct, dtype=object), codes
+
+
+def _text(values: np.ndarray, codes: np.ndarray):
+    """``values[codes]`` as a column: pandas' text dtype (missing values NaN) taken by Arrow
+    from the distinct values, as pandas would store the Python strings (a table of a million
+    judgments has a dozen such columns); other values (not text) as the object array."""
+    import pyarrow as pa
+
+    values = np.asarray(values, dtype=object)
+    if pd.api.types.infer_dtype(values, skipna=True) != "string":
+        return values[codes]  # not text, or no text at all: as pandas reads such a column
+    taken = pa.array(values, type=pa.large_string(), from_pandas=True).take(pa.array(codes))
+    return pd.array(taken, dtype="str")
+
+
+def _human_gap(jt: pd.DataFrame, dataset, hp=None) -> tuple[np.ndarray, np.ndarray]:
     """Signed human quality gaps of each row's pair (a minus b): the difference of mean human
     scores (scale points; NaN without scores) and 2 x human preference share of a - 1 (NaN
     for pairs humans did not compare)."""
@@ -195,7 +235,7 @@ def _human_gap(jt: pd.DataFrame, dataset) -> tuple[np.ndarray, np.ndarray]:
             jt["ra"].map(mean).astype(float).to_numpy()
             - jt["rb"].map(mean).astype(float).to_numpy()
         )
-    hp = human_pair_table(dataset)
+    hp = human_pair_table(dataset) if hp is None else hp
     if len(hp):
         m = jt[["item_id", "ra", "rb"]].merge(
             hp[["item_id", "ra", "rb", "share_a"]], on=["item_id", "ra", "rb"], how="left"

@@ -94,24 +94,49 @@ def logit_design(
     (item), judge and one column
     ``<term>|<judge>`` per judge and term (TERMS), after removing constant columns and columns
     collinear with the strata or earlier columns; ``dropped`` maps removed column -> reason."""
-    # the columns read below only (a row selection of every column copies the whole table)
-    used = ["judge", "item_id", "ra", "rb", "pick_a", "first_a", "rel_a", "rel_b"]
-    used += [c for c in ("words_a", "words_b", "hgap", "pgap") if c in jt.columns]
-    d = jt.loc[jt["pick_a"].notna().to_numpy(), used].reset_index(drop=True)
-    if d.empty:
+    frame, design, dropped = _design(jt, bands)
+    if frame is None:
         return pd.DataFrame(), {}
-    judges = sorted(d["judge"].unique())
-    rel_a, rel_b = d["rel_a"].to_numpy(), d["rel_b"].to_numpy()
+    # the kept columns only, in one block: <term>|<judge> is the term on the judge's rows, else 0
+    X = np.empty(design.shape)
+    for c in range(design.shape[1]):
+        X[:, c] = design.column(c)
+    design = pd.DataFrame(X, columns=design.column_names, copy=False)
+    return pd.concat([frame, design], axis=1), dropped
+
+
+def _design(jt: pd.DataFrame, bands: dict | None):
+    """(frame of y, strata, cluster and judge, the design as :class:`_TermDesign`, dropped) of
+    :func:`logit_design`; (None, None, {}) without a decided judgment."""
+    # the decided judgments' values of the columns read below, gathered one column at a time;
+    # text columns as integer codes (factorized as stored) and their distinct values
+    rows = np.flatnonzero(jt["pick_a"].notna().to_numpy())
+    if rows.size == 0:
+        return None, None, {}
+
+    def num(c):
+        return jt[c].to_numpy(dtype=float)[rows]
+
+    def coded(c):
+        codes, distinct = pd.factorize(jt[c], use_na_sentinel=False)
+        return codes[rows], np.asarray(distinct, dtype=object)
+
+    text = {c: coded(c) for c in ("judge", "item_id", "ra", "rb")}
+    jud = text["judge"][1][text["judge"][0]]
+    judges = sorted(set(text["judge"][1][np.unique(text["judge"][0])]))
+
+    def rel(side, r):
+        return (jt[f"rel_{side}"] == r).to_numpy(dtype=bool)[rows].astype(float)
+
+    n = rows.size
     base = {
-        "pos": 2.0 * d["first_a"].to_numpy(dtype=float) - 1.0,
-        "self": (rel_a == "self").astype(float) - (rel_b == "self").astype(float),
-        "fam": (rel_a == "family").astype(float) - (rel_b == "family").astype(float),
-        "lin": (rel_a == "lineage").astype(float) - (rel_b == "lineage").astype(float),
-        "len": (d["words_a"].to_numpy(dtype=float) - d["words_b"].to_numpy(dtype=float)) / 100.0,
-        "qual": d["hgap"].to_numpy(dtype=float) if "hgap" in d.columns else np.full(len(d), np.nan),
-        "qpref": d["pgap"].to_numpy(dtype=float)
-        if "pgap" in d.columns
-        else np.full(len(d), np.nan),
+        "pos": 2.0 * num("first_a") - 1.0,
+        "self": rel("a", "self") - rel("b", "self"),
+        "fam": rel("a", "family") - rel("b", "family"),
+        "lin": rel("a", "lineage") - rel("b", "lineage"),
+        "len": (num("words_a") - num("words_b")) / 100.0,
+        "qual": num("hgap") if "hgap" in jt.columns else np.full(n, np.nan),
+        "qpref": num("pgap") if "pgap" in jt.columns else np.full(n, np.nan),
     }
     dropped: dict[str, str] = {}
     if not np.all(np.isfinite(base["len"])):
@@ -125,7 +150,6 @@ def logit_design(
                 dropped[f"{t}|{j}"] = (
                     f"no {what} for every judged pair: no quality-sensitivity term on them"
                 )
-    jud = d["judge"].to_numpy()
     jcode = pd.Index(judges).get_indexer(jud)  # judges are sorted: code = column order
     names: list[tuple[str, int]] = []  # (term, judge code) of the non-constant columns
     for t in TERMS:
@@ -146,34 +170,68 @@ def logit_design(
                 dropped[name] = f"constant column ({why})"
             else:
                 names.append((t, k))
-    strata = _pair_codes(d, bands)
+    strata = _pair_codes(text, bands)
     keep = _independent_columns(base, jcode, names, judges, strata, dropped)
     frame = pd.DataFrame(
         {
-            "y": d["pick_a"].to_numpy(dtype=float),
+            "y": num("pick_a"),
             "strata": strata,
-            "cluster": d["item_id"].to_numpy(),
+            "cluster": text["item_id"][1][text["item_id"][0]],
             "judge": jud,
         }
     )
-    # the kept columns only, in one block: <term>|<judge> is the term on the judge's rows, else 0
-    X = np.empty((len(d), len(keep)))
-    for c, (t, k) in enumerate(keep):
-        X[:, c] = _column(base, jcode, t, k)
-    design = pd.DataFrame(X, columns=[f"{t}|{judges[k]}" for t, k in keep], copy=False)
-    return pd.concat([frame, design], axis=1), dropped
+    return frame, _TermDesign(base, jcode, keep, judges), dropped
 
 
-def _pair_codes(d: pd.DataFrame, bands: dict | None = None) -> np.ndarray:
+class _TermDesign:
+    """The kept ``<term>|<judge>`` columns of :func:`logit_design` as
+    :func:`judgelab.stats.models.conditional_logit` reads them: rows (``design[rows]``) and
+    columns of rows (``design[rows, c]``) computed where they are read from the terms and
+    the judge codes, so that the fit never holds the n x p design (0.26 GB at a million
+    judgments, held through the whole fit beside its padded strata array)."""
+
+    def __init__(self, base: dict, jcode: np.ndarray, keep: list, judges: list):
+        self.base, self.jcode, self.keep = base, jcode, keep
+        self.column_names = [f"{t}|{judges[k]}" for t, k in keep]
+        self.shape = (len(jcode), len(keep))
+
+    def __len__(self) -> int:
+        return self.shape[0]
+
+    def column(self, c: int, rows=slice(None)) -> np.ndarray:
+        t, k = self.keep[c]
+        return _column(self.base, self.jcode, t, k, rows)
+
+    def all_finite(self) -> bool:
+        """Every value finite (those outside a judge's rows are 0)."""
+        return all(bool(np.isfinite(self.base[t][self.jcode == k]).all()) for t, k in self.keep)
+
+    def __getitem__(self, key) -> np.ndarray:
+        if isinstance(key, tuple):
+            rows, c = key
+            return self.column(c, rows)
+        # the rows' judge codes and terms gathered once, not once per column
+        jcode = self.jcode[key]
+        terms = {t: self.base[t][key] for t in dict.fromkeys(t for t, _ in self.keep)}
+        out = np.empty((len(jcode), self.shape[1]))
+        for c, (t, k) in enumerate(self.keep):
+            out[:, c] = _column(terms, jcode, t, k)
+        return out
+
+
+def _pair_codes(text: dict, bands: dict | None = None) -> np.ndarray:
     """The stratum code of each row: (item_id, ra, rb), and the judge's comparison band when
-    ``bands`` is given, numbered in order of first appearance, from integer codes of each
-    column (no per-row string key)."""
-    cols = [d["item_id"], d["ra"], d["rb"]]
+    ``bands`` is given, numbered in order of first appearance, from the integer codes of each
+    column (``text``: column -> (codes, distinct values); no per-row string key)."""
+    cols = [text["item_id"], text["ra"], text["rb"]]
     if bands:
-        cols.append(d["judge"].map(bands).fillna("panel").astype(str))
-    key = np.zeros(len(d), dtype=np.int64)
-    for col in cols:
-        codes, distinct = pd.factorize(col, use_na_sentinel=False)
+        # the band of each distinct judge (a judge without one is in the whole panel's)
+        jcodes, judges = text["judge"]
+        band = pd.Series(judges).map(bands).fillna("panel").astype(str)
+        codes, distinct = pd.factorize(band, use_na_sentinel=False)
+        cols.append((codes[jcodes], distinct))
+    key = np.zeros(len(text["item_id"][0]), dtype=np.int64)
+    for codes, distinct in cols:
         key = pd.factorize(key * (len(distinct) + 1) + codes)[0].astype(np.int64)
     return key
 
@@ -234,14 +292,15 @@ def _independent_columns(
     return [names[c] for c in keep]
 
 
-def _clogit(frame: pd.DataFrame, names: list[str]):
+def _clogit(frame: pd.DataFrame, design: _TermDesign):
     """Fit through judgelab.stats.models.conditional_logit (cluster-robust by item);
-    returns (params, se, pvalues, converged, reason) aligned with ``names``."""
+    returns (params, se, pvalues, converged, reason) aligned with the design's columns."""
     from judgelab.stats.models import conditional_logit
 
+    names = design.column_names
     res = conditional_logit(
         frame["y"].to_numpy(dtype=float),
-        frame[names],
+        design,
         frame["strata"].to_numpy(),
         frame["cluster"].to_numpy(),
     )
@@ -270,19 +329,19 @@ def fit_self_preference_logit(
     bands, note = sharpness_bands(sharp, comparison)
     sharp["band"] = sharp["judge"].map(bands)
     banded = len(set(bands.values())) > 1
-    frame, dropped = logit_design(jt, bands if banded else None)
+    frame, design, dropped = _design(jt, bands if banded else None)
     judges = sorted(jt["judge"].unique())
-    n_by_judge = frame["judge"].value_counts() if len(frame) else pd.Series(dtype=int)
-    names = [c for c in frame.columns if "|" in c] if len(frame) else []
+    n_by_judge = frame["judge"].value_counts() if frame is not None else pd.Series(dtype=int)
+    names = design.column_names if frame is not None else []
     params = se = pv = None
     fit_reason = None
-    if len(frame) == 0:
+    if frame is None:
         fit_reason = "no parsed non-tie pairwise judgments"
     elif len(names) == 0:
         fit_reason = "no identifiable term"
     else:
         try:
-            params, se, pv, conv, why, model_dropped = _clogit(frame, names)
+            params, se, pv, conv, why, model_dropped = _clogit(frame, design)
             dropped.update(model_dropped)
             if not conv:
                 # Separation (e.g. a judge that picks its own answer in every informative pair)
@@ -351,7 +410,7 @@ def fit_self_preference_logit(
     out.attrs["comparison"] = comparison
     out.attrs["comparison_note"] = note
     out.attrs["banded"] = banded
-    out.attrs["n_rows"] = len(frame)
+    out.attrs["n_rows"] = 0 if frame is None else len(frame)
     return out
 
 
@@ -478,41 +537,64 @@ def sharpness_table(jt: pd.DataFrame) -> pd.DataFrame:
         "own_pairs_humans_other",
         "picks_own_there",
     ]
-    d = jt[jt["pick_a"].notna()]
-    if d.empty:
+    pick = jt["pick_a"].to_numpy(dtype=float)
+    keep = ~np.isnan(pick)
+    if not keep.any():
         return pd.DataFrame(columns=cols)
-    key = ["judge", "item_id", "ra", "rb"]
-    w = d.groupby([*key, "first_a"], sort=False)["pick_a"].mean().unstack("first_a")
-    both = w.dropna() if {0, 1} <= set(w.columns) else w.iloc[:0]
-    same = (both[0] == both[1]).groupby(level="judge").agg(["size", "mean"]) if len(both) else None
-    own_a = (d["rel_a"] == "self").to_numpy()
-    own = d[own_a | (d["rel_b"] == "self").to_numpy()]
-    own_is_a = (own["rel_a"] == "self").to_numpy()
-    pgap = own["pgap"].to_numpy(dtype=float) if "pgap" in own.columns else np.full(len(own), np.nan)
+    # integer codes of the judge and the pair (item_id, ra, rb) of each decided judgment: the
+    # means, pair counts and distinct pairs below are bincounts and uniques on them
+    pick = pick[keep]
+    all_codes, all_judges = pd.factorize(jt["judge"], use_na_sentinel=False)
+    jcode, present = pd.factorize(all_codes[keep])
+    judges = pd.Index(np.asarray(all_judges, dtype=object)[present])
+    pair = np.zeros(int(keep.sum()), dtype=np.int64)
+    for c in ("item_id", "ra", "rb"):
+        codes, distinct = pd.factorize(jt[c], use_na_sentinel=False)
+        pair = pd.factorize(pair * (len(distinct) + 1) + codes[keep])[0].astype(np.int64)
+    # mean pick per (judge, pair, order shown), in both orders: the same verdict or not
+    jp, jp_judge = _judge_pair_codes(jcode, pair, len(judges))
+    first = jt["first_a"].to_numpy()[keep].astype(np.int64)
+    cell = jp * 2 + first
+    n = np.bincount(cell, minlength=2 * len(jp_judge)).reshape(-1, 2)
+    total = np.bincount(cell, weights=pick, minlength=2 * len(jp_judge)).reshape(-1, 2)
+    both = (n > 0).all(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = total[both] / n[both]
+    pairs_both = np.bincount(jp_judge[both], minlength=len(judges))
+    same = np.bincount(jp_judge[both], weights=mean[:, 0] == mean[:, 1], minlength=len(judges))
+    own_a = (jt["rel_a"] == "self").to_numpy(dtype=bool)[keep]
+    own = own_a | (jt["rel_b"] == "self").to_numpy(dtype=bool)[keep]
+    own_is_a = own_a[own]
+    pgap = (
+        jt["pgap"].to_numpy(dtype=float)[keep][own]
+        if "pgap" in jt.columns
+        else np.full(int(own.sum()), np.nan)
+    )
     h_other = np.where(own_is_a, pgap < 0, pgap > 0)
-    picks_own = np.where(own_is_a, own["pick_a"] == 1, own["pick_a"] == 0)
+    picks_own = np.where(own_is_a, pick[own] == 1, pick[own] == 0)
+    own_judge, own_pair = jcode[own], pair[own]
     rows = []
-    for j in sorted(d["judge"].unique()):
-        mine = (own["judge"] == j).to_numpy()
-        o = own[mine]
+    for j in sorted(judges):
+        k = judges.get_loc(j)
+        mine = own_judge == k
         oh = mine & h_other
         rows.append(
             {
                 "judge": j,
-                "pairs_both_orders": int(same.at[j, "size"])
-                if same is not None and j in same.index
-                else 0,
-                "consistency": float(same.at[j, "mean"])
-                if same is not None and j in same.index
-                else np.nan,
-                "own_pairs": int(o[["item_id", "ra", "rb"]].drop_duplicates().shape[0]),
-                "own_pairs_humans_other": int(
-                    own.loc[oh, ["item_id", "ra", "rb"]].drop_duplicates().shape[0]
-                ),
+                "pairs_both_orders": int(pairs_both[k]),
+                "consistency": float(same[k] / pairs_both[k]) if pairs_both[k] else np.nan,
+                "own_pairs": len(np.unique(own_pair[mine])),
+                "own_pairs_humans_other": len(np.unique(own_pair[oh])),
                 "picks_own_there": float(picks_own[oh].mean()) if oh.any() else np.nan,
             }
         )
     return pd.DataFrame(rows, columns=cols)
+
+
+def _judge_pair_codes(jcode: np.ndarray, pair: np.ndarray, n_judges: int):
+    """(code of each row's (judge, pair), the judge code of each such code)."""
+    code, distinct = pd.factorize(pair * n_judges + jcode)
+    return code.astype(np.int64), (distinct % n_judges).astype(np.int64)
 
 
 def _sharpness_caveat(s: dict) -> str | None:

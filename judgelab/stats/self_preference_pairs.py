@@ -33,7 +33,10 @@ def _boot_diff(per_item: np.ndarray, n_boot: int, seed: int, ci_level: float):
                 np.nan,
             )
 
-    res = cluster_bootstrap(per_item, stat, n_boot=n_boot, seed=seed, ci_level=ci_level)
+    # each seed of the study's descriptive statistics is drawn once: its weights are not kept
+    res = cluster_bootstrap(
+        per_item, stat, n_boot=n_boot, seed=seed, ci_level=ci_level, keep_weights=False
+    )
     if res.estimate is None:
         return None, None, None, None, res.reason
     return res.estimate, res.ci_low, res.ci_high, res.p_value(0.0), res.reason
@@ -54,7 +57,8 @@ def harmful_self_preference(
     vs legitimate self-preference). Exploratory."""
     fid = "harmful_self_preference"
     info = info or {}
-    d = jt[(jt["judge"] == judge)]
+    cols = ["item_id", "pick_a", "rel_a", "rel_b", "correct_a", "correct_b"]
+    d = jt.loc[(jt["judge"] == judge).to_numpy(), cols]  # the columns read, not the table
     if d[["correct_a", "correct_b"]].isna().all().all():
         return finding(
             fid, None, judge=judge, reason="correctness unknown (no truth table)", n=0, **info
@@ -125,13 +129,13 @@ def human_joined(jt: pd.DataFrame, hp: pd.DataFrame) -> pd.DataFrame:
     return _human_join(jt.loc[parsed, [c for c in cols if c in jt.columns]], h)
 
 
-def _judge_rows(joined: pd.DataFrame, judge: str, mask=None) -> pd.DataFrame:
-    """Rows of ``judge`` in a :func:`human_joined` frame with a non-missing pick (and
-    ``mask``), re-indexed from 0 as a fresh join would be."""
+def _judge_rows(joined: pd.DataFrame, judge: str, cols: list[str], mask=None) -> pd.DataFrame:
+    """Columns ``cols`` of the rows of ``judge`` in a :func:`human_joined` frame with a
+    non-missing pick (and ``mask``), re-indexed from 0 as a fresh join would be."""
     keep = (joined["judge"] == judge).to_numpy() & joined["pick_a"].notna().to_numpy()
     if mask is not None:
         keep &= mask
-    return joined[keep].reset_index(drop=True)
+    return joined.loc[keep, cols].reset_index(drop=True)
 
 
 def own_family_win_rate_excess(
@@ -144,8 +148,8 @@ def own_family_win_rate_excess(
     ``joined``: :func:`human_joined` of (jt, hp) when the caller has it."""
     fid = "own_family_win_rate_excess"
     info = info or {}
-    d = jt[jt["judge"] == judge]
-    fam = d["judge_family"].iloc[0] if len(d) else None
+    mine_jt = np.flatnonzero((jt["judge"] == judge).to_numpy())
+    fam = jt["judge_family"].iloc[mine_jt[0]] if len(mine_jt) else None
     method = f"(judge - human) minus (other-family judges - human) win rate of the judge's family's answers on the same pairs (ties: {tie_policy}); item-cluster bootstrap CI; descriptive"
     if fam is None or hp.empty:
         return finding(
@@ -158,15 +162,16 @@ def own_family_win_rate_excess(
             **info,
         )
     x = human_joined(jt, hp) if joined is None else joined
+    # masks over the joined rows, not copies of them: pairs with one answer of the family,
+    # a win or a loss (ties by policy)
     fa, fb = (x["fam_a"] == fam).to_numpy(), (x["fam_b"] == fam).to_numpy()
-    x = x[fa != fb]
-    fa = (x["fam_a"] == fam).to_numpy()
     win = _win(x, fa, tie_policy)
-    keep = ~np.isnan(win)
-    x, win, fa = x[keep], win[keep], fa[keep]
-    mine = (x["judge"] == judge).to_numpy()
-    other = (x["judge_family"] != fam).to_numpy() & x["judge_family"].notna().to_numpy()
-    pair = x["pair"].to_numpy()
+    keep = np.flatnonzero((fa != fb) & ~np.isnan(win))
+    win = win[keep]
+    mine = (x["judge"] == judge).to_numpy()[keep]
+    jf = x["judge_family"]
+    other = ((jf != fam).to_numpy() & jf.notna().to_numpy())[keep]
+    pair = x["pair"].to_numpy()[keep]
     on_j = np.isin(pair, pair[mine])  # pairs this judge judged
     o = other & on_j
     if mine.sum() == 0 or o.sum() == 0:
@@ -179,7 +184,9 @@ def own_family_win_rate_excess(
             method=method,
             **info,
         )
-    per = _sums_by_item(x["item_id"], [win * mine, mine.astype(float), win * o, o.astype(float)])
+    per = _sums_by_item(
+        x["item_id"].iloc[keep], [win * mine, mine.astype(float), win * o, o.astype(float)]
+    )
     est, lo, hi, p, why = _boot_diff(per, n_boot, seed, ci_level)
     concl = (
         None
@@ -222,7 +229,8 @@ def conditional_self_bias(
     when the caller has it."""
     fid = "conditional_self_bias"
     info = info or {}
-    x = _judge_rows(human_joined(jt, hp) if joined is None else joined, judge)
+    cols = ["item_id", "pick_a", "rel_a", "rel_b", "majority"]
+    x = _judge_rows(human_joined(jt, hp) if joined is None else joined, judge, cols)
     method = "P(judge picks own | human majority own) - P(judge picks other | human majority other); own = self or family relation; ties and pairs without a human majority dropped; item-cluster bootstrap CI; descriptive (Wataoka et al. 2024)"
     if x.empty:
         return finding(
@@ -297,7 +305,8 @@ def length_bias(jt, hp, judge, n_boot=2000, seed=0, ci_level=0.95, info=None, jo
         )
     x = human_joined(jt, hp) if joined is None else joined
     xa, xb = x["words_a"].to_numpy(dtype=float), x["words_b"].to_numpy(dtype=float)
-    x = _judge_rows(x, judge, np.abs(xa - xb) > 0.1 * np.minimum(xa, xb))
+    cols = ["item_id", "ra", "rb", "pick_a", "words_a", "words_b", "votes_a", "votes_b"]
+    x = _judge_rows(x, judge, cols, np.abs(xa - xb) > 0.1 * np.minimum(xa, xb))
     if x.empty:
         return finding(
             fid,
@@ -347,8 +356,9 @@ def family_preference_matrix(
     """For each judge family x generator family: the judges' win rate for that generator family's
     answers, the humans' on the same pairs (where known), and the excess (judge - human).
     Pairs of two answers of one family are skipped (no preference between families)."""
-    x = jt[jt["parsed"]]
-    x = x[x["fam_a"] != x["fam_b"]]
+    cols = ["item_id", "ra", "rb", "judge_family", "fam_a", "fam_b", "pick_a", "tie"]
+    mixed = jt["parsed"].to_numpy(dtype=bool) & (jt["fam_a"] != jt["fam_b"]).to_numpy(dtype=bool)
+    x = jt.loc[mixed, cols]  # the columns read, not the table
     if x.empty:
         return pd.DataFrame(
             columns=[

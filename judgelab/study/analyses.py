@@ -72,6 +72,9 @@ def analyse_family_entanglement(ctx: StudyContext, params: Mapping) -> pd.DataFr
         tie_policy=params["tie_policy"],
         families={k: v for k, v in families.items() if v},
     )
+    ref = ent.reference_labels(
+        um, ctx.dataset, params["reference"], min_raters=params["min_raters"]
+    )  # read by both analyses
     f_ent = ent.entanglement_findings(
         um,
         ctx.dataset,
@@ -79,6 +82,7 @@ def analyse_family_entanglement(ctx: StudyContext, params: Mapping) -> pd.DataFr
         n_boot=ctx.n_boot,
         seed=ctx.seed,
         min_raters=params["min_raters"],
+        ref=ref,
     )
     rep = ens.ensemble_findings(
         um,
@@ -92,6 +96,7 @@ def analyse_family_entanglement(ctx: StudyContext, params: Mapping) -> pd.DataFr
         # ensemble_coverage row (moving the write to the caller changes that row: Part 1 item 3)
         review_queue_path=ctx.out_dir / "review_queue.csv",
         min_raters=params["min_raters"],
+        ref=ref,
     )
     return pd.concat([f_ent, rep.findings], ignore_index=True)
 

@@ -6,6 +6,10 @@
 
 from __future__ import annotations
 
+import importlib
+import importlib.util
+import sys
+import types
 from pathlib import Path
 
 import typer
@@ -14,6 +18,54 @@ from judgelab import config
 from judgelab._version_option import root_callback
 from judgelab.check import check_command
 from judgelab.importers.cli import import_command
+
+
+def defer_module(name: str, functions: tuple[str, ...]) -> bool:
+    """Put a stand-in for module ``name`` in ``sys.modules`` that imports the real module the
+    first time one of its attributes is used; ``functions`` are the names importers bind with
+    ``from name import f`` at their own import (each becomes a function that calls the real
+    one). Does nothing when ``name`` is imported already or not installed. True when the
+    stand-in was put in place.
+
+    Why: every ``judgelab run`` imports nbformat (papermill executes the notebook, nbconvert
+    writes the HTML), which imports jsonschema, which imports ``rfc3987_syntax`` for its
+    ``iri`` format checks; that module compiles about 35 Earley grammars at import, 3 s CPU
+    per run, and no notebook schema has an ``iri`` format (jsonschema issue 1428). With the
+    stand-in the checks still give the real module's answers, if anything ever asks.
+    """
+    spec = None if name in sys.modules else importlib.util.find_spec(name)
+    if spec is None:
+        return False
+    stand_in = types.ModuleType(name, f"stand-in for {name}, imported on first use")
+    stand_in.__spec__ = spec  # importlib.util.find_spec(name) answers as before
+
+    def real():
+        if sys.modules.get(name) is stand_in:
+            del sys.modules[name]
+        return importlib.import_module(name)
+
+    def forward(attr):
+        def call(*args, **kwargs):
+            return getattr(real(), attr)(*args, **kwargs)
+
+        call.__name__ = call.__qualname__ = attr
+        return call
+
+    for attr in functions:
+        setattr(stand_in, attr, forward(attr))
+
+    def other(attr):  # any other attribute (PEP 562); import machinery asks for dunders
+        if attr.startswith("__"):
+            raise AttributeError(attr)
+        return getattr(real(), attr)
+
+    stand_in.__getattr__ = other
+    sys.modules[name] = stand_in
+    return True
+
+
+# before anything imports jsonschema (see defer_module): the command line only
+defer_module("rfc3987_syntax", ("is_valid_syntax",))
 
 app = typer.Typer(
     name="judgelab",

@@ -75,7 +75,8 @@ def judgment_table(
             )
     v = verdicts
     if "protocol" in v.columns:
-        v = v[(v["protocol"].astype(object) == "pairwise").to_numpy()]
+        pairwise = (v["protocol"] == "pairwise").to_numpy(dtype=bool, na_value=False)
+        v = v if pairwise.all() else v[pairwise]  # compared as stored; no copy when all are
     v = v.reset_index(drop=True)
     resp = _response_table(dataset)
     cols = [
@@ -118,14 +119,14 @@ def judgment_table(
     swap = (lo != first_of_pair)[pair]
     out = pd.DataFrame(
         {
-            "model": _text(*_decoded(v["model"].astype(str))),
-            "item_id": _text(*_decoded(v["item_id"].astype(str))),
+            "model": _text_of(v["model"].astype(str)),
+            "item_id": _text_of(v["item_id"].astype(str)),
             "ra": _text(distinct_ids, np.where(swap, cb, ca)),
             "rb": _text(distinct_ids, np.where(swap, ca, cb)),
         }
     )
-    out["judge"] = _text(*_decoded(judge_strings(v)))
-    out["judge_family"] = _text(*_decoded(_judge_families(v)))
+    out["judge"] = _text_of(judge_strings(v))
+    out["judge_family"] = _text_of(_judge_families(v))
     # stored response_a shown first in order ab; canonical a shown first when (ab and not swapped) or (ba and swapped)
     out["first_a"] = ((order == "ab") != swap).astype(int)
     ch = choice_codes(v["choice"])
@@ -154,19 +155,28 @@ def judgment_table(
     aliases = dict(meta.get("judge_generator_aliases") or {}) if isinstance(meta, dict) else {}
     # the relation is a function of (model, judge family, generator, generator family): coded
     # once per verdict column and once per response, not per side and row
-    judge_cols = [_codes(out["model"]), _codes(out["judge_family"])]
-    gen, fam = _codes(generator), _codes(family)
+    judge_cols = [(*_codes(out[c]), out[c]) for c in ("model", "judge_family")]
+    (gen, n_gen), (fam, n_fam) = _codes(generator), _codes(family)
     for side in ("a", "b"):
         rows = row_of[side]
         out[f"rel_{side}"] = _relations(
-            [*judge_cols, (gen[0][rows], gen[1]), (fam[0][rows], fam[1])], aliases
+            [
+                *judge_cols,
+                (gen[rows], n_gen, generator[rows]),
+                (fam[rows], n_fam, family[rows]),
+            ],
+            aliases,
         )
     return out
 
 
-def _codes(values) -> tuple[np.ndarray, np.ndarray]:
-    """(code per row, distinct values): a missing value (None or NaN) is one value."""
-    return pd.factorize(np.asarray(values, dtype=object), use_na_sentinel=False)
+def _codes(values) -> tuple[np.ndarray, int]:
+    """(code per row, number of codes): a missing value (None or NaN) is one value; a column
+    is coded as stored."""
+    if not isinstance(values, pd.Series):
+        values = np.asarray(values, dtype=object)
+    codes, distinct = pd.factorize(values, use_na_sentinel=False)
+    return codes, len(distinct)
 
 
 def _judge_families(v: pd.DataFrame) -> np.ndarray:
@@ -177,16 +187,16 @@ def _judge_families(v: pd.DataFrame) -> np.ndarray:
     return jf.astype(object).where(jf.notna(), None).to_numpy(copy=True)
 
 
-def _relations(cols: list[tuple[np.ndarray, np.ndarray]], aliases: dict) -> np.ndarray:
+def _relations(cols: list, aliases: dict):
     """judgelab.families.relation per row of (model, judge family, generator, generator
-    family), each given as (code per row, distinct values) (:func:`_codes`), computed once
-    per distinct combination (a missing family, None or NaN, is one value: relation() reads
-    both as unknown)."""
+    family), each given as (code per row, number of codes, the values per row) (:func:`_codes`),
+    computed once per distinct combination on the values of its first row (a missing family,
+    None or NaN, is one code: relation() reads both as unknown)."""
     combo = np.zeros(len(cols[0][0]), dtype=np.int64)
-    for codes, distinct in cols:
-        combo = pd.factorize(combo * (len(distinct) + 1) + codes)[0]
+    for codes, n, _ in cols:
+        combo = pd.factorize(combo * (n + 1) + codes)[0]
     _, first, inverse = np.unique(combo, return_index=True, return_inverse=True)
-    values = [np.asarray(distinct, dtype=object)[codes[first]] for codes, distinct in cols]
+    values = [(v.iloc[first] if isinstance(v, pd.Series) else v[first]).tolist() for *_, v in cols]
     rel = [
         relation(
             aliases.get(m, m),
@@ -199,10 +209,14 @@ def _relations(cols: list[tuple[np.ndarray, np.ndarray]], aliases: dict) -> np.n
     return _text(np.array(rel, dtype=object), inverse.reshape(-1))
 
 
-def _decoded(values) -> tuple[np.ndarray, np.ndarray]:
-    """(distinct values, code per row): the arguments of :func:`_text` for ``values``."""
+def _text_of(values):
+    """Per-row ``values`` as a column: text (missing values allowed) as :func:`_text` takes
+    it from the distinct values; anything else (no text at all, say every value missing) as
+    the values themselves, for pandas to store as it reads them."""
+    if pd.api.types.infer_dtype(values, skipna=True) != "string":
+        return np.asarray(values, dtype=object)
     codes, distinct = pd.factorize(values, use_na_sentinel=False)
-    return np.asarray(distinct, dtype=object), codes
+    return _text(np.asarray(distinct, dtype=object), codes)
 
 
 def _text(values: np.ndarray, codes: np.ndarray):

@@ -43,8 +43,9 @@ def _boot_diff(per_item: np.ndarray, n_boot: int, seed: int, ci_level: float):
 
 
 def _sums_by_item(items, cols: list[np.ndarray]) -> np.ndarray:
+    """Per-item sums of ``cols``, items in sorted order (the bootstrap's clusters)."""
     df = pd.DataFrame({f"c{k}": c for k, c in enumerate(cols)})
-    df["item"] = np.asarray(items)
+    df["item"] = _values(items) if isinstance(items, pd.Series) else np.asarray(items)
     return df.groupby("item", sort=True).sum().to_numpy(dtype=float)
 
 
@@ -350,6 +351,12 @@ def length_bias(jt, hp, judge, n_boot=2000, seed=0, ci_level=0.95, info=None, jo
     )
 
 
+def _values(col: pd.Series):
+    """A column's values for a new frame: a text column as stored (``to_numpy`` would make a
+    Python string per row, which the new frame turns back into this text column)."""
+    return col.array if col.dtype == "str" else col.to_numpy()
+
+
 def family_preference_matrix(
     jt: pd.DataFrame, hp: pd.DataFrame, tie_policy: str = "half"
 ) -> pd.DataFrame:
@@ -378,8 +385,8 @@ def family_preference_matrix(
         rows.append(
             pd.DataFrame(
                 {
-                    "judge_family": x["judge_family"].to_numpy(),
-                    "generator_family": x[f"fam_{side}"].to_numpy(),
+                    "judge_family": _values(x["judge_family"]),
+                    "generator_family": _values(x[f"fam_{side}"]),
                     "w": w,
                 }
             )
@@ -397,8 +404,8 @@ def family_preference_matrix(
             hr.append(
                 pd.DataFrame(
                     {
-                        "judge_family": hx["judge_family"].to_numpy(),
-                        "generator_family": hx[f"fam_{side}"].to_numpy(),
+                        "judge_family": _values(hx["judge_family"]),
+                        "generator_family": _values(hx[f"fam_{side}"]),
                         "h": share if side == "a" else 1 - share,
                     }
                 )
@@ -415,8 +422,8 @@ def family_preference_matrix(
             jx.append(
                 pd.DataFrame(
                     {
-                        "judge_family": hx["judge_family"].to_numpy(),
-                        "generator_family": hx[f"fam_{side}"].to_numpy(),
+                        "judge_family": _values(hx["judge_family"]),
+                        "generator_family": _values(hx[f"fam_{side}"]),
                         "w": _win(hx, np.full(len(hx), side == "a"), tie_policy),
                     }
                 )

@@ -143,6 +143,10 @@ def lineage_of(model: str, lineages: dict[str, str] | None = None) -> str | None
     return _lookup_prefix(table, name)
 
 
+def _given(family) -> str | None:
+    return family if isinstance(family, str) and family else None
+
+
 def relation(
     judge_model: str,
     generator_model: str,
@@ -159,8 +163,10 @@ def relation(
     j, g = canonical_model(judge_model), canonical_model(generator_model)
     if j == g:
         return "self"
-    jf = judge_family or family_of(judge_model, families)
-    gf = generator_family or family_of(generator_model, families)
+    # a missing family is None, NaN or pd.NA depending on how a column was built: all of
+    # them (anything but non-empty text) mean "not given", so the lookup decides
+    jf = _given(judge_family) or family_of(judge_model, families)
+    gf = _given(generator_family) or family_of(generator_model, families)
     jl_, gl = lineage_of(judge_model, lineages), lineage_of(generator_model, lineages)
     # a fine-tune's own family is its base family only through the lineage, not the family
     if jf is not None and jf == gf and not (jl_ or gl):

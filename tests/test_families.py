@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import pandas as pd
 import pytest
 
 from judgelab import families as fam
@@ -55,3 +56,12 @@ def test_user_mapping_overrides_and_declared_families():
     finally:
         fam._USER_FAMILIES.clear()
         fam._USER_LINEAGES.clear()
+
+
+@pytest.mark.parametrize("missing", [None, float("nan"), pd.NA, ""])
+def test_a_missing_family_is_looked_up_however_it_is_stored(missing):
+    # a column's missing value is None, NaN or pd.NA depending on how it was built: the same
+    # data must give the same relation (NaN was truthy, so it read as a family of its own)
+    assert fam.relation("gpt-4", "gpt-3.5-turbo", judge_family=missing) == "family"
+    assert fam.relation("gpt-4", "gpt-3.5-turbo", generator_family=missing) == "family"
+    assert fam.relation("gpt-4", "claude-v1", judge_family=missing) == "other"

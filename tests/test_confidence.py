@@ -181,3 +181,21 @@ def test_truncated_verdict_enters_at_its_upper_bound():
     full = [content[0], _entry("A", {"A": 0.7, "B": 0.3}), content[2]]
     g = logprob_fields("pairwise", text, full)
     assert g["p_truncated"] is None and g["p_tie"] == 0.0
+
+
+def test_a_verdict_without_item_is_left_out_and_keys_read_back_as_text():
+    # the keys are grouped as integer codes and decoded at the end: a missing item_id is no
+    # unit (as a groupby on the text leaves it out), and the keys come back as the text given
+    df = pd.DataFrame(
+        [
+            _row("j", "i9", "r2", "r1", "ab", "A", p=(0.7, 0.2, 0.1)),
+            _row("j", None, "r2", "r1", "ba", "A", p=(0.6, 0.4, 0.0)),
+            _row("j", "i1", "r3", "r4", "ba", "B", p=(0.2, 0.8, 0.0)),
+        ]
+    )
+    c = verdict_confidence(df, "logprob", level="call")
+    assert c["item_id"].tolist() == ["i1", "i9"]  # sorted units, the item-less row left out
+    assert c[["lo", "hi", "order"]].to_numpy().tolist() == [["r3", "r4", "ba"], ["r1", "r2", "ab"]]
+    # ba: r4 shown first, choice B names r3 = lo; ab: r2 shown first, choice A names r2 = hi
+    assert c["label"].tolist() == [0, 1]
+    assert c["confidence"].to_numpy() == pytest.approx([0.8, 0.7])

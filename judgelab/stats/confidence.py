@@ -188,6 +188,8 @@ def _base(verdicts: pd.DataFrame) -> tuple[pd.DataFrame, _Decoder]:
             "truncated": _truncated(v),
         }
     )
+    # a missing judge or item (code -1) leaves the row out, as the groupbys on the values did
+    ok &= (judge >= 0) & (item >= 0)
     # lo and hi share one table: the pair's codes index the sorted response ids
     ids = pd.Index(np.asarray(pl.ids, dtype=object))
     decode = _Decoder(dict(judge=judges, item_id=items, lo=ids, hi=ids, order=orders))

@@ -199,8 +199,12 @@ def _as_text(x) -> np.ndarray:
 def shared_objects(col: pd.Series) -> np.ndarray:
     """The values of a column as a numpy object array with one Python object per distinct
     value, shared by its rows (``Series.to_numpy(dtype=object)`` of a text column makes a
-    string per row: 70 MB per million rows); missing values as the column holds them."""
-    codes, distinct = pd.factorize(col, use_na_sentinel=False)
+    string per row: 70 MB per million rows). A column with missing values is converted as
+    it is (factorize would read None and nan as one value)."""
+    col = col if isinstance(col, pd.Series) else pd.Series(col)
+    if col.hasnans:
+        return col.to_numpy(dtype=object)
+    codes, distinct = pd.factorize(col)
     return np.asarray(distinct, dtype=object)[codes]
 
 

@@ -104,9 +104,10 @@ def pairwise_units(
         # repeats per (item, pair, order), counted on codes (the same groups as the texts)
         keys = [pd.factorize(item)[0], pl.lo, pl.hi, pd.factorize(order)[0]]
         r = pd.Series(df["label"].to_numpy()).groupby([k[rows] for k in keys]).transform("size")
-        units = df.assign(weight=1.0 / r.to_numpy())[
-            ["item_id", "lo", "hi", "order", "label", "weight"]
-        ]
+        # a missing item (code -1) is no group, as in a groupby on the values: no weight
+        r = r.to_numpy(dtype=float)
+        r[keys[0][rows] < 0] = np.nan
+        units = df.assign(weight=1.0 / r)[["item_id", "lo", "hi", "order", "label", "weight"]]
     else:
         per_order = modal_codes(df, ["item_id", "lo", "hi", "order"]).sort_index().reset_index()
         g = per_order.groupby(["item_id", "lo", "hi"])

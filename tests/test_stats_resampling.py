@@ -18,6 +18,13 @@ from judgelab.stats import _flips
 from judgelab.stats import resampling as rs
 
 
+def _assert_same_result(got, one):
+    """Two bootstrap results are the same: estimate, interval, reason, method, distribution."""
+    fields = ("estimate", "ci_low", "ci_high", "reason", "method")
+    assert [getattr(got, f) for f in fields] == [getattr(one, f) for f in fields]
+    assert np.array_equal(got.distribution, one.distribution)
+
+
 def test_bootstrap_weights_are_seeded_multinomial_counts_independent_of_blocking():
     W = rs.bootstrap_weights(37, 500, seed=4)
     assert W.shape == (500, 37) and np.all(W.sum(axis=1) == 37) and W.min() >= 0
@@ -180,14 +187,7 @@ def test_bootstrap_each_equals_one_call_per_statistic():
         each = rs.cluster_bootstrap_each(S, stats_, n_boot=300, seed=4, method=method)
         for stat, got in zip(stats_, each, strict=True):
             one = rs.cluster_bootstrap(S, stat, n_boot=300, seed=4, method=method)
-            assert (got.estimate, got.ci_low, got.ci_high, got.reason, got.method) == (
-                one.estimate,
-                one.ci_low,
-                one.ci_high,
-                one.reason,
-                one.method,
-            )
-            assert np.array_equal(got.distribution, one.distribution)
+            _assert_same_result(got, one)
 
 
 def test_weight_counts_are_one_bincount_per_resample_of_the_int32_draws():
@@ -256,14 +256,7 @@ def test_resample_totals_bootstrap_equals_cluster_bootstrap():
         for stat in stats_:
             got = kept.bootstrap(stat, 0.9, method=method)
             one = rs.cluster_bootstrap(S, stat, n_boot=400, seed=9, ci_level=0.9, method=method)
-            assert (got.estimate, got.ci_low, got.ci_high, got.reason, got.method) == (
-                one.estimate,
-                one.ci_low,
-                one.ci_high,
-                one.reason,
-                one.method,
-            )
-            assert np.array_equal(got.distribution, one.distribution)
+            _assert_same_result(got, one)
         cols = slice(2, 4)
         got = kept.bootstrap(stats_[0], method=method, columns=cols)
         one = rs.cluster_bootstrap(S[:, cols], stats_[0], n_boot=400, seed=9, method=method)

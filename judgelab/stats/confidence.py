@@ -37,7 +37,7 @@ import numpy as np
 import pandas as pd
 
 from judgelab.stats.errors import DataError
-from judgelab.stats.units import judge_strings, pair_labels, parsed_mask
+from judgelab.stats.units import Decoder, judge_strings, pair_labels, parsed_mask
 from judgelab.stats.votes import plurality
 
 __all__ = [
@@ -86,24 +86,6 @@ def _sorted_codes(values) -> tuple[np.ndarray, pd.Index]:
     return codes, pd.Index(np.asarray(uniq, dtype=object))
 
 
-class _Decoder:
-    """The values of the coded key columns of :func:`_base` (``judge, item_id, lo, hi,
-    order``): groupbys and merges run on the sorted integer codes (the groups and their order
-    are those of the values) and :meth:`__call__` turns the codes of a result back into the
-    values once, at the end."""
-
-    def __init__(self, tables: dict[str, pd.Index]):
-        self.tables = tables
-
-    def __call__(self, frame: pd.DataFrame) -> pd.DataFrame:
-        cols = {c: t.take(frame[c].to_numpy()).array for c, t in self.tables.items() if c in frame}
-        return frame.assign(**cols)
-
-    def codes_of(self, column: str, values) -> np.ndarray:
-        """The codes of ``values`` in ``column`` (-1: not present)."""
-        return self.tables[column].get_indexer(pd.Index(list(values), dtype=object))
-
-
 def canonical_probabilities(
     verdicts: pd.DataFrame, a_is_lo: np.ndarray | None = None
 ) -> np.ndarray:
@@ -146,10 +128,10 @@ def canonical_probabilities(
     return out
 
 
-def _base(verdicts: pd.DataFrame) -> tuple[pd.DataFrame, _Decoder]:
+def _base(verdicts: pd.DataFrame) -> tuple[pd.DataFrame, Decoder]:
     """Parsed pairwise verdicts as ``judge, item_id, lo, hi, order, sample, label`` and the
     canonical probabilities (``q_lo, q_hi, q_tie``), the key columns as sorted integer codes
-    (each text column hashed once per call), and their :class:`_Decoder`."""
+    (each text column hashed once per call), and their :class:`Decoder`."""
     for c in ("item_id", "response_a", "response_b"):
         if c not in verdicts.columns:
             raise DataError(
@@ -192,7 +174,7 @@ def _base(verdicts: pd.DataFrame) -> tuple[pd.DataFrame, _Decoder]:
     ok &= (judge >= 0) & (item >= 0)
     # lo and hi share one table: the pair's codes index the sorted response ids
     ids = pd.Index(np.asarray(pl.ids, dtype=object))
-    decode = _Decoder(dict(judge=judges, item_id=items, lo=ids, hi=ids, order=orders))
+    decode = Decoder(dict(judge=judges, item_id=items, lo=ids, hi=ids, order=orders))
     return df[ok].reset_index(drop=True), decode
 
 
@@ -263,7 +245,7 @@ def _pick(frame: pd.DataFrame) -> np.ndarray:
     return p[np.arange(len(frame)), frame["label"].to_numpy(dtype=int)]
 
 
-def _finish(out: pd.DataFrame, source: str, valid: np.ndarray, decode: _Decoder) -> pd.DataFrame:
+def _finish(out: pd.DataFrame, source: str, valid: np.ndarray, decode: Decoder) -> pd.DataFrame:
     out = decode(out)
     out["confidence"] = np.where(valid, _pick(out), np.nan)
     out["confidence_source"] = pd.Series(
@@ -276,7 +258,7 @@ def _finish(out: pd.DataFrame, source: str, valid: np.ndarray, decode: _Decoder)
     return out.reindex(columns=list(CONFIDENCE_COLUMNS)).reset_index(drop=True)
 
 
-def _logprob(base: pd.DataFrame, level: str, decode: _Decoder) -> pd.DataFrame:
+def _logprob(base: pd.DataFrame, level: str, decode: Decoder) -> pd.DataFrame:
     keys = _KEYS + (["order"] if level == "call" else [])
     # the unit's verdict: modal repeat per order, then (pair level) plurality of the orders
     per_order = _shares(base, _KEYS + ["order"])
@@ -296,7 +278,7 @@ def _logprob(base: pd.DataFrame, level: str, decode: _Decoder) -> pd.DataFrame:
     return _finish(out, "logprob", valid, decode)
 
 
-def _self_consistency(base: pd.DataFrame, level: str, decode: _Decoder) -> pd.DataFrame:
+def _self_consistency(base: pd.DataFrame, level: str, decode: Decoder) -> pd.DataFrame:
     keys = _KEYS + (["order"] if level == "call" else [])
     out = _shares(base, keys)
     # one order may have repeats while the other has one: r counts the unit's verdicts
@@ -308,7 +290,7 @@ def _self_consistency(base: pd.DataFrame, level: str, decode: _Decoder) -> pd.Da
     return _finish(out, "self_consistency", valid, decode)
 
 
-def _order_agreement(base: pd.DataFrame, decode: _Decoder) -> pd.DataFrame:
+def _order_agreement(base: pd.DataFrame, decode: Decoder) -> pd.DataFrame:
     disp = base[np.isin(base["order"].to_numpy(), decode.codes_of("order", ["ab", "ba"]))]
     per_order = _shares(disp, _KEYS + ["order"])  # modal repeat per order
     out = _shares(per_order, _KEYS)
@@ -316,7 +298,7 @@ def _order_agreement(base: pd.DataFrame, decode: _Decoder) -> pd.DataFrame:
     return _finish(out, "order_agreement", valid, decode)
 
 
-def _ensemble(base: pd.DataFrame, level: str, name: str | None, decode: _Decoder) -> pd.DataFrame:
+def _ensemble(base: pd.DataFrame, level: str, name: str | None, decode: Decoder) -> pd.DataFrame:
     judges = list(decode.tables["judge"].take(np.unique(base["judge"].to_numpy())))
     if len(judges) < 2:
         raise ValueError(

@@ -63,6 +63,7 @@ __all__ = [
     "PairLabels",
     "pair_labels",
     "coded_columns",
+    "Decoder",
     "shared_objects",
 ]
 
@@ -149,8 +150,9 @@ def member_mask(values, members) -> np.ndarray:
     """
     if isinstance(members, (pd.Index, pd.Series, np.ndarray, pd.api.extensions.ExtensionArray)):
         members = np.asarray(members, dtype=object)  # not a Python iteration of Arrow text
-    members = pd.Series(list(members) if not isinstance(members, np.ndarray) else members,
-                        dtype=object)  # fmt: skip
+    else:
+        members = list(members)  # a set or generator; tuples stay elements
+    members = pd.Series(members, dtype=object)
     missing = members.isna()
     lookup = pd.Index(pd.unique(members[~missing].to_numpy()), dtype=object)
     values = pd.Index(values, dtype=object)
@@ -682,14 +684,21 @@ def coded_columns(v: pd.DataFrame, cols: list[str], sort: bool = True):
         # an Index infers the column type of the values as a groupby's keys do (str)
         coded[c] = pd.Index(np.asarray(values, dtype=object))
         v = v.assign(**{c: codes})
+    return v, Decoder(coded)
 
-    def decode(frame: pd.DataFrame) -> pd.DataFrame:
-        return frame.assign(
-            **{
-                c: values.take(frame[c].to_numpy()).array
-                for c, values in coded.items()
-                if c in frame
-            }
-        )
 
-    return v, decode
+class Decoder:
+    """The values behind integer-coded columns (:func:`coded_columns`): ``tables[column]``
+    is an Index whose position ``k`` holds the value of code ``k``. Calling it on a frame
+    derived from the coded one turns those columns back into the values, once, at the end."""
+
+    def __init__(self, tables: dict[str, pd.Index]):
+        self.tables = tables
+
+    def __call__(self, frame: pd.DataFrame) -> pd.DataFrame:
+        cols = {c: t.take(frame[c].to_numpy()).array for c, t in self.tables.items() if c in frame}
+        return frame.assign(**cols)
+
+    def codes_of(self, column: str, values) -> np.ndarray:
+        """The codes of ``values`` in ``column`` (-1: not present)."""
+        return self.tables[column].get_indexer(pd.Index(list(values), dtype=object))

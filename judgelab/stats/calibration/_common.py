@@ -44,6 +44,30 @@ def human_pair_win_shares(humans, side: int, tie_policy: str) -> pd.Series:
     return memo[key]
 
 
+def pair_win_shares(ju, humans, side: int, tie_policy: str) -> pd.DataFrame:
+    """Per pair judged by the judge and voted on by the humans, ``item_id, lo, hi, judge,
+    human``: the judge's weighted win share of side ``side``'s response (0: ``lo``, 1: ``hi``;
+    ties per ``tie_policy``) on its class units and the humans' (:func:`human_pair_win_shares`),
+    pairs in sorted order.
+
+    ``ju``: prepared :class:`~judgelab.stats.calibration.units.JudgeUnits` (class units); the
+    frame is kept in its ``memo`` for these ``humans`` (signed bias and ranking read the same
+    one). Callers must not modify it."""
+    key = ("pair_win_shares", int(side), tie_policy)
+    kept = ju.memo.get(key)
+    if kept is not None and kept[0] is humans:
+        return kept[1]
+    units = ju.class_units
+    u = units.assign(win=win_value(units["label"].to_numpy(), side, tie_policy))
+    u = u[np.isfinite(u["win"])]
+    j = u.assign(ww=u["win"] * u["weight"]).groupby(["item_id", "lo", "hi"])[["ww", "weight"]].sum()
+    j = (j["ww"] / j["weight"]).rename("judge")
+    h = human_pair_win_shares(humans, side, tie_policy)
+    out = pd.concat([j, h], axis=1, join="inner").reset_index()
+    ju.memo[key] = (humans, out)
+    return out
+
+
 @dataclass
 class Resampling:
     """Item-cluster bootstrap settings of one audit."""

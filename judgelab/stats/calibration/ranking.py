@@ -14,32 +14,54 @@ import pandas as pd
 
 from judgelab.stats._tidy import finding, findings_frame
 from judgelab.stats.agreement import kendall_tau_b_rows
-from judgelab.stats.calibration._common import Resampling, human_pair_win_shares, result_row
-from judgelab.stats.calibration.units import HumanData, JudgeUnits, class_units, win_value
+from judgelab.stats.calibration._common import Resampling, pair_win_shares, result_row
+from judgelab.stats.calibration.units import (
+    HumanData,
+    JudgeUnits,
+    class_judge_units,
+    win_value,
+)
 from judgelab.stats.resampling import MIN_ITEMS, iter_bootstrap_weights
-from judgelab.stats.units import pair_codes
 
 
-def _pair_win_shares(units: pd.DataFrame, humans: HumanData, tie_policy: str) -> pd.DataFrame:
-    """Per pair: the judge's and the humans' win share of ``lo`` (tie_policy for win rates)."""
-    u = units.assign(win=win_value(units["label"].to_numpy(), 0, tie_policy))
-    u = u[np.isfinite(u["win"])]
-    j = u.assign(ww=u["win"] * u["weight"]).groupby(["item_id", "lo", "hi"])[["ww", "weight"]].sum()
-    j = (j["ww"] / j["weight"]).rename("judge")
-    h = human_pair_win_shares(humans, 0, tie_policy)
-    return pd.concat([j, h], axis=1, join="inner").reset_index()
+def _sorted_codes(values) -> tuple[pd.Index, np.ndarray]:
+    """(sorted distinct values as an Index, code of each value in it; -1 missing): code order
+    is value order, so a sorted groupby on codes orders groups as on the strings."""
+    codes, distinct = pd.factorize(np.asarray(values, dtype=object), sort=True)
+    return pd.Index(np.asarray(distinct, dtype=object)), codes
 
 
-def _sorted_codes(columns: list, parts: int = 1):
-    """(sorted distinct values as an Index, codes of each column in it): one code space for
-    several string columns, code order = value order (so a sorted groupby on codes orders
-    groups as on the strings). With ``parts`` = 2 the codes come in pairs of columns."""
-    arrays = [np.asarray(c, dtype=object) for c in columns]
-    codes, values = pd.factorize(np.concatenate(arrays), sort=True)
-    split = np.split(codes, np.cumsum([len(a) for a in arrays])[:-1])
-    if parts == 2:
-        split = [tuple(split[i : i + 2]) for i in range(0, len(split), 2)]
-    return pd.Index(np.asarray(values, dtype=object)), split
+def _coded_side(memo: dict, frame: pd.DataFrame, gen) -> dict:
+    """One source's rows (judge units or human votes) coded once, kept in ``memo`` (the
+    :class:`JudgeUnits` or :class:`HumanData` it belongs to): items and response ids as
+    sorted codes of the source's own values (each source is grouped on its own codes), the
+    generator code of ``lo`` and ``hi`` (-1 unknown)."""
+    kept = memo.get("ranking_codes")
+    if kept is None or kept[0] is not gen:  # coded for this generator lookup (this HumanData)
+        items, item = _sorted_codes(frame["item_id"])
+        resp, codes = _sorted_codes(np.concatenate([frame["lo"], frame["hi"]]))
+        lo, hi = codes[: len(frame)], codes[len(frame) :]
+        gen_of = gen.codes(resp.to_numpy())  # the generator of each distinct response id
+        gens = tuple(np.where(c >= 0, gen_of[c], -1) for c in (lo, hi))
+        kept = memo["ranking_codes"] = (
+            gen,
+            dict(items=items, resp=resp, codes=(item, lo, hi), gens=gens),
+        )
+    return kept[1]
+
+
+def _in_keys(side: dict, keys: pd.DataFrame) -> np.ndarray:
+    """Per row of a coded source: its pair ``(item_id, lo, hi)`` is one of ``keys``' (pairs
+    whose values all occur in the source; missing values never match)."""
+    spaces = (side["items"], side["resp"], side["resp"])
+    n = len(side["codes"][0])
+    code = np.zeros(n + len(keys), dtype=np.int64)
+    for sp, rows, c in zip(spaces, side["codes"], ("item_id", "lo", "hi"), strict=True):
+        kc = sp.get_indexer(keys[c])
+        # rows: 0 missing, 1.. the values; a key value the source lacks: len + 1 (no row's)
+        both = np.concatenate([rows + 1, np.where(kc >= 0, kc + 1, len(sp) + 1)])
+        code = pd.factorize(code * (len(sp) + 2) + both.astype(np.int64))[0].astype(np.int64)
+    return np.isin(code[:n], code[n:])
 
 
 def win_rates(
@@ -58,32 +80,27 @@ def win_rates(
     gen = humans.lookup("generator")
     recs = []
     if protocol == "pairwise":
-        units_j = class_units(verdicts, order_aggregation)
+        ju = class_judge_units(verdicts, order_aggregation)
+        units_j = ju.class_units
         hv = humans.votes
-        keys = _pair_win_shares(units_j, humans, tie_policy)[["item_id", "lo", "hi"]]
-        # the rows of the pairs judged by both (by integer pair codes: keys has one row per
-        # pair, so the inner merge on it is this filter), and their generators, are the same
-        # for both sides: selected and looked up once per source. Items and response ids as
-        # sorted codes (code order is string order), grouped on below.
-        code_j, code_h, code_k = pair_codes(units_j, hv, keys)
-        item_ids, item_code = _sorted_codes([units_j["item_id"], hv["item_id"]])
-        resp_ids, resp_code = _sorted_codes(
-            [units_j["lo"], units_j["hi"], hv["lo"], hv["hi"]], parts=2
-        )
+        # the pairs judged by both: the sources' rows on them, their codes and generators
+        # (each source's coded once per audit: the human votes for every judge)
+        keys = pair_win_shares(ju, humans, 0, tie_policy)[["item_id", "lo", "hi"]]
         sources = []
-        for src, df, w, code, k in (
-            ("judge", units_j, "weight", code_j, 0),
-            ("human", hv, None, code_h, 1),
+        for src, df, w, memo in (
+            ("judge", units_j, "weight", ju.memo),
+            ("human", hv, None, humans.memo),
         ):
-            both = np.isin(code, code_k)
-            df = df[both].reset_index(drop=True)
-            lo, hi = df["lo"].to_numpy(), df["hi"].to_numpy()
-            wt = df[w].to_numpy() if w else np.ones(len(df))
-            codes = (item_code[k][both], resp_code[k][0][both], resp_code[k][1][both])
-            sources.append((src, df, wt, codes, (gen.codes(lo), gen.codes(hi))))
+            side = _coded_side(memo, df, gen)
+            both = _in_keys(side, keys)
+            wt = df[w].to_numpy()[both] if w else np.ones(int(both.sum()))
+            codes = tuple(c[both] for c in side["codes"])
+            gens = tuple(c[both] for c in side["gens"])
+            labels = df["label"].to_numpy()[both]
+            sources.append((src, labels, wt, codes, gens, side["items"]))
         for side in (0, 1):
-            for src, df, wt, ids, gens in sources:  # ids: codes of item, lo, hi
-                win = win_value(df["label"].to_numpy(), side, tie_policy)
+            for src, labels, wt, ids, gens, item_ids in sources:  # ids: codes of item, lo, hi
+                win = win_value(labels, side, tie_policy)
                 item, resp, other = ids[0], ids[1 + side], ids[2 - side]
                 resp_gen, other_gen = gens[side], gens[1 - side]
                 # a response's win against its own generator's response is no win of it; a

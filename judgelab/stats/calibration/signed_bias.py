@@ -13,8 +13,8 @@ import pandas as pd
 
 from judgelab.stats import multitest
 from judgelab.stats._tidy import finding, findings_frame
-from judgelab.stats.calibration._common import Resampling, human_pair_win_shares, result_row
-from judgelab.stats.calibration.units import HumanData, JudgeUnits, class_units, win_value
+from judgelab.stats.calibration._common import Resampling, pair_win_shares, result_row
+from judgelab.stats.calibration.units import HumanData, JudgeUnits, class_judge_units
 from judgelab.stats.power import minimum_detectable_effect
 from judgelab.stats.resampling import sign_flip_test
 
@@ -54,25 +54,16 @@ def signed_bias(
     humans = HumanData.of(dataset, protocol)
     fam = humans.lookup("family")
     if protocol == "pairwise":
-        units_j = class_units(verdicts, order_aggregation)
+        ju = class_judge_units(verdicts, order_aggregation)
         recs = []
         for side in (0, 1):
-            uj = units_j.assign(win=win_value(units_j["label"].to_numpy(), side, tie_policy))
-            uj = uj[np.isfinite(uj["win"])]
-            jj = (
-                uj.assign(ww=uj["win"] * uj["weight"])
-                .groupby(["item_id", "lo", "hi"])[["ww", "weight"]]
-                .sum()
-            )
-            jj = (jj["ww"] / jj["weight"]).rename("judge")
-            hh = human_pair_win_shares(humans, side, tie_policy)
-            both = pd.concat([jj, hh], axis=1, join="inner").reset_index()
+            both = pair_win_shares(ju, humans, side, tie_policy)  # shared: read, not modified
             resp = fam.codes(both["lo" if side == 0 else "hi"].to_numpy())
             other = fam.codes(both["hi" if side == 0 else "lo"].to_numpy())
-            both["family"] = fam.names_of(resp)
             # a pair within one family carries no information; an unknown family (nan) is
             # never equal to another (as nan != nan), so those rows stay and drop out below
-            both = both[(resp != other) | (resp < 0)]
+            keep = (resp != other) | (resp < 0)
+            both = both[keep].assign(family=fam.names_of(resp[keep]))
             both["raw"] = both["judge"] - both["human"]
             recs.append(both[["item_id", "family", "judge", "human", "raw"]])
         d = pd.concat(recs, ignore_index=True)

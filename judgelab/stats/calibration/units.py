@@ -288,6 +288,10 @@ class JudgeUnits:
     units: pd.DataFrame = field(repr=False)
     excluded: dict
     class_units: pd.DataFrame | None = field(repr=False, default=None)
+    #: what the audit's statistics derive from this judge's units alone (its per-pair win
+    #: shares, integer codes of its pairs), computed on first use and read by every
+    #: statistic of the judge: signed bias and ranking each recomputed them from the text
+    memo: dict = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
     def of(
@@ -316,6 +320,14 @@ class JudgeUnits:
             units if tie_policy == "class" else pairwise_units(verdicts, order_aggregation)[0]
         )
         return cls(verdicts, protocol, order_aggregation, tie_policy, units, ex, class_units)
+
+
+def class_judge_units(verdicts, order_aggregation: str = "per_call") -> JudgeUnits:
+    """The :class:`JudgeUnits` whose ``class_units`` :func:`class_units` returns: the prepared
+    units themselves (with their ``memo``), or prepared here from a verdict frame."""
+    if isinstance(verdicts, JudgeUnits):
+        return JudgeUnits.of(verdicts, "pairwise", order_aggregation, verdicts.tie_policy)
+    return JudgeUnits.of(verdicts, "pairwise", order_aggregation, "class")
 
 
 def class_units(verdicts, order_aggregation: str = "per_call") -> pd.DataFrame:

@@ -146,3 +146,32 @@ def test_order_agreement_is_ordinal_and_no_confidence_is_said(demo):
     one = v[v["order"] == "ab"]
     f = confidence_calibration(one, ds, n_boot=100).set_index("id")
     assert f["estimate"].isna().all() and "no confidence" in f.loc["confidence_ece", "reason"]
+
+
+def test_prepared_judge_units_give_the_frame_s_findings(demo):
+    """The audit hands each judge's prepared units (with their coded pairs) to the
+    confidence calibration: the same findings as from the verdict frame, for both tie
+    policies and order rules (the coded pairs of every row, or the rows of one protocol)."""
+    from judgelab.stats.calibration.units import JudgeUnits
+    from judgelab.stats.confidence import verdict_confidence
+    from judgelab.stats.units import pair_labels
+
+    ds = demo[0]
+    v = _verdicts(demo)
+    for tie, order in (("class", "per_call"), ("drop", "consistent_only")):
+        ju = JudgeUnits.of(v, "pairwise", order, tie)
+        assert ju.labels is not None
+        kw = dict(tie_policy=tie, order_aggregation=order, n_boot=50)
+        a = confidence_calibration(v, ds, **kw)
+        b = confidence_calibration(ju, ds, **kw)
+        pd.testing.assert_frame_equal(a, b, check_exact=True)
+    # labels of every row, with a row of another protocol: that row is left out either way
+    mixed = v.assign(protocol=["single"] + ["pairwise"] * (len(v) - 1))
+    pd.testing.assert_frame_equal(
+        verdict_confidence(mixed, "logprob", labels=pair_labels(mixed)),
+        verdict_confidence(mixed, "logprob"),
+        check_exact=True,
+    )
+    assert len(verdict_confidence(mixed, "logprob", level="call")) < len(
+        verdict_confidence(v, "logprob", level="call")
+    )

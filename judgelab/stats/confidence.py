@@ -37,7 +37,7 @@ import numpy as np
 import pandas as pd
 
 from judgelab.stats.errors import DataError
-from judgelab.stats.units import Decoder, judge_strings, pair_labels, parsed_mask
+from judgelab.stats.units import Decoder, PairLabels, judge_strings, pair_labels, parsed_mask
 from judgelab.stats.votes import plurality
 
 __all__ = [
@@ -128,10 +128,11 @@ def canonical_probabilities(
     return out
 
 
-def _base(verdicts: pd.DataFrame) -> tuple[pd.DataFrame, Decoder]:
+def _base(verdicts: pd.DataFrame, labels: PairLabels | None = None) -> tuple[pd.DataFrame, Decoder]:
     """Parsed pairwise verdicts as ``judge, item_id, lo, hi, order, sample, label`` and the
     canonical probabilities (``q_lo, q_hi, q_tie``), the key columns as sorted integer codes
-    (each text column hashed once per call), and their :class:`Decoder`."""
+    (each text column hashed once per call), and their :class:`Decoder`. ``labels``:
+    :func:`pair_labels` of ``verdicts`` if the caller has them."""
     for c in ("item_id", "response_a", "response_b"):
         if c not in verdicts.columns:
             raise DataError(
@@ -142,8 +143,10 @@ def _base(verdicts: pd.DataFrame) -> tuple[pd.DataFrame, Decoder]:
             )
     v = verdicts
     if "protocol" in v.columns:
-        v = v[v["protocol"].astype(str).str.lower() == "pairwise"]
-    pl = pair_labels(v)
+        pairwise = (v["protocol"].astype(str).str.lower() == "pairwise").to_numpy()
+        if not pairwise.all():  # read as it is when every row is pairwise (no copy)
+            v, labels = v[pairwise], None  # the caller's labels are of every row
+    pl = pair_labels(v) if labels is None else labels
     code = pl.label
     ok = parsed_mask(v) & ~np.isnan(code)
     q = canonical_probabilities(v, pl.a_is_lo)
@@ -344,6 +347,7 @@ def verdict_confidence(
     *,
     level: str = "pair",
     ensemble_name: str | None = None,
+    labels: PairLabels | None = None,
 ) -> pd.DataFrame:
     """Per-unit confidence of pairwise verdicts and its source (module docstring).
 
@@ -359,6 +363,10 @@ def verdict_confidence(
     level : ``"pair"`` or ``"call"``
         ``pair``: one unit per pair (orders and repeats aggregated); ``call``: one unit per
         (pair, display order), repeats aggregated. ``order_agreement`` is pair level only.
+    labels : PairLabels, optional
+        :func:`judgelab.stats.units.pair_labels` of ``verdicts`` (row for row) when the caller
+        has coded them already (the audit's :class:`~judgelab.stats.calibration.units.
+        JudgeUnits`); coded here otherwise. The same values either way.
 
     Returns
     -------
@@ -376,7 +384,7 @@ def verdict_confidence(
         raise ValueError(f"level must be one of {LEVELS}, not {level!r}")
     if source == "order_agreement" and level != "pair":
         raise ValueError("order_agreement is a property of a pair: use level='pair'")
-    base, decode = _base(verdicts)
+    base, decode = _base(verdicts, labels)
     if base.empty:
         return pd.DataFrame(columns=list(CONFIDENCE_COLUMNS))
     if source == "logprob":

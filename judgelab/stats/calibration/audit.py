@@ -248,7 +248,14 @@ def _judge_findings(ident, g, ens_slice, humans: HumanData, ceiling, s: AuditSet
         frames.append(ranking(ju, humans, **common))
         if s.protocol == "pairwise":
             frames.append(
-                confidence_calibration(stored, humans, judge=ident, **s.pairwise_settings, **s.boot)
+                # the prepared units when they are of the stored rows: their coded pairs
+                confidence_calibration(
+                    ju if stored is g else stored,
+                    humans,
+                    judge=ident,
+                    **s.pairwise_settings,
+                    **s.boot,
+                )
             )
     return pd.concat([x for x in frames if x is not None and len(x)], ignore_index=True)
 

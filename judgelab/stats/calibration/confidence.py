@@ -45,14 +45,14 @@ from judgelab.stats.calibration.reference_agreement import (
     REFERENCE_NAMES,
     pair_reference,
 )
-from judgelab.stats.calibration.units import HumanData
+from judgelab.stats.calibration.units import HumanData, JudgeUnits
 from judgelab.stats.confidence import (
     ORDINAL_MAX_LEVELS,
     default_source,
     n_levels,
     verdict_confidence,
 )
-from judgelab.stats.units import member_mask
+from judgelab.stats.units import PairLabels, member_mask
 
 __all__ = ["CONFIDENCE_IDS", "confidence_units", "confidence_calibration"]
 
@@ -73,12 +73,15 @@ def confidence_units(
     *,
     order_aggregation: str = "per_call",
     tie_policy: str = "class",
+    labels: PairLabels | None = None,
 ) -> tuple[pd.DataFrame, dict, str]:
     """One judge's confidence units joined to the human side: the
     :func:`~judgelab.stats.confidence.verdict_confidence` columns plus ``ref`` (the pair's
     reference label), ``correct`` (0/1) and ``h_lo, h_hi, h_tie`` (the humans' vote shares;
-    nan without votes). Returns (units, excluded counts, reference rule)."""
-    conf = verdict_confidence(verdicts, source, level=_level(source, order_aggregation))
+    nan without votes). ``labels``: the verdicts' pair labels if coded already. Returns
+    (units, excluded counts, reference rule)."""
+    level = _level(source, order_aggregation)
+    conf = verdict_confidence(verdicts, source, level=level, labels=labels)
     n_all = len(conf)
     missing = conf["confidence"].isna()
     conf = conf[~missing]
@@ -332,8 +335,13 @@ def confidence_calibration(
 
     ``source``: a confidence source of :mod:`judgelab.stats.confidence`; None takes the first
     the verdicts support among ``logprob``, ``self_consistency``, ``order_agreement``. Without
-    any, both findings are null with the reason."""
+    any, both findings are null with the reason. ``verdicts``: a verdict frame or a judge's
+    prepared :class:`~judgelab.stats.calibration.units.JudgeUnits` (its verdicts and their
+    coded pairs are read)."""
     humans = HumanData.of(dataset, "pairwise")
+    labels = None
+    if isinstance(verdicts, JudgeUnits):
+        verdicts, labels = verdicts.verdicts, verdicts.labels
     if source is None:
         source = default_source(verdicts)
         if source is None:
@@ -345,7 +353,12 @@ def confidence_calibration(
                 [finding(fid, None, judge=judge, reason=reason) for fid in CONFIDENCE_IDS]
             )
     u, ex, rule = confidence_units(
-        verdicts, humans, source, order_aggregation=order_aggregation, tie_policy=tie_policy
+        verdicts,
+        humans,
+        source,
+        order_aggregation=order_aggregation,
+        tie_policy=tie_policy,
+        labels=labels,
     )
     method = (
         f"confidence_source={source}; correct = verdict equals the {REFERENCE_NAMES[rule]}; "

@@ -18,7 +18,7 @@ import pandas as pd
 from judgelab.stats.agreement import win_score
 from judgelab.stats.errors import DataError
 from judgelab.stats.reference import coded_votes
-from judgelab.stats.units import pair_labels, parsed_mask
+from judgelab.stats.units import PairLabels, pair_labels, parsed_mask
 from judgelab.stats.votes import modal_codes
 
 #: Pairwise classes: the first (sorted) response of the pair wins, the second wins, tie.
@@ -60,7 +60,11 @@ def _require(df: pd.DataFrame, table: str, cols: Sequence[str]) -> None:
 
 
 def pairwise_units(
-    verdicts: pd.DataFrame, order_aggregation: str = "per_call", tie_policy: str = "class"
+    verdicts: pd.DataFrame,
+    order_aggregation: str = "per_call",
+    tie_policy: str = "class",
+    *,
+    labels: PairLabels | None = None,
 ) -> tuple[pd.DataFrame, dict]:
     """One judge's pairwise verdicts as weighted units ``item_id, lo, hi, label, weight``.
 
@@ -70,12 +74,14 @@ def pairwise_units(
     ``first_order``: order ``ab`` only. ``consistent_only``: one unit per pair with both
     orders parsed, labelled by the modal repeat of each order; orders that disagree give a
     tie. ``tie_policy='drop'`` removes tie units afterwards. Returns (units, counts of
-    excluded rows/pairs by reason).
+    excluded rows/pairs by reason). ``labels``: :func:`~judgelab.stats.units.pair_labels` of
+    ``verdicts`` when the caller has them (computed here otherwise).
     """
     _check_settings(tie_policy, order_aggregation)
     _require(verdicts, "verdicts", ["item_id", "response_a", "response_b"])
     v = verdicts
-    pl = pair_labels(v)  # the pairs and labels coded once, as sorted_pair and label_codes
+    # the pairs and labels coded once, as sorted_pair and label_codes
+    pl = pair_labels(v) if labels is None else labels
     code = pl.label
     ok = parsed_mask(v) & ~np.isnan(code)
     label = np.nan_to_num(code, nan=-1).astype(int)
@@ -315,11 +321,24 @@ class JudgeUnits:
         if protocol != "pairwise":
             units, ex = score_units(verdicts)
             return cls(verdicts, protocol, order_aggregation, tie_policy, units, ex)
-        units, ex = pairwise_units(verdicts, order_aggregation, tie_policy)
+        # the verdicts' pairs and labels coded once: both unit sets and the confidence
+        # (:func:`labels`) read them
+        pl = pair_labels(verdicts)
+        units, ex = pairwise_units(verdicts, order_aggregation, tie_policy, labels=pl)
         class_units = (
-            units if tie_policy == "class" else pairwise_units(verdicts, order_aggregation)[0]
+            units
+            if tie_policy == "class"
+            else pairwise_units(verdicts, order_aggregation, labels=pl)[0]
         )
-        return cls(verdicts, protocol, order_aggregation, tie_policy, units, ex, class_units)
+        ju = cls(verdicts, protocol, order_aggregation, tie_policy, units, ex, class_units)
+        ju.memo["pair_labels"] = pl
+        return ju
+
+    @property
+    def labels(self) -> PairLabels | None:
+        """:func:`~judgelab.stats.units.pair_labels` of ``verdicts`` (pairwise units), row
+        for row."""
+        return self.memo.get("pair_labels")
 
 
 def class_judge_units(verdicts, order_aggregation: str = "per_call") -> JudgeUnits:

@@ -33,7 +33,16 @@ AAG_MARGIN = 0.05
 
 
 def _human_votes(humans: HumanData, protocol: str, tie_policy: str) -> pd.DataFrame:
-    """Human votes as ``item_id, unit, rater_id, label`` (pairwise classes or score classes)."""
+    """Human votes as ``item_id, unit, rater_id, label`` (pairwise classes or score classes):
+    built once per :class:`HumanData` (its ``memo``; the ceiling and every judge's vote
+    agreement read it). Callers must not modify it."""
+    key = ("human_votes", protocol, tie_policy)
+    if key not in humans.memo:
+        humans.memo[key] = _coded_human_votes(humans, protocol, tie_policy)
+    return humans.memo[key]
+
+
+def _coded_human_votes(humans: HumanData, protocol: str, tie_policy: str) -> pd.DataFrame:
     if protocol == "pairwise":
         v = humans.votes.copy()
         v["unit"] = v["lo"] + "|" + v["hi"]
@@ -79,7 +88,17 @@ def _others_agreeing(humans: HumanData, protocol: str, tie_policy: str, tol: int
 
 
 def _judge_votes(ju: JudgeUnits, humans: HumanData) -> pd.DataFrame:
-    """The judge's units as ``item_id, unit, label, weight`` in the coding of :func:`_human_votes`."""
+    """The judge's units as ``item_id, unit, label, weight`` in the coding of
+    :func:`_human_votes`: built once per judge (kept in the units' ``memo`` for these
+    ``humans``; the vote agreement and the alternative-annotator gap read it). Callers must
+    not modify it."""
+    kept = ju.memo.get("judge_votes")
+    if kept is None or kept[0] is not humans:
+        kept = ju.memo["judge_votes"] = (humans, _coded_judge_votes(ju, humans))
+    return kept[1]
+
+
+def _coded_judge_votes(ju: JudgeUnits, humans: HumanData) -> pd.DataFrame:
     u = ju.units
     if ju.protocol == "pairwise":
         return pd.DataFrame(

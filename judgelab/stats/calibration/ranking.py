@@ -14,14 +14,14 @@ import pandas as pd
 
 from judgelab.stats._tidy import finding, findings_frame
 from judgelab.stats.agreement import kendall_tau_b_rows
-from judgelab.stats.calibration._common import Resampling, pair_win_shares, result_row
+from judgelab.stats.calibration._common import pair_win_shares, result_row
 from judgelab.stats.calibration.units import (
     HumanData,
     JudgeUnits,
     class_judge_units,
     win_value,
 )
-from judgelab.stats.resampling import MIN_ITEMS, iter_bootstrap_weights
+from judgelab.stats.resampling import MIN_ITEMS, ResampleTotals
 
 
 def _sorted_codes(values) -> tuple[pd.Index, np.ndarray]:
@@ -207,14 +207,17 @@ def ranking(
         out = kendall_tau_b_rows(r[:, 0], r[:, 1])
         return np.where(np.isfinite(r).all(axis=(1, 2)), out, np.nan)
 
-    ctx = Resampling(n_boot, seed, ci_level)
+    # the resample totals of per_item, computed once: tau's bootstrap and every generator's
+    # rate for the separability read the same products (the same draws and sums as two
+    # separate bootstraps)
+    totals = ResampleTotals(per_item, n_boot, seed)
     rows = []
     if G < 2:
         rows.append(
             finding("ranking_kendall_tau", None, judge=judge, n=G, reason="fewer than 2 generators")
         )
     else:
-        res = ctx.boot(per_item, tau)
+        res = totals.bootstrap(tau, ci_level)
         est_rates = rates(per_item.sum(0)[None, :])[0]
         rows.append(
             result_row(
@@ -230,12 +233,7 @@ def ranking(
             )
         )
     # separability from the bootstrap distribution of every generator's rate
-    dist = np.concatenate(
-        [
-            rates(W.astype(float) @ per_item)
-            for W in iter_bootstrap_weights(len(items), n_boot, seed)
-        ]
-    )
+    dist = np.concatenate([rates(t) for t in totals.blocks()])
     alpha = 1 - ci_level
     with np.errstate(all="ignore"):
         lo = np.nanquantile(dist, alpha / 2, axis=0)

@@ -145,7 +145,10 @@ def pairwise_agreement(
     first = np.unique(code, return_index=True)[1]
     judged_pairs = units[key].iloc[first]
     ref, _, rule = pair_reference(humans, judged_pairs, reference, tie_policy)
-    code, ref_code = pair_codes(units, ref)
+    # the reference's pairs in the units' code space: the judged pairs (one row per code, in
+    # code order) get codes 0, 1, ... as the units' first rows do, so pair_codes(units, ref)
+    # gives ref these codes, without hashing every unit row again
+    ref_code = pair_codes(judged_pairs, ref)[1]
     # the units with a reference, in their order, with the reference's columns (an inner
     # merge on the pair), joined on the integer pair code instead of the three strings
     ref_at = pd.Index(ref_code)

@@ -228,10 +228,12 @@ def row_confidence(verdicts: pd.DataFrame) -> pd.DataFrame:
     )
 
 
-def _shares(df: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+def _shares(df: pd.DataFrame, keys: list[str], g=None) -> pd.DataFrame:
     """Vote counts per class (``n0, n1, n2``) and their plurality per group of ``keys``
-    (sorted), counted by one ``bincount`` over the group numbers (labels are 0, 1, 2)."""
-    g = df.groupby(keys, sort=True)
+    (sorted), counted by one ``bincount`` over the group numbers (labels are 0, 1, 2).
+    ``g``: ``df``'s rows grouped by ``keys`` (sorted) if the caller has grouped them."""
+    if g is None:
+        g = df.groupby(keys, sort=True)
     gid = g.ngroup().to_numpy()
     n = g.ngroups
     lab = df["label"].to_numpy(dtype=np.int64)
@@ -263,16 +265,22 @@ def _finish(out: pd.DataFrame, source: str, valid: np.ndarray, decode: Decoder) 
 
 def _logprob(base: pd.DataFrame, level: str, decode: Decoder) -> pd.DataFrame:
     keys = _KEYS + (["order"] if level == "call" else [])
-    # the unit's verdict: modal repeat per order, then (pair level) plurality of the orders
-    per_order = _shares(base, _KEYS + ["order"])
-    verdict = per_order if level == "call" else _shares(per_order, _KEYS)
     has = base[["q_lo", "q_hi", "q_tie"]].notna().all(axis=1)
     g = base.assign(has=has).groupby(keys, sort=True)
+    # the unit's verdict: modal repeat per order, then (pair level) plurality of the orders
+    per_order = _shares(base, _KEYS + ["order"], g if level == "call" else None)
+    verdict = per_order if level == "call" else _shares(per_order, _KEYS)
     probs = g[["q_lo", "q_hi", "q_tie"]].mean()  # mean over the rows that have them
     probs["complete"] = g["has"].all()
     probs["truncated"] = g["truncated"].any()
     probs["n_votes"] = g.size()
-    out = verdict[keys + ["label"]].merge(probs.reset_index(), on=keys, how="left")
+    probs = probs.reset_index()
+    if level == "call":
+        # the verdicts' groups are these groups, in the same (sorted) order: the left merge
+        # on the keys is this row-by-row concatenation
+        out = pd.concat([verdict[keys + ["label"]], probs.drop(columns=keys)], axis=1)
+    else:
+        out = verdict[keys + ["label"]].merge(probs, on=keys, how="left")
     out = out.rename(columns={"q_lo": "p_lo", "q_hi": "p_hi", "q_tie": "p_tie"})
     # a unit with a repeat or an order lacking logprobs is missing: averaging only the others
     # would report a confidence of part of the unit as that of the whole

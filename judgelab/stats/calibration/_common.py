@@ -58,14 +58,45 @@ def pair_win_shares(ju, humans, side: int, tie_policy: str) -> pd.DataFrame:
     if kept is not None and kept[0] is humans:
         return kept[1]
     units = ju.class_units
-    u = units.assign(win=win_value(units["label"].to_numpy(), side, tie_policy))
-    u = u[np.isfinite(u["win"])]
-    j = u.assign(ww=u["win"] * u["weight"]).groupby(["item_id", "lo", "hi"])[["ww", "weight"]].sum()
-    j = (j["ww"] / j["weight"]).rename("judge")
+    c = sorted_pair_codes(ju.memo, "class_units", units)
+    item, lo, hi = c["codes"]
+    win = win_value(units["label"].to_numpy(), side, tie_policy)
+    # a missing key (code -1) is no group, as in a groupby on the text
+    ok = np.isfinite(win) & (item >= 0) & (lo >= 0) & (hi >= 0)
+    weight = units["weight"].to_numpy()[ok]
+    # grouped on the sorted codes: the groups and their order (and each group's rows, summed
+    # in the same order) of a groupby on the three text columns
+    g = pd.DataFrame({"ww": win[ok] * weight, "weight": weight})
+    g = g.groupby([item[ok], lo[ok], hi[ok]]).sum()
+    index = pd.MultiIndex(
+        levels=[c["items"], c["resp"], c["resp"]],
+        codes=[g.index.get_level_values(k).to_numpy() for k in range(3)],
+        names=["item_id", "lo", "hi"],
+    ).remove_unused_levels()
+    j = pd.Series(g["ww"].to_numpy() / g["weight"].to_numpy(), index=index, name="judge")
     h = human_pair_win_shares(humans, side, tie_policy)
     out = pd.concat([j, h], axis=1, join="inner").reset_index()
     ju.memo[key] = (humans, out)
     return out
+
+
+def sorted_pair_codes(memo: dict, name: str, frame: pd.DataFrame) -> dict:
+    """The pairs of ``frame`` (``item_id, lo, hi``) as integer codes, computed once and kept in
+    ``memo`` under ``name`` (the memo of the :class:`JudgeUnits` or :class:`HumanData` that
+    holds ``frame``): ``items`` and ``resp`` (the sorted distinct item and response ids, object
+    Indexes) and ``codes`` (item, lo, hi per row; -1 missing). Code order is text order, so a
+    sorted groupby on the codes orders groups as on the text."""
+    key = ("sorted_pair_codes", name)
+    if key not in memo:
+        item, items = pd.factorize(np.asarray(frame["item_id"], dtype=object), sort=True)
+        both = np.concatenate([np.asarray(frame[c], dtype=object) for c in ("lo", "hi")])
+        codes, resp = pd.factorize(both, sort=True)
+        memo[key] = dict(
+            items=pd.Index(np.asarray(items, dtype=object), dtype=object),
+            resp=pd.Index(np.asarray(resp, dtype=object), dtype=object),
+            codes=(item, codes[: len(frame)], codes[len(frame) :]),
+        )
+    return memo[key]
 
 
 @dataclass

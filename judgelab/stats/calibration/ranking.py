@@ -14,7 +14,7 @@ import pandas as pd
 
 from judgelab.stats._tidy import finding, findings_frame
 from judgelab.stats.agreement import kendall_tau_b_rows
-from judgelab.stats.calibration._common import pair_win_shares, result_row
+from judgelab.stats.calibration._common import pair_win_shares, result_row, sorted_pair_codes
 from judgelab.stats.calibration.units import (
     HumanData,
     JudgeUnits,
@@ -24,30 +24,18 @@ from judgelab.stats.calibration.units import (
 from judgelab.stats.resampling import MIN_ITEMS, ResampleTotals
 
 
-def _sorted_codes(values) -> tuple[pd.Index, np.ndarray]:
-    """(sorted distinct values as an Index, code of each value in it; -1 missing): code order
-    is value order, so a sorted groupby on codes orders groups as on the strings."""
-    codes, distinct = pd.factorize(np.asarray(values, dtype=object), sort=True)
-    return pd.Index(np.asarray(distinct, dtype=object)), codes
-
-
-def _coded_side(memo: dict, frame: pd.DataFrame, gen) -> dict:
+def _coded_side(memo: dict, name: str, frame: pd.DataFrame, gen) -> dict:
     """One source's rows (judge units or human votes) coded once, kept in ``memo`` (the
-    :class:`JudgeUnits` or :class:`HumanData` it belongs to): items and response ids as
-    sorted codes of the source's own values (each source is grouped on its own codes), the
-    generator code of ``lo`` and ``hi`` (-1 unknown)."""
-    kept = memo.get("ranking_codes")
+    :class:`JudgeUnits` or :class:`HumanData` it belongs to): its sorted pair codes
+    (:func:`sorted_pair_codes`: each source is grouped on its own codes) and the generator
+    code of ``lo`` and ``hi`` (-1 unknown)."""
+    c = sorted_pair_codes(memo, name, frame)
+    kept = memo.get(("generators", name))
     if kept is None or kept[0] is not gen:  # coded for this generator lookup (this HumanData)
-        items, item = _sorted_codes(frame["item_id"])
-        resp, codes = _sorted_codes(np.concatenate([frame["lo"], frame["hi"]]))
-        lo, hi = codes[: len(frame)], codes[len(frame) :]
-        gen_of = gen.codes(resp.to_numpy())  # the generator of each distinct response id
-        gens = tuple(np.where(c >= 0, gen_of[c], -1) for c in (lo, hi))
-        kept = memo["ranking_codes"] = (
-            gen,
-            dict(items=items, resp=resp, codes=(item, lo, hi), gens=gens),
-        )
-    return kept[1]
+        gen_of = gen.codes(c["resp"].to_numpy())  # the generator of each distinct response id
+        gens = tuple(np.where(x >= 0, gen_of[x], -1) for x in c["codes"][1:])
+        kept = memo[("generators", name)] = (gen, gens)
+    return dict(c, gens=kept[1])
 
 
 def _in_keys(side: dict, keys: pd.DataFrame) -> np.ndarray:
@@ -87,11 +75,11 @@ def win_rates(
         # (each source's coded once per audit: the human votes for every judge)
         keys = pair_win_shares(ju, humans, 0, tie_policy)[["item_id", "lo", "hi"]]
         sources = []
-        for src, df, w, memo in (
-            ("judge", units_j, "weight", ju.memo),
-            ("human", hv, None, humans.memo),
+        for src, df, w, memo, name in (
+            ("judge", units_j, "weight", ju.memo, "class_units"),
+            ("human", hv, None, humans.memo, "votes"),
         ):
-            side = _coded_side(memo, df, gen)
+            side = _coded_side(memo, name, df, gen)
             both = _in_keys(side, keys)
             wt = df[w].to_numpy()[both] if w else np.ones(int(both.sum()))
             codes = tuple(c[both] for c in side["codes"])

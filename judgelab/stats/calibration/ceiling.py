@@ -300,10 +300,12 @@ def alternative_annotator_gap(
     jv = _judge_votes(ju, humans)
     tol = 0 if protocol == "pairwise" else 1
     hv, oth = _others_agreeing(humans, protocol, tie_policy, tol)
-    # the units this judge judged (the human side is the same for every judge of an audit)
-    hv = hv[member_mask(hv["unit"], jv["unit"])]
+    # the units this judge judged (the human side is the same for every judge of an audit),
+    # each distinct unit once (a unit is judged in both orders and repeats)
+    judged = pd.unique(np.asarray(jv["unit"], dtype=object))
+    hv = hv[member_mask(hv["unit"], judged)]
     raters = sorted(hv["rater_id"].unique())
-    oth = oth[member_mask(oth["unit"], jv["unit"])].reset_index(drop=True)
+    oth = oth[member_mask(oth["unit"], judged)].reset_index(drop=True)
     ju = oth[["unit", "L"]].drop_duplicates().merge(jv[["unit", "label", "weight"]], on="unit")
     ju["hit"] = (np.abs(ju["label"] - ju["L"]) <= tol) * ju["weight"]
     jag = ju.groupby(["unit", "L"])[["hit", "weight"]].sum()

@@ -175,3 +175,36 @@ def test_prepared_judge_units_give_the_frame_s_findings(demo):
     assert len(verdict_confidence(mixed, "logprob", level="call")) < len(
         verdict_confidence(v, "logprob", level="call")
     )
+
+
+def test_units_join_the_reference_and_shares_as_the_merges_do():
+    """The confidence units join the reference and the vote shares on integer pair codes:
+    the same frame as the merges on the three text columns (inner and left, a pair without
+    a right row, a right side with a repeated pair)."""
+    from judgelab.stats.calibration.confidence import _PAIR, _joined
+    from judgelab.stats.units import pair_codes
+
+    left = pd.DataFrame(
+        {
+            "item_id": ["i1", "i1", "i2", "i3", "i2"],
+            "lo": ["a", "a", "c", "e", "c"],
+            "hi": ["b", "b", "d", "f", "d"],
+            "x": [1, 2, 3, 4, 5],
+        }
+    )
+    right = pd.DataFrame(
+        {
+            "item_id": ["i2", "i1", "i9"],
+            "lo": ["c", "a", "z"],
+            "hi": ["d", "b", "z"],
+            "h": [0.5, 0.25, 1.0],
+            "k": [1, 2, 3],
+        }
+    )
+    (code,) = pair_codes(left)
+    pairs = left[_PAIR].iloc[np.unique(code, return_index=True)[1]]
+    for r in (right, pd.concat([right, right.iloc[:1]], ignore_index=True)):
+        for how in ("inner", "left"):
+            m, m_code = _joined(left, code, r, pair_codes(pairs, r)[1], how, pairs)
+            pd.testing.assert_frame_equal(m, left.merge(r, on=_PAIR, how=how), check_exact=True)
+            np.testing.assert_array_equal(m_code, pair_codes(pairs, m)[1])

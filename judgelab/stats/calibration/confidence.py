@@ -52,7 +52,7 @@ from judgelab.stats.confidence import (
     n_levels,
     verdict_confidence,
 )
-from judgelab.stats.units import PairLabels, member_mask
+from judgelab.stats.units import PairLabels, member_mask, pair_codes
 
 __all__ = ["CONFIDENCE_IDS", "confidence_units", "confidence_calibration"]
 
@@ -85,14 +85,21 @@ def confidence_units(
     n_all = len(conf)
     missing = conf["confidence"].isna()
     conf = conf[~missing]
-    pairs = conf[_PAIR].drop_duplicates()
+    # the units' pairs coded once (first-appearance codes: their first rows are the pairs, as
+    # drop_duplicates keeps them); the reference and the vote shares joined on the codes
+    (code,) = pair_codes(conf)
+    pairs = conf[_PAIR].iloc[np.unique(code, return_index=True)[1]]
     ref, _, rule = pair_reference(humans, pairs, AUDIT_REFERENCE, tie_policy)
-    m = conf.merge(ref[[*_PAIR, "ref"]], on=_PAIR, how="inner")
+    shares = _vote_shares(humans) if len(humans.votes) else None
+    # the pairs get codes 0, 1, ... (one row per code, in code order), as the units' do
+    _, ref_code, *share_code = pair_codes(pairs, ref, *([shares] if shares is not None else []))
+    m, code = _joined(conf, code, ref[[*_PAIR, "ref"]], ref_code, "inner", pairs)
     if tie_policy == "drop":
-        m = m[m["label"] != 2]
+        keep = (m["label"] != 2).to_numpy()
+        m, code = m[keep], code[keep]
     m["correct"] = (m["label"].to_numpy() == m["ref"].to_numpy()).astype(float)
-    if len(humans.votes):
-        m = m.merge(_vote_shares(humans), on=_PAIR, how="left")
+    if shares is not None:
+        m, _ = _joined(m, code, shares, share_code[0], "left", pairs)
     else:
         m = m.assign(h_lo=np.nan, h_hi=np.nan, h_tie=np.nan)
     excluded = {
@@ -100,6 +107,28 @@ def confidence_units(
         "units_without_reference": int(n_all - missing.sum() - len(m)),
     }
     return m.reset_index(drop=True), excluded, rule
+
+
+def _joined(left, code, right, right_code, how: str, pairs):
+    """``left.merge(right, on=_PAIR, how=how)`` (``inner`` or ``left``) by the pair codes of
+    their rows (codes in the space of ``pairs``, one row per code), and the codes of the
+    result's rows: one lookup of integer codes where the merge hashes three text columns of
+    both sides. A right side with repeated pairs is merged as such."""
+    at_index = pd.Index(right_code)
+    if not at_index.is_unique:
+        m = left.merge(right, on=_PAIR, how=how)
+        return m, pair_codes(pairs, m)[1]
+    at = at_index.get_indexer(code)
+    found = at >= 0
+    rows = found if how == "inner" else np.ones(len(left), dtype=bool)
+    m = left[rows].reset_index(drop=True)
+    extra = right.drop(columns=_PAIR)
+    taken = extra.iloc[np.where(found, at, 0)[rows]].reset_index(drop=True)
+    if how == "left" and not found.all():
+        taken.loc[~found] = np.nan  # a pair without a right row: missing, as the merge gives
+    for c in extra.columns:
+        m[c] = taken[c]
+    return m, code[rows]
 
 
 def _vote_shares(humans: HumanData) -> pd.DataFrame:

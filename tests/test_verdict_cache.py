@@ -34,7 +34,7 @@ def verdict_file(toy_verdicts, tmp_path):
 
 
 def _entries(cache_dir):
-    return sorted(cache_dir.glob("*.parquet")) if cache_dir.exists() else []
+    return sorted(cache_dir.glob(f"*{verdict_cache.SUFFIX}")) if cache_dir.exists() else []
 
 
 def _no_check(monkeypatch):
@@ -97,10 +97,10 @@ def test_off_keeps_nothing(tmp_path, verdict_file, demo, monkeypatch):
     monkeypatch.setenv("JUDGELAB_VERDICT_CACHE", "off")
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
     studies.load_verdicts(verdict_file, demo)
-    assert not any((tmp_path / "xdg").rglob("*.parquet"))
+    assert not any((tmp_path / "xdg").rglob(f"*{verdict_cache.SUFFIX}"))
 
 
-def test_a_frame_parquet_cannot_give_back_is_not_kept(cache_dir):
+def test_a_frame_arrow_cannot_give_back_is_not_kept(cache_dir):
     mixed = pd.DataFrame({"x": pd.Series(["a", 1, None], dtype=object)})
     with warnings.catch_warnings():
         warnings.simplefilter("error")
@@ -114,3 +114,34 @@ def test_the_most_recent_entries_are_kept(cache_dir, monkeypatch):
     for k in range(4):
         verdict_cache.cached_frame({"what": str(k)}, lambda k=k: pd.DataFrame({"x": [k]}))
     assert len(_entries(cache_dir)) == 2
+
+
+@pytest.mark.parametrize("missing", [None, float("nan")])
+def test_an_all_missing_text_column_keeps_its_spelling(cache_dir, missing):
+    frame = pd.DataFrame(
+        {
+            "x": pd.Series([missing] * 3, dtype=object),
+            "y": pd.Series(["a", None, "c"], dtype=object),
+        }
+    )
+    first = verdict_cache.cached_frame({"what": "missing"}, lambda: frame)
+    second = verdict_cache.cached_frame({"what": "missing"}, lambda: pytest.fail("computed again"))
+    assert second is not first
+    pd.testing.assert_frame_equal(second, frame, check_exact=True)
+    for col in ("x", "y"):
+        assert [type(v) for v in second[col]] == [type(v) for v in frame[col]]
+
+
+def test_a_frame_with_another_index_is_not_kept(cache_dir):
+    frame = pd.DataFrame({"x": [1, 2]}, index=[5, 7])
+    assert verdict_cache.cached_frame({"what": "index"}, lambda: frame) is frame
+    assert _entries(cache_dir) == []
+
+
+def test_entries_of_the_parquet_layout_are_removed(cache_dir):
+    cache_dir.mkdir()
+    old = cache_dir / ("0" * 64 + ".parquet")
+    old.write_bytes(b"PAR1")
+    verdict_cache.cached_frame({"what": "new"}, lambda: pd.DataFrame({"x": [1]}))
+    assert not old.exists()
+    assert len(_entries(cache_dir)) == 1

@@ -145,3 +145,61 @@ def test_entries_of_the_parquet_layout_are_removed(cache_dir):
     verdict_cache.cached_frame({"what": "new"}, lambda: pd.DataFrame({"x": [1]}))
     assert not old.exists()
     assert len(_entries(cache_dir)) == 1
+
+
+# ---------------------------------------------------------- the dataset's validation, kept
+@pytest.fixture
+def dataset_dir(tmp_path):
+    """The demo dataset's files, two responses without text (validation warns)."""
+    from judgelab.data import demo_data_dir
+
+    path = tmp_path / "ds"
+    shutil.copytree(demo_data_dir(), path)
+    r = pd.read_csv(path / "responses.csv")
+    r.loc[:1, "text"] = None
+    r.to_csv(path / "responses.csv", index=False)
+    return path
+
+
+def _validated_twice(path, monkeypatch):
+    with pytest.warns(DataWarning, match="2 of .* responses have no text"):
+        first = jl.load_dataset(str(path))
+        studies._validate_dataset(first, read_from_files=studies._read_from_files(str(path)))
+    second = jl.load_dataset(str(path))
+    with monkeypatch.context() as m:
+        m.setattr(jl.Dataset, "validate", lambda *a, **k: pytest.fail("validated again"))
+        with pytest.warns(DataWarning, match="2 of .* responses have no text"):
+            studies._validate_dataset(second, read_from_files=True)
+    return first, second
+
+
+def test_a_dataset_read_from_files_is_validated_once(cache_dir, dataset_dir, monkeypatch):
+    first, second = _validated_twice(dataset_dir, monkeypatch)
+    plain = jl.load_dataset(str(dataset_dir))
+    with pytest.warns(DataWarning):
+        plain.validate()
+    for ds in (first, second):
+        pd.testing.assert_frame_equal(ds.preferences, plain.preferences, check_exact=True)
+        assert ds.preferences.attrs == plain.preferences.attrs
+        for table in ("items", "responses", "labels", "truth"):
+            pd.testing.assert_frame_equal(getattr(ds, table), getattr(plain, table))
+
+
+def test_an_edited_dataset_is_validated_again(cache_dir, dataset_dir, monkeypatch):
+    _validated_twice(dataset_dir, monkeypatch)
+    p = pd.read_csv(dataset_dir / "preferences.csv")
+    p.loc[0, "response_b"] = p.loc[0, "response_a"]
+    p.to_csv(dataset_dir / "preferences.csv", index=False)
+    for _ in range(2):  # refused, and never kept
+        with pytest.raises(DataError, match="compares a response with itself"):
+            studies._validate_dataset(jl.load_dataset(str(dataset_dir)), read_from_files=True)
+
+
+def test_a_dataset_object_is_validated_in_full(cache_dir, dataset_dir):
+    ds = jl.load_dataset(str(dataset_dir))
+    assert not studies._read_from_files(ds)
+    assert not studies._read_from_files({"name": "demo"})
+    assert studies._read_from_files("demo")
+    ds.preferences = ds.preferences.assign(response_b=ds.preferences["response_a"])
+    with pytest.raises(DataError, match="compares a response with itself"):
+        studies._validate_dataset(ds, read_from_files=False)

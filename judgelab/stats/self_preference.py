@@ -42,6 +42,7 @@ from judgelab.stats.multitest import ALPHA
 from judgelab.stats.power import mde_wald
 from judgelab.stats.self_preference_judgments import (
     human_pair_table,
+    human_rows,
     judgment_table,
     panel_families,
 )
@@ -66,6 +67,7 @@ __all__ = [
     "SELF_PREFERENCE_IDS",
     "judgment_table",
     "human_pair_table",
+    "human_rows",
     "logit_design",
     "fit_self_preference_logit",
     "logit_findings",

@@ -459,38 +459,3 @@ def test_demo_panel_findings_flag_the_planted_cirrus_judges(demo):
         "conditional_self_bias",
         "length_bias",
     } <= set(f["id"])
-
-
-def test_human_rows_and_join_match_a_merge_on_the_pair_key(demo):
-    """human_joined and the judgment table's human gap take the human table's rows by
-    human_rows: the same rows, order and values as a merge on (item_id, ra, rb), including
-    pairs humans did not compare and a missing key value."""
-    from judgelab.stats.self_preference_pairs import human_joined
-
-    ds, resp = demo
-    pairs = ds.pairs("all", n_pairs=80, seed=3)
-    judges = [
-        {"model": "judgelab-sim/aurora-max", "sim": {"noise": 0.6}},
-        {"model": "judgelab-sim/cirrus-nano", "sim": {"noise": 0.6}},
-    ]
-    jt = sp.judgment_table(sim.sample_verdicts(pairs, resp, judges, seed=2), ds)
-    hp = sp.human_pair_table(ds)
-    assert (sp.human_rows(jt, hp) < 0).any() and (sp.human_rows(jt, hp) >= 0).any()
-    hp_odd = hp.iloc[::2].reset_index(drop=True)
-    hp_odd.loc[0, "item_id"] = None
-    jt_odd = jt.copy()
-    jt_odd["item_id"] = jt_odd["item_id"].astype(object)
-    jt_odd.loc[
-        jt_odd["ra"].eq(hp_odd.loc[0, "ra"]) & jt_odd["rb"].eq(hp_odd.loc[0, "rb"]), "item_id"
-    ] = None
-    key = ["item_id", "ra", "rb"]
-    for j, h in ((jt, hp), (jt_odd, hp_odd)):
-        share = j[key].merge(h[[*key, "share_a"]], on=key, how="left")["share_a"]
-        row = sp.human_rows(j, h)
-        got = np.where(row >= 0, h["share_a"].to_numpy(dtype=float)[row], np.nan)
-        np.testing.assert_array_equal(got, share.to_numpy(dtype=float))
-        cols = [c for c in human_joined(j, h).columns if c in j.columns]
-        merged = j.loc[j["parsed"].to_numpy(dtype=bool), cols].merge(
-            h.assign(pair=np.arange(len(h))), on=key, how="inner"
-        )
-        pd.testing.assert_frame_equal(human_joined(j, h), merged, check_exact=True)

@@ -42,7 +42,6 @@ from judgelab.stats.multitest import ALPHA
 from judgelab.stats.power import mde_wald
 from judgelab.stats.self_preference_judgments import (
     human_pair_table,
-    human_rows,
     judgment_table,
     panel_families,
 )
@@ -67,7 +66,6 @@ __all__ = [
     "SELF_PREFERENCE_IDS",
     "judgment_table",
     "human_pair_table",
-    "human_rows",
     "logit_design",
     "fit_self_preference_logit",
     "logit_findings",

@@ -18,14 +18,7 @@ from judgelab.stats.units import (
     sorted_pair,
 )
 
-__all__ = [
-    "HUMAN_REFERENCE",
-    "PAIR_KEY",
-    "judgment_table",
-    "human_pair_table",
-    "human_rows",
-    "panel_families",
-]
+__all__ = ["HUMAN_REFERENCE", "judgment_table", "human_pair_table", "panel_families"]
 
 #: The human reference of a pair (declared; :func:`judgelab.stats.reference.reference_labels`):
 #: the strict majority of the raters' votes (a pair whose majority is a tie has none).
@@ -258,29 +251,11 @@ def _human_gap(jt: pd.DataFrame, dataset, hp=None) -> tuple[np.ndarray, np.ndarr
         )
     hp = human_pair_table(dataset) if hp is None else hp
     if len(hp):
-        row = human_rows(jt, hp)
-        share = np.where(row >= 0, hp["share_a"].to_numpy(dtype=float)[row], np.nan)
-        pgap = 2 * share - 1
-    return sgap, pgap
-
-
-#: The key of a pair in a judgment table and in :func:`human_pair_table`.
-PAIR_KEY = ["item_id", "ra", "rb"]
-
-
-def human_rows(jt: pd.DataFrame, hp: pd.DataFrame) -> np.ndarray:
-    """The row of ``hp`` (:func:`human_pair_table`, one row per pair) of each judgment's pair
-    (:data:`PAIR_KEY`), -1 where humans did not compare it: what a merge of the two on the key
-    matches (a missing key value matches a missing one), from integer codes of each key
-    column over both tables instead of a merge of a million rows on three text columns."""
-    n = len(jt)
-    code = np.zeros(n + len(hp), dtype=np.int64)
-    for col in PAIR_KEY:
-        c, distinct = pd.factorize(
-            pd.concat([jt[col], hp[col]], ignore_index=True), use_na_sentinel=False
+        m = jt[["item_id", "ra", "rb"]].merge(
+            hp[["item_id", "ra", "rb", "share_a"]], on=["item_id", "ra", "rb"], how="left"
         )
-        code = pd.factorize(code * (len(distinct) + 1) + c)[0].astype(np.int64)
-    return pd.Index(code[n:]).get_indexer(code[:n])
+        pgap = 2 * m["share_a"].to_numpy(dtype=float) - 1
+    return sgap, pgap
 
 
 def human_pair_table(dataset) -> pd.DataFrame:

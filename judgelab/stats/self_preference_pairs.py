@@ -9,7 +9,6 @@ import pandas as pd
 
 from judgelab.stats._tidy import finding
 from judgelab.stats.resampling import cluster_bootstrap
-from judgelab.stats.self_preference_judgments import PAIR_KEY, human_rows
 
 __all__ = [
     "harmful_self_preference",
@@ -127,13 +126,8 @@ def human_joined(jt: pd.DataFrame, hp: pd.DataFrame) -> pd.DataFrame:
     # the judgment columns the statistics below read (not a copy of the whole table)
     cols = ["judge", "judge_family", "item_id", "ra", "rb", "pick_a", "tie", "parsed"]
     cols += ["fam_a", "fam_b", "rel_a", "rel_b", "words_a", "words_b"]
-    # the inner merge of the parsed judgments with h on the pair key, in jt's row order, taken
-    # by the row of h of each judgment (human_rows) instead of a merge on three text columns
-    row = human_rows(jt, hp)
-    take = np.flatnonzero(jt["parsed"].to_numpy(dtype=bool) & (row >= 0))
-    left = jt[[c for c in cols if c in jt.columns]].take(take).reset_index(drop=True)
-    right = h.drop(columns=PAIR_KEY).take(row[take]).reset_index(drop=True)
-    return pd.concat([left, right], axis=1)
+    parsed = jt["parsed"].to_numpy(dtype=bool)
+    return _human_join(jt.loc[parsed, [c for c in cols if c in jt.columns]], h)
 
 
 def _judge_rows(joined: pd.DataFrame, judge: str, cols: list[str], mask=None) -> pd.DataFrame:

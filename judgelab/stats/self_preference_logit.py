@@ -106,7 +106,13 @@ def logit_design(
     return pd.concat([frame, X], axis=1), dropped
 
 
-def _design(jt: pd.DataFrame, bands: dict | None):
+def _factorized(jt: pd.DataFrame) -> dict:
+    """``pd.factorize`` (a missing value one code) of the text columns :func:`sharpness_table`
+    and the design read: factorized once per fit, not once by each."""
+    return {c: pd.factorize(jt[c], use_na_sentinel=False) for c in ("judge", "item_id", "ra", "rb")}
+
+
+def _design(jt: pd.DataFrame, bands: dict | None, factorized: dict | None = None):
     """(frame of y, strata, cluster and judge, the design as :class:`_TermDesign`, dropped,
     items) of :func:`logit_design`; (None, None, {}, None) without a decided judgment. The
     frame's cluster and judge are integer codes into ``items`` and the design's ``judges``
@@ -120,8 +126,10 @@ def _design(jt: pd.DataFrame, bands: dict | None):
     def num(c):
         return jt[c].to_numpy(dtype=float)[rows]
 
+    factorized = _factorized(jt) if factorized is None else factorized
+
     def coded(c):
-        codes, distinct = pd.factorize(jt[c], use_na_sentinel=False)
+        codes, distinct = factorized[c]
         return codes[rows], np.asarray(distinct, dtype=object)
 
     text = {c: coded(c) for c in ("judge", "item_id", "ra", "rb")}
@@ -355,14 +363,15 @@ def fit_self_preference_logit(
     used: with every judge in one band the fit is the whole-panel one), n_rows."""
     rows = []
     fams = panel_families(jt)
-    sharp = sharpness_table(jt)
+    factorized = _factorized(jt)
+    sharp = sharpness_table(jt, factorized)
     if len(sharp):
         jf = jt.drop_duplicates("judge").set_index("judge")["judge_family"]
         sharp["family"] = sharp["judge"].map(jf)
     bands, note = sharpness_bands(sharp, comparison)
     sharp["band"] = sharp["judge"].map(bands)
     banded = len(set(bands.values())) > 1
-    frame, design, dropped, _ = _design(jt, bands if banded else None)
+    frame, design, dropped, _ = _design(jt, bands if banded else None, factorized)
     judges = sorted(jt["judge"].unique())
     n_by_judge = (
         dict(zip(design.judges, np.bincount(frame["judge"], minlength=len(design.judges))))
@@ -558,14 +567,15 @@ def _fmt_p(p):
     return "NA" if p is None or p != p else f"{p:.3g}"
 
 
-def sharpness_table(jt: pd.DataFrame) -> pd.DataFrame:
+def sharpness_table(jt: pd.DataFrame, factorized: dict | None = None) -> pd.DataFrame:
     """Per judge, what decides whether its self term can be read (docs/statistics.md#sharp-judges).
 
     Columns: judge, pairs_both_orders (pairs with a non-tie verdict in both orders),
     consistency (share of them decided the same way in both orders: the judge's sharpness),
     own_pairs (pairs with one answer of the judge's own model), own_pairs_humans_other (of
     them, pairs where the human vote share favours the other answer), picks_own_there
-    (share of the judge's non-tie verdicts on those pairs that pick its own answer)."""
+    (share of the judge's non-tie verdicts on those pairs that pick its own answer).
+    ``factorized``: the fit's codes of the text columns (``_factorized``), when it has them."""
     cols = [
         "judge",
         "pairs_both_orders",
@@ -581,12 +591,13 @@ def sharpness_table(jt: pd.DataFrame) -> pd.DataFrame:
     # integer codes of the judge and the pair (item_id, ra, rb) of each decided judgment: the
     # means, pair counts and distinct pairs below are bincounts and uniques on them
     pick = pick[keep]
-    all_codes, all_judges = pd.factorize(jt["judge"], use_na_sentinel=False)
+    factorized = _factorized(jt) if factorized is None else factorized
+    all_codes, all_judges = factorized["judge"]
     jcode, present = pd.factorize(all_codes[keep])
     judges = pd.Index(np.asarray(all_judges, dtype=object)[present])
     pair = np.zeros(int(keep.sum()), dtype=np.int64)
     for c in ("item_id", "ra", "rb"):
-        codes, distinct = pd.factorize(jt[c], use_na_sentinel=False)
+        codes, distinct = factorized[c]
         pair = pd.factorize(pair * (len(distinct) + 1) + codes[keep])[0].astype(np.int64)
     # mean pick per (judge, pair, order shown), in both orders: the same verdict or not
     jp, jp_judge = _judge_pair_codes(jcode, pair, len(judges))

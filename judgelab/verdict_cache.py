@@ -160,7 +160,15 @@ def _write(path: Path, frame: pd.DataFrame, caught: list) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
         os.close(fd)
-        feather.write_feather(table, tmp, compression="uncompressed")
+        # one record batch: read back as one chunk per column, as Parquet's single row group
+        # was (a checked frame's text columns come in several chunks; the judgment table took
+        # 0.3-0.7 s longer on 8 chunks than on one at a million verdicts)
+        feather.write_feather(
+            table.combine_chunks(),
+            tmp,
+            compression="uncompressed",
+            chunksize=max(1, table.num_rows),
+        )
         os.replace(tmp, path)  # atomic: a reader never sees half a file
     except (OSError, TypeError, ValueError, pa.ArrowException):
         return  # a cache that cannot be written is no cache; the run goes on

@@ -203,3 +203,17 @@ def test_a_dataset_object_is_validated_in_full(cache_dir, dataset_dir):
     ds.preferences = ds.preferences.assign(response_b=ds.preferences["response_a"])
     with pytest.raises(DataError, match="compares a response with itself"):
         studies._validate_dataset(ds, read_from_files=False)
+
+
+def test_a_frame_is_read_back_in_one_chunk_per_column(cache_dir):
+    """A checked frame's text columns may come in chunks (concatenated reads); the kept file
+    gives each column back as one array (later steps take and factorize it faster)."""
+    import pyarrow as pa
+
+    parts = pa.chunked_array([["a", "b"], ["c", None]], type=pa.large_string())
+    frame = pd.DataFrame({"x": pd.array(parts, dtype="str"), "y": [1, 2, 3, 4]})
+    assert frame["x"].array._pa_array.num_chunks == 2
+    verdict_cache.cached_frame({"what": "chunks"}, lambda: frame)
+    back = verdict_cache.cached_frame({"what": "chunks"}, lambda: pytest.fail("computed again"))
+    pd.testing.assert_frame_equal(back, frame, check_exact=True)
+    assert back["x"].array._pa_array.num_chunks == 1

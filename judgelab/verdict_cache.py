@@ -3,7 +3,9 @@
 ``judgelab run`` checks a study's inputs in its own process before the notebook's kernel
 starts (:mod:`judgelab.inputs`), and the kernel then prepares the same study: both read the
 verdict file and check it against the verdict schema (:mod:`judgelab.verdict_schema`), about
-5 s CPU each at a million verdicts. The checked, normalised frame is kept as Parquet under
+5 s CPU each at a million verdicts. The checked, normalised frame is kept as an Arrow IPC
+file (uncompressed: written in 0.13 s and read in 0.09 s CPU at a million verdicts, against
+1.0 s and 0.5 s for Parquet, for about 300 MB on disk instead of 44 MB) under
 :func:`judgelab.config.verdict_cache_dir`, addressed by the sha256 of everything that decides
 it:
 
@@ -16,9 +18,9 @@ it:
 A changed byte in any of them gives another address, so a stale result is never served.
 Only a frame that passed the check is kept: a bad file is refused on every run, from the CLI
 or from a notebook opened by hand. The warnings the check gave (identical duplicate rows
-dropped) are kept with the frame and given again on every read. A frame Parquet cannot give
-back exactly (a text column mixing types, or missing values spelled both None and nan) is not
-kept. The most recently used :data:`judgelab.config.VERDICT_CACHE_KEEP` entries are kept;
+dropped) are kept with the frame and given again on every read. A frame Arrow cannot give
+back exactly (a text column mixing types, missing values spelled both None and nan, an index
+other than 0..n-1) is not kept. The most recently used :data:`judgelab.config.VERDICT_CACHE_KEEP` entries are kept;
 ``JUDGELAB_VERDICT_CACHE=off`` keeps none.
 """
 
@@ -41,8 +43,11 @@ from judgelab import config
 
 __all__ = ["FORMAT", "file_digest", "code_digest", "cached_frame"]
 
-#: bump when the stored layout changes
-FORMAT = 1
+#: bump when the stored layout changes (2: Arrow IPC files, were Parquet)
+FORMAT = 2
+#: the entries' file suffix; files of the Parquet layout (FORMAT 1) are removed when pruning
+SUFFIX = ".arrow"
+_OLD_SUFFIXES = (".parquet",)
 _META = b"judgelab_verdict_cache"
 _CHUNK = 1 << 22
 
@@ -96,7 +101,7 @@ def cached_frame(parts: dict[str, str | None], compute: Callable[[], pd.DataFram
     if root is None:
         return compute()
     key = json.dumps({**parts, "code": code_digest()}, sort_keys=True)
-    path = root / f"{hashlib.sha256(key.encode()).hexdigest()}.parquet"
+    path = root / f"{hashlib.sha256(key.encode()).hexdigest()}{SUFFIX}"
     frame = _read(path)
     if frame is not None:
         return frame
@@ -117,7 +122,9 @@ def _kept_warning(w) -> bool:
 
 def _column_kinds(frame: pd.DataFrame) -> dict[str, str] | None:
     """Each column's dtype; object columns as ``object:none`` / ``object:nan`` (how missing
-    values are spelled). None when Parquet cannot give the frame back exactly."""
+    values are spelled). None when Arrow cannot give the frame back exactly."""
+    if not frame.index.equals(pd.RangeIndex(len(frame))):
+        return None  # read back as 0..n-1
     kinds = {}
     for name, col in frame.items():
         if col.dtype != object:
@@ -135,7 +142,7 @@ def _column_kinds(frame: pd.DataFrame) -> dict[str, str] | None:
 
 def _write(path: Path, frame: pd.DataFrame, caught: list) -> None:
     import pyarrow as pa
-    import pyarrow.parquet as pq
+    import pyarrow.feather as feather
 
     kinds = _column_kinds(frame)
     if kinds is None or not all(isinstance(c, str) for c in frame.columns):
@@ -153,7 +160,15 @@ def _write(path: Path, frame: pd.DataFrame, caught: list) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
         os.close(fd)
-        pq.write_table(table, tmp)
+        # one record batch: read back as one chunk per column, as Parquet's single row group
+        # was (a checked frame's text columns come in several chunks; the judgment table took
+        # 0.3-0.7 s longer on 8 chunks than on one at a million verdicts)
+        feather.write_feather(
+            table.combine_chunks(),
+            tmp,
+            compression="uncompressed",
+            chunksize=max(1, table.num_rows),
+        )
         os.replace(tmp, path)  # atomic: a reader never sees half a file
     except (OSError, TypeError, ValueError, pa.ArrowException):
         return  # a cache that cannot be written is no cache; the run goes on
@@ -162,20 +177,27 @@ def _write(path: Path, frame: pd.DataFrame, caught: list) -> None:
 
 def _read(path: Path) -> pd.DataFrame | None:
     import pyarrow as pa
-    import pyarrow.parquet as pq
+    import pyarrow.feather as feather
 
     if not path.exists():
         return None
     try:
-        table = pq.read_table(path)
+        # not memory-mapped: the frame owns its memory whatever happens to the file later
+        table = feather.read_table(path, memory_map=False)
         meta = json.loads(table.schema.metadata[_META])
         frame = table.to_pandas()
-    except (OSError, KeyError, ValueError, pa.ArrowException):
+    except (OSError, KeyError, ValueError, TypeError, pa.ArrowException):
         return None
     for name, kind in meta["kinds"].items():
         if kind.startswith("object:") and name in frame.columns:
+            missing = None if kind == "object:none" else np.nan
+            if pa.types.is_null(table.schema.field(name).type):
+                # every value missing (e.g. response_id of pairwise verdicts): built at once,
+                # not by a where() over a million Python objects
+                frame[name] = np.full(len(frame), missing, dtype=object)
+                continue
             col = frame[name].astype(object)
-            frame[name] = col.where(col.notna(), None if kind == "object:none" else np.nan)
+            frame[name] = col.where(col.notna(), missing)
     found = {n: str(c.dtype) if c.dtype != object else None for n, c in frame.items()}
     want = {n: None if k.startswith("object:") else k for n, k in meta["kinds"].items()}
     if found != want:  # not the frame that was written: computed again
@@ -201,7 +223,8 @@ def _prune(root: Path) -> None:
         except OSError:  # removed by another process
             return 0.0
 
-    entries = sorted(root.glob("*.parquet"), key=mtime, reverse=True)
-    for p in entries[config.VERDICT_CACHE_KEEP :]:
+    entries = sorted(root.glob(f"*{SUFFIX}"), key=mtime, reverse=True)
+    stale = [p for suffix in _OLD_SUFFIXES for p in root.glob(f"*{suffix}")]
+    for p in [*entries[config.VERDICT_CACHE_KEEP :], *stale]:
         with contextlib.suppress(OSError):
             p.unlink()

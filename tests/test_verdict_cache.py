@@ -34,7 +34,7 @@ def verdict_file(toy_verdicts, tmp_path):
 
 
 def _entries(cache_dir):
-    return sorted(cache_dir.glob("*.parquet")) if cache_dir.exists() else []
+    return sorted(cache_dir.glob(f"*{verdict_cache.SUFFIX}")) if cache_dir.exists() else []
 
 
 def _no_check(monkeypatch):
@@ -97,10 +97,10 @@ def test_off_keeps_nothing(tmp_path, verdict_file, demo, monkeypatch):
     monkeypatch.setenv("JUDGELAB_VERDICT_CACHE", "off")
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
     studies.load_verdicts(verdict_file, demo)
-    assert not any((tmp_path / "xdg").rglob("*.parquet"))
+    assert not any((tmp_path / "xdg").rglob(f"*{verdict_cache.SUFFIX}"))
 
 
-def test_a_frame_parquet_cannot_give_back_is_not_kept(cache_dir):
+def test_a_frame_arrow_cannot_give_back_is_not_kept(cache_dir):
     mixed = pd.DataFrame({"x": pd.Series(["a", 1, None], dtype=object)})
     with warnings.catch_warnings():
         warnings.simplefilter("error")
@@ -114,3 +114,106 @@ def test_the_most_recent_entries_are_kept(cache_dir, monkeypatch):
     for k in range(4):
         verdict_cache.cached_frame({"what": str(k)}, lambda k=k: pd.DataFrame({"x": [k]}))
     assert len(_entries(cache_dir)) == 2
+
+
+@pytest.mark.parametrize("missing", [None, float("nan")])
+def test_an_all_missing_text_column_keeps_its_spelling(cache_dir, missing):
+    frame = pd.DataFrame(
+        {
+            "x": pd.Series([missing] * 3, dtype=object),
+            "y": pd.Series(["a", None, "c"], dtype=object),
+        }
+    )
+    first = verdict_cache.cached_frame({"what": "missing"}, lambda: frame)
+    second = verdict_cache.cached_frame({"what": "missing"}, lambda: pytest.fail("computed again"))
+    assert second is not first
+    pd.testing.assert_frame_equal(second, frame, check_exact=True)
+    for col in ("x", "y"):
+        assert [type(v) for v in second[col]] == [type(v) for v in frame[col]]
+
+
+def test_a_frame_with_another_index_is_not_kept(cache_dir):
+    frame = pd.DataFrame({"x": [1, 2]}, index=[5, 7])
+    assert verdict_cache.cached_frame({"what": "index"}, lambda: frame) is frame
+    assert _entries(cache_dir) == []
+
+
+def test_entries_of_the_parquet_layout_are_removed(cache_dir):
+    cache_dir.mkdir()
+    old = cache_dir / ("0" * 64 + ".parquet")
+    old.write_bytes(b"PAR1")
+    verdict_cache.cached_frame({"what": "new"}, lambda: pd.DataFrame({"x": [1]}))
+    assert not old.exists()
+    assert len(_entries(cache_dir)) == 1
+
+
+# ---------------------------------------------------------- the dataset's validation, kept
+@pytest.fixture
+def dataset_dir(tmp_path):
+    """The demo dataset's files, two responses without text (validation warns)."""
+    from judgelab.data import demo_data_dir
+
+    path = tmp_path / "ds"
+    shutil.copytree(demo_data_dir(), path)
+    r = pd.read_csv(path / "responses.csv")
+    r.loc[:1, "text"] = None
+    r.to_csv(path / "responses.csv", index=False)
+    return path
+
+
+def _validated_twice(path, monkeypatch):
+    with pytest.warns(DataWarning, match="2 of .* responses have no text"):
+        first = jl.load_dataset(str(path))
+        studies._validate_dataset(first, read_from_files=studies._read_from_files(str(path)))
+    second = jl.load_dataset(str(path))
+    with monkeypatch.context() as m:
+        m.setattr(jl.Dataset, "validate", lambda *a, **k: pytest.fail("validated again"))
+        with pytest.warns(DataWarning, match="2 of .* responses have no text"):
+            studies._validate_dataset(second, read_from_files=True)
+    return first, second
+
+
+def test_a_dataset_read_from_files_is_validated_once(cache_dir, dataset_dir, monkeypatch):
+    first, second = _validated_twice(dataset_dir, monkeypatch)
+    plain = jl.load_dataset(str(dataset_dir))
+    with pytest.warns(DataWarning):
+        plain.validate()
+    for ds in (first, second):
+        pd.testing.assert_frame_equal(ds.preferences, plain.preferences, check_exact=True)
+        assert ds.preferences.attrs == plain.preferences.attrs
+        for table in ("items", "responses", "labels", "truth"):
+            pd.testing.assert_frame_equal(getattr(ds, table), getattr(plain, table))
+
+
+def test_an_edited_dataset_is_validated_again(cache_dir, dataset_dir, monkeypatch):
+    _validated_twice(dataset_dir, monkeypatch)
+    p = pd.read_csv(dataset_dir / "preferences.csv")
+    p.loc[0, "response_b"] = p.loc[0, "response_a"]
+    p.to_csv(dataset_dir / "preferences.csv", index=False)
+    for _ in range(2):  # refused, and never kept
+        with pytest.raises(DataError, match="compares a response with itself"):
+            studies._validate_dataset(jl.load_dataset(str(dataset_dir)), read_from_files=True)
+
+
+def test_a_dataset_object_is_validated_in_full(cache_dir, dataset_dir):
+    ds = jl.load_dataset(str(dataset_dir))
+    assert not studies._read_from_files(ds)
+    assert not studies._read_from_files({"name": "demo"})
+    assert studies._read_from_files("demo")
+    ds.preferences = ds.preferences.assign(response_b=ds.preferences["response_a"])
+    with pytest.raises(DataError, match="compares a response with itself"):
+        studies._validate_dataset(ds, read_from_files=False)
+
+
+def test_a_frame_is_read_back_in_one_chunk_per_column(cache_dir):
+    """A checked frame's text columns may come in chunks (concatenated reads); the kept file
+    gives each column back as one array (later steps take and factorize it faster)."""
+    import pyarrow as pa
+
+    parts = pa.chunked_array([["a", "b"], ["c", None]], type=pa.large_string())
+    frame = pd.DataFrame({"x": pd.array(parts, dtype="str"), "y": [1, 2, 3, 4]})
+    assert frame["x"].array._pa_array.num_chunks == 2
+    verdict_cache.cached_frame({"what": "chunks"}, lambda: frame)
+    back = verdict_cache.cached_frame({"what": "chunks"}, lambda: pytest.fail("computed again"))
+    pd.testing.assert_frame_equal(back, frame, check_exact=True)
+    assert back["x"].array._pa_array.num_chunks == 1

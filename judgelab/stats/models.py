@@ -231,12 +231,16 @@ class _Strata:
         Wl = np.broadcast_to(w[:, None, :], (S, M, M)).copy()  # [s, l, m]
         Wl[:, np.arange(M), np.arange(M)] = 0.0
         Wm = np.ascontiguousarray(np.transpose(Wl, (2, 0, 1)))  # [m, s, l]
-        # Prefix polynomials of each sub-problem, degrees 0..k-1.
-        Fp = np.zeros((M + 1, k, S, M))
+        # Prefix polynomials of each sub-problem, degrees 0..k-1. Each step is written in place,
+        # w * prefix + prefix (one pass less than copying the previous step first; the same
+        # sums: floating-point addition is commutative).
+        Fp = np.empty((M + 1, k, S, M))
+        Fp[0] = 0.0
         Fp[0, 0] = 1.0
         for m in range(M):
-            Fp[m + 1] = Fp[m]
-            Fp[m + 1, 1:] += Wm[m] * Fp[m, :-1]
+            Fp[m + 1, 0] = Fp[m, 0]
+            np.multiply(Wm[m], Fp[m, :-1], out=Fp[m + 1, 1:])
+            Fp[m + 1, 1:] += Fp[m, 1:]
         E1 = Fp[M, k - 1]  # e_{k-1}(w_-l), (S, M)
         with np.errstate(invalid="ignore", divide="ignore"):
             pi = np.where(Fk[:, None] > 0, w * E1 / Fk[:, None], 0.0)
@@ -245,11 +249,13 @@ class _Strata:
         if k < 2:
             return Fk, pi, np.zeros((S, M, M))
         # Suffix polynomials, degrees 0..k-2.
-        Fb = np.zeros((M + 1, k - 1, S, M))
+        Fb = np.empty((M + 1, k - 1, S, M))
+        Fb[M] = 0.0
         Fb[M, 0] = 1.0
         for m in range(M - 1, -1, -1):
-            Fb[m] = Fb[m + 1]
-            Fb[m, 1:] += Wm[m] * Fb[m + 1, :-1]
+            Fb[m, 0] = Fb[m + 1, 0]
+            np.multiply(Wm[m], Fb[m + 1, :-1], out=Fb[m, 1:])
+            Fb[m, 1:] += Fb[m + 1, 1:]
         # e_{k-2}(w without l and j) = sum_a prefix_j(a) suffix_{j+1}(k-2-a).
         E2 = np.einsum("jasl,jasl->slj", Fp[:M, : k - 1], Fb[1:, ::-1])
         with np.errstate(invalid="ignore", divide="ignore"):

@@ -128,7 +128,8 @@ def self_preference_findings(
     rows: list[dict] = []
     pw = verdicts
     if "protocol" in verdicts.columns:
-        pw = verdicts[(verdicts["protocol"].astype(object) == "pairwise").to_numpy()]
+        # compared as stored (an object copy of a million values took 0.2 s)
+        pw = verdicts[(verdicts["protocol"] == "pairwise").to_numpy(dtype=bool, na_value=False)]
     if len(pw):
         hp = human_pair_table(dataset) if human_pairs is None else human_pairs
         jt = judgment_table(pw, dataset, hp) if judgments is None else judgments

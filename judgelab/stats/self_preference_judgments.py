@@ -117,10 +117,11 @@ def judgment_table(
     first_of_pair = distinct_ids[stored // m]
     lo, _ = sorted_pair(first_of_pair, distinct_ids[stored % m])
     swap = (lo != first_of_pair)[pair]
+    item = v["item_id"].astype(str)
     out = pd.DataFrame(
         {
             "model": _text_of(v["model"].astype(str)),
-            "item_id": _text_of(v["item_id"].astype(str)),
+            "item_id": _text_of(item),
             "ra": _text(distinct_ids, np.where(swap, cb, ca)),
             "rb": _text(distinct_ids, np.where(swap, ca, cb)),
         }
@@ -148,7 +149,9 @@ def judgment_table(
         out[f"fam_{side}"] = _text(family, row_of[side])
         out[f"words_{side}"] = words[row_of[side]]
         out[f"correct_{side}"] = correct[row_of[side]]
-    out["hgap"], out["pgap"] = _human_gap(out, dataset, human_pairs)
+    # the rows' (item, stored pair): rows with one key share their (item_id, ra, rb)
+    key = pd.factorize(pd.factorize(item)[0].astype(np.int64) * (len(stored) + 1) + pair)[0]
+    out["hgap"], out["pgap"] = _human_gap(out, dataset, human_pairs, key)
     # A dataset may name its judges differently from the same models as generators (LLMBar's
     # judge ChatGPT wrote MT-Bench's gpt-3.5-turbo answers): its meta maps judge -> generator.
     meta = getattr(dataset, "meta", None) or {}
@@ -232,10 +235,12 @@ def _text(values: np.ndarray, codes: np.ndarray):
     return pd.array(taken, dtype="str")
 
 
-def _human_gap(jt: pd.DataFrame, dataset, hp=None) -> tuple[np.ndarray, np.ndarray]:
+def _human_gap(jt: pd.DataFrame, dataset, hp=None, key=None) -> tuple[np.ndarray, np.ndarray]:
     """Signed human quality gaps of each row's pair (a minus b): the difference of mean human
     scores (scale points; NaN without scores) and 2 x human preference share of a - 1 (NaN
-    for pairs humans did not compare)."""
+    for pairs humans did not compare). ``key``: codes 0..K-1 in order of first appearance,
+    equal on rows of one (item_id, ra, rb), so that the human table is joined with the first
+    row of each code (a tenth of a million judgments), not with every row."""
     nan = np.full(len(jt), np.nan)
     sgap, pgap = nan, nan.copy()
     labels = getattr(dataset, "labels", None)
@@ -251,10 +256,14 @@ def _human_gap(jt: pd.DataFrame, dataset, hp=None) -> tuple[np.ndarray, np.ndarr
         )
     hp = human_pair_table(dataset) if hp is None else hp
     if len(hp):
-        m = jt[["item_id", "ra", "rb"]].merge(
+        keys = jt[["item_id", "ra", "rb"]]
+        if key is not None:
+            keys = keys.take(np.unique(key, return_index=True)[1])
+        m = keys.merge(
             hp[["item_id", "ra", "rb", "share_a"]], on=["item_id", "ra", "rb"], how="left"
         )
-        pgap = 2 * m["share_a"].to_numpy(dtype=float) - 1
+        share = m["share_a"].to_numpy(dtype=float)
+        pgap = 2 * (share if key is None else share[key]) - 1
     return sgap, pgap
 
 

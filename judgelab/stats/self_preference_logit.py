@@ -94,36 +94,48 @@ def logit_design(
     (item), judge and one column
     ``<term>|<judge>`` per judge and term (TERMS), after removing constant columns and columns
     collinear with the strata or earlier columns; ``dropped`` maps removed column -> reason."""
-    frame, design, dropped = _design(jt, bands)
+    frame, design, dropped, items = _design(jt, bands)
     if frame is None:
         return pd.DataFrame(), {}
     # the kept columns only, in one block: <term>|<judge> is the term on the judge's rows, else 0
-    X = np.empty(design.shape)
-    for c in range(design.shape[1]):
-        X[:, c] = design.column(c)
-    design = pd.DataFrame(X, columns=design.column_names, copy=False)
-    return pd.concat([frame, design], axis=1), dropped
+    frame = frame.assign(
+        cluster=items[frame["cluster"].to_numpy()],
+        judge=np.asarray(design.judges, dtype=object)[frame["judge"].to_numpy()],
+    )
+    X = pd.DataFrame(design[slice(None)], columns=design.column_names, copy=False)
+    return pd.concat([frame, X], axis=1), dropped
 
 
-def _design(jt: pd.DataFrame, bands: dict | None):
-    """(frame of y, strata, cluster and judge, the design as :class:`_TermDesign`, dropped) of
-    :func:`logit_design`; (None, None, {}) without a decided judgment."""
+def _factorized(jt: pd.DataFrame) -> dict:
+    """``pd.factorize`` (a missing value one code) of the text columns :func:`sharpness_table`
+    and the design read: factorized once per fit, not once by each."""
+    return {c: pd.factorize(jt[c], use_na_sentinel=False) for c in ("judge", "item_id", "ra", "rb")}
+
+
+def _design(jt: pd.DataFrame, bands: dict | None, factorized: dict | None = None):
+    """(frame of y, strata, cluster and judge, the design as :class:`_TermDesign`, dropped,
+    items) of :func:`logit_design`; (None, None, {}, None) without a decided judgment. The
+    frame's cluster and judge are integer codes into ``items`` and the design's ``judges``
+    (sorted): a million text values would be built, then read back as codes by the fit."""
     # the decided judgments' values of the columns read below, gathered one column at a time;
     # text columns as integer codes (factorized as stored) and their distinct values
     rows = np.flatnonzero(jt["pick_a"].notna().to_numpy())
     if rows.size == 0:
-        return None, None, {}
+        return None, None, {}, None
 
     def num(c):
         return jt[c].to_numpy(dtype=float)[rows]
 
+    factorized = _factorized(jt) if factorized is None else factorized
+
     def coded(c):
-        codes, distinct = pd.factorize(jt[c], use_na_sentinel=False)
+        codes, distinct = factorized[c]
         return codes[rows], np.asarray(distinct, dtype=object)
 
     text = {c: coded(c) for c in ("judge", "item_id", "ra", "rb")}
-    jud = text["judge"][1][text["judge"][0]]
     judges = sorted(set(text["judge"][1][np.unique(text["judge"][0])]))
+    # judges are sorted: code = column order (looked up once per distinct judge, not per row)
+    jcode = pd.Index(judges).get_indexer(text["judge"][1])[text["judge"][0]]
 
     def rel(side, r):
         return (jt[f"rel_{side}"] == r).to_numpy(dtype=bool)[rows].astype(float)
@@ -150,14 +162,14 @@ def _design(jt: pd.DataFrame, bands: dict | None):
                 dropped[f"{t}|{j}"] = (
                     f"no {what} for every judged pair: no quality-sensitivity term on them"
                 )
-    jcode = pd.Index(judges).get_indexer(jud)  # judges are sorted: code = column order
     names: list[tuple[str, int]] = []  # (term, judge code) of the non-constant columns
+    mine = [jcode == k for k in range(len(judges))]  # each judge's rows, once per judge
     for t in TERMS:
         if t not in base:
             continue
         for k, j in enumerate(judges):
             name = f"{t}|{j}"
-            if not np.any(base[t][jcode == k] != 0):
+            if not np.any(base[t][mine[k]] != 0):
                 why = {
                     "self": "the judge never saw its own model's answers",
                     "fam": "the judge never saw answers of other models of its family",
@@ -171,16 +183,11 @@ def _design(jt: pd.DataFrame, bands: dict | None):
             else:
                 names.append((t, k))
     strata = _pair_codes(text, bands)
-    keep = _independent_columns(base, jcode, names, judges, strata, dropped)
+    keep = _independent_columns(base, jcode, names, judges, strata, dropped, mine)
     frame = pd.DataFrame(
-        {
-            "y": num("pick_a"),
-            "strata": strata,
-            "cluster": text["item_id"][1][text["item_id"][0]],
-            "judge": jud,
-        }
+        {"y": num("pick_a"), "strata": strata, "cluster": text["item_id"][0], "judge": jcode}
     )
-    return frame, _TermDesign(base, jcode, keep, judges), dropped
+    return frame, _TermDesign(base, jcode, keep, judges), dropped, text["item_id"][1]
 
 
 class _TermDesign:
@@ -188,19 +195,36 @@ class _TermDesign:
     :func:`judgelab.stats.models.conditional_logit` reads them: rows (``design[rows]``) and
     columns of rows (``design[rows, c]``) computed where they are read from the terms and
     the judge codes, so that the fit never holds the n x p design (0.26 GB at a million
-    judgments, held through the whole fit beside its padded strata array)."""
+    judgments, held through the whole fit beside its padded strata array).
+
+    A row's values are its own judge's terms (the other columns 0): a block of rows is
+    written one term at a time into the columns of the rows' judges, not one column at a
+    time over every row. The terms and judge codes of the last rows read column by column
+    are kept until rows are read in blocks (the fit reads each column of the same rows
+    twice before it builds its padded array), so that they are gathered once, not per column."""
 
     def __init__(self, base: dict, jcode: np.ndarray, keep: list, judges: list):
-        self.base, self.jcode, self.keep = base, jcode, keep
+        self.base, self.jcode, self.keep, self.judges = base, jcode, keep, judges
         self.column_names = [f"{t}|{judges[k]}" for t, k in keep]
         self.shape = (len(jcode), len(keep))
+        # per term: the design column of each judge code's term, -1 where it is not kept
+        self._col = {t: np.full(len(judges), -1, dtype=np.int64) for t, _ in keep}
+        for c, (t, k) in enumerate(keep):
+            self._col[t][k] = c
+        self._gathered: tuple | None = None  # (rows, jcode[rows], {term: base[term][rows]})
 
     def __len__(self) -> int:
         return self.shape[0]
 
     def column(self, c: int, rows=slice(None)) -> np.ndarray:
         t, k = self.keep[c]
-        return _column(self.base, self.jcode, t, k, rows)
+        if isinstance(rows, slice):
+            return _column(self.base, self.jcode, t, k, rows)
+        g = self._gathered
+        if g is None or g[0] is not rows:
+            terms = {t: self.base[t][rows] for t in self._col}
+            g = self._gathered = (rows, self.jcode[rows], terms)
+        return _column(g[2], g[1], t, k)
 
     def all_finite(self) -> bool:
         """Every value finite (those outside a judge's rows are 0)."""
@@ -210,13 +234,20 @@ class _TermDesign:
         if isinstance(key, tuple):
             rows, c = key
             return self.column(c, rows)
-        # the rows' judge codes and terms gathered once, not once per column
-        jcode = self.jcode[key]
-        terms = {t: self.base[t][key] for t in dict.fromkeys(t for t, _ in self.keep)}
-        out = np.empty((len(jcode), self.shape[1]))
-        for c, (t, k) in enumerate(self.keep):
-            out[:, c] = _column(terms, jcode, t, k)
-        return out
+        self._gathered = None  # blocks of rows from here on: the kept gathers are not read
+        return _term_block(self.base, self.jcode, self._col, key, self.shape[1])
+
+
+def _term_block(base: dict, jcode: np.ndarray, col: dict, rows, width: int) -> np.ndarray:
+    """Rows ``rows`` of a design whose column ``col[term][judge code]`` (-1: none) holds the
+    term on that judge's rows, 0 elsewhere: each term written into its judges' columns."""
+    jc = jcode[rows]
+    out = np.zeros((len(jc), width))
+    for t, cols in col.items():
+        c = cols[jc]
+        r = np.flatnonzero(c >= 0)
+        out[r, c[r]] = base[t][rows][r]
+    return out
 
 
 def _pair_codes(text: dict, bands: dict | None = None) -> np.ndarray:
@@ -242,7 +273,13 @@ def _column(base: dict, jcode: np.ndarray, term: str, k: int, rows=slice(None)) 
 
 
 def _independent_columns(
-    base: dict, jcode: np.ndarray, names: list, judges: list, strata: np.ndarray, dropped: dict
+    base: dict,
+    jcode: np.ndarray,
+    names: list,
+    judges: list,
+    strata: np.ndarray,
+    dropped: dict,
+    mine: list | None = None,
 ) -> list[tuple[str, int]]:
     """Greedy: keep a column (term, judge code) when its within-stratum variation is not
     spanned by kept ones.
@@ -255,19 +292,23 @@ def _independent_columns(
     n_strata = int(strata.max()) + 1
     counts = np.bincount(strata, minlength=n_strata)
     means = np.empty((n_strata, len(names)))
+    if mine is None:
+        mine = [jcode == k for k in range(len(judges))]
     for c, (t, k) in enumerate(names):
-        mine = jcode == k
-        means[:, c] = np.bincount(strata[mine], weights=base[t][mine], minlength=n_strata)
+        means[:, c] = np.bincount(strata[mine[k]], weights=base[t][mine[k]], minlength=n_strata)
     means /= counts[:, None]
     # Gram matrix of the columns demeaned within strata (what alpha_pair cannot absorb); a
     # column is kept when its residual sum of squares after projecting on the kept columns is
     # a non-negligible share of its own (Gram-Schmidt on the Gram matrix)
     G = np.zeros((len(names), len(names)))
     step = max(1, 4_000_000 // len(names))
+    col = {t: np.full(len(judges), -1, dtype=np.int64) for t, _ in names}
+    for c, (t, k) in enumerate(names):
+        col[t][k] = c
     with single_thread_blas():  # tall-and-thin products: threads only thrash on a busy machine
         for r in range(0, len(strata), step):
             rows = slice(r, r + step)
-            Xd = np.column_stack([_column(base, jcode, t, k, rows) for t, k in names])
+            Xd = _term_block(base, jcode, col, rows, len(names))
             Xd -= means[strata[rows]]
             G += Xd.T @ Xd
     keep: list[int] = []
@@ -302,7 +343,7 @@ def _clogit(frame: pd.DataFrame, design: _TermDesign):
         frame["y"].to_numpy(dtype=float),
         design,
         frame["strata"].to_numpy(),
-        frame["cluster"].to_numpy(),
+        frame["cluster"].to_numpy(),  # item codes: numbered as the items are, in order of rows
     )
     params = res.params.reindex(names).to_numpy(dtype=float)
     se = res.bse.reindex(names).to_numpy(dtype=float)
@@ -322,16 +363,21 @@ def fit_self_preference_logit(
     used: with every judge in one band the fit is the whole-panel one), n_rows."""
     rows = []
     fams = panel_families(jt)
-    sharp = sharpness_table(jt)
+    factorized = _factorized(jt)
+    sharp = sharpness_table(jt, factorized)
     if len(sharp):
         jf = jt.drop_duplicates("judge").set_index("judge")["judge_family"]
         sharp["family"] = sharp["judge"].map(jf)
     bands, note = sharpness_bands(sharp, comparison)
     sharp["band"] = sharp["judge"].map(bands)
     banded = len(set(bands.values())) > 1
-    frame, design, dropped = _design(jt, bands if banded else None)
+    frame, design, dropped, _ = _design(jt, bands if banded else None, factorized)
     judges = sorted(jt["judge"].unique())
-    n_by_judge = frame["judge"].value_counts() if frame is not None else pd.Series(dtype=int)
+    n_by_judge = (
+        dict(zip(design.judges, np.bincount(frame["judge"], minlength=len(design.judges))))
+        if frame is not None
+        else {}
+    )
     names = design.column_names if frame is not None else []
     params = se = pv = None
     fit_reason = None
@@ -521,14 +567,15 @@ def _fmt_p(p):
     return "NA" if p is None or p != p else f"{p:.3g}"
 
 
-def sharpness_table(jt: pd.DataFrame) -> pd.DataFrame:
+def sharpness_table(jt: pd.DataFrame, factorized: dict | None = None) -> pd.DataFrame:
     """Per judge, what decides whether its self term can be read (docs/statistics.md#sharp-judges).
 
     Columns: judge, pairs_both_orders (pairs with a non-tie verdict in both orders),
     consistency (share of them decided the same way in both orders: the judge's sharpness),
     own_pairs (pairs with one answer of the judge's own model), own_pairs_humans_other (of
     them, pairs where the human vote share favours the other answer), picks_own_there
-    (share of the judge's non-tie verdicts on those pairs that pick its own answer)."""
+    (share of the judge's non-tie verdicts on those pairs that pick its own answer).
+    ``factorized``: the fit's codes of the text columns (``_factorized``), when it has them."""
     cols = [
         "judge",
         "pairs_both_orders",
@@ -544,12 +591,13 @@ def sharpness_table(jt: pd.DataFrame) -> pd.DataFrame:
     # integer codes of the judge and the pair (item_id, ra, rb) of each decided judgment: the
     # means, pair counts and distinct pairs below are bincounts and uniques on them
     pick = pick[keep]
-    all_codes, all_judges = pd.factorize(jt["judge"], use_na_sentinel=False)
+    factorized = _factorized(jt) if factorized is None else factorized
+    all_codes, all_judges = factorized["judge"]
     jcode, present = pd.factorize(all_codes[keep])
     judges = pd.Index(np.asarray(all_judges, dtype=object)[present])
     pair = np.zeros(int(keep.sum()), dtype=np.int64)
     for c in ("item_id", "ra", "rb"):
-        codes, distinct = pd.factorize(jt[c], use_na_sentinel=False)
+        codes, distinct = factorized[c]
         pair = pd.factorize(pair * (len(distinct) + 1) + codes[keep])[0].astype(np.int64)
     # mean pick per (judge, pair, order shown), in both orders: the same verdict or not
     jp, jp_judge = _judge_pair_codes(jcode, pair, len(judges))

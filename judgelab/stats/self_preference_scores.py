@@ -26,7 +26,7 @@ def score_difference(
 
     if verdicts is None or "protocol" not in verdicts.columns:
         return []
-    v = verdicts[(verdicts["protocol"].astype(object) == "single").to_numpy()]
+    v = verdicts[(verdicts["protocol"] == "single").to_numpy(dtype=bool, na_value=False)]
     if v.empty:
         return []
     labels = getattr(dataset, "labels", None)

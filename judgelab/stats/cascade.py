@@ -72,8 +72,17 @@ def pair_confidence(verdicts: pd.DataFrame, decisions: pd.DataFrame) -> tuple[np
         return conf, source
     vc = verdict_confidence(verdicts, source, level="pair")
     vc = vc[vc["confidence"].notna()]
-    probs = vc.set_index(pair_key(vc["lo"], vc["hi"]))[["p_lo", "p_hi", "p_tie"]]
-    probs = probs[~probs.index.duplicated()].reindex(decisions["pair_key"]).to_numpy(float)
+    coded = _coded_pairs(verdicts["response_a"], verdicts["response_b"])
+    if coded is None:
+        probs = vc.set_index(pair_key(vc["lo"], vc["hi"]))[["p_lo", "p_hi", "p_tie"]]
+        probs = probs[~probs.index.duplicated()].reindex(decisions["pair_key"]).to_numpy(float)
+    else:  # the same match on pair codes (no text key built)
+        ids, _ = coded
+        have = _pair_of(ids, vc["lo"], vc["hi"])
+        first = ~pd.Index(have).duplicated() & (have >= 0)
+        pos = pd.Index(have[first]).get_indexer(_pair_of(ids, decisions["lo"], decisions["hi"]))
+        probs = vc[["p_lo", "p_hi", "p_tie"]].to_numpy(float)[first]
+        probs = np.where((pos >= 0)[:, None], probs[pos] if len(probs) else np.nan, np.nan)
     w = decisions["winner"].astype(str).to_numpy(dtype=object)
     col = np.select([w == decisions["lo"].to_numpy(dtype=object),
                      w == decisions["hi"].to_numpy(dtype=object)], [0, 1], 2)  # fmt: skip
@@ -98,7 +107,7 @@ def pair_decisions(verdicts: pd.DataFrame) -> pd.DataFrame:
     lo, hi = sorted_pair(dec.pop("response_a"), dec.pop("response_b"))
     dec["lo"], dec["hi"] = lo, hi
     dec["confidence"], source = pair_confidence(verdicts, dec)
-    dec["cost"] = _pair_cost(verdicts, dec["pair_key"])
+    dec["cost"] = _pair_cost(verdicts, dec)
     dec = dec.reset_index(drop=True)
     dec.attrs["confidence_source"] = source
     return dec
@@ -108,30 +117,56 @@ def pair_decisions(verdicts: pd.DataFrame) -> pd.DataFrame:
 _DECIDE = ["item_id", "response_a", "response_b", "order", "winner", "parse_ok"]
 
 
-def _pair_cost(verdicts: pd.DataFrame, keys) -> np.ndarray:
-    """The summed stored ``cost_usd`` (missing: 0) of the calls of each :func:`pair_key` in
-    ``keys`` (0 for a key no call has).
-
-    The calls' pairs are coded from their sorted response ids and the text key is built once
-    per distinct pair, then coded as text (two pairs share a key when an id holds the
-    separator): the groups and their row order are those of a groupby on every call's key,
-    so the sums are the same."""
+def _pair_cost(verdicts: pd.DataFrame, dec: pd.DataFrame) -> np.ndarray:
+    """The summed stored ``cost_usd`` (missing: 0) of the calls of each pair of ``dec``
+    (``pair_key, lo, hi``; 0 for a pair no call has): a groupby of the calls' costs by their
+    :func:`pair_key`, on pair codes where they are the same groups (:func:`_coded_pairs`)."""
     cost = pd.to_numeric(verdicts.get("cost_usd", pd.Series(0.0, index=verdicts.index)),
-                         errors="coerce").fillna(0.0).to_numpy(float)  # fmt: skip
-    a, b = verdicts["response_a"], verdicts["response_b"]
-    if a.dtype == "str" and b.dtype == "str" and not (a.hasnans or b.hasnans):
-        both = pd.concat([a, b], ignore_index=True)  # hashed as stored: the text is the value
-    else:
-        both = np.concatenate(sorted_pair(a, b))  # the text the key reads (str() of each)
-    codes, ids = pd.factorize(both)
-    ra, rb = codes[: len(a)].astype(np.int64), codes[len(a) :]
-    row_pair = pd.factorize(np.minimum(ra, rb) * (len(ids) + 1) + np.maximum(ra, rb))[0]
-    first = np.unique(row_pair, return_index=True)[1]  # codes count from 0 in row order
-    ids = np.asarray(ids, dtype=object)
-    key_code, key_text = pd.factorize(pair_key(ids[ra[first]], ids[rb[first]]))
-    sums = pd.Series(cost).groupby(key_code[row_pair]).sum().to_numpy(float)
-    pos = pd.Index(key_text).get_indexer(pd.Index(np.asarray(keys, dtype=object)))
+                         errors="coerce").fillna(0.0)  # fmt: skip
+    coded = _coded_pairs(verdicts["response_a"], verdicts["response_b"])
+    if coded is None:
+        by_key = cost.groupby(pair_key(verdicts["response_a"], verdicts["response_b"])).sum()
+        return dec["pair_key"].map(by_key).fillna(0.0).to_numpy(float)
+    ids, row_pair = coded
+    group, pairs = pd.factorize(row_pair)
+    sums = pd.Series(cost.to_numpy(float)).groupby(group).sum().to_numpy(float)
+    pos = pd.Index(pairs).get_indexer(_pair_of(ids, dec["lo"], dec["hi"]))
     return np.where(pos >= 0, sums[pos], 0.0) if len(sums) else np.zeros(len(pos))
+
+
+#: :func:`pair_key`'s separator of the two response ids
+_SEPARATOR = "|"
+
+
+def _coded_pairs(a: pd.Series, b: pd.Series):
+    """``(ids, pair)``: the distinct response ids (an Index) and each row's unordered pair of
+    them as an integer (``min * (len(ids) + 1) + max`` of the two codes), hashed as stored.
+
+    Equal codes are equal :func:`pair_key` s and the reverse when every id is text without
+    the key's separator; otherwise (missing ids, other types, an id with a ``|``: two pairs
+    could share a key) None, and callers match the text keys."""
+    if not (a.dtype == "str" and b.dtype == "str" and not (a.hasnans or b.hasnans)):
+        return None
+    codes, ids = pd.factorize(pd.concat([a, b], ignore_index=True))
+    if ids.str.contains(_SEPARATOR, regex=False).any():
+        return None
+    ra, rb = codes[: len(a)].astype(np.int64), codes[len(a) :]
+    return ids, np.minimum(ra, rb) * (len(ids) + 1) + np.maximum(ra, rb)
+
+
+def _as_index(x) -> pd.Index:
+    """An Index of the values: a text column as stored (hashed by Arrow), else as objects."""
+    if isinstance(x, pd.Series) and x.dtype == "str":
+        return pd.Index(x)
+    return pd.Index(np.asarray(x, dtype=object), dtype=object)
+
+
+def _pair_of(ids: pd.Index, lo, hi) -> np.ndarray:
+    """The pair code (:func:`_coded_pairs`) of each ``lo, hi`` (text); -1 for an id not in
+    ``ids``."""
+    lo, hi = ids.get_indexer(_as_index(lo)), ids.get_indexer(_as_index(hi))
+    code = np.minimum(lo, hi).astype(np.int64) * (len(ids) + 1) + np.maximum(lo, hi)
+    return np.where((lo >= 0) & (hi >= 0), code, -1)
 
 
 def ensemble_decisions(ensemble: pd.DataFrame) -> pd.DataFrame:

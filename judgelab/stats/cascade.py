@@ -192,7 +192,8 @@ def _ensemble_of(parts: list[pd.DataFrame]) -> pd.DataFrame:
     k = votes.reindex(b_pair * len(winners) + b_win).fillna(0).to_numpy(dtype=np.int64)
     share = np.where(b_win >= 0, k, 0) / n[b_pair]
     out = best[["pair_key", "winner"]].assign(confidence=np.asarray(share, dtype=float))
-    out["cost"] = out["pair_key"].map(d.groupby("pair_key")["cost"].sum())
+    # summed per pair on its code (the groups and row order of a groupby on the text key)
+    out["cost"] = d["cost"].groupby(pair_codes).sum().to_numpy()[b_pair]
     out.attrs["n_members"] = len(parts)
     return out.reset_index(drop=True)
 
@@ -206,7 +207,10 @@ def cascade_units(cheap: pd.DataFrame, ensemble: pd.DataFrame, reference: pd.Dat
     c = pair_decisions(cheap)
     e = ensemble_decisions(ensemble)
     m = c.merge(e, on="pair_key", suffixes=("_cheap", "_ens"))
-    ref = reference.drop_duplicates("pair_key").set_index("pair_key")["reference"]
+    # the reference's columns as arrays: each pandas step on it deep-copies its attrs
+    keys = pd.Index(reference["pair_key"].to_numpy())
+    first = ~keys.duplicated()
+    ref = pd.Series(reference["reference"].to_numpy()[first], index=keys[first])
     no_majority = list(reference.attrs.get("no_majority", ()))
     has_vote = member_mask(m["pair_key"], ref.index) | member_mask(m["pair_key"], no_majority)
     out = m[has_vote].reset_index(drop=True)
@@ -427,19 +431,20 @@ def certified_escalation(
         # the members' decisions are the judges' own: decided once, not again for the panel
         ens = _ensemble_of([d for _, d in deciders])
         deciders.append((f"ensemble|majority|majority-of-{ens.attrs['n_members']}", ens))
-    ref = reference.drop_duplicates("pair_key").set_index("pair_key")["reference"]
-    no_majority = list(reference.attrs.get("no_majority", ()))
-    lohi = pd.concat([d for _, d in deciders[:n_judges]]).drop_duplicates("pair_key")
-    lohi = lohi.set_index("pair_key")[["item_id", "lo", "hi"]]
+    keyed = _KeyedPairs(deciders, n_judges, reference)
     queues, summary = [], []
-    for judge, d in deciders:
-        # member_mask: Series.isin on string keys costs a Python conversion per member
-        has_ref = member_mask(d["pair_key"], ref.index)
-        keep = has_ref | member_mask(d["pair_key"], no_majority)
-        d, has_ref = d[keep].reset_index(drop=True), has_ref[keep]
-        agree = (d["winner"] == d["pair_key"].map(ref)).astype(float)
+    for k, (judge, d) in enumerate(deciders):
+        ref_row, first = keyed.of(k)
+        has_ref = ref_row >= 0
+        keep = has_ref | keyed.no_majority[keyed.codes[k]]
+        d, has_ref, ref_row, first = (
+            d[keep].reset_index(drop=True),
+            *(x[keep] for x in (has_ref, ref_row, first)),
+        )
+        ref_win = _take(keyed.ref_values, ref_row, "")
+        agree = (d["winner"] == ref_win).astype(float)
         agree = agree.where(has_ref).to_numpy(float)
-        items = d["pair_key"].map(lohi["item_id"]).astype(str).to_numpy()
+        items = _take(keyed.items, first, "nan")  # "nan": the text of a missing item
         conf = d["confidence"].to_numpy(float)
         cal = split_items(items, calibration_share, seed) if len(d) else np.zeros(0, bool)
         cert = certify_stage(conf[cal], agree[cal], items[cal], alpha=alpha, delta=delta)
@@ -458,9 +463,62 @@ def certified_escalation(
                 "certificate": cert.describe(),
             }
         )
-        units = d.loc[~kept, ["pair_key"]].join(lohi, on="pair_key")
+        units = keyed.lohi.iloc[first[~kept]]
         queues.append(certified_queue(units, [alpha], [np.full(len(units), HUMAN)], judge=judge))
     queue = (
-        pd.concat(queues, ignore_index=True) if queues else certified_queue(lohi.iloc[:0], [], [])
+        pd.concat(queues, ignore_index=True)
+        if queues
+        else certified_queue(keyed.lohi.iloc[:0], [], [])
     )
     return queue, pd.DataFrame(summary)
+
+
+class _KeyedPairs:
+    """The pair keys of :func:`certified_escalation`'s deciders and of the reference coded
+    once into one code space (each text key hashed once, not once per lookup and judge).
+
+    ``codes[k]``: the key code of each row of decider ``k``; ``of(k)``: per row, its row in
+    the reference (first row of the key; -1: none) and its first row among the judges'
+    decisions (``lohi``: ``item_id, lo, hi``, in the judges' order; -1: none);
+    ``no_majority[code]``: the key is one the humans voted on without a majority;
+    ``ref_values``: the reference's winners; ``items``: ``lohi``'s items as text."""
+
+    def __init__(self, deciders, n_judges: int, reference: pd.DataFrame):
+        keys = [d["pair_key"] for _, d in deciders]
+        sizes = [len(x) for x in keys]
+        # the reference's columns as arrays: each pandas step on it deep-copies its attrs
+        ref_keys = pd.Series(reference["pair_key"].to_numpy())
+        code, uniq = pd.factorize(pd.concat([*keys, ref_keys], ignore_index=True))
+        n_dec = sum(sizes)
+        self.codes = np.split(code[:n_dec], np.cumsum(sizes)[:-1])
+        self.ref_at = _first_rows(code[n_dec:], len(uniq))
+        self.ref_values = reference["reference"].to_numpy(dtype=object)
+        self.no_majority = np.zeros(len(uniq), dtype=bool)
+        members = pd.Index(list(reference.attrs.get("no_majority", ())), dtype=object)
+        pos = pd.Index(uniq).get_indexer(members)
+        self.no_majority[pos[pos >= 0]] = True
+        n_lohi = sum(sizes[:n_judges])
+        self.lohi_at = _first_rows(code[:n_lohi], len(uniq))
+        self.lohi = pd.concat(
+            [d[["item_id", "lo", "hi"]] for _, d in deciders[:n_judges]], ignore_index=True
+        )
+        self.items = self.lohi["item_id"].astype(str).to_numpy()
+
+    def of(self, k: int) -> tuple[np.ndarray, np.ndarray]:
+        c = self.codes[k]
+        return self.ref_at[c], self.lohi_at[c]
+
+
+def _first_rows(code: np.ndarray, n: int) -> np.ndarray:
+    """Per code 0..n-1, the first row holding it (-1: none)."""
+    at = np.full(n, -1, dtype=np.int64)
+    rows = np.flatnonzero(~pd.Index(code).duplicated())
+    at[code[rows]] = rows
+    return at
+
+
+def _take(values: np.ndarray, rows: np.ndarray, missing) -> np.ndarray:
+    """``values[rows]`` (an object array), ``missing`` where a row is -1."""
+    out = np.full(len(rows), missing, dtype=object)
+    out[rows >= 0] = values[rows[rows >= 0]]
+    return out

@@ -431,9 +431,14 @@ def compare_judges(
     rows += compare.cost_findings(source)
     # the units (with their reference) of the source and of each candidate, built once and
     # read by both statistics (the source's by every candidate)
-    su = compare.reference_units(source, reference, order_aggregation)
-    for _, cand in candidates.groupby(IDENTITY, sort=False):
-        cu = compare.reference_units(cand, reference, order_aggregation)
+    su = compare.reference_units(source, reference, order_aggregation, pair_lo=True)
+    # the columns the statistics read (each candidate's slice is held until the end)
+    read = [*compare.UNIT_COLUMNS, "cost_usd", "latency_s", "cached"]
+    slim = candidates[[c for c in read if c in candidates.columns]]
+    groups = [cand for _, cand in slim.groupby(IDENTITY, sort=False)]
+    cus = [compare.reference_units(cand, reference, order_aggregation) for cand in groups]
+    compare.code_units(su, *cus)  # the units matched on integers by every statistic
+    for cand, cu in zip(groups, cus, strict=True):
         given = dict(order_aggregation=order_aggregation, n_boot=n_boot, seed=seed,
                      source_units=su, candidate_units=cu)  # fmt: skip
         rows += compare.agreement_findings(source, cand, **given)

@@ -31,8 +31,9 @@ import pandas as pd
 
 from judgelab.identity import IDENTITY_COLUMNS
 from judgelab.stats._tidy import finding, findings_frame
+from judgelab.stats.agreement import aggregate_orders
 from judgelab.stats.certify import HUMAN, cascade_routes, certify_cascade, certify_stage
-from judgelab.stats.compare import identity_of, units
+from judgelab.stats.compare import identity_of
 from judgelab.stats.confidence import default_source, verdict_confidence
 from judgelab.stats.intervals import edge_share_interval
 from judgelab.stats.queue import certified_queue
@@ -71,8 +72,17 @@ def pair_confidence(verdicts: pd.DataFrame, decisions: pd.DataFrame) -> tuple[np
         return conf, source
     vc = verdict_confidence(verdicts, source, level="pair")
     vc = vc[vc["confidence"].notna()]
-    probs = vc.set_index(pair_key(vc["lo"], vc["hi"]))[["p_lo", "p_hi", "p_tie"]]
-    probs = probs[~probs.index.duplicated()].reindex(decisions["pair_key"]).to_numpy(float)
+    coded = _coded_pairs(verdicts["response_a"], verdicts["response_b"])
+    if coded is None:
+        probs = vc.set_index(pair_key(vc["lo"], vc["hi"]))[["p_lo", "p_hi", "p_tie"]]
+        probs = probs[~probs.index.duplicated()].reindex(decisions["pair_key"]).to_numpy(float)
+    else:  # the same match on pair codes (no text key built)
+        ids, _ = coded
+        have = _pair_of(ids, vc["lo"], vc["hi"])
+        first = ~pd.Index(have).duplicated() & (have >= 0)
+        pos = pd.Index(have[first]).get_indexer(_pair_of(ids, decisions["lo"], decisions["hi"]))
+        probs = vc[["p_lo", "p_hi", "p_tie"]].to_numpy(float)[first]
+        probs = np.where((pos >= 0)[:, None], probs[pos] if len(probs) else np.nan, np.nan)
     w = decisions["winner"].astype(str).to_numpy(dtype=object)
     col = np.select([w == decisions["lo"].to_numpy(dtype=object),
                      w == decisions["hi"].to_numpy(dtype=object)], [0, 1], 2)  # fmt: skip
@@ -84,22 +94,79 @@ def pair_decisions(verdicts: pd.DataFrame) -> pd.DataFrame:
     winner, ``confidence`` (:func:`pair_confidence`; nan where its source does not cover the
     pair) and ``cost`` (stored cost of its calls). ``attrs["confidence_source"]`` names the
     source (None: the verdicts support none, and the judge keeps nothing)."""
-    v = verdicts.assign(pair_key=pair_key(verdicts["response_a"], verdicts["response_b"]))
-    dec = units(verdicts, "consistent_only")[["pair_key", "item_id", "response_a", "response_b",
-                                              "winner"]]  # fmt: skip
+    # the columns the order rule reads, without an identity column that holds one value (it
+    # adds no group; hashing it in each groupby of the rule was a third of the rule's cost)
+    read = [c for c in IDENTITY if c in verdicts.columns and verdicts[c].nunique(dropna=False) > 1]
+    dec = aggregate_orders(verdicts[read + [c for c in _DECIDE if c in verdicts.columns]],
+                           "consistent_only")  # fmt: skip
+    # compare.units' unit under consistent_only: the first row of each pair key
+    keys = pair_key(dec["response_a"], dec["response_b"])
+    first = ~pd.Index(keys).duplicated()
+    dec = dec.loc[first, ["item_id", "response_a", "response_b", "winner"]]
+    dec.insert(0, "pair_key", keys[first])
     lo, hi = sorted_pair(dec.pop("response_a"), dec.pop("response_b"))
     dec["lo"], dec["hi"] = lo, hi
     dec["confidence"], source = pair_confidence(verdicts, dec)
-    cost = (
-        pd.to_numeric(v.get("cost_usd", pd.Series(0.0, index=v.index)), errors="coerce")
-        .fillna(0.0)
-        .groupby(v["pair_key"])
-        .sum()
-    )
-    dec["cost"] = dec["pair_key"].map(cost).fillna(0.0)
+    dec["cost"] = _pair_cost(verdicts, dec)
     dec = dec.reset_index(drop=True)
     dec.attrs["confidence_source"] = source
     return dec
+
+
+#: the columns :func:`pair_decisions`' order rule reads (``aggregate_orders``)
+_DECIDE = ["item_id", "response_a", "response_b", "order", "winner", "parse_ok"]
+
+
+def _pair_cost(verdicts: pd.DataFrame, dec: pd.DataFrame) -> np.ndarray:
+    """The summed stored ``cost_usd`` (missing: 0) of the calls of each pair of ``dec``
+    (``pair_key, lo, hi``; 0 for a pair no call has): a groupby of the calls' costs by their
+    :func:`pair_key`, on pair codes where they are the same groups (:func:`_coded_pairs`)."""
+    cost = pd.to_numeric(verdicts.get("cost_usd", pd.Series(0.0, index=verdicts.index)),
+                         errors="coerce").fillna(0.0)  # fmt: skip
+    coded = _coded_pairs(verdicts["response_a"], verdicts["response_b"])
+    if coded is None:
+        by_key = cost.groupby(pair_key(verdicts["response_a"], verdicts["response_b"])).sum()
+        return dec["pair_key"].map(by_key).fillna(0.0).to_numpy(float)
+    ids, row_pair = coded
+    group, pairs = pd.factorize(row_pair)
+    sums = pd.Series(cost.to_numpy(float)).groupby(group).sum().to_numpy(float)
+    pos = pd.Index(pairs).get_indexer(_pair_of(ids, dec["lo"], dec["hi"]))
+    return np.where(pos >= 0, sums[pos], 0.0) if len(sums) else np.zeros(len(pos))
+
+
+#: :func:`pair_key`'s separator of the two response ids
+_SEPARATOR = "|"
+
+
+def _coded_pairs(a: pd.Series, b: pd.Series):
+    """``(ids, pair)``: the distinct response ids (an Index) and each row's unordered pair of
+    them as an integer (``min * (len(ids) + 1) + max`` of the two codes), hashed as stored.
+
+    Equal codes are equal :func:`pair_key` s and the reverse when every id is text without
+    the key's separator; otherwise (missing ids, other types, an id with a ``|``: two pairs
+    could share a key) None, and callers match the text keys."""
+    if not (a.dtype == "str" and b.dtype == "str" and not (a.hasnans or b.hasnans)):
+        return None
+    codes, ids = pd.factorize(pd.concat([a, b], ignore_index=True))
+    if ids.str.contains(_SEPARATOR, regex=False).any():
+        return None
+    ra, rb = codes[: len(a)].astype(np.int64), codes[len(a) :]
+    return ids, np.minimum(ra, rb) * (len(ids) + 1) + np.maximum(ra, rb)
+
+
+def _as_index(x) -> pd.Index:
+    """An Index of the values: a text column as stored (hashed by Arrow), else as objects."""
+    if isinstance(x, pd.Series) and x.dtype == "str":
+        return pd.Index(x)
+    return pd.Index(np.asarray(x, dtype=object), dtype=object)
+
+
+def _pair_of(ids: pd.Index, lo, hi) -> np.ndarray:
+    """The pair code (:func:`_coded_pairs`) of each ``lo, hi`` (text); -1 for an id not in
+    ``ids``."""
+    lo, hi = ids.get_indexer(_as_index(lo)), ids.get_indexer(_as_index(hi))
+    code = np.minimum(lo, hi).astype(np.int64) * (len(ids) + 1) + np.maximum(lo, hi)
+    return np.where((lo >= 0) & (hi >= 0), code, -1)
 
 
 def ensemble_decisions(ensemble: pd.DataFrame) -> pd.DataFrame:
@@ -125,7 +192,8 @@ def _ensemble_of(parts: list[pd.DataFrame]) -> pd.DataFrame:
     k = votes.reindex(b_pair * len(winners) + b_win).fillna(0).to_numpy(dtype=np.int64)
     share = np.where(b_win >= 0, k, 0) / n[b_pair]
     out = best[["pair_key", "winner"]].assign(confidence=np.asarray(share, dtype=float))
-    out["cost"] = out["pair_key"].map(d.groupby("pair_key")["cost"].sum())
+    # summed per pair on its code (the groups and row order of a groupby on the text key)
+    out["cost"] = d["cost"].groupby(pair_codes).sum().to_numpy()[b_pair]
     out.attrs["n_members"] = len(parts)
     return out.reset_index(drop=True)
 
@@ -139,7 +207,10 @@ def cascade_units(cheap: pd.DataFrame, ensemble: pd.DataFrame, reference: pd.Dat
     c = pair_decisions(cheap)
     e = ensemble_decisions(ensemble)
     m = c.merge(e, on="pair_key", suffixes=("_cheap", "_ens"))
-    ref = reference.drop_duplicates("pair_key").set_index("pair_key")["reference"]
+    # the reference's columns as arrays: each pandas step on it deep-copies its attrs
+    keys = pd.Index(reference["pair_key"].to_numpy())
+    first = ~keys.duplicated()
+    ref = pd.Series(reference["reference"].to_numpy()[first], index=keys[first])
     no_majority = list(reference.attrs.get("no_majority", ()))
     has_vote = member_mask(m["pair_key"], ref.index) | member_mask(m["pair_key"], no_majority)
     out = m[has_vote].reset_index(drop=True)
@@ -360,19 +431,20 @@ def certified_escalation(
         # the members' decisions are the judges' own: decided once, not again for the panel
         ens = _ensemble_of([d for _, d in deciders])
         deciders.append((f"ensemble|majority|majority-of-{ens.attrs['n_members']}", ens))
-    ref = reference.drop_duplicates("pair_key").set_index("pair_key")["reference"]
-    no_majority = list(reference.attrs.get("no_majority", ()))
-    lohi = pd.concat([d for _, d in deciders[:n_judges]]).drop_duplicates("pair_key")
-    lohi = lohi.set_index("pair_key")[["item_id", "lo", "hi"]]
+    keyed = _KeyedPairs(deciders, n_judges, reference)
     queues, summary = [], []
-    for judge, d in deciders:
-        # member_mask: Series.isin on string keys costs a Python conversion per member
-        has_ref = member_mask(d["pair_key"], ref.index)
-        keep = has_ref | member_mask(d["pair_key"], no_majority)
-        d, has_ref = d[keep].reset_index(drop=True), has_ref[keep]
-        agree = (d["winner"] == d["pair_key"].map(ref)).astype(float)
+    for k, (judge, d) in enumerate(deciders):
+        ref_row, first = keyed.of(k)
+        has_ref = ref_row >= 0
+        keep = has_ref | keyed.no_majority[keyed.codes[k]]
+        d, has_ref, ref_row, first = (
+            d[keep].reset_index(drop=True),
+            *(x[keep] for x in (has_ref, ref_row, first)),
+        )
+        ref_win = _take(keyed.ref_values, ref_row, "")
+        agree = (d["winner"] == ref_win).astype(float)
         agree = agree.where(has_ref).to_numpy(float)
-        items = d["pair_key"].map(lohi["item_id"]).astype(str).to_numpy()
+        items = _take(keyed.items, first, "nan")  # "nan": the text of a missing item
         conf = d["confidence"].to_numpy(float)
         cal = split_items(items, calibration_share, seed) if len(d) else np.zeros(0, bool)
         cert = certify_stage(conf[cal], agree[cal], items[cal], alpha=alpha, delta=delta)
@@ -391,9 +463,62 @@ def certified_escalation(
                 "certificate": cert.describe(),
             }
         )
-        units = d.loc[~kept, ["pair_key"]].join(lohi, on="pair_key")
+        units = keyed.lohi.iloc[first[~kept]]
         queues.append(certified_queue(units, [alpha], [np.full(len(units), HUMAN)], judge=judge))
     queue = (
-        pd.concat(queues, ignore_index=True) if queues else certified_queue(lohi.iloc[:0], [], [])
+        pd.concat(queues, ignore_index=True)
+        if queues
+        else certified_queue(keyed.lohi.iloc[:0], [], [])
     )
     return queue, pd.DataFrame(summary)
+
+
+class _KeyedPairs:
+    """The pair keys of :func:`certified_escalation`'s deciders and of the reference coded
+    once into one code space (each text key hashed once, not once per lookup and judge).
+
+    ``codes[k]``: the key code of each row of decider ``k``; ``of(k)``: per row, its row in
+    the reference (first row of the key; -1: none) and its first row among the judges'
+    decisions (``lohi``: ``item_id, lo, hi``, in the judges' order; -1: none);
+    ``no_majority[code]``: the key is one the humans voted on without a majority;
+    ``ref_values``: the reference's winners; ``items``: ``lohi``'s items as text."""
+
+    def __init__(self, deciders, n_judges: int, reference: pd.DataFrame):
+        keys = [d["pair_key"] for _, d in deciders]
+        sizes = [len(x) for x in keys]
+        # the reference's columns as arrays: each pandas step on it deep-copies its attrs
+        ref_keys = pd.Series(reference["pair_key"].to_numpy())
+        code, uniq = pd.factorize(pd.concat([*keys, ref_keys], ignore_index=True))
+        n_dec = sum(sizes)
+        self.codes = np.split(code[:n_dec], np.cumsum(sizes)[:-1])
+        self.ref_at = _first_rows(code[n_dec:], len(uniq))
+        self.ref_values = reference["reference"].to_numpy(dtype=object)
+        self.no_majority = np.zeros(len(uniq), dtype=bool)
+        members = pd.Index(list(reference.attrs.get("no_majority", ())), dtype=object)
+        pos = pd.Index(uniq).get_indexer(members)
+        self.no_majority[pos[pos >= 0]] = True
+        n_lohi = sum(sizes[:n_judges])
+        self.lohi_at = _first_rows(code[:n_lohi], len(uniq))
+        self.lohi = pd.concat(
+            [d[["item_id", "lo", "hi"]] for _, d in deciders[:n_judges]], ignore_index=True
+        )
+        self.items = self.lohi["item_id"].astype(str).to_numpy()
+
+    def of(self, k: int) -> tuple[np.ndarray, np.ndarray]:
+        c = self.codes[k]
+        return self.ref_at[c], self.lohi_at[c]
+
+
+def _first_rows(code: np.ndarray, n: int) -> np.ndarray:
+    """Per code 0..n-1, the first row holding it (-1: none)."""
+    at = np.full(n, -1, dtype=np.int64)
+    rows = np.flatnonzero(~pd.Index(code).duplicated())
+    at[code[rows]] = rows
+    return at
+
+
+def _take(values: np.ndarray, rows: np.ndarray, missing) -> np.ndarray:
+    """``values[rows]`` (an object array), ``missing`` where a row is -1."""
+    out = np.full(len(rows), missing, dtype=object)
+    out[rows >= 0] = values[rows[rows >= 0]]
+    return out

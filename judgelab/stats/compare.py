@@ -42,7 +42,7 @@ from judgelab.stats.agreement import (
 )
 from judgelab.stats.intervals import share_finding_kwargs
 from judgelab.stats.power import minimum_detectable_effect
-from judgelab.stats.reference import TIE, attach_reference, pair_key
+from judgelab.stats.reference import TIE, attach_reference, row_pair_keys
 from judgelab.stats.resampling import cluster_bootstrap, mcnemar_exact
 
 __all__ = [
@@ -74,7 +74,10 @@ def replacement_verdict(ci_low, ci_high, margin: float) -> str:
 
 def identity_of(verdicts: pd.DataFrame) -> str | None:
     """``model|backend|judge_version`` of a single-identity frame (None when empty)."""
-    ids = verdicts[IDENTITY].drop_duplicates()
+    ids = verdicts[IDENTITY]
+    # one value per column (the frames this reads): its first row, without hashing rows
+    one = all(pd.factorize(ids[c], use_na_sentinel=False)[1].size <= 1 for c in IDENTITY)
+    ids = ids.iloc[:1] if one else ids.drop_duplicates()
     if len(ids) == 0:
         return None
     if len(ids) > 1:
@@ -85,7 +88,7 @@ def identity_of(verdicts: pd.DataFrame) -> str | None:
 def units(verdicts: pd.DataFrame, order_aggregation: str = "per_call") -> pd.DataFrame:
     """Parsed judgments as units with an order-free ``pair_key`` and a ``unit`` key."""
     v = aggregate_orders(verdicts, order_aggregation)
-    v = v.assign(pair_key=pair_key(v["response_a"], v["response_b"]))
+    v = v.assign(pair_key=row_pair_keys(v["response_a"], v["response_b"]))
     if order_aggregation == "consistent_only":
         v["unit"] = v["pair_key"]
     else:
@@ -100,16 +103,39 @@ def units(verdicts: pd.DataFrame, order_aggregation: str = "per_call") -> pd.Dat
     return v.drop_duplicates("unit")
 
 
+#: the verdict columns :func:`reference_units` reads (the statistics read no other)
+UNIT_COLUMNS = [*IDENTITY, "item_id", "response_a", "response_b", "order", "sample", "winner",
+                "parse_ok", "choice"]  # fmt: skip
+
+
 def reference_units(
-    verdicts: pd.DataFrame, reference: pd.DataFrame, order_aggregation: str = "per_call"
+    verdicts: pd.DataFrame,
+    reference: pd.DataFrame,
+    order_aggregation: str = "per_call",
+    pair_lo: bool = False,
 ) -> pd.DataFrame:
     """:func:`units` of one identity with ``reference`` attached
     (:func:`judgelab.stats.reference.attach_reference`): what :func:`agreement_findings` and
     :func:`accuracy_findings` read of the source and of a candidate, built once by a caller
-    that compares several candidates with one source."""
-    out = attach_reference(units(verdicts, order_aggregation), reference)
+    that compares several candidates with one source. Only the verdict columns in
+    :data:`UNIT_COLUMNS` are kept (a copy of the raw outputs per frame held memory and
+    time). ``pair_lo``: also add ``pair_lo``, the part of the pair key before its first
+    ``|`` (:func:`agreement_findings` reads it from the source's units)."""
+    u = units(verdicts[[c for c in UNIT_COLUMNS if c in verdicts.columns]], order_aggregation)
+    out = attach_reference(u, reference, pair_keys=u["pair_key"])
+    if pair_lo:
+        out["pair_lo"] = _lo_of(out["pair_key"])
     out.attrs["order_aggregation"] = order_aggregation
     return out
+
+
+def code_units(*frames: pd.DataFrame) -> None:
+    """Add ``unit_code`` to each :func:`reference_units` frame: one integer per ``unit`` in a
+    code space shared by the frames, so that the statistics match units on integers (each
+    unit key hashed once, not once per merge)."""
+    codes, _ = pd.factorize(pd.concat([f["unit"] for f in frames], ignore_index=True))
+    for f, c in zip(frames, np.split(codes, np.cumsum([len(f) for f in frames])[:-1]), strict=True):
+        f["unit_code"] = c
 
 
 def _units_of(verdicts, order_aggregation, given, reference=None):
@@ -124,6 +150,12 @@ def _units_of(verdicts, order_aggregation, given, reference=None):
             f"{given.attrs.get('order_aggregation')!r}, not {order_aggregation!r}"
         )
     return given
+
+
+def _match_on(a: pd.DataFrame, b: pd.DataFrame) -> str:
+    """The column two unit frames are matched on: ``unit_code`` when both carry it
+    (:func:`code_units`: one code per unit, so the same matches), else ``unit``."""
+    return "unit_code" if "unit_code" in a.columns and "unit_code" in b.columns else "unit"
 
 
 def _side(winner: pd.Series, lo: pd.Series) -> np.ndarray:
@@ -156,9 +188,12 @@ def agreement_findings(
     has built them (else built here)."""
     judge = identity_of(candidate)
     s = _units_of(source, order_aggregation, source_units)
-    s = s[["unit", "item_id", "pair_key", "winner"]]
-    c = _units_of(candidate, order_aggregation, candidate_units)[["unit", "winner"]]
-    m = s.merge(c, on="unit", suffixes=("_s", "_c"))
+    c = _units_of(candidate, order_aggregation, candidate_units)
+    on = _match_on(s, c)
+    lo = ["pair_lo"] if "pair_lo" in s.columns else []
+    m = s[[on, "item_id", "pair_key", "winner", *lo]].merge(
+        c[[on, "winner"]], on=on, suffixes=("_s", "_c")
+    )
     n_excl = int(len(c) - len(m))
     common = dict(judge=judge, n=len(m), n_excluded=n_excl, slice=None)
     if len(m) == 0:
@@ -167,7 +202,7 @@ def agreement_findings(
             finding("agreement_with_source", None, reason=reason, **common),
             finding("kappa_with_source", None, reason=reason, **common),
         ]
-    lo = _lo_of(m["pair_key"])  # once for both sides
+    lo = m["pair_lo"] if lo else _lo_of(m["pair_key"])  # once for both sides
     a = _side(m["winner_s"], lo)
     b = _side(m["winner_c"], lo)
     cc = confusion_counts(a, b, items=m["item_id"], labels=["lo", "hi", TIE])
@@ -254,10 +289,11 @@ def accuracy_findings(
             )
         )
 
-    s = _units_of(source, order_aggregation, source_units, reference)[["unit", "correct"]]
+    s = _units_of(source, order_aggregation, source_units, reference)
+    on = _match_on(c, s)
     m = (
-        c[["unit", "item_id", "correct"]]
-        .merge(s, on="unit", suffixes=("_c", "_s"))
+        c[[on, "item_id", "correct"]]
+        .merge(s[[on, "correct"]], on=on, suffixes=("_c", "_s"))
         .dropna(subset=["correct_c", "correct_s"])
     )
     if len(m) == 0:

@@ -44,7 +44,7 @@ from judgelab.stats.units import (
     sorted_pair,
     winner_of,
 )
-from judgelab.stats.votes import member_indices, mode_winner, vote_share, vote_totals
+from judgelab.stats.votes import TIE, member_indices, vote_share, vote_totals
 
 __all__ = [
     "CASE_COLUMNS",
@@ -290,20 +290,65 @@ _PAIR_KEY = ["judge", "item_id", "response_a", "response_b"]
 def _pairwise_disagreement(v: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(orders whose repeats disagree, with ``n_winners``; per pair: ``disagree`` = both orders
     judged and their modal winners differ, a split mode counting as a tie: the repeats rule
-    :func:`judgelab.stats.votes.mode_winner`)."""
+    :func:`judgelab.stats.votes.plurality`, as :func:`judgelab.stats.votes.mode_winner` applies
+    it)."""
     key = _PAIR_KEY
-    v = v[v["_w"].notna()]
+    # a row with a missing key is in no group of either result (the groupbys on text dropped
+    # it), so every key column below is coded
+    v = v[(v["_w"].notna() & v[[*key, "order"]].notna().all(axis=1)).to_numpy()]
     # the key columns as integer codes (the groups, their order and sizes are those of the
-    # strings), decoded at the end: five object columns hashed once, not in every groupby
+    # strings), decoded at the end: five object columns hashed once. The groups are numbered
+    # in order of first appearance (a groupby's sort=False order) and counted with numpy.
     v, decode = coded_columns(v, key + ["order"])
-    # distinct winners per (judge, pair, order): more than one is a disagreement of repeats
-    cnt = v.groupby(key + ["order", "_w"], sort=False).size().rename("c").reset_index()
-    cnt["n_winners"] = cnt.groupby(key + ["order"], sort=False)["c"].transform("size")
+    by_order = _first_seen(v, key + ["order"])
+    w_code = pd.factorize(v["_w"])[0]
+    cell, first = _numbered(by_order * (int(w_code.max(initial=0)) + 1) + w_code)
+    # one row per (judge, pair, order, winner), in order of first appearance
+    cnt = v.iloc[first][[*key, "order", "_w"]].reset_index(drop=True)
+    # typed as a groupby's key of these values (text: str)
+    cnt["_w"] = pd.Index(cnt["_w"].to_numpy(dtype=object)).array
+    cnt.attrs = {}  # a groupby's result carries no attrs of the verdicts
+    cnt["c"] = np.bincount(cell)
+    group = by_order[first]  # the (judge, pair, order) of each row of cnt
+    n_win = np.bincount(group)
+    cnt["n_winners"] = n_win[group]
     repeats = cnt[cnt["n_winners"] > 1].drop_duplicates(key + ["order"])
-    modal = mode_winner(v[key + ["order", "_w"]].rename(columns={"_w": "winner"}), key + ["order"])
-    orders = modal.groupby(key, sort=False)["winner"].agg(["nunique", "size"]).reset_index()
+    # the modal winner per (judge, pair, order): the first winner with the top count, a tie
+    # when several share it (mode_winner's rule and row order)
+    c = cnt["c"].to_numpy()
+    top = np.zeros(len(n_win), dtype=c.dtype)
+    np.maximum.at(top, group, c)
+    best = np.flatnonzero(c == top[group])
+    n_best = np.bincount(group[best], minlength=len(n_win))
+    best = best[~pd.Index(group[best]).duplicated()]
+    modal = cnt.iloc[best][key].reset_index(drop=True)
+    win = cnt["_w"].to_numpy(dtype=object)[best]
+    modal["winner"] = np.where(n_best[group[best]] > 1, TIE, win)
+    # per (judge, pair): distinct modal winners and orders
+    pair, pair_first = _numbered(_first_seen(modal, key))
+    modal_w = pd.factorize(modal["winner"])[0]
+    _, cell_first = _numbered(pair * (int(modal_w.max(initial=0)) + 1) + modal_w)
+    orders = modal.iloc[pair_first][key].reset_index(drop=True)
+    orders["nunique"] = np.bincount(pair[cell_first], minlength=len(pair_first))
+    orders["size"] = np.bincount(pair, minlength=len(pair_first))
     orders["disagree"] = (orders["size"] == 2) & (orders["nunique"] > 1)
     return decode(repeats), decode(orders)
+
+
+def _first_seen(v: pd.DataFrame, cols: list[str]) -> np.ndarray:
+    """The group number of each row of ``v`` by the integer columns ``cols``, numbered in
+    order of first appearance."""
+    code = np.zeros(len(v), dtype=np.int64)
+    for c in cols:
+        col = v[c].to_numpy(dtype=np.int64)
+        code = pd.factorize(code * (int(col.max(initial=0)) + 1) + col)[0].astype(np.int64)
+    return code
+
+
+def _numbered(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Group numbers of ``values`` in order of first appearance, and each group's first row."""
+    codes = pd.factorize(values)[0].astype(np.int64)
+    return codes, np.unique(codes, return_index=True)[1]
 
 
 def _score_span(v: pd.DataFrame) -> pd.Series:

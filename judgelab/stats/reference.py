@@ -52,6 +52,7 @@ LO, HI, TIE_CODE = 0, 1, 2
 
 __all__ = [
     "pair_key",
+    "row_pair_keys",
     "winner_reference",
     "median_scores",
     "attach_reference",
@@ -80,6 +81,23 @@ def winner_reference(reference: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+def row_pair_keys(a, b) -> np.ndarray:
+    """:func:`pair_key` of each row's ``a, b``: the same array, built once per distinct
+    (a, b) of two text columns and taken for the rows (the key's text is most of its cost;
+    a pair judged in both orders and with repeats has one key for several rows)."""
+    if not (
+        isinstance(a, pd.Series) and isinstance(b, pd.Series) and a.dtype == "str"
+        and b.dtype == "str" and not (a.hasnans or b.hasnans)
+    ):  # fmt: skip
+        return pair_key(a, b)
+    codes, ids = pd.factorize(pd.concat([a, b], ignore_index=True))  # hashed as stored
+    ra, rb = codes[: len(a)].astype(np.int64), codes[len(a) :]
+    row = pd.factorize(ra * (len(ids) + 1) + rb)[0]
+    first = np.unique(row, return_index=True)[1]  # numbered from 0 in row order
+    # the distinct pairs hold every row's texts, so the fixed text width is the same too
+    return pair_key(a.iloc[first], b.iloc[first])[row]
+
+
 def median_scores(labels: pd.DataFrame) -> pd.DataFrame:
     """Median human score per response: ``response_id, reference, n_raters``."""
     g = labels.assign(score=pd.to_numeric(labels["score"])).groupby("response_id", sort=False)[
@@ -88,12 +106,21 @@ def median_scores(labels: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame({"reference": g.median(), "n_raters": g.size()}).reset_index()
 
 
-def attach_reference(verdicts: pd.DataFrame, reference: pd.DataFrame) -> pd.DataFrame:
+def attach_reference(
+    verdicts: pd.DataFrame, reference: pd.DataFrame, pair_keys=None
+) -> pd.DataFrame:
     """Pairwise verdicts joined with a pair reference on ``pair_key``: adds ``pair_key``,
     ``reference`` (None where the pair has no reference) and ``correct`` (winner equals the
-    reference; None where either is missing)."""
-    v = verdicts.assign(pair_key=pair_key(verdicts["response_a"], verdicts["response_b"]))
-    ref = reference.drop_duplicates("pair_key").set_index("pair_key")["reference"]
+    reference; None where either is missing). ``pair_keys``: the rows' :func:`pair_key`,
+    when the caller has built them."""
+    if pair_keys is None:
+        pair_keys = pair_key(verdicts["response_a"], verdicts["response_b"])
+    v = verdicts.assign(pair_key=pair_keys)
+    # the two columns as plain arrays: every pandas step on the reference frame deep-copies
+    # its attrs (the keys of the pairs without a majority: thousands of strings)
+    keys = pd.Index(reference["pair_key"].to_numpy())
+    first = ~keys.duplicated()
+    ref = pd.Series(reference["reference"].to_numpy()[first], index=keys[first])
     v["reference"] = v["pair_key"].map(ref)
     ok = v["reference"].notna() & v["winner"].notna()
     v["correct"] = np.where(ok, (v["winner"] == v["reference"]).astype(float), np.nan)

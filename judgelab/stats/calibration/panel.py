@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 
 from judgelab.identity import identity_strings
-from judgelab.stats.units import parsed_mask, sorted_pair, unit_matrix
+from judgelab.stats.units import pair_codes, parsed_mask, shared_objects, sorted_pair, unit_matrix
 from judgelab.stats.votes import vote_share
 
 __all__ = ["majority_verdicts"]
@@ -27,7 +27,8 @@ def majority_verdicts(verdicts: pd.DataFrame, protocol: str = "pairwise") -> pd.
     parsed = parsed_mask(verdicts)
     # the identity columns only: a copy of every column of a million verdicts is 0.3 GB
     ident = verdicts[[c for c in ("model", "backend", "judge_version") if c in verdicts.columns]]
-    m = identity_strings(ident[parsed]).nunique()
+    # the strings of the distinct identities only (the same distinct strings as of every row)
+    m = identity_strings(ident[parsed].drop_duplicates()).nunique()
     if protocol == "pairwise":
         out = _pairwise_majority(verdicts)
     else:
@@ -67,25 +68,22 @@ def _pairwise_majority(verdicts: pd.DataFrame) -> pd.DataFrame:
     winner = np.where(verdict == "a", lo, np.where(verdict == "b", hi, "tie"))
     keep = pd.notna(verdict)
     units, winner, share = units[keep], winner[keep], vote["vote_share"].to_numpy()[keep]
-    # the stored orientation of each pair: order 'ab' showed the stored response_a first
-    stored = verdicts.drop_duplicates(["item_id", "response_a", "response_b"])
+    # the stored orientation of each pair: order 'ab' showed the stored response_a first (a
+    # pair stored both ways: the orientation whose first row comes last); matched on codes
+    # of (item, lo, hi) text, one hash per column, not a Python tuple per row
+    stored = verdicts[["item_id", "response_a", "response_b"]].drop_duplicates()
     s_lo, s_hi = sorted_pair(stored["response_a"], stored["response_b"])
-    stored_a = dict(
-        zip(zip(stored["item_id"].astype(str), s_lo, s_hi), stored["response_a"].astype(str))
-    )
-    key = list(
-        zip(
-            units["item_id"].astype(str),
-            units["response_a"].astype(str),
-            units["response_b"].astype(str),
-        )
-    )
-    first_a = np.array([stored_a.get(k, k[1]) for k in key], dtype=object)
-    first_b = np.where(
-        first_a == units["response_a"].astype(str).to_numpy(),
-        units["response_b"],
-        units["response_a"],
-    )
+    u_lo = _text(units["response_a"])
+    s_code, u_code = pair_codes(
+        pd.DataFrame({"item_id": _text(stored["item_id"]), "lo": s_lo, "hi": s_hi}),
+        pd.DataFrame({"item_id": _text(units["item_id"]), "lo": u_lo,
+                      "hi": _text(units["response_b"])}),
+    )  # fmt: skip
+    last = ~pd.Index(s_code[::-1]).duplicated()[::-1]
+    pos = pd.Index(s_code[last]).get_indexer(u_code)
+    stored_a = _text(stored["response_a"])[last]
+    first_a = np.where(pos >= 0, stored_a[pos], u_lo).astype(object)
+    first_b = np.where(first_a == u_lo, units["response_b"], units["response_a"])
     order = np.where(units["shown_first"].astype(str).to_numpy() == first_a, "ab", "ba")
     return pd.DataFrame(
         {
@@ -101,3 +99,8 @@ def _pairwise_majority(verdicts: pd.DataFrame) -> pd.DataFrame:
             "protocol": "pairwise",
         }
     )
+
+
+def _text(col: pd.Series) -> np.ndarray:
+    """``col.astype(str)`` as a numpy object array, one Python string per distinct value."""
+    return shared_objects(col.astype(str))

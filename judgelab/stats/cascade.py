@@ -39,7 +39,7 @@ from judgelab.stats.intervals import edge_share_interval
 from judgelab.stats.queue import certified_queue
 from judgelab.stats.reference import pair_key
 from judgelab.stats.resampling import cluster_bootstrap
-from judgelab.stats.units import member_mask, sorted_pair
+from judgelab.stats.units import PAIR_KEY_SEPARATOR, member_mask, sorted_pair
 from judgelab.stats.votes import mode_winner
 
 __all__ = [
@@ -134,10 +134,6 @@ def _pair_cost(verdicts: pd.DataFrame, dec: pd.DataFrame) -> np.ndarray:
     return np.where(pos >= 0, sums[pos], 0.0) if len(sums) else np.zeros(len(pos))
 
 
-#: :func:`pair_key`'s separator of the two response ids
-_SEPARATOR = "|"
-
-
 def _coded_pairs(a: pd.Series, b: pd.Series):
     """``(ids, pair)``: the distinct response ids (an Index) and each row's unordered pair of
     them as an integer (``min * (len(ids) + 1) + max`` of the two codes), hashed as stored.
@@ -148,7 +144,7 @@ def _coded_pairs(a: pd.Series, b: pd.Series):
     if not (a.dtype == "str" and b.dtype == "str" and not (a.hasnans or b.hasnans)):
         return None
     codes, ids = pd.factorize(pd.concat([a, b], ignore_index=True))
-    if ids.str.contains(_SEPARATOR, regex=False).any():
+    if ids.str.contains(PAIR_KEY_SEPARATOR, regex=False).any():
         return None
     ra, rb = codes[: len(a)].astype(np.int64), codes[len(a) :]
     return ids, np.minimum(ra, rb) * (len(ids) + 1) + np.maximum(ra, rb)

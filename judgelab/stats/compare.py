@@ -44,6 +44,7 @@ from judgelab.stats.intervals import share_finding_kwargs
 from judgelab.stats.power import minimum_detectable_effect
 from judgelab.stats.reference import TIE, attach_reference, row_pair_keys
 from judgelab.stats.resampling import cluster_bootstrap, mcnemar_exact
+from judgelab.stats.units import PAIR_KEY_SEPARATOR
 
 __all__ = [
     "identity_of",
@@ -168,7 +169,10 @@ def _lo_of(key: pd.Series) -> pd.Series:
     # split once per distinct key (a str.split per row costs a Python call per row)
     codes, keys = pd.factorize(key, use_na_sentinel=False)
     keys = np.asarray(keys, dtype=object)
-    lo = np.array([k.split("|")[0] if isinstance(k, str) else np.nan for k in keys], dtype=object)
+    lo = np.array(
+        [k.split(PAIR_KEY_SEPARATOR)[0] if isinstance(k, str) else np.nan for k in keys],
+        dtype=object,
+    )
     return pd.Series(lo[codes], index=key.index, dtype=object)
 
 

@@ -53,6 +53,7 @@ __all__ = [
     "member_mask",
     "parsed_mask",
     "sorted_pair",
+    "PAIR_KEY_SEPARATOR",
     "pair_key",
     "winner_of",
     "label_codes",
@@ -210,10 +211,14 @@ def shared_objects(col: pd.Series) -> np.ndarray:
     return np.asarray(distinct, dtype=object)[codes]
 
 
+#: the separator of the two response ids in a :func:`pair_key`
+PAIR_KEY_SEPARATOR = "|"
+
+
 def pair_key(a, b) -> np.ndarray:
     """Order-free key of pairs: ``"<lo>|<hi>"`` of the two response ids (vectorised)."""
     lo, hi = sorted_pair(a, b)
-    return np.char.add(np.char.add(lo.astype(str), "|"), hi.astype(str))
+    return np.char.add(np.char.add(lo.astype(str), PAIR_KEY_SEPARATOR), hi.astype(str))
 
 
 def winner_of(v: pd.DataFrame) -> np.ndarray:

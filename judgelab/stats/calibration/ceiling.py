@@ -26,7 +26,7 @@ from judgelab.stats.calibration._common import (
 )
 from judgelab.stats.calibration.units import HumanData, JudgeUnits, _check_settings, _score_classes
 from judgelab.stats.resampling import BootstrapResult
-from judgelab.stats.units import member_mask
+from judgelab.stats.units import PAIR_KEY_SEPARATOR, member_mask
 
 #: Alternative-annotator test: "as good as a human annotator" when ci_low >= -this.
 AAG_MARGIN = 0.05
@@ -45,7 +45,7 @@ def _human_votes(humans: HumanData, protocol: str, tie_policy: str) -> pd.DataFr
 def _coded_human_votes(humans: HumanData, protocol: str, tie_policy: str) -> pd.DataFrame:
     if protocol == "pairwise":
         v = humans.votes.copy()
-        v["unit"] = v["lo"] + "|" + v["hi"]
+        v["unit"] = v["lo"] + PAIR_KEY_SEPARATOR + v["hi"]
         if tie_policy == "drop":
             v = v[v["label"] != 2]
         return v[["item_id", "unit", "rater_id", "label"]]
@@ -104,7 +104,7 @@ def _coded_judge_votes(ju: JudgeUnits, humans: HumanData) -> pd.DataFrame:
         return pd.DataFrame(
             {
                 "item_id": u["item_id"],
-                "unit": u["lo"] + "|" + u["hi"],
+                "unit": u["lo"] + PAIR_KEY_SEPARATOR + u["hi"],
                 "label": u["label"],
                 "weight": u["weight"],
             }

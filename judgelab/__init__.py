@@ -2,38 +2,45 @@
 
 Position bias, self-preference, family entanglement and calibration audits, run as
 parameterized notebooks over a versioned verdict store. See README.md.
+
+The names below are imported on first use (PEP 562 ``__getattr__``): ``judgelab.stats``
+imports scipy.stats and statsmodels (about 1.5 s CPU), which the ``judgelab`` command's
+checks before the kernel starts never need; ``judgelab.X`` and ``from judgelab import X``
+work as before.
 """
 
 from __future__ import annotations
+
+import importlib
 
 from judgelab import config
 
 # litellm downloads its price map at import unless told otherwise; researchers run offline.
 config.use_local_cost_map()
 
-from judgelab import (  # noqa: E402
-    ensembles,
-    families,
-    findings,
-    identity,
-    run_record,
-    sim,
-    stats,
-    studies,
-    study,
-)
-from judgelab.data import DataError, Dataset  # noqa: E402
-from judgelab.datasets import load_dataset  # noqa: E402
-from judgelab.identity import JudgeIdentity  # noqa: E402
-from judgelab.judges import Judge  # noqa: E402
-from judgelab.run import judge_pairwise, judge_rubric, judge_single  # noqa: E402
-from judgelab.store import VerdictStore  # noqa: E402
+from judgelab import sim  # noqa: E402
 
 # every process importing judgelab (a notebook kernel included) answers judgelab-sim/<name>:
 # the provider is registered with litellm as soon as litellm is imported (lazily, by anyone)
 sim.install()
 
 __version__ = "0.1.0"
+
+_SUBMODULES = frozenset(
+    {"ensembles", "families", "findings", "identity", "run_record", "stats", "studies", "study"}
+)
+# public name -> the module it lives in
+_NAMES = {
+    "DataError": "judgelab.data",
+    "Dataset": "judgelab.data",
+    "load_dataset": "judgelab.datasets",
+    "JudgeIdentity": "judgelab.identity",
+    "Judge": "judgelab.judges",
+    "judge_pairwise": "judgelab.run",
+    "judge_rubric": "judgelab.run",
+    "judge_single": "judgelab.run",
+    "VerdictStore": "judgelab.store",
+}
 
 __all__ = [
     "DataError",
@@ -52,3 +59,17 @@ __all__ = [
     "__version__",
 ]
 __all__ += ["Judge", "VerdictStore", "judge_pairwise", "judge_single", "judge_rubric"]
+
+
+def __getattr__(name: str):
+    if name in _SUBMODULES:
+        return importlib.import_module(f"judgelab.{name}")
+    if name in _NAMES:
+        value = getattr(importlib.import_module(_NAMES[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'judgelab' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

@@ -294,34 +294,61 @@ def identities_table(verdicts: pd.DataFrame) -> pd.DataFrame:
     frame has costs). Sorted by the identity columns as text."""
     if verdicts is None or len(verdicts) == 0:
         return pd.DataFrame(columns=IDENTITY_TABLE_COLUMNS)
-    # only the columns read here: grouping takes every column of the frame it groups
-    used = (*IDENTITY_COLUMNS, "judge_family", "parse_ok", "cost_usd")
-    v = verdicts[[c for c in used if c in verdicts.columns]].copy()
-    for c in (*IDENTITY_COLUMNS, "judge_family"):
-        if c not in v.columns:
-            v[c] = None
-    v["_parsed"] = v["parse_ok"].fillna(False).astype(bool) if "parse_ok" in v.columns else True
-    v["_cost"] = (
-        pd.to_numeric(v["cost_usd"], errors="coerce") if "cost_usd" in v.columns else np.nan
+    # each row's identity as text ("" when missing), one code per distinct text: written per
+    # distinct value, not per row, and no grouping (which sorted and copied a million rows)
+    columns, group = _identity_texts(verdicts)
+    _, first, inverse = np.unique(group, return_index=True, return_inverse=True)
+    inverse = inverse.reshape(-1)
+    texts = [tuple(distinct[codes[i]] for distinct, codes in columns) for i in first]
+    order = sorted(range(len(first)), key=lambda g: texts[g])
+    parsed = (
+        verdicts["parse_ok"].fillna(False).astype(bool).to_numpy()
+        if "parse_ok" in verdicts.columns
+        else np.ones(len(verdicts), dtype=bool)
     )
-    keys = ["_k0", "_k1", "_k2"]
-    for k, c in zip(keys, IDENTITY_COLUMNS, strict=True):
-        v[k] = v[c].astype(str).where(v[c].notna(), "")
+    cost = pd.to_numeric(verdicts["cost_usd"], errors="coerce") if "cost_usd" in verdicts else None
+    fam = verdicts["judge_family"] if "judge_family" in verdicts.columns else None
+    fam_given = fam.notna().to_numpy() if fam is not None else None
     rows = []
-    for _, grp in v.groupby(keys, sort=True, dropna=False):
-        first = grp.iloc[0]
-        fam = grp["judge_family"].dropna()
-        identity = JudgeIdentity(first["model"], first["backend"], first["judge_version"])
+    for g in order:
+        rows_g = np.flatnonzero(inverse == g)  # the identity's rows in frame order
+        model, backend, version = (
+            verdicts[c].iloc[first[g]] if c in verdicts.columns else None for c in IDENTITY_COLUMNS
+        )
+        named = rows_g[fam_given[rows_g]] if fam is not None else rows_g[:0]
+        costs = cost.iloc[rows_g] if cost is not None else None
         rows.append(
             {
-                "model": first["model"],
-                "backend": first["backend"],
-                "judge_version": first["judge_version"],
-                "judge_family": fam.iloc[0] if len(fam) else None,
-                "judge": str(identity),
-                "n": len(grp),
-                "n_parsed": int(grp["_parsed"].sum()),
-                "cost_usd": float(grp["_cost"].sum()) if grp["_cost"].notna().any() else None,
+                "model": model,
+                "backend": backend,
+                "judge_version": version,
+                "judge_family": fam.iloc[named[0]] if len(named) else None,
+                "judge": str(JudgeIdentity(model, backend, version)),
+                "n": len(rows_g),
+                "n_parsed": int(parsed[rows_g].sum()),
+                "cost_usd": float(costs.sum())
+                if costs is not None and costs.notna().any()
+                else None,
             }
         )
     return pd.DataFrame(rows, columns=IDENTITY_TABLE_COLUMNS)
+
+
+def _identity_texts(verdicts: pd.DataFrame) -> tuple[list, np.ndarray]:
+    """Each identity column as text (``str``, "" when missing or absent: values that read the
+    same are one identity) as (distinct texts, each row's code); and per row, one code of
+    its three texts."""
+    n = len(verdicts)
+    group = np.zeros(n, dtype=np.int64)
+    columns = []
+    for c in IDENTITY_COLUMNS:
+        if c not in verdicts.columns:
+            columns.append(([""], np.zeros(n, dtype=np.int64)))
+            continue
+        codes, uniques = pd.factorize(verdicts[c], use_na_sentinel=True)
+        spelled = [*pd.Series(uniques).astype(str).tolist(), ""]  # code -1 (missing) -> ""
+        text_codes, distinct = pd.factorize(np.array(spelled, dtype=object))
+        row_codes = text_codes[codes]  # -1 reads the last entry: ""
+        columns.append((list(distinct), row_codes))
+        group = group * len(distinct) + row_codes
+    return columns, group

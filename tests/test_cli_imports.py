@@ -67,3 +67,41 @@ def test_cli_imports_the_notebook_tools_without_building_the_iri_grammars():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["False", "False", "True"]
+
+
+def test_cli_checks_import_neither_scipy_stats_nor_statsmodels():
+    # the modules the command's checks before the kernel starts use; scipy.stats and
+    # statsmodels (about 1.5 s CPU) are the kernel's
+    code = (
+        "import sys, judgelab, judgelab.cli, judgelab.data, judgelab.inputs, judgelab.studies\n"
+        "import judgelab.study, judgelab.verdict_schema, judgelab.identity, judgelab.report\n"
+        "import judgelab.stats.decision\n"
+        "print(sorted(m for m in ('scipy.stats', 'statsmodels', 'judgelab.stats.resampling')"
+        " if m in sys.modules))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+def test_lazy_package_names_resolve_as_before():
+    import judgelab
+    import judgelab.stats as stats
+    from judgelab.data import Dataset
+    from judgelab.stats import cluster_bootstrap, holm, power
+    from judgelab.stats.multitest import holm as holm_home
+    from judgelab.stats.resampling import cluster_bootstrap as cb_home
+
+    assert cluster_bootstrap is cb_home and holm is holm_home
+    assert stats.power is power and stats.resampling.wilson_ci is stats.wilson_ci
+    assert judgelab.Dataset is Dataset and judgelab.stats is stats
+    assert judgelab.ensembles.__name__ == "judgelab.ensembles"
+    assert set(judgelab.__all__) <= set(dir(judgelab))
+    assert set(stats.__all__) <= set(dir(stats))
+    for name in judgelab.__all__ + [f"stats.{n}" for n in stats.__all__]:
+        obj = judgelab
+        for part in name.split("."):
+            obj = getattr(obj, part)
+    with pytest.raises(AttributeError, match="no attribute 'nope'"):
+        judgelab.stats.nope  # noqa: B018
+    with pytest.raises(AttributeError, match="no attribute 'nope'"):
+        judgelab.nope  # noqa: B018

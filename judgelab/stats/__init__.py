@@ -9,31 +9,34 @@ estimates), ``votes`` (the plurality / modal vote), ``errors``
 (:class:`~judgelab.stats.errors.DataError`) and ``rubric_sections`` (the rubric defaults the
 statistics read): ``stats`` imports nothing from judgelab above itself. Study modules
 (position, self_preference, entanglement, calibration, compare) are imported by name.
-Importing this package does no work beyond importing these modules.
+Importing this package imports none of them: each name below is imported on its first use
+(PEP 562 ``__getattr__``), so that a process needing only ``stats.errors`` or ``stats.units``
+(the ``judgelab`` command's checks before the kernel starts) does not import scipy.stats and
+statsmodels (about 1.5 s CPU).
 """
 
-from judgelab.stats import (
-    agreement,
-    decision,
-    estimands,
-    models,
-    multitest,
-    planning,
-    power,
-    resampling,
+import importlib
+
+_SUBMODULES = frozenset(
+    {"agreement", "decision", "estimands", "models", "multitest", "planning", "power", "resampling"}
 )
-from judgelab.stats._tidy import FINDING_COLUMNS, finding, findings_frame
-from judgelab.stats.multitest import adjust_findings, benjamini_hochberg, holm
-from judgelab.stats.resampling import (
-    BootstrapResult,
-    binom_test,
-    bootstrap_weights,
-    cluster_bootstrap,
-    cluster_bootstrap_rows,
-    mcnemar_exact,
-    sign_flip_test,
-    wilson_ci,
-)
+# public name -> the module it lives in
+_NAMES = {
+    "FINDING_COLUMNS": "judgelab.stats._tidy",
+    "finding": "judgelab.stats._tidy",
+    "findings_frame": "judgelab.stats._tidy",
+    "adjust_findings": "judgelab.stats.multitest",
+    "benjamini_hochberg": "judgelab.stats.multitest",
+    "holm": "judgelab.stats.multitest",
+    "BootstrapResult": "judgelab.stats.resampling",
+    "binom_test": "judgelab.stats.resampling",
+    "bootstrap_weights": "judgelab.stats.resampling",
+    "cluster_bootstrap": "judgelab.stats.resampling",
+    "cluster_bootstrap_rows": "judgelab.stats.resampling",
+    "mcnemar_exact": "judgelab.stats.resampling",
+    "sign_flip_test": "judgelab.stats.resampling",
+    "wilson_ci": "judgelab.stats.resampling",
+}
 
 __all__ = [
     "FINDING_COLUMNS",
@@ -59,3 +62,17 @@ __all__ = [
     "benjamini_hochberg",
     "adjust_findings",
 ]
+
+
+def __getattr__(name: str):
+    if name in _SUBMODULES:
+        return importlib.import_module(f"judgelab.stats.{name}")
+    if name in _NAMES:
+        value = getattr(importlib.import_module(_NAMES[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'judgelab.stats' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

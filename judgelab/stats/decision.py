@@ -31,7 +31,6 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
-from scipy import special
 
 from judgelab.stats.estimands import estimand_of
 from judgelab.stats.power import mde_wald
@@ -207,6 +206,8 @@ def more_units(
     n, lo, hi = _num(n), _num(ci_low), _num(ci_high)
     if n is None or lo is None or hi is None or n <= 0 or hi < lo:
         return None
+    from scipy import special  # not at import: the `judgelab` command reads default_margin
+
     se = (hi - lo) / (2 * float(special.ndtri(0.5 + float(ci_level) / 2)))
     if se <= 0:
         return 0

@@ -19,11 +19,10 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy import special
-from statsmodels.stats.power import NormalIndPower, TTestPower
-from statsmodels.stats.proportion import proportion_effectsize
 
-from judgelab.stats.resampling import wilson_ci
+# statsmodels and judgelab.stats.resampling (scipy.stats) are imported by the functions that
+# use them: `judgelab.study` reads `decision.default_margin`, which imports this module, in
+# the `judgelab` command's process, which computes no power.
 
 __all__ = [
     "power_proportion",
@@ -54,6 +53,9 @@ def power_proportion(
 ) -> float:
     """Power of a one-sample test of H0: p = p0 when the true proportion is p1 (normal
     approximation on the arcsine scale)."""
+    from statsmodels.stats.power import NormalIndPower
+    from statsmodels.stats.proportion import proportion_effectsize
+
     h = float(proportion_effectsize(p1, p0))
     alt = {"two-sided": "two-sided", "larger": "larger", "smaller": "smaller"}[alternative]
     return float(
@@ -72,6 +74,9 @@ def sample_size_proportion(
     design_effect: float = 1.0,
 ) -> int:
     """Units needed (rounded up) to detect p1 against p0 with the given power."""
+    from statsmodels.stats.power import NormalIndPower
+    from statsmodels.stats.proportion import proportion_effectsize
+
     h = float(proportion_effectsize(p1, p0))
     if h == 0:
         raise ValueError("p1 equals p0: no sample size detects a zero effect")
@@ -89,6 +94,8 @@ def mde_wald(
     if se is None or not np.isfinite(se):
         return math.nan
     a = alpha / 2 if alternative == "two-sided" else alpha
+    from scipy import special
+
     return float((special.ndtri(1 - a) + special.ndtri(power)) * float(se))
 
 
@@ -152,6 +159,8 @@ def minimum_detectable_effect(
         return mde_wald(se, alpha=alpha, power=power, alternative=alternative)
     if n is None:
         raise ValueError("give n (with optional sd) or se")
+    from statsmodels.stats.power import NormalIndPower, TTestPower
+
     ne = _n_eff(n, design_effect)
     if ne < 2:
         return math.nan
@@ -206,6 +215,8 @@ def simulated_power(
     m = int(n_sim) - fail
     if m == 0:
         return PowerResult(None, None, None, int(n), int(n_sim), 0, fail, alpha)
+    from judgelab.stats.resampling import wilson_ci
+
     lo, hi = wilson_ci(rej, m)
     return PowerResult(rej / m, lo, hi, int(n), int(n_sim), rej, fail, alpha)
 

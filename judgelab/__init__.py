@@ -11,14 +11,13 @@ work as before.
 
 from __future__ import annotations
 
-import importlib
-
 from judgelab import config
 
 # litellm downloads its price map at import unless told otherwise; researchers run offline.
 config.use_local_cost_map()
 
 from judgelab import sim  # noqa: E402
+from judgelab.stats._lazy import lazy_attributes  # noqa: E402
 
 # every process importing judgelab (a notebook kernel included) answers judgelab-sim/<name>:
 # the provider is registered with litellm as soon as litellm is imported (lazily, by anyone)
@@ -61,15 +60,4 @@ __all__ = [
 __all__ += ["Judge", "VerdictStore", "judge_pairwise", "judge_single", "judge_rubric"]
 
 
-def __getattr__(name: str):
-    if name in _SUBMODULES:
-        return importlib.import_module(f"judgelab.{name}")
-    if name in _NAMES:
-        value = getattr(importlib.import_module(_NAMES[name]), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module 'judgelab' has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+__getattr__, __dir__ = lazy_attributes("judgelab", globals(), _SUBMODULES, _NAMES)

@@ -15,7 +15,7 @@ Importing this package imports none of them: each name below is imported on its 
 statsmodels (about 1.5 s CPU).
 """
 
-import importlib
+from judgelab.stats._lazy import lazy_attributes
 
 _SUBMODULES = frozenset(
     {"agreement", "decision", "estimands", "models", "multitest", "planning", "power", "resampling"}
@@ -64,15 +64,4 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str):
-    if name in _SUBMODULES:
-        return importlib.import_module(f"judgelab.stats.{name}")
-    if name in _NAMES:
-        value = getattr(importlib.import_module(_NAMES[name]), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module 'judgelab.stats' has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+__getattr__, __dir__ = lazy_attributes("judgelab.stats", globals(), _SUBMODULES, _NAMES)

@@ -37,7 +37,7 @@ from judgelab.stats.compare import identity_of
 from judgelab.stats.confidence import default_source, verdict_confidence
 from judgelab.stats.intervals import edge_share_interval
 from judgelab.stats.queue import certified_queue
-from judgelab.stats.reference import pair_key
+from judgelab.stats.reference import pair_key, reference_by_key
 from judgelab.stats.resampling import cluster_bootstrap
 from judgelab.stats.units import PAIR_KEY_SEPARATOR, member_mask, sorted_pair
 from judgelab.stats.votes import mode_winner
@@ -203,10 +203,7 @@ def cascade_units(cheap: pd.DataFrame, ensemble: pd.DataFrame, reference: pd.Dat
     c = pair_decisions(cheap)
     e = ensemble_decisions(ensemble)
     m = c.merge(e, on="pair_key", suffixes=("_cheap", "_ens"))
-    # the reference's columns as arrays: each pandas step on it deep-copies its attrs
-    keys = pd.Index(reference["pair_key"].to_numpy())
-    first = ~keys.duplicated()
-    ref = pd.Series(reference["reference"].to_numpy()[first], index=keys[first])
+    ref = reference_by_key(reference)
     no_majority = list(reference.attrs.get("no_majority", ()))
     has_vote = member_mask(m["pair_key"], ref.index) | member_mask(m["pair_key"], no_majority)
     out = m[has_vote].reset_index(drop=True)

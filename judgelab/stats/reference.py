@@ -53,6 +53,7 @@ LO, HI, TIE_CODE = 0, 1, 2
 __all__ = [
     "pair_key",
     "row_pair_keys",
+    "reference_by_key",
     "winner_reference",
     "median_scores",
     "attach_reference",
@@ -98,6 +99,16 @@ def row_pair_keys(a, b) -> np.ndarray:
     return pair_key(a.iloc[first], b.iloc[first])[row]
 
 
+def reference_by_key(reference: pd.DataFrame) -> pd.Series:
+    """The ``reference`` of each ``pair_key`` of a pair reference (its first row per key), as
+    a Series indexed by the key. Built from the two columns as plain arrays: every pandas step
+    on the reference frame deep-copies its attrs (the keys of the pairs without a majority:
+    thousands of strings)."""
+    keys = pd.Index(reference["pair_key"].to_numpy())
+    first = ~keys.duplicated()
+    return pd.Series(reference["reference"].to_numpy()[first], index=keys[first])
+
+
 def median_scores(labels: pd.DataFrame) -> pd.DataFrame:
     """Median human score per response: ``response_id, reference, n_raters``."""
     g = labels.assign(score=pd.to_numeric(labels["score"])).groupby("response_id", sort=False)[
@@ -116,12 +127,7 @@ def attach_reference(
     if pair_keys is None:
         pair_keys = pair_key(verdicts["response_a"], verdicts["response_b"])
     v = verdicts.assign(pair_key=pair_keys)
-    # the two columns as plain arrays: every pandas step on the reference frame deep-copies
-    # its attrs (the keys of the pairs without a majority: thousands of strings)
-    keys = pd.Index(reference["pair_key"].to_numpy())
-    first = ~keys.duplicated()
-    ref = pd.Series(reference["reference"].to_numpy()[first], index=keys[first])
-    v["reference"] = v["pair_key"].map(ref)
+    v["reference"] = v["pair_key"].map(reference_by_key(reference))
     ok = v["reference"].notna() & v["winner"].notna()
     v["correct"] = np.where(ok, (v["winner"] == v["reference"]).astype(float), np.nan)
     return v

@@ -44,7 +44,7 @@ from judgelab.stats.units import (
     sorted_pair,
     winner_of,
 )
-from judgelab.stats.votes import TIE, member_indices, vote_share, vote_totals
+from judgelab.stats.votes import TIE, first_modes, member_indices, vote_share, vote_totals
 
 __all__ = [
     "CASE_COLUMNS",
@@ -315,15 +315,9 @@ def _pairwise_disagreement(v: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]
     repeats = cnt[cnt["n_winners"] > 1].drop_duplicates(key + ["order"])
     # the modal winner per (judge, pair, order): the first winner with the top count, a tie
     # when several share it (mode_winner's rule and row order)
-    c = cnt["c"].to_numpy()
-    top = np.zeros(len(n_win), dtype=c.dtype)
-    np.maximum.at(top, group, c)
-    best = np.flatnonzero(c == top[group])
-    n_best = np.bincount(group[best], minlength=len(n_win))
-    best = best[~pd.Index(group[best]).duplicated()]
+    best, split = first_modes(group, cnt["c"].to_numpy())
     modal = cnt.iloc[best][key].reset_index(drop=True)
-    win = cnt["_w"].to_numpy(dtype=object)[best]
-    modal["winner"] = np.where(n_best[group[best]] > 1, TIE, win)
+    modal["winner"] = np.where(split, TIE, cnt["_w"].to_numpy(dtype=object)[best])
     # per (judge, pair): distinct modal winners and orders
     pair, pair_first = _numbered(_first_seen(modal, key))
     modal_w = pd.factorize(modal["winner"])[0]

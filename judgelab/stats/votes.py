@@ -22,6 +22,7 @@ if TYPE_CHECKING:  # pragma: no cover - typing only
     from judgelab.stats.units import UnitMatrix
 
 __all__ = [
+    "first_modes",
     "TIE",
     "plurality",
     "mode_winner",
@@ -65,12 +66,25 @@ def mode_winner(df: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
     cols = list(dict.fromkeys([*keys, "winner"]))
     coded, decode = coded_columns(df[cols], cols, sort=False)
     cnt = coded.groupby(cols, dropna=False, sort=False).size().rename("k").reset_index()
-    top = cnt.groupby(keys, dropna=False, sort=False)["k"].transform("max")
-    best = cnt[(cnt["k"] == top).to_numpy()]
-    n_best = best.groupby(keys, dropna=False, sort=False)["winner"].transform("size").to_numpy()
-    first = ~best.duplicated(keys).to_numpy()  # one row per group (its first mode)
-    best = decode(best.loc[first, cols])
-    return best.assign(winner=np.where(n_best[first] > 1, TIE, best["winner"].to_numpy()))
+    group = cnt.groupby(keys, dropna=False, sort=False).ngroup().to_numpy()
+    rows, split = first_modes(group, cnt["k"].to_numpy())
+    best = decode(cnt.iloc[rows][cols])
+    return best.assign(winner=np.where(split, TIE, best["winner"].to_numpy()))
+
+
+def first_modes(group: np.ndarray, counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The modal rule of :func:`mode_winner` on counted rows: ``group`` numbers each row's
+    group (0..g-1), ``counts`` its votes. Returns ``(rows, split)``: per group, in order of
+    its first modal row, that row (the first with the group's top count), and whether two or
+    more rows share the top count (a tie)."""
+    group = np.asarray(group, dtype=np.int64)
+    n = int(group.max(initial=-1)) + 1
+    top = np.zeros(n, dtype=counts.dtype)
+    np.maximum.at(top, group, counts)
+    best = np.flatnonzero(counts == top[group])
+    n_best = np.bincount(group[best], minlength=n)
+    best = best[~pd.Index(group[best]).duplicated()]
+    return best, n_best[group[best]] > 1
 
 
 def modal_codes(df: pd.DataFrame, keys: list[str], code: str = "label") -> pd.Series:

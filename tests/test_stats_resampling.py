@@ -278,3 +278,32 @@ def test_weights_not_kept_on_request_give_the_same_values():
     kept = rs.cluster_bootstrap(S, lambda t: t[:, 0] / t[:, 1], 60, 123)
     assert key in rs._WEIGHT_CACHE
     assert np.array_equal(dropped.distribution, kept.distribution)
+
+
+def test_float32_totals_equal_the_float64_product():
+    """Integer and power-of-two-fraction tables whose totals stay below 2**24 take the float32
+    product; its totals are the float64 product's, bit for bit (signed zeros, blocks and
+    all). Other tables keep the float64 product."""
+    rng = np.random.default_rng(5)
+    n = 3000
+    cases = [
+        (rng.integers(0, 25, size=(n, 9)).astype(float), 1.0),
+        (rng.integers(-8, 9, size=(n, 3)) / 2.0, 2.0),
+        (rng.integers(0, 5, size=(n, 4)) / 8.0, 8.0),
+        (np.zeros((n, 2)), 1.0),
+        # the largest total allowed: n * 5592 < 2**24 <= n * 5593
+        (np.full((n, 1), 5592.0), 1.0),
+        (np.full((n, 1), 5593.0), None),
+        (rng.random((n, 3)), None),
+        (np.r_[np.ones((n - 1, 2)), [[np.nan, 1.0]]], None),
+    ]
+    for S, scale in cases:
+        assert rs._float32_exact_scale(S) == scale
+        for seed in (0, 3):
+            got = list(rs._resample_totals(S, 700, seed))
+            with rs.single_thread_blas():
+                want = [W.astype(float) @ S for W in rs._weight_blocks(n, 700, seed, None)]
+            assert len(got) == len(want)
+            for g, w in zip(got, want, strict=True):
+                assert g.dtype == w.dtype and g.shape == w.shape and g.flags.c_contiguous
+                assert g.tobytes() == w.tobytes()

@@ -479,11 +479,50 @@ def _resample_totals(
     S: np.ndarray, n_boot: int, seed: int | np.random.Generator, keep: bool = True
 ) -> Iterator[np.ndarray]:
     """``W @ S`` block by block of resamples (:func:`_weight_blocks`)."""
+    scale = _float32_exact_scale(S)
+    S32 = None if scale is None else (S * scale).astype(np.float32)
     with single_thread_blas():
         for W in _weight_blocks(len(S), n_boot, seed, None, keep):
-            # Counts and sufficient statistics are integers in the usual case, so the
-            # float64 product is exact; one BLAS call per block of resamples.
-            yield W.astype(float) @ S
+            if S32 is None:
+                # one BLAS call per block of resamples
+                yield W.astype(float) @ S
+            else:
+                # The same float64 values at half the cost (the float64 copy of W was most
+                # of it): see _float32_exact_scale
+                totals = (W.astype(np.float32) @ S32).astype(float)
+                yield totals if scale == 1.0 else np.divide(totals, scale, out=totals)
+
+
+#: The largest integer below which every float32 integer sum is exact.
+_FLOAT32_EXACT = 2.0**24
+
+
+def _float32_exact_scale(S: np.ndarray) -> float | None:
+    """A power of two ``2**k`` making ``S * 2**k`` integer-valued with every resample total
+    below 2**24 in magnitude, or None.
+
+    A row of resample weights W is non-negative integer counts summing to ``n_items``, so
+    every partial sum of ``W[r] * S[:, c] * 2**k``, in any order, is an integer of
+    magnitude at most ``n_items * max|S[:, c]| * 2**k``. Below 2**24 float32 holds each
+    exactly, so the float32 product is the exact total, as is the float64 product (integers
+    below 2**53); scaling by 2**-k is exact in float64. Counts and sufficient statistics
+    (integers, halves) qualify; other fractions keep the float64 product."""
+    if S.size == 0 or not np.isfinite(S).all():
+        return None
+    bound = len(S) * float(np.abs(S).max())
+    head = S[:64]
+    for k in range(0, 24):
+        scale = 2.0**k
+        if bound * scale >= _FLOAT32_EXACT:
+            return None
+        # a few rows first: a fractional table fails there without a full pass per k
+        if _integral(head * scale) and _integral(S * scale):
+            return scale
+    return None
+
+
+def _integral(x: np.ndarray) -> bool:
+    return bool(np.array_equal(x, np.rint(x)))
 
 
 def _bootstrap_each(

@@ -16,8 +16,10 @@ from judgelab.stats.calibration.confidence_metrics import (
     bin_edges,
     brier_multiclass,
     debiased_ece,
+    debiased_ece_from_bins,
     disagreement_floor,
     ece,
+    ece_from_bins,
     ece_null,
     fit_recalibration,
     pav,
@@ -91,6 +93,36 @@ def test_plugin_ece_is_biased_up_and_the_debiased_one_is_near_zero_when_calibrat
     y = (rng.random(400) < c - 0.2).astype(float)
     assert ece(c, y) > np.quantile(ece_null(c, seed=1)[0], 0.99)
     assert debiased_ece(c, y) > 0.15
+
+
+def test_ece_null_counts_the_whole_draw_per_bin():
+    """ece_null in blocks with packed per-bin counts equals one (n_sim, units) draw of
+    Bernoulli(confidence) outcomes counted per bin, bit for bit: sizes around the 64-unit
+    words and the block boundary, confidences of 0 and 1, ties, a nan, fewer bins."""
+    rng = np.random.default_rng(7)
+    cases = [rng.random(n) for n in (1, 2, 63, 64, 65, 129, 1000)]
+    cases += [
+        np.r_[np.zeros(9), np.ones(6), rng.random(150), [np.nan]],
+        rng.choice([0.25, 0.5, 0.9], 4001),
+        np.full(70, 0.5),
+        np.array([]),
+    ]
+    for conf in cases:
+        for n_bins, n_sim, seed in [(10, 200, 0), (4, 77, 3), (10, 1001, 5)]:
+            c = conf[np.isfinite(conf)]
+            edges = bin_edges(c, n_bins)
+            idx = np.searchsorted(edges, c, "right")
+            draws = np.random.default_rng(seed).random((n_sim, c.size)) < c
+            onehot = np.zeros((c.size, len(edges) + 1))  # counts: exact in any order
+            onehot[np.arange(c.size), idx] = 1.0
+            k = len(edges) + 1
+            n = np.broadcast_to(np.bincount(idx, minlength=k).astype(float), (n_sim, k))
+            sc = np.broadcast_to(np.bincount(idx, weights=c, minlength=k), n.shape)
+            sy = draws.astype(float) @ onehot
+            want = (ece_from_bins(n, sc, sy), debiased_ece_from_bins(n, sc, sy))
+            got = ece_null(conf, n_bins=n_bins, n_sim=n_sim, seed=seed)
+            for g, w in zip(got, want, strict=True):
+                assert g.tobytes() == w.tobytes()
 
 
 @pytest.fixture(scope="module")

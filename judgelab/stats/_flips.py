@@ -26,19 +26,29 @@ class BitFlips:
     the next call), one byte per value, lowest byte first, and maps a byte to 0 or 1 by
     Lemire's method, which for two values is the byte's top bit (never a rejection). Reading
     ``random_raw`` does the same in a few vectorised passes, five times faster. Used only
-    while :func:`bit_flips_match` confirms that this numpy draws exactly so."""
+    while :func:`bit_flips_match` confirms that this numpy draws exactly so.
+
+    The returned array is a view of a buffer the next call overwrites (a fresh array per
+    block, and joining the kept half word to the new words, cost more than the draws)."""
 
     def __init__(self, rng: np.random.Generator):
         self.bits = rng.bit_generator
         self.kept = np.empty(0, dtype=np.uint32)  # the high half of the last output, unread
+        self.buffer = np.empty(0, dtype=np.uint8)
 
     def __call__(self, b: int, m: int) -> np.ndarray:
         n = b * m
         words = (n + 3) // 4 - len(self.kept)
         raw = self.bits.random_raw((words + 1) // 2).view(np.uint32)
-        stream = np.concatenate([self.kept, raw[:words]]) if len(self.kept) else raw[:words]
+        if self.buffer.size < n:
+            self.buffer = np.empty(n, dtype=np.uint8)
+        out = self.buffer[:n]
+        # the stream is the kept word's bytes, then the new words' bytes
+        head = min(4 * len(self.kept), n)
+        np.right_shift(self.kept.view(np.uint8)[:head], 7, out=out[:head])
+        np.right_shift(raw.view(np.uint8)[: n - head], 7, out=out[head:])
         self.kept = raw[words:].copy()
-        return (stream.view(np.uint8)[:n] >> 7).view(np.int8).reshape(b, m)
+        return out.view(np.int8).reshape(b, m)
 
 
 @functools.cache

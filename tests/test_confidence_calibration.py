@@ -10,6 +10,7 @@ import pytest
 
 import judgelab as jl
 from judgelab import sim
+from judgelab.stats import _flips
 from judgelab.stats.calibration.confidence import confidence_calibration
 from judgelab.stats.calibration.confidence_metrics import (
     auroc,
@@ -123,6 +124,43 @@ def test_ece_null_counts_the_whole_draw_per_bin():
             got = ece_null(conf, n_bins=n_bins, n_sim=n_sim, seed=seed)
             for g, w in zip(got, want, strict=True):
                 assert g.tobytes() == w.tobytes()
+
+
+def test_uniform_below_reads_random_less_than_c_from_the_raw_bits():
+    """UniformBelow gives random() < c draw for draw, at the edges too: c equal to a draw
+    (not below), one ulp either side of it, 0, 1, beyond [0, 1], subnormal; and the stream
+    stays in step with random() afterwards."""
+    assert _flips.uniform_bits_match()
+    for seed in (0, 4, 99):
+        u = np.random.default_rng(seed).random((3, 40))
+        c = np.r_[u[1, :8], np.nextafter(u[1, 8:16], 1), np.nextafter(u[1, 16:24], 0)]
+        c = np.r_[c, [0.0, 1.0, -0.5, 1.5, 5e-324, 2.0**-53, 1 - 2.0**-53, 0.5]]
+        c = np.r_[c, np.random.default_rng(seed + 1).random(40 - c.size)]
+        a, b = np.random.default_rng(seed), np.random.default_rng(seed)
+        assert _flips.UniformBelow.usable(a)
+        got = np.empty((3, 40), dtype=bool)
+        _flips.UniformBelow(a, c)(got)
+        assert np.array_equal(got, b.random((3, 40)) < c)
+        assert np.array_equal(a.random(5), b.random(5))
+    assert not _flips.UniformBelow.usable(np.random.Generator(np.random.MT19937(0)))
+
+
+def test_ece_null_on_another_generator_draws_its_uniforms():
+    """A generator whose random() is not the raw-bit formula keeps random() < c."""
+    conf = np.random.default_rng(2).random(300)
+
+    def gen():
+        return np.random.Generator(np.random.MT19937(5))
+
+    edges = bin_edges(conf)
+    idx, k = np.searchsorted(edges, conf, "right"), len(edges) + 1
+    draws = gen().random((50, conf.size)) < conf
+    sy = np.stack([np.bincount(idx, weights=row, minlength=k) for row in draws])
+    n = np.broadcast_to(np.bincount(idx, minlength=k).astype(float), sy.shape)
+    sc = np.broadcast_to(np.bincount(idx, weights=conf, minlength=k), sy.shape)
+    got = ece_null(conf, n_sim=50, seed=gen())
+    assert got[0].tobytes() == ece_from_bins(n, sc, sy).tobytes()
+    assert got[1].tobytes() == debiased_ece_from_bins(n, sc, sy).tobytes()
 
 
 @pytest.fixture(scope="module")

@@ -1,5 +1,7 @@
-"""The sign-flip permutation test's random signs (:func:`judgelab.stats.resampling.sign_flip_test`):
-numpy's ``integers(0, 2)`` draws, and the same draws read faster from the generator's raw bits."""
+"""numpy's draws read faster from the generator's raw bits: the sign-flip permutation test's
+random signs (:func:`judgelab.stats.resampling.sign_flip_test`), numpy's ``integers(0, 2)``
+draws, and the perfectly-calibrated null's Bernoulli outcomes
+(:func:`judgelab.stats.calibration.confidence_metrics.ece_null`), ``random() < c``."""
 
 from __future__ import annotations
 
@@ -61,4 +63,48 @@ def bit_flips_match() -> bool:
         a, b = np.random.default_rng(seed), np.random.default_rng(seed)
         fast, slow = BitFlips(a), IntegerFlips(b)
         ok = ok and all(np.array_equal(fast(*sh), slow(*sh)) for sh in shapes)
+    return bool(ok)
+
+
+class UniformBelow:
+    """``rng.random((m, len(c))) < c`` (``c`` one probability per column), row by row into
+    a boolean array, from the generator's raw bits: the same outcomes, one pass fewer.
+
+    PCG64's ``random()`` is ``(x >> 11) * 2**-53`` of its next 64-bit output ``x``, so for an
+    integer ``x``: u < c  <=>  x >> 11 < c * 2**53  <=>  x >> 11 < K = ceil(c * 2**53)  <=>
+    x <= K * 2**11 - 1 (c * 2**53 and its ceiling are exact in float64). c >= 1 gives
+    K = 2**53 and the limit 2**64 - 1 (always); c <= 0 gives K = 0 (never: those columns are
+    cleared after the compare, the limit having wrapped). Used only on a PCG64 generator
+    while :func:`uniform_bits_match` confirms that this numpy draws exactly so."""
+
+    def __init__(self, rng: np.random.Generator, c: np.ndarray):
+        self.bits = rng.bit_generator
+        k = np.ceil(np.clip(np.asarray(c, dtype=float), 0.0, 1.0) * 2.0**53)
+        self.never = np.flatnonzero(k == 0)
+        with np.errstate(over="ignore"):  # the wrap described above, on uint64 arrays
+            self.limit = (k.astype(np.uint64) << np.uint64(11)) - np.uint64(1)
+
+    @staticmethod
+    def usable(rng: np.random.Generator) -> bool:
+        return type(rng.bit_generator) is np.random.PCG64 and uniform_bits_match()
+
+    def __call__(self, out: np.ndarray) -> None:
+        """Fill ``out`` (rows of ``len(c)`` booleans) with the next rows of outcomes."""
+        for row in out:
+            np.less_equal(self.bits.random_raw(row.size), self.limit, out=row)
+        if self.never.size:
+            out[:, self.never] = False
+
+
+@functools.cache
+def uniform_bits_match() -> bool:
+    """Whether PCG64's ``random()`` is ``(random_raw() >> 11) * 2**-53`` here, so that
+    :class:`UniformBelow` gives ``random() < c`` (checked once per process)."""
+    ok = True
+    for seed in (0, 12345):
+        a, b = np.random.default_rng(seed), np.random.default_rng(seed)
+        u = a.random(4099)
+        x = b.bit_generator.random_raw(4099)
+        ok = ok and np.array_equal(u, (x >> np.uint64(11)).astype(float) * 2.0**-53)
+        ok = ok and np.array_equal(a.random(7), b.random(7))  # the streams stay in step
     return bool(ok)

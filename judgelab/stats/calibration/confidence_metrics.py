@@ -11,6 +11,8 @@ import numpy as np
 from scipy.special import expit, logit
 from scipy.stats import rankdata
 
+from judgelab.stats._flips import UniformBelow
+
 __all__ = [
     "N_BINS",
     "PLATT_MAX_UNITS",
@@ -135,17 +137,23 @@ def ece_null(
     members[np.searchsorted(present, idx), np.arange(c.size)] = True
     masks = np.packbits(members, axis=1).view(np.uint64)
     sy = np.zeros((n_sim, k))
-    # 4M draws per block: 32 MB of floats (20M held 160 MB at the audit's peak; the same
-    # stream, drawn in more blocks)
+    # 4M draws per block: 4 MB of outcomes, and 32 MB of uniforms where they are drawn as
+    # floats (20M held 160 MB at the audit's peak; the same stream, drawn in more blocks)
     block = max(1, min(n_sim, 4_000_000 // max(c.size, 1)))
     # buffers reused by every block (fresh arrays per block cost page faults)
-    u = np.empty((block, c.size))
     hit = np.zeros((block, width), dtype=bool)
     words = np.empty((block, width // 64), dtype=np.uint64)
+    # the outcomes read from the raw bits where that is numpy's draw (a pass fewer, no
+    # uniforms held)
+    below = UniformBelow(rng, c) if UniformBelow.usable(rng) else None
+    u = np.empty((block, c.size)) if below is None else None
     for lo in range(0, n_sim, block):
         m = min(block, n_sim - lo)
-        rng.random(out=u[:m])
-        np.less(u[:m], c[None, :], out=hit[:m, : c.size])
+        if below is not None:
+            below(hit[:m, : c.size])
+        else:
+            rng.random(out=u[:m])
+            np.less(u[:m], c[None, :], out=hit[:m, : c.size])
         packed = np.packbits(hit[:m], axis=1).view(np.uint64)
         for mask, b in zip(masks, present, strict=True):
             np.bitwise_and(packed, mask, out=words[:m])

@@ -493,31 +493,22 @@ def _resample_totals(
                 yield totals if scale == 1.0 else np.divide(totals, scale, out=totals)
 
 
-#: The largest integer below which every float32 integer sum is exact.
-_FLOAT32_EXACT = 2.0**24
-
-
 def _float32_exact_scale(S: np.ndarray) -> float | None:
     """A power of two ``2**k`` making ``S * 2**k`` integer-valued with every resample total
-    below 2**24 in magnitude, or None.
-
-    A row of resample weights W is non-negative integer counts summing to ``n_items``, so
-    every partial sum of ``W[r] * S[:, c] * 2**k``, in any order, is an integer of
-    magnitude at most ``n_items * max|S[:, c]| * 2**k``. Below 2**24 float32 holds each
-    exactly, so the float32 product is the exact total, as is the float64 product (integers
-    below 2**53); scaling by 2**-k is exact in float64. Counts and sufficient statistics
-    (integers, halves) qualify; other fractions keep the float64 product."""
+    below 2**24 in magnitude, or None. A row of W is non-negative counts summing to
+    ``n_items``, so every partial sum of ``W[r] * S[:, c] * 2**k``, in any order, is an
+    integer of magnitude at most ``n_items * max|S| * 2**k``: below 2**24 the float32
+    product is the exact total, as is the float64 product (integers below 2**53), and
+    scaling by 2**-k is exact. Counts and halves qualify; other fractions do not."""
     if S.size == 0 or not np.isfinite(S).all():
         return None
-    bound = len(S) * float(np.abs(S).max())
-    head = S[:64]
-    for k in range(0, 24):
-        scale = 2.0**k
-        if bound * scale >= _FLOAT32_EXACT:
+    bound, head = len(S) * float(np.abs(S).max()), S[:64]
+    for scale in 2.0 ** np.arange(24):
+        if bound * scale >= 2.0**24:
             return None
         # a few rows first: a fractional table fails there without a full pass per k
         if _integral(head * scale) and _integral(S * scale):
-            return scale
+            return float(scale)
     return None
 
 

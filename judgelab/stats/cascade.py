@@ -39,7 +39,13 @@ from judgelab.stats.intervals import edge_share_interval
 from judgelab.stats.queue import certified_queue
 from judgelab.stats.reference import pair_key, reference_by_key
 from judgelab.stats.resampling import cluster_bootstrap
-from judgelab.stats.units import PAIR_KEY_SEPARATOR, member_mask, sorted_pair
+from judgelab.stats.units import (
+    PAIR_KEY_SEPARATOR,
+    PairLabels,
+    member_mask,
+    pair_labels,
+    sorted_pair,
+)
 from judgelab.stats.votes import mode_winner
 
 __all__ = [
@@ -58,21 +64,25 @@ IDENTITY = list(IDENTITY_COLUMNS)
 DEFAULT_ALPHAS = (0.05, 0.1, 0.15, 0.2, 0.3)
 
 
-def pair_confidence(verdicts: pd.DataFrame, decisions: pd.DataFrame) -> tuple[np.ndarray, str]:
+def pair_confidence(
+    verdicts: pd.DataFrame, decisions: pd.DataFrame, labels: PairLabels | None = None
+) -> tuple[np.ndarray, str]:
     """The confidence of each decided pair (``decisions``: ``pair_key, lo, hi, winner``) of
     one identity, and its source: :func:`judgelab.stats.confidence.verdict_confidence` at
     pair level with the source of :func:`judgelab.stats.confidence.default_source`, read at
     the pair's decided winner (the probability, or vote share, of the verdict the cascade
     acts on; the two coincide except where repeats outvote one order, which
     ``consistent_only`` reads per order first). A pair the source does not cover is nan: no
-    threshold keeps it (a missing confidence is never replaced by 1)."""
+    threshold keeps it (a missing confidence is never replaced by 1). ``labels``:
+    :func:`judgelab.stats.units.pair_labels` of ``verdicts`` if the caller has them."""
     source = default_source(verdicts)
     conf = np.full(len(decisions), np.nan)
     if source is None or decisions.empty:
         return conf, source
-    vc = verdict_confidence(verdicts, source, level="pair")
+    labels = pair_labels(verdicts) if labels is None else labels
+    vc = verdict_confidence(verdicts, source, level="pair", labels=labels)
     vc = vc[vc["confidence"].notna()]
-    coded = _coded_pairs(verdicts["response_a"], verdicts["response_b"])
+    coded = _coded_pairs(verdicts, labels)
     if coded is None:
         probs = vc.set_index(pair_key(vc["lo"], vc["hi"]))[["p_lo", "p_hi", "p_tie"]]
         probs = probs[~probs.index.duplicated()].reindex(decisions["pair_key"]).to_numpy(float)
@@ -106,8 +116,10 @@ def pair_decisions(verdicts: pd.DataFrame) -> pd.DataFrame:
     dec.insert(0, "pair_key", keys[first])
     lo, hi = sorted_pair(dec.pop("response_a"), dec.pop("response_b"))
     dec["lo"], dec["hi"] = lo, hi
-    dec["confidence"], source = pair_confidence(verdicts, dec)
-    dec["cost"] = _pair_cost(verdicts, dec)
+    # the verdicts' pairs coded once: the confidence and the cost read the same codes
+    labels = pair_labels(verdicts)
+    dec["confidence"], source = pair_confidence(verdicts, dec, labels)
+    dec["cost"] = _pair_cost(verdicts, dec, labels)
     dec = dec.reset_index(drop=True)
     dec.attrs["confidence_source"] = source
     return dec
@@ -117,13 +129,13 @@ def pair_decisions(verdicts: pd.DataFrame) -> pd.DataFrame:
 _DECIDE = ["item_id", "response_a", "response_b", "order", "winner", "parse_ok"]
 
 
-def _pair_cost(verdicts: pd.DataFrame, dec: pd.DataFrame) -> np.ndarray:
+def _pair_cost(verdicts: pd.DataFrame, dec: pd.DataFrame, labels: PairLabels) -> np.ndarray:
     """The summed stored ``cost_usd`` (missing: 0) of the calls of each pair of ``dec``
     (``pair_key, lo, hi``; 0 for a pair no call has): a groupby of the calls' costs by their
     :func:`pair_key`, on pair codes where they are the same groups (:func:`_coded_pairs`)."""
     cost = pd.to_numeric(verdicts.get("cost_usd", pd.Series(0.0, index=verdicts.index)),
                          errors="coerce").fillna(0.0)  # fmt: skip
-    coded = _coded_pairs(verdicts["response_a"], verdicts["response_b"])
+    coded = _coded_pairs(verdicts, labels)
     if coded is None:
         by_key = cost.groupby(pair_key(verdicts["response_a"], verdicts["response_b"])).sum()
         return dec["pair_key"].map(by_key).fillna(0.0).to_numpy(float)
@@ -134,33 +146,29 @@ def _pair_cost(verdicts: pd.DataFrame, dec: pd.DataFrame) -> np.ndarray:
     return np.where(pos >= 0, sums[pos], 0.0) if len(sums) else np.zeros(len(pos))
 
 
-def _coded_pairs(a: pd.Series, b: pd.Series):
-    """``(ids, pair)``: the distinct response ids (an Index) and each row's unordered pair of
-    them as an integer (``min * (len(ids) + 1) + max`` of the two codes), hashed as stored.
+def _coded_pairs(verdicts: pd.DataFrame, labels: PairLabels):
+    """``(ids, pair)``: the distinct response ids (an object Index) and each row's unordered
+    pair of them as an integer (``lo * (len(ids) + 1) + hi`` of the codes of ``labels``,
+    :func:`judgelab.stats.units.pair_labels` of ``verdicts``).
 
     Equal codes are equal :func:`pair_key` s and the reverse when every id is text without
     the key's separator; otherwise (missing ids, other types, an id with a ``|``: two pairs
     could share a key) None, and callers match the text keys."""
+    a, b = verdicts["response_a"], verdicts["response_b"]
     if not (a.dtype == "str" and b.dtype == "str" and not (a.hasnans or b.hasnans)):
         return None
-    codes, ids = pd.factorize(pd.concat([a, b], ignore_index=True))
+    ids = labels.ids
     if ids.str.contains(PAIR_KEY_SEPARATOR, regex=False).any():
         return None
-    ra, rb = codes[: len(a)].astype(np.int64), codes[len(a) :]
-    return ids, np.minimum(ra, rb) * (len(ids) + 1) + np.maximum(ra, rb)
-
-
-def _as_index(x) -> pd.Index:
-    """An Index of the values: a text column as stored (hashed by Arrow), else as objects."""
-    if isinstance(x, pd.Series) and x.dtype == "str":
-        return pd.Index(x)
-    return pd.Index(np.asarray(x, dtype=object), dtype=object)
+    return ids, labels.lo.astype(np.int64) * (len(ids) + 1) + labels.hi
 
 
 def _pair_of(ids: pd.Index, lo, hi) -> np.ndarray:
     """The pair code (:func:`_coded_pairs`) of each ``lo, hi`` (text); -1 for an id not in
-    ``ids``."""
-    lo, hi = ids.get_indexer(_as_index(lo)), ids.get_indexer(_as_index(hi))
+    ``ids``. Looked up as objects, as ``ids`` holds them (a text column against an object
+    Index takes a slower path)."""
+    lo = ids.get_indexer(pd.Index(np.asarray(lo, dtype=object), dtype=object))
+    hi = ids.get_indexer(pd.Index(np.asarray(hi, dtype=object), dtype=object))
     code = np.minimum(lo, hi).astype(np.int64) * (len(ids) + 1) + np.maximum(lo, hi)
     return np.where((lo >= 0) & (hi >= 0), code, -1)
 

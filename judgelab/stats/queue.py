@@ -150,18 +150,23 @@ def escalation_queue(
     # the columns read below only (a copy of the raw outputs would be most of the memory)
     read = [*IDENTITY_COLUMNS, "judge", "protocol", "parse_ok", "item_id", "response_a"]
     read += ["response_b", "response_id", "order", "choice", "winner", "score", "margin"]
-    v = _parsed_rows(verdicts[[c for c in read if c in verdicts.columns]])
-    if v.empty:
+    rows = verdicts[[c for c in read if c in verdicts.columns]]
+    parsed = parsed_mask(rows)
+    if not parsed.any():
         return pd.DataFrame(columns=QUEUE_COLUMNS)
     parts = []
     if protocol == "pairwise":
-        repeats, orders = _pairwise_disagreement(v)
+        # the rule reads the parsed rows' codes: the parsed rows themselves (a copy of each
+        # column) only where a margin or the judges' count needs them
+        repeats, orders = _pairwise_disagreement(rows, parsed)
+        v = _parsed_rows(rows) if vote_share_threshold is not None else rows
         if margin_threshold is not None and "margin" in v.columns:
-            v = _pair_keyed(v)  # the margin rows carry the sorted pair
+            v = _pair_keyed(_parsed_rows(rows))  # the margin rows carry the sorted pair
         parts.append(_rows(repeats, "repeats_disagree", repeats["n_winners"]))
         dis = orders[orders["disagree"]]
         parts.append(_rows(dis, "orders_disagree", np.ones(len(dis)), order=False))
     else:
+        v = _parsed_rows(rows)
         v["response_id"] = v["response_id"].astype(str)
         v["score"] = pd.to_numeric(v["score"], errors="coerce")
         span = _score_span(v)
@@ -290,17 +295,19 @@ def _pair_keyed(v: pd.DataFrame) -> pd.DataFrame:
 _PAIR_KEY = ["judge", "item_id", "response_a", "response_b"]
 
 
-def _pairwise_disagreement(v: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+def _pairwise_disagreement(
+    v: pd.DataFrame, parsed: np.ndarray | None = None
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(orders whose repeats disagree, with ``n_winners`` and their top count ``c``; per pair: ``disagree`` = both orders
     judged and their modal winners differ, a split mode counting as a tie: the repeats rule
     :func:`judgelab.stats.votes.plurality`, as :func:`judgelab.stats.votes.mode_winner` applies
-    it), of parsed pairwise rows (:func:`_parsed_rows`), keyed as :func:`_pair_keyed` keys
-    them."""
+    it), of parsed pairwise rows (:func:`_parsed_rows`; or the rows ``parsed`` marks), keyed
+    as :func:`_pair_keyed` keys them."""
     key = _PAIR_KEY
     # the key columns and the winner as integer codes (the groups, their order and sizes are
     # those of the values), decoded at the end. The groups are numbered in order of first
     # appearance (a groupby's sort=False order) and counted with numpy.
-    v, w_code, w_values, decode = _coded_pair_rows(v)
+    v, w_code, w_values, decode = _coded_pair_rows(v, parsed)
     by_order = _first_seen(v, key + ["order"])
     cell, first = _numbered(by_order * (int(w_code.max(initial=0)) + 1) + w_code)
     # one row per (judge, pair, order, winner), in order of first appearance
@@ -328,7 +335,7 @@ def _pairwise_disagreement(v: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]
     return decode(repeats), decode(orders)
 
 
-def _coded_pair_rows(v: pd.DataFrame):
+def _coded_pair_rows(v: pd.DataFrame, parsed: np.ndarray | None = None):
     """The rows of :func:`_pair_keyed` with a winner and every key (a row with a missing key
     is in no group: the groupbys on text dropped it), coded without a Python object per row:
     ``(coded, w_code, w_values, decode)``, the key columns (``judge, item_id, response_a,
@@ -357,20 +364,23 @@ def _coded_pair_rows(v: pd.DataFrame):
         winner = winner_of(v.assign(response_a=lo_text, response_b=hi_text))
         w_code, w_values = pd.factorize(pd.Series(winner, dtype=object))
         w_values = np.asarray(w_values, dtype=object)
-    judge, judges = pd.factorize(v["judge"])
+    judge, judges = pd.factorize(judge_strings(v))
     item, items = pd.factorize(v["item_id"])
     order, orders = pd.factorize(v["order"].fillna("ab"))
     keep = (w_code >= 0) & (judge >= 0) & (item >= 0) & (order >= 0)
+    if parsed is not None:
+        keep &= parsed
     columns = {"judge": (judge, judges), "item_id": (item, items), "response_a": (lo, ids)}
     columns.update(response_b=(hi, ids), order=(order, orders))
     coded, tables = {}, {}
     for c, (code, values) in columns.items():
-        code, values = code[keep], np.asarray(values, dtype=object)
-        if not keep.all():  # the values of the kept rows only (their type is inferred below)
-            used, code = np.unique(code, return_inverse=True)
-            values = values[used]
         # a table as coded_columns builds it (an Index infers the type a groupby's keys have)
-        coded[c], tables[c] = code, pd.Index(values)
+        code, table = code[keep], pd.Index(np.asarray(values, dtype=object))
+        if not keep.all() and not (keep.any() and table.dtype == "str"):
+            # the values of the kept rows only, whose type is inferred (text is text)
+            used, code = np.unique(code, return_inverse=True)
+            table = pd.Index(np.asarray(values, dtype=object)[used])
+        coded[c], tables[c] = code, table
     return pd.DataFrame(coded), w_code[keep], w_values, Decoder(tables)
 
 

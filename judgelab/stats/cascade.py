@@ -46,7 +46,7 @@ from judgelab.stats.units import (
     pair_labels,
     sorted_pair,
 )
-from judgelab.stats.votes import mode_winner
+from judgelab.stats.votes import TIE, first_modes
 
 __all__ = [
     "DEFAULT_ALPHAS",
@@ -182,20 +182,30 @@ def ensemble_decisions(ensemble: pd.DataFrame) -> pd.DataFrame:
 def _ensemble_of(parts: list[pd.DataFrame]) -> pd.DataFrame:
     """:func:`ensemble_decisions` from the members' :func:`pair_decisions` (one frame each)."""
     d = pd.concat(parts, ignore_index=True)
-    best = mode_winner(d, ["pair_key"])
-    # the share of the members voting the plurality winner (0 for a tie no member voted),
-    # by codes of (pair, winner) instead of a lookup per pair
+    # mode_winner's rule per pair key (votes.first_modes) on codes of the pair key and the
+    # winner, each text column hashed once (pair_decisions always names a winner; a missing
+    # one would count as a value of its pair, never as a vote)
     pair_codes, pairs = pd.factorize(d["pair_key"])
-    _, winners = pd.factorize(pd.concat([d["winner"], best["winner"]], ignore_index=True))
-    win_idx = pd.Index(winners)
+    w_code, winners = pd.factorize(d["winner"], use_na_sentinel=False)
+    # the (pair, winner) cells numbered in order of first appearance, their first rows
+    cell = pd.factorize(pair_codes * np.int64(len(winners)) + w_code)[0]
+    count = np.bincount(cell)
+    first = np.unique(cell, return_index=True)[1]
+    rows, split = first_modes(pair_codes[first], count)
+    b_row = first[rows]  # the first row of each pair's modal winner
+    b_pair = pair_codes[b_row]
+    best = pd.DataFrame({"pair_key": pd.Index(np.asarray(pairs, dtype=object)).take(b_pair).array})
+    best = best.assign(
+        winner=np.where(split, TIE, d["winner"].iloc[b_row].to_numpy(dtype=object, na_value=np.nan))
+    )
+    # the share of the members voting the plurality winner (0 for a tie no member voted; a
+    # missing winner is never counted as a vote)
     n = np.bincount(pair_codes, minlength=len(pairs))
-    d_win = win_idx.get_indexer(d["winner"])  # -1: a missing winner, never counted as a vote
-    votes = pd.Series((pair_codes * len(winners) + d_win)[d_win >= 0]).value_counts()
-    b_pair = pd.Index(pairs).get_indexer(best["pair_key"])
-    b_win = win_idx.get_indexer(best["winner"])
-    k = votes.reindex(b_pair * len(winners) + b_win).fillna(0).to_numpy(dtype=np.int64)
-    share = np.where(b_win >= 0, k, 0) / n[b_pair]
-    out = best[["pair_key", "winner"]].assign(confidence=np.asarray(share, dtype=float))
+    tie = np.flatnonzero(np.asarray(winners, dtype=object) == TIE)
+    ties = pair_codes[w_code == tie[0]] if len(tie) else np.zeros(0, dtype=np.int64)
+    k = np.where(split, np.bincount(ties, minlength=len(pairs))[b_pair], count[rows])
+    k = np.where(pd.isna(best["winner"]).to_numpy(), 0, k)
+    out = best.assign(confidence=np.asarray(k / n[b_pair], dtype=float))
     # summed per pair on its code (the groups and row order of a groupby on the text key)
     out["cost"] = d["cost"].groupby(pair_codes).sum().to_numpy()[b_pair]
     out.attrs["n_members"] = len(parts)

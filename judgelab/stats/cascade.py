@@ -75,22 +75,26 @@ def pair_confidence(
     ``consistent_only`` reads per order first). A pair the source does not cover is nan: no
     threshold keeps it (a missing confidence is never replaced by 1). ``labels``:
     :func:`judgelab.stats.units.pair_labels` of ``verdicts`` if the caller has them."""
+    labels = pair_labels(verdicts) if labels is None else labels
+    return _pair_confidence(verdicts, decisions, labels, _coded_pairs(verdicts, labels, decisions))
+
+
+def _pair_confidence(verdicts, decisions, labels, coded) -> tuple[np.ndarray, str]:
+    """:func:`pair_confidence` with the pairs coded (:func:`_coded_pairs`)."""
     source = default_source(verdicts)
     conf = np.full(len(decisions), np.nan)
     if source is None or decisions.empty:
         return conf, source
-    labels = pair_labels(verdicts) if labels is None else labels
     vc = verdict_confidence(verdicts, source, level="pair", labels=labels)
     vc = vc[vc["confidence"].notna()]
-    coded = _coded_pairs(verdicts, labels)
     if coded is None:
         probs = vc.set_index(pair_key(vc["lo"], vc["hi"]))[["p_lo", "p_hi", "p_tie"]]
         probs = probs[~probs.index.duplicated()].reindex(decisions["pair_key"]).to_numpy(float)
     else:  # the same match on pair codes (no text key built)
-        ids, _ = coded
+        ids, _, decided = coded
         have = _pair_of(ids, vc["lo"], vc["hi"])
         first = ~pd.Index(have).duplicated() & (have >= 0)
-        pos = pd.Index(have[first]).get_indexer(_pair_of(ids, decisions["lo"], decisions["hi"]))
+        pos = pd.Index(have[first]).get_indexer(decided)
         probs = vc[["p_lo", "p_hi", "p_tie"]].to_numpy(float)[first]
         probs = np.where((pos >= 0)[:, None], probs[pos] if len(probs) else np.nan, np.nan)
     w = decisions["winner"].astype(str).to_numpy(dtype=object)
@@ -116,10 +120,12 @@ def pair_decisions(verdicts: pd.DataFrame) -> pd.DataFrame:
     dec.insert(0, "pair_key", keys[first])
     lo, hi = sorted_pair(dec.pop("response_a"), dec.pop("response_b"))
     dec["lo"], dec["hi"] = lo, hi
-    # the verdicts' pairs coded once: the confidence and the cost read the same codes
+    # the verdicts' and the decisions' pairs coded once: the confidence and the cost read
+    # the same codes
     labels = pair_labels(verdicts)
-    dec["confidence"], source = pair_confidence(verdicts, dec, labels)
-    dec["cost"] = _pair_cost(verdicts, dec, labels)
+    coded = _coded_pairs(verdicts, labels, dec)
+    dec["confidence"], source = _pair_confidence(verdicts, dec, labels, coded)
+    dec["cost"] = _pair_cost(verdicts, dec, coded)
     dec = dec.reset_index(drop=True)
     dec.attrs["confidence_source"] = source
     return dec
@@ -129,27 +135,28 @@ def pair_decisions(verdicts: pd.DataFrame) -> pd.DataFrame:
 _DECIDE = ["item_id", "response_a", "response_b", "order", "winner", "parse_ok"]
 
 
-def _pair_cost(verdicts: pd.DataFrame, dec: pd.DataFrame, labels: PairLabels) -> np.ndarray:
+def _pair_cost(verdicts: pd.DataFrame, dec: pd.DataFrame, coded) -> np.ndarray:
     """The summed stored ``cost_usd`` (missing: 0) of the calls of each pair of ``dec``
     (``pair_key, lo, hi``; 0 for a pair no call has): a groupby of the calls' costs by their
-    :func:`pair_key`, on pair codes where they are the same groups (:func:`_coded_pairs`)."""
+    :func:`pair_key`, on pair codes where they are the same groups (``coded``:
+    :func:`_coded_pairs` of ``verdicts`` and ``dec``)."""
     cost = pd.to_numeric(verdicts.get("cost_usd", pd.Series(0.0, index=verdicts.index)),
                          errors="coerce").fillna(0.0)  # fmt: skip
-    coded = _coded_pairs(verdicts, labels)
     if coded is None:
         by_key = cost.groupby(pair_key(verdicts["response_a"], verdicts["response_b"])).sum()
         return dec["pair_key"].map(by_key).fillna(0.0).to_numpy(float)
-    ids, row_pair = coded
+    _, row_pair, decided = coded
     group, pairs = pd.factorize(row_pair)
     sums = pd.Series(cost.to_numpy(float)).groupby(group).sum().to_numpy(float)
-    pos = pd.Index(pairs).get_indexer(_pair_of(ids, dec["lo"], dec["hi"]))
+    pos = pd.Index(pairs).get_indexer(decided)
     return np.where(pos >= 0, sums[pos], 0.0) if len(sums) else np.zeros(len(pos))
 
 
-def _coded_pairs(verdicts: pd.DataFrame, labels: PairLabels):
-    """``(ids, pair)``: the distinct response ids (an object Index) and each row's unordered
-    pair of them as an integer (``lo * (len(ids) + 1) + hi`` of the codes of ``labels``,
-    :func:`judgelab.stats.units.pair_labels` of ``verdicts``).
+def _coded_pairs(verdicts: pd.DataFrame, labels: PairLabels, decisions: pd.DataFrame):
+    """``(ids, pair, decided)``: the distinct response ids (an object Index), each row's
+    unordered pair of them as an integer (``lo * (len(ids) + 1) + hi`` of the codes of
+    ``labels``, :func:`judgelab.stats.units.pair_labels` of ``verdicts``) and the same code of
+    each decided pair (``decisions``' ``lo, hi``; -1: an id no verdict has).
 
     Equal codes are equal :func:`pair_key` s and the reverse when every id is text without
     the key's separator; otherwise (missing ids, other types, an id with a ``|``: two pairs
@@ -160,7 +167,8 @@ def _coded_pairs(verdicts: pd.DataFrame, labels: PairLabels):
     ids = labels.ids
     if ids.str.contains(PAIR_KEY_SEPARATOR, regex=False).any():
         return None
-    return ids, labels.lo.astype(np.int64) * (len(ids) + 1) + labels.hi
+    decided = _pair_of(ids, decisions["lo"], decisions["hi"])
+    return ids, labels.lo.astype(np.int64) * (len(ids) + 1) + labels.hi, decided
 
 
 def _pair_of(ids: pd.Index, lo, hi) -> np.ndarray:

@@ -9,7 +9,7 @@ import pandas as pd
 
 from judgelab.stats.agreement._common import _obj, _require
 from judgelab.stats.units import coded_columns
-from judgelab.stats.votes import mode_winner
+from judgelab.stats.votes import first_modes, mode_winner
 
 TIE = "tie"
 TIE_POLICIES = ("class", "drop", "half")
@@ -128,7 +128,8 @@ def _order_winners(coded: pd.DataFrame, keys: list[str]):
     codes sorted (the rows and order of the former unstack of
     :func:`judgelab.stats.votes.mode_winner`'s result) and their modal winners in order ab
     and ba as object Series (a split mode: a tie; None: order not judged). Counted with
-    numpy on group numbers: the modal winner does not depend on the order of the rows."""
+    numpy on group numbers: the modal winner does not depend on the order of the rows (only
+    the modal row mode_winner keeps does, which the winner's value does not show)."""
     g = np.zeros(len(coded), dtype=np.int64)
     for c in keys:  # numbered in sorted order of the key codes, column by column
         col = coded[c].to_numpy(dtype=np.int64)
@@ -147,12 +148,10 @@ def _order_winners(coded: pd.DataFrame, keys: list[str]):
             continue
         cell, count = np.unique(g[rows] * split + w_code[rows], return_counts=True)
         group = cell // split
-        starts = np.flatnonzero(np.r_[True, group[1:] != group[:-1]])
-        top = np.maximum.reduceat(count, starts)
-        at_top = count == np.repeat(top, np.diff(np.r_[starts, len(cell)]))
-        n_top = np.add.reduceat(at_top.astype(np.int64), starts)
-        modal = (cell % split)[at_top][np.unique(group[at_top], return_index=True)[1]]
+        # the modal rule (votes.first_modes): the winner with the unit's top count, a tie
+        # when several share it
+        best, tie = first_modes(group, count)
         code = np.full(len(first), -1, dtype=np.int64)
-        code[group[starts]] = np.where(n_top > 1, split, modal)
+        code[group[best]] = np.where(tie, split, cell[best] % split)
         out.append(pd.Series(np.where(code >= 0, w_values[code], None), dtype=object))
     return units, out[0], out[1]

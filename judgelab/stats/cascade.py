@@ -39,8 +39,14 @@ from judgelab.stats.intervals import edge_share_interval
 from judgelab.stats.queue import certified_queue
 from judgelab.stats.reference import pair_key, reference_by_key
 from judgelab.stats.resampling import cluster_bootstrap
-from judgelab.stats.units import PAIR_KEY_SEPARATOR, member_mask, sorted_pair
-from judgelab.stats.votes import mode_winner
+from judgelab.stats.units import (
+    PAIR_KEY_SEPARATOR,
+    PairLabels,
+    member_mask,
+    pair_labels,
+    sorted_pair,
+)
+from judgelab.stats.votes import TIE, first_modes
 
 __all__ = [
     "DEFAULT_ALPHAS",
@@ -58,29 +64,37 @@ IDENTITY = list(IDENTITY_COLUMNS)
 DEFAULT_ALPHAS = (0.05, 0.1, 0.15, 0.2, 0.3)
 
 
-def pair_confidence(verdicts: pd.DataFrame, decisions: pd.DataFrame) -> tuple[np.ndarray, str]:
+def pair_confidence(
+    verdicts: pd.DataFrame, decisions: pd.DataFrame, labels: PairLabels | None = None
+) -> tuple[np.ndarray, str]:
     """The confidence of each decided pair (``decisions``: ``pair_key, lo, hi, winner``) of
     one identity, and its source: :func:`judgelab.stats.confidence.verdict_confidence` at
     pair level with the source of :func:`judgelab.stats.confidence.default_source`, read at
     the pair's decided winner (the probability, or vote share, of the verdict the cascade
     acts on; the two coincide except where repeats outvote one order, which
     ``consistent_only`` reads per order first). A pair the source does not cover is nan: no
-    threshold keeps it (a missing confidence is never replaced by 1)."""
+    threshold keeps it (a missing confidence is never replaced by 1). ``labels``:
+    :func:`judgelab.stats.units.pair_labels` of ``verdicts`` if the caller has them."""
+    labels = pair_labels(verdicts) if labels is None else labels
+    return _pair_confidence(verdicts, decisions, labels, _coded_pairs(verdicts, labels, decisions))
+
+
+def _pair_confidence(verdicts, decisions, labels, coded) -> tuple[np.ndarray, str]:
+    """:func:`pair_confidence` with the pairs coded (:func:`_coded_pairs`)."""
     source = default_source(verdicts)
     conf = np.full(len(decisions), np.nan)
     if source is None or decisions.empty:
         return conf, source
-    vc = verdict_confidence(verdicts, source, level="pair")
+    vc = verdict_confidence(verdicts, source, level="pair", labels=labels)
     vc = vc[vc["confidence"].notna()]
-    coded = _coded_pairs(verdicts["response_a"], verdicts["response_b"])
     if coded is None:
         probs = vc.set_index(pair_key(vc["lo"], vc["hi"]))[["p_lo", "p_hi", "p_tie"]]
         probs = probs[~probs.index.duplicated()].reindex(decisions["pair_key"]).to_numpy(float)
     else:  # the same match on pair codes (no text key built)
-        ids, _ = coded
+        ids, _, decided = coded
         have = _pair_of(ids, vc["lo"], vc["hi"])
         first = ~pd.Index(have).duplicated() & (have >= 0)
-        pos = pd.Index(have[first]).get_indexer(_pair_of(ids, decisions["lo"], decisions["hi"]))
+        pos = pd.Index(have[first]).get_indexer(decided)
         probs = vc[["p_lo", "p_hi", "p_tie"]].to_numpy(float)[first]
         probs = np.where((pos >= 0)[:, None], probs[pos] if len(probs) else np.nan, np.nan)
     w = decisions["winner"].astype(str).to_numpy(dtype=object)
@@ -106,8 +120,12 @@ def pair_decisions(verdicts: pd.DataFrame) -> pd.DataFrame:
     dec.insert(0, "pair_key", keys[first])
     lo, hi = sorted_pair(dec.pop("response_a"), dec.pop("response_b"))
     dec["lo"], dec["hi"] = lo, hi
-    dec["confidence"], source = pair_confidence(verdicts, dec)
-    dec["cost"] = _pair_cost(verdicts, dec)
+    # the verdicts' and the decisions' pairs coded once: the confidence and the cost read
+    # the same codes
+    labels = pair_labels(verdicts)
+    coded = _coded_pairs(verdicts, labels, dec)
+    dec["confidence"], source = _pair_confidence(verdicts, dec, labels, coded)
+    dec["cost"] = _pair_cost(verdicts, dec, coded)
     dec = dec.reset_index(drop=True)
     dec.attrs["confidence_source"] = source
     return dec
@@ -117,50 +135,48 @@ def pair_decisions(verdicts: pd.DataFrame) -> pd.DataFrame:
 _DECIDE = ["item_id", "response_a", "response_b", "order", "winner", "parse_ok"]
 
 
-def _pair_cost(verdicts: pd.DataFrame, dec: pd.DataFrame) -> np.ndarray:
+def _pair_cost(verdicts: pd.DataFrame, dec: pd.DataFrame, coded) -> np.ndarray:
     """The summed stored ``cost_usd`` (missing: 0) of the calls of each pair of ``dec``
     (``pair_key, lo, hi``; 0 for a pair no call has): a groupby of the calls' costs by their
-    :func:`pair_key`, on pair codes where they are the same groups (:func:`_coded_pairs`)."""
+    :func:`pair_key`, on pair codes where they are the same groups (``coded``:
+    :func:`_coded_pairs` of ``verdicts`` and ``dec``)."""
     cost = pd.to_numeric(verdicts.get("cost_usd", pd.Series(0.0, index=verdicts.index)),
                          errors="coerce").fillna(0.0)  # fmt: skip
-    coded = _coded_pairs(verdicts["response_a"], verdicts["response_b"])
     if coded is None:
         by_key = cost.groupby(pair_key(verdicts["response_a"], verdicts["response_b"])).sum()
         return dec["pair_key"].map(by_key).fillna(0.0).to_numpy(float)
-    ids, row_pair = coded
+    _, row_pair, decided = coded
     group, pairs = pd.factorize(row_pair)
     sums = pd.Series(cost.to_numpy(float)).groupby(group).sum().to_numpy(float)
-    pos = pd.Index(pairs).get_indexer(_pair_of(ids, dec["lo"], dec["hi"]))
+    pos = pd.Index(pairs).get_indexer(decided)
     return np.where(pos >= 0, sums[pos], 0.0) if len(sums) else np.zeros(len(pos))
 
 
-def _coded_pairs(a: pd.Series, b: pd.Series):
-    """``(ids, pair)``: the distinct response ids (an Index) and each row's unordered pair of
-    them as an integer (``min * (len(ids) + 1) + max`` of the two codes), hashed as stored.
+def _coded_pairs(verdicts: pd.DataFrame, labels: PairLabels, decisions: pd.DataFrame):
+    """``(ids, pair, decided)``: the distinct response ids (an object Index), each row's
+    unordered pair of them as an integer (``lo * (len(ids) + 1) + hi`` of the codes of
+    ``labels``, :func:`judgelab.stats.units.pair_labels` of ``verdicts``) and the same code of
+    each decided pair (``decisions``' ``lo, hi``; -1: an id no verdict has).
 
     Equal codes are equal :func:`pair_key` s and the reverse when every id is text without
     the key's separator; otherwise (missing ids, other types, an id with a ``|``: two pairs
     could share a key) None, and callers match the text keys."""
+    a, b = verdicts["response_a"], verdicts["response_b"]
     if not (a.dtype == "str" and b.dtype == "str" and not (a.hasnans or b.hasnans)):
         return None
-    codes, ids = pd.factorize(pd.concat([a, b], ignore_index=True))
+    ids = labels.ids
     if ids.str.contains(PAIR_KEY_SEPARATOR, regex=False).any():
         return None
-    ra, rb = codes[: len(a)].astype(np.int64), codes[len(a) :]
-    return ids, np.minimum(ra, rb) * (len(ids) + 1) + np.maximum(ra, rb)
-
-
-def _as_index(x) -> pd.Index:
-    """An Index of the values: a text column as stored (hashed by Arrow), else as objects."""
-    if isinstance(x, pd.Series) and x.dtype == "str":
-        return pd.Index(x)
-    return pd.Index(np.asarray(x, dtype=object), dtype=object)
+    decided = _pair_of(ids, decisions["lo"], decisions["hi"])
+    return ids, labels.lo.astype(np.int64) * (len(ids) + 1) + labels.hi, decided
 
 
 def _pair_of(ids: pd.Index, lo, hi) -> np.ndarray:
     """The pair code (:func:`_coded_pairs`) of each ``lo, hi`` (text); -1 for an id not in
-    ``ids``."""
-    lo, hi = ids.get_indexer(_as_index(lo)), ids.get_indexer(_as_index(hi))
+    ``ids``. Looked up as objects, as ``ids`` holds them (a text column against an object
+    Index takes a slower path)."""
+    lo = ids.get_indexer(pd.Index(np.asarray(lo, dtype=object), dtype=object))
+    hi = ids.get_indexer(pd.Index(np.asarray(hi, dtype=object), dtype=object))
     code = np.minimum(lo, hi).astype(np.int64) * (len(ids) + 1) + np.maximum(lo, hi)
     return np.where((lo >= 0) & (hi >= 0), code, -1)
 
@@ -174,20 +190,30 @@ def ensemble_decisions(ensemble: pd.DataFrame) -> pd.DataFrame:
 def _ensemble_of(parts: list[pd.DataFrame]) -> pd.DataFrame:
     """:func:`ensemble_decisions` from the members' :func:`pair_decisions` (one frame each)."""
     d = pd.concat(parts, ignore_index=True)
-    best = mode_winner(d, ["pair_key"])
-    # the share of the members voting the plurality winner (0 for a tie no member voted),
-    # by codes of (pair, winner) instead of a lookup per pair
+    # mode_winner's rule per pair key (votes.first_modes) on codes of the pair key and the
+    # winner, each text column hashed once (pair_decisions always names a winner; a missing
+    # one would count as a value of its pair, never as a vote)
     pair_codes, pairs = pd.factorize(d["pair_key"])
-    _, winners = pd.factorize(pd.concat([d["winner"], best["winner"]], ignore_index=True))
-    win_idx = pd.Index(winners)
+    w_code, winners = pd.factorize(d["winner"], use_na_sentinel=False)
+    # the (pair, winner) cells numbered in order of first appearance, their first rows
+    cell = pd.factorize(pair_codes * np.int64(len(winners)) + w_code)[0]
+    count = np.bincount(cell)
+    first = np.unique(cell, return_index=True)[1]
+    rows, split = first_modes(pair_codes[first], count)
+    b_row = first[rows]  # the first row of each pair's modal winner
+    b_pair = pair_codes[b_row]
+    best = pd.DataFrame({"pair_key": pd.Index(np.asarray(pairs, dtype=object)).take(b_pair).array})
+    best = best.assign(
+        winner=np.where(split, TIE, d["winner"].iloc[b_row].to_numpy(dtype=object, na_value=np.nan))
+    )
+    # the share of the members voting the plurality winner (0 for a tie no member voted; a
+    # missing winner is never counted as a vote)
     n = np.bincount(pair_codes, minlength=len(pairs))
-    d_win = win_idx.get_indexer(d["winner"])  # -1: a missing winner, never counted as a vote
-    votes = pd.Series((pair_codes * len(winners) + d_win)[d_win >= 0]).value_counts()
-    b_pair = pd.Index(pairs).get_indexer(best["pair_key"])
-    b_win = win_idx.get_indexer(best["winner"])
-    k = votes.reindex(b_pair * len(winners) + b_win).fillna(0).to_numpy(dtype=np.int64)
-    share = np.where(b_win >= 0, k, 0) / n[b_pair]
-    out = best[["pair_key", "winner"]].assign(confidence=np.asarray(share, dtype=float))
+    tie = np.flatnonzero(np.asarray(winners, dtype=object) == TIE)
+    ties = pair_codes[w_code == tie[0]] if len(tie) else np.zeros(0, dtype=np.int64)
+    k = np.where(split, np.bincount(ties, minlength=len(pairs))[b_pair], count[rows])
+    k = np.where(pd.isna(best["winner"]).to_numpy(), 0, k)
+    out = best.assign(confidence=np.asarray(k / n[b_pair], dtype=float))
     # summed per pair on its code (the groups and row order of a groupby on the text key)
     out["cost"] = d["cost"].groupby(pair_codes).sum().to_numpy()[b_pair]
     out.attrs["n_members"] = len(parts)

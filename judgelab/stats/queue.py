@@ -36,8 +36,10 @@ from judgelab.stats.calibration.panel import majority_verdicts
 from judgelab.stats.certify import HUMAN
 from judgelab.stats.units import (
     CLASSES,
+    Decoder,
     UnitMatrix,
-    coded_columns,
+    choice_ints,
+    choice_slots,
     judge_strings,
     parsed_mask,
     shared_objects,
@@ -148,17 +150,23 @@ def escalation_queue(
     # the columns read below only (a copy of the raw outputs would be most of the memory)
     read = [*IDENTITY_COLUMNS, "judge", "protocol", "parse_ok", "item_id", "response_a"]
     read += ["response_b", "response_id", "order", "choice", "winner", "score", "margin"]
-    v = _parsed_rows(verdicts[[c for c in read if c in verdicts.columns]])
-    if v.empty:
+    rows = verdicts[[c for c in read if c in verdicts.columns]]
+    parsed = parsed_mask(rows)
+    if not parsed.any():
         return pd.DataFrame(columns=QUEUE_COLUMNS)
     parts = []
     if protocol == "pairwise":
-        v = _pair_keyed(v)
-        repeats, orders = _pairwise_disagreement(v)
+        # the rule reads the parsed rows' codes: the parsed rows themselves (a copy of each
+        # column) only where a margin or the judges' count needs them
+        repeats, orders = _pairwise_disagreement(rows, parsed)
+        v = _parsed_rows(rows) if vote_share_threshold is not None else rows
+        if margin_threshold is not None and "margin" in v.columns:
+            v = _pair_keyed(_parsed_rows(rows))  # the margin rows carry the sorted pair
         parts.append(_rows(repeats, "repeats_disagree", repeats["n_winners"]))
         dis = orders[orders["disagree"]]
         parts.append(_rows(dis, "orders_disagree", np.ones(len(dis)), order=False))
     else:
+        v = _parsed_rows(rows)
         v["response_id"] = v["response_id"].astype(str)
         v["score"] = pd.to_numeric(v["score"], errors="coerce")
         span = _score_span(v)
@@ -207,7 +215,7 @@ def low_margin(verdicts: pd.DataFrame, margin_threshold: float | None = None) ->
     out = []
     for protocol, grp in _parsed_rows(verdicts).groupby("protocol", sort=False):
         if protocol == "pairwise":
-            out.append(_pairwise_case_flags(_pair_keyed(grp)))
+            out.append(_pairwise_case_flags(grp))
         else:
             out.append(_response_case_flags(grp, protocol))
     if not out:
@@ -287,27 +295,23 @@ def _pair_keyed(v: pd.DataFrame) -> pd.DataFrame:
 _PAIR_KEY = ["judge", "item_id", "response_a", "response_b"]
 
 
-def _pairwise_disagreement(v: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """(orders whose repeats disagree, with ``n_winners``; per pair: ``disagree`` = both orders
+def _pairwise_disagreement(
+    v: pd.DataFrame, parsed: np.ndarray | None = None
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(orders whose repeats disagree, with ``n_winners`` and their top count ``c``; per pair: ``disagree`` = both orders
     judged and their modal winners differ, a split mode counting as a tie: the repeats rule
     :func:`judgelab.stats.votes.plurality`, as :func:`judgelab.stats.votes.mode_winner` applies
-    it)."""
+    it), of parsed pairwise rows (:func:`_parsed_rows`; or the rows ``parsed`` marks), keyed
+    as :func:`_pair_keyed` keys them."""
     key = _PAIR_KEY
-    # a row with a missing key is in no group of either result (the groupbys on text dropped
-    # it), so every key column below is coded
-    v = v[(v["_w"].notna() & v[[*key, "order"]].notna().all(axis=1)).to_numpy()]
-    # the key columns as integer codes (the groups, their order and sizes are those of the
-    # strings), decoded at the end: five object columns hashed once. The groups are numbered
-    # in order of first appearance (a groupby's sort=False order) and counted with numpy.
-    v, decode = coded_columns(v, key + ["order"])
+    # the key columns and the winner as integer codes (the groups, their order and sizes are
+    # those of the values), decoded at the end. The groups are numbered in order of first
+    # appearance (a groupby's sort=False order) and counted with numpy.
+    v, w_code, w_values, decode = _coded_pair_rows(v, parsed)
     by_order = _first_seen(v, key + ["order"])
-    w_code = pd.factorize(v["_w"])[0]
     cell, first = _numbered(by_order * (int(w_code.max(initial=0)) + 1) + w_code)
     # one row per (judge, pair, order, winner), in order of first appearance
-    cnt = v.iloc[first][[*key, "order", "_w"]].reset_index(drop=True)
-    # typed as a groupby's key of these values (text: str)
-    cnt["_w"] = pd.Index(cnt["_w"].to_numpy(dtype=object)).array
-    cnt.attrs = {}  # a groupby's result carries no attrs of the verdicts
+    cnt = v.iloc[first][[*key, "order"]].reset_index(drop=True)
     cnt["c"] = np.bincount(cell)
     group = by_order[first]  # the (judge, pair, order) of each row of cnt
     n_win = np.bincount(group)
@@ -317,16 +321,92 @@ def _pairwise_disagreement(v: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]
     # when several share it (mode_winner's rule and row order)
     best, split = first_modes(group, cnt["c"].to_numpy())
     modal = cnt.iloc[best][key].reset_index(drop=True)
-    modal["winner"] = np.where(split, TIE, cnt["_w"].to_numpy(dtype=object)[best])
+    # the modal winner's code (a split mode: the code of the value tie; equal codes are
+    # equal winners)
+    tie = np.flatnonzero(w_values == TIE)
+    modal_w = np.where(split, tie[0] if len(tie) else len(w_values), w_code[first][best])
     # per (judge, pair): distinct modal winners and orders
     pair, pair_first = _numbered(_first_seen(modal, key))
-    modal_w = pd.factorize(modal["winner"])[0]
     _, cell_first = _numbered(pair * (int(modal_w.max(initial=0)) + 1) + modal_w)
     orders = modal.iloc[pair_first][key].reset_index(drop=True)
     orders["nunique"] = np.bincount(pair[cell_first], minlength=len(pair_first))
     orders["size"] = np.bincount(pair, minlength=len(pair_first))
     orders["disagree"] = (orders["size"] == 2) & (orders["nunique"] > 1)
     return decode(repeats), decode(orders)
+
+
+def _coded_pair_rows(v: pd.DataFrame, parsed: np.ndarray | None = None):
+    """The rows of :func:`_pair_keyed` with a winner and every key (a row with a missing key
+    is in no group: the groupbys on text dropped it), coded without a Python object per row:
+    ``(coded, w_code, w_values, decode)``, the key columns (``judge, item_id, response_a,
+    response_b`` sorted, ``order``; a missing order reads ``ab``) as integer codes, the
+    winner's code into ``w_values`` (the values of :func:`judgelab.stats.units.winner_of`) and
+    the :class:`~judgelab.stats.units.Decoder` of the key columns.
+
+    A winner derived from the displayed choice reads the sorted pair as ``response_a,
+    response_b`` (as :func:`_pair_keyed` has always derived it, after sorting): the values
+    of the queue stay those it has given."""
+    n = len(v)
+    a, b = v["response_a"], v["response_b"]
+    if a.dtype == "str" and b.dtype == "str" and not (a.hasnans or b.hasnans):
+        # the texts as stored: sorted codes order the pair as sorted_pair does, and a
+        # response named by the choice is the same value as its text
+        both, ids = pd.factorize(pd.concat([a, b], ignore_index=True), sort=True)
+        ids = np.asarray(ids, dtype=object)
+        ra, rb = both[:n], both[n:]
+        lo, hi = np.minimum(ra, rb), np.maximum(ra, rb)
+        w_code, w_values = _winner_codes(v, ids, lo, hi)
+    else:  # other ids: their texts (sorted_pair) and winner_of's values, as objects
+        lo_text, hi_text = sorted_pair(a, b)
+        both, ids = pd.factorize(np.concatenate([lo_text, hi_text]))
+        ids = np.asarray(ids, dtype=object)
+        lo, hi = both[:n], both[n:]
+        winner = winner_of(v.assign(response_a=lo_text, response_b=hi_text))
+        w_code, w_values = pd.factorize(pd.Series(winner, dtype=object))
+        w_values = np.asarray(w_values, dtype=object)
+    judge, judges = pd.factorize(judge_strings(v))
+    item, items = pd.factorize(v["item_id"])
+    order, orders = pd.factorize(v["order"].fillna("ab"))
+    keep = (w_code >= 0) & (judge >= 0) & (item >= 0) & (order >= 0)
+    if parsed is not None:
+        keep &= parsed
+    columns = {"judge": (judge, judges), "item_id": (item, items), "response_a": (lo, ids)}
+    columns.update(response_b=(hi, ids), order=(order, orders))
+    coded, tables = {}, {}
+    for c, (code, values) in columns.items():
+        # a table as coded_columns builds it (an Index infers the type a groupby's keys have)
+        code, table = code[keep], pd.Index(np.asarray(values, dtype=object))
+        if not keep.all() and not (keep.any() and table.dtype == "str"):
+            # the values of the kept rows only, whose type is inferred (text is text)
+            used, code = np.unique(code, return_inverse=True)
+            table = pd.Index(np.asarray(values, dtype=object)[used])
+        coded[c], tables[c] = code, table
+    return pd.DataFrame(coded), w_code[keep], w_values, Decoder(tables)
+
+
+def _winner_codes(v: pd.DataFrame, ids: np.ndarray, ra: np.ndarray, rb: np.ndarray):
+    # ra, rb: the codes into ids of the responses the choice names (A: ra, B: rb)
+    """:func:`judgelab.stats.units.winner_of` as codes into values (ids of text columns as
+    stored; -1: no winner): the stored ``winner`` where it is a non-empty string, else the
+    response the displayed ``choice`` names through the ``order``, or ``tie``. The values are
+    the response ids, ``tie`` and the stored winners, each once, so equal codes are equal
+    winners."""
+    n = len(ra)
+    if "winner" in v.columns:
+        wc, stored = pd.factorize(v["winner"])
+        stored = np.asarray(stored, dtype=object)
+    else:
+        wc, stored = np.full(n, -1), np.zeros(0, dtype=object)
+    values = pd.Index(pd.unique(np.concatenate([ids, [TIE], stored])), dtype=object)
+    tie = values.get_loc(TIE)
+    text = np.array([isinstance(x, str) and x != "" for x in stored] + [False], dtype=bool)
+    named = np.append(values.get_indexer(pd.Index(stored, dtype=object)), -1)
+    derived = np.full(n, -1, dtype=np.int64)
+    if "choice" in v.columns:
+        order = v["order"] if "order" in v.columns else np.full(n, "ab")
+        slot = choice_slots(choice_ints(v["choice"]), order)
+        derived = np.where(slot == 0, ra, np.where(slot == 1, rb, np.where(slot == 2, tie, -1)))
+    return np.where(text[wc], named[wc], derived), np.asarray(values, dtype=object)
 
 
 def _first_seen(v: pd.DataFrame, cols: list[str]) -> np.ndarray:
@@ -359,6 +439,7 @@ def _identity_columns(v: pd.DataFrame, key: list[str]) -> pd.DataFrame:
 
 def _pairwise_case_flags(v: pd.DataFrame) -> pd.DataFrame:
     repeats, orders = _pairwise_disagreement(v)
+    v = _pair_keyed(v)
     rep = repeats.drop_duplicates(_PAIR_KEY).assign(repeats_disagree=True)
     n = v.groupby(_PAIR_KEY, sort=False).size().rename("n").reset_index()
     out = n.merge(orders[_PAIR_KEY + ["disagree"]], on=_PAIR_KEY, how="left")

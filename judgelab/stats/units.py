@@ -401,7 +401,9 @@ def unit_matrix(
     used = [*need, "judge_family", "parse_ok", "order", "choice", "winner", "score"]
     used += ["response_a", "response_b", "response_id", "sample"]
     v = verdicts[[c for c in dict.fromkeys(used) if c in verdicts.columns]]
-    v = v[(v["protocol"] == protocol).to_numpy()]
+    of_protocol = (v["protocol"] == protocol).to_numpy()
+    if not of_protocol.all():  # a selection copies every row: only when some are left out
+        v = v[of_protocol]
     if v.empty:
         raise DataError("verdicts", "protocol", f"no {protocol} verdicts to analyse")
     judge_code, ident = _judge_identities(v)
@@ -413,7 +415,10 @@ def unit_matrix(
         else np.ones(len(v), dtype=bool)
     )
     if not ok.all():
-        v, judge_code = v[ok], judge_code[ok]
+        # the columns the units read only: a row selection copies each column it keeps
+        read = ["item_id", "order", "choice", "winner", "response_a", "response_b"]
+        read += ["response_id", "score"]
+        v, judge_code = v[[c for c in read if c in v.columns]][ok], judge_code[ok]
     excluded = {"unparsed_rows": int(n_total - len(v))}
     judge_names = ident["identity"].to_numpy(dtype=object)
 

@@ -9,7 +9,7 @@ import pandas as pd
 
 from judgelab.stats.agreement._common import _obj, _require
 from judgelab.stats.units import coded_columns
-from judgelab.stats.votes import mode_winner
+from judgelab.stats.votes import first_modes, mode_winner
 
 TIE = "tie"
 TIE_POLICIES = ("class", "drop", "half")
@@ -98,16 +98,20 @@ def aggregate_orders(verdicts: pd.DataFrame, how: str = "per_call") -> pd.DataFr
         # the key columns as sorted integer codes (the unstacked rows keep the values' order),
         # decoded once below: six text columns hashed once, not in every groupby and unstack
         coded, decode = coded_columns(v[[*keys, "order", "winner"]], keys)
-        per_order = mode_winner(coded, keys + ["order"])
-        wide = per_order.set_index(keys + ["order"])["winner"].unstack("order")
-        for o in ("ab", "ba"):
-            if o not in wide.columns:
-                wide[o] = np.nan
-        both = wide["ab"].notna() & wide["ba"].notna()
+        if len(coded) and len(decode.tables) == len(keys):
+            units, ab, ba = _order_winners(coded, keys)
+        else:  # a missing key value (left uncoded): the groupby and unstack read it
+            per_order = mode_winner(coded, keys + ["order"])
+            wide = per_order.set_index(keys + ["order"])["winner"].unstack("order")
+            for o in ("ab", "ba"):
+                if o not in wide.columns:
+                    wide[o] = np.nan
+            units, ab, ba = wide.index.to_frame(index=False), wide["ab"], wide["ba"]
+        both = (pd.notna(ab) & pd.notna(ba)).to_numpy(dtype=bool)
         n_excl += int((~both).sum())
-        wide = wide.loc[both]
-        winner = np.where(wide["ab"] == wide["ba"], wide["ab"], TIE)
-        v = decode(wide.index.to_frame(index=False))
+        ab, ba = ab[both], ba[both]
+        winner = np.where(ab == ba, ab, TIE)
+        v = decode(units[both].reset_index(drop=True))
         v["winner"] = winner
         v["order"] = None
         v["choice"] = np.select(
@@ -116,3 +120,38 @@ def aggregate_orders(verdicts: pd.DataFrame, how: str = "per_call") -> pd.DataFr
     v = v.copy()
     v.attrs.update(order_aggregation=how, n_unparsed=n_unparsed, n_excluded=n_excl)
     return v
+
+
+def _order_winners(coded: pd.DataFrame, keys: list[str]):
+    """The modal winner per order of each unit of :func:`aggregate_orders`' consistent_only
+    rule, on integer-coded ``keys`` (no missing value): ``(units, ab, ba)``, the units' key
+    codes sorted (the rows and order of the former unstack of
+    :func:`judgelab.stats.votes.mode_winner`'s result) and their modal winners in order ab
+    and ba as object Series (a split mode: a tie; None: order not judged). Counted with
+    numpy on group numbers: the modal winner does not depend on the order of the rows (only
+    the modal row mode_winner keeps does, which the winner's value does not show)."""
+    g = np.zeros(len(coded), dtype=np.int64)
+    for c in keys:  # numbered in sorted order of the key codes, column by column
+        col = coded[c].to_numpy(dtype=np.int64)
+        g = pd.factorize(g * (int(col.max(initial=0)) + 1) + col, sort=True)[0].astype(np.int64)
+    first = np.unique(g, return_index=True)[1]
+    units = pd.DataFrame({c: coded[c].to_numpy()[first] for c in keys})
+    w_code, w_values = pd.factorize(coded["winner"])
+    w_values = np.append(np.asarray(w_values, dtype=object), TIE)
+    split = len(w_values) - 1  # a split mode reads TIE (the same value as a stored tie)
+    order = coded["order"]
+    out = []
+    for o in ("ab", "ba"):
+        rows = (order == o).to_numpy(dtype=bool, na_value=False)
+        if not rows.any():  # the order's column of the unstack was missing: nan
+            out.append(pd.Series(np.nan, index=range(len(first))))
+            continue
+        cell, count = np.unique(g[rows] * split + w_code[rows], return_counts=True)
+        group = cell // split
+        # the modal rule (votes.first_modes): the winner with the unit's top count, a tie
+        # when several share it
+        best, tie = first_modes(group, count)
+        code = np.full(len(first), -1, dtype=np.int64)
+        code[group[best]] = np.where(tie, split, cell[best] % split)
+        out.append(pd.Series(np.where(code >= 0, w_values[code], None), dtype=object))
+    return units, out[0], out[1]

@@ -16,6 +16,7 @@ from statsmodels.stats.proportion import proportion_confint
 
 from judgelab.stats import _flips
 from judgelab.stats import resampling as rs
+from judgelab.stats._exact_totals import float32_exact_scale
 
 
 def _assert_same_result(got, one):
@@ -298,7 +299,7 @@ def test_float32_totals_equal_the_float64_product():
         (np.r_[np.ones((n - 1, 2)), [[np.nan, 1.0]]], None),
     ]
     for S, scale in cases:
-        assert rs._float32_exact_scale(S) == scale
+        assert float32_exact_scale(S) == scale
         for seed in (0, 3):
             got = list(rs._resample_totals(S, 700, seed))
             with rs.single_thread_blas():

@@ -35,6 +35,7 @@ from typing import NamedTuple
 import numpy as np
 from scipy import special, stats
 
+from judgelab.stats._exact_totals import Float32Totals
 from judgelab.stats._flips import BitFlips, IntegerFlips, bit_flips_match
 
 __all__ = [
@@ -478,48 +479,13 @@ def _per_item_array(per_item) -> np.ndarray:
 def _resample_totals(
     S: np.ndarray, n_boot: int, seed: int | np.random.Generator, keep: bool = True
 ) -> Iterator[np.ndarray]:
-    """``W @ S`` block by block of resamples (:func:`_weight_blocks`)."""
-    scale = _float32_exact_scale(S)
-    S32 = None if scale is None else (S * scale).astype(np.float32)
-    # The exact float32 product (_float32_exact_scale): the same float64 values at a third
-    # of the cost, 1M weights at a time (a float32 copy that stays in the CPU cache; the
-    # float64 product keeps one BLAS call per block, as its rounding may depend on blocking)
-    rows = max(1, 1_000_000 // max(len(S), 1))
-    buf = None if S32 is None else np.empty((rows, len(S)), dtype=np.float32)
+    """``W @ S`` block by block of resamples (:func:`_weight_blocks`): in float32 where
+    that is provably exact (:class:`~judgelab.stats._exact_totals.Float32Totals`, the same
+    values at a third of the cost), otherwise one float64 BLAS call per block."""
+    exact = Float32Totals.of(S)
     with single_thread_blas():
         for W in _weight_blocks(len(S), n_boot, seed, None, keep):
-            if S32 is None:
-                yield W.astype(float) @ S
-                continue
-            totals = np.empty((len(W), S.shape[1]))
-            for r in range(0, len(W), rows):
-                part = buf[: min(rows, len(W) - r)]
-                np.copyto(part, W[r : r + len(part)])
-                totals[r : r + len(part)] = part @ S32
-            yield totals if scale == 1.0 else np.divide(totals, scale, out=totals)
-
-
-def _float32_exact_scale(S: np.ndarray) -> float | None:
-    """A power of two ``2**k`` making ``S * 2**k`` integer-valued with every resample total
-    below 2**24 in magnitude, or None. A row of W is non-negative counts summing to
-    ``n_items``, so every partial sum of ``W[r] * S[:, c] * 2**k``, in any order, is an
-    integer of magnitude at most ``n_items * max|S| * 2**k``: below 2**24 the float32
-    product is the exact total, as is the float64 product (integers below 2**53), and
-    scaling by 2**-k is exact. Counts and halves qualify; other fractions do not."""
-    if S.size == 0 or not np.isfinite(S).all():
-        return None
-    bound, head = len(S) * float(np.abs(S).max()), S[:64]
-    for scale in 2.0 ** np.arange(24):
-        if bound * scale >= 2.0**24:
-            return None
-        # a few rows first: a fractional table fails there without a full pass per k
-        if _integral(head * scale) and _integral(S * scale):
-            return float(scale)
-    return None
-
-
-def _integral(x: np.ndarray) -> bool:
-    return bool(np.array_equal(x, np.rint(x)))
+            yield W.astype(float) @ S if exact is None else exact(W)
 
 
 def _bootstrap_each(

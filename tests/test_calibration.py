@@ -905,3 +905,30 @@ def test_rank_correlation_bootstrap_equals_the_generic_row_bootstrap():
         assert got[name].ci_low == pytest.approx(ref.ci_low) and got[name].ci_high == pytest.approx(
             ref.ci_high
         )
+
+
+def test_escalation_queue_reads_a_choice_against_the_pair_as_stored():
+    """A winner derived from the displayed choice names a response of the pair as stored, not
+    as sorted: the same judgments stored with the pair in either column order, with and without
+    the winner, queue alike (the queue once read "A" against the sorted pair)."""
+    rows = [
+        # item i0: response r2 wins in both orders; the ab row stores the pair as (r2, r1)
+        dict(item_id="i0", response_a="r2", response_b="r1", order="ab", choice="A", winner="r2"),
+        dict(item_id="i0", response_a="r1", response_b="r2", order="ba", choice="A", winner="r2"),
+        # item i1: the orders disagree (r1, then r2)
+        dict(item_id="i1", response_a="r2", response_b="r1", order="ab", choice="B", winner="r1"),
+        dict(item_id="i1", response_a="r1", response_b="r2", order="ba", choice="A", winner="r2"),
+    ]
+    v = pd.DataFrame(rows).assign(
+        model="m", backend="b", judge_version="v", protocol="pairwise", parse_ok=True
+    )
+    kw = dict(margin_threshold=None, vote_share_threshold=None)
+    with_winner = escalation_queue(v, **kw)
+    derived = escalation_queue(v.drop(columns="winner"), **kw)
+    assert with_winner["item_id"].tolist() == ["i1"]
+    pd.testing.assert_frame_equal(derived, with_winner)
+    # ids that are not text take the other path of the same rule
+    numeric = v.assign(
+        response_a=v["response_a"].str[1].astype(int), response_b=v["response_b"].str[1].astype(int)
+    )
+    assert escalation_queue(numeric.drop(columns="winner"), **kw)["item_id"].tolist() == ["i1"]

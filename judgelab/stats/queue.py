@@ -283,9 +283,10 @@ def _parsed_rows(verdicts: pd.DataFrame) -> pd.DataFrame:
 
 def _pair_keyed(v: pd.DataFrame) -> pd.DataFrame:
     """Parsed pairwise rows (:func:`_parsed_rows`) keyed by the sorted pair, the winner in ``_w``."""
+    # the winner first: a displayed choice names a response of the pair as stored
+    v["_w"] = _text_winner(v)
     lo, hi = sorted_pair(v["response_a"], v["response_b"])
     v["response_a"], v["response_b"] = lo, hi
-    v["_w"] = winner_of(v)
     v["order"] = v["order"].fillna("ab")
     for c in _PAIR_KEY + ["order", "_w"]:
         v[c] = pd.Series(shared_objects(v[c]), index=v.index, dtype=object)  # astype(object)
@@ -293,6 +294,14 @@ def _pair_keyed(v: pd.DataFrame) -> pd.DataFrame:
 
 
 _PAIR_KEY = ["judge", "item_id", "response_a", "response_b"]
+
+
+def _text_winner(v: pd.DataFrame) -> np.ndarray:
+    """:func:`judgelab.stats.units.winner_of` of the rows as stored (a displayed choice names
+    a response of the pair before it is sorted), a response id as text, as
+    :func:`judgelab.stats.units.sorted_pair` gives the pair's ids."""
+    w = winner_of(v)
+    return np.where(pd.isna(w), None, w.astype(str)).astype(object)
 
 
 def _pairwise_disagreement(
@@ -343,9 +352,8 @@ def _coded_pair_rows(v: pd.DataFrame, parsed: np.ndarray | None = None):
     winner's code into ``w_values`` (the values of :func:`judgelab.stats.units.winner_of`) and
     the :class:`~judgelab.stats.units.Decoder` of the key columns.
 
-    A winner derived from the displayed choice reads the sorted pair as ``response_a,
-    response_b`` (as :func:`_pair_keyed` has always derived it, after sorting): the values
-    of the queue stay those it has given."""
+    A winner derived from the displayed choice reads the pair as stored (``response_a,
+    response_b`` before sorting), as :func:`_pair_keyed` does."""
     n = len(v)
     a, b = v["response_a"], v["response_b"]
     if a.dtype == "str" and b.dtype == "str" and not (a.hasnans or b.hasnans):
@@ -355,13 +363,13 @@ def _coded_pair_rows(v: pd.DataFrame, parsed: np.ndarray | None = None):
         ids = np.asarray(ids, dtype=object)
         ra, rb = both[:n], both[n:]
         lo, hi = np.minimum(ra, rb), np.maximum(ra, rb)
-        w_code, w_values = _winner_codes(v, ids, lo, hi)
+        w_code, w_values = _winner_codes(v, ids, ra, rb)
     else:  # other ids: their texts (sorted_pair) and winner_of's values, as objects
         lo_text, hi_text = sorted_pair(a, b)
         both, ids = pd.factorize(np.concatenate([lo_text, hi_text]))
         ids = np.asarray(ids, dtype=object)
         lo, hi = both[:n], both[n:]
-        winner = winner_of(v.assign(response_a=lo_text, response_b=hi_text))
+        winner = _text_winner(v)
         w_code, w_values = pd.factorize(pd.Series(winner, dtype=object))
         w_values = np.asarray(w_values, dtype=object)
     judge, judges = pd.factorize(judge_strings(v))

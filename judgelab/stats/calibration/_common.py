@@ -87,6 +87,9 @@ def sorted_pair_codes(memo: dict, name: str, frame: pd.DataFrame) -> dict:
     Indexes) and ``codes`` (item, lo, hi per row; -1 missing). Code order is text order, so a
     sorted groupby on the codes orders groups as on the text."""
     key = ("sorted_pair_codes", name)
+    rows = memo.get(("unit_rows", name))  # a JudgeUnits' units of verdict rows: coded there
+    if key not in memo and rows is not None:
+        memo[key] = rows.sorted_codes()
     if key not in memo:
         item, items = pd.factorize(np.asarray(frame["item_id"], dtype=object), sort=True)
         both = np.concatenate([np.asarray(frame[c], dtype=object) for c in ("lo", "hi")])

@@ -31,6 +31,7 @@ from judgelab.stats.calibration._common import (
     excluded_total,
     per_item_confusion,
     result_row,
+    sorted_pair_codes,
 )
 from judgelab.stats.calibration.units import (
     PAIR_CLASSES,
@@ -79,22 +80,32 @@ def pair_reference(
     return ref, excluded, used
 
 
-def _slices(units: pd.DataFrame, humans: HumanData, protocol: str):
+def _slices(units: pd.DataFrame, humans: HumanData, protocol: str, coded: dict | None = None):
     """(slice dict, mask) for overall, each candidate family and each item category.
 
     A pair belongs to family f's slice when either of its responses is from f (so family
     slices of a pair overlap); a response to its own family. Families and categories are
-    compared as codes of the human side's lookups (built once per audit)."""
+    compared as codes of the human side's lookups (built once per audit). ``coded``: the
+    pairwise ``units``' keys as integer codes (:func:`sorted_pair_codes` form), when the
+    caller has them: each distinct id is looked up once, not each row's text."""
     yield None, np.ones(len(units), bool)
     fam = humans.lookup("family")
-    if protocol == "pairwise":
+    if coded is not None:
+        fam_of = fam.codes(coded["resp"].to_numpy())
+        fa, fb = fam_of[coded["codes"][1]], fam_of[coded["codes"][2]]
+    elif protocol == "pairwise":
         fa, fb = fam.codes(units["lo"].to_numpy()), fam.codes(units["hi"].to_numpy())
     else:
         fa = fb = fam.codes(units["response_id"].to_numpy())
     yield from _named_masks("family", fam, [fa, fb])
     if "category" in humans.info.columns:
         cat = humans.lookup("category", key="item_id")
-        yield from _named_masks("subset", cat, [cat.codes(units["item_id"].to_numpy())])
+        if coded is not None:
+            item = coded["codes"][0]
+            cc = np.where(item >= 0, cat.codes(coded["items"].to_numpy())[item], -1)
+        else:
+            cc = cat.codes(units["item_id"].to_numpy())
+        yield from _named_masks("subset", cat, [cc])
 
 
 def _named_masks(kind: str, lookup, code_arrays):
@@ -141,7 +152,7 @@ def pairwise_agreement(
     humans = HumanData.of(dataset, "pairwise")
     units, ex = ju.units, ju.excluded
     key = ["item_id", "lo", "hi"]
-    (code,) = pair_codes(units)  # first-appearance codes: their first rows are the pairs
+    code = ju.pair_code()  # first-appearance codes: their first rows are the pairs
     first = np.unique(code, return_index=True)[1]
     judged_pairs = units[key].iloc[first]
     ref, _, rule = pair_reference(humans, judged_pairs, reference, tie_policy)
@@ -152,6 +163,7 @@ def pairwise_agreement(
     # the units with a reference, in their order, with the reference's columns (an inner
     # merge on the pair), joined on the integer pair code instead of the three strings
     ref_at = pd.Index(ref_code)
+    coded = None  # the rows of m as codes, where the units' are kept
     if not ref_at.is_unique:  # a reference with repeated pairs: the merge repeats their units
         has_ref = np.isin(code, ref_code)
         m = units.merge(ref, on=key, how="inner")
@@ -167,11 +179,16 @@ def pairwise_agreement(
             axis=1,
         )
         m_code = code[has_ref]
+        if ju.memo.get(("unit_rows", "units")) is not None:
+            c = sorted_pair_codes(ju.memo, "units", units)
+            coded = dict(c, codes=tuple(x[has_ref] for x in c["codes"]))
     ex = dict(ex)
     ex["pairs_without_reference"] = int((~has_ref[first]).sum())
     method = f"vs {REFERENCE_NAMES[rule]}; tie_policy={tie_policy}, order_aggregation={order_aggregation}"
     rows = []
-    slices = _slices(m, humans, "pairwise") if by_slice else [(slice_, np.ones(len(m), bool))]
+    slices = (
+        _slices(m, humans, "pairwise", coded) if by_slice else [(slice_, np.ones(len(m), bool))]
+    )
     for sl, mask in slices:
         sub = m[mask]
         n_pairs = len(np.unique(m_code[mask]))

@@ -29,6 +29,7 @@ from judgelab.stats.calibration._common import (
     Resampling,
     excluded_text,
     excluded_total,
+    lookup_codes,
     per_item_confusion,
     result_row,
     sorted_pair_codes,
@@ -86,12 +87,13 @@ def _slices(units: pd.DataFrame, humans: HumanData, protocol: str, coded: dict |
     A pair belongs to family f's slice when either of its responses is from f (so family
     slices of a pair overlap); a response to its own family. Families and categories are
     compared as codes of the human side's lookups (built once per audit). ``coded``: the
-    pairwise ``units``' keys as integer codes (:func:`sorted_pair_codes` form), when the
-    caller has them: each distinct id is looked up once, not each row's text."""
+    pairwise ``units``' keys as integer codes (:func:`sorted_pair_codes` form, with the
+    judge's ``memo``), when the caller has them: each distinct id is looked up once per
+    judge, not each row's text."""
     yield None, np.ones(len(units), bool)
     fam = humans.lookup("family")
     if coded is not None:
-        fam_of = fam.codes(coded["resp"].to_numpy())
+        fam_of = lookup_codes(coded["memo"], fam, coded["resp"])
         fa, fb = fam_of[coded["codes"][1]], fam_of[coded["codes"][2]]
     elif protocol == "pairwise":
         fa, fb = fam.codes(units["lo"].to_numpy()), fam.codes(units["hi"].to_numpy())
@@ -181,7 +183,7 @@ def pairwise_agreement(
         m_code = code[has_ref]
         if ju.memo.get(("unit_rows", "units")) is not None:
             c = sorted_pair_codes(ju.memo, "units", units)
-            coded = dict(c, codes=tuple(x[has_ref] for x in c["codes"]))
+            coded = dict(c, codes=tuple(x[has_ref] for x in c["codes"]), memo=ju.memo)
     ex = dict(ex)
     ex["pairs_without_reference"] = int((~has_ref[first]).sum())
     method = f"vs {REFERENCE_NAMES[rule]}; tie_policy={tie_policy}, order_aggregation={order_aggregation}"

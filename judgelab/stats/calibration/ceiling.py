@@ -23,6 +23,7 @@ from judgelab.stats.calibration._common import (
     kappa_weights_for,
     per_item_confusion,
     result_row,
+    sorted_pair_codes,
 )
 from judgelab.stats.calibration.units import HumanData, JudgeUnits, _check_settings, _score_classes
 from judgelab.stats.resampling import BootstrapResult
@@ -121,6 +122,92 @@ def _coded_judge_votes(ju: JudgeUnits, humans: HumanData) -> pd.DataFrame:
     )
 
 
+def _vote_codes(humans: HumanData, tie_policy: str) -> dict | None:
+    """The pairwise human votes of :func:`_human_votes` (row for row) as integer codes, kept in
+    the ``memo``: ``items`` / ``resp`` (their distinct item and response ids), ``unit`` (the
+    code of ``lo, hi``, the ``unit`` text's) and ``pair`` (of ``item_id, unit``) per vote.
+    None where a code join could differ from the text join (an id holding the unit
+    separator, a missing id) or the codes could overflow: the callers merge the text then."""
+    key = ("vote_codes", tie_policy)
+    if key not in humans.memo:
+        humans.memo[key] = _coded_votes(humans.votes, tie_policy)
+    return humans.memo[key]
+
+
+def _coded_votes(v: pd.DataFrame, tie_policy: str) -> dict | None:
+    if tie_policy == "drop":
+        v = v[v["label"] != 2]
+    n = len(v)
+    item, items = pd.factorize(np.asarray(v["item_id"], dtype=object))
+    both = np.concatenate([np.asarray(v[c], dtype=object) for c in ("lo", "hi")])
+    resp_code, resp = pd.factorize(both)
+    r = len(resp) + 1
+    if (item < 0).any() or (resp_code < 0).any() or (len(items) + 1) * r * r >= 2**62:
+        return None
+    if _holds_separator(resp):
+        return None
+    unit = resp_code[:n].astype(np.int64) * r + resp_code[n:]
+    return dict(
+        items=pd.Index(items, dtype=object),
+        resp=pd.Index(resp, dtype=object),
+        r=r,
+        unit=unit,
+        pair=item.astype(np.int64) * (r * r) + unit,
+        label=v["label"].to_numpy(),
+    )
+
+
+def _holds_separator(ids) -> bool:
+    """Some id contains the unit separator: ``lo + sep + hi`` texts of different pairs could
+    then be equal, which the codes of ``(lo, hi)`` would not reproduce."""
+    return bool(pd.Index(ids, dtype=object).str.contains(PAIR_KEY_SEPARATOR, regex=False).any())
+
+
+def _judge_vote_codes(ju: JudgeUnits, humans: HumanData, hc: dict) -> dict | None:
+    """The judge's units (of :func:`_judge_votes`, row for row) in the codes of the human votes
+    ``hc`` (:func:`_vote_codes`): ``unit`` and ``pair`` per unit, -1 where the humans have no
+    vote on it. Kept in the judge's ``memo``; None where the units are not verdict rows or an
+    id could make the text join differ (the callers merge the text then)."""
+    kept = ju.memo.get("judge_vote_codes")
+    if kept is not None and kept[0] is hc:
+        return kept[1]
+    out = None
+    rows = ju.memo.get(("unit_rows", "units"))
+    if rows is not None:
+        c = sorted_pair_codes(ju.memo, "units", ju.units)
+        item, lo, hi = c["codes"]
+        if not (item < 0).any() and not _holds_separator(c["resp"]):
+            # each distinct id of the judge looked up once in the humans' ids
+            hitem = hc["items"].get_indexer(c["items"])[item]
+            resp = hc["resp"].get_indexer(c["resp"])
+            hlo, hhi = resp[lo], resp[hi]
+            found = (hitem >= 0) & (hlo >= 0) & (hhi >= 0)
+            r = hc["r"]
+            unit = np.where(found, hlo.astype(np.int64) * r + hhi, -1)
+            pair = np.where(found, hitem.astype(np.int64) * (r * r) + unit, -1)
+            out = dict(unit=unit, pair=pair)
+    ju.memo["judge_vote_codes"] = (hc, out)
+    return out
+
+
+def _inner_join_rows(left: np.ndarray, right: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The rows (left, right) of an inner merge of two integer key columns (-1 on the left: no
+    key), in the order pandas' inner merge gives them: left rows in order, each with its
+    matching right rows in their order."""
+    rkey, rdistinct = pd.factorize(right)
+    order = np.argsort(rkey, kind="stable")
+    counts = np.bincount(rkey, minlength=len(rdistinct))
+    start = np.cumsum(counts) - counts
+    at = pd.Index(rdistinct).get_indexer(left)
+    at[left < 0] = -1
+    lrows = np.flatnonzero(at >= 0)
+    c = counts[at[lrows]]
+    li = np.repeat(lrows, c)
+    offs = np.arange(len(li)) - np.repeat(np.cumsum(c) - c, c)
+    ri = order[np.repeat(start[at[lrows]], c) + offs]
+    return li, ri
+
+
 def _n_classes(humans: HumanData, protocol: str) -> int:
     if protocol == "pairwise":
         return 3
@@ -194,21 +281,34 @@ def human_vote_agreement(
     judge unit weight, human vote) exactly as :func:`human_ceiling` pools rater pairs, so
     the two compare (Zheng et al. 2023)."""
     ju, humans = _prepared(verdicts, dataset, protocol, tie_policy, order_aggregation)
-    jv = _judge_votes(ju, humans)
-    hv = _human_votes(humans, protocol, tie_policy)
-    m = jv.merge(hv, on=["item_id", "unit"], suffixes=("_j", "_h"))
+    hc = _vote_codes(humans, tie_policy) if protocol == "pairwise" else None
+    jc = _judge_vote_codes(ju, humans, hc) if hc is not None else None
+    if jc is not None:
+        # the merge below on integer codes: the same rows in the same order
+        li, ri = _inner_join_rows(jc["pair"], hc["pair"])
+        u = ju.units
+        cols = (
+            u["item_id"].to_numpy()[li],
+            hc["label"][ri],
+            u["label"].to_numpy()[li],
+            u["weight"].to_numpy()[li],
+        )
+        n_units = len(np.unique(jc["unit"][li]))  # distinct unit texts: distinct (lo, hi)
+    else:
+        jv = _judge_votes(ju, humans)
+        hv = _human_votes(humans, protocol, tie_policy)
+        m = jv.merge(hv, on=["item_id", "unit"], suffixes=("_j", "_h"))
+        cols = tuple(m[c].to_numpy() for c in ("item_id", "label_h", "label_j", "weight"))
+        n_units = m["unit"].nunique()
     k = _n_classes(humans, protocol)
     return _pooled_agreement(
         "human_vote_agreement",
-        m["item_id"].to_numpy(),
-        m["label_h"].to_numpy(),
-        m["label_j"].to_numpy(),
-        m["weight"].to_numpy(),
+        *cols,
         k,
         protocol,
         judge,
         Resampling(n_boot, seed, ci_level),
-        n_units=m["unit"].nunique(),
+        n_units=n_units,
         what="the judge and each individual human vote",
     )
 

@@ -318,8 +318,11 @@ def _pooled_agreement(id_, items, a, b, w, k, protocol, judge, ctx, n_units, wha
         return findings_frame([finding(id_, None, judge=judge, n=0, reason=f"no unit with {what}")])
     per_item, _ = per_item_confusion(items, a, b, w, k)
     weights = kappa_weights_for(protocol)
-    kap = ctx.boot(per_item, lambda t: kappa_from_totals(t, k, weights))
-    acc = ctx.boot(per_item, lambda t: accuracy_from_totals(t, k))
+    # both on the same resample totals (each result equals its own ctx.boot)
+    kap, acc = ctx.boot_each(
+        per_item,
+        [lambda t: kappa_from_totals(t, k, weights), lambda t: accuracy_from_totals(t, k)],
+    )
     if protocol == "pairwise":
         main, other, oname = acc, kap, "kappa"
         prefix = f"agreement of {what}, pooled over rater pairs (Zheng et al. 2023)"

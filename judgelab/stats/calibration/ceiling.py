@@ -208,6 +208,99 @@ def _inner_join_rows(left: np.ndarray, right: np.ndarray) -> tuple[np.ndarray, n
     return li, ri
 
 
+def _rater_agreement(ju: JudgeUnits, humans: HumanData, protocol: str, tie_policy: str, tol):
+    """Per (unit, rater h) where h's others agree on a label L, in the order of
+    :func:`_others_agreeing`'s rows: (the raters, sorted; the number of the judge's items; each
+    row's item position among the judge's sorted items and its rater's position; the judge's
+    weighted agreement with L; h's), for :func:`alternative_annotator_gap`."""
+    jv = _judge_votes(ju, humans)
+    hv, oth = _others_agreeing(humans, protocol, tie_policy, tol)
+    # the units this judge judged (the human side is the same for every judge of an audit),
+    # each distinct unit once (a unit is judged in both orders and repeats)
+    judged = pd.unique(np.asarray(jv["unit"], dtype=object))
+    hv = hv[member_mask(hv["unit"], judged)]
+    raters = sorted(hv["rater_id"].unique())
+    oth = oth[member_mask(oth["unit"], judged)].reset_index(drop=True)
+    ju = oth[["unit", "L"]].drop_duplicates().merge(jv[["unit", "label", "weight"]], on="unit")
+    ju["hit"] = (np.abs(ju["label"] - ju["L"]) <= tol) * ju["weight"]
+    jag = ju.groupby(["unit", "L"])[["hit", "weight"]].sum()
+    jag = (jag["hit"] / jag["weight"]).rename("j_agree").reset_index()
+    oth = oth.merge(jag, on=["unit", "L"])
+    items = pd.Index(sorted(jv["item_id"].unique()))
+    ii = items.get_indexer(oth["item_id"])
+    ri = pd.Index(raters).get_indexer(oth["rater_id"])
+    return raters, len(items), ii, ri, oth["j_agree"].to_numpy(), oth["h_agree"].to_numpy()
+
+
+def _others_codes(humans: HumanData, tie_policy: str) -> dict | None:
+    """:func:`_others_agreeing`'s pairwise rows in the codes of :func:`_vote_codes` (``unit``,
+    ``item`` per row; ``rater`` into ``raters``, the votes' distinct raters, as is ``vote_rater``
+    per vote), kept in the ``memo``; None where the votes are not coded."""
+    key = ("others_codes", tie_policy)
+    if key in humans.memo:
+        return humans.memo[key]
+    hc = _vote_codes(humans, tie_policy)
+    out = None
+    if hc is not None:
+        hv, oth = _others_agreeing(humans, "pairwise", tie_policy, 0)
+        text, distinct = pd.factorize(np.asarray(hv["unit"], dtype=object))
+        first = np.unique(text, return_index=True)[1]  # a vote of each distinct unit text
+        unit = hc["unit"][first][pd.Index(distinct).get_indexer(oth["unit"])]
+        vote_rater, raters = pd.factorize(np.asarray(hv["rater_id"], dtype=object))
+        rater = pd.Index(raters).get_indexer(oth["rater_id"])
+        if not (vote_rater < 0).any() and not (rater < 0).any():
+            out = dict(
+                unit=unit,
+                item=hc["items"].get_indexer(oth["item_id"]),
+                rater=rater,
+                raters=raters,
+                vote_rater=vote_rater,
+                L=oth["L"].to_numpy(),
+                h_agree=oth["h_agree"].to_numpy(),
+            )
+    humans.memo[key] = out
+    return out
+
+
+def _coded_rater_agreement(ju: JudgeUnits, humans: HumanData, tie_policy: str):
+    """:func:`_rater_agreement` of pairwise units (tolerance 0) on integer codes: the same
+    rows, order and sums (each (unit, L)'s weighted hits summed by a groupby over the judge's
+    rows in the order the merge feeds them); None where the text path is needed."""
+    hc = _vote_codes(humans, tie_policy)
+    oc = _others_codes(humans, tie_policy) if hc is not None else None
+    jc = _judge_vote_codes(ju, humans, hc) if oc is not None else None
+    if jc is None or not np.issubdtype(oc["L"].dtype, np.integer):
+        return None
+    judged = np.unique(jc["unit"][jc["unit"] >= 0])
+    voted = np.unique(oc["vote_rater"][np.isin(hc["unit"], judged)])
+    raters = sorted(oc["raters"][voted])
+    rows = np.flatnonzero(np.isin(oc["unit"], judged))
+    unit, L = oc["unit"][rows], oc["L"][rows].astype(np.int64)
+    # the distinct (unit, L) in order of first appearance (drop_duplicates), each joined to
+    # the judge's units of its unit (the merge on unit)
+    u_code = pd.factorize(unit)[0].astype(np.int64)
+    d_code = pd.factorize(u_code * (int(L.max(initial=0)) - int(L.min(initial=0)) + 1) + L)[0]
+    first = np.unique(d_code, return_index=True)[1]
+    d_unit, d_L = unit[first], L[first]
+    li, ri = _inner_join_rows(d_unit, jc["unit"])
+    label = ju.units["label"].to_numpy()[ri]
+    weight = ju.units["weight"].to_numpy()[ri]
+    hit = (np.abs(label - d_L[li]) <= 0) * weight
+    sums = pd.DataFrame({"hit": hit, "weight": weight}).groupby(li).sum()
+    j_of = np.full(len(first), np.nan)
+    j_of[sums.index.to_numpy()] = sums["hit"].to_numpy() / sums["weight"].to_numpy()
+    has = np.zeros(len(first), dtype=bool)
+    has[sums.index.to_numpy()] = True
+    keep = has[d_code]  # the inner merge with the judge's agreement drops the others
+    c = sorted_pair_codes(ju.memo, "units", ju.units)
+    items = c["items"][np.unique(c["codes"][0])]  # the judge's items, sorted
+    item_pos = items.get_indexer(hc["items"])
+    it = oc["item"][rows][keep]
+    ii = np.where(it >= 0, item_pos[it], -1)
+    ri_ = pd.Index(raters).get_indexer(oc["raters"])[oc["rater"][rows][keep]]
+    return raters, len(items), ii, ri_, j_of[d_code][keep], oc["h_agree"][rows][keep]
+
+
 def _n_classes(humans: HumanData, protocol: str) -> int:
     if protocol == "pairwise":
         return 3
@@ -400,26 +493,14 @@ def alternative_annotator_gap(
     point; L is their rounded median.
     """
     ju, humans = _prepared(verdicts, dataset, protocol, tie_policy, order_aggregation)
-    jv = _judge_votes(ju, humans)
     tol = 0 if protocol == "pairwise" else 1
-    hv, oth = _others_agreeing(humans, protocol, tie_policy, tol)
-    # the units this judge judged (the human side is the same for every judge of an audit),
-    # each distinct unit once (a unit is judged in both orders and repeats)
-    judged = pd.unique(np.asarray(jv["unit"], dtype=object))
-    hv = hv[member_mask(hv["unit"], judged)]
-    raters = sorted(hv["rater_id"].unique())
-    oth = oth[member_mask(oth["unit"], judged)].reset_index(drop=True)
-    ju = oth[["unit", "L"]].drop_duplicates().merge(jv[["unit", "label", "weight"]], on="unit")
-    ju["hit"] = (np.abs(ju["label"] - ju["L"]) <= tol) * ju["weight"]
-    jag = ju.groupby(["unit", "L"])[["hit", "weight"]].sum()
-    jag = (jag["hit"] / jag["weight"]).rename("j_agree").reset_index()
-    oth = oth.merge(jag, on=["unit", "L"])
-    items = pd.Index(sorted(jv["item_id"].unique()))
-    per_item = np.zeros((len(items), 3 * len(raters)))
-    ii = items.get_indexer(oth["item_id"])
-    ri = pd.Index(raters).get_indexer(oth["rater_id"])
-    np.add.at(per_item, (ii, 3 * ri), oth["j_agree"].to_numpy())
-    np.add.at(per_item, (ii, 3 * ri + 1), oth["h_agree"].to_numpy())
+    sums = _coded_rater_agreement(ju, humans, tie_policy) if protocol == "pairwise" else None
+    if sums is None:
+        sums = _rater_agreement(ju, humans, protocol, tie_policy, tol)
+    raters, n_items, ii, ri, j_agree, h_agree = sums
+    per_item = np.zeros((n_items, 3 * len(raters)))
+    np.add.at(per_item, (ii, 3 * ri), j_agree)
+    np.add.at(per_item, (ii, 3 * ri + 1), h_agree)
     np.add.at(per_item, (ii, 3 * ri + 2), 1.0)
     nr = len(raters)
 

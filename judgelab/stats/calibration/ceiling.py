@@ -168,7 +168,7 @@ def _judge_vote_codes(ju: JudgeUnits, humans: HumanData, hc: dict) -> dict | Non
     ``hc`` (:func:`_vote_codes`): ``unit`` and ``pair`` per unit, -1 where the humans have no
     vote on it. Kept in the judge's ``memo``; None where the units are not verdict rows or an
     id could make the text join differ (the callers merge the text then)."""
-    kept = ju.memo.get("judge_vote_codes")
+    kept = ju.memo.get(("judge_vote_codes", id(hc)))
     if kept is not None and kept[0] is hc:
         return kept[1]
     out = None
@@ -186,7 +186,7 @@ def _judge_vote_codes(ju: JudgeUnits, humans: HumanData, hc: dict) -> dict | Non
             unit = np.where(found, hlo.astype(np.int64) * r + hhi, -1)
             pair = np.where(found, hitem.astype(np.int64) * (r * r) + unit, -1)
             out = dict(unit=unit, pair=pair)
-    ju.memo["judge_vote_codes"] = (hc, out)
+    ju.memo[("judge_vote_codes", id(hc))] = (hc, out)
     return out
 
 

@@ -34,6 +34,7 @@ from judgelab.stats.calibration._common import (
     result_row,
     sorted_pair_codes,
 )
+from judgelab.stats.calibration.ceiling import _judge_vote_codes, _vote_codes
 from judgelab.stats.calibration.units import (
     PAIR_CLASSES,
     HumanData,
@@ -123,6 +124,37 @@ def _named_masks(kind: str, lookup, code_arrays):
         yield {kind: name}, mask
 
 
+def _reference_rows(ju: JudgeUnits, humans: HumanData, ref: pd.DataFrame, rule: str):
+    """Per row of the judge's units, the row of ``ref`` (one row per pair) with its pair, -1
+    for none: the lookup of the units' pair codes in the reference's, made on the codes of
+    the human votes (the units coded there once per judge, the reference once per audit).
+    None where that does not give the text's answer (a reference not read from the votes, a
+    pair repeated in it or outside the votes; units not coded): the caller codes the text."""
+    if rule == "truth":
+        return None
+    hc = _vote_codes(humans, "class")  # every voted pair
+    jc = _judge_vote_codes(ju, humans, hc) if hc is not None else None
+    if jc is None:
+        return None
+    memo_key = ("reference_pairs", id(ref))
+    kept = humans.memo.get(memo_key)
+    if kept is None or kept[0] is not ref:
+        item = hc["items"].get_indexer(np.asarray(ref["item_id"], dtype=object))
+        lo, hi = (hc["resp"].get_indexer(np.asarray(ref[c], dtype=object)) for c in ("lo", "hi"))
+        keys = None
+        if not ((item < 0) | (lo < 0) | (hi < 0)).any():
+            r = hc["r"]
+            keys = pd.Index(item.astype(np.int64) * (r * r) + lo.astype(np.int64) * r + hi)
+            keys = keys if keys.is_unique else None
+        kept = humans.memo[memo_key] = (ref, keys)
+    keys = kept[1]
+    if keys is None:
+        return None
+    at = keys.get_indexer(jc["pair"])
+    at[jc["pair"] < 0] = -1
+    return at
+
+
 def pairwise_agreement(
     verdicts: pd.DataFrame,
     dataset,
@@ -158,20 +190,25 @@ def pairwise_agreement(
     first = np.unique(code, return_index=True)[1]
     judged_pairs = units[key].iloc[first]
     ref, _, rule = pair_reference(humans, judged_pairs, reference, tie_policy)
-    # the reference's pairs in the units' code space: the judged pairs (one row per code, in
-    # code order) get codes 0, 1, ... as the units' first rows do, so pair_codes(units, ref)
-    # gives ref these codes, without hashing every unit row again
-    ref_code = pair_codes(judged_pairs, ref)[1]
+    # the reference row of each unit, looked up on the codes of the human votes where the
+    # units and the reference are coded there (each text coded once per judge / audit)
+    at = _reference_rows(ju, humans, ref, rule)
+    if at is None:
+        # the reference's pairs in the units' code space: the judged pairs (one row per code,
+        # in code order) get codes 0, 1, ... as the units' first rows do, so
+        # pair_codes(units, ref) gives ref these codes, without hashing every unit row again
+        ref_code = pair_codes(judged_pairs, ref)[1]
+        ref_at = pd.Index(ref_code)
+        # a reference with repeated pairs: the merge below repeats their units
+        at = ref_at.get_indexer(code) if ref_at.is_unique else None
     # the units with a reference, in their order, with the reference's columns (an inner
     # merge on the pair), joined on the integer pair code instead of the three strings
-    ref_at = pd.Index(ref_code)
     coded = None  # the rows of m as codes, where the units' are kept
-    if not ref_at.is_unique:  # a reference with repeated pairs: the merge repeats their units
+    if at is None:
         has_ref = np.isin(code, ref_code)
         m = units.merge(ref, on=key, how="inner")
         (m_code,) = pair_codes(m)
     else:
-        at = ref_at.get_indexer(code)
         has_ref = at >= 0
         m = pd.concat(
             [

@@ -178,16 +178,52 @@ def _judge_vote_codes(ju: JudgeUnits, humans: HumanData, hc: dict) -> dict | Non
         item, lo, hi = c["codes"]
         if not (item < 0).any() and not _holds_separator(c["resp"]):
             # each distinct id of the judge looked up once in the humans' ids
-            hitem = hc["items"].get_indexer(c["items"])[item]
-            resp = hc["resp"].get_indexer(c["resp"])
+            hitem = vote_space(ju.memo, hc, c["items"], "items")[item]
+            resp = vote_space(ju.memo, hc, c["resp"], "resp")
             hlo, hhi = resp[lo], resp[hi]
             found = (hitem >= 0) & (hlo >= 0) & (hhi >= 0)
-            r = hc["r"]
-            unit = np.where(found, hlo.astype(np.int64) * r + hhi, -1)
-            pair = np.where(found, hitem.astype(np.int64) * (r * r) + unit, -1)
+            unit = np.where(found, hlo.astype(np.int64) * hc["r"] + hhi, -1)
+            pair = vote_keys(hc, hitem, hlo, hhi)
             out = dict(unit=unit, pair=pair)
     ju.memo[("judge_vote_codes", id(hc))] = (hc, out)
     return out
+
+
+def vote_space(memo: dict, hc: dict, ids: pd.Index, kind: str) -> np.ndarray:
+    """Position of each of ``ids`` (a judge's distinct item or response ids, ``kind`` ``items``
+    or ``resp``) in the human votes' codes ``hc``, -1 absent: kept in the judge's ``memo``,
+    so each distinct id is looked up once per judge."""
+    key = ("vote_space", id(hc), id(ids))
+    kept = memo.get(key)
+    if kept is None or kept[0] is not hc or kept[1] is not ids:
+        kept = memo[key] = (hc, ids, hc[kind].get_indexer(ids))
+    return kept[2]
+
+
+def vote_keys(hc: dict, item: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+    """The pair code of :func:`_vote_codes` (``pair``) of positions in its items and response
+    ids; -1 where any is -1 (a pair no vote is on)."""
+    r = hc["r"]
+    found = (item >= 0) & (lo >= 0) & (hi >= 0)
+    return np.where(found, item.astype(np.int64) * (r * r) + lo.astype(np.int64) * r + hi, -1)
+
+
+def table_keys(humans: HumanData, frame: pd.DataFrame) -> pd.Index | None:
+    """The :func:`vote_keys` of a human-side table with one row per pair (the reference, the
+    vote shares), kept in the ``memo``; None where it repeats a pair or holds one no vote is
+    on (the caller codes the text then)."""
+    hc = _vote_codes(humans, "class")  # every voted pair
+    if hc is None:
+        return None
+    memo_key = ("table_keys", id(frame))
+    kept = humans.memo.get(memo_key)
+    if kept is None or kept[0] is not frame:
+        item = hc["items"].get_indexer(np.asarray(frame["item_id"], dtype=object))
+        lo, hi = (hc["resp"].get_indexer(np.asarray(frame[c], dtype=object)) for c in ("lo", "hi"))
+        keys = pd.Index(vote_keys(hc, item, lo, hi))
+        ok = len(keys) == 0 or (keys.min() >= 0 and keys.is_unique)
+        kept = humans.memo[memo_key] = (frame, keys if ok else None)
+    return kept[1]
 
 
 def _inner_join_rows(left: np.ndarray, right: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -34,7 +34,7 @@ from judgelab.stats.calibration._common import (
     result_row,
     sorted_pair_codes,
 )
-from judgelab.stats.calibration.ceiling import _judge_vote_codes, _vote_codes
+from judgelab.stats.calibration.ceiling import _judge_vote_codes, _vote_codes, table_keys
 from judgelab.stats.calibration.units import (
     PAIR_CLASSES,
     HumanData,
@@ -136,18 +136,7 @@ def _reference_rows(ju: JudgeUnits, humans: HumanData, ref: pd.DataFrame, rule: 
     jc = _judge_vote_codes(ju, humans, hc) if hc is not None else None
     if jc is None:
         return None
-    memo_key = ("reference_pairs", id(ref))
-    kept = humans.memo.get(memo_key)
-    if kept is None or kept[0] is not ref:
-        item = hc["items"].get_indexer(np.asarray(ref["item_id"], dtype=object))
-        lo, hi = (hc["resp"].get_indexer(np.asarray(ref[c], dtype=object)) for c in ("lo", "hi"))
-        keys = None
-        if not ((item < 0) | (lo < 0) | (hi < 0)).any():
-            r = hc["r"]
-            keys = pd.Index(item.astype(np.int64) * (r * r) + lo.astype(np.int64) * r + hi)
-            keys = keys if keys.is_unique else None
-        kept = humans.memo[memo_key] = (ref, keys)
-    keys = kept[1]
+    keys = table_keys(humans, ref)
     if keys is None:
         return None
     at = keys.get_indexer(jc["pair"])

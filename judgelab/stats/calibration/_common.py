@@ -57,9 +57,10 @@ def pair_win_shares(ju, humans, side: int, tie_policy: str) -> pd.DataFrame:
 
 
 def coded_pair_win_shares(ju, humans, side: int, tie_policy: str):
-    """(:func:`pair_win_shares`, its rows' ``lo`` and ``hi`` as codes into ``resp``, ``resp``):
-    the response ids of the frame as the codes of the judge's class units
-    (:func:`sorted_pair_codes`), so that a lookup per response reads each distinct id once."""
+    """(:func:`pair_win_shares`, its rows' ``lo`` and ``hi`` as codes into ``resp``, ``resp``,
+    its rows' ``item_id`` as codes into ``items``, ``items``): the ids of the frame as the
+    codes of the judge's class units (:func:`sorted_pair_codes`), so that a lookup per
+    response reads each distinct id once."""
     key = ("pair_win_shares", int(side), tie_policy)
     kept = ju.memo.get(key)
     if kept is not None and kept[0] is humans:
@@ -105,7 +106,7 @@ def coded_pair_win_shares(ju, humans, side: int, tie_policy: str):
             "human": h.to_numpy()[h_ok][at[sel]],
         }
     )
-    kept = (out, lo_c, hi_c, c["resp"])
+    kept = (out, lo_c, hi_c, c["resp"], j_codes[0][sel], c["items"])
     ju.memo[key] = (humans, kept)
     return kept
 

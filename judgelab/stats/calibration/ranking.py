@@ -15,7 +15,11 @@ import pandas as pd
 
 from judgelab.stats._tidy import finding, findings_frame
 from judgelab.stats.agreement import kendall_tau_b_rows
-from judgelab.stats.calibration._common import pair_win_shares, result_row, sorted_pair_codes
+from judgelab.stats.calibration._common import (
+    coded_pair_win_shares,
+    result_row,
+    sorted_pair_codes,
+)
 from judgelab.stats.calibration.units import (
     HumanData,
     JudgeUnits,
@@ -51,6 +55,22 @@ def _in_keys(side: dict, keys: pd.DataFrame) -> np.ndarray:
         both = np.concatenate([rows + 1, np.where(kc >= 0, kc + 1, len(sp) + 1)])
         code = pd.factorize(code * (len(sp) + 2) + both.astype(np.int64))[0].astype(np.int64)
     return np.isin(code[:n], code[n:])
+
+
+def _in_coded_keys(side: dict, keys) -> np.ndarray | None:
+    """:func:`_in_keys` with the keys given as codes in the source's spaces (-1: a value the
+    source lacks): one integer per pair and a membership test. None where those integers
+    could overflow."""
+    r = len(side["resp"]) + 1
+    if (len(side["items"]) + 1) * r * r >= 2**62:
+        return None
+
+    def combined(item, lo, hi):
+        ok = (item >= 0) & (lo >= 0) & (hi >= 0)  # a missing value (or one the source lacks)
+        return np.where(ok, (item.astype(np.int64) * r + lo) * r + hi, -1)
+
+    rows, k = combined(*side["codes"]), combined(*keys)
+    return np.isin(rows, k[k >= 0]) & (rows >= 0)
 
 
 def win_rates(
@@ -124,14 +144,22 @@ def _pairwise_win_sums(ju: JudgeUnits, humans: HumanData, tie_policy: str) -> Wi
     hv = humans.votes
     # the pairs judged by both: the sources' rows on them, their codes and generators
     # (each source's coded once per audit: the human votes for every judge)
-    keys = pair_win_shares(ju, humans, 0, tie_policy)[["item_id", "lo", "hi"]]
+    shares, lo, hi, resp, item, items = coded_pair_win_shares(ju, humans, 0, tie_policy)
     sources = []
     for src, df, w, memo, name in (
         (1, ju.class_units, "weight", ju.memo, "class_units"),
         (0, hv, None, humans.memo, "votes"),
     ):
         side = _coded_side(memo, name, df, gen)
-        both = _in_keys(side, keys)
+        # the keys (in the judge's codes) in this source's codes: each distinct id looked up
+        spaces = (side["items"], side["resp"], side["resp"])
+        at = [
+            sp.get_indexer(x) if sp is not x else None for sp, x in zip(spaces, (items, resp, resp))
+        ]
+        key_codes = [c if a is None else a[c] for a, c in zip(at, (item, lo, hi))]
+        both = _in_coded_keys(side, key_codes)
+        if both is None:
+            both = _in_keys(side, shares[["item_id", "lo", "hi"]])
         wt = df[w].to_numpy()[both] if w else np.ones(int(both.sum()))
         codes = tuple(c[both] for c in side["codes"])
         gens = tuple(c[both] for c in side["gens"])

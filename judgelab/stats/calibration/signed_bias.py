@@ -63,7 +63,7 @@ def signed_bias(
         recs = []
         for side in (0, 1):
             # shared: read, not modified; its responses as codes into resp_ids
-            both, lo, hi, resp_ids = coded_pair_win_shares(ju, humans, side, tie_policy)
+            both, lo, hi, resp_ids, *_ = coded_pair_win_shares(ju, humans, side, tie_policy)
             fam_of = lookup_codes(ju.memo, fam, resp_ids)  # each distinct id looked up once
             resp, other = (fam_of[lo], fam_of[hi]) if side == 0 else (fam_of[hi], fam_of[lo])
             # a pair within one family carries no information; an unknown family (nan) is

@@ -217,10 +217,12 @@ def pairwise_agreement(
     slices = (
         _slices(m, humans, "pairwise", coded) if by_slice else [(slice_, np.ones(len(m), bool))]
     )
+    # the columns read per slice, as arrays once (not a frame selection per slice)
+    cols = {c: m[c].to_numpy() for c in ("item_id", "ref", "label", "weight")}
     for sl, mask in slices:
-        sub = m[mask]
+        sub = {c: x[mask] for c, x in cols.items()}
         n_pairs = len(np.unique(m_code[mask]))
-        if len(sub) == 0:
+        if len(sub["item_id"]) == 0:
             for id_ in ("accuracy", "cohen_kappa", "macro_f1"):
                 rows.append(
                     result_row(
@@ -235,13 +237,7 @@ def pairwise_agreement(
                     )
                 )
             continue
-        per_item, _ = per_item_confusion(
-            sub["item_id"].to_numpy(),
-            sub["ref"].to_numpy(),
-            sub["label"].to_numpy(),
-            sub["weight"].to_numpy(),
-            3,
-        )
+        per_item, _ = per_item_confusion(sub["item_id"], sub["ref"], sub["label"], sub["weight"], 3)
         statistics = {
             "accuracy": accuracy_from_totals,
             "cohen_kappa": kappa_from_totals,

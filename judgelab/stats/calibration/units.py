@@ -96,12 +96,16 @@ def _pairwise_units(verdicts, order_aggregation, tie_policy, labels):
     order = v["order"].fillna("ab").to_numpy() if "order" in v.columns else np.full(len(v), "ab")
     sample = v["sample"].fillna(0).to_numpy() if "sample" in v.columns else np.zeros(len(v))
     item = v["item_id"].astype(str)
+
+    def text(x):  # numpy objects as the units keep them (_obj), not inferred as str and back
+        return pd.Series(np.asarray(x, dtype=object), dtype=object, copy=False)
+
     df = pd.DataFrame(
         {
-            "item_id": item.to_numpy(),
-            "lo": pl.text(pl.lo),
-            "hi": pl.text(pl.hi),
-            "order": order,
+            "item_id": text(item.to_numpy()),
+            "lo": text(pl.text(pl.lo)),
+            "hi": text(pl.text(pl.hi)),
+            "order": text(order),
             "sample": sample,
             "label": label,
             "ok": ok,

@@ -251,6 +251,8 @@ def _pick(frame: pd.DataFrame) -> np.ndarray:
 
 
 def _finish(out: pd.DataFrame, source: str, valid: np.ndarray, decode: Decoder) -> pd.DataFrame:
+    # the units' keys as codes, row for row, for coded_verdict_confidence
+    decode.unit_codes = {c: out[c].to_numpy() for c in ("item_id", "lo", "hi")}
     out = decode(out)
     out["confidence"] = np.where(valid, _pick(out), np.nan)
     out["confidence_source"] = pd.Series(
@@ -386,6 +388,23 @@ def verdict_confidence(
         ``p_lo, p_hi, p_tie``, ``n_votes`` (verdicts aggregated) and ``truncated`` (a logprob
         alternative outside the top-k entered at its upper bound).
     """
+    return coded_verdict_confidence(
+        verdicts, source, level=level, ensemble_name=ensemble_name, labels=labels
+    )[0]
+
+
+def coded_verdict_confidence(
+    verdicts: pd.DataFrame,
+    source: str = "logprob",
+    *,
+    level: str = "pair",
+    ensemble_name: str | None = None,
+    labels: PairLabels | None = None,
+) -> tuple[pd.DataFrame, dict | None]:
+    """:func:`verdict_confidence` and its units' keys as the integer codes they were built on
+    (None for no unit): ``item_id``, ``lo``, ``hi`` per row and the :class:`Decoder` tables
+    they index (``tables``: the sorted item ids; ``lo`` / ``hi`` into the response ids of
+    ``labels`` when given), so that a caller joins on them without hashing the text again."""
     if source not in CONFIDENCE_SOURCES:
         raise ValueError(f"source must be one of {CONFIDENCE_SOURCES}, not {source!r}")
     if level not in LEVELS:
@@ -394,14 +413,16 @@ def verdict_confidence(
         raise ValueError("order_agreement is a property of a pair: use level='pair'")
     base, decode = _base(verdicts, labels)
     if base.empty:
-        return pd.DataFrame(columns=list(CONFIDENCE_COLUMNS))
+        return pd.DataFrame(columns=list(CONFIDENCE_COLUMNS)), None
     if source == "logprob":
-        return _logprob(base, level, decode)
-    if source == "self_consistency":
-        return _self_consistency(base, level, decode)
-    if source == "order_agreement":
-        return _order_agreement(base, decode)
-    return _ensemble(base, level, ensemble_name, decode)
+        out = _logprob(base, level, decode)
+    elif source == "self_consistency":
+        out = _self_consistency(base, level, decode)
+    elif source == "order_agreement":
+        out = _order_agreement(base, decode)
+    else:
+        out = _ensemble(base, level, ensemble_name, decode)
+    return out, dict(decode.unit_codes, tables=decode.tables)
 
 
 def n_levels(confidence: Sequence[float] | np.ndarray) -> int:

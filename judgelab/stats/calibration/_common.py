@@ -53,6 +53,14 @@ def pair_win_shares(ju, humans, side: int, tie_policy: str) -> pd.DataFrame:
     ``ju``: prepared :class:`~judgelab.stats.calibration.units.JudgeUnits` (class units); the
     frame is kept in its ``memo`` for these ``humans`` (signed bias and ranking read the same
     one). Callers must not modify it."""
+    return coded_pair_win_shares(ju, humans, side, tie_policy)[0]
+
+
+def coded_pair_win_shares(ju, humans, side: int, tie_policy: str):
+    """(:func:`pair_win_shares`, its rows' ``lo`` and ``hi`` as codes into ``resp``, ``resp``,
+    its rows' ``item_id`` as codes into ``items``, ``items``): the ids of the frame as the
+    codes of the judge's class units (:func:`sorted_pair_codes`), so that a lookup per
+    response reads each distinct id once."""
     key = ("pair_win_shares", int(side), tie_policy)
     kept = ju.memo.get(key)
     if kept is not None and kept[0] is humans:
@@ -68,16 +76,50 @@ def pair_win_shares(ju, humans, side: int, tie_policy: str) -> pd.DataFrame:
     # in the same order) of a groupby on the three text columns
     g = pd.DataFrame({"ww": win[ok] * weight, "weight": weight})
     g = g.groupby([item[ok], lo[ok], hi[ok]]).sum()
-    index = pd.MultiIndex(
-        levels=[c["items"], c["resp"], c["resp"]],
-        codes=[g.index.get_level_values(k).to_numpy() for k in range(3)],
-        names=["item_id", "lo", "hi"],
-    ).remove_unused_levels()
-    j = pd.Series(g["ww"].to_numpy() / g["weight"].to_numpy(), index=index, name="judge")
+    j_codes = [g.index.get_level_values(k).to_numpy() for k in range(3)]
+    judge = g["ww"].to_numpy() / g["weight"].to_numpy()
     h = human_pair_win_shares(humans, side, tie_policy)
-    out = pd.concat([j, h], axis=1, join="inner").reset_index()
-    ju.memo[key] = (humans, out)
-    return out
+    # the inner join of the judge's pairs (sorted) with the humans' (sorted, unique), in the
+    # judge's order, on integer codes: the humans' pairs coded in the judge's code space (a
+    # value the judge lacks: -1, no match)
+    spaces = (c["items"], c["resp"], c["resp"])
+    h_codes = [
+        np.where(lev_codes >= 0, sp.get_indexer(lev)[lev_codes], -1)
+        for sp, lev, lev_codes in zip(spaces, h.index.levels, h.index.codes, strict=True)
+    ]
+    h_ok = (h_codes[0] >= 0) & (h_codes[1] >= 0) & (h_codes[2] >= 0)
+    nj = len(judge)
+    both = np.zeros(nj + int(h_ok.sum()), dtype=np.int64)
+    for jc, hc in zip(j_codes, h_codes, strict=True):
+        x = np.concatenate([jc, hc[h_ok]]).astype(np.int64)
+        both = pd.factorize(both * (int(x.max(initial=0)) + 1) + x)[0].astype(np.int64)
+    at = pd.Index(both[nj:]).get_indexer(both[:nj])
+    sel = np.flatnonzero(at >= 0)
+    lo_c, hi_c = j_codes[1][sel], j_codes[2][sel]
+    out = pd.DataFrame(
+        {
+            # the text columns typed as reset_index types a join's keys (str)
+            "item_id": c["items"].take(j_codes[0][sel]).to_numpy(),
+            "lo": c["resp"].take(lo_c).to_numpy(),
+            "hi": c["resp"].take(hi_c).to_numpy(),
+            "judge": judge[sel],
+            "human": h.to_numpy()[h_ok][at[sel]],
+        }
+    )
+    kept = (out, lo_c, hi_c, c["resp"], j_codes[0][sel], c["items"])
+    ju.memo[key] = (humans, kept)
+    return kept
+
+
+def lookup_codes(memo: dict, lookup, ids: pd.Index) -> np.ndarray:
+    """``lookup.codes`` (a :class:`~judgelab.stats.calibration.units.ResponseLookup`) of each
+    of ``ids`` (the distinct ids a judge's codes index), kept in ``memo`` for this lookup and
+    these ids: the family slices and the signed bias of a judge read the same array."""
+    key = ("lookup_codes", id(lookup), id(ids))
+    kept = memo.get(key)
+    if kept is None or kept[0] is not lookup or kept[1] is not ids:
+        kept = memo[key] = (lookup, ids, lookup.codes(ids.to_numpy()))
+    return kept[2]
 
 
 def sorted_pair_codes(memo: dict, name: str, frame: pd.DataFrame) -> dict:
@@ -87,6 +129,9 @@ def sorted_pair_codes(memo: dict, name: str, frame: pd.DataFrame) -> dict:
     Indexes) and ``codes`` (item, lo, hi per row; -1 missing). Code order is text order, so a
     sorted groupby on the codes orders groups as on the text."""
     key = ("sorted_pair_codes", name)
+    rows = memo.get(("unit_rows", name))  # a JudgeUnits' units of verdict rows: coded there
+    if key not in memo and rows is not None:
+        memo[key] = rows.sorted_codes()
     if key not in memo:
         item, items = pd.factorize(np.asarray(frame["item_id"], dtype=object), sort=True)
         both = np.concatenate([np.asarray(frame[c], dtype=object) for c in ("lo", "hi")])

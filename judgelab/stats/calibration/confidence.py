@@ -27,6 +27,7 @@ import pandas as pd
 
 from judgelab.stats._tidy import finding, findings_frame
 from judgelab.stats.calibration._common import Resampling, excluded_total, result_row
+from judgelab.stats.calibration.ceiling import _vote_codes, table_keys, vote_keys
 from judgelab.stats.calibration.confidence_metrics import (
     N_BINS,
     auroc,
@@ -48,9 +49,9 @@ from judgelab.stats.calibration.reference_agreement import (
 from judgelab.stats.calibration.units import HumanData, JudgeUnits
 from judgelab.stats.confidence import (
     ORDINAL_MAX_LEVELS,
+    coded_verdict_confidence,
     default_source,
     n_levels,
-    verdict_confidence,
 )
 from judgelab.stats.units import PairLabels, member_mask, pair_codes
 
@@ -81,18 +82,25 @@ def confidence_units(
     nan without votes). ``labels``: the verdicts' pair labels if coded already. Returns
     (units, excluded counts, reference rule)."""
     level = _level(source, order_aggregation)
-    conf = verdict_confidence(verdicts, source, level=level, labels=labels)
+    conf, keys = coded_verdict_confidence(verdicts, source, level=level, labels=labels)
     n_all = len(conf)
     missing = conf["confidence"].isna()
     conf = conf[~missing]
-    # the units' pairs coded once (first-appearance codes: their first rows are the pairs, as
-    # drop_duplicates keeps them); the reference and the vote shares joined on the codes
-    (code,) = pair_codes(conf)
-    pairs = conf[_PAIR].iloc[np.unique(code, return_index=True)[1]]
-    ref, _, rule = pair_reference(humans, pairs, AUDIT_REFERENCE, tie_policy)
     shares = _vote_shares(humans) if len(humans.votes) else None
-    # the pairs get codes 0, 1, ... (one row per code, in code order), as the units' do
-    _, ref_code, *share_code = pair_codes(pairs, ref, *([shares] if shares is not None else []))
+    # the units' pairs and the human tables' as the human votes' pair codes, where they can
+    # be (the units' text is not coded again; the human tables' once per audit); else the
+    # units' pairs coded once (first-appearance codes: their first rows are the pairs, as
+    # drop_duplicates keeps them) and the reference and the vote shares joined on them
+    coded = _coded_tables(humans, tie_policy, shares, keys, ~missing.to_numpy())
+    if coded is not None:
+        code, (ref, rule), ref_code, share_code = coded
+        pairs = None  # read only where a right side repeats a pair, which it does not here
+    else:
+        (code,) = pair_codes(conf)
+        pairs = conf[_PAIR].iloc[np.unique(code, return_index=True)[1]]
+        ref, _, rule = pair_reference(humans, pairs, AUDIT_REFERENCE, tie_policy)
+        # the pairs get codes 0, 1, ... (one row per code, in code order), as the units' do
+        _, ref_code, *share_code = pair_codes(pairs, ref, *([shares] if shares is not None else []))
     m, code = _joined(conf, code, ref[[*_PAIR, "ref"]], ref_code, "inner", pairs)
     if tie_policy == "drop":
         keep = (m["label"] != 2).to_numpy()
@@ -107,6 +115,30 @@ def confidence_units(
         "units_without_reference": int(n_all - missing.sum() - len(m)),
     }
     return m.reset_index(drop=True), excluded, rule
+
+
+def _coded_tables(humans: HumanData, tie_policy: str, shares, keys, keep):
+    """(the units' pair codes, (reference, rule), the reference's and the vote shares' codes)
+    in the codes of the human votes (:func:`~judgelab.stats.calibration.ceiling.vote_keys`):
+    the units' keys from their integer codes (``keys`` of
+    :func:`~judgelab.stats.confidence.coded_verdict_confidence`, rows ``keep``), the human
+    tables' coded once per audit. None (the caller codes the text) without such codes, for a
+    reference not yet read from the votes or a table these codes do not fit."""
+    memo_key = ("pair_reference", AUDIT_REFERENCE, tie_policy)
+    hc = _vote_codes(humans, "class")
+    if keys is None or hc is None or memo_key not in humans.memo:
+        return None
+    ref, _, rule = pair_reference(humans, None, AUDIT_REFERENCE, tie_policy)  # kept: read
+    tables = [table_keys(humans, t) for t in [ref, *([] if shares is None else [shares])]]
+    if rule == "truth" or any(t is None for t in tables):
+        return None
+    item_pos = hc["items"].get_indexer(keys["tables"]["item_id"])
+    resp_pos = hc["resp"].get_indexer(keys["tables"]["lo"])  # lo and hi share one table
+    # a response code -1 (a missing id) decodes as the last id, as Index.take reads it
+    last = len(keys["tables"]["lo"]) - 1
+    lo, hi = (np.where(keys[c] < 0, last, keys[c])[keep] for c in ("lo", "hi"))
+    code = vote_keys(hc, item_pos[keys["item_id"][keep]], resp_pos[lo], resp_pos[hi])
+    return code, (ref, rule), tables[0].to_numpy(), [t.to_numpy() for t in tables[1:]]
 
 
 def _joined(left, code, right, right_code, how: str, pairs):

@@ -29,9 +29,12 @@ from judgelab.stats.calibration._common import (
     Resampling,
     excluded_text,
     excluded_total,
+    lookup_codes,
     per_item_confusion,
     result_row,
+    sorted_pair_codes,
 )
+from judgelab.stats.calibration.ceiling import _judge_vote_codes, _vote_codes, table_keys
 from judgelab.stats.calibration.units import (
     PAIR_CLASSES,
     HumanData,
@@ -79,22 +82,33 @@ def pair_reference(
     return ref, excluded, used
 
 
-def _slices(units: pd.DataFrame, humans: HumanData, protocol: str):
+def _slices(units: pd.DataFrame, humans: HumanData, protocol: str, coded: dict | None = None):
     """(slice dict, mask) for overall, each candidate family and each item category.
 
     A pair belongs to family f's slice when either of its responses is from f (so family
     slices of a pair overlap); a response to its own family. Families and categories are
-    compared as codes of the human side's lookups (built once per audit)."""
+    compared as codes of the human side's lookups (built once per audit). ``coded``: the
+    pairwise ``units``' keys as integer codes (:func:`sorted_pair_codes` form, with the
+    judge's ``memo``), when the caller has them: each distinct id is looked up once per
+    judge, not each row's text."""
     yield None, np.ones(len(units), bool)
     fam = humans.lookup("family")
-    if protocol == "pairwise":
+    if coded is not None:
+        fam_of = lookup_codes(coded["memo"], fam, coded["resp"])
+        fa, fb = fam_of[coded["codes"][1]], fam_of[coded["codes"][2]]
+    elif protocol == "pairwise":
         fa, fb = fam.codes(units["lo"].to_numpy()), fam.codes(units["hi"].to_numpy())
     else:
         fa = fb = fam.codes(units["response_id"].to_numpy())
     yield from _named_masks("family", fam, [fa, fb])
     if "category" in humans.info.columns:
         cat = humans.lookup("category", key="item_id")
-        yield from _named_masks("subset", cat, [cat.codes(units["item_id"].to_numpy())])
+        if coded is not None:
+            item = coded["codes"][0]
+            cc = np.where(item >= 0, cat.codes(coded["items"].to_numpy())[item], -1)
+        else:
+            cc = cat.codes(units["item_id"].to_numpy())
+        yield from _named_masks("subset", cat, [cc])
 
 
 def _named_masks(kind: str, lookup, code_arrays):
@@ -108,6 +122,26 @@ def _named_masks(kind: str, lookup, code_arrays):
         for c in code_arrays[1:]:
             mask = mask | (c == k)
         yield {kind: name}, mask
+
+
+def _reference_rows(ju: JudgeUnits, humans: HumanData, ref: pd.DataFrame, rule: str):
+    """Per row of the judge's units, the row of ``ref`` (one row per pair) with its pair, -1
+    for none: the lookup of the units' pair codes in the reference's, made on the codes of
+    the human votes (the units coded there once per judge, the reference once per audit).
+    None where that does not give the text's answer (a reference not read from the votes, a
+    pair repeated in it or outside the votes; units not coded): the caller codes the text."""
+    if rule == "truth":
+        return None
+    hc = _vote_codes(humans, "class")  # every voted pair
+    jc = _judge_vote_codes(ju, humans, hc) if hc is not None else None
+    if jc is None:
+        return None
+    keys = table_keys(humans, ref)
+    if keys is None:
+        return None
+    at = keys.get_indexer(jc["pair"])
+    at[jc["pair"] < 0] = -1
+    return at
 
 
 def pairwise_agreement(
@@ -141,23 +175,29 @@ def pairwise_agreement(
     humans = HumanData.of(dataset, "pairwise")
     units, ex = ju.units, ju.excluded
     key = ["item_id", "lo", "hi"]
-    (code,) = pair_codes(units)  # first-appearance codes: their first rows are the pairs
+    code = ju.pair_code()  # first-appearance codes: their first rows are the pairs
     first = np.unique(code, return_index=True)[1]
     judged_pairs = units[key].iloc[first]
     ref, _, rule = pair_reference(humans, judged_pairs, reference, tie_policy)
-    # the reference's pairs in the units' code space: the judged pairs (one row per code, in
-    # code order) get codes 0, 1, ... as the units' first rows do, so pair_codes(units, ref)
-    # gives ref these codes, without hashing every unit row again
-    ref_code = pair_codes(judged_pairs, ref)[1]
+    # the reference row of each unit, looked up on the codes of the human votes where the
+    # units and the reference are coded there (each text coded once per judge / audit)
+    at = _reference_rows(ju, humans, ref, rule)
+    if at is None:
+        # the reference's pairs in the units' code space: the judged pairs (one row per code,
+        # in code order) get codes 0, 1, ... as the units' first rows do, so
+        # pair_codes(units, ref) gives ref these codes, without hashing every unit row again
+        ref_code = pair_codes(judged_pairs, ref)[1]
+        ref_at = pd.Index(ref_code)
+        # a reference with repeated pairs: the merge below repeats their units
+        at = ref_at.get_indexer(code) if ref_at.is_unique else None
     # the units with a reference, in their order, with the reference's columns (an inner
     # merge on the pair), joined on the integer pair code instead of the three strings
-    ref_at = pd.Index(ref_code)
-    if not ref_at.is_unique:  # a reference with repeated pairs: the merge repeats their units
+    coded = None  # the rows of m as codes, where the units' are kept
+    if at is None:
         has_ref = np.isin(code, ref_code)
         m = units.merge(ref, on=key, how="inner")
         (m_code,) = pair_codes(m)
     else:
-        at = ref_at.get_indexer(code)
         has_ref = at >= 0
         m = pd.concat(
             [
@@ -167,15 +207,22 @@ def pairwise_agreement(
             axis=1,
         )
         m_code = code[has_ref]
+        if ju.memo.get(("unit_rows", "units")) is not None:
+            c = sorted_pair_codes(ju.memo, "units", units)
+            coded = dict(c, codes=tuple(x[has_ref] for x in c["codes"]), memo=ju.memo)
     ex = dict(ex)
     ex["pairs_without_reference"] = int((~has_ref[first]).sum())
     method = f"vs {REFERENCE_NAMES[rule]}; tie_policy={tie_policy}, order_aggregation={order_aggregation}"
     rows = []
-    slices = _slices(m, humans, "pairwise") if by_slice else [(slice_, np.ones(len(m), bool))]
+    slices = (
+        _slices(m, humans, "pairwise", coded) if by_slice else [(slice_, np.ones(len(m), bool))]
+    )
+    # the columns read per slice, as arrays once (not a frame selection per slice)
+    cols = {c: m[c].to_numpy() for c in ("item_id", "ref", "label", "weight")}
     for sl, mask in slices:
-        sub = m[mask]
+        sub = {c: x[mask] for c, x in cols.items()}
         n_pairs = len(np.unique(m_code[mask]))
-        if len(sub) == 0:
+        if len(sub["item_id"]) == 0:
             for id_ in ("accuracy", "cohen_kappa", "macro_f1"):
                 rows.append(
                     result_row(
@@ -190,13 +237,7 @@ def pairwise_agreement(
                     )
                 )
             continue
-        per_item, _ = per_item_confusion(
-            sub["item_id"].to_numpy(),
-            sub["ref"].to_numpy(),
-            sub["label"].to_numpy(),
-            sub["weight"].to_numpy(),
-            3,
-        )
+        per_item, _ = per_item_confusion(sub["item_id"], sub["ref"], sub["label"], sub["weight"], 3)
         statistics = {
             "accuracy": accuracy_from_totals,
             "cohen_kappa": kappa_from_totals,

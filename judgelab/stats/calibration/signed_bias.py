@@ -13,7 +13,12 @@ import pandas as pd
 
 from judgelab.stats import multitest
 from judgelab.stats._tidy import finding, findings_frame
-from judgelab.stats.calibration._common import Resampling, pair_win_shares, result_row
+from judgelab.stats.calibration._common import (
+    Resampling,
+    coded_pair_win_shares,
+    lookup_codes,
+    result_row,
+)
 from judgelab.stats.calibration.units import HumanData, JudgeUnits, class_judge_units
 from judgelab.stats.power import minimum_detectable_effect
 from judgelab.stats.resampling import sign_flip_test
@@ -57,9 +62,10 @@ def signed_bias(
         ju = class_judge_units(verdicts, order_aggregation)
         recs = []
         for side in (0, 1):
-            both = pair_win_shares(ju, humans, side, tie_policy)  # shared: read, not modified
-            resp = fam.codes(both["lo" if side == 0 else "hi"].to_numpy())
-            other = fam.codes(both["hi" if side == 0 else "lo"].to_numpy())
+            # shared: read, not modified; its responses as codes into resp_ids
+            both, lo, hi, resp_ids, *_ = coded_pair_win_shares(ju, humans, side, tie_policy)
+            fam_of = lookup_codes(ju.memo, fam, resp_ids)  # each distinct id looked up once
+            resp, other = (fam_of[lo], fam_of[hi]) if side == 0 else (fam_of[hi], fam_of[lo])
             # a pair within one family carries no information; an unknown family (nan) is
             # never equal to another (as nan != nan), so those rows stay and drop out below
             keep = (resp != other) | (resp < 0)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -18,7 +19,7 @@ import pandas as pd
 from judgelab.stats.agreement import win_score
 from judgelab.stats.errors import DataError
 from judgelab.stats.reference import coded_votes
-from judgelab.stats.units import PairLabels, pair_labels, parsed_mask
+from judgelab.stats.units import PairLabels, pair_codes, pair_labels, parsed_mask
 from judgelab.stats.votes import modal_codes
 
 #: Pairwise classes: the first (sorted) response of the pair wins, the second wins, tie.
@@ -77,6 +78,13 @@ def pairwise_units(
     excluded rows/pairs by reason). ``labels``: :func:`~judgelab.stats.units.pair_labels` of
     ``verdicts`` when the caller has them (computed here otherwise).
     """
+    units, excluded, _ = _pairwise_units(verdicts, order_aggregation, tie_policy, labels)
+    return units, excluded
+
+
+def _pairwise_units(verdicts, order_aggregation, tie_policy, labels):
+    """:func:`pairwise_units` and, for ``per_call`` / ``first_order`` (units are verdict
+    rows), the :class:`UnitRows` behind the units (None for ``consistent_only``)."""
     _check_settings(tie_policy, order_aggregation)
     _require(verdicts, "verdicts", ["item_id", "response_a", "response_b"])
     v = verdicts
@@ -88,12 +96,16 @@ def pairwise_units(
     order = v["order"].fillna("ab").to_numpy() if "order" in v.columns else np.full(len(v), "ab")
     sample = v["sample"].fillna(0).to_numpy() if "sample" in v.columns else np.zeros(len(v))
     item = v["item_id"].astype(str)
+
+    def text(x):  # numpy objects as the units keep them (_obj), not inferred as str and back
+        return pd.Series(np.asarray(x, dtype=object), dtype=object, copy=False)
+
     df = pd.DataFrame(
         {
-            "item_id": item.to_numpy(),
-            "lo": pl.text(pl.lo),
-            "hi": pl.text(pl.hi),
-            "order": order,
+            "item_id": text(item.to_numpy()),
+            "lo": text(pl.text(pl.lo)),
+            "hi": text(pl.text(pl.hi)),
+            "order": text(order),
             "sample": sample,
             "label": label,
             "ok": ok,
@@ -106,14 +118,18 @@ def pairwise_units(
         excluded["order_ba"] = int((ok & ~ab).sum())
         rows = ok & ab
     df = df[rows]
+    unit_rows = None
     if order_aggregation in ("per_call", "first_order"):
-        # repeats per (item, pair, order), counted on codes (the same groups as the texts)
-        keys = [pd.factorize(item)[0], pl.lo, pl.hi, pd.factorize(order)[0]]
+        # repeats per (item, pair, order), counted on codes (the same groups as the texts);
+        # the items coded in text order, as the units' later groupbys on codes need them
+        item_code, items = pd.factorize(item, sort=True)
+        keys = [item_code, pl.lo, pl.hi, pd.factorize(order)[0]]
         r = pd.Series(df["label"].to_numpy()).groupby([k[rows] for k in keys]).transform("size")
         # a missing item (code -1) is no group, as in a groupby on the values: no weight
         r = r.to_numpy(dtype=float)
         r[keys[0][rows] < 0] = np.nan
         units = df.assign(weight=1.0 / r)[["item_id", "lo", "hi", "order", "label", "weight"]]
+        unit_rows = UnitRows(np.flatnonzero(rows), item_code, items, pl)
     else:
         per_order = modal_codes(df, ["item_id", "lo", "hi", "order"]).sort_index().reset_index()
         g = per_order.groupby(["item_id", "lo", "hi"])
@@ -129,8 +145,37 @@ def pairwise_units(
         units["weight"] = 1.0
     if tie_policy == "drop":
         excluded["tie_verdict"] = int((units["label"] == 2).sum())
-        units = units[units["label"] != 2]
-    return _obj(units.reset_index(drop=True)), excluded
+        kept = (units["label"] != 2).to_numpy()
+        units = units[kept]
+        if unit_rows is not None:
+            unit_rows = unit_rows._replace(rows=unit_rows.rows[kept])
+    return _obj(units.reset_index(drop=True)), excluded, unit_rows
+
+
+class UnitRows(NamedTuple):
+    """Where per-call units come from: ``rows``, the verdict row (position) of each unit;
+    ``item_code`` per verdict row, the item id's code in ``items`` (its sorted distinct ids;
+    -1 missing); ``labels``, the verdicts' :class:`~judgelab.stats.units.PairLabels`. The
+    units' keys as integer codes without hashing their text again."""
+
+    rows: np.ndarray
+    item_code: np.ndarray
+    items: pd.Index
+    labels: PairLabels
+
+    def sorted_codes(self) -> dict:
+        """The units' pairs as :func:`~judgelab.stats.calibration._common.sorted_pair_codes`
+        gives them (code order is text order; ``items`` and ``resp`` may hold ids that no
+        unit has, which no code points to)."""
+        pl, rows = self.labels, self.rows
+        # the unit's response text is ids[code]: a code -1 (missing id) reads ids[-1] there
+        last = len(pl.ids) - 1
+        lo, hi = (np.where(c[rows] < 0, last, c[rows]) for c in (pl.lo, pl.hi))
+        return dict(
+            items=pd.Index(np.asarray(self.items, dtype=object), dtype=object),
+            resp=pl.ids,
+            codes=(self.item_code[rows], lo, hi),
+        )
 
 
 def score_units(verdicts: pd.DataFrame) -> tuple[pd.DataFrame, dict]:
@@ -324,15 +369,36 @@ class JudgeUnits:
         # the verdicts' pairs and labels coded once: both unit sets and the confidence
         # (:func:`labels`) read them
         pl = pair_labels(verdicts)
-        units, ex = pairwise_units(verdicts, order_aggregation, tie_policy, labels=pl)
-        class_units = (
-            units
-            if tie_policy == "class"
-            else pairwise_units(verdicts, order_aggregation, labels=pl)[0]
-        )
+        units, ex, rows = _pairwise_units(verdicts, order_aggregation, tie_policy, pl)
+        class_rows = rows
+        class_units = units
+        if tie_policy != "class":
+            class_units, _, class_rows = _pairwise_units(verdicts, order_aggregation, "class", pl)
         ju = cls(verdicts, protocol, order_aggregation, tie_policy, units, ex, class_units)
         ju.memo["pair_labels"] = pl
+        # the units' keys as codes, read by sorted_pair_codes and pair_code
+        ju.memo[("unit_rows", "units")] = rows
+        ju.memo[("unit_rows", "class_units")] = class_rows
         return ju
+
+    def pair_code(self) -> np.ndarray:
+        """One integer code per row of ``units`` for its pair ``item_id, lo, hi``:
+        :func:`~judgelab.stats.units.pair_codes` of ``units`` (first-appearance codes), kept
+        in ``memo``; from the coded verdicts (:class:`UnitRows`) where the units are rows."""
+        if "pair_code" not in self.memo:
+            rows = self.memo.get(("unit_rows", "units"))
+            if rows is None:
+                (code,) = pair_codes(self.units)
+            else:
+                # the same classes as the text keys (a missing item, -1, is one value), so
+                # their first-appearance numbering is pair_codes'
+                item, lo, hi = rows.sorted_codes()["codes"]
+                n = len(rows.labels.ids) + 1
+                code = pd.factorize(item.astype(np.int64))[0].astype(np.int64)
+                for c in (lo, hi):
+                    code = pd.factorize(code * n + c)[0].astype(np.int64)
+            self.memo["pair_code"] = code
+        return self.memo["pair_code"]
 
     @property
     def labels(self) -> PairLabels | None:

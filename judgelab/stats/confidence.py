@@ -251,8 +251,6 @@ def _pick(frame: pd.DataFrame) -> np.ndarray:
 
 
 def _finish(out: pd.DataFrame, source: str, valid: np.ndarray, decode: Decoder) -> pd.DataFrame:
-    # the units' keys as codes, row for row, for coded_verdict_confidence
-    decode.unit_codes = {c: out[c].to_numpy() for c in ("item_id", "lo", "hi")}
     out = decode(out)
     out["confidence"] = np.where(valid, _pick(out), np.nan)
     out["confidence_source"] = pd.Series(
@@ -422,7 +420,9 @@ def coded_verdict_confidence(
         out = _order_agreement(base, decode)
     else:
         out = _ensemble(base, level, ensemble_name, decode)
-    return out, dict(decode.unit_codes, tables=decode.tables)
+    # the units' keys as the codes _finish decoded, row for row
+    codes = {c: decode.last_codes[c] for c in ("item_id", "lo", "hi")}
+    return out, dict(codes, tables=decode.tables)
 
 
 def n_levels(confidence: Sequence[float] | np.ndarray) -> int:

@@ -704,9 +704,13 @@ class Decoder:
 
     def __init__(self, tables: dict[str, pd.Index]):
         self.tables = tables
+        # the codes of the frame decoded last, by column: a caller that joins on the keys
+        # reads them instead of hashing the decoded values again
+        self.last_codes: dict[str, np.ndarray] = {}
 
     def __call__(self, frame: pd.DataFrame) -> pd.DataFrame:
-        cols = {c: t.take(frame[c].to_numpy()).array for c, t in self.tables.items() if c in frame}
+        self.last_codes = {c: frame[c].to_numpy() for c in self.tables if c in frame}
+        cols = {c: self.tables[c].take(codes).array for c, codes in self.last_codes.items()}
         return frame.assign(**cols)
 
     def codes_of(self, column: str, values) -> np.ndarray:

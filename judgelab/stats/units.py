@@ -455,6 +455,12 @@ def unit_matrix(
     )
 
 
+def _all_text(*cols: pd.Series) -> bool:
+    """Every column stored as text (``str`` dtype) without a missing value, except that the
+    first may miss values."""
+    return all(c.dtype == "str" for c in cols) and not any(c.hasnans for c in cols[1:])
+
+
 def _verdict_codes(v, order, ids, ra, rb, lo, hi, strict: bool = True) -> np.ndarray:
     """Label code per verdict row (nan = no verdict): :func:`label_codes` of
     :func:`winner_of`, on response codes (``ids``: the sorted response ids; ``ra``, ``rb``,
@@ -462,7 +468,19 @@ def _verdict_codes(v, order, ids, ra, rb, lo, hi, strict: bool = True) -> np.nda
     ``tie`` is an error (``strict``), else no verdict (nan), as :func:`label_codes` reads it."""
     n = len(v)
     tie = -2  # the winner code of a tie
-    if "winner" in v.columns:
+    w_col = v["winner"] if "winner" in v.columns else None
+    if w_col is not None and _all_text(w_col, v["response_a"], v["response_b"]):
+        # all three columns text as stored: a winner's code is ``ra`` where it equals
+        # ``response_a``, ``rb`` where it equals ``response_b`` (the ids are those texts, so
+        # equal text is equal code); any other id is neither ``lo`` nor ``hi`` and reads as
+        # no verdict (-1), as its code would. Three vectorised comparisons instead of hashing
+        # the winners and looking each distinct one up in ``ids``.
+        is_tie = (w_col == "tie").to_numpy(dtype=bool)
+        is_a = (w_col == v["response_a"]).to_numpy(dtype=bool)
+        is_b = (w_col == v["response_b"]).to_numpy(dtype=bool)
+        has_win = (w_col.notna() & (w_col != "")).to_numpy(dtype=bool)
+        winner = np.where(is_tie, tie, np.where(is_a, ra, np.where(is_b, rb, -1)))
+    elif w_col is not None:
         wcodes, wdistinct = pd.factorize(v["winner"])
         # numpy objects: iterating an Arrow array makes a Python scalar per element, slowly
         wdistinct = np.asarray(wdistinct, dtype=object)

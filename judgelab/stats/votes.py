@@ -91,6 +91,9 @@ def modal_codes(df: pd.DataFrame, keys: list[str], code: str = "label") -> pd.Se
     """The repeats rule: the modal class code of ``code`` (0, 1, 2) per group of ``keys``,
     several modes giving 2 (tie; :func:`judgelab.stats.votes.plurality`). Integer codes
     indexed by ``keys`` in order of first appearance of the groups (as pandas unstacks)."""
+    fast = _modal_codes_coded(df, keys, code)
+    if fast is not None:
+        return fast
     counts = (
         df.assign(_c=df[code].astype(int))
         .groupby([*keys, "_c"], sort=False)
@@ -99,6 +102,44 @@ def modal_codes(df: pd.DataFrame, keys: list[str], code: str = "label") -> pd.Se
         .reindex(columns=[0, 1, 2], fill_value=0)
     )
     return pd.Series(plurality(counts.to_numpy()).astype(int), index=counts.index, name=code)
+
+
+def _modal_codes_coded(df: pd.DataFrame, keys: list[str], code: str) -> pd.Series | None:
+    """:func:`modal_codes` counted on one integer per group instead of a groupby and unstack
+    of the key columns; None (the caller groups) when a key misses a value, a code is not
+    0, 1 or 2, or the group codes could overflow.
+
+    The groups come in the order the unstack gives them: each key's values numbered in order
+    of first appearance, the groups sorted by those numbers, key by key (``np.unique`` of
+    the mixed-radix code). Integer and boolean keys only: their index levels keep their
+    dtype when taken back from the rows."""
+    c = df[code].to_numpy()
+    if not len(df) or any(df[k].dtype.kind not in "iub" for k in keys):
+        return None
+    if not np.isin(c, (0, 1, 2)).all():
+        return None
+    combined = np.zeros(len(df), dtype=np.int64)
+    size = 1
+    for k in keys:
+        kc, kd = pd.factorize(df[k].to_numpy())
+        if (kc < 0).any():
+            return None
+        if size * len(kd) >= 2**62:  # renumber the codes so far densely, in their order
+            distinct, combined = np.unique(combined, return_inverse=True)
+            size = len(distinct)
+            if size * len(kd) >= 2**62:
+                return None
+        combined = combined * len(kd) + kc
+        size *= len(kd)
+    groups, first, g = np.unique(combined, return_index=True, return_inverse=True)
+    counts = np.bincount(g * 3 + c.astype(int), minlength=len(groups) * 3)
+    levels = [df[k].to_numpy()[first] for k in keys]
+    index = (
+        pd.Index(levels[0], name=keys[0])
+        if len(keys) == 1
+        else pd.MultiIndex.from_arrays(levels, names=keys)
+    )
+    return pd.Series(plurality(counts.reshape(-1, 3)).astype(int), index=index, name=code)
 
 
 def member_indices(um: UnitMatrix, members) -> list[int]:

@@ -322,7 +322,10 @@ def _check_settings(order_aggregation: str, tie_policy: str) -> None:
 
 
 def _is_text(col: pd.Series) -> np.ndarray:
-    """Per row: the value is a non-empty string (checked once per distinct value)."""
+    """Per row: the value is a non-empty string (checked once per distinct value; a text
+    column: every value present is a string, compared with '' as stored)."""
+    if col.dtype == "str":
+        return (col.notna() & (col != "")).to_numpy(dtype=bool)
     codes, uniq = pd.factorize(col.to_numpy(dtype=object))
     ok = np.array([isinstance(u, str) and u != "" for u in uniq] + [False], dtype=bool)
     return ok[codes]
@@ -353,9 +356,12 @@ def _identity_families(
     """Family per identity: an override (key identity or model), else the first non-empty
     ``judge_family`` of its rows (filled at load), else None."""
     if "judge_family" in v.columns:
-        fam = v["judge_family"].to_numpy(dtype=object)
-        named = _is_text(v["judge_family"])
-        given = pd.Series(fam[named]).groupby(code[named], sort=False).first()
+        # the first named row of each identity: its value taken as an object (a groupby's
+        # first() of the named rows, without copying the column to objects)
+        rows = np.flatnonzero(_is_text(v["judge_family"]))
+        codes, first = np.unique(code[rows], return_index=True)
+        fam = v["judge_family"].iloc[rows[first]].to_numpy(dtype=object)
+        given = pd.Series(fam, index=codes, dtype=object)
     else:
         given = pd.Series(dtype=object)
     out: dict[str, str | None] = {}

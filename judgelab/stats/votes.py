@@ -47,9 +47,16 @@ def plurality(totals: np.ndarray, split: float = _TIE_CODE) -> np.ndarray:
     classes share the top total (weighted totals compared with ``isclose``); nan when the
     top total is 0 (no votes, or only zero-weight votes). Pass ``split=nan`` to leave
     split votes undecided (``tie_policy="drop"``)."""
-    tot = np.asarray(totals, dtype=float)
-    mx = tot.max(axis=1)
-    n_top = np.isclose(tot, mx[:, None]).sum(axis=1)
+    tot = np.asarray(totals)
+    if tot.dtype.kind in "iu" and tot.size and tot.min() >= 0 and tot.max() < 2**16:
+        # vote counts: below 2**16, isclose's tolerance (1e-8 + 1e-5 * top) is under 1, so
+        # it holds exactly the equal counts; compared as integers, without a float copy
+        mx = tot.max(axis=1)
+        n_top = (tot == mx[:, None]).sum(axis=1)
+    else:
+        tot = tot.astype(float)
+        mx = tot.max(axis=1)
+        n_top = np.isclose(tot, mx[:, None]).sum(axis=1)
     out = tot.argmax(axis=1).astype(float)
     out[n_top > 1] = split
     out[mx <= 0] = np.nan

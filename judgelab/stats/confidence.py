@@ -228,21 +228,48 @@ def row_confidence(verdicts: pd.DataFrame) -> pd.DataFrame:
     )
 
 
-def _shares(df: pd.DataFrame, keys: list[str], g=None) -> pd.DataFrame:
+def _group_codes(df: pd.DataFrame, keys: list[str]) -> tuple[np.ndarray, dict] | None:
+    """Group number of each row of ``df`` by its integer ``keys`` (groups in sorted key order,
+    as a sorted groupby numbers them) and the keys of each group, by column: the keys packed
+    into one int64 (mixed radix, so its order is the keys' lexicographic order) and factorized
+    once, where a groupby hashes the columns together. None when a key is not integer or the
+    packed key would overflow (the caller groups)."""
+    cols = [df[k].to_numpy() for k in keys]
+    if not len(df) or any(c.dtype.kind not in "iu" for c in cols):
+        return None
+    lows = [int(c.min()) for c in cols]
+    spans = [int(c.max()) - lo + 1 for c, lo in zip(cols, lows)]
+    if np.prod([float(s) for s in spans]) >= 2.0**62:
+        return None
+    packed = np.zeros(len(df), dtype=np.int64)
+    for c, lo, span in zip(cols, lows, spans):
+        packed = packed * span + (c.astype(np.int64) - lo)
+    gid, uniq = pd.factorize(packed, sort=True)
+    out = {}
+    for k, lo, span in reversed(list(zip(keys, lows, spans))):
+        out[k] = uniq % span + lo
+        uniq = uniq // span
+    return gid, {k: out[k] for k in keys}
+
+
+def _shares(df: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
     """Vote counts per class (``n0, n1, n2``) and their plurality per group of ``keys``
-    (sorted), counted by one ``bincount`` over the group numbers (labels are 0, 1, 2).
-    ``g``: ``df``'s rows grouped by ``keys`` (sorted) if the caller has grouped them."""
-    if g is None:
+    (sorted), counted by one ``bincount`` over the group numbers (labels are 0, 1, 2)."""
+    coded = _group_codes(df, keys)
+    if coded is None:
         g = df.groupby(keys, sort=True)
-    gid = g.ngroup().to_numpy()
-    n = g.ngroups
+        gid, key_cols = g.ngroup().to_numpy(), g.size().index.to_frame(index=False)
+        key_cols = {k: key_cols[k].to_numpy() for k in keys}
+    else:
+        gid, key_cols = coded
+    n = len(next(iter(key_cols.values()))) if key_cols else 0
     lab = df["label"].to_numpy(dtype=np.int64)
     tot = np.bincount(gid * 3 + lab, minlength=3 * n).reshape(n, 3).astype(float)
-    out = pd.DataFrame(tot / tot.sum(axis=1, keepdims=True), columns=["p_lo", "p_hi", "p_tie"])
+    p = tot / tot.sum(axis=1, keepdims=True)
+    out = pd.DataFrame(dict(key_cols, p_lo=p[:, 0], p_hi=p[:, 1], p_tie=p[:, 2]))
     out["label"] = plurality(tot).astype(int)
     out["n_votes"] = tot.sum(axis=1).astype(int)
-    out.index = g.size().index
-    return out.reset_index()
+    return out
 
 
 def _pick(frame: pd.DataFrame) -> np.ndarray:
@@ -268,7 +295,7 @@ def _logprob(base: pd.DataFrame, level: str, decode: Decoder) -> pd.DataFrame:
     has = base[["q_lo", "q_hi", "q_tie"]].notna().all(axis=1)
     g = base.assign(has=has).groupby(keys, sort=True)
     # the unit's verdict: modal repeat per order, then (pair level) plurality of the orders
-    per_order = _shares(base, _KEYS + ["order"], g if level == "call" else None)
+    per_order = _shares(base, _KEYS + ["order"])
     verdict = per_order if level == "call" else _shares(per_order, _KEYS)
     probs = g[["q_lo", "q_hi", "q_tie"]].mean()  # mean over the rows that have them
     probs["complete"] = g["has"].all()

@@ -151,7 +151,7 @@ def _base(verdicts: pd.DataFrame, labels: PairLabels | None = None) -> tuple[pd.
     ok = parsed_mask(v) & ~np.isnan(code)
     q = canonical_probabilities(v, pl.a_is_lo)
     n = len(v)
-    judge, judges = _sorted_codes(judge_strings(v).astype(str))
+    judge, judges = _sorted_codes(_judge_text(v))
     item, items = _sorted_codes(v["item_id"].astype(str))
     order, orders = _sorted_codes(
         v["order"].fillna("ab") if "order" in v.columns else pd.Series(np.full(n, "ab", object))
@@ -178,7 +178,18 @@ def _base(verdicts: pd.DataFrame, labels: PairLabels | None = None) -> tuple[pd.
     # lo and hi share one table: the pair's codes index the sorted response ids
     ids = pd.Index(np.asarray(pl.ids, dtype=object))
     decode = Decoder(dict(judge=judges, item_id=items, lo=ids, hi=ids, order=orders))
-    return df[ok].reset_index(drop=True), decode
+    # every row kept (the usual case): the frame as built, without a filtered copy
+    return (df if ok.all() else df[ok].reset_index(drop=True)), decode
+
+
+def _judge_text(v: pd.DataFrame):
+    """The judges of ``v`` as text (:func:`judge_strings` as ``str``), to be coded: a stored
+    ``judge`` column without missing values as it is (its text sorts and codes as the same
+    strings would), where converting a million rows to Python objects and back costs."""
+    if "judge" in v.columns and isinstance(v["judge"].dtype, pd.StringDtype):
+        if not v["judge"].isna().any():
+            return v["judge"]
+    return judge_strings(v).astype(str)
 
 
 def _truncated(v: pd.DataFrame) -> np.ndarray:

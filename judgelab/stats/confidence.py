@@ -128,11 +128,14 @@ def canonical_probabilities(
     return out
 
 
-def _base(verdicts: pd.DataFrame, labels: PairLabels | None = None) -> tuple[pd.DataFrame, Decoder]:
+def _base(
+    verdicts: pd.DataFrame, labels: PairLabels | None = None, probabilities: bool = True
+) -> tuple[pd.DataFrame, Decoder]:
     """Parsed pairwise verdicts as ``judge, item_id, lo, hi, order, sample, label`` and the
     canonical probabilities (``q_lo, q_hi, q_tie``), the key columns as sorted integer codes
     (each text column hashed once per call), and their :class:`Decoder`. ``labels``:
-    :func:`pair_labels` of ``verdicts`` if the caller has them."""
+    :func:`pair_labels` of ``verdicts`` if the caller has them. ``probabilities``: False for
+    a source that reads only the votes (the ``q_*`` columns are then nan, unread)."""
     for c in ("item_id", "response_a", "response_b"):
         if c not in verdicts.columns:
             raise DataError(
@@ -149,8 +152,8 @@ def _base(verdicts: pd.DataFrame, labels: PairLabels | None = None) -> tuple[pd.
     pl = pair_labels(v) if labels is None else labels
     code = pl.label
     ok = parsed_mask(v) & ~np.isnan(code)
-    q = canonical_probabilities(v, pl.a_is_lo)
     n = len(v)
+    q = canonical_probabilities(v, pl.a_is_lo) if probabilities else np.full((n, 3), np.nan)
     judge, judges = _sorted_codes(_judge_text(v))
     item, items = _sorted_codes(v["item_id"].astype(str))
     order, orders = _sorted_codes(
@@ -447,7 +450,7 @@ def coded_verdict_confidence(
         raise ValueError(f"level must be one of {LEVELS}, not {level!r}")
     if source == "order_agreement" and level != "pair":
         raise ValueError("order_agreement is a property of a pair: use level='pair'")
-    base, decode = _base(verdicts, labels)
+    base, decode = _base(verdicts, labels, probabilities=source == "logprob")
     if base.empty:
         return pd.DataFrame(columns=list(CONFIDENCE_COLUMNS)), None
     if source == "logprob":

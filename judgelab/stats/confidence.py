@@ -269,10 +269,12 @@ def _group_codes(df: pd.DataFrame, keys: list[str]) -> tuple[np.ndarray, dict] |
     return gid, {k: out[k] for k in keys}
 
 
-def _shares(df: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+def _shares(df: pd.DataFrame, keys: list[str], coded=None) -> pd.DataFrame:
     """Vote counts per class (``n0, n1, n2``) and their plurality per group of ``keys``
-    (sorted), counted by one ``bincount`` over the group numbers (labels are 0, 1, 2)."""
-    coded = _group_codes(df, keys)
+    (sorted), counted by one ``bincount`` over the group numbers (labels are 0, 1, 2).
+    ``coded``: :func:`_group_codes` of ``df`` and ``keys`` if the caller has them."""
+    if coded is None:
+        coded = _group_codes(df, keys)
     if coded is None:
         g = df.groupby(keys, sort=True)
         gid, key_cols = g.ngroup().to_numpy(), g.size().index.to_frame(index=False)
@@ -310,15 +312,23 @@ def _finish(out: pd.DataFrame, source: str, valid: np.ndarray, decode: Decoder) 
 def _logprob(base: pd.DataFrame, level: str, decode: Decoder) -> pd.DataFrame:
     keys = _KEYS + (["order"] if level == "call" else [])
     has = base[["q_lo", "q_hi", "q_tie"]].notna().all(axis=1)
-    g = base.assign(has=has).groupby(keys, sort=True)
+    coded = _group_codes(base, keys)
+    # grouped on the group numbers when the keys are coded: the same groups in the same
+    # (sorted) order, each with its rows in the same order, as grouping on the keys
+    g = base.assign(has=has).groupby(keys if coded is None else coded[0], sort=True)
     # the unit's verdict: modal repeat per order, then (pair level) plurality of the orders
-    per_order = _shares(base, _KEYS + ["order"])
+    per_order = _shares(base, _KEYS + ["order"], coded if level == "call" else None)
     verdict = per_order if level == "call" else _shares(per_order, _KEYS)
     probs = g[["q_lo", "q_hi", "q_tie"]].mean()  # mean over the rows that have them
     probs["complete"] = g["has"].all()
     probs["truncated"] = g["truncated"].any()
     probs["n_votes"] = g.size()
-    probs = probs.reset_index()
+    if coded is None:
+        probs = probs.reset_index()
+    else:
+        probs = pd.concat(
+            [pd.DataFrame(coded[1], copy=False), probs.reset_index(drop=True)], axis=1
+        )
     if level == "call":
         # the verdicts' groups are these groups, in the same (sorted) order: the left merge
         # on the keys is this row-by-row concatenation

@@ -159,33 +159,32 @@ def _base(
     order, orders = _sorted_codes(
         v["order"].fillna("ab") if "order" in v.columns else pd.Series(np.full(n, "ab", object))
     )
-    df = pd.DataFrame(
-        {
-            "judge": judge,
-            "item_id": item,
-            "lo": pl.lo,
-            "hi": pl.hi,
-            "order": order,
-            "sample": pd.to_numeric(v["sample"], errors="coerce").fillna(0).to_numpy()
-            if "sample" in v.columns
-            else np.zeros(n),
-            "label": np.nan_to_num(code, nan=-1).astype(int),
-            "q_lo": q[:, 0],
-            "q_hi": q[:, 1],
-            "q_tie": q[:, 2],
-            "truncated": _truncated(v),
-        },
-        # the columns as they are, one block each: no 2D block copied together (0.2 s at
-        # 1M rows); nothing here writes into them
-        copy=False,
-    )
+    cols = {
+        "judge": judge,
+        "item_id": item,
+        "lo": pl.lo,
+        "hi": pl.hi,
+        "order": order,
+        "sample": pd.to_numeric(v["sample"], errors="coerce").fillna(0).to_numpy()
+        if "sample" in v.columns
+        else np.zeros(n),
+        "label": np.nan_to_num(code, nan=-1).astype(int),
+        "q_lo": q[:, 0],
+        "q_hi": q[:, 1],
+        "q_tie": q[:, 2],
+        "truncated": _truncated(v),
+    }
     # a missing judge or item (code -1) leaves the row out, as the groupbys on the values did
     ok &= (judge >= 0) & (item >= 0)
+    if not ok.all():  # the kept rows of each column (no copy when every row is kept)
+        cols = {c: a[ok] for c, a in cols.items()}
+    # the columns as they are, one block each: no 2D block copied together (0.2 s at 1M
+    # rows); nothing here writes into them
+    df = pd.DataFrame(cols, copy=False)
     # lo and hi share one table: the pair's codes index the sorted response ids
     ids = pd.Index(np.asarray(pl.ids, dtype=object))
     decode = Decoder(dict(judge=judges, item_id=items, lo=ids, hi=ids, order=orders))
-    # every row kept (the usual case): the frame as built, without a filtered copy
-    return (df if ok.all() else df[ok].reset_index(drop=True)), decode
+    return df, decode
 
 
 def _judge_text(v: pd.DataFrame):

@@ -90,16 +90,9 @@ def signed_bias(
         d = d[["item_id", "family", "diff", "raw"]]
         method = "mean judge score minus median human score over the family's responses"
     rows = []
-    # the families and items coded once (sorted item codes: the groups of a groupby on the
-    # text, in its order, each summing its rows in the same order), where each family would
-    # compare every row's name and group its rows on the item text again
-    fam_code, fam_names = pd.factorize(d["family"])
-    item_code = pd.factorize(d["item_id"], sort=True)[0]
-    item_key = item_code if (item_code >= 0).all() else d["item_id"].to_numpy()
     for f in sorted(x for x in d["family"].dropna().unique()):
-        at = fam_code == fam_names.get_loc(f)
-        sub = d[at]
-        g = sub.groupby(item_key[at])["diff"].agg(["sum", "size"])
+        sub = d[d["family"] == f]
+        g = sub.groupby("item_id")["diff"].agg(["sum", "size"])
         per_item = g.to_numpy(float)
         res = ctx.boot(
             per_item,

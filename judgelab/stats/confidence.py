@@ -128,11 +128,14 @@ def canonical_probabilities(
     return out
 
 
-def _base(verdicts: pd.DataFrame, labels: PairLabels | None = None) -> tuple[pd.DataFrame, Decoder]:
+def _base(
+    verdicts: pd.DataFrame, labels: PairLabels | None = None, probabilities: bool = True
+) -> tuple[pd.DataFrame, Decoder]:
     """Parsed pairwise verdicts as ``judge, item_id, lo, hi, order, sample, label`` and the
     canonical probabilities (``q_lo, q_hi, q_tie``), the key columns as sorted integer codes
     (each text column hashed once per call), and their :class:`Decoder`. ``labels``:
-    :func:`pair_labels` of ``verdicts`` if the caller has them."""
+    :func:`pair_labels` of ``verdicts`` if the caller has them. ``probabilities``: False for
+    a source that reads only the votes (the ``q_*`` columns are then nan, unread)."""
     for c in ("item_id", "response_a", "response_b"):
         if c not in verdicts.columns:
             raise DataError(
@@ -149,36 +152,49 @@ def _base(verdicts: pd.DataFrame, labels: PairLabels | None = None) -> tuple[pd.
     pl = pair_labels(v) if labels is None else labels
     code = pl.label
     ok = parsed_mask(v) & ~np.isnan(code)
-    q = canonical_probabilities(v, pl.a_is_lo)
     n = len(v)
-    judge, judges = _sorted_codes(judge_strings(v).astype(str))
+    q = canonical_probabilities(v, pl.a_is_lo) if probabilities else np.full((n, 3), np.nan)
+    judge, judges = _sorted_codes(_judge_text(v))
     item, items = _sorted_codes(v["item_id"].astype(str))
     order, orders = _sorted_codes(
         v["order"].fillna("ab") if "order" in v.columns else pd.Series(np.full(n, "ab", object))
     )
-    df = pd.DataFrame(
-        {
-            "judge": judge,
-            "item_id": item,
-            "lo": pl.lo,
-            "hi": pl.hi,
-            "order": order,
-            "sample": pd.to_numeric(v["sample"], errors="coerce").fillna(0).to_numpy()
-            if "sample" in v.columns
-            else np.zeros(n),
-            "label": np.nan_to_num(code, nan=-1).astype(int),
-            "q_lo": q[:, 0],
-            "q_hi": q[:, 1],
-            "q_tie": q[:, 2],
-            "truncated": _truncated(v),
-        }
-    )
+    cols = {
+        "judge": judge,
+        "item_id": item,
+        "lo": pl.lo,
+        "hi": pl.hi,
+        "order": order,
+        "sample": pd.to_numeric(v["sample"], errors="coerce").fillna(0).to_numpy()
+        if "sample" in v.columns
+        else np.zeros(n),
+        "label": np.nan_to_num(code, nan=-1).astype(int),
+        "q_lo": q[:, 0],
+        "q_hi": q[:, 1],
+        "q_tie": q[:, 2],
+        "truncated": _truncated(v),
+    }
     # a missing judge or item (code -1) leaves the row out, as the groupbys on the values did
     ok &= (judge >= 0) & (item >= 0)
+    if not ok.all():  # the kept rows of each column (no copy when every row is kept)
+        cols = {c: a[ok] for c, a in cols.items()}
+    # the columns as they are, one block each: no 2D block copied together (0.2 s at 1M
+    # rows); nothing here writes into them
+    df = pd.DataFrame(cols, copy=False)
     # lo and hi share one table: the pair's codes index the sorted response ids
     ids = pd.Index(np.asarray(pl.ids, dtype=object))
     decode = Decoder(dict(judge=judges, item_id=items, lo=ids, hi=ids, order=orders))
-    return df[ok].reset_index(drop=True), decode
+    return df, decode
+
+
+def _judge_text(v: pd.DataFrame):
+    """The judges of ``v`` as text (:func:`judge_strings` as ``str``), to be coded: a stored
+    ``judge`` column without missing values as it is (its text sorts and codes as the same
+    strings would), where converting a million rows to Python objects and back costs."""
+    if "judge" in v.columns and isinstance(v["judge"].dtype, pd.StringDtype):
+        if not v["judge"].isna().any():
+            return v["judge"]
+    return judge_strings(v).astype(str)
 
 
 def _truncated(v: pd.DataFrame) -> np.ndarray:
@@ -228,21 +244,50 @@ def row_confidence(verdicts: pd.DataFrame) -> pd.DataFrame:
     )
 
 
-def _shares(df: pd.DataFrame, keys: list[str], g=None) -> pd.DataFrame:
+def _group_codes(df: pd.DataFrame, keys: list[str]) -> tuple[np.ndarray, dict] | None:
+    """Group number of each row of ``df`` by its integer ``keys`` (groups in sorted key order,
+    as a sorted groupby numbers them) and the keys of each group, by column: the keys packed
+    into one int64 (mixed radix, so its order is the keys' lexicographic order) and factorized
+    once, where a groupby hashes the columns together. None when a key is not integer or the
+    packed key would overflow (the caller groups)."""
+    cols = [df[k].to_numpy() for k in keys]
+    if not len(df) or any(c.dtype.kind not in "iu" for c in cols):
+        return None
+    lows = [int(c.min()) for c in cols]
+    spans = [int(c.max()) - lo + 1 for c, lo in zip(cols, lows)]
+    if np.prod([float(s) for s in spans]) >= 2.0**62:
+        return None
+    packed = np.zeros(len(df), dtype=np.int64)
+    for c, lo, span in zip(cols, lows, spans):
+        packed = packed * span + (c.astype(np.int64) - lo)
+    gid, uniq = pd.factorize(packed, sort=True)
+    out = {}
+    for k, lo, span in reversed(list(zip(keys, lows, spans))):
+        out[k] = uniq % span + lo
+        uniq = uniq // span
+    return gid, {k: out[k] for k in keys}
+
+
+def _shares(df: pd.DataFrame, keys: list[str], coded=None) -> pd.DataFrame:
     """Vote counts per class (``n0, n1, n2``) and their plurality per group of ``keys``
     (sorted), counted by one ``bincount`` over the group numbers (labels are 0, 1, 2).
-    ``g``: ``df``'s rows grouped by ``keys`` (sorted) if the caller has grouped them."""
-    if g is None:
+    ``coded``: :func:`_group_codes` of ``df`` and ``keys`` if the caller has them."""
+    if coded is None:
+        coded = _group_codes(df, keys)
+    if coded is None:
         g = df.groupby(keys, sort=True)
-    gid = g.ngroup().to_numpy()
-    n = g.ngroups
+        gid, key_cols = g.ngroup().to_numpy(), g.size().index.to_frame(index=False)
+        key_cols = {k: key_cols[k].to_numpy() for k in keys}
+    else:
+        gid, key_cols = coded
+    n = len(next(iter(key_cols.values()))) if key_cols else 0
     lab = df["label"].to_numpy(dtype=np.int64)
     tot = np.bincount(gid * 3 + lab, minlength=3 * n).reshape(n, 3).astype(float)
-    out = pd.DataFrame(tot / tot.sum(axis=1, keepdims=True), columns=["p_lo", "p_hi", "p_tie"])
+    p = tot / tot.sum(axis=1, keepdims=True)
+    out = pd.DataFrame(dict(key_cols, p_lo=p[:, 0], p_hi=p[:, 1], p_tie=p[:, 2]), copy=False)
     out["label"] = plurality(tot).astype(int)
     out["n_votes"] = tot.sum(axis=1).astype(int)
-    out.index = g.size().index
-    return out.reset_index()
+    return out
 
 
 def _pick(frame: pd.DataFrame) -> np.ndarray:
@@ -266,15 +311,23 @@ def _finish(out: pd.DataFrame, source: str, valid: np.ndarray, decode: Decoder) 
 def _logprob(base: pd.DataFrame, level: str, decode: Decoder) -> pd.DataFrame:
     keys = _KEYS + (["order"] if level == "call" else [])
     has = base[["q_lo", "q_hi", "q_tie"]].notna().all(axis=1)
-    g = base.assign(has=has).groupby(keys, sort=True)
+    coded = _group_codes(base, keys)
+    # grouped on the group numbers when the keys are coded: the same groups in the same
+    # (sorted) order, each with its rows in the same order, as grouping on the keys
+    g = base.assign(has=has).groupby(keys if coded is None else coded[0], sort=True)
     # the unit's verdict: modal repeat per order, then (pair level) plurality of the orders
-    per_order = _shares(base, _KEYS + ["order"], g if level == "call" else None)
+    per_order = _shares(base, _KEYS + ["order"], coded if level == "call" else None)
     verdict = per_order if level == "call" else _shares(per_order, _KEYS)
     probs = g[["q_lo", "q_hi", "q_tie"]].mean()  # mean over the rows that have them
     probs["complete"] = g["has"].all()
     probs["truncated"] = g["truncated"].any()
     probs["n_votes"] = g.size()
-    probs = probs.reset_index()
+    if coded is None:
+        probs = probs.reset_index()
+    else:
+        probs = pd.concat(
+            [pd.DataFrame(coded[1], copy=False), probs.reset_index(drop=True)], axis=1
+        )
     if level == "call":
         # the verdicts' groups are these groups, in the same (sorted) order: the left merge
         # on the keys is this row-by-row concatenation
@@ -409,7 +462,7 @@ def coded_verdict_confidence(
         raise ValueError(f"level must be one of {LEVELS}, not {level!r}")
     if source == "order_agreement" and level != "pair":
         raise ValueError("order_agreement is a property of a pair: use level='pair'")
-    base, decode = _base(verdicts, labels)
+    base, decode = _base(verdicts, labels, probabilities=source == "logprob")
     if base.empty:
         return pd.DataFrame(columns=list(CONFIDENCE_COLUMNS)), None
     if source == "logprob":

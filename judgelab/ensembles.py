@@ -517,17 +517,24 @@ class _FamilyContrast:
     complete: np.ndarray
     same_correct: np.ndarray
     cross_correct: np.ndarray
+    # per unit, how many of the same- / cross-family ensembles are correct (integers: the
+    # bootstrap's products of them are exact on every CPU, see ensemble_accuracy_difference_rows)
+    same_hits: np.ndarray
+    cross_hits: np.ndarray
 
 
 def _family_contrast(pn: EnsemblePanel, same, cross, k) -> _FamilyContrast:
     um, ref = pn.um, pn.ref
     pool = sorted({i for c in same + cross for i in c})
     complete = ~np.isnan(um.values[:, pool]).any(axis=1) & pn.ref_ok
-    s_corr = np.mean([(majority(um, list(c)) == ref).astype(float) for c in same], axis=0)
-    c_corr = np.mean([(majority(um, list(c)) == ref).astype(float) for c in cross], axis=0)
+    s_each = [(majority(um, list(c)) == ref).astype(float) for c in same]
+    c_each = [(majority(um, list(c)) == ref).astype(float) for c in cross]
+    s_corr, c_corr = np.mean(s_each, axis=0), np.mean(c_each, axis=0)
     pn.per_unit["same_family_mean"] = np.where(complete, s_corr, np.nan)
     pn.per_unit["cross_family_mean"] = np.where(complete, c_corr, np.nan)
-    return _FamilyContrast(same, cross, k, complete, s_corr, c_corr)
+    return _FamilyContrast(
+        same, cross, k, complete, s_corr, c_corr, np.sum(s_each, axis=0), np.sum(c_each, axis=0)
+    )
 
 
 def family_mean_accuracy_rows(pn: EnsemblePanel, fc: _FamilyContrast) -> list[dict]:
@@ -587,15 +594,21 @@ def ensemble_accuracy_difference_rows(pn: EnsemblePanel, fc: _FamilyContrast) ->
     accuracy, paired on the same units, item-cluster bootstrap CI and p."""
     um, complete, k = pn.um, fc.complete, fc.k
     item_index = um.item_index
+    # per item: correct cross-family ensembles, correct same-family ensembles, units. Counts,
+    # not means over the ensembles: a mean like 1/3 makes the resample totals depend on the
+    # CPU's BLAS kernel in the last bit, and a resample whose two accuracies are equal then
+    # reads as a tiny difference of either sign, moving the p-value (seen: 6/201 on AVX2,
+    # 8/201 on AVX-512). Integer totals are exact everywhere; equal accuracies give 0 exactly.
+    n_cross, n_same = len(fc.cross), len(fc.same)
     S = np.zeros((um.n_items, 3))
-    np.add.at(S, (item_index, 0), np.where(complete, fc.cross_correct, 0.0))
-    np.add.at(S, (item_index, 1), np.where(complete, fc.same_correct, 0.0))
+    np.add.at(S, (item_index, 0), np.where(complete, fc.cross_hits, 0.0))
+    np.add.at(S, (item_index, 1), np.where(complete, fc.same_hits, 0.0))
     np.add.at(S, (item_index, 2), complete.astype(float))
     S = S[S[:, 2] > 0]
 
     def diff(T):
         with np.errstate(invalid="ignore", divide="ignore"):
-            return np.where(T[:, 2] > 0, (T[:, 0] - T[:, 1]) / T[:, 2], np.nan)
+            return np.where(T[:, 2] > 0, (T[:, 0] / n_cross - T[:, 1] / n_same) / T[:, 2], np.nan)
 
     res = cluster_bootstrap(S, diff, method="percentile", **pn.boot)
     extra = {

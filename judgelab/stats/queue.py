@@ -40,6 +40,7 @@ from judgelab.stats.units import (
     UnitMatrix,
     choice_ints,
     choice_slots,
+    group_numbers,
     judge_strings,
     parsed_mask,
     shared_objects,
@@ -317,7 +318,7 @@ def _pairwise_disagreement(
     # those of the values), decoded at the end. The groups are numbered in order of first
     # appearance (a groupby's sort=False order) and counted with numpy.
     v, w_code, w_values, decode = _coded_pair_rows(v, parsed)
-    by_order = _first_seen(v, key + ["order"])
+    by_order = group_numbers([v[c].to_numpy() for c in [*key, "order"]])
     cell, first = _numbered(by_order * (int(w_code.max(initial=0)) + 1) + w_code)
     # one row per (judge, pair, order, winner), in order of first appearance
     cnt = v.iloc[first][[*key, "order"]].reset_index(drop=True)
@@ -335,7 +336,7 @@ def _pairwise_disagreement(
     tie = np.flatnonzero(w_values == TIE)
     modal_w = np.where(split, tie[0] if len(tie) else len(w_values), w_code[first][best])
     # per (judge, pair): distinct modal winners and orders
-    pair, pair_first = _numbered(_first_seen(modal, key))
+    pair, pair_first = _numbered(group_numbers([modal[c].to_numpy() for c in key]))
     _, cell_first = _numbered(pair * (int(modal_w.max(initial=0)) + 1) + modal_w)
     orders = modal.iloc[pair_first][key].reset_index(drop=True)
     orders["nunique"] = np.bincount(pair[cell_first], minlength=len(pair_first))
@@ -415,16 +416,6 @@ def _winner_codes(v: pd.DataFrame, ids: np.ndarray, ra: np.ndarray, rb: np.ndarr
         slot = choice_slots(choice_ints(v["choice"]), order)
         derived = np.where(slot == 0, ra, np.where(slot == 1, rb, np.where(slot == 2, tie, -1)))
     return np.where(text[wc], named[wc], derived), np.asarray(values, dtype=object)
-
-
-def _first_seen(v: pd.DataFrame, cols: list[str]) -> np.ndarray:
-    """The group number of each row of ``v`` by the integer columns ``cols``, numbered in
-    order of first appearance."""
-    code = np.zeros(len(v), dtype=np.int64)
-    for c in cols:
-        col = v[c].to_numpy(dtype=np.int64)
-        code = pd.factorize(code * (int(col.max(initial=0)) + 1) + col)[0].astype(np.int64)
-    return code
 
 
 def _numbered(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 from judgelab.stats.agreement._common import _obj, _require
-from judgelab.stats.units import coded_columns
+from judgelab.stats.units import coded_columns, group_numbers
 from judgelab.stats.votes import first_modes, mode_winner
 
 TIE = "tie"
@@ -130,10 +130,8 @@ def _order_winners(coded: pd.DataFrame, keys: list[str]):
     and ba as object Series (a split mode: a tie; None: order not judged). Counted with
     numpy on group numbers: the modal winner does not depend on the order of the rows (only
     the modal row mode_winner keeps does, which the winner's value does not show)."""
-    g = np.zeros(len(coded), dtype=np.int64)
-    for c in keys:  # numbered in sorted order of the key codes, column by column
-        col = coded[c].to_numpy(dtype=np.int64)
-        g = pd.factorize(g * (int(col.max(initial=0)) + 1) + col, sort=True)[0].astype(np.int64)
+    # numbered in sorted order of the key codes, column by column
+    g = group_numbers([coded[c].to_numpy() for c in keys], sort=True)
     first = np.unique(g, return_index=True)[1]
     units = pd.DataFrame({c: coded[c].to_numpy()[first] for c in keys})
     w_code, w_values = pd.factorize(coded["winner"])

@@ -12,6 +12,7 @@ from judgelab.stats._tidy import finding
 from judgelab.stats.calibration.units import win_value
 from judgelab.stats.intervals import share_finding_kwargs
 from judgelab.stats.resampling import BootstrapResult, cluster_bootstrap, cluster_bootstrap_each
+from judgelab.stats.units import group_numbers
 
 
 def per_item_confusion(items: np.ndarray, ref: np.ndarray, lab: np.ndarray, w: np.ndarray, k: int):
@@ -89,10 +90,9 @@ def coded_pair_win_shares(ju, humans, side: int, tie_policy: str):
     ]
     h_ok = (h_codes[0] >= 0) & (h_codes[1] >= 0) & (h_codes[2] >= 0)
     nj = len(judge)
-    both = np.zeros(nj + int(h_ok.sum()), dtype=np.int64)
-    for jc, hc in zip(j_codes, h_codes, strict=True):
-        x = np.concatenate([jc, hc[h_ok]]).astype(np.int64)
-        both = pd.factorize(both * (int(x.max(initial=0)) + 1) + x)[0].astype(np.int64)
+    both = group_numbers(
+        [np.concatenate([jc, hc[h_ok]]) for jc, hc in zip(j_codes, h_codes, strict=True)]
+    )
     at = pd.Index(both[nj:]).get_indexer(both[:nj])
     sel = np.flatnonzero(at >= 0)
     lo_c, hi_c = j_codes[1][sel], j_codes[2][sel]

@@ -102,22 +102,13 @@ def test_escalation_queue_panel_layout():
 
 
 def test_modal_codes_on_integer_keys_match_the_groupby_rule():
-    """votes.modal_codes' coded path (integer keys, renumbered when the mixed-radix code
-    would overflow) gives the groupby-unstack rule's codes, in its group order."""
-    from judgelab.stats.votes import modal_codes, plurality
-
-    def groupby_rule(df, keys, code):
-        counts = (
-            df.assign(_c=df[code].astype(int))
-            .groupby([*keys, "_c"], sort=False)
-            .size()
-            .unstack("_c", fill_value=0)
-            .reindex(columns=[0, 1, 2], fill_value=0)
-        )
-        return pd.Series(plurality(counts.to_numpy()).astype(int), index=counts.index, name=code)
+    """votes.modal_codes' coded path (integer keys numbered column by column, groups.group_numbers
+    rule) gives the groupby-unstack rule's codes (votes._modal_codes_grouped), in its order."""
+    from judgelab.stats.votes import _modal_codes_grouped as groupby_rule
+    from judgelab.stats.votes import modal_codes
 
     rng = np.random.default_rng(3)
-    for n, hi in ((40, 4), (300, 3), (10000, 30000)):  # the last: ~8000 values a key, renumbered
+    for n, hi in ((40, 4), (300, 3), (10000, 30000)):  # the last: ~8000 values a key
         df = pd.DataFrame({k: rng.integers(0, hi, n) * 7 for k in "abcdf"})
         df["e"] = rng.integers(0, 2, n).astype(bool)
         df = pd.concat([df, df.sample(n // 2, random_state=1)], ignore_index=True)  # repeats

@@ -34,13 +34,13 @@ import pandas as pd
 from judgelab.identity import IDENTITY_COLUMNS, identity_strings
 from judgelab.stats.calibration.panel import majority_verdicts
 from judgelab.stats.certify import HUMAN
+from judgelab.stats.groups import group_numbers
 from judgelab.stats.units import (
     CLASSES,
     Decoder,
     UnitMatrix,
     choice_ints,
     choice_slots,
-    group_numbers,
     judge_strings,
     parsed_mask,
     shared_objects,

@@ -41,7 +41,6 @@ from judgelab.stats.errors import DataError
 from judgelab.stats.votes import modal_codes
 
 __all__ = [
-    "group_numbers",
     "CLASSES",
     "ORDER_AGGREGATIONS",
     "ORDERS",
@@ -175,22 +174,6 @@ def parsed_mask(v: pd.DataFrame) -> np.ndarray:
         for x in distinct
     ]
     return np.array([*truth, False], dtype=bool)[codes]
-
-
-def group_numbers(columns, sort: bool = False) -> np.ndarray:
-    """The group number of each row by non-negative integer ``columns`` (equal-length arrays,
-    at least one): numbered in order of first appearance, or (``sort``) in the sorted order
-    of the codes, column by column. The columns are combined one at a time (the number so
-    far times the next column's radix, plus its code, renumbered densely), so no product of
-    radices can overflow."""
-    g = None
-    for col in columns:
-        col = np.asarray(col).astype(np.int64, copy=False)
-        g = col if g is None else g * (int(col.max(initial=0)) + 1) + col
-        g = pd.factorize(g, sort=sort)[0].astype(np.int64)
-    if g is None:
-        raise ValueError("group_numbers needs at least one column")
-    return g
 
 
 def sorted_pair(a, b) -> tuple[np.ndarray, np.ndarray]:

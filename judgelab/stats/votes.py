@@ -18,6 +18,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from judgelab.stats.groups import group_numbers
+
 if TYPE_CHECKING:  # pragma: no cover - typing only
     from judgelab.stats.units import UnitMatrix
 
@@ -99,8 +101,11 @@ def modal_codes(df: pd.DataFrame, keys: list[str], code: str = "label") -> pd.Se
     several modes giving 2 (tie; :func:`judgelab.stats.votes.plurality`). Integer codes
     indexed by ``keys`` in order of first appearance of the groups (as pandas unstacks)."""
     fast = _modal_codes_coded(df, keys, code)
-    if fast is not None:
-        return fast
+    return _modal_codes_grouped(df, keys, code) if fast is None else fast
+
+
+def _modal_codes_grouped(df: pd.DataFrame, keys: list[str], code: str) -> pd.Series:
+    """:func:`modal_codes` by a groupby and unstack (any key type, missing values)."""
     counts = (
         df.assign(_c=df[code].astype(int))
         .groupby([*keys, "_c"], sort=False)
@@ -113,33 +118,24 @@ def modal_codes(df: pd.DataFrame, keys: list[str], code: str = "label") -> pd.Se
 
 def _modal_codes_coded(df: pd.DataFrame, keys: list[str], code: str) -> pd.Series | None:
     """:func:`modal_codes` counted on one integer per group instead of a groupby and unstack
-    of the key columns; None (the caller groups) when a key misses a value, a code is not
-    0, 1 or 2, or the group codes could overflow.
+    of the key columns; None (the caller groups) when a key misses a value or a code is not
+    0, 1 or 2.
 
     The groups come in the order the unstack gives them: each key's values numbered in order
-    of first appearance, the groups sorted by those numbers, key by key (``np.unique`` of
-    the mixed-radix code). Integer and boolean keys only: their index levels keep their
-    dtype when taken back from the rows."""
+    of first appearance, the groups sorted by those numbers, key by key
+    (:func:`judgelab.stats.units.group_numbers` with ``sort``). Integer and boolean keys
+    only: their index levels keep their dtype when taken back from the rows."""
     c = df[code].to_numpy()
     if not len(df) or any(df[k].dtype.kind not in "iub" for k in keys):
         return None
     if not np.isin(c, (0, 1, 2)).all():
         return None
-    combined = np.zeros(len(df), dtype=np.int64)
-    size = 1
-    for k in keys:
-        kc, kd = pd.factorize(df[k].to_numpy())
-        if (kc < 0).any():
-            return None
-        if size * len(kd) >= 2**62:  # renumber the codes so far densely, in their order
-            distinct, combined = np.unique(combined, return_inverse=True)
-            size = len(distinct)
-            if size * len(kd) >= 2**62:
-                return None
-        combined = combined * len(kd) + kc
-        size *= len(kd)
-    groups, first, g = np.unique(combined, return_index=True, return_inverse=True)
-    counts = np.bincount(g * 3 + c.astype(int), minlength=len(groups) * 3)
+    key_codes = [pd.factorize(df[k].to_numpy())[0] for k in keys]
+    if any((kc < 0).any() for kc in key_codes):
+        return None
+    g = group_numbers(key_codes, sort=True)
+    first = np.unique(g, return_index=True)[1]
+    counts = np.bincount(g * 3 + c.astype(int), minlength=len(first) * 3)
     levels = [df[k].to_numpy()[first] for k in keys]
     index = (
         pd.Index(levels[0], name=keys[0])

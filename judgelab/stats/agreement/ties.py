@@ -8,7 +8,8 @@ import numpy as np
 import pandas as pd
 
 from judgelab.stats.agreement._common import _obj, _require
-from judgelab.stats.units import coded_columns, group_numbers
+from judgelab.stats.groups import group_numbers
+from judgelab.stats.units import coded_columns
 from judgelab.stats.votes import first_modes, mode_winner
 
 TIE = "tie"

@@ -10,9 +10,9 @@ import pandas as pd
 
 from judgelab.stats._tidy import finding
 from judgelab.stats.calibration.units import win_value
+from judgelab.stats.groups import group_numbers
 from judgelab.stats.intervals import share_finding_kwargs
 from judgelab.stats.resampling import BootstrapResult, cluster_bootstrap, cluster_bootstrap_each
-from judgelab.stats.units import group_numbers
 
 
 def per_item_confusion(items: np.ndarray, ref: np.ndarray, lab: np.ndarray, w: np.ndarray, k: int):
